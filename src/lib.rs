@@ -1,0 +1,6 @@
+pub mod changeset;
+pub mod diagnostic;
+pub mod edit;
+pub mod stack;
+pub mod state;
+pub mod phase;

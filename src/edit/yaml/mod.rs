@@ -1,0 +1,705 @@
+//! Format-preserving YAML edits on top of yaml-edit's lossless tree.
+//!
+//! yaml-edit gives the exact byte range of every node; this layer turns
+//! symbolic edits ([`YamlEdit`]) into [`Splice`]s on the original text, so
+//! comments, blank lines, anchors, quoting, CRLF and a BOM outside the edit
+//! stay byte for byte. What yaml-edit leaves to callers is done here: a removed
+//! entry takes its attached leading comments and one surrounding blank line
+//! with it, and a collection it empties is removed as well.
+//!
+//! After every edit the new text is parsed again with yaml_serde and must equal
+//! the typed view of the old text with the intended change applied.
+
+mod render;
+mod route;
+mod tree;
+
+use std::ops::Range;
+
+use yaml_edit::{SyntaxKind, YamlFile};
+use yaml_serde::Value;
+
+pub use render::{Style, needs_quotes, render_plain_or_quoted};
+pub use route::{ItemMatch, Route, Seg, scalar_string};
+use tree::SyntaxNode;
+pub use tree::{Entry, Item, Node, NodeKind, decode_scalar};
+
+use super::{Splice, apply_splices, line_ending};
+use crate::diagnostic::Diagnostic;
+use crate::stack::source::{SourceFile, offset_of_line};
+use render::column_of;
+
+/// A YAML file read both ways: the lossless tree for positions, the typed
+/// value for meaning.
+#[derive(Debug, Clone)]
+pub struct YamlDoc {
+    text: String,
+    root: Option<Node>,
+    value: Value,
+}
+
+/// An edit named by what it changes.
+#[derive(Debug, Clone)]
+pub enum YamlEdit {
+    /// Append `value` as the last item of the sequence at `route`.
+    Append {
+        route: Route,
+        value: Value,
+        comment: Option<String>,
+    },
+    /// Add `key: value` as the last entry of the block mapping at `route`.
+    InsertKey {
+        route: Route,
+        key: String,
+        value: Value,
+        comment: Option<String>,
+    },
+    /// Remove the mapping entry or sequence item at `route`, with its attached
+    /// leading comment lines; a collection it leaves empty is removed too.
+    Remove { route: Route },
+    /// Replace the scalar at `route`, keeping its quoting style.
+    SetScalar { route: Route, value: String },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum YamlError {
+    #[error("{message}")]
+    Syntax { message: String, offset: usize },
+    #[error("cannot edit `{route}`: {reason}")]
+    Unsupported {
+        route: Route,
+        reason: String,
+        offset: Option<usize>,
+    },
+    #[error("`{route}` is not in the file")]
+    NotFound { route: Route },
+    #[error(
+        "after editing `{route}` the file would not mean what was intended ({detail}); nothing was written"
+    )]
+    Verify { route: Route, detail: String },
+}
+
+impl YamlError {
+    pub fn offset(&self) -> Option<usize> {
+        match self {
+            YamlError::Syntax { offset, .. } => Some(*offset),
+            YamlError::Unsupported { offset, .. } => *offset,
+            _ => None,
+        }
+    }
+
+    pub fn to_diagnostic(&self, file: &SourceFile) -> Diagnostic {
+        let diag = match self {
+            YamlError::Syntax { message, .. } => {
+                Diagnostic::error(format!("{} is not valid YAML: {message}", file.path))
+            }
+            other => Diagnostic::error(format!("{}: {other}", file.path)),
+        };
+        let diag = match self.offset() {
+            Some(offset) => {
+                let end = file.text()[offset.min(file.text().len())..]
+                    .find(['\n', '\r'])
+                    .map_or(file.text().len(), |i| offset + i)
+                    .max(offset + 1)
+                    .min(file.text().len().max(offset + 1));
+                diag.at(file, offset..end, "")
+            }
+            None => diag,
+        };
+        match self {
+            YamlError::Syntax { .. } => diag.help(format!(
+                "fix {} and run pullover again; nothing was written",
+                file.path
+            )),
+            YamlError::Unsupported { .. } => diag.help(
+                "make this edit by hand, or rewrite the node in block style; nothing was written",
+            ),
+            _ => diag,
+        }
+    }
+}
+
+impl YamlDoc {
+    pub fn parse(text: &str) -> Result<YamlDoc, YamlError> {
+        // yaml-edit is the newer, less battle-tested parser: a panic inside it must
+        // become an error, never a crash with a half-written plan.
+        let parsed =
+            std::panic::catch_unwind(|| YamlFile::parse(text)).map_err(|_| YamlError::Syntax {
+                message: "the lossless YAML parser failed on this file".into(),
+                offset: 0,
+            })?;
+        let tree = parsed.tree();
+        let syntax: SyntaxNode = rowan::ast::AstNode::syntax(&tree).clone();
+        let documents: Vec<SyntaxNode> = syntax
+            .children()
+            .filter(|c| c.kind() == SyntaxKind::DOCUMENT)
+            .collect();
+        let root = documents.first().and_then(Node::first_value_in);
+        // The typed parse is the judge of validity (yaml-edit accepts some invalid
+        // YAML); it reports duplicate keys without a place, so find them here.
+        let value = parse_typed(text).map_err(|err| {
+            match (&err, root.as_ref().and_then(find_duplicate_key)) {
+                (YamlError::Syntax { message, .. }, Some((key, offset)))
+                    if message.contains("duplicate") =>
+                {
+                    YamlError::Syntax {
+                        message: format!("duplicate key `{key}`"),
+                        offset,
+                    }
+                }
+                _ => err,
+            }
+        })?;
+        if let Some(err) = parsed.positioned_errors().first() {
+            return Err(YamlError::Syntax {
+                message: err.message.clone(),
+                offset: err.range.start as usize,
+            });
+        }
+        if syntax.text() != text {
+            return Err(YamlError::Syntax {
+                message: "the lossless YAML parser does not reproduce this file exactly".into(),
+                offset: 0,
+            });
+        }
+        Ok(YamlDoc {
+            text: text.to_string(),
+            root,
+            value,
+        })
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    pub fn root(&self) -> Option<&Node> {
+        self.root.as_ref()
+    }
+
+    pub fn find(&self, route: &Route) -> Option<Node> {
+        route.find(self.root.as_ref()?)
+    }
+
+    /// Applies `edits` one after another, looking each route up again in the
+    /// text the previous edit produced.
+    pub fn edit(&self, edits: &[YamlEdit]) -> Result<String, YamlError> {
+        let mut doc = self.clone();
+        for edit in edits {
+            let (splices, effective) = doc.plan_edit(edit)?;
+            let new_text = apply_splices(&doc.text, &splices).map_err(|e| YamlError::Verify {
+                route: edit_route(edit).clone(),
+                detail: e.to_string(),
+            })?;
+            let new_doc = YamlDoc::parse(&new_text).map_err(|e| YamlError::Verify {
+                route: edit_route(edit).clone(),
+                detail: format!("the result does not parse: {e}"),
+            })?;
+            let mut expected = doc.value.clone();
+            apply_to_value(&mut expected, &effective).ok_or_else(|| YamlError::Verify {
+                route: edit_route(edit).clone(),
+                detail: "the typed view has no such node".into(),
+            })?;
+            if expected != new_doc.value {
+                return Err(YamlError::Verify {
+                    route: edit_route(edit).clone(),
+                    detail: "the typed view differs from the intended change".into(),
+                });
+            }
+            doc = new_doc;
+        }
+        Ok(doc.text)
+    }
+
+    /// The splices for one edit, and the edit as actually made (a removal that
+    /// empties its collection becomes the removal of that collection).
+    fn plan_edit(&self, edit: &YamlEdit) -> Result<(Vec<Splice>, YamlEdit), YamlError> {
+        let root = self.root.as_ref().ok_or_else(|| YamlError::NotFound {
+            route: edit_route(edit).clone(),
+        })?;
+        match edit {
+            YamlEdit::Append {
+                route,
+                value,
+                comment,
+            } => {
+                let seq = route.find(root).ok_or_else(|| YamlError::NotFound {
+                    route: route.clone(),
+                })?;
+                let splice = self.append_splice(route, &seq, value, comment.as_deref())?;
+                Ok((vec![splice], edit.clone()))
+            }
+            YamlEdit::InsertKey {
+                route,
+                key,
+                value,
+                comment,
+            } => {
+                let map = route.find(root).ok_or_else(|| YamlError::NotFound {
+                    route: route.clone(),
+                })?;
+                let splice = self.insert_key_splice(route, &map, key, value, comment.as_deref())?;
+                Ok((vec![splice], edit.clone()))
+            }
+            YamlEdit::Remove { route } => {
+                let effective = self.effective_removal(root, route)?;
+                let splice = self.removal_splice(root, &effective)?;
+                Ok((vec![splice], YamlEdit::Remove { route: effective }))
+            }
+            YamlEdit::SetScalar { route, value } => {
+                let node = route.find(root).ok_or_else(|| YamlError::NotFound {
+                    route: route.clone(),
+                })?;
+                if node.kind() != NodeKind::Scalar || node.is_block_scalar() {
+                    return Err(YamlError::Unsupported {
+                        route: route.clone(),
+                        reason: "only plain and quoted scalars can be replaced".into(),
+                        offset: Some(node.range().start),
+                    });
+                }
+                let text = render_plain_or_quoted(value, node.quote());
+                Ok((vec![Splice::replace(node.range(), text)], edit.clone()))
+            }
+        }
+    }
+
+    fn append_splice(
+        &self,
+        route: &Route,
+        seq: &Node,
+        value: &Value,
+        comment: Option<&str>,
+    ) -> Result<Splice, YamlError> {
+        let eol = line_ending(&self.text);
+        if seq.kind() != NodeKind::Sequence {
+            return Err(YamlError::Unsupported {
+                route: route.clone(),
+                reason: "it is not a list".into(),
+                offset: Some(seq.range().start),
+            });
+        }
+        let items = seq.items();
+        if seq.is_flow() {
+            if matches!(value, Value::Mapping(_) | Value::Sequence(_)) {
+                return Err(YamlError::Unsupported {
+                    route: route.clone(),
+                    reason: "appending a block to a flow list".into(),
+                    offset: Some(seq.range().start),
+                });
+            }
+            let quote = items
+                .iter()
+                .filter_map(|i| i.value.as_ref())
+                .find_map(Node::quote);
+            let rendered = render_plain_or_quoted(&render_scalar(value), quote);
+            let close = seq.range().end.saturating_sub(1);
+            if self.text.as_bytes().get(close) != Some(&b']') {
+                return Err(YamlError::Unsupported {
+                    route: route.clone(),
+                    reason: "the flow list does not end with `]`".into(),
+                    offset: Some(seq.range().start),
+                });
+            }
+            let last_end = items
+                .last()
+                .and_then(|i| i.value.as_ref())
+                .map(|v| v.range().end);
+            return Ok(match last_end {
+                Some(end) => Splice::insert(end, format!(", {rendered}")),
+                None => Splice::insert(close, rendered),
+            });
+        }
+        let Some(last) = items.last() else {
+            return Err(YamlError::Unsupported {
+                route: route.clone(),
+                reason: "the list is empty".into(),
+                offset: Some(seq.range().start),
+            });
+        };
+        let dash = last.dash_offset().ok_or_else(|| YamlError::Unsupported {
+            route: route.clone(),
+            reason: "its items are not block items".into(),
+            offset: Some(last.range().start),
+        })?;
+        let style = Style::learn(&self.text, self.root.as_ref(), last.value.as_ref(), eol);
+        let separator = if items.len() >= 2
+            && has_blank_line_between(&self.text, &items[items.len() - 2], last)
+        {
+            eol
+        } else {
+            ""
+        };
+        let at = end_of_content_line(&self.text, &last.syntax);
+        let lead = if at == self.text.len() && !self.text.ends_with('\n') {
+            eol
+        } else {
+            ""
+        };
+        let body = style.render_item(value, column_of(&self.text, dash), comment);
+        Ok(Splice::insert(at, format!("{lead}{separator}{body}")))
+    }
+
+    fn insert_key_splice(
+        &self,
+        route: &Route,
+        map: &Node,
+        key: &str,
+        value: &Value,
+        comment: Option<&str>,
+    ) -> Result<Splice, YamlError> {
+        let eol = line_ending(&self.text);
+        if map.kind() != NodeKind::Mapping || map.is_flow() {
+            return Err(YamlError::Unsupported {
+                route: route.clone(),
+                reason: "keys are only added to block mappings".into(),
+                offset: Some(map.range().start),
+            });
+        }
+        if map.get(key).is_some() {
+            return Err(YamlError::Unsupported {
+                route: route.clone().key(key),
+                reason: "the key exists already".into(),
+                offset: Some(map.range().start),
+            });
+        }
+        let entries = map.entries();
+        let Some(last) = entries.last() else {
+            return Err(YamlError::NotFound {
+                route: route.clone(),
+            });
+        };
+        let style = Style::learn(&self.text, self.root.as_ref(), last.value.as_ref(), eol);
+        let separator = if entries.len() >= 2
+            && blank_between(
+                &self.text,
+                content_end(&entries[entries.len() - 2].syntax),
+                last.key_range.start,
+            ) {
+            eol
+        } else {
+            ""
+        };
+        let at = end_of_content_line(&self.text, &last.syntax);
+        let lead = if at == self.text.len() && !self.text.ends_with('\n') {
+            eol
+        } else {
+            ""
+        };
+        let body = style.render_entry(
+            key,
+            value,
+            column_of(&self.text, last.key_range.start),
+            comment,
+        );
+        Ok(Splice::insert(at, format!("{lead}{separator}{body}")))
+    }
+
+    /// Walks up from `route` while removing would leave a collection empty.
+    fn effective_removal(&self, root: &Node, route: &Route) -> Result<Route, YamlError> {
+        let mut current = route.clone();
+        loop {
+            let Some((parent_route, _)) = current.parent() else {
+                return Err(YamlError::Unsupported {
+                    route: route.clone(),
+                    reason: "it would remove the whole document".into(),
+                    offset: None,
+                });
+            };
+            let parent = parent_route.find(root).ok_or_else(|| YamlError::NotFound {
+                route: parent_route.clone(),
+            })?;
+            let siblings = match parent.kind() {
+                NodeKind::Mapping => parent.entries().len(),
+                NodeKind::Sequence => parent.items().len(),
+                _ => 0,
+            };
+            if siblings <= 1 && !parent_route.0.is_empty() {
+                current = parent_route;
+            } else {
+                return Ok(current);
+            }
+        }
+    }
+
+    fn removal_splice(&self, root: &Node, route: &Route) -> Result<Splice, YamlError> {
+        let (parent_route, seg) = route.parent().ok_or_else(|| YamlError::NotFound {
+            route: route.clone(),
+        })?;
+        let parent = parent_route.find(root).ok_or_else(|| YamlError::NotFound {
+            route: parent_route.clone(),
+        })?;
+        let children: Vec<SyntaxNode> = match parent.kind() {
+            NodeKind::Mapping => parent.entries().into_iter().map(|e| e.syntax).collect(),
+            NodeKind::Sequence => parent.items().into_iter().map(|i| i.syntax).collect(),
+            _ => Vec::new(),
+        };
+        let index = match seg {
+            Seg::Key(key) => parent.entries().iter().position(|e| &e.key == key),
+            Seg::Item(m) => route::item_index_in_tree(&parent, m),
+        }
+        .ok_or_else(|| YamlError::NotFound {
+            route: route.clone(),
+        })?;
+        let target = children.get(index).ok_or_else(|| YamlError::NotFound {
+            route: route.clone(),
+        })?;
+        if parent.is_flow() {
+            let core = |n: &SyntaxNode| core_range(n);
+            let range = match (index, children.get(index + 1)) {
+                (_, Some(next)) => core(target).start..core(next).start,
+                (i, None) if i > 0 => core(&children[i - 1]).end..core(target).end,
+                _ => core(target),
+            };
+            return Ok(Splice::delete(range));
+        }
+        self.block_removal(route, tree::range_of(target))
+    }
+
+    /// Whole lines of a block entry or item, its attached leading comments, and
+    /// one blank line when it sat between two.
+    fn block_removal(&self, route: &Route, node: Range<usize>) -> Result<Splice, YamlError> {
+        let text = &self.text;
+        let line_start = text[..node.start].rfind('\n').map_or(0, |i| i + 1);
+        if !text[line_start..node.start]
+            .chars()
+            .all(|c| c == ' ' || c == '\t' || c == '\u{feff}')
+        {
+            return Err(YamlError::Unsupported {
+                route: route.clone(),
+                reason: "it shares its line with other content (the first key of a list item?)"
+                    .into(),
+                offset: Some(node.start),
+            });
+        }
+        let indent = node.start - line_start;
+        // The node's range ends after its last line break, or mid-line at EOF.
+        let mut end = node.end.min(text.len());
+        if end > node.start && text.as_bytes().get(end - 1) != Some(&b'\n') {
+            let rest_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+            let rest = text[end..rest_end].trim();
+            if !(rest.is_empty() || rest.starts_with('#')) {
+                return Err(YamlError::Unsupported {
+                    route: route.clone(),
+                    reason: "more content follows it on the same line".into(),
+                    offset: Some(node.start),
+                });
+            }
+            end = rest_end;
+        }
+        let mut start = line_start;
+        // Attached leading comments: directly above, same indentation, no blank line between.
+        while start > 0 {
+            let prev_start = text[..start - 1].rfind('\n').map_or(0, |i| i + 1);
+            let prev = &text[prev_start..start];
+            let trimmed = prev.trim_start_matches([' ', '\t']);
+            if trimmed.starts_with('#') && prev.len() - trimmed.len() == indent {
+                start = prev_start;
+            } else {
+                break;
+            }
+        }
+        let prev_line = (start > 0).then(|| {
+            let s = text[..start - 1].rfind('\n').map_or(0, |i| i + 1);
+            s..start
+        });
+        let next_line = (end < text.len()).then(|| {
+            let e = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+            end..e
+        });
+        let is_blank = |r: &Range<usize>| text[r.clone()].trim().is_empty();
+        let indent_of = |r: &Range<usize>| {
+            let line = &text[r.clone()];
+            line.len() - line.trim_start_matches([' ', '\t']).len()
+        };
+        let prev_blank = prev_line.as_ref().is_some_and(is_blank);
+        let next_blank = next_line.as_ref().is_some_and(is_blank);
+        let next_dedent = next_line
+            .as_ref()
+            .is_none_or(|r| !is_blank(r) && indent_of(r) < indent);
+        let prev_opener = prev_line
+            .as_ref()
+            .is_some_and(|r| !is_blank(r) && indent_of(r) < indent);
+        if prev_blank && next_blank {
+            if let Some(r) = next_line {
+                end = r.end;
+            }
+        } else if prev_blank && next_dedent {
+            if let Some(r) = prev_line {
+                start = r.start;
+            }
+        } else if (prev_opener || start == 0) && next_blank {
+            if let Some(r) = next_line {
+                end = r.end;
+            }
+        }
+        Ok(Splice::delete(start..end))
+    }
+}
+
+/// The second occurrence of a key repeated in one mapping, anywhere below `node`.
+fn find_duplicate_key(node: &Node) -> Option<(String, usize)> {
+    let mut seen = std::collections::HashSet::new();
+    for entry in node.entries() {
+        if !seen.insert(entry.key.clone()) {
+            return Some((entry.key, entry.key_range.start));
+        }
+    }
+    let children = node
+        .entries()
+        .into_iter()
+        .filter_map(|e| e.value)
+        .chain(node.items().into_iter().filter_map(|i| i.value));
+    children
+        .into_iter()
+        .find_map(|child| find_duplicate_key(&child))
+}
+
+fn edit_route(edit: &YamlEdit) -> &Route {
+    match edit {
+        YamlEdit::Append { route, .. }
+        | YamlEdit::InsertKey { route, .. }
+        | YamlEdit::Remove { route }
+        | YamlEdit::SetScalar { route, .. } => route,
+    }
+}
+
+/// The typed meaning of an edit, applied to the typed view.
+fn apply_to_value(value: &mut Value, edit: &YamlEdit) -> Option<()> {
+    match edit {
+        YamlEdit::Append {
+            route, value: new, ..
+        } => {
+            route
+                .find_value_mut(value)?
+                .as_sequence_mut()?
+                .push(new.clone());
+        }
+        YamlEdit::InsertKey {
+            route,
+            key,
+            value: new,
+            ..
+        } => {
+            route
+                .find_value_mut(value)?
+                .as_mapping_mut()?
+                .insert(Value::String(key.clone()), new.clone());
+        }
+        YamlEdit::Remove { route } => {
+            let (parent, seg) = route.parent()?;
+            let container = parent.find_value_mut(value)?;
+            match seg {
+                Seg::Key(key) => {
+                    container.as_mapping_mut()?.shift_remove(key.as_str())?;
+                }
+                Seg::Item(m) => {
+                    let seq = container.as_sequence_mut()?;
+                    let index = route::item_index_in_values(seq, m)?;
+                    seq.remove(index);
+                }
+            }
+        }
+        YamlEdit::SetScalar { route, value: new } => {
+            *route.find_value_mut(value)? = Value::String(new.clone());
+        }
+    }
+    Some(())
+}
+
+fn render_scalar(value: &Value) -> String {
+    scalar_string(value).unwrap_or_default()
+}
+
+fn parse_typed(text: &str) -> Result<Value, YamlError> {
+    // yaml_serde's libyaml port misreads a document that starts with a BOM and
+    // `---`; the BOM carries no content, so parse without it.
+    let (bom, body) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ('\u{feff}'.len_utf8(), rest),
+        None => (0, text),
+    };
+    match yaml_serde::from_str::<Value>(body) {
+        Ok(value) => Ok(value),
+        Err(err) => {
+            let offset = err.location().map_or(0, |loc| {
+                let line_start = offset_of_line(body, loc.line());
+                let line = &body[line_start..];
+                line.char_indices()
+                    .nth(loc.column().saturating_sub(1))
+                    .map_or(line_start, |(i, _)| line_start + i)
+            });
+            let message = err.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
+            Err(YamlError::Syntax {
+                message,
+                offset: offset + bom,
+            })
+        }
+    }
+}
+
+/// Offset just after the last token of `node` that is not whitespace or a comment.
+fn content_end(node: &SyntaxNode) -> usize {
+    node.descendants_with_tokens()
+        .filter_map(|c| c.into_token())
+        .filter(|t| !tree::is_trivia(t.kind()))
+        .last()
+        .map_or(tree::range_of(node).end, |t| {
+            usize::from(t.text_range().end())
+        })
+}
+
+/// Offset just after the line break that ends the last line holding content
+/// (not only comments) of `node`.
+fn end_of_content_line(text: &str, node: &SyntaxNode) -> usize {
+    let last_content = content_end(node);
+    text[last_content..]
+        .find('\n')
+        .map_or(text.len(), |i| last_content + i + 1)
+}
+
+fn has_blank_line_between(text: &str, a: &Item, b: &Item) -> bool {
+    blank_between(
+        text,
+        content_end(&a.syntax),
+        b.dash_offset().unwrap_or(b.range().start),
+    )
+}
+
+/// Whether a whitespace-only line lies wholly between offsets `from` (mid-line,
+/// after content) and `to`.
+fn blank_between(text: &str, from: usize, to: usize) -> bool {
+    let Some(between) = text.get(from..to) else {
+        return false;
+    };
+    let lines: Vec<&str> = between.split('\n').collect();
+    lines.len() >= 3
+        && lines[1..lines.len() - 1]
+            .iter()
+            .any(|l| l.trim().is_empty())
+}
+
+/// From the first to the last token of a flow child that is not a comma or trivia.
+fn core_range(node: &SyntaxNode) -> Range<usize> {
+    let tokens: Vec<_> = node
+        .descendants_with_tokens()
+        .filter_map(|c| c.into_token())
+        .filter(|t| !tree::is_trivia(t.kind()) && t.kind() != SyntaxKind::COMMA)
+        .collect();
+    match (tokens.first(), tokens.last()) {
+        (Some(first), Some(last)) => {
+            usize::from(first.text_range().start())..usize::from(last.text_range().end())
+        }
+        _ => tree::range_of(node),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,244 @@
+//! Files as read from the stack: a path relative to the stack root, the exact bytes, the mode.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::diagnostic::Diagnostic;
+
+/// A path inside the stack, relative to its root, always with `/` separators.
+///
+/// It cannot name anything outside the root (`..`, absolute paths and empty
+/// components are rejected), which is what keeps every write inside the stack.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct RelPath(String);
+
+impl RelPath {
+    pub fn new(path: impl Into<String>) -> Result<Self, String> {
+        let raw: String = path.into();
+        let normalized = raw.replace('\\', "/");
+        let trimmed = normalized.strip_prefix("./").unwrap_or(&normalized);
+        if trimmed.is_empty() {
+            return Err("empty path".to_string());
+        }
+        if trimmed.starts_with('/') {
+            return Err(format!(
+                "`{raw}` is absolute; paths must be relative to the stack root"
+            ));
+        }
+        let mut parts = Vec::new();
+        for part in trimmed.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => return Err(format!("`{raw}` leaves the stack root")),
+                other => parts.push(other),
+            }
+        }
+        if parts.is_empty() {
+            return Err("empty path".to_string());
+        }
+        Ok(RelPath(parts.join("/")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The folder part, `""` for a file at the root.
+    pub fn parent(&self) -> &str {
+        self.0.rsplit_once('/').map_or("", |(dir, _)| dir)
+    }
+
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit_once('/').map_or(&self.0, |(_, name)| name)
+    }
+
+    /// `self` joined with a relative path, normalising `.` and `..` inside the root.
+    pub fn join_relative(dir: &str, rel: &str) -> Result<RelPath, String> {
+        let mut parts: Vec<&str> = dir
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        for part in rel.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        return Err(format!("`{rel}` leaves the stack root"));
+                    }
+                }
+                other => parts.push(other),
+            }
+        }
+        RelPath::new(parts.join("/"))
+    }
+}
+
+impl TryFrom<String> for RelPath {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        RelPath::new(value)
+    }
+}
+
+impl From<RelPath> for String {
+    fn from(value: RelPath) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for RelPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One file of the stack exactly as read. Text files only: pullover edits YAML,
+/// JSON and Markdown, and refuses anything that is not UTF-8 (with the offset).
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: RelPath,
+    text: Arc<str>,
+    pub mode: u32,
+}
+
+impl SourceFile {
+    pub fn from_bytes(path: RelPath, bytes: Vec<u8>, mode: u32) -> Result<SourceFile, Diagnostic> {
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(SourceFile {
+                path,
+                text: text.into(),
+                mode,
+            }),
+            Err(err) => {
+                let offset = err.utf8_error().valid_up_to();
+                let lossy = String::from_utf8_lossy(err.as_bytes()).into_owned();
+                // Point at the bad byte in a lossy copy; offsets before it are identical.
+                Err(Diagnostic::error(format!("{path} is not valid UTF-8"))
+                    .at(
+                        &SourceFile {
+                            path: path.clone(),
+                            text: lossy.into(),
+                            mode,
+                        },
+                        offset..offset + 1,
+                        "invalid byte here",
+                    )
+                    .help("pullover edits text files only; convert the file to UTF-8 first"))
+            }
+        }
+    }
+
+    pub fn from_text(path: RelPath, text: impl Into<Arc<str>>, mode: u32) -> SourceFile {
+        SourceFile {
+            path,
+            text: text.into(),
+            mode,
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn shared_text(&self) -> Arc<str> {
+        Arc::clone(&self.text)
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+
+    /// 1-based line and column (in characters) of a byte offset. Offsets past the
+    /// end clamp to the end, so a span from any parser can be shown safely.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        line_col(&self.text, offset)
+    }
+}
+
+/// 1-based line and column (in characters) of `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..]
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .count()
+        + 1;
+    (line, col)
+}
+
+/// Byte range of the line holding `offset`, without its line break.
+pub fn line_span(text: &str, offset: usize) -> Range<usize> {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let end = if end > start && text.as_bytes().get(end - 1) == Some(&b'\r') {
+        end - 1
+    } else {
+        end
+    };
+    start..end
+}
+
+/// Byte offset of the start of 1-based `line` (clamped to the text).
+pub fn offset_of_line(text: &str, line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    text.match_indices('\n')
+        .nth(line - 2)
+        .map_or(text.len(), |(i, _)| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rel_paths_stay_inside_the_root() {
+        assert_eq!(
+            RelPath::new("./a//b/./c.yml").unwrap().as_str(),
+            "a/b/c.yml"
+        );
+        assert!(RelPath::new("../etc/passwd").is_err());
+        assert!(RelPath::new("a/../../b").is_err());
+        assert!(RelPath::new("/etc/passwd").is_err());
+        assert!(RelPath::new("").is_err());
+        assert_eq!(
+            RelPath::join_relative("prometheus", "rules/a.yml")
+                .unwrap()
+                .as_str(),
+            "prometheus/rules/a.yml"
+        );
+        assert_eq!(
+            RelPath::join_relative("prometheus", "../b.yml")
+                .unwrap()
+                .as_str(),
+            "b.yml"
+        );
+        assert!(RelPath::join_relative("prometheus", "../../b.yml").is_err());
+    }
+
+    #[test]
+    fn line_and_column_are_one_based_and_count_characters() {
+        let text = "ab\ncé d\r\nx";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 3), (2, 1));
+        assert_eq!(line_col(text, 6), (2, 3)); // after "cé" (é is 2 bytes)
+        assert_eq!(line_col(text, 999), (3, 2));
+        assert_eq!(&text[line_span(text, 4)], "cé d");
+        assert_eq!(offset_of_line(text, 3), 10);
+    }
+}
