@@ -13,7 +13,7 @@ use crate::stack::source::{RelPath, SourceFile, line_col, line_span};
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
     pub message: String,
-    pub snippet: Option<Snippet>,
+    pub snippet: Option<Box<Snippet>>,
     pub help: Vec<String>,
 }
 
@@ -42,18 +42,13 @@ impl Diagnostic {
     }
 
     /// Points the error at `span` of `file`.
-    pub fn at(
-        mut self,
-        file: &SourceFile,
-        span: Range<usize>,
-        label: impl Into<String>,
-    ) -> Diagnostic {
-        self.snippet = Some(Snippet {
+    pub fn at(mut self, file: &SourceFile, span: Range<usize>, label: impl Into<String>) -> Diagnostic {
+        self.snippet = Some(Box::new(Snippet {
             path: file.path.clone(),
             text: file.shared_text(),
             span,
             label: label.into(),
-        });
+        }));
         self
     }
 
@@ -94,10 +89,7 @@ impl Diagnostic {
             let line_range = line_span(&snippet.text, snippet.span.start);
             let source_line = snippet.text.get(line_range.clone()).unwrap_or("");
             let source_line = source_line.trim_start_matches('\u{feff}');
-            let shown: String = source_line
-                .chars()
-                .map(|c| if c == '\t' { ' ' } else { c })
-                .collect();
+            let shown: String = source_line.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
             let width = snippet
                 .text
                 .get(snippet.span.start.min(line_range.end)..snippet.span.end.min(line_range.end))
@@ -123,10 +115,7 @@ impl Diagnostic {
             ));
         }
         for help in &self.help {
-            let pad = self
-                .snippet
-                .as_ref()
-                .map_or(0, |s| s.line_col().0.to_string().len());
+            let pad = self.snippet.as_ref().map_or(0, |s| s.line_col().0.to_string().len());
             out.push_str(&format!(
                 "{} = {}: {help}\n",
                 " ".repeat(pad),
@@ -170,9 +159,6 @@ mod tests {
           |      ^^^^^^^^^^^^^^ indented one space too far
           = help: fix the indentation; nothing was written
         ");
-        assert_eq!(
-            d.to_string(),
-            "prometheus.yml:3:6: mapping values are not allowed here"
-        );
+        assert_eq!(d.to_string(), "prometheus.yml:3:6: mapping values are not allowed here");
     }
 }

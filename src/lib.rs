@@ -1,6 +1,18 @@
+//! pullover: move a Prometheus stack off Pushgateway onto direct scraping, one
+//! reviewable phase at a time.
+//!
+//! - `stack/` reads the stack and resolves settings (all reading I/O);
+//! - `phase/` holds one pure planner per phase, each returning a ChangeSet;
+//! - `edit/` makes format-preserving edits (spans in, bytes out);
+//! - `changeset/` renders plans as diffs, patches and JSON;
+//! - `state/` journals, snapshots, locks and writes crash-safely (all writing I/O);
+//! - `commands/` wires them into the CLI defined in `cli`.
+
 pub mod changeset;
+pub mod cli;
+pub mod commands;
 pub mod diagnostic;
 pub mod edit;
+pub mod phase;
 pub mod stack;
 pub mod state;
-pub mod phase;

@@ -39,10 +39,7 @@ impl Splice {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpliceError {
     #[error("edits overlap at bytes {first:?} and {second:?}")]
-    Overlap {
-        first: Range<usize>,
-        second: Range<usize>,
-    },
+    Overlap { first: Range<usize>, second: Range<usize> },
     #[error("edit {0:?} lies outside the text or splits a character")]
     OutOfBounds(Range<usize>),
 }
@@ -52,17 +49,12 @@ pub enum SpliceError {
 pub fn apply_splices(text: &str, splices: &[Splice]) -> Result<String, SpliceError> {
     let mut order: Vec<&Splice> = splices.iter().collect();
     order.sort_by_key(|s| (s.range.start, s.range.end));
-    let mut out =
-        String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
+    let mut out = String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
     let mut copied_to = 0;
     let mut previous: Option<&Splice> = None;
     for splice in order {
         let Range { start, end } = splice.range.clone();
-        if start > end
-            || end > text.len()
-            || !text.is_char_boundary(start)
-            || !text.is_char_boundary(end)
-        {
+        if start > end || end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
             return Err(SpliceError::OutOfBounds(splice.range.clone()));
         }
         if let Some(prev) = previous {
@@ -113,8 +105,7 @@ mod tests {
 
     #[test]
     fn overlapping_splices_are_rejected() {
-        let err =
-            apply_splices("abcdef", &[Splice::delete(1..4), Splice::delete(3..5)]).unwrap_err();
+        let err = apply_splices("abcdef", &[Splice::delete(1..4), Splice::delete(3..5)]).unwrap_err();
         assert!(matches!(err, SpliceError::Overlap { .. }));
         assert!(apply_splices("abc", &[Splice::delete(2..9)]).is_err());
         assert!(apply_splices("é", &[Splice::delete(1..2)]).is_err());

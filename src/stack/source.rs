@@ -10,9 +10,7 @@ use crate::diagnostic::Diagnostic;
 ///
 /// It cannot name anything outside the root (`..`, absolute paths and empty
 /// components are rejected), which is what keeps every write inside the stack.
-#[derive(
-    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RelPath(String);
 
@@ -25,9 +23,7 @@ impl RelPath {
             return Err("empty path".to_string());
         }
         if trimmed.starts_with('/') {
-            return Err(format!(
-                "`{raw}` is absolute; paths must be relative to the stack root"
-            ));
+            return Err(format!("`{raw}` is absolute; paths must be relative to the stack root"));
         }
         let mut parts = Vec::new();
         for part in trimmed.split('/') {
@@ -58,10 +54,7 @@ impl RelPath {
 
     /// `self` joined with a relative path, normalising `.` and `..` inside the root.
     pub fn join_relative(dir: &str, rel: &str) -> Result<RelPath, String> {
-        let mut parts: Vec<&str> = dir
-            .split('/')
-            .filter(|p| !p.is_empty() && *p != ".")
-            .collect();
+        let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
         for part in rel.split('/') {
             match part {
                 "" | "." => {}
@@ -168,11 +161,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = before[line_start..]
-        .trim_start_matches('\u{feff}')
-        .chars()
-        .count()
-        + 1;
+    let col = before[line_start..].trim_start_matches('\u{feff}').chars().count() + 1;
     (line, col)
 }
 
@@ -208,24 +197,17 @@ mod tests {
 
     #[test]
     fn rel_paths_stay_inside_the_root() {
-        assert_eq!(
-            RelPath::new("./a//b/./c.yml").unwrap().as_str(),
-            "a/b/c.yml"
-        );
+        assert_eq!(RelPath::new("./a//b/./c.yml").unwrap().as_str(), "a/b/c.yml");
         assert!(RelPath::new("../etc/passwd").is_err());
         assert!(RelPath::new("a/../../b").is_err());
         assert!(RelPath::new("/etc/passwd").is_err());
         assert!(RelPath::new("").is_err());
         assert_eq!(
-            RelPath::join_relative("prometheus", "rules/a.yml")
-                .unwrap()
-                .as_str(),
+            RelPath::join_relative("prometheus", "rules/a.yml").unwrap().as_str(),
             "prometheus/rules/a.yml"
         );
         assert_eq!(
-            RelPath::join_relative("prometheus", "../b.yml")
-                .unwrap()
-                .as_str(),
+            RelPath::join_relative("prometheus", "../b.yml").unwrap().as_str(),
             "b.yml"
         );
         assert!(RelPath::join_relative("prometheus", "../../b.yml").is_err());

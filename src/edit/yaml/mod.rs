@@ -73,9 +73,7 @@ pub enum YamlError {
     },
     #[error("`{route}` is not in the file")]
     NotFound { route: Route },
-    #[error(
-        "after editing `{route}` the file would not mean what was intended ({detail}); nothing was written"
-    )]
+    #[error("after editing `{route}` the file would not mean what was intended ({detail}); nothing was written")]
     Verify { route: Route, detail: String },
 }
 
@@ -107,13 +105,12 @@ impl YamlError {
             None => diag,
         };
         match self {
-            YamlError::Syntax { .. } => diag.help(format!(
-                "fix {} and run pullover again; nothing was written",
-                file.path
-            )),
-            YamlError::Unsupported { .. } => diag.help(
-                "make this edit by hand, or rewrite the node in block style; nothing was written",
-            ),
+            YamlError::Syntax { .. } => {
+                diag.help(format!("fix {} and run pullover again; nothing was written", file.path))
+            }
+            YamlError::Unsupported { .. } => {
+                diag.help("make this edit by hand, or rewrite the node in block style; nothing was written")
+            }
             _ => diag,
         }
     }
@@ -123,32 +120,24 @@ impl YamlDoc {
     pub fn parse(text: &str) -> Result<YamlDoc, YamlError> {
         // yaml-edit is the newer, less battle-tested parser: a panic inside it must
         // become an error, never a crash with a half-written plan.
-        let parsed =
-            std::panic::catch_unwind(|| YamlFile::parse(text)).map_err(|_| YamlError::Syntax {
-                message: "the lossless YAML parser failed on this file".into(),
-                offset: 0,
-            })?;
+        let parsed = std::panic::catch_unwind(|| YamlFile::parse(text)).map_err(|_| YamlError::Syntax {
+            message: "the lossless YAML parser failed on this file".into(),
+            offset: 0,
+        })?;
         let tree = parsed.tree();
         let syntax: SyntaxNode = rowan::ast::AstNode::syntax(&tree).clone();
-        let documents: Vec<SyntaxNode> = syntax
-            .children()
-            .filter(|c| c.kind() == SyntaxKind::DOCUMENT)
-            .collect();
+        let documents: Vec<SyntaxNode> = syntax.children().filter(|c| c.kind() == SyntaxKind::DOCUMENT).collect();
         let root = documents.first().and_then(Node::first_value_in);
         // The typed parse is the judge of validity (yaml-edit accepts some invalid
         // YAML); it reports duplicate keys without a place, so find them here.
-        let value = parse_typed(text).map_err(|err| {
-            match (&err, root.as_ref().and_then(find_duplicate_key)) {
-                (YamlError::Syntax { message, .. }, Some((key, offset)))
-                    if message.contains("duplicate") =>
-                {
-                    YamlError::Syntax {
-                        message: format!("duplicate key `{key}`"),
-                        offset,
-                    }
+        let value = parse_typed(text).map_err(|err| match (&err, root.as_ref().and_then(find_duplicate_key)) {
+            (YamlError::Syntax { message, .. }, Some((key, offset))) if message.contains("duplicate") => {
+                YamlError::Syntax {
+                    message: format!("duplicate key `{key}`"),
+                    offset,
                 }
-                _ => err,
             }
+            _ => err,
         })?;
         if let Some(err) = parsed.positioned_errors().first() {
             return Err(YamlError::Syntax {
@@ -222,14 +211,10 @@ impl YamlDoc {
             route: edit_route(edit).clone(),
         })?;
         match edit {
-            YamlEdit::Append {
-                route,
-                value,
-                comment,
-            } => {
-                let seq = route.find(root).ok_or_else(|| YamlError::NotFound {
-                    route: route.clone(),
-                })?;
+            YamlEdit::Append { route, value, comment } => {
+                let seq = route
+                    .find(root)
+                    .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
                 let splice = self.append_splice(route, &seq, value, comment.as_deref())?;
                 Ok((vec![splice], edit.clone()))
             }
@@ -239,9 +224,9 @@ impl YamlDoc {
                 value,
                 comment,
             } => {
-                let map = route.find(root).ok_or_else(|| YamlError::NotFound {
-                    route: route.clone(),
-                })?;
+                let map = route
+                    .find(root)
+                    .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
                 let splice = self.insert_key_splice(route, &map, key, value, comment.as_deref())?;
                 Ok((vec![splice], edit.clone()))
             }
@@ -251,9 +236,9 @@ impl YamlDoc {
                 Ok((vec![splice], YamlEdit::Remove { route: effective }))
             }
             YamlEdit::SetScalar { route, value } => {
-                let node = route.find(root).ok_or_else(|| YamlError::NotFound {
-                    route: route.clone(),
-                })?;
+                let node = route
+                    .find(root)
+                    .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
                 if node.kind() != NodeKind::Scalar || node.is_block_scalar() {
                     return Err(YamlError::Unsupported {
                         route: route.clone(),
@@ -291,10 +276,7 @@ impl YamlDoc {
                     offset: Some(seq.range().start),
                 });
             }
-            let quote = items
-                .iter()
-                .filter_map(|i| i.value.as_ref())
-                .find_map(Node::quote);
+            let quote = items.iter().filter_map(|i| i.value.as_ref()).find_map(Node::quote);
             let rendered = render_plain_or_quoted(&render_scalar(value), quote);
             let close = seq.range().end.saturating_sub(1);
             if self.text.as_bytes().get(close) != Some(&b']') {
@@ -304,10 +286,7 @@ impl YamlDoc {
                     offset: Some(seq.range().start),
                 });
             }
-            let last_end = items
-                .last()
-                .and_then(|i| i.value.as_ref())
-                .map(|v| v.range().end);
+            let last_end = items.last().and_then(|i| i.value.as_ref()).map(|v| v.range().end);
             return Ok(match last_end {
                 Some(end) => Splice::insert(end, format!(", {rendered}")),
                 None => Splice::insert(close, rendered),
@@ -326,9 +305,7 @@ impl YamlDoc {
             offset: Some(last.range().start),
         })?;
         let style = Style::learn(&self.text, self.root.as_ref(), last.value.as_ref(), eol);
-        let separator = if items.len() >= 2
-            && has_blank_line_between(&self.text, &items[items.len() - 2], last)
-        {
+        let separator = if items.len() >= 2 && has_blank_line_between(&self.text, &items[items.len() - 2], last) {
             eol
         } else {
             ""
@@ -368,9 +345,7 @@ impl YamlDoc {
         }
         let entries = map.entries();
         let Some(last) = entries.last() else {
-            return Err(YamlError::NotFound {
-                route: route.clone(),
-            });
+            return Err(YamlError::NotFound { route: route.clone() });
         };
         let style = Style::learn(&self.text, self.root.as_ref(), last.value.as_ref(), eol);
         let separator = if entries.len() >= 2
@@ -389,12 +364,7 @@ impl YamlDoc {
         } else {
             ""
         };
-        let body = style.render_entry(
-            key,
-            value,
-            column_of(&self.text, last.key_range.start),
-            comment,
-        );
+        let body = style.render_entry(key, value, column_of(&self.text, last.key_range.start), comment);
         Ok(Splice::insert(at, format!("{lead}{separator}{body}")))
     }
 
@@ -426,9 +396,9 @@ impl YamlDoc {
     }
 
     fn removal_splice(&self, root: &Node, route: &Route) -> Result<Splice, YamlError> {
-        let (parent_route, seg) = route.parent().ok_or_else(|| YamlError::NotFound {
-            route: route.clone(),
-        })?;
+        let (parent_route, seg) = route
+            .parent()
+            .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
         let parent = parent_route.find(root).ok_or_else(|| YamlError::NotFound {
             route: parent_route.clone(),
         })?;
@@ -441,12 +411,10 @@ impl YamlDoc {
             Seg::Key(key) => parent.entries().iter().position(|e| &e.key == key),
             Seg::Item(m) => route::item_index_in_tree(&parent, m),
         }
-        .ok_or_else(|| YamlError::NotFound {
-            route: route.clone(),
-        })?;
-        let target = children.get(index).ok_or_else(|| YamlError::NotFound {
-            route: route.clone(),
-        })?;
+        .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
+        let target = children
+            .get(index)
+            .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
         if parent.is_flow() {
             let core = |n: &SyntaxNode| core_range(n);
             let range = match (index, children.get(index + 1)) {
@@ -470,8 +438,7 @@ impl YamlDoc {
         {
             return Err(YamlError::Unsupported {
                 route: route.clone(),
-                reason: "it shares its line with other content (the first key of a list item?)"
-                    .into(),
+                reason: "it shares its line with other content (the first key of a list item?)".into(),
                 offset: Some(node.start),
             });
         }
@@ -517,9 +484,7 @@ impl YamlDoc {
         };
         let prev_blank = prev_line.as_ref().is_some_and(is_blank);
         let next_blank = next_line.as_ref().is_some_and(is_blank);
-        let next_dedent = next_line
-            .as_ref()
-            .is_none_or(|r| !is_blank(r) && indent_of(r) < indent);
+        let next_dedent = next_line.as_ref().is_none_or(|r| !is_blank(r) && indent_of(r) < indent);
         let prev_opener = prev_line
             .as_ref()
             .is_some_and(|r| !is_blank(r) && indent_of(r) < indent);
@@ -531,10 +496,11 @@ impl YamlDoc {
             if let Some(r) = prev_line {
                 start = r.start;
             }
-        } else if (prev_opener || start == 0) && next_blank {
-            if let Some(r) = next_line {
-                end = r.end;
-            }
+        } else if (prev_opener || start == 0)
+            && next_blank
+            && let Some(r) = next_line
+        {
+            end = r.end;
         }
         Ok(Splice::delete(start..end))
     }
@@ -553,9 +519,7 @@ fn find_duplicate_key(node: &Node) -> Option<(String, usize)> {
         .into_iter()
         .filter_map(|e| e.value)
         .chain(node.items().into_iter().filter_map(|i| i.value));
-    children
-        .into_iter()
-        .find_map(|child| find_duplicate_key(&child))
+    children.into_iter().find_map(|child| find_duplicate_key(&child))
 }
 
 fn edit_route(edit: &YamlEdit) -> &Route {
@@ -570,19 +534,11 @@ fn edit_route(edit: &YamlEdit) -> &Route {
 /// The typed meaning of an edit, applied to the typed view.
 fn apply_to_value(value: &mut Value, edit: &YamlEdit) -> Option<()> {
     match edit {
-        YamlEdit::Append {
-            route, value: new, ..
-        } => {
-            route
-                .find_value_mut(value)?
-                .as_sequence_mut()?
-                .push(new.clone());
+        YamlEdit::Append { route, value: new, .. } => {
+            route.find_value_mut(value)?.as_sequence_mut()?.push(new.clone());
         }
         YamlEdit::InsertKey {
-            route,
-            key,
-            value: new,
-            ..
+            route, key, value: new, ..
         } => {
             route
                 .find_value_mut(value)?
@@ -632,11 +588,7 @@ fn parse_typed(text: &str) -> Result<Value, YamlError> {
                     .map_or(line_start, |(i, _)| line_start + i)
             });
             let message = err.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
             Err(YamlError::Syntax {
                 message,
                 offset: offset + bom,
@@ -651,9 +603,7 @@ fn content_end(node: &SyntaxNode) -> usize {
         .filter_map(|c| c.into_token())
         .filter(|t| !tree::is_trivia(t.kind()))
         .last()
-        .map_or(tree::range_of(node).end, |t| {
-            usize::from(t.text_range().end())
-        })
+        .map_or(tree::range_of(node).end, |t| usize::from(t.text_range().end()))
 }
 
 /// Offset just after the line break that ends the last line holding content
@@ -666,11 +616,7 @@ fn end_of_content_line(text: &str, node: &SyntaxNode) -> usize {
 }
 
 fn has_blank_line_between(text: &str, a: &Item, b: &Item) -> bool {
-    blank_between(
-        text,
-        content_end(&a.syntax),
-        b.dash_offset().unwrap_or(b.range().start),
-    )
+    blank_between(text, content_end(&a.syntax), b.dash_offset().unwrap_or(b.range().start))
 }
 
 /// Whether a whitespace-only line lies wholly between offsets `from` (mid-line,
@@ -680,10 +626,7 @@ fn blank_between(text: &str, from: usize, to: usize) -> bool {
         return false;
     };
     let lines: Vec<&str> = between.split('\n').collect();
-    lines.len() >= 3
-        && lines[1..lines.len() - 1]
-            .iter()
-            .any(|l| l.trim().is_empty())
+    lines.len() >= 3 && lines[1..lines.len() - 1].iter().any(|l| l.trim().is_empty())
 }
 
 /// From the first to the last token of a flow child that is not a comma or trivia.
@@ -694,9 +637,7 @@ fn core_range(node: &SyntaxNode) -> Range<usize> {
         .filter(|t| !tree::is_trivia(t.kind()) && t.kind() != SyntaxKind::COMMA)
         .collect();
     match (tokens.first(), tokens.last()) {
-        (Some(first), Some(last)) => {
-            usize::from(first.text_range().start())..usize::from(last.text_range().end())
-        }
+        (Some(first), Some(last)) => usize::from(first.text_range().start())..usize::from(last.text_range().end()),
         _ => tree::range_of(node),
     }
 }

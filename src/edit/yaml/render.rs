@@ -48,12 +48,7 @@ impl Style {
     /// quoting per key path from `sibling` (the node the new one will sit
     /// beside), per key name from the whole document `root`, and a default
     /// quote only when the file quotes nearly every string that could be plain.
-    pub fn learn(
-        text: &str,
-        root: Option<&Node>,
-        sibling: Option<&Node>,
-        eol: &'static str,
-    ) -> Style {
+    pub fn learn(text: &str, root: Option<&Node>, sibling: Option<&Node>, eol: &'static str) -> Style {
         let mut style = Style::plain(eol);
         style.indent = detect_indent(text).unwrap_or(2);
         style.indent_sequences = detect_sequence_indent(text).unwrap_or(true);
@@ -68,11 +63,7 @@ impl Style {
             let quoted: Vec<char> = quotes.iter().flatten().copied().collect();
             if !quotes.is_empty() && quoted.len() * 5 >= quotes.len() * 4 {
                 let double = quoted.iter().filter(|q| **q == '"').count();
-                style.default_quote = Some(if double * 2 >= quoted.len() {
-                    '"'
-                } else {
-                    '\''
-                });
+                style.default_quote = Some(if double * 2 >= quoted.len() { '"' } else { '\'' });
             }
         }
         if let Some(node) = sibling {
@@ -110,24 +101,14 @@ impl Style {
                 out.push_str(body.trim_start_matches(' '));
             }
             _ => {
-                out.push_str(&format!(
-                    "{pad}- {}{}",
-                    self.scalar_or_flow(value, ""),
-                    self.eol
-                ));
+                out.push_str(&format!("{pad}- {}{}", self.scalar_or_flow(value, ""), self.eol));
             }
         }
         out
     }
 
     /// Renders `key: value` at column `col` (0-based), as whole lines.
-    pub fn render_entry(
-        &self,
-        key: &str,
-        value: &Value,
-        col: usize,
-        comment: Option<&str>,
-    ) -> String {
+    pub fn render_entry(&self, key: &str, value: &Value, col: usize, comment: Option<&str>) -> String {
         let mut out = String::new();
         if let Some(comment) = comment {
             out.push_str(&format!("{}# {comment}{}", " ".repeat(col), self.eol));
@@ -158,19 +139,11 @@ impl Style {
                 }
                 Value::Sequence(seq) if !seq.is_empty() && !self.render_flow(seq, &child_path) => {
                     out.push_str(&format!("{pad}{key}:{}", self.eol));
-                    let dash_col = if self.indent_sequences {
-                        col + self.indent
-                    } else {
-                        col
-                    };
+                    let dash_col = if self.indent_sequences { col + self.indent } else { col };
                     for item in seq {
                         if let Value::Mapping(_) = item {
                             let body = self.render_mapping_lines(item, dash_col + 2, &child_path);
-                            out.push_str(&format!(
-                                "{}- {}",
-                                " ".repeat(dash_col),
-                                body.trim_start_matches(' ')
-                            ));
+                            out.push_str(&format!("{}- {}", " ".repeat(dash_col), body.trim_start_matches(' ')));
                         } else {
                             out.push_str(&format!(
                                 "{}- {}{}",
@@ -192,10 +165,7 @@ impl Style {
     }
 
     fn render_flow(&self, seq: &[Value], path: &str) -> bool {
-        self.hint(path).flow
-            && seq
-                .iter()
-                .all(|v| !matches!(v, Value::Mapping(_) | Value::Sequence(_)))
+        self.hint(path).flow && seq.iter().all(|v| !matches!(v, Value::Mapping(_) | Value::Sequence(_)))
     }
 
     fn scalar_or_flow(&self, value: &Value, path: &str) -> String {
@@ -263,8 +233,7 @@ pub fn needs_quotes(s: &str) -> bool {
     ) {
         return true;
     }
-    if s.parse::<f64>().is_ok() || s.starts_with("0x") || s.starts_with("0o") || s.starts_with('.')
-    {
+    if s.parse::<f64>().is_ok() || s.starts_with("0x") || s.starts_with("0o") || s.starts_with('.') {
         return true;
     }
     let first = s.chars().next().unwrap_or(' ');
@@ -278,12 +247,7 @@ pub fn needs_quotes(s: &str) -> bool {
         || s.contains(['{', '}', '[', ']', ','])
 }
 
-fn collect_hints(
-    node: &Node,
-    path: &str,
-    hints: &mut HashMap<String, Hint>,
-    quotes: &mut Vec<Option<char>>,
-) {
+fn collect_hints(node: &Node, path: &str, hints: &mut HashMap<String, Hint>, quotes: &mut Vec<Option<char>>) {
     match node.kind() {
         NodeKind::Mapping => {
             for entry in node.entries() {
@@ -321,9 +285,7 @@ fn collect_hints(
             }
             for item in node.items() {
                 if let Some(value) = &item.value {
-                    if value.kind() == NodeKind::Scalar
-                        && value.scalar().is_some_and(|s| !needs_quotes(&s))
-                    {
+                    if value.kind() == NodeKind::Scalar && value.scalar().is_some_and(|s| !needs_quotes(&s)) {
                         quotes.push(value.quote());
                     }
                     collect_hints(value, path, hints, quotes);
@@ -349,10 +311,12 @@ fn detect_indent(text: &str) -> Option<usize> {
             Some(rest) => (indent + 2, rest),
             None => (indent, trimmed),
         };
-        if let Some((p, opens)) = prev {
-            if opens && indent > p && !trimmed.starts_with("- ") {
-                *counts.entry(indent - p).or_default() += 1;
-            }
+        if let Some((p, opens)) = prev
+            && opens
+            && indent > p
+            && !trimmed.starts_with("- ")
+        {
+            *counts.entry(indent - p).or_default() += 1;
         }
         let opens = content.trim_end_matches('\r').trim_end().ends_with(':');
         prev = Some((indent, opens));
@@ -373,21 +337,17 @@ fn detect_sequence_indent(text: &str) -> Option<bool> {
             continue;
         }
         let indent = line.len() - trimmed.len();
-        if let Some(key_indent) = prev_key_indent {
-            if trimmed.starts_with("- ") || trimmed.trim_end() == "-" {
-                if indent > key_indent {
-                    indented += 1;
-                } else if indent == key_indent {
-                    flush += 1;
-                }
+        if let Some(key_indent) = prev_key_indent
+            && (trimmed.starts_with("- ") || trimmed.trim_end() == "-")
+        {
+            if indent > key_indent {
+                indented += 1;
+            } else if indent == key_indent {
+                flush += 1;
             }
         }
         let content = trimmed.strip_prefix("- ").unwrap_or(trimmed);
-        let content_indent = if trimmed.starts_with("- ") {
-            indent + 2
-        } else {
-            indent
-        };
+        let content_indent = if trimmed.starts_with("- ") { indent + 2 } else { indent };
         prev_key_indent = content.trim_end().ends_with(':').then_some(content_indent);
     }
     if indented + flush == 0 {
@@ -408,10 +368,7 @@ mod tests {
 
     #[test]
     fn plain_strings_are_quoted_only_when_they_would_change_meaning() {
-        assert_eq!(
-            render_plain_or_quoted("metrics-api:8080", None),
-            "metrics-api:8080"
-        );
+        assert_eq!(render_plain_or_quoted("metrics-api:8080", None), "metrics-api:8080");
         assert_eq!(render_plain_or_quoted("30s", None), "30s");
         assert_eq!(render_plain_or_quoted("/metrics", None), "/metrics");
         assert_eq!(render_plain_or_quoted("true", None), "\"true\"");
@@ -422,15 +379,9 @@ mod tests {
 
     #[test]
     fn indentation_is_learnt_from_the_file() {
-        assert_eq!(
-            detect_indent("a:\n    b: 1\n    c:\n        d: 2\n"),
-            Some(4)
-        );
+        assert_eq!(detect_indent("a:\n    b: 1\n    c:\n        d: 2\n"), Some(4));
         assert_eq!(detect_indent("a:\n  b: 1\n"), Some(2));
-        assert_eq!(
-            detect_sequence_indent("a:\n- x\n- y\nb:\n- z\n"),
-            Some(false)
-        );
+        assert_eq!(detect_sequence_indent("a:\n- x\n- y\nb:\n- z\n"), Some(false));
         assert_eq!(detect_sequence_indent("a:\n  - x\n"), Some(true));
     }
 }

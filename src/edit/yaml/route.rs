@@ -129,9 +129,7 @@ pub(crate) fn item_index_in_tree(seq: &Node, m: &ItemMatch) -> Option<usize> {
 pub(crate) fn item_index_in_values(seq: &[Value], m: &ItemMatch) -> Option<usize> {
     match m {
         ItemMatch::Index(i) => (*i < seq.len()).then_some(*i),
-        ItemMatch::Scalar(s) => seq
-            .iter()
-            .position(|v| scalar_string(v).as_deref() == Some(s)),
+        ItemMatch::Scalar(s) => seq.iter().position(|v| scalar_string(v).as_deref() == Some(s)),
         ItemMatch::ScalarPrefix(p) => seq
             .iter()
             .position(|v| scalar_string(v).is_some_and(|v| v.starts_with(p.as_str()))),

@@ -300,10 +300,7 @@ fn an_edit_that_would_not_mean_what_was_intended_is_refused() {
     let doc = given("jobs:\n  - name: a\n    x: 1\n");
     let err = doc
         .edit(&[YamlEdit::Remove {
-            route: Route::root()
-                .key("jobs")
-                .item(ItemMatch::Index(0))
-                .key("name"),
+            route: Route::root().key("jobs").item(ItemMatch::Index(0)).key("name"),
         }])
         .unwrap_err();
     assert!(matches!(err, YamlError::Unsupported { .. }), "{err:?}");

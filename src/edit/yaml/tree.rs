@@ -46,9 +46,7 @@ impl Node {
     /// The first value node under `parent` (a DOCUMENT, VALUE or SEQUENCE_ENTRY).
     pub(crate) fn first_value_in(parent: &SyntaxNode) -> Option<Node> {
         parent.children().find_map(|child| match child.kind() {
-            SyntaxKind::MAPPING | SyntaxKind::SEQUENCE | SyntaxKind::SCALAR | SyntaxKind::ALIAS => {
-                Some(Node(child))
-            }
+            SyntaxKind::MAPPING | SyntaxKind::SEQUENCE | SyntaxKind::SCALAR | SyntaxKind::ALIAS => Some(Node(child)),
             SyntaxKind::TAGGED_NODE => Some(Node(child)),
             _ => None,
         })

@@ -1,0 +1,291 @@
+//! What a phase wants to change, independent of Prometheus: file changes with
+//! their exact bytes before and after, and findings for a person.
+//!
+//! Rendering ([`render`]), applying and rolling back (`state/`) work on this
+//! model only, so adding a phase never touches them.
+
+pub mod redact;
+pub mod render;
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::stack::source::{RelPath, SourceFile};
+
+/// Content and permission bits of a file at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileState {
+    pub bytes: Vec<u8>,
+    pub mode: u32,
+}
+
+impl FileState {
+    pub fn sha256(&self) -> String {
+        sha256_hex(&self.bytes)
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for byte in digest.iter() {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+/// One file: `before` is `None` for a file the phase creates, `after` is
+/// `None` for one it deletes.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    pub path: RelPath,
+    pub before: Option<FileState>,
+    pub after: Option<FileState>,
+    /// Why, in a few words, for the reviewer.
+    pub because: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeKind {
+    Create,
+    Modify,
+    Delete,
+}
+
+impl FileChange {
+    pub fn kind(&self) -> ChangeKind {
+        match (&self.before, &self.after) {
+            (None, _) => ChangeKind::Create,
+            (_, None) => ChangeKind::Delete,
+            _ => ChangeKind::Modify,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Worth knowing; nothing to do.
+    Info,
+    /// A person must do this by hand (pullover will not guess edits to it).
+    Todo,
+    /// Something that will be wrong or misleading unless handled.
+    Hazard,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Todo => "todo",
+            Severity::Hazard => "hazard",
+        }
+    }
+}
+
+/// Where a finding points: a file position, and where it is in the file's own
+/// terms (`dashboard "Website" › panel "Page views"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub path: RelPath,
+    pub line: usize,
+    pub column: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+}
+
+impl Location {
+    pub fn at(file: &SourceFile, offset: usize) -> Location {
+        let (line, column) = file.line_col(offset);
+        Location {
+            path: file.path.clone(),
+            line,
+            column,
+            context: None,
+        }
+    }
+
+    pub fn with_context(mut self, context: impl Into<String>) -> Location {
+        self.context = Some(context.into());
+        self
+    }
+}
+
+/// Something a person should know about a plan, with a stable kebab-case id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+impl Finding {
+    pub fn new(id: &'static str, severity: Severity, message: impl Into<String>) -> Finding {
+        debug_assert!(
+            id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            "finding ids are kebab-case"
+        );
+        Finding {
+            id,
+            severity,
+            message: message.into(),
+            tip: None,
+            location: None,
+        }
+    }
+
+    pub fn tip(mut self, tip: impl Into<String>) -> Finding {
+        self.tip = Some(tip.into());
+        self
+    }
+
+    pub fn at(mut self, location: Location) -> Finding {
+        self.location = Some(location);
+        self
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSet {
+    pub changes: Vec<FileChange>,
+    pub findings: Vec<Finding>,
+}
+
+impl ChangeSet {
+    pub fn builder() -> ChangeSetBuilder {
+        ChangeSetBuilder::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &RelPath> {
+        self.changes.iter().map(|c| &c.path)
+    }
+}
+
+/// Builds a [`ChangeSet`] and keeps its invariants: one change per path, no
+/// change that changes nothing.
+#[derive(Debug, Default)]
+pub struct ChangeSetBuilder {
+    changes: Vec<FileChange>,
+    findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ChangeSetError {
+    #[error("{0} is changed twice in one plan; a planner must merge its edits to one file")]
+    DuplicatePath(RelPath),
+}
+
+impl ChangeSetBuilder {
+    /// The file's new text, keeping its mode. An unchanged text adds nothing.
+    pub fn modify(mut self, file: &SourceFile, after: String, because: impl Into<String>) -> ChangeSetBuilder {
+        if after.as_bytes() != file.bytes() {
+            self.changes.push(FileChange {
+                path: file.path.clone(),
+                before: Some(FileState {
+                    bytes: file.bytes().to_vec(),
+                    mode: file.mode,
+                }),
+                after: Some(FileState {
+                    bytes: after.into_bytes(),
+                    mode: file.mode,
+                }),
+                because: because.into(),
+            });
+        }
+        self
+    }
+
+    pub fn create(mut self, path: RelPath, text: String, mode: u32, because: impl Into<String>) -> ChangeSetBuilder {
+        self.changes.push(FileChange {
+            path,
+            before: None,
+            after: Some(FileState {
+                bytes: text.into_bytes(),
+                mode,
+            }),
+            because: because.into(),
+        });
+        self
+    }
+
+    pub fn delete(mut self, file: &SourceFile, because: impl Into<String>) -> ChangeSetBuilder {
+        self.changes.push(FileChange {
+            path: file.path.clone(),
+            before: Some(FileState {
+                bytes: file.bytes().to_vec(),
+                mode: file.mode,
+            }),
+            after: None,
+            because: because.into(),
+        });
+        self
+    }
+
+    pub fn finding(mut self, finding: Finding) -> ChangeSetBuilder {
+        self.findings.push(finding);
+        self
+    }
+
+    pub fn findings(mut self, findings: impl IntoIterator<Item = Finding>) -> ChangeSetBuilder {
+        self.findings.extend(findings);
+        self
+    }
+
+    pub fn build(self) -> Result<ChangeSet, ChangeSetError> {
+        let mut seen = BTreeSet::new();
+        for change in &self.changes {
+            if !seen.insert(&change.path) {
+                return Err(ChangeSetError::DuplicatePath(change.path.clone()));
+            }
+        }
+        let mut changes = self.changes;
+        changes.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut findings = self.findings;
+        findings.dedup();
+        Ok(ChangeSet { changes, findings })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> SourceFile {
+        SourceFile::from_text(RelPath::new(path).unwrap(), text, 0o644)
+    }
+
+    #[test]
+    fn unchanged_text_is_not_a_change_and_a_path_changes_once() {
+        let f = file("a.yml", "a: 1\n");
+        let cs = ChangeSet::builder()
+            .modify(&f, "a: 1\n".into(), "nothing")
+            .build()
+            .unwrap();
+        assert!(cs.is_empty());
+        let err = ChangeSet::builder()
+            .modify(&f, "a: 2\n".into(), "x")
+            .delete(&f, "y")
+            .build()
+            .unwrap_err();
+        assert_eq!(err, ChangeSetError::DuplicatePath(f.path.clone()));
+    }
+
+    #[test]
+    fn sha256_is_lowercase_hex() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

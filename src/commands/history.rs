@@ -1,0 +1,62 @@
+//! `pullover history`: every apply and rollback from the journal, with who,
+//! when, and the hashes of each file before and after.
+
+use anyhow::Result;
+
+use super::{Context, Outcome};
+use crate::state::journal::{Event, Journal};
+
+pub fn run(ctx: &Context) -> Result<Outcome> {
+    let journal = ctx.state()?.journal()?;
+    if ctx.json() {
+        ctx.print_json(&serde_json::json!({"version": 1, "command": "history", "records": journal.records}))?;
+        return Ok(Outcome::Success);
+    }
+    ctx.print(&render(&journal))?;
+    Ok(Outcome::Success)
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+fn render(journal: &Journal) -> String {
+    if journal.records.is_empty() {
+        return "No history yet: nothing was applied to this stack.\n".to_string();
+    }
+    let mut out = String::new();
+    for record in &journal.records {
+        let Event::Begin { action, phase, files } = &record.event else {
+            continue;
+        };
+        let end = journal.records.iter().find_map(|r| match &r.event {
+            Event::Commit { of } if *of == record.seq => Some(format!("done (#{})", r.seq)),
+            Event::Abort { of, reason } if *of == record.seq => Some(format!("undone (#{}: {reason})", r.seq)),
+            _ => None,
+        });
+        let end = end.unwrap_or_else(|| "interrupted".to_string());
+        out.push_str(&format!(
+            "#{:<3} {}  {:<8} {:<10} {}  by {} with {}\n",
+            record.seq,
+            record.time,
+            action.name(),
+            phase,
+            end,
+            record.user,
+            record.tool
+        ));
+        for file in files {
+            let (mark, detail) = match (&file.before, &file.after) {
+                (None, Some(a)) => ("A", format!("created {} mode {:o}", short(&a.sha256), a.mode)),
+                (Some(b), None) => ("D", format!("deleted {} mode {:o}", short(&b.sha256), b.mode)),
+                (Some(b), Some(a)) => (
+                    "M",
+                    format!("{} → {} mode {:o}", short(&b.sha256), short(&a.sha256), a.mode),
+                ),
+                (None, None) => ("?", String::new()),
+            };
+            out.push_str(&format!("       {mark} {}  {detail}\n", file.path));
+        }
+    }
+    out
+}

@@ -1,0 +1,241 @@
+//! The commands. Each reads what it needs through `stack/` and `state/`,
+//! prints through [`Context`], and returns an [`Outcome`] that `main` maps to
+//! an exit code.
+
+mod apply;
+mod history;
+mod plan;
+mod rollback;
+mod status;
+
+use std::io::{self, IsTerminal, Write};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::changeset::ChangeSet;
+use crate::changeset::render::{self, Display};
+use crate::cli::{Cli, ColorChoice, Command, Format, GlobalArgs};
+use crate::diagnostic::Diagnostic;
+use crate::phase::PhaseId;
+use crate::state::engine::{self, Recovery};
+use crate::state::journal::{Action, AppliedPhase};
+use crate::state::{Locked, StateDir, StateError};
+
+/// How a successful run ends; `main` turns it into the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 0: done, or nothing to do.
+    Success,
+    /// 2: `plan --detailed-exitcode` found changes.
+    ChangesPending,
+    /// 3: `verify` ran and a check failed.
+    CheckFailed,
+}
+
+pub struct Context {
+    pub global: GlobalArgs,
+    pub color: bool,
+}
+
+impl Context {
+    pub fn json(&self) -> bool {
+        self.global.format == Format::Json
+    }
+
+    pub fn display(&self) -> Display {
+        Display {
+            color: self.color,
+            mask: true,
+        }
+    }
+
+    /// Prints to stdout; a closed pipe surfaces as an error `main` treats as success.
+    pub fn print(&self, text: &str) -> Result<()> {
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+        Ok(())
+    }
+
+    pub fn print_json(&self, value: &impl Serialize) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(value)?;
+        text.push('\n');
+        self.print(&text)
+    }
+
+    /// Notes for a person go to stderr, so stdout stays a clean diff or JSON.
+    pub fn note(&self, text: &str) {
+        let label = if self.color {
+            console::style("note").cyan().bold().force_styling(true).to_string()
+        } else {
+            "note".into()
+        };
+        eprintln!("{label}: {text}");
+    }
+
+    pub fn bold(&self, text: &str) -> String {
+        if self.color {
+            console::style(text).bold().force_styling(true).to_string()
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn state(&self) -> Result<StateDir> {
+        Ok(StateDir::new(&self.global.stack)?)
+    }
+
+    /// Asks on the terminal; refuses (rather than hangs) when there is none.
+    pub fn confirm(&self, question: &str, yes: bool, action: &str) -> Result<bool> {
+        if yes {
+            return Ok(true);
+        }
+        if !io::stdin().is_terminal() || !io::stderr().is_terminal() {
+            return Err(Diagnostic::error(format!(
+                "{action} needs a confirmation and there is no terminal to ask on"
+            ))
+            .help(format!(
+                "review the plan above, then run it again with --yes to {action} without asking"
+            ))
+            .into());
+        }
+        let term = console::Term::stderr();
+        let answer = dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact_on(&term)?;
+        Ok(answer)
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let color = match cli.global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => console::colors_enabled() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let ctx = Context {
+        global: cli.global,
+        color,
+    };
+    match cli.command {
+        Command::Status => status::run(&ctx),
+        Command::Plan(args) => plan::run(&ctx, &args),
+        Command::Apply(args) => apply::run(&ctx, &args),
+        Command::Rollback(args) => rollback::run(&ctx, &args),
+        Command::History => history::run(&ctx),
+    }
+}
+
+/// The error as a person reads it: a [`Diagnostic`] with its place and help,
+/// or the error chain on one line.
+pub fn render_error(err: &anyhow::Error, color: bool) -> String {
+    if let Some(diag) = err.downcast_ref::<Diagnostic>() {
+        return diag.render(color);
+    }
+    if let Some(state) = err.downcast_ref::<StateError>() {
+        let mut diag = Diagnostic::error(state.to_string());
+        for help in state.help() {
+            diag = diag.help(help);
+        }
+        return diag.render(color);
+    }
+    Diagnostic::error(format!("{err:#}")).render(color)
+}
+
+/// Finishes or undoes an interrupted apply or rollback, and says so.
+fn recover(ctx: &Context, locked: &Locked<'_>, stale: Option<String>) -> Result<()> {
+    if let Some(holder) = stale {
+        ctx.note(&format!(
+            "the previous pullover ({holder}) ended without releasing its lock; it probably crashed"
+        ));
+    }
+    if let Some(recovery) = engine::recover(locked)? {
+        ctx.note(&recovery_message(&recovery));
+    }
+    Ok(())
+}
+
+/// Runs recovery only when the journal shows an interrupted transaction, so
+/// read-only commands need no lock in the common case.
+fn recover_if_needed(ctx: &Context, state: &StateDir) -> Result<()> {
+    let journal = state.journal()?;
+    if engine::pending_recovery(&journal).is_some() {
+        state.with_lock("recover", |locked, stale| recover(ctx, locked, stale))?;
+    }
+    Ok(())
+}
+
+fn recovery_message(r: &Recovery) -> String {
+    let files = if r.restored.is_empty() {
+        "no file needed restoring".to_string()
+    } else {
+        r.restored.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+    };
+    match (r.action, r.finished) {
+        (Action::Rollback, _) => format!("finished the interrupted rollback of phase `{}` ({files})", r.phase),
+        _ => format!(
+            "undid the interrupted apply of phase `{}`: every file is as before it ({files})",
+            r.phase
+        ),
+    }
+}
+
+fn applied_ids(applied: &[AppliedPhase]) -> Vec<PhaseId> {
+    applied.iter().filter_map(|p| PhaseId::from_name(&p.phase)).collect()
+}
+
+/// The first phase, in order, that is not applied.
+fn next_phase(applied: &[AppliedPhase]) -> Option<PhaseId> {
+    let done = applied_ids(applied);
+    PhaseId::ALL.into_iter().find(|p| !done.contains(p))
+}
+
+/// The text report of a plan: header, diffs, findings, summary.
+fn render_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> String {
+    let display = ctx.display();
+    let mut out = String::new();
+    out.push_str(&ctx.bold(&format!(
+        "Phase {}/{} `{}`: {}\n",
+        phase.number(),
+        PhaseId::ALL.len(),
+        phase,
+        phase.summary()
+    )));
+    out.push('\n');
+    for change in &changeset.changes {
+        out.push_str(&render::display_diff(&render::file_diff(change), display));
+        out.push('\n');
+    }
+    if !changeset.findings.is_empty() {
+        out.push_str(&ctx.bold("Findings:\n"));
+        out.push_str(&render::render_findings(&changeset.findings, display));
+        out.push('\n');
+    }
+    if changeset.is_empty() {
+        out.push_str("No changes: the files already look as this phase would leave them.\n");
+    } else {
+        out.push_str(&format!("Plan: {}.\n", render::summary(changeset)));
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    version: u32,
+    command: &'a str,
+    phase: PhaseId,
+    changes: Vec<render::ChangeJson>,
+    findings: &'a [crate::changeset::Finding],
+}
+
+fn plan_json<'a>(command: &'a str, phase: PhaseId, changeset: &'a ChangeSet) -> PlanJson<'a> {
+    PlanJson {
+        version: 1,
+        command,
+        phase,
+        changes: render::changes_json(changeset),
+        findings: &changeset.findings,
+    }
+}

@@ -1,0 +1,142 @@
+//! `pullover status`: applied phases, the next one, interrupted work and drift.
+//! Reads only the journal and the managed files, so it is fast and works even
+//! when a config file is broken.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{Context, Outcome, next_phase};
+use crate::phase::PhaseId;
+use crate::state::engine::{self, Drift};
+
+#[derive(Serialize)]
+struct PhaseStatus {
+    phase: PhaseId,
+    number: usize,
+    state: &'static str,
+    available: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applied_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applied_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    journal_seq: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct DriftJson {
+    path: String,
+    phase: String,
+    expected_sha256: Option<String>,
+    actual_sha256: Option<String>,
+}
+
+pub fn run(ctx: &Context) -> Result<Outcome> {
+    let state = ctx.state()?;
+    let journal = state.journal()?;
+    let applied = journal.applied();
+    let next = next_phase(&applied);
+    let interrupted = engine::pending_recovery(&journal);
+    // While a transaction is open the files are mid-way; drift would mislead.
+    let drift: Vec<Drift> = if interrupted.is_some() {
+        Vec::new()
+    } else {
+        engine::drift(&state, &applied)?
+    };
+    let phases: Vec<PhaseStatus> = PhaseId::ALL
+        .into_iter()
+        .map(|phase| {
+            let record = applied.iter().find(|p| p.phase == phase.name());
+            PhaseStatus {
+                phase,
+                number: phase.number(),
+                state: if record.is_some() {
+                    "applied"
+                } else if Some(phase) == next {
+                    "next"
+                } else {
+                    "pending"
+                },
+                available: phase.planner().is_some(),
+                applied_at: record.map(|r| r.time.clone()),
+                applied_by: record.map(|r| r.user.clone()),
+                journal_seq: record.map(|r| r.seq),
+            }
+        })
+        .collect();
+    let managed: usize = {
+        let mut paths: Vec<_> = applied.iter().flat_map(|p| p.files.iter().map(|f| &f.path)).collect();
+        paths.sort();
+        paths.dedup();
+        paths.len()
+    };
+    if ctx.json() {
+        ctx.print_json(&serde_json::json!({
+            "version": 1,
+            "command": "status",
+            "stack": state.root().display().to_string(),
+            "phases": phases,
+            "next": next,
+            "managed_files": managed,
+            "interrupted": interrupted.as_ref().map(|(a, p, s)| serde_json::json!({"action": a.name(), "phase": p, "journal_seq": s})),
+            "drift": drift.iter().map(|d| DriftJson {
+                path: d.path.to_string(),
+                phase: d.phase.clone(),
+                expected_sha256: d.expected.as_ref().map(|b| b.sha256.clone()),
+                actual_sha256: d.actual.as_ref().map(|b| b.sha256.clone()),
+            }).collect::<Vec<_>>(),
+        }))?;
+        return Ok(Outcome::Success);
+    }
+    let mut out = format!("{}\n", ctx.bold(&format!("Stack {}", state.root().display())));
+    for p in &phases {
+        let mark = match p.state {
+            "applied" => "[x]",
+            "next" => "[>]",
+            _ => "[ ]",
+        };
+        let detail = match (p.state, p.available) {
+            ("applied", _) => format!(
+                "applied {} by {} (journal #{})",
+                p.applied_at.as_deref().unwrap_or("?"),
+                p.applied_by.as_deref().unwrap_or("?"),
+                p.journal_seq.unwrap_or(0)
+            ),
+            ("next", true) => "next: `pullover plan` shows it".to_string(),
+            ("next", false) => "next, but not available in this version of pullover yet".to_string(),
+            (_, true) => String::new(),
+            (_, false) => "not available in this version of pullover yet".to_string(),
+        };
+        out.push_str(&format!("  {mark} {} {:<11} {detail}\n", p.number, p.phase.name()));
+    }
+    if let Some((action, phase, seq)) = &interrupted {
+        let what = match action {
+            crate::state::journal::Action::Apply => "undoes it",
+            crate::state::journal::Action::Rollback => "finishes it",
+        };
+        out.push_str(&format!(
+            "\nInterrupted: the {} of `{phase}` (journal #{seq}) did not finish; the next apply, plan or rollback {what}.\n",
+            action.name()
+        ));
+    } else if drift.is_empty() {
+        out.push_str(&format!(
+            "\nManaged files: {managed}, none changed since pullover wrote them.\n"
+        ));
+    } else {
+        out.push_str(&format!(
+            "\nManaged files: {managed}; changed since pullover wrote them:\n"
+        ));
+        for d in &drift {
+            let what = match (&d.expected, &d.actual) {
+                (_, None) => "deleted",
+                (None, Some(_)) => "re-created",
+                (Some(e), Some(a)) if e.sha256 == a.sha256 => "mode changed",
+                _ => "edited",
+            };
+            out.push_str(&format!("  {} ({what}; written by phase `{}`)\n", d.path, d.phase));
+        }
+        out.push_str("`pullover rollback` refuses over these unless --force.\n");
+    }
+    ctx.print(&out)?;
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,91 @@
+//! The phases, in order. Each is a pure planner: `(stack as read) → ChangeSet`.
+//! Rendering, applying, journaling and rollback are generic and live elsewhere.
+
+pub mod scrape;
+
+use serde::Serialize;
+
+use crate::changeset::ChangeSet;
+use crate::diagnostic::Diagnostic;
+use crate::stack::Stack;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum PhaseId {
+    Scrape,
+    DualRun,
+    Dashboards,
+    Remove,
+    Docs,
+}
+
+pub type Planner = fn(&Stack) -> Result<ChangeSet, Diagnostic>;
+
+impl PhaseId {
+    pub const ALL: [PhaseId; 5] = [
+        PhaseId::Scrape,
+        PhaseId::DualRun,
+        PhaseId::Dashboards,
+        PhaseId::Remove,
+        PhaseId::Docs,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PhaseId::Scrape => "scrape",
+            PhaseId::DualRun => "dual-run",
+            PhaseId::Dashboards => "dashboards",
+            PhaseId::Remove => "remove",
+            PhaseId::Docs => "docs",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<PhaseId> {
+        PhaseId::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// 1-based position.
+    pub fn number(self) -> usize {
+        PhaseId::ALL.iter().position(|p| *p == self).map_or(0, |i| i + 1)
+    }
+
+    pub fn summary(self) -> &'static str {
+        match self {
+            PhaseId::Scrape => "add a direct scrape job for each app",
+            PhaseId::DualRun => "run both sources; add a comparison dashboard and divergence rules",
+            PhaseId::Dashboards => "rewrite dashboard and rule queries to the scraped series",
+            PhaseId::Remove => "remove the Pushgateway service, its scrape job and the dual-run artefacts",
+            PhaseId::Docs => "update the docs and list what is left for a person",
+        }
+    }
+
+    /// What must hold, on the live system, before the next phase.
+    pub fn gate(self) -> &'static str {
+        match self {
+            PhaseId::Scrape => "the app serves /metrics and Prometheus reports the new target up",
+            PhaseId::DualRun => "old and new series agree within tolerance",
+            PhaseId::Dashboards => "every rewritten query returns what the old one returned",
+            PhaseId::Remove => "no Pushgateway target and no fresh pushed sample left",
+            PhaseId::Docs => "nothing",
+        }
+    }
+
+    /// The planner, or `None` while this version of pullover does not have it.
+    pub fn planner(self) -> Option<Planner> {
+        match self {
+            PhaseId::Scrape => Some(scrape::plan),
+            _ => None,
+        }
+    }
+
+    pub fn previous(self) -> Option<PhaseId> {
+        let i = self.number();
+        (i > 1).then(|| PhaseId::ALL[i - 2])
+    }
+}
+
+impl std::fmt::Display for PhaseId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

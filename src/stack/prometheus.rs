@@ -1,0 +1,205 @@
+//! A typed view of prometheus.yml: scrape jobs, their targets and
+//! `honor_labels`, and `rule_files`.
+
+use yaml_serde::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::edit::yaml::{YamlDoc, scalar_string};
+use crate::stack::source::SourceFile;
+
+#[derive(Debug, Clone)]
+pub struct PromConfig {
+    pub file: SourceFile,
+    pub doc: YamlDoc,
+    pub jobs: Vec<ScrapeJob>,
+    pub rule_files: Vec<String>,
+    pub global_scrape_interval: Option<String>,
+    pub global_scrape_timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScrapeJob {
+    pub name: String,
+    pub honor_labels: bool,
+    /// Targets of `static_configs`, as written.
+    pub targets: Vec<String>,
+    /// Whether the job also finds targets another way (file_sd, dns_sd, docker_sd…).
+    pub has_service_discovery: bool,
+    /// Byte offset of the job's `job_name` value, for findings.
+    pub offset: usize,
+}
+
+impl PromConfig {
+    pub fn parse(file: SourceFile) -> Result<PromConfig, Diagnostic> {
+        let doc = YamlDoc::parse(file.text()).map_err(|e| e.to_diagnostic(&file))?;
+        let value = doc.value();
+        if !value.is_null() && !value.is_mapping() {
+            return Err(Diagnostic::error(format!(
+                "{} is not a Prometheus configuration (not a mapping)",
+                file.path
+            ))
+            .help("point pullover at prometheus.yml with --prometheus-config PATH"));
+        }
+        let mut jobs = Vec::new();
+        let job_nodes = doc
+            .root()
+            .and_then(|r| r.get("scrape_configs"))
+            .and_then(|e| e.value)
+            .map(|n| n.items());
+        let job_values = value
+            .get("scrape_configs")
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default();
+        for (index, job) in job_values.iter().enumerate() {
+            let Some(name) = job.get("job_name").and_then(scalar_string) else {
+                continue;
+            };
+            let offset = job_nodes
+                .as_ref()
+                .and_then(|items| items.get(index))
+                .and_then(|item| item.value.as_ref())
+                .and_then(|v| v.get("job_name"))
+                .and_then(|e| e.value)
+                .map_or(0, |v| v.range().start);
+            if let Some(previous) = jobs.iter().find(|j: &&ScrapeJob| j.name == name) {
+                let (line, _) = file.line_col(previous.offset);
+                return Err(
+                    Diagnostic::error(format!("found multiple scrape configs with job name \"{name}\""))
+                        .at(&file, offset..offset + name.len(), "second definition")
+                        .help(format!(
+                            "the first is on line {line}; Prometheus refuses this config, fix it first"
+                        )),
+                );
+            }
+            let targets = job
+                .get("static_configs")
+                .and_then(Value::as_sequence)
+                .map(|configs| {
+                    configs
+                        .iter()
+                        .filter_map(|c| c.get("targets").and_then(Value::as_sequence))
+                        .flatten()
+                        .filter_map(scalar_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let has_service_discovery = job
+                .as_mapping()
+                .is_some_and(|m| m.keys().filter_map(scalar_string).any(|k| k.ends_with("_sd_configs")));
+            jobs.push(ScrapeJob {
+                honor_labels: job.get("honor_labels").and_then(Value::as_bool).unwrap_or(false),
+                name,
+                targets,
+                has_service_discovery,
+                offset,
+            });
+        }
+        let rule_files = match value.get("rule_files") {
+            Some(Value::Sequence(seq)) => seq.iter().filter_map(scalar_string).collect(),
+            _ => Vec::new(),
+        };
+        let global = value.get("global");
+        Ok(PromConfig {
+            global_scrape_interval: global.and_then(|g| g.get("scrape_interval")).and_then(scalar_string),
+            global_scrape_timeout: global.and_then(|g| g.get("scrape_timeout")).and_then(scalar_string),
+            file,
+            doc,
+            jobs,
+            rule_files,
+        })
+    }
+
+    pub fn job(&self, name: &str) -> Option<&ScrapeJob> {
+        self.jobs.iter().find(|j| j.name == name)
+    }
+
+    /// Jobs with a static target on `host` (any port, or exactly `host:port`).
+    pub fn jobs_targeting<'a>(&'a self, host: &'a str, port: Option<u16>) -> impl Iterator<Item = &'a ScrapeJob> + 'a {
+        self.jobs.iter().filter(move |job| {
+            job.targets.iter().any(|t| {
+                let (h, p) = t
+                    .rsplit_once(':')
+                    .map_or((t.as_str(), None), |(h, p)| (h, p.parse::<u16>().ok()));
+                h == host && (port.is_none() || p == port)
+            })
+        })
+    }
+}
+
+/// Parses a Prometheus duration (`30s`, `1m30s`, `2h`) into seconds.
+pub fn duration_seconds(text: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            "w" => 604800.0,
+            "y" => 31536000.0,
+            _ => return None,
+        };
+        total += number * factor;
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::source::RelPath;
+
+    fn config(text: &str) -> Result<PromConfig, Diagnostic> {
+        PromConfig::parse(SourceFile::from_text(
+            RelPath::new("prometheus.yml").unwrap(),
+            text,
+            0o644,
+        ))
+    }
+
+    #[test]
+    fn jobs_targets_and_honor_labels_are_read() {
+        let c = config(
+            "scrape_configs:\n  - job_name: batch\n    honor_labels: true\n    static_configs:\n      - targets: ['pushgateway:9091']\n  - job_name: files\n    file_sd_configs:\n      - files: [a.json]\n",
+        )
+        .unwrap();
+        assert_eq!(c.jobs.len(), 2);
+        assert!(c.jobs[0].honor_labels);
+        assert_eq!(
+            c.jobs_targeting("pushgateway", Some(9091))
+                .map(|j| j.name.as_str())
+                .collect::<Vec<_>>(),
+            ["batch"]
+        );
+        assert!(c.jobs[1].has_service_discovery);
+    }
+
+    #[test]
+    fn a_job_defined_twice_is_an_error_at_the_second() {
+        let err = config("scrape_configs:\n  - job_name: a\n  - job_name: a\n").unwrap_err();
+        assert_eq!(err.location().as_deref(), Some("prometheus.yml:3:15"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_seconds("30s"), Some(30.0));
+        assert_eq!(duration_seconds("1m30s"), Some(90.0));
+        assert_eq!(duration_seconds("500ms"), Some(0.5));
+        assert_eq!(duration_seconds("2x"), None);
+        assert_eq!(duration_seconds(""), None);
+    }
+}

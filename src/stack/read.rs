@@ -1,0 +1,144 @@
+//! Reading files of the stack, and only of the stack: a path that resolves
+//! (through `..` or a symlink) outside the root is refused.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Diagnostic;
+use crate::stack::source::{RelPath, SourceFile};
+
+/// Files larger than this are refused: no dashboard or config is this big, and
+/// reading one would only make a plan slow and a diff unreadable.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct StackDir {
+    root: PathBuf,
+    canonical_root: PathBuf,
+}
+
+impl StackDir {
+    pub fn open(root: &Path) -> Result<StackDir, Diagnostic> {
+        let canonical_root = fs::canonicalize(root).map_err(|e| {
+            Diagnostic::error(format!("cannot open stack folder {}: {e}", root.display()))
+                .help("pass the folder that holds your docker-compose.yml with --stack DIR")
+        })?;
+        if !canonical_root.is_dir() {
+            return Err(Diagnostic::error(format!("{} is not a folder", root.display())));
+        }
+        Ok(StackDir {
+            root: root.to_path_buf(),
+            canonical_root,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn path_of(&self, rel: &RelPath) -> PathBuf {
+        self.canonical_root.join(rel.as_str())
+    }
+
+    /// Whether `rel` exists as a regular file inside the stack.
+    pub fn is_file(&self, rel: &RelPath) -> bool {
+        self.checked_path(rel).ok().is_some_and(|p| p.is_file())
+    }
+
+    pub fn is_dir(&self, rel: &RelPath) -> bool {
+        self.checked_path(rel).ok().is_some_and(|p| p.is_dir())
+    }
+
+    /// Resolves `rel`, refusing anything whose real location is outside the root.
+    fn checked_path(&self, rel: &RelPath) -> Result<PathBuf, Diagnostic> {
+        let path = self.path_of(rel);
+        match fs::canonicalize(&path) {
+            Ok(real) if !real.starts_with(&self.canonical_root) => Err(Diagnostic::error(format!(
+                "{rel} resolves to {} outside the stack folder",
+                real.display()
+            ))
+            .help("pullover only reads and writes files inside --stack; copy the file into the stack or point the setting at the real file")),
+            _ => Ok(path),
+        }
+    }
+
+    /// Reads a file; `Ok(None)` when it does not exist.
+    pub fn read(&self, rel: &RelPath) -> Result<Option<SourceFile>, Diagnostic> {
+        let path = self.checked_path(rel)?;
+        let meta = match fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Diagnostic::error(format!("cannot read {rel}: {e}"))),
+        };
+        if !meta.is_file() {
+            return Err(Diagnostic::error(format!("{rel} is not a regular file")));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(Diagnostic::error(format!(
+                "{rel} is {} MB, larger than the {} MB pullover reads",
+                meta.len() / (1024 * 1024),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ))
+            .help(
+                "is this really a config or dashboard file? exclude its folder with `dashboards:` in pullover.yaml",
+            ));
+        }
+        let bytes = fs::read(&path).map_err(|e| Diagnostic::error(format!("cannot read {rel}: {e}")))?;
+        let mode = meta.permissions().mode() & 0o7777;
+        SourceFile::from_bytes(rel.clone(), bytes, mode).map(Some)
+    }
+
+    pub fn require(&self, rel: &RelPath, what: &str, help: &str) -> Result<SourceFile, Diagnostic> {
+        self.read(rel)?
+            .ok_or_else(|| Diagnostic::error(format!("{what} {rel} does not exist")).help(help.to_string()))
+    }
+
+    /// Files under `dir` whose names end in one of `extensions`, sorted, skipping
+    /// hidden folders and anything resolving outside the root.
+    pub fn files_under(&self, dir: &RelPath, extensions: &[&str]) -> Vec<RelPath> {
+        let mut out = Vec::new();
+        let Ok(start) = self.checked_path(dir) else { return out };
+        let mut pending = vec![start];
+        while let Some(folder) = pending.pop() {
+            let Ok(entries) = fs::read_dir(&folder) else { continue };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') {
+                    continue;
+                }
+                let Some(rel) = self.relative(&path) else { continue };
+                if path.is_dir() {
+                    if fs::canonicalize(&path).is_ok_and(|real| real.starts_with(&self.canonical_root)) {
+                        pending.push(path);
+                    }
+                } else if extensions.iter().any(|ext| name.ends_with(ext)) {
+                    out.push(rel);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Expands a glob relative to the stack root (`prometheus/rules/*.yml`).
+    pub fn glob(&self, pattern: &str) -> Vec<RelPath> {
+        let full = self.canonical_root.join(pattern);
+        let Some(full) = full.to_str() else { return Vec::new() };
+        let Ok(paths) = glob::glob(full) else { return Vec::new() };
+        let mut out: Vec<RelPath> = paths
+            .flatten()
+            .filter(|p| p.is_file())
+            .filter_map(|p| self.relative(&p))
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn relative(&self, path: &Path) -> Option<RelPath> {
+        let rel = path.strip_prefix(&self.canonical_root).ok()?;
+        RelPath::new(rel.to_str()?).ok()
+    }
+}

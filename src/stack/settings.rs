@@ -1,0 +1,191 @@
+//! Settings: what `pullover.yaml` pins and what global flags override. Anything
+//! left unset is discovered (`discover.rs`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::Diagnostic;
+use crate::edit::yaml::YamlDoc;
+use crate::stack::source::SourceFile;
+
+pub const SETTINGS_FILE: &str = "pullover.yaml";
+
+/// `pullover.yaml` as written. Every field is optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus_config: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewaySettings>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<AppSettings>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dashboards: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub docs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape: Option<ScrapeSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveSettings>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// The compose service running Pushgateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The Prometheus scrape job that scrapes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// Its `honor_labels` (read from the job when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub honor_labels: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AppSettings {
+    /// Compose service (or any host Prometheus can reach).
+    pub service: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The new scrape job's name (default: the service name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// The `job` grouping key the app pushes with (default: the service name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_job: Option<String>,
+    /// The `instance` grouping-key values it pushes with ("" = none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pushed_instances: Vec<String>,
+    /// Metric names it pushes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeSettings {
+    #[serde(default = "default_interval")]
+    pub interval: String,
+    #[serde(default = "default_metrics_path")]
+    pub metrics_path: String,
+}
+
+impl Default for ScrapeSettings {
+    fn default() -> Self {
+        ScrapeSettings {
+            interval: default_interval(),
+            metrics_path: default_metrics_path(),
+        }
+    }
+}
+
+fn default_interval() -> String {
+    "30s".to_string()
+}
+
+fn default_metrics_path() -> String {
+    "/metrics".to_string()
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushgateway_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_url: Option<String>,
+}
+
+impl SettingsFile {
+    pub fn parse(file: &SourceFile) -> Result<SettingsFile, Diagnostic> {
+        // Parse through YamlDoc first for a located syntax error, then into the type.
+        let doc = YamlDoc::parse(file.text()).map_err(|e| e.to_diagnostic(file))?;
+        if doc.value().is_null() {
+            return Ok(SettingsFile::default());
+        }
+        yaml_serde::from_value(doc.value().clone()).map_err(|e| {
+            Diagnostic::error(format!("{}: {e}", file.path))
+                .help("see `pullover init`, which writes a pullover.yaml with every key explained")
+        })
+    }
+}
+
+/// Global flags that override settings (`--app`, `--gateway`, …).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub apps: Vec<AppArg>,
+    pub gateway: Option<String>,
+    pub prometheus_config: Option<String>,
+    pub dashboards: Vec<String>,
+    pub prometheus_url: Option<String>,
+    pub pushgateway_url: Option<String>,
+    pub app_url: Option<String>,
+}
+
+/// `--app SERVICE[:PORT]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppArg {
+    pub service: String,
+    pub port: Option<u16>,
+}
+
+impl std::str::FromStr for AppArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (service, port) = match s.rsplit_once(':') {
+            Some((service, port)) => {
+                let port = port
+                    .parse::<u16>()
+                    .map_err(|_| format!("`{port}` is not a port number (expected SERVICE:PORT)"))?;
+                (service, Some(port))
+            }
+            None => (s, None),
+        };
+        if service.is_empty() {
+            return Err("expected SERVICE:PORT, e.g. metrics-api:8080".into());
+        }
+        Ok(AppArg {
+            service: service.to_string(),
+            port,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::source::RelPath;
+
+    #[test]
+    fn app_args_parse_service_and_port() {
+        assert_eq!(
+            "metrics-api:8080".parse::<AppArg>().unwrap(),
+            AppArg {
+                service: "metrics-api".into(),
+                port: Some(8080)
+            }
+        );
+        assert_eq!(
+            "worker".parse::<AppArg>().unwrap(),
+            AppArg {
+                service: "worker".into(),
+                port: None
+            }
+        );
+        assert!("api:http".parse::<AppArg>().is_err());
+    }
+
+    #[test]
+    fn unknown_keys_in_settings_are_errors() {
+        let file = SourceFile::from_text(RelPath::new("pullover.yaml").unwrap(), "appz: []\n", 0o644);
+        let err = SettingsFile::parse(&file).unwrap_err();
+        assert!(err.message.contains("unknown field `appz`"), "{}", err.message);
+    }
+}

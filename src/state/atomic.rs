@@ -1,0 +1,99 @@
+//! Crash-safe file writes: a temp file in the same folder, fsync, rename over
+//! the target, fsync the folder. A reader (or a crash) sees the old bytes or
+//! the new bytes, never a mix.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("a file path without a folder"))?;
+    // Keep the owner of a file we replace (pullover often runs as root on
+    // files a deploy user owns).
+    let owner = fs::metadata(path).ok().map(|m| (m.uid(), m.gid()));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pullover-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    if let Some((uid, gid)) = owner {
+        // Best effort: an unprivileged user cannot chown, and then keeps the file.
+        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid));
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// Removes a file durably; a file already gone is fine.
+pub fn remove_durable(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    match path.parent() {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
+    }
+}
+
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Creates missing folders up to `dir`, returning those it created (outermost
+/// first), so an undo can remove exactly them.
+pub fn create_dirs(dir: &Path) -> io::Result<Vec<std::path::PathBuf>> {
+    let mut missing = Vec::new();
+    let mut current = Some(dir);
+    while let Some(d) = current {
+        if d.exists() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        current = d.parent();
+    }
+    missing.reverse();
+    for d in &missing {
+        fs::create_dir(d)?;
+        if let Some(parent) = d.parent() {
+            sync_dir(parent)?;
+        }
+    }
+    Ok(missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_content_and_sets_mode_leaving_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.yml");
+        fs::write(&path, "old").unwrap();
+        write_atomic(&path, b"new", 0o640).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        remove_durable(&path).unwrap();
+        remove_durable(&path).unwrap();
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn creates_only_missing_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let created = create_dirs(&dir.path().join("a/b/c")).unwrap();
+        assert_eq!(
+            created,
+            vec![dir.path().join("a"), dir.path().join("a/b"), dir.path().join("a/b/c")]
+        );
+        assert!(create_dirs(&dir.path().join("a/b")).unwrap().is_empty());
+    }
+}
