@@ -83,7 +83,15 @@ impl Context {
     }
 
     pub fn state(&self) -> Result<StateDir> {
-        Ok(StateDir::new(&self.global.stack)?)
+        let stack = &self.global.stack;
+        if !stack.is_dir() {
+            return Err(
+                Diagnostic::error(format!("the stack folder {} does not exist", stack.display()))
+                    .help("pass the folder that holds your docker-compose.yml with --stack DIR")
+                    .into(),
+            );
+        }
+        Ok(StateDir::new(stack)?)
     }
 
     /// Asks on the terminal; refuses (rather than hangs) when there is none.

@@ -1,0 +1,164 @@
+//! plan → apply → rollback on a copy of a stack: exact bytes back, journal
+//! records both, drift refused, patches apply with git.
+
+use crate::support::pullover;
+
+#[test]
+fn apply_then_rollback_restores_every_file_byte_for_byte() {
+    let p = pullover().stack("seed");
+    let before = p.hashes();
+    p.run(["apply", "--yes"]).success();
+    assert_ne!(p.hashes(), before, "apply changed nothing");
+    p.run(["rollback", "--yes"]).success();
+    assert_eq!(p.hashes(), before);
+    let history = p.run(["--format", "json", "history"]);
+    let json: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let events: Vec<String> = json["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["event"].as_str().unwrap(),
+                r["action"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(events, ["begin apply", "commit ", "begin rollback", "commit "]);
+    insta::assert_snapshot!(p.clean(&p.run(["history"]).stdout), @"
+    #1   [TIME]  apply    scrape     done (#2)  by tester with pullover 0.1.0
+           M prometheus/prometheus.yml  [SHA] → [SHA] mode 644
+    #3   [TIME]  rollback scrape     done (#4)  by tester with pullover 0.1.0
+           M prometheus/prometheus.yml  [SHA] → [SHA] mode 644
+    ");
+}
+
+#[test]
+fn apply_without_a_terminal_or_yes_refuses_and_writes_nothing() {
+    let p = pullover().stack("seed");
+    let before = p.hashes();
+    let run = p.run(["apply"]);
+    run.code(1);
+    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    assert_eq!(p.hashes(), before);
+    assert!(p.run(["history"]).stdout.contains("No history"));
+}
+
+#[test]
+fn a_phase_whose_predecessor_is_not_applied_is_refused() {
+    let p = pullover().stack("seed");
+    let run = p.run(["apply", "dashboards", "--yes"]);
+    run.code(1);
+    assert!(run.stderr.contains("apply `scrape` first"), "{}", run.stderr);
+}
+
+#[test]
+fn drift_is_shown_and_refused_unless_forced() {
+    let p = pullover().stack("seed");
+    p.run(["apply", "--yes"]).success();
+    let edited = p.read("prometheus/prometheus.yml") + "# an operator's edit\n";
+    p.write("prometheus/prometheus.yml", &edited);
+    let status = p.run(["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("prometheus/prometheus.yml (edited; written by phase `scrape`)"),
+        "{}",
+        status.stdout
+    );
+    let refused = p.run(["rollback", "--yes"]);
+    refused.code(1);
+    assert!(
+        refused.stderr.contains("+# an operator's edit"),
+        "the drift is shown as a diff:\n{}",
+        refused.stderr
+    );
+    assert_eq!(
+        p.read("prometheus/prometheus.yml"),
+        edited,
+        "a refused rollback wrote nothing"
+    );
+    p.run(["rollback", "--yes", "--force"]).success();
+    let pristine = pullover().stack("seed");
+    assert_eq!(p.hashes(), pristine.hashes());
+}
+
+#[test]
+fn rollback_with_nothing_applied_says_so() {
+    let p = pullover().stack("seed");
+    let run = p.run(["rollback", "--yes"]);
+    run.success();
+    assert!(run.stdout.contains("no phase is applied"), "{}", run.stdout);
+}
+
+#[test]
+fn rollback_to_an_unknown_or_unapplied_phase_is_an_error() {
+    let p = pullover().stack("seed");
+    p.run(["apply", "--yes"]).success();
+    assert!(
+        p.run(["rollback", "--to", "nonsense"])
+            .code(1)
+            .stderr
+            .contains("use one of: baseline")
+    );
+    assert!(
+        p.run(["rollback", "--to", "remove"])
+            .code(1)
+            .stderr
+            .contains("not applied")
+    );
+    p.run(["rollback", "--to", "baseline", "--yes"]).success();
+    assert_eq!(p.hashes(), pullover().stack("seed").hashes());
+}
+
+#[test]
+fn the_patch_applies_with_git_to_a_pristine_copy() {
+    let p = pullover().stack("seed");
+    let patch = p.path().parent().unwrap().join("scrape.patch");
+    p.run(["plan", "--patch", patch.to_str().unwrap()]).success();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&patch).unwrap().permissions().mode() & 0o777, 0o600);
+    let pristine = pullover().stack("seed");
+    let check = std::process::Command::new("git")
+        .args(["apply", "--check", "-v"])
+        .arg(&patch)
+        .current_dir(pristine.path())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "git apply --check failed:\n{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let applied = std::process::Command::new("git")
+        .arg("apply")
+        .arg(&patch)
+        .current_dir(pristine.path())
+        .output()
+        .unwrap();
+    assert!(applied.status.success());
+    p.run(["apply", "--yes"]).success();
+    assert_eq!(
+        pristine.hashes(),
+        p.hashes(),
+        "git apply of the patch gives the same bytes as pullover apply"
+    );
+}
+
+#[test]
+fn status_works_on_a_fresh_stack_and_in_json() {
+    let p = pullover().stack("seed");
+    let run = p.run(["status"]);
+    run.success();
+    insta::assert_snapshot!(p.clean(&run.stdout), @"
+    Stack [STACK]
+      [>] 1 scrape      next: `pullover plan` shows it
+      [ ] 2 dual-run    not available in this version of pullover yet
+      [ ] 3 dashboards  not available in this version of pullover yet
+      [ ] 4 remove      not available in this version of pullover yet
+      [ ] 5 docs        not available in this version of pullover yet
+
+    Managed files: 0, none changed since pullover wrote them.
+    ");
+}

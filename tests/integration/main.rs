@@ -1,0 +1,8 @@
+//! CLI-level tests: each runs the real binary on a copy of a stack in `stacks/`.
+
+mod support;
+
+mod bad_input;
+mod crash;
+mod engine;
+mod scrape;

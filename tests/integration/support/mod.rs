@@ -1,0 +1,234 @@
+//! A test builder that reads like the user's story:
+//! `pullover().stack("seed").run(["plan"])` copies `stacks/seed` into a fresh
+//! temporary folder, runs the real binary there, and returns what a person
+//! would see.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn stacks() -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(repo_root().join("stacks"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+pub struct Pullover {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// Killed by this signal (failpoint tests).
+    pub signal: Option<i32>,
+}
+
+pub fn pullover() -> Pullover {
+    Pullover {
+        dir: tempfile::tempdir().expect("temp dir"),
+        env: Vec::new(),
+    }
+}
+
+impl Pullover {
+    /// Copies `stacks/<name>` to the temp folder as the stack under test.
+    pub fn stack(self, name: &str) -> Pullover {
+        copy_dir(&repo_root().join("stacks").join(name), &self.path());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Pullover {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The stack folder.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("stack")
+    }
+
+    pub fn file(&self, rel: &str) -> PathBuf {
+        self.path().join(rel)
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.file(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.file(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    /// Runs `pullover --stack <stack> ARGS` with a clean environment and no stdin.
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.run_with(args, &self.env)
+    }
+
+    fn run_with<I, S>(&self, args: I, env: &[(String, String)]) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pullover"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("USER", "tester")
+            .env("NO_COLOR", "1")
+            .current_dir(self.dir.path())
+            .arg("--stack")
+            .arg(self.path())
+            .args(args)
+            .stdin(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let output = cmd.output().expect("run pullover");
+        use std::os::unix::process::ExitStatusExt;
+        Run {
+            code: output.status.code(),
+            signal: output.status.signal(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs without the environment added by [`Pullover::env`] (after a failpoint).
+    pub fn run_clean<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.run_with(args, &[])
+    }
+
+    /// sha256 of every file of the stack except pullover's own state.
+    pub fn hashes(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        hash_dir(&self.path(), &self.path(), &mut out);
+        out
+    }
+
+    /// Replaces the temp path in output, so snapshots are stable.
+    pub fn clean(&self, text: &str) -> String {
+        let stack = self.path().canonicalize().unwrap_or(self.path());
+        let text = text
+            .replace(&stack.display().to_string(), "[STACK]")
+            .replace(&self.path().display().to_string(), "[STACK]");
+        let time = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap();
+        let text = time.replace_all(&text, "[TIME]");
+        let sha = regex::Regex::new(r"\b[0-9a-f]{12}\b").unwrap();
+        sha.replace_all(&text, "[SHA]").into_owned()
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn success(&self) -> &Run {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "expected success\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn hash_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == ".pullover") {
+            continue;
+        }
+        if path.is_dir() {
+            hash_dir(root, &path, out);
+        } else {
+            let bytes = fs::read(&path).unwrap();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            out.insert(rel, pullover::changeset::sha256_hex(&bytes));
+        }
+    }
+}
+
+/// A tool the tests need from the machine. In CI a missing tool fails the
+/// test; elsewhere the test says it is skipped.
+pub fn require_tool(name: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(name).is_file()))
+        .unwrap_or(false);
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "{name} is not installed; scripts/test installs it (apt-get install prometheus prometheus-pushgateway)"
+            );
+        }
+        eprintln!("SKIPPED: {name} is not installed (run scripts/test to install it)");
+    }
+    found
+}
+
+/// `promtool check config` on a file; returns promtool's output on failure.
+pub fn promtool_check_config(path: &Path) -> Result<(), String> {
+    let out = Command::new("promtool")
+        .arg("check")
+        .arg("config")
+        .arg(path)
+        .output()
+        .expect("run promtool");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
