@@ -11,8 +11,10 @@
 pub mod changeset;
 pub mod cli;
 pub mod commands;
+pub mod dashboard;
 pub mod diagnostic;
 pub mod edit;
 pub mod phase;
+pub mod promql;
 pub mod stack;
 pub mod state;
