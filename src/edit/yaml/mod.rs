@@ -22,11 +22,11 @@ use yaml_serde::Value;
 pub use render::{Style, needs_quotes, render_plain_or_quoted};
 pub use route::{ItemMatch, Route, Seg, scalar_string};
 use tree::SyntaxNode;
-pub use tree::{Entry, Item, Node, NodeKind, decode_scalar};
+pub use tree::{AnchorMark, Entry, Item, Node, NodeKind, decode_scalar};
 
 use super::{Splice, apply_splices, line_ending};
 use crate::diagnostic::Diagnostic;
-use crate::stack::source::{SourceFile, offset_of_line};
+use crate::stack::source::{SourceFile, line_col, offset_of_line};
 use render::column_of;
 
 /// A YAML file read both ways: the lossless tree for positions, the typed
@@ -73,6 +73,15 @@ pub enum YamlError {
     },
     #[error("`{route}` is not in the file")]
     NotFound { route: Route },
+    #[error(
+        "cannot remove `{route}`: it defines the anchor `&{anchor}`, which `*{anchor}` on line {alias_line} still uses"
+    )]
+    AnchorInUse {
+        route: Route,
+        anchor: String,
+        alias_line: usize,
+        offset: usize,
+    },
     #[error("after editing `{route}` the file would not mean what was intended ({detail}); nothing was written")]
     Verify { route: Route, detail: String },
 }
@@ -82,6 +91,7 @@ impl YamlError {
         match self {
             YamlError::Syntax { offset, .. } => Some(*offset),
             YamlError::Unsupported { offset, .. } => *offset,
+            YamlError::AnchorInUse { offset, .. } => Some(*offset),
             _ => None,
         }
     }
@@ -111,6 +121,9 @@ impl YamlError {
             YamlError::Unsupported { .. } => {
                 diag.help("make this edit by hand, or rewrite the node in block style; nothing was written")
             }
+            YamlError::AnchorInUse { anchor, .. } => diag.help(format!(
+                "move `&{anchor}` to an `x-` block that stays, or write its value out where `*{anchor}` is; nothing was written"
+            )),
             _ => diag,
         }
     }
@@ -172,6 +185,26 @@ impl YamlDoc {
 
     pub fn find(&self, route: &Route) -> Option<Node> {
         route.find(self.root.as_ref()?)
+    }
+
+    /// The byte range of the mapping entry (key included) or sequence item a
+    /// route names, as [`YamlEdit::Remove`] would start from; `None` when the
+    /// route does not lead there in the text (through an alias, say).
+    pub fn extent(&self, route: &Route) -> Option<Range<usize>> {
+        let (parent_route, seg) = route.parent()?;
+        let parent = self.find(&parent_route)?;
+        match seg {
+            Seg::Key(key) => parent.get(key).map(|e| e.range()),
+            Seg::Item(m) => {
+                let index = route::item_index_in_tree(&parent, m)?;
+                parent.items().get(index).map(Item::range)
+            }
+        }
+    }
+
+    /// Every anchor (`&name`) and alias (`*name`) of the document, in text order.
+    pub fn anchor_marks(&self) -> Vec<AnchorMark> {
+        self.root.as_ref().map(|r| tree::anchor_marks(&r.0)).unwrap_or_default()
     }
 
     /// Applies `edits` one after another, looking each route up again in the
@@ -368,7 +401,11 @@ impl YamlDoc {
         Ok(Splice::insert(at, format!("{lead}{separator}{body}")))
     }
 
-    /// Walks up from `route` while removing would leave a collection empty.
+    /// The route actually removed: `route` itself, or the key or item holding
+    /// its collection when `route` is that collection's only child
+    /// (`depends_on: [pushgateway]` → `depends_on`). One level only: a removal
+    /// that would empty a mapping further up (a service left with no keys) is
+    /// refused rather than guessed at.
     fn effective_removal(&self, root: &Node, route: &Route) -> Result<Route, YamlError> {
         let mut current = route.clone();
         loop {
@@ -387,11 +424,24 @@ impl YamlDoc {
                 NodeKind::Sequence => parent.items().len(),
                 _ => 0,
             };
-            if siblings <= 1 && !parent_route.0.is_empty() {
-                current = parent_route;
-            } else {
+            if siblings > 1 {
                 return Ok(current);
             }
+            if parent_route.0.is_empty() {
+                return Err(YamlError::Unsupported {
+                    route: route.clone(),
+                    reason: "it is the only key of the document, which would be left empty".into(),
+                    offset: Some(parent.range().start),
+                });
+            }
+            if &current != route {
+                return Err(YamlError::Unsupported {
+                    route: route.clone(),
+                    reason: format!("it would leave `{parent_route}` empty"),
+                    offset: Some(parent.range().start),
+                });
+            }
+            current = parent_route;
         }
     }
 
@@ -415,32 +465,69 @@ impl YamlDoc {
         let target = children
             .get(index)
             .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
-        if parent.is_flow() {
+        let splice = if parent.is_flow() {
             let core = |n: &SyntaxNode| core_range(n);
             let range = match (index, children.get(index + 1)) {
                 (_, Some(next)) => core(target).start..core(next).start,
-                (i, None) if i > 0 => core(&children[i - 1]).end..core(target).end,
+                (i, None) if i > 0 => match children.get(i - 1) {
+                    Some(previous) => core(previous).end..core(target).end,
+                    None => core(target),
+                },
                 _ => core(target),
             };
-            return Ok(Splice::delete(range));
-        }
-        self.block_removal(route, tree::range_of(target))
+            Splice::delete(range)
+        } else {
+            self.block_removal(route, tree::range_of(target), children.get(index + 1))?
+        };
+        self.check_anchors_survive(root, route, &splice.range)?;
+        Ok(splice)
     }
 
-    /// Whole lines of a block entry or item, its attached leading comments, and
-    /// one blank line when it sat between two.
-    fn block_removal(&self, route: &Route, node: Range<usize>) -> Result<Splice, YamlError> {
+    /// Refuses a removal that takes an anchor (`&common`) another part of the
+    /// file still refers to (`*common`): the result would not parse.
+    fn check_anchors_survive(&self, root: &Node, route: &Route, removed: &Range<usize>) -> Result<(), YamlError> {
+        let marks = tree::anchor_marks(&root.0);
+        for (i, mark) in marks.iter().enumerate() {
+            let tree::AnchorMark::Alias { name, offset } = mark else {
+                continue;
+            };
+            if removed.contains(offset) {
+                continue;
+            }
+            // An alias refers to the closest anchor of that name before it.
+            let defined_at = marks[..i].iter().rev().find_map(|m| match m {
+                tree::AnchorMark::Anchor { name: n, offset } if n == name => Some(*offset),
+                _ => None,
+            });
+            if let Some(anchor) = defined_at
+                && removed.contains(&anchor)
+            {
+                return Err(YamlError::AnchorInUse {
+                    route: route.clone(),
+                    anchor: name.clone(),
+                    alias_line: line_col(&self.text, *offset).0,
+                    offset: anchor,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whole lines of a block entry or item, its attached leading comments,
+    /// comment lines indented under it that follow it, and one blank line when
+    /// it sat between two. The first key of a list item (`- job_name: x`)
+    /// shares its line with the dash: the next key moves up to take its place.
+    fn block_removal(
+        &self,
+        route: &Route,
+        node: Range<usize>,
+        next_sibling: Option<&SyntaxNode>,
+    ) -> Result<Splice, YamlError> {
         let text = &self.text;
         let line_start = text[..node.start].rfind('\n').map_or(0, |i| i + 1);
-        if !text[line_start..node.start]
-            .chars()
-            .all(|c| c == ' ' || c == '\t' || c == '\u{feff}')
-        {
-            return Err(YamlError::Unsupported {
-                route: route.clone(),
-                reason: "it shares its line with other content (the first key of a list item?)".into(),
-                offset: Some(node.start),
-            });
+        let prefix = &text[line_start..node.start];
+        if !prefix.chars().all(|c| c == ' ' || c == '\t' || c == '\u{feff}') {
+            return self.first_key_removal(route, node, prefix, next_sibling);
         }
         let indent = node.start - line_start;
         // The node's range ends after its last line break, or mid-line at EOF.
@@ -457,31 +544,42 @@ impl YamlDoc {
             }
             end = rest_end;
         }
+        // Comment lines indented deeper than the node that follow it are its own
+        // (a commented-out setting); blank lines between them go with them.
+        let mut scan = end;
+        while let Some(line) = line_at(text, scan) {
+            let content = &text[line.clone()];
+            if content.trim().is_empty() {
+                scan = line.end;
+            } else if is_comment_line(content) && indent_of_line(content) > indent {
+                end = line.end;
+                scan = line.end;
+            } else {
+                break;
+            }
+        }
         let mut start = line_start;
         // Attached leading comments: directly above, same indentation, no blank line between.
         while start > 0 {
             let prev_start = text[..start - 1].rfind('\n').map_or(0, |i| i + 1);
             let prev = &text[prev_start..start];
-            let trimmed = prev.trim_start_matches([' ', '\t']);
-            if trimmed.starts_with('#') && prev.len() - trimmed.len() == indent {
+            if is_comment_line(prev) && indent_of_line(prev) == indent {
                 start = prev_start;
             } else {
                 break;
             }
         }
+        // Comments with nothing but `---` above them are the file's header, not the first key's.
+        if start < line_start && is_header(&text[..start]) {
+            start = line_start;
+        }
         let prev_line = (start > 0).then(|| {
             let s = text[..start - 1].rfind('\n').map_or(0, |i| i + 1);
             s..start
         });
-        let next_line = (end < text.len()).then(|| {
-            let e = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
-            end..e
-        });
+        let next_line = line_at(text, end);
         let is_blank = |r: &Range<usize>| text[r.clone()].trim().is_empty();
-        let indent_of = |r: &Range<usize>| {
-            let line = &text[r.clone()];
-            line.len() - line.trim_start_matches([' ', '\t']).len()
-        };
+        let indent_of = |r: &Range<usize>| indent_of_line(&text[r.clone()]);
         let prev_blank = prev_line.as_ref().is_some_and(is_blank);
         let next_blank = next_line.as_ref().is_some_and(is_blank);
         let next_dedent = next_line.as_ref().is_none_or(|r| !is_blank(r) && indent_of(r) < indent);
@@ -496,14 +594,77 @@ impl YamlDoc {
             if let Some(r) = prev_line {
                 start = r.start;
             }
-        } else if (prev_opener || start == 0)
+        } else if (prev_opener || is_header(&text[..start]))
             && next_blank
             && let Some(r) = next_line
         {
             end = r.end;
         }
+        // A file without a final newline keeps not having one: the line break
+        // before the removed lines goes instead of the (missing) one after them.
+        if end == text.len() && !text.ends_with('\n') && start > 0 {
+            start -= 1;
+            if start > 0 && text.as_bytes().get(start - 1) == Some(&b'\r') {
+                start -= 1;
+            }
+        }
         Ok(Splice::delete(start..end))
     }
+
+    /// `- first: 1\n  second: 2` without `first`: `- second: 2`.
+    fn first_key_removal(
+        &self,
+        route: &Route,
+        node: Range<usize>,
+        prefix: &str,
+        next_sibling: Option<&SyntaxNode>,
+    ) -> Result<Splice, YamlError> {
+        let unsupported = |reason: &str| YamlError::Unsupported {
+            route: route.clone(),
+            reason: reason.into(),
+            offset: Some(node.start),
+        };
+        let after_dashes = prefix.trim_start_matches([' ', '\u{feff}']);
+        let only_dashes = !after_dashes.is_empty() && after_dashes.split_whitespace().all(|part| part == "-");
+        if !only_dashes {
+            return Err(unsupported("it shares its line with other content"));
+        }
+        let Some(next) = next_sibling else {
+            return Err(unsupported("it is the only key of its list item"));
+        };
+        let next_start = tree::range_of(next).start;
+        let between = self.text.get(node.end.min(next_start)..next_start).unwrap_or_default();
+        if node.end > next_start || !between.chars().all(|c| c == ' ') {
+            return Err(unsupported(
+                "comments or blank lines sit between it and the next key of its list item",
+            ));
+        }
+        Ok(Splice::delete(node.start..next_start))
+    }
+}
+
+/// The line starting at `offset` (with its line break), if any.
+fn line_at(text: &str, offset: usize) -> Option<Range<usize>> {
+    (offset < text.len()).then(|| {
+        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
+        offset..end
+    })
+}
+
+/// Whether `before` holds nothing but a BOM, `---`, directives, comments and blank lines.
+fn is_header(before: &str) -> bool {
+    before.lines().all(|line| {
+        let line = line.trim_start_matches('\u{feff}').trim();
+        line.is_empty() || line == "---" || line.starts_with('#') || line.starts_with('%')
+    })
+}
+
+fn is_comment_line(line: &str) -> bool {
+    line.trim_start_matches([' ', '\t', '\u{feff}']).starts_with('#')
+}
+
+fn indent_of_line(line: &str) -> usize {
+    line.len() - line.trim_start_matches([' ', '\t']).len()
 }
 
 /// The second occurrence of a key repeated in one mapping, anywhere below `node`.

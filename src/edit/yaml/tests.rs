@@ -224,7 +224,7 @@ fn removing_the_last_job_of_a_file_without_final_newline() {
             }),
         }],
     );
-    assert_eq!(out, "scrape_configs:\n  - job_name: a\n");
+    assert_eq!(out, "scrape_configs:\n  - job_name: a");
 }
 
 #[test]
@@ -294,14 +294,226 @@ fn invalid_yaml_and_duplicate_keys_point_at_the_line() {
     assert_eq!(offset, 10);
 }
 
+fn remove(doc: &YamlDoc, route: Route) -> Result<String, YamlError> {
+    doc.edit(&[YamlEdit::Remove { route }])
+}
+
+/// The removal as a diff with no context, so a snapshot shows exactly the lines that went.
+#[track_caller]
+fn removal_diff(text: &str, route: Route) -> String {
+    let out = remove(&given(text), route).unwrap_or_else(|e| panic!("edit failed: {e}\n```\n{text}\n```"));
+    similar::TextDiff::from_lines(text, out.as_str())
+        .unified_diff()
+        .context_radius(0)
+        .to_string()
+}
+
 #[test]
-fn an_edit_that_would_not_mean_what_was_intended_is_refused() {
-    // Removing the first key of a list item in place is not supported: the item's dash shares its line.
-    let doc = given("jobs:\n  - name: a\n    x: 1\n");
-    let err = doc
-        .edit(&[YamlEdit::Remove {
-            route: Route::root().key("jobs").item(ItemMatch::Index(0)).key("name"),
-        }])
-        .unwrap_err();
-    assert!(matches!(err, YamlError::Unsupported { .. }), "{err:?}");
+fn removing_the_first_key_of_a_list_item_moves_the_next_key_up() {
+    let text = "jobs:\n  - name: a\n    static_configs:\n      - targets: [x]\n    x: 1\n  - name: b\n";
+    let doc = given(text);
+    let out = remove(&doc, Route::root().key("jobs").item(ItemMatch::Index(0)).key("name")).unwrap();
+    assert_eq!(
+        out,
+        "jobs:\n  - static_configs:\n      - targets: [x]\n    x: 1\n  - name: b\n"
+    );
+    let out = remove(
+        &doc,
+        Route::root()
+            .key("jobs")
+            .item(ItemMatch::Index(0))
+            .key("static_configs"),
+    )
+    .unwrap();
+    assert_eq!(out, "jobs:\n  - name: a\n    x: 1\n  - name: b\n");
+    // The only key of an item: the item goes.
+    let out = remove(&doc, Route::root().key("jobs").item(ItemMatch::Index(1)).key("name")).unwrap();
+    assert_eq!(
+        out,
+        "jobs:\n  - name: a\n    static_configs:\n      - targets: [x]\n    x: 1\n"
+    );
+}
+
+#[test]
+fn the_first_key_of_a_list_item_with_a_comment_under_it_is_left_to_a_person() {
+    let doc = given("jobs:\n  - name: a\n    # why x\n    x: 1\n");
+    let err = remove(&doc, Route::root().key("jobs").item(ItemMatch::Index(0)).key("name")).unwrap_err();
+    insta::assert_snapshot!(err, @"cannot edit `jobs[0].name`: comments or blank lines sit between it and the next key of its list item");
+}
+
+const ANCHORED: &str = "\
+x-logging: &default-logging
+  driver: json-file
+
+# Only the gateway uses this healthcheck.
+x-pushgateway-healthcheck: &pgw-healthcheck
+  test: [\"CMD\", \"wget\", \"-q\", \"--spider\", \"http://localhost:9091/-/healthy\"]
+  interval: 10s
+
+services:
+  worker:
+    logging: *default-logging
+  pushgateway:
+    logging: *default-logging
+    healthcheck: *pgw-healthcheck
+";
+
+#[test]
+fn an_x_block_goes_with_its_anchor_once_nothing_refers_to_it() {
+    let doc = given(ANCHORED);
+    let err = remove(&doc, Route::root().key("x-pushgateway-healthcheck")).unwrap_err();
+    insta::assert_snapshot!(err, @"cannot remove `x-pushgateway-healthcheck`: it defines the anchor `&pgw-healthcheck`, which `*pgw-healthcheck` on line 14 still uses");
+    let without_gateway = remove(&doc, Route::root().key("services").key("pushgateway")).unwrap();
+    insta::assert_snapshot!(removal_diff(&without_gateway, Route::root().key("x-pushgateway-healthcheck")), @r#"
+    @@ -4,5 +3,0 @@
+    -# Only the gateway uses this healthcheck.
+    -x-pushgateway-healthcheck: &pgw-healthcheck
+    -  test: ["CMD", "wget", "-q", "--spider", "http://localhost:9091/-/healthy"]
+    -  interval: 10s
+    -
+    "#);
+    // The logging anchor is still used by the worker.
+    let err = remove(&given(&without_gateway), Route::root().key("x-logging")).unwrap_err();
+    assert!(err.to_string().contains("`*default-logging` on line"), "{err}");
+}
+
+#[test]
+fn comments_at_the_next_siblings_indentation_stay_and_comments_indented_under_the_removed_node_go() {
+    let text = "\
+scrape_configs:
+  - job_name: pushgateway
+    honor_labels: true
+    static_configs:
+      - targets: ['pushgateway:9091']
+    # scrape_interval: 5s   (tried, too noisy)
+
+    #   relabel_configs: []
+  # node exporter on every host
+  - job_name: node
+    static_configs:
+      - targets: ['node:9100']
+";
+    insta::assert_snapshot!(removal_diff(text, Route::root().key("scrape_configs").item(ItemMatch::Field {
+        key: "job_name".into(),
+        value: "pushgateway".into(),
+    })), @"
+    @@ -2,7 +1,0 @@
+    -  - job_name: pushgateway
+    -    honor_labels: true
+    -    static_configs:
+    -      - targets: ['pushgateway:9091']
+    -    # scrape_interval: 5s   (tried, too noisy)
+    -
+    -    #   relabel_configs: []
+    ");
+}
+
+#[test]
+fn crlf_bom_document_start_and_tabs_in_comments_survive_a_removal() {
+    let text = "\u{feff}---\r\n# Prometheus for the API stack.\r\n#\tOwner: platform team\t(ask in #monitoring)\r\nglobal:\r\n    scrape_interval: \"15s\"\r\n\r\nscrape_configs:\r\n-   job_name: \"prometheus\"\r\n    static_configs:\r\n    -   targets: [\"localhost:9090\"]\r\n\r\n# The API pushes to the gateway without an instance label.\r\n-   job_name: \"pushgateway\"\r\n    honor_labels: true\r\n    static_configs:\r\n    -   targets: [\"pushgateway:9091\"]\r\n";
+    let out = remove(
+        &given(text),
+        Route::root().key("scrape_configs").item(ItemMatch::Field {
+            key: "job_name".into(),
+            value: "pushgateway".into(),
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "\u{feff}---\r\n# Prometheus for the API stack.\r\n#\tOwner: platform team\t(ask in #monitoring)\r\nglobal:\r\n    scrape_interval: \"15s\"\r\n\r\nscrape_configs:\r\n-   job_name: \"prometheus\"\r\n    static_configs:\r\n    -   targets: [\"localhost:9090\"]\r\n"
+    );
+    // Removing the first key after `---` keeps the document start and the comments above.
+    let out = remove(&given(text), Route::root().key("global")).unwrap();
+    assert!(
+        out.starts_with("\u{feff}---\r\n# Prometheus for the API stack.\r\n#\tOwner"),
+        "{out:?}"
+    );
+    assert!(out.contains("(ask in #monitoring)\r\nscrape_configs:\r\n"), "{out:?}");
+}
+
+#[test]
+fn map_form_depends_on_block_and_flow_and_a_flow_list_of_one() {
+    let text = "\
+services:
+  worker:
+    depends_on:
+      pushgateway:
+        condition: service_healthy
+      redis:
+        condition: service_started
+    links: [pushgateway]
+  etl:
+    depends_on:
+      pushgateway:
+        condition: service_started
+    restart: on-failure
+  prometheus:
+    depends_on: {pushgateway: {condition: service_started}, node: {condition: service_started}}
+";
+    let doc = given(text);
+    let out = doc
+        .edit(&[
+            YamlEdit::Remove {
+                route: Route::root()
+                    .key("services")
+                    .key("worker")
+                    .key("depends_on")
+                    .key("pushgateway"),
+            },
+            YamlEdit::Remove {
+                route: Route::root()
+                    .key("services")
+                    .key("worker")
+                    .key("links")
+                    .item(ItemMatch::Scalar("pushgateway".into())),
+            },
+            YamlEdit::Remove {
+                route: Route::root()
+                    .key("services")
+                    .key("etl")
+                    .key("depends_on")
+                    .key("pushgateway"),
+            },
+            YamlEdit::Remove {
+                route: Route::root()
+                    .key("services")
+                    .key("prometheus")
+                    .key("depends_on")
+                    .key("pushgateway"),
+            },
+        ])
+        .unwrap();
+    insta::assert_snapshot!(out, @"
+    services:
+      worker:
+        depends_on:
+          redis:
+            condition: service_started
+      etl:
+        restart: on-failure
+      prometheus:
+        depends_on: {node: {condition: service_started}}
+    ");
+}
+
+#[test]
+fn a_removal_that_would_empty_what_holds_the_collection_is_refused() {
+    let doc = given("services:\n  sidecar:\n    depends_on: [pushgateway]\n  other:\n    image: x\n");
+    let err = remove(
+        &doc,
+        Route::root()
+            .key("services")
+            .key("sidecar")
+            .key("depends_on")
+            .item(ItemMatch::Scalar("pushgateway".into())),
+    )
+    .unwrap_err();
+    insta::assert_snapshot!(err, @"cannot edit `services.sidecar.depends_on[pushgateway]`: it would leave `services.sidecar` empty");
+    let err = remove(
+        &given("scrape_configs:\n  - job_name: pushgateway\n"),
+        Route::root().key("scrape_configs"),
+    )
+    .unwrap_err();
+    insta::assert_snapshot!(err, @"cannot edit `scrape_configs`: it is the only key of the document, which would be left empty");
 }

@@ -211,3 +211,45 @@ pub fn decode_scalar(raw: &str) -> String {
     }
     raw.to_string()
 }
+
+/// An anchor (`&name`) or alias (`*name`) and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnchorMark {
+    Anchor { name: String, offset: usize },
+    Alias { name: String, offset: usize },
+}
+
+impl AnchorMark {
+    pub fn name(&self) -> &str {
+        match self {
+            AnchorMark::Anchor { name, .. } | AnchorMark::Alias { name, .. } => name,
+        }
+    }
+
+    pub fn offset(&self) -> usize {
+        match self {
+            AnchorMark::Anchor { offset, .. } | AnchorMark::Alias { offset, .. } => *offset,
+        }
+    }
+}
+
+/// Every anchor and alias below `node`, in text order.
+pub(crate) fn anchor_marks(node: &SyntaxNode) -> Vec<AnchorMark> {
+    node.descendants_with_tokens()
+        .filter_map(|c| c.into_token())
+        .filter_map(|t| {
+            let offset = usize::from(t.text_range().start());
+            match t.kind() {
+                SyntaxKind::ANCHOR => Some(AnchorMark::Anchor {
+                    name: t.text().trim_start_matches('&').to_string(),
+                    offset,
+                }),
+                SyntaxKind::REFERENCE => Some(AnchorMark::Alias {
+                    name: t.text().trim_start_matches('*').to_string(),
+                    offset,
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
