@@ -25,6 +25,8 @@ pub struct Compose {
 pub struct Service {
     pub name: String,
     pub image: Option<String>,
+    /// The `build:` context (`build: ./api` or `build: {context: ./api}`).
+    pub build: Option<String>,
     /// `KEY=value` pairs from list or map form (value `None` for a bare `KEY`).
     pub environment: Vec<(String, Option<String>)>,
     pub env_files: Vec<String>,
@@ -127,8 +129,17 @@ impl Service {
             Some(Value::Sequence(seq)) => seq.iter().filter_map(Mount::from_value).collect(),
             _ => Vec::new(),
         };
+        let build = match svc.get("build") {
+            Some(Value::Mapping(_)) => svc
+                .get("build")
+                .and_then(|b| b.get("context"))
+                .and_then(scalar_string)
+                .or_else(|| Some(".".to_string())),
+            other => other.and_then(scalar_string),
+        };
         Service {
             image: svc.get("image").and_then(scalar_string),
+            build,
             environment,
             env_files,
             command,

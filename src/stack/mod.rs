@@ -6,6 +6,7 @@ pub mod compose;
 pub mod discover;
 pub mod prometheus;
 pub mod read;
+pub mod services;
 pub mod settings;
 pub mod source;
 
@@ -80,6 +81,8 @@ pub struct Stack {
     pub docs: Vec<SourceFile>,
     /// What discovery decided, and why.
     pub evidence: Vec<Evidence>,
+    /// Code and env files of services built from the stack folder (read only).
+    pub service_files: Vec<services::ServiceFiles>,
 }
 
 impl Stack {
@@ -164,6 +167,10 @@ fn load(dir: &StackDir, overrides: &Overrides) -> Result<Stack, Diagnostic> {
         }
     }
 
+    let service_files = compose
+        .as_ref()
+        .map(|c| services::read_service_files(dir, c))
+        .unwrap_or_default();
     let live = merge_live(pinned.live.clone().unwrap_or_default(), overrides);
     Ok(Stack {
         settings: Settings {
@@ -179,6 +186,7 @@ fn load(dir: &StackDir, overrides: &Overrides) -> Result<Stack, Diagnostic> {
         dashboards,
         docs,
         evidence: found,
+        service_files,
     })
 }
 

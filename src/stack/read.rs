@@ -98,6 +98,12 @@ impl StackDir {
     /// Files under `dir` whose names end in one of `extensions`, sorted, skipping
     /// hidden folders and anything resolving outside the root.
     pub fn files_under(&self, dir: &RelPath, extensions: &[&str]) -> Vec<RelPath> {
+        self.files_under_skipping(dir, extensions, &[])
+    }
+
+    /// [`StackDir::files_under`], not descending into folders named in `skip`
+    /// (`node_modules`, `vendor`).
+    pub fn files_under_skipping(&self, dir: &RelPath, extensions: &[&str], skip: &[&str]) -> Vec<RelPath> {
         let mut out = Vec::new();
         let Ok(start) = self.checked_path(dir) else { return out };
         let mut pending = vec![start];
@@ -106,7 +112,7 @@ impl StackDir {
             for entry in entries.flatten() {
                 let path = entry.path();
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') {
+                if name.starts_with('.') || (skip.contains(&name.as_str()) && path.is_dir()) {
                     continue;
                 }
                 let Some(rel) = self.relative(&path) else { continue };

@@ -156,7 +156,7 @@ fn status_works_on_a_fresh_stack_and_in_json() {
       [>] 1 scrape      next: `pullover plan` shows it
       [ ] 2 dual-run    not available in this version of pullover yet
       [ ] 3 dashboards  not available in this version of pullover yet
-      [ ] 4 remove      not available in this version of pullover yet
+      [ ] 4 remove      
       [ ] 5 docs        not available in this version of pullover yet
 
     Managed files: 0, none changed since pullover wrote them.

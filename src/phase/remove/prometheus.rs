@@ -1,0 +1,186 @@
+//! The prometheus.yml side of `remove`: stop scraping the gateway, unload the
+//! dual-run rules.
+
+use yaml_serde::Value;
+
+use super::{DUAL_RUN_RULE_FILE, points_at};
+use crate::changeset::{Finding, Location, Severity};
+use crate::edit::yaml::{ItemMatch, Route, YamlEdit, scalar_string};
+use crate::stack::{Gateway, Stack};
+
+pub(super) struct Outcome {
+    pub edits: Vec<YamlEdit>,
+    pub findings: Vec<Finding>,
+    /// What the edits do, for the reviewer.
+    pub because: Vec<String>,
+}
+
+pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
+    let prom = &stack.prometheus;
+    let mut out = Outcome {
+        edits: Vec::new(),
+        findings: Vec::new(),
+        because: Vec::new(),
+    };
+    let raw_jobs: Vec<Value> = prom
+        .doc
+        .value()
+        .get("scrape_configs")
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    let mut removed_jobs = Vec::new();
+    let mut trimmed_jobs = 0;
+    for job in &prom.jobs {
+        let Some(raw) = raw_jobs
+            .iter()
+            .find(|j| j.get("job_name").and_then(scalar_string).as_deref() == Some(job.name.as_str()))
+        else {
+            continue;
+        };
+        let job_route = Route::root().key("scrape_configs").item(ItemMatch::Field {
+            key: "job_name".into(),
+            value: job.name.clone(),
+        });
+        let is_gateway = |t: &str| is_gateway_target(t, gateway);
+        let to_gateway: Vec<&String> = job.targets.iter().filter(|t| is_gateway(t)).collect();
+        let others = job.targets.len() - to_gateway.len();
+        let pinned = gateway.job.as_deref() == Some(job.name.as_str());
+        let location = Location::at(&prom.file, job.offset);
+        if (pinned && others == 0) || (!to_gateway.is_empty() && others == 0 && !job.has_service_discovery) {
+            if pinned && to_gateway.is_empty() {
+                out.findings.push(
+                    Finding::new(
+                        "gateway-job-by-setting",
+                        Severity::Info,
+                        format!(
+                            "job `{}` has no static target at {}; removed because it is the gateway's job",
+                            job.name,
+                            gateway.address()
+                        ),
+                    )
+                    .tip("if that job scrapes more than the gateway, keep it: `gateway: {job: …}` in pullover.yaml names it")
+                    .at(location),
+                );
+            }
+            out.edits.push(YamlEdit::Remove { route: job_route });
+            removed_jobs.push(job.name.clone());
+            continue;
+        }
+        if !to_gateway.is_empty() {
+            // Mixed: drop the gateway's targets (a static config only for it goes whole).
+            let configs = raw
+                .get("static_configs")
+                .and_then(Value::as_sequence)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            // Last first, so the indices of the ones before stay right.
+            for (index, config) in configs.iter().enumerate().rev() {
+                let targets: Vec<String> = config
+                    .get("targets")
+                    .and_then(Value::as_sequence)
+                    .map(|t| t.iter().filter_map(scalar_string).collect())
+                    .unwrap_or_default();
+                let config_route = job_route.clone().key("static_configs").item(ItemMatch::Index(index));
+                if !targets.is_empty() && targets.iter().all(|t| is_gateway(t)) {
+                    out.edits.push(YamlEdit::Remove { route: config_route });
+                } else {
+                    for target in targets.iter().filter(|t| is_gateway(t)) {
+                        out.edits.push(YamlEdit::Remove {
+                            route: config_route
+                                .clone()
+                                .key("targets")
+                                .item(ItemMatch::Scalar(target.clone())),
+                        });
+                    }
+                }
+            }
+            out.findings.push(
+                Finding::new(
+                    "gateway-target-removed",
+                    Severity::Hazard,
+                    format!(
+                        "job `{}` scraped {} next to other targets: only that target was removed",
+                        job.name,
+                        gateway.address()
+                    ),
+                )
+                .tip("check the job's `honor_labels` and relabelling still suit the targets left")
+                .at(location),
+            );
+            out.because
+                .push(format!("stop scraping {} in job `{}`", gateway.address(), job.name));
+            trimmed_jobs += 1;
+            continue;
+        }
+        if job.has_service_discovery && mentions_gateway(raw, &gateway.host) {
+            out.findings.push(
+                Finding::new(
+                    "gateway-by-service-discovery",
+                    Severity::Hazard,
+                    format!(
+                        "job `{}` finds targets by service discovery and names {}; left as it is",
+                        job.name, gateway.host
+                    ),
+                )
+                .tip(format!(
+                    "if it scrapes only the gateway, pin it with `gateway: {{job: {}}}` in pullover.yaml and plan again",
+                    job.name
+                ))
+                .at(location),
+            );
+        }
+    }
+    if !removed_jobs.is_empty() {
+        let jobs: Vec<String> = removed_jobs.iter().map(|j| format!("`{j}`")).collect();
+        out.because.insert(
+            0,
+            format!(
+                "stop scraping the Pushgateway (job{} {})",
+                if jobs.len() == 1 { "" } else { "s" },
+                jobs.join(", ")
+            ),
+        );
+    }
+    if removed_jobs.is_empty() && trimmed_jobs == 0 {
+        out.findings.push(
+            Finding::new(
+                "no-gateway-job",
+                Severity::Info,
+                format!("no scrape job in {} targets {}", prom.file.path, gateway.address()),
+            )
+            .tip("if Prometheus finds the gateway another way, name its job with `gateway: {job: …}` in pullover.yaml"),
+        );
+    }
+    for pattern in &prom.rule_files {
+        let file_name = pattern.rsplit('/').next().unwrap_or(pattern);
+        if file_name == DUAL_RUN_RULE_FILE {
+            out.edits.push(YamlEdit::Remove {
+                route: Route::root().key("rule_files").item(ItemMatch::Scalar(pattern.clone())),
+            });
+            out.because.push("unload the dual-run rules".to_string());
+        }
+    }
+    out
+}
+
+/// `pushgateway:9091` for a gateway at pushgateway:9091 (a scheme or path is not part of a target).
+fn is_gateway_target(target: &str, gateway: &Gateway) -> bool {
+    match target.rsplit_once(':') {
+        Some((host, port)) => host == gateway.host && port.parse::<u16>().ok() == Some(gateway.port),
+        None => false,
+    }
+}
+
+/// Whether any string of the job's configuration names the gateway host.
+fn mentions_gateway(job: &Value, host: &str) -> bool {
+    match job {
+        Value::String(s) => {
+            points_at(s, host) || s.split('|').any(|alt| alt.trim_matches(['(', ')', '^', '$']) == host)
+        }
+        Value::Sequence(items) => items.iter().any(|v| mentions_gateway(v, host)),
+        Value::Mapping(map) => map.values().any(|v| mentions_gateway(v, host)),
+        Value::Tagged(tagged) => mentions_gateway(&tagged.value, host),
+        _ => false,
+    }
+}
