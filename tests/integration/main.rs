@@ -3,6 +3,9 @@
 mod support;
 
 mod bad_input;
+mod compose_schema;
 mod crash;
 mod engine;
+mod remove;
+mod remove_props;
 mod scrape;
