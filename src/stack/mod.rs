@@ -76,6 +76,9 @@ pub struct Stack {
     pub compose: Option<Compose>,
     pub prometheus: PromConfig,
     pub rule_files: Vec<SourceFile>,
+    /// `rule_files` patterns of prometheus.yml as written, each with its host
+    /// glob relative to the stack root (`None` when it cannot be mapped).
+    pub rule_patterns: Vec<(String, Option<String>)>,
     pub dashboards: Vec<SourceFile>,
     pub docs: Vec<SourceFile>,
     /// What discovery decided, and why.
@@ -141,7 +144,8 @@ fn load(dir: &StackDir, overrides: &Overrides) -> Result<Stack, Diagnostic> {
         None => Vec::new(),
     };
 
-    let rule_files = read_rule_files(dir, compose.as_ref(), &prometheus)?;
+    let rule_patterns = rule_patterns(compose.as_ref(), &prometheus);
+    let rule_files = read_rule_files(dir, &rule_patterns)?;
     let dashboard_dirs = resolve_dashboard_dirs(dir, compose.as_ref(), &pinned, overrides, &mut found)?;
     let mut dashboards = Vec::new();
     for folder in &dashboard_dirs {
@@ -176,6 +180,7 @@ fn load(dir: &StackDir, overrides: &Overrides) -> Result<Stack, Diagnostic> {
         compose,
         prometheus,
         rule_files,
+        rule_patterns,
         dashboards,
         docs,
         evidence: found,
@@ -370,30 +375,36 @@ fn resolve_apps(
         .collect()
 }
 
-fn read_rule_files(
-    dir: &StackDir,
-    compose: Option<&Compose>,
-    prometheus: &PromConfig,
-) -> Result<Vec<SourceFile>, Diagnostic> {
+/// Each `rule_files` pattern with its glob on the host, relative to the stack root.
+fn rule_patterns(compose: Option<&Compose>, prometheus: &PromConfig) -> Vec<(String, Option<String>)> {
     let config_dir = prometheus.file.path.parent().to_string();
-    let mut files = Vec::new();
-    for pattern in &prometheus.rule_files {
-        let host_pattern = if pattern.starts_with('/') {
-            // A container path: map it back through the prometheus service's mounts.
-            compose.and_then(|c| {
-                c.services
-                    .iter()
-                    .filter(|s| discover::is_prometheus_service(s))
-                    .find_map(|s| {
-                        discover::host_path_for(c.file.path.parent(), &s.volumes, pattern).map(|p| p.to_string())
-                    })
-            })
-        } else {
-            RelPath::join_relative(&config_dir, pattern).ok().map(|p| p.to_string())
-        };
-        let Some(host_pattern) = host_pattern else { continue };
-        for path in dir.glob(&host_pattern) {
-            if !files.iter().any(|f: &SourceFile| f.path == path)
+    prometheus
+        .rule_files
+        .iter()
+        .map(|pattern| {
+            let host = if pattern.starts_with('/') {
+                // A container path: map it back through the prometheus service's mounts.
+                compose.and_then(|c| {
+                    c.services
+                        .iter()
+                        .filter(|s| discover::is_prometheus_service(s))
+                        .find_map(|s| {
+                            discover::host_path_for(c.file.path.parent(), &s.volumes, pattern).map(|p| p.to_string())
+                        })
+                })
+            } else {
+                RelPath::join_relative(&config_dir, pattern).ok().map(|p| p.to_string())
+            };
+            (pattern.clone(), host)
+        })
+        .collect()
+}
+
+fn read_rule_files(dir: &StackDir, patterns: &[(String, Option<String>)]) -> Result<Vec<SourceFile>, Diagnostic> {
+    let mut files: Vec<SourceFile> = Vec::new();
+    for host_pattern in patterns.iter().filter_map(|(_, host)| host.as_deref()) {
+        for path in dir.glob(host_pattern) {
+            if !files.iter().any(|f| f.path == path)
                 && let Some(file) = dir.read(&path)?
             {
                 files.push(file);

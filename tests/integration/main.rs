@@ -5,4 +5,5 @@ mod support;
 mod bad_input;
 mod crash;
 mod engine;
+mod live_client;
 mod scrape;

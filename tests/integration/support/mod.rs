@@ -232,3 +232,5 @@ pub fn promtool_check_config(path: &Path) -> Result<(), String> {
         ))
     }
 }
+
+pub mod live;
