@@ -4,6 +4,7 @@ mod support;
 
 mod bad_input;
 mod crash;
+mod dual_run;
 mod engine;
 mod live_client;
 mod scrape;
