@@ -3,7 +3,10 @@
 mod support;
 
 mod bad_input;
+mod completions;
 mod crash;
+mod docs;
 mod engine;
+mod init;
 mod live_client;
 mod scrape;
