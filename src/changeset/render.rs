@@ -55,7 +55,10 @@ pub fn file_diff(change: &FileChange) -> String {
 /// The text before and after a change; an absent file is empty.
 fn texts(change: &FileChange) -> (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>) {
     fn text(state: &Option<super::FileState>) -> std::borrow::Cow<'_, str> {
-        state.as_ref().map(|s| String::from_utf8_lossy(&s.bytes)).unwrap_or_default()
+        state
+            .as_ref()
+            .map(|s| String::from_utf8_lossy(&s.bytes))
+            .unwrap_or_default()
     }
     (text(&change.before), text(&change.after))
 }
