@@ -1,6 +1,8 @@
 //! The phases, in order. Each is a pure planner: `(stack as read) → ChangeSet`.
 //! Rendering, applying, journaling and rollback are generic and live elsewhere.
 
+pub mod docs;
+pub mod dual_run;
 pub mod remove;
 pub mod scrape;
 
@@ -75,7 +77,9 @@ impl PhaseId {
     pub fn planner(self) -> Option<Planner> {
         match self {
             PhaseId::Scrape => Some(scrape::plan),
+            PhaseId::DualRun => Some(dual_run::plan),
             PhaseId::Remove => Some(remove::plan),
+            PhaseId::Docs => Some(docs::plan),
             _ => None,
         }
     }

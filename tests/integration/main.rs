@@ -3,9 +3,14 @@
 mod support;
 
 mod bad_input;
+mod completions;
 mod compose_schema;
 mod crash;
+mod docs;
+mod dual_run;
 mod engine;
+mod init;
+mod live_client;
 mod remove;
 mod remove_props;
 mod scrape;

@@ -235,12 +235,21 @@ fn seed_remove_plan_takes_out_the_gateway_and_lists_what_is_left() {
       todo [rule-on-gateway-series] alert `PushgatewayDown` reads what goes away with the Pushgateway: `up{job="pushgateway"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> prometheus/rules/pushgateway.yml:16:15 (alert `PushgatewayDown`)
              = tip: rewrite it (e.g. on `up{job="metrics-api"}`) or delete it; pullover does not edit rules in this phase
+    hazard [rule-on-pushed-series] rule `job:http_requests:rate5m` still selects the pushed series, which stop with the Pushgateway
+             --> prometheus/rules/pushgateway.yml:27:15 (rule `job:http_requests:rate5m`)
+             = tip: apply the `dashboards` phase first: it rewrites rule queries to the scraped series
+    hazard [panel-on-pushed-series] 4 queries of dashboard "Metrics API" still select the pushed series, which stop with the Pushgateway: panel "Request latency" in row "Requests", panel "Views of $page, last hour" in row "Pages", panel "Heap used" in row "Runtime"
+             --> grafana/dashboards/metrics-api.json:232:19 (panel "Request latency" in row "Requests")
+             = tip: apply the `dashboards` phase first: it rewrites them to the scraped series
       todo [panel-on-gateway-series] 6 queries of dashboard "Pushgateway Health" read what goes away with the Pushgateway (its own metrics, push times): panel "Pushgateway up", panel "Stale push groups (> 5m)", panel "Last push failed", panel "Gateway memory", panel "Seconds since last push (metrics-api)", panel "Pushgateway requests / s"
              --> grafana/dashboards/pushgateway-health.json:99:19 (panel "Pushgateway up")
              = tip: rewrite or delete them; the `dashboards` phase suggested replacements
       todo [panel-on-gateway-series] 1 query of dashboard "Website Overview" read what goes away with the Pushgateway (its own metrics, push times): panel "Seconds since last push" in row "Traffic"
              --> grafana/dashboards/website-overview.json:184:19 (panel "Seconds since last push" in row "Traffic")
              = tip: rewrite or delete them; the `dashboards` phase suggested replacements
+    hazard [panel-on-pushed-series] 3 queries of dashboard "Website Overview" still select the pushed series, which stop with the Pushgateway: panel "Page views (total)" in row "Traffic", panel "Error ratio" in row "Traffic", panel "Views by page and country (5m rate)" in row "Per page"
+             --> grafana/dashboards/website-overview.json:110:19 (panel "Page views (total)" in row "Traffic")
+             = tip: apply the `dashboards` phase first: it rewrites them to the scraped series
 
     Plan: 2 files to change, 0 to create, 2 to delete (+0 −30 lines).
     Apply it with `pullover apply remove`.
@@ -367,12 +376,21 @@ fn anchors_remove_plan_keeps_the_shared_volume_and_drops_the_unused_anchor() {
       todo [rule-on-gateway-series] alert `QueueWorkerSilent` reads what goes away with the Pushgateway: `push_time_seconds{job="queue-worker"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/alerts.yml:6:15 (alert `QueueWorkerSilent`)
              = tip: rewrite it (e.g. on `time() - timestamp(up{job="worker"})`) or delete it; pullover does not edit rules in this phase
+    hazard [rule-on-pushed-series] alert `QueueWorkerFailing` still selects the pushed series, which stop with the Pushgateway
+             --> prometheus/alerts.yml:14:15 (alert `QueueWorkerFailing`)
+             = tip: apply the `dashboards` phase first: it rewrites rule queries to the scraped series
+    hazard [rule-on-pushed-series] rule `queue:worker_queue_depth:max` still selects the pushed series, which stop with the Pushgateway
+             --> prometheus/alerts.yml:24:15 (rule `queue:worker_queue_depth:max`)
+             = tip: apply the `dashboards` phase first: it rewrites rule queries to the scraped series
       todo [rule-on-gateway-series] alert `BatchGatewayDown` reads what goes away with the Pushgateway: `up{job="batch"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> prometheus/alerts.yml:29:15 (alert `BatchGatewayDown`)
              = tip: rewrite it (e.g. on `up{job="worker"}`) or delete it; pullover does not edit rules in this phase
       todo [panel-on-gateway-series] 3 queries of dashboard "Queue worker" read what goes away with the Pushgateway (its own metrics, push times): panel "Seconds since last push" in row "Scraping", panel "Pushed groups" in row "Scraping", panel "Gateway and nodes up" in row "Scraping"
              --> grafana/dashboards/queue-worker.json:498:19 (panel "Seconds since last push" in row "Scraping")
              = tip: rewrite or delete them; the `dashboards` phase suggested replacements
+    hazard [panel-on-pushed-series] 5 queries of dashboard "Queue worker" still select the pushed series, which stop with the Pushgateway: panel "Jobs / s by status" in row "Jobs", panel "Job duration p90 by queue" in row "Jobs", panel "Queue depth" in row "Jobs", variable "queue"
+             --> grafana/dashboards/queue-worker.json:124:19 (panel "Jobs / s by status" in row "Jobs")
+             = tip: apply the `dashboards` phase first: it rewrites them to the scraped series
 
     Plan: 2 files to change, 0 to create, 0 to delete (+0 −37 lines).
     Apply it with `pullover apply remove`.
