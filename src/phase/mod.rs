@@ -1,6 +1,7 @@
 //! The phases, in order. Each is a pure planner: `(stack as read) → ChangeSet`.
 //! Rendering, applying, journaling and rollback are generic and live elsewhere.
 
+pub mod dashboards;
 pub mod scrape;
 
 use serde::Serialize;
@@ -74,6 +75,7 @@ impl PhaseId {
     pub fn planner(self) -> Option<Planner> {
         match self {
             PhaseId::Scrape => Some(scrape::plan),
+            PhaseId::Dashboards => Some(dashboards::plan),
             _ => None,
         }
     }

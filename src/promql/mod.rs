@@ -18,6 +18,7 @@
 
 mod error;
 mod grafana;
+mod labels;
 mod rewrite;
 mod strings;
 mod structure;
@@ -30,6 +31,7 @@ use std::fmt;
 use std::ops::Range;
 
 pub use error::{PromqlError, PromqlErrorKind};
+pub use labels::{LabelMatcher, SelectorLabels, selector_labels};
 
 use grafana::GrafanaQuery;
 use rewrite::{Analysis, Rewriter};
