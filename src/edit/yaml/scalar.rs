@@ -214,6 +214,13 @@ impl RawScalar {
         let raw = text
             .get(range.clone())
             .ok_or_else(|| "the scalar's range is outside the file".to_string())?;
+        // YAML reads a lone `\r` as a line break too; such files are not edited.
+        if raw
+            .match_indices('\r')
+            .any(|(at, _)| raw.as_bytes().get(at + 1) != Some(&b'\n'))
+        {
+            return Err("a carriage return without a line feed inside the scalar".into());
+        }
         match raw.as_bytes().first() {
             Some(b'\'') => RawScalar::quoted(text, range, ScalarStyle::SingleQuoted),
             Some(b'"') => RawScalar::quoted(text, range, ScalarStyle::DoubleQuoted),
@@ -247,6 +254,9 @@ impl RawScalar {
                 break;
             }
             let (next, breaks) = skip_breaks(text, text_end, end);
+            if next <= at || breaks == 0 {
+                return Err("a line break pullover cannot read".into());
+            }
             decoder.push(text_end..next, &folded(breaks), Piece::Break);
             at = next;
         }
@@ -278,6 +288,9 @@ impl RawScalar {
             if c == b'\n' || c == b'\r' {
                 let from = pending_blanks.take().unwrap_or(at);
                 let (next, breaks) = skip_breaks(text, at, inner.end);
+                if next <= at || breaks == 0 {
+                    return Err("a line break pullover cannot read".into());
+                }
                 decoder.push(from..next, &folded(breaks), Piece::Break);
                 at = next;
                 continue;
