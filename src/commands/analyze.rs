@@ -548,11 +548,23 @@ fn query_references(survey: &Survey, out: &mut Vec<Reference>, findings: &mut Ve
                 QueryAction::Rewrite => Action::Rewrite,
                 _ => Action::Report,
             },
-            what: query.place.label().to_string(),
+            what: if query.repeats {
+                let other = match query.place {
+                    dashboards::QueryPlace::VariableDefinition => "query",
+                    _ => "definition",
+                };
+                format!("{} (same as its {other}, reported there)", query.place.label())
+            } else {
+                query.place.label().to_string()
+            },
             context: location.context.clone(),
             text: mask_text(&query.query),
             rewritten: query.rewritten.as_deref().map(mask_text),
-            findings: query.findings.clone(),
+            findings: if query.repeats {
+                Vec::new()
+            } else {
+                query.findings.clone()
+            },
         });
     }
     let query_findings: Vec<&Finding> = survey.queries.iter().flat_map(|q| &q.findings).collect();

@@ -112,6 +112,10 @@ pub struct PlannedQuery {
     pub rewritten: Option<String>,
     pub action: QueryAction,
     pub findings: Vec<Finding>,
+    /// Whether it repeats the query of another site of its variable (definition and query):
+    /// its findings are the other's, and the plan reports them once.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repeats: bool,
 }
 
 /// A file's new text.
@@ -431,6 +435,7 @@ fn plan_source(source: &Source<'_>, mapping: &SeriesMapping, gateway: &Gateway, 
             rewritten: None,
             action: QueryAction::Leave,
             findings: Vec::new(),
+            repeats: false,
         };
         let mut edits = Vec::new();
         if site.place == QueryPlace::PanelLink {
@@ -456,6 +461,7 @@ fn plan_source(source: &Source<'_>, mapping: &SeriesMapping, gateway: &Gateway, 
         if let Some(name) = &site.variable {
             reported_variables.push((name.clone(), site.query.clone()));
         }
+        planned_query.repeats = repeat;
         match rewrite_query(&site.query, mapping) {
             Err(error) => {
                 let (line, column) = error.line_col(&site.query);
