@@ -2,7 +2,9 @@
 
 mod support;
 
+mod analyze;
 mod bad_input;
 mod crash;
+mod dashboards;
 mod engine;
 mod scrape;
