@@ -14,6 +14,7 @@ pub mod commands;
 pub mod dashboard;
 pub mod diagnostic;
 pub mod edit;
+pub mod live;
 pub mod phase;
 pub mod promql;
 pub mod stack;

@@ -29,14 +29,13 @@ use crate::dashboard::{
 };
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, ScalarTextEdit, YamlDoc, YamlError};
-use crate::promql::{QueryFinding, QueryFindingKind, QueryRewrite, SeriesMapping, rewrite_query, selector_labels};
+use crate::promql::{QueryFinding, QueryFindingKind, QueryRewrite, SeriesMapping, rewrite_query, selectors};
 use crate::stack::source::{RelPath, SourceFile};
 use crate::stack::{Gateway, Stack};
 
-/// The comparison dashboard and rule file the `dual-run` phase writes: they read the pushed and
-/// the scraped series side by side on purpose.
-pub const DUAL_RUN_DASHBOARD: &str = "pullover-dual-run.json";
-pub const DUAL_RUN_RULES: &str = "pullover-dual-run.yml";
+// The comparison artefacts the `dual-run` phase writes read pushed and scraped series side by
+// side on purpose.
+use super::dual_run::{DASHBOARD_FILE_NAME as DUAL_RUN_DASHBOARD, RULE_FILE_NAME as DUAL_RUN_RULES};
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     plan_with(stack, &[])
@@ -675,7 +674,7 @@ fn variable_finding(site: &Site, mapping: &SeriesMapping) -> Option<Finding> {
     let (selector, label) = label_values_parts(&site.query)?;
     let pushed_jobs: Vec<&str> = mapping.apps.iter().map(|a| a.pushed_job.as_str()).collect();
     let reads_pushed = selector.is_some_and(|selector| {
-        selector_labels(selector).is_ok_and(|selectors| {
+        selectors(selector).is_ok_and(|selectors| {
             selectors.iter().any(|s| {
                 let named = |label: &str| {
                     s.named(label)

@@ -2,6 +2,8 @@
 //! Rendering, applying, journaling and rollback are generic and live elsewhere.
 
 pub mod dashboards;
+pub mod docs;
+pub mod dual_run;
 pub mod scrape;
 
 use serde::Serialize;
@@ -75,7 +77,9 @@ impl PhaseId {
     pub fn planner(self) -> Option<Planner> {
         match self {
             PhaseId::Scrape => Some(scrape::plan),
+            PhaseId::DualRun => Some(dual_run::plan),
             PhaseId::Dashboards => Some(dashboards::plan),
+            PhaseId::Docs => Some(docs::plan),
             _ => None,
         }
     }

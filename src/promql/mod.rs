@@ -18,7 +18,7 @@
 
 mod error;
 mod grafana;
-mod labels;
+mod inspect;
 mod rewrite;
 mod strings;
 mod structure;
@@ -31,7 +31,7 @@ use std::fmt;
 use std::ops::Range;
 
 pub use error::{PromqlError, PromqlErrorKind};
-pub use labels::{LabelMatcher, SelectorLabels, selector_labels};
+pub use inspect::{MatcherView, SelectorView, selectors};
 
 use grafana::GrafanaQuery;
 use rewrite::{Analysis, Rewriter};

@@ -383,7 +383,7 @@ fn honor_false_plan_moves_exported_labels_to_job_and_instance() {
 }
 
 #[test]
-fn anchors_plan_learns_the_job_the_worker_pushes_as() {
+fn anchors_plan_moves_queries_off_the_job_the_worker_code_pushes_as() {
     insta::assert_snapshot!(plan_text("anchors"), @r#"
     Phase 3/5 `dashboards`: rewrite dashboard and rule queries to the scraped series
 
@@ -461,9 +461,6 @@ fn anchors_plan_learns_the_job_the_worker_pushes_as() {
          rules:
 
     Findings:
-      info [learnt-pushed-job] worker pushes as job "queue-worker", not "worker": no scrape job or other app explains that job in the queries, e.g. `worker_jobs_processed_total{job="queue-worker", queue=~"$queue"}`
-             --> grafana/dashboards/queue-worker.json:124:19 (dashboard "Queue worker" › row "Jobs" › panel "Jobs / s by status")
-             = tip: pin it in pullover.yaml: `apps: [{service: worker, pushed_job: queue-worker}]`
       info [learnt-pushed-instance] worker pushes with instance "worker-1" (from instance next to job "queue-worker" in `worker_job_duration_seconds_bucket{job="queue-worker", instance="worker-1"}`); the scraped series carry instance="worker:9100"
              --> grafana/dashboards/queue-worker.json:220:19 (dashboard "Queue worker" › row "Jobs" › panel "Job duration p90 by queue")
              = tip: pin it with `pushed_instances:` for worker under `apps:` in pullover.yaml

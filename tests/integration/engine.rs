@@ -154,10 +154,10 @@ fn status_works_on_a_fresh_stack_and_in_json() {
     insta::assert_snapshot!(p.clean(&run.stdout), @"
     Stack [STACK]
       [>] 1 scrape      next: `pullover plan` shows it
-      [ ] 2 dual-run    not available in this version of pullover yet
+      [ ] 2 dual-run    
       [ ] 3 dashboards  
       [ ] 4 remove      not available in this version of pullover yet
-      [ ] 5 docs        not available in this version of pullover yet
+      [ ] 5 docs        
 
     Managed files: 0, none changed since pullover wrote them.
     ");

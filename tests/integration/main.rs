@@ -4,7 +4,12 @@ mod support;
 
 mod analyze;
 mod bad_input;
+mod completions;
 mod crash;
 mod dashboards;
+mod docs;
+mod dual_run;
 mod engine;
+mod init;
+mod live_client;
 mod scrape;

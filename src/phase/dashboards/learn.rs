@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::changeset::{Finding, Location, Severity};
-use crate::promql::{AppMapping, SelectorLabels, SeriesMapping, selector_labels};
+use crate::promql::{AppMapping, SelectorView, SeriesMapping, selectors};
 use crate::stack::{App, Gateway, Stack};
 
 /// A label set seen on pushed series, in grouping-key terms whatever `honor_labels` is: the `job`
@@ -99,7 +99,7 @@ impl Reader {
 
     /// The pushed label sets `query` names; nothing for a query that does not parse.
     pub(super) fn read(&self, query: &str, location: &Location) -> Vec<PushedSeries> {
-        let Ok(selectors) = selector_labels(query) else {
+        let Ok(selectors) = selectors(query) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -131,7 +131,7 @@ impl Reader {
     }
 
     /// `honor_labels: true`: pushed series carry the pushed `job` and `instance`.
-    fn read_honoring_labels(&self, selector: &SelectorLabels, seen: &Seen, out: &mut Vec<PushedSeries>) {
+    fn read_honoring_labels(&self, selector: &SelectorView, seen: &Seen, out: &mut Vec<PushedSeries>) {
         let Some(jobs) = selector.named(JOB) else { return };
         let metric = selector.metric.clone();
         let push_metric = metric.as_deref().is_some_and(is_gateway_only);
@@ -164,7 +164,7 @@ impl Reader {
 
     /// `honor_labels: false`: the pushed job and instance are in `exported_job` /
     /// `exported_instance`.
-    fn read_exported_labels(&self, selector: &SelectorLabels, seen: &Seen, out: &mut Vec<PushedSeries>) {
+    fn read_exported_labels(&self, selector: &SelectorView, seen: &Seen, out: &mut Vec<PushedSeries>) {
         let Some(jobs) = selector.named("exported_job") else {
             return;
         };

@@ -1,0 +1,507 @@
+//! Phase 2, `dual-run`: both sources live side by side. Adds, from
+//! `templates/dual-run/`, a rule file that records the relative difference
+//! between each pushed metric and its scraped twin (and alerts when they
+//! diverge or the scrape is missing), and a comparison dashboard. The rule
+//! file goes where an existing `rule_files` glob loads it, else next to
+//! prometheus.yml with a `rule_files` entry.
+
+use std::collections::BTreeSet;
+
+use minijinja::{Environment, context};
+use serde::Serialize;
+use yaml_serde::Value;
+
+use crate::changeset::{ChangeSet, Finding, Severity};
+use crate::diagnostic::Diagnostic;
+use crate::edit::yaml::{ItemMatch, Route, YamlDoc, YamlEdit};
+use crate::promql;
+use crate::stack::source::{RelPath, SourceFile};
+use crate::stack::{App, Gateway, Stack};
+
+/// File name of the rule file and dashboard this phase writes (and `remove` deletes).
+pub const RULE_FILE_NAME: &str = "pullover-dual-run.yml";
+pub const DASHBOARD_FILE_NAME: &str = "pullover-dual-run.json";
+
+const RULES_TEMPLATE: &str = include_str!("../../templates/dual-run/rules.yml.j2");
+const DASHBOARD_TEMPLATE: &str = include_str!("../../templates/dual-run/dashboard.json.j2");
+
+/// Relative difference above which the divergence alert fires.
+const TOLERANCE: f64 = 0.05;
+const WINDOW: &str = "5m";
+
+/// Labels that differ between the two sources by construction.
+const SOURCE_LABELS: &str = "job, instance, exported_job, exported_instance";
+
+pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
+    let mut builder = ChangeSet::builder();
+    let Some(gateway) = &stack.settings.gateway else {
+        return builder
+            .finding(Finding::new(
+                "no-pushgateway",
+                Severity::Info,
+                "no Pushgateway found in this stack: nothing to compare",
+            ))
+            .build()
+            .map_err(|e| Diagnostic::error(e.to_string()));
+    };
+    let learned = learn_metrics(stack, gateway);
+    let apps: Vec<AppModel> = stack
+        .settings
+        .apps
+        .iter()
+        .map(|app| {
+            let mut names: BTreeSet<String> = app.metrics.iter().cloned().collect();
+            names.extend(
+                learned
+                    .iter()
+                    .filter(|(a, _)| a == &app.service)
+                    .map(|(_, m)| m.clone()),
+            );
+            AppModel::new(app, gateway, names)
+        })
+        .collect();
+    for app in apps.iter().filter(|a| a.metrics.is_empty()) {
+        builder = builder.finding(
+            Finding::new(
+                "no-known-metrics",
+                Severity::Todo,
+                format!(
+                    "no metric of {} is known: the rule file only checks that its scrape is not missing",
+                    app.service
+                ),
+            )
+            .tip(format!(
+                "list them as `metrics:` for {} under `apps:` in pullover.yaml",
+                app.service
+            )),
+        );
+    }
+    let rules_text = render_rules(&apps)?;
+    let (rule_path, wire) = rule_file_location(stack);
+    builder = upsert(
+        builder,
+        stack,
+        &rule_path,
+        rules_text,
+        "compare pushed and scraped series (dual-run)",
+    );
+    if let Some(entry) = wire {
+        let edit = match stack.prometheus.doc.find(&Route::root().key("rule_files")) {
+            Some(node) if !node.items().is_empty() || node.is_flow() => YamlEdit::Append {
+                route: Route::root().key("rule_files"),
+                value: Value::String(entry),
+                comment: None,
+            },
+            Some(_) => {
+                return Err(Diagnostic::error(format!(
+                    "{}: `rule_files` is not a list pullover can add to",
+                    stack.prometheus.file.path
+                ))
+                .help(format!(
+                    "add `{RULE_FILE_NAME}` to rule_files by hand, or write rule_files as a list"
+                )));
+            }
+            None => YamlEdit::InsertKey {
+                route: Route::root(),
+                key: "rule_files".into(),
+                value: Value::Sequence(vec![Value::String(entry)]),
+                comment: Some("pullover dual-run rules (removed by the `remove` phase)".into()),
+            },
+        };
+        let after = stack
+            .prometheus
+            .doc
+            .edit(&[edit])
+            .map_err(|e| e.to_diagnostic(&stack.prometheus.file))?;
+        builder = builder.modify(&stack.prometheus.file, after, "load the dual-run rules");
+    }
+    match stack.dashboards_dir() {
+        Some(dir) => {
+            let path = RelPath::join_relative(dir.as_str(), DASHBOARD_FILE_NAME).map_err(Diagnostic::error)?;
+            builder = upsert(
+                builder,
+                stack,
+                &path,
+                render_dashboard(&apps)?,
+                "a dashboard comparing pushed and scraped series",
+            );
+        }
+        None => {
+            builder = builder.finding(
+                Finding::new(
+                    "no-dashboards-folder",
+                    Severity::Info,
+                    "no provisioned dashboards folder found: no comparison dashboard written",
+                )
+                .tip("name the folder Grafana provisions with --dashboards DIR"),
+            );
+        }
+    }
+    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// Creates the file, or replaces it when a previous version differs.
+fn upsert(
+    builder: crate::changeset::ChangeSetBuilder,
+    stack: &Stack,
+    path: &RelPath,
+    text: String,
+    because: &str,
+) -> crate::changeset::ChangeSetBuilder {
+    match stack.files().find(|f| &f.path == path) {
+        Some(existing) => builder.modify(existing, text, because),
+        None => builder.create(path.clone(), text, 0o644, because),
+    }
+}
+
+/// Where the rule file goes, and the `rule_files` entry to add when no
+/// existing pattern loads it.
+fn rule_file_location(stack: &Stack) -> (RelPath, Option<String>) {
+    for (_, host) in &stack.rule_patterns {
+        let Some(host) = host else { continue };
+        let dir = host.rsplit_once('/').map_or("", |(d, _)| d);
+        if dir.contains(['*', '?', '[']) {
+            continue;
+        }
+        let Ok(candidate) = RelPath::join_relative(dir, RULE_FILE_NAME) else {
+            continue;
+        };
+        if glob::Pattern::new(host).is_ok_and(|p| p.matches(candidate.as_str())) {
+            return (candidate, None);
+        }
+    }
+    let config_dir = stack.prometheus.file.path.parent();
+    let path =
+        RelPath::join_relative(config_dir, RULE_FILE_NAME).unwrap_or_else(|_| stack.prometheus.file.path.clone());
+    let already = stack.prometheus.rule_files.iter().any(|r| r == RULE_FILE_NAME);
+    (path, (!already).then(|| RULE_FILE_NAME.to_string()))
+}
+
+/// Metric names each app pushes, learnt from the queries of the dashboards and
+/// rules that select its pushed series.
+fn learn_metrics(stack: &Stack, gateway: &Gateway) -> Vec<(String, String)> {
+    let mut queries: Vec<String> = Vec::new();
+    for file in &stack.dashboards {
+        if file.path.file_name() == DASHBOARD_FILE_NAME {
+            continue;
+        }
+        if let Ok(scan) = crate::dashboard::scan(file.text()) {
+            queries.extend(scan.sites.into_iter().map(|s| s.value));
+        }
+    }
+    for file in &stack.rule_files {
+        if file.path.file_name() == RULE_FILE_NAME {
+            continue;
+        }
+        queries.extend(rule_exprs(file));
+    }
+    let mut found = BTreeSet::new();
+    for query in &queries {
+        let Ok(selectors) = promql::selectors(query) else {
+            continue;
+        };
+        for selector in selectors {
+            let Some(metric) = &selector.metric else { continue };
+            if !is_app_metric(metric) {
+                continue;
+            }
+            for app in &stack.settings.apps {
+                let pushed = if gateway.honor_labels {
+                    selector.equals("job") == Some(app.pushed_job.as_str())
+                } else {
+                    selector.equals("exported_job") == Some(app.pushed_job.as_str())
+                        || (stack.settings.apps.len() == 1
+                            && gateway
+                                .job
+                                .as_deref()
+                                .is_some_and(|j| selector.equals("job") == Some(j)))
+                };
+                if pushed {
+                    found.insert((app.service.clone(), metric.clone()));
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+fn rule_exprs(file: &SourceFile) -> Vec<String> {
+    let Ok(doc) = YamlDoc::parse(file.text()) else {
+        return Vec::new();
+    };
+    let groups = doc
+        .value()
+        .get("groups")
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    groups
+        .iter()
+        .filter_map(|g| g.get("rules").and_then(Value::as_sequence))
+        .flatten()
+        .filter_map(|r| r.get("expr").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+/// Series that only the gateway or Prometheus itself produce.
+fn is_app_metric(name: &str) -> bool {
+    !(name == "up"
+        || name == "push_time_seconds"
+        || name == "push_failure_time_seconds"
+        || name.starts_with("pushgateway_")
+        || name.starts_with("scrape_")
+        || name.starts_with("pullover_"))
+}
+
+fn is_counter(name: &str) -> bool {
+    ["_total", "_count", "_sum", "_bucket"]
+        .iter()
+        .any(|s| name.ends_with(s))
+}
+
+#[derive(Debug, Serialize)]
+struct AppModel {
+    service: String,
+    target: String,
+    old_selector: String,
+    new_selector: String,
+    missing_expr: String,
+    metrics: Vec<MetricModel>,
+}
+
+#[derive(Debug, Serialize)]
+struct MetricModel {
+    name: String,
+    counter: bool,
+    old_expr: String,
+    new_expr: String,
+    divergence_expr: String,
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
+
+impl AppModel {
+    fn new(app: &App, gateway: &Gateway, metrics: BTreeSet<String>) -> AppModel {
+        let new_selector = format!("job={}, instance={}", quote(&app.job), quote(&app.target()));
+        let old_selector = if gateway.honor_labels {
+            match app.pushed_instances.as_slice() {
+                [] if app.pushed_job == app.job => {
+                    format!("job={}, instance!={}", quote(&app.pushed_job), quote(&app.target()))
+                }
+                [] => format!("job={}", quote(&app.pushed_job)),
+                [one] => format!("job={}, instance={}", quote(&app.pushed_job), quote(one)),
+                many => {
+                    let alternation: Vec<String> = many.iter().map(|i| regex_escape(i)).collect();
+                    format!(
+                        "job={}, instance=~{}",
+                        quote(&app.pushed_job),
+                        quote(&alternation.join("|"))
+                    )
+                }
+            }
+        } else {
+            let job = gateway.job.clone().unwrap_or_else(|| "pushgateway".into());
+            format!("job={}, exported_job={}", quote(&job), quote(&app.pushed_job))
+        };
+        let metrics = metrics
+            .into_iter()
+            .map(|name| {
+                let counter = is_counter(&name);
+                let side = |selector: &str| {
+                    if counter {
+                        format!("sum without ({SOURCE_LABELS}) (rate({name}{{{selector}}}[{WINDOW}]))")
+                    } else {
+                        // Gauges are sampled at different moments by the two paths: compare averages.
+                        format!("max without ({SOURCE_LABELS}) (avg_over_time({name}{{{selector}}}[{WINDOW}]))")
+                    }
+                };
+                let old_expr = side(&old_selector);
+                let new_expr = side(&new_selector);
+                let divergence_expr =
+                    format!("max(abs(({old_expr}) - ({new_expr})) / clamp_min(abs({new_expr}), 0.001))");
+                MetricModel {
+                    name,
+                    counter,
+                    old_expr,
+                    new_expr,
+                    divergence_expr,
+                }
+            })
+            .collect();
+        let missing_expr = format!("count({{{old_selector}}}) unless on() count({{{new_selector}}})");
+        AppModel {
+            service: app.service.clone(),
+            target: app.target(),
+            old_selector,
+            new_selector,
+            missing_expr,
+            metrics,
+        }
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if "\\.+*?()|[]{}^$".contains(c) {
+                vec!['\\', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    env
+}
+
+fn render_rules(apps: &[AppModel]) -> Result<String, Diagnostic> {
+    let env = environment();
+    let text = env
+        .render_str(
+            RULES_TEMPLATE,
+            context! {
+                apps => minijinja::Value::from(minijinja::value::Serde(apps)),
+                has_metrics => apps.iter().any(|a| !a.metrics.is_empty()),
+                tolerance => TOLERANCE,
+                tolerance_percent => TOLERANCE * 100.0,
+                alert_for => "15m",
+                interval => "30s",
+            },
+        )
+        .map_err(|e| Diagnostic::error(format!("the dual-run rules template failed: {e}")))?;
+    // Our own output must read back as YAML; a template bug must not reach a file.
+    YamlDoc::parse(&text)
+        .map_err(|e| Diagnostic::error(format!("the dual-run rules template produced invalid YAML: {e}")))?;
+    Ok(text)
+}
+
+#[derive(Serialize)]
+struct PanelModel {
+    title: String,
+    row: bool,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+    unit: &'static str,
+    targets: Vec<TargetModel>,
+}
+
+#[derive(Serialize)]
+struct TargetModel {
+    expr: String,
+    legend: String,
+    ref_id: &'static str,
+}
+
+fn render_dashboard(apps: &[AppModel]) -> Result<String, Diagnostic> {
+    let mut panels = Vec::new();
+    let mut y = 0;
+    for app in apps {
+        panels.push(PanelModel {
+            title: format!("{} ({})", app.service, app.target),
+            row: true,
+            x: 0,
+            y,
+            w: 24,
+            h: 1,
+            unit: "",
+            targets: Vec::new(),
+        });
+        y += 1;
+        panels.push(PanelModel {
+            title: "series: pushed vs scraped".into(),
+            row: false,
+            x: 0,
+            y,
+            w: 24,
+            h: 6,
+            unit: "short",
+            targets: vec![
+                TargetModel {
+                    expr: format!("count({{{}}})", app.old_selector),
+                    legend: "pushed".into(),
+                    ref_id: "A",
+                },
+                TargetModel {
+                    expr: format!("count({{{}}})", app.new_selector),
+                    legend: "scraped".into(),
+                    ref_id: "B",
+                },
+            ],
+        });
+        y += 6;
+        for metric in &app.metrics {
+            let what = if metric.counter { "rate" } else { "value" };
+            panels.push(PanelModel {
+                title: format!("{}: {what}, pushed vs scraped", metric.name),
+                row: false,
+                x: 0,
+                y,
+                w: 12,
+                h: 8,
+                unit: "short",
+                targets: vec![
+                    TargetModel {
+                        expr: metric.old_expr.clone(),
+                        legend: "pushed".into(),
+                        ref_id: "A",
+                    },
+                    TargetModel {
+                        expr: metric.new_expr.clone(),
+                        legend: "scraped".into(),
+                        ref_id: "B",
+                    },
+                ],
+            });
+            panels.push(PanelModel {
+                title: format!("{}: relative difference", metric.name),
+                row: false,
+                x: 12,
+                y,
+                w: 12,
+                h: 8,
+                unit: "percentunit",
+                targets: vec![TargetModel {
+                    expr: metric.divergence_expr.clone(),
+                    legend: "|pushed − scraped| / scraped".into(),
+                    ref_id: "A",
+                }],
+            });
+            y += 8;
+        }
+    }
+    let env = environment();
+    let text = env
+        .render_str(
+            DASHBOARD_TEMPLATE,
+            context! { panels => minijinja::Value::from(minijinja::value::Serde(&panels)) },
+        )
+        .map_err(|e| Diagnostic::error(format!("the dual-run dashboard template failed: {e}")))?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .map_err(|e| Diagnostic::error(format!("the dual-run dashboard template produced invalid JSON: {e}")))?;
+    Ok(text)
+}
+
+/// Whether `item` of `rule_files` is the one this phase adds.
+pub fn is_dual_run_rule_entry(item: &str) -> bool {
+    item == RULE_FILE_NAME
+}
+
+/// The route of the `rule_files` item this phase adds.
+pub fn rule_entry_route() -> Route {
+    Route::root()
+        .key("rule_files")
+        .item(ItemMatch::Scalar(RULE_FILE_NAME.into()))
+}
