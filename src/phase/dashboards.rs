@@ -25,7 +25,7 @@ pub use learn::{PushedSeries, Seen};
 
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::dashboard::{
-    DashboardError, DashboardScan, Model, Owner, QuerySite, SiteKind, SkipReason, StringEdit, rewrite_strings, scan,
+    DashboardError, DashboardScan, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_strings, scan,
 };
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, ScalarTextEdit, YamlDoc, YamlError};
@@ -220,8 +220,8 @@ struct Site {
     query: String,
     location: Location,
     target: SiteTarget,
-    /// The target's `legendFormat`, for panel queries.
-    legend: Option<String>,
+    /// The target's `legendFormat`, for panel queries: its text and where it is.
+    legend: Option<(String, Location)>,
     /// The variable a variable query belongs to.
     variable: Option<String>,
 }
@@ -238,7 +238,6 @@ fn read_dashboard(file: &SourceFile) -> Result<Option<Source<'_>>, Diagnostic> {
     if scanned.model == Model::NotADashboard {
         return Ok(None);
     }
-    let legends = Legends::read(file.text());
     let mut findings = Vec::new();
     for library in &scanned.library_panels {
         let name = match (&library.name, &library.uid) {
@@ -287,7 +286,10 @@ fn read_dashboard(file: &SourceFile) -> Result<Option<Source<'_>>, Diagnostic> {
             span: site.literal.clone(),
             location: Location::at(file, site.literal.start).with_context(context(&scanned, &site.owner)),
             target: SiteTarget::Json(site.literal.clone()),
-            legend: legends.of(site),
+            legend: site.legend.as_ref().map(|legend| {
+                let location = Location::at(file, legend.literal.start).with_context(context(&scanned, &site.owner));
+                (legend.value.clone(), location)
+            }),
             variable: match &site.owner {
                 Owner::Variable { name } => Some(name.clone().unwrap_or_default()),
                 _ => None,
@@ -331,24 +333,6 @@ fn context(scanned: &DashboardScan, owner: &Owner) -> String {
         Owner::Annotation { name } => parts.push(format!("annotation {}", quoted(name))),
     }
     parts.join(" › ")
-}
-
-/// The `legendFormat` next to each panel query, read from the parsed dashboard.
-struct Legends(Option<serde_json::Value>);
-
-impl Legends {
-    fn read(text: &str) -> Legends {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        Legends(serde_json::from_str(text).ok())
-    }
-
-    fn of(&self, site: &QuerySite) -> Option<String> {
-        if site.kind != SiteKind::PanelTarget {
-            return None;
-        }
-        let pointer = format!("{}legendFormat", site.pointer.strip_suffix("expr")?);
-        self.0.as_ref()?.pointer(&pointer)?.as_str().map(str::to_string)
-    }
 }
 
 fn read_rules(file: &SourceFile) -> Result<Source<'_>, Diagnostic> {
@@ -495,10 +479,14 @@ fn plan_source(source: &Source<'_>, mapping: &SeriesMapping, gateway: &Gateway, 
                 }
             }
         }
-        planned_query.findings.extend(legend_finding(site, gateway));
         planned_query.findings.extend(variable_finding(site, mapping));
         if planned_query.action == QueryAction::Leave && !planned_query.findings.is_empty() {
             planned_query.action = QueryAction::Report;
+        }
+        // Only a query on pushed series (rewritten, or left with a suggested replacement) loses
+        // the exported labels.
+        if planned_query.action != QueryAction::Leave {
+            planned_query.findings.extend(legend_finding(site, gateway));
         }
         planned.push((planned_query, edits));
         repeats.push(repeat);
@@ -634,7 +622,7 @@ fn query_finding(finding: &QueryFinding, location: &Location, in_rules: bool) ->
 
 /// `{{exported_job}}` / `{{exported_instance}}` in a legend go blank once the series are scraped.
 fn legend_finding(site: &Site, gateway: &Gateway) -> Option<Finding> {
-    let legend = site.legend.as_deref()?;
+    let (legend, location) = site.legend.as_ref()?;
     if gateway.honor_labels {
         return None;
     }
@@ -661,7 +649,7 @@ fn legend_finding(site: &Site, gateway: &Gateway) -> Option<Finding> {
         .tip(format!(
             "use `{{{{{replacement}}}}}` in the legend once the query reads the scraped series"
         ))
-        .at(site.location.clone()),
+        .at(location.clone()),
     )
 }
 

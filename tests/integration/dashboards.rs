@@ -353,16 +353,16 @@ fn honor_false_plan_moves_exported_labels_to_job_and_instance() {
              --> grafana/dashboards/etl-overview.json:153:19 (dashboard "Batch ETL" › panel "Since last push")
              = tip: suggested: `time() - timestamp(up{job="batch-etl"})`
       todo [legend-uses-exported-label] the legend `{{exported_instance}}` shows `exported_instance`, which scraped series do not have: it goes blank after the migration
-             --> grafana/dashboards/etl-overview.json:153:19 (dashboard "Batch ETL" › panel "Since last push")
+             --> grafana/dashboards/etl-overview.json:155:27 (dashboard "Batch ETL" › panel "Since last push")
              = tip: use `{{instance}}` in the legend once the query reads the scraped series
       todo [no-scraped-equivalent] `up{job=~"pushgateway|node"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> grafana/dashboards/etl-overview.json:286:19 (dashboard "Batch ETL" › panel "Targets up")
              = tip: suggested: `up{job="batch-etl"}`
       todo [legend-uses-exported-label] the legend `{{exported_job}}` shows `exported_job`, which scraped series do not have: it goes blank after the migration
-             --> grafana/dashboards/etl-overview.json:380:19 (dashboard "Batch ETL" › panel "Rows processed / s")
+             --> grafana/dashboards/etl-overview.json:382:27 (dashboard "Batch ETL" › panel "Rows processed / s")
              = tip: use `{{job}}` in the legend once the query reads the scraped series
       todo [legend-uses-exported-label] the legend `{{exported_instance}}` shows `exported_instance`, which scraped series do not have: it goes blank after the migration
-             --> grafana/dashboards/etl-overview.json:568:19 (dashboard "Batch ETL" › panel "Rejected row ratio")
+             --> grafana/dashboards/etl-overview.json:570:27 (dashboard "Batch ETL" › panel "Rejected row ratio")
              = tip: use `{{instance}}` in the legend once the query reads the scraped series
       todo [no-scraped-equivalent] `up{job=~"pushgateway|node"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> grafana/dashboards/etl-overview.json:657:19 (dashboard "Batch ETL" › panel "Scrape targets")

@@ -210,6 +210,72 @@ fn an_unparseable_query_is_reported_with_its_panel_and_the_others_still_move() {
 }
 
 #[test]
+fn a_legend_naming_exported_labels_is_reported_at_its_line_when_its_query_moves() {
+    let prometheus = PROMETHEUS.replace("honor_labels: true", "honor_labels: false");
+    let classic = r#"{
+  "title": "ETL",
+  "panels": [
+    {
+      "title": "Rows by job",
+      "targets": [
+        {
+          "expr": "sum by (exported_job) (rate(x{exported_job=\"metrics-api\"}[5m]))",
+          "legendFormat": "{{ exported_job }} on {{exported_instance}}"
+        }
+      ]
+    },
+    {
+      "title": "Node",
+      "targets": [{ "expr": "node_load1{job=\"node\"}", "legendFormat": "{{exported_job}}" }]
+    }
+  ]
+}
+"#;
+    let v2 = r#"{
+  "apiVersion": "dashboard.grafana.app/v2beta1",
+  "kind": "Dashboard",
+  "metadata": { "name": "etl-v2" },
+  "spec": {
+    "title": "ETL v2",
+    "elements": {
+      "panel-1": {
+        "kind": "Panel",
+        "spec": {
+          "title": "Rows v2",
+          "data": { "kind": "QueryGroup", "spec": { "queries": [ { "kind": "PanelQuery", "spec": {
+            "query": { "kind": "prometheus", "spec": {
+              "expr": "rate(x{exported_job=\"metrics-api\"}[5m])",
+              "legendFormat": "{{exported_instance}}"
+            } }
+          } } ] } }
+        }
+      }
+    }
+  }
+}
+"#;
+    let (_dir, stack) = given(&[
+        ("prometheus/prometheus.yml", &prometheus),
+        ("grafana/dashboards/etl.json", classic),
+        ("grafana/dashboards/etl-v2.json", v2),
+    ]);
+    let plan = plan(&stack).unwrap();
+    let legends: Vec<String> = plan
+        .findings
+        .iter()
+        .filter(|f| f.id == "legend-uses-exported-label")
+        .map(|f| {
+            let at = f.location.as_ref().unwrap();
+            format!("{}:{} {} | {}", at.path, at.line, at.context.as_deref().unwrap_or(""), f.message)
+        })
+        .collect();
+    insta::assert_snapshot!(legends.join("\n"), @r#"
+    grafana/dashboards/etl-v2.json:15 dashboard "ETL v2" › panel "Rows v2" | the legend `{{exported_instance}}` shows `exported_instance`, which scraped series do not have: it goes blank after the migration
+    grafana/dashboards/etl.json:9 dashboard "ETL" › panel "Rows by job" | the legend `{{ exported_job }} on {{exported_instance}}` shows `exported_job` and `exported_instance`, which scraped series do not have: it goes blank after the migration
+    "#);
+}
+
+#[test]
 fn a_stack_without_a_pushgateway_has_nothing_to_rewrite() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(
