@@ -106,6 +106,9 @@ pub enum Command {
     /// Applied phases, the next phase, and drift of every managed file.
     #[command(after_help = "Example:\n  pullover --stack stacks/seed status")]
     Status,
+    /// Every Pushgateway reference and hazard in the stack, and what each phase does; writes nothing.
+    #[command(after_help = "Examples:\n  pullover --stack stacks/seed analyze\n  pullover analyze --format json")]
+    Analyze,
     /// Show the next (or named) phase as a unified diff; writes nothing.
     #[command(
         after_help = "Examples:\n  pullover plan\n  pullover plan dashboards --patch dashboards.patch\n  pullover plan --detailed-exitcode   # exit 2 when changes are pending"

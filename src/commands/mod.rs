@@ -2,6 +2,7 @@
 //! prints through [`Context`], and returns an [`Outcome`] that `main` maps to
 //! an exit code.
 
+mod analyze;
 mod apply;
 mod completions;
 mod history;
@@ -130,6 +131,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         color,
     };
     match cli.command {
+        Command::Analyze => analyze::run(&ctx),
         Command::Status => status::run(&ctx),
         Command::Plan(args) => plan::run(&ctx, &args),
         Command::Apply(args) => apply::run(&ctx, &args),

@@ -133,7 +133,10 @@ fn walk_panel(panel: &Value<'_>, at: &str, row: Option<String>, out: &mut Collec
                 let reason = SkipReason::LibraryPanelCopy { uid };
                 out.skipped(expr, at, SiteKind::PanelTarget, &owner, &datasource, reason);
             }
-            None => out.query(expr, at, SiteKind::PanelTarget, &owner, &datasource),
+            None => {
+                let legend = as_string_lit(get(target, "legendFormat"));
+                out.panel_query(expr, legend, at, &owner, &datasource);
+            }
         }
     }
     if library_panel.is_none() {

@@ -96,6 +96,18 @@ pub struct QuerySite {
     pub value: String,
     /// Byte range of the literal in the source, quotes included (pass it to `rewrite_strings`).
     pub literal: Range<usize>,
+    /// A panel query's `legendFormat`, when it has one: its labels must exist on what the query
+    /// returns.
+    pub legend: Option<Legend>,
+}
+
+/// A panel query's `legendFormat` string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Legend {
+    /// Decoded, as Grafana reads it.
+    pub value: String,
+    /// Byte range of the literal in the source, quotes included.
+    pub literal: Range<usize>,
 }
 
 impl QuerySite {
@@ -283,6 +295,27 @@ impl Collector {
         self.push(literal, pointer, kind, owner, datasource, Verdict::ByDatasource);
     }
 
+    /// A panel query with its `legendFormat`.
+    pub fn panel_query(
+        &mut self,
+        literal: Option<&StringLit<'_>>,
+        legend: Option<&StringLit<'_>>,
+        pointer: String,
+        owner: &Owner,
+        datasource: &Datasource,
+    ) {
+        let count = self.candidates.len();
+        self.query(literal, pointer, SiteKind::PanelTarget, owner, datasource);
+        if self.candidates.len() > count
+            && let (Some(candidate), Some(legend)) = (self.candidates.last_mut(), legend)
+        {
+            candidate.site.legend = Some(Legend {
+                value: legend.value.to_string(),
+                literal: self.base + legend.range.start..self.base + legend.range.end,
+            });
+        }
+    }
+
     /// A query string that is skipped whatever its data source.
     pub fn skipped(
         &mut self,
@@ -349,6 +382,7 @@ impl Collector {
                 datasource: datasource.clone(),
                 value: literal.value.to_string(),
                 literal: self.base + literal.range.start..self.base + literal.range.end,
+                legend: None,
             },
             verdict,
         });

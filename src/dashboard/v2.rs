@@ -178,7 +178,8 @@ fn walk_element(element: &Value<'_>, at: &str, row: Option<String>, out: &mut Co
                 let datasource = datasource::own(datasource::read_v2_ref(query, sibling));
                 let expr = as_string_lit(query.and_then(|query| get_path(query, &["spec", "expr"])));
                 let at = pointer_path(&index_pointer(&queries_at, index), &["spec", "query", "spec", "expr"]);
-                out.query(expr, at, SiteKind::PanelTarget, &owner, &datasource);
+                let legend = as_string_lit(query.and_then(|query| get_path(query, &["spec", "legendFormat"])));
+                out.panel_query(expr, legend, at, &owner, &datasource);
             }
             let links_at = pointer(&spec_at, "links");
             for (index, link) in elements(spec.and_then(|spec| get(spec, "links"))).iter().enumerate() {

@@ -1,6 +1,7 @@
 //! The phases, in order. Each is a pure planner: `(stack as read) → ChangeSet`.
 //! Rendering, applying, journaling and rollback are generic and live elsewhere.
 
+pub mod dashboards;
 pub mod docs;
 pub mod dual_run;
 pub mod remove;
@@ -78,9 +79,9 @@ impl PhaseId {
         match self {
             PhaseId::Scrape => Some(scrape::plan),
             PhaseId::DualRun => Some(dual_run::plan),
+            PhaseId::Dashboards => Some(dashboards::plan),
             PhaseId::Remove => Some(remove::plan),
             PhaseId::Docs => Some(docs::plan),
-            _ => None,
         }
     }
 

@@ -1,16 +1,22 @@
-//! A read-only view of a query's selectors, for phases that need to know what
-//! a query selects (which metrics an app pushes) without rewriting it.
+//! A read-only view of a query's selectors, for phases that need to know what a query selects
+//! without rewriting it: which metrics an app pushes (`dual-run`), which pushed label sets the
+//! dashboards name (`instance="app-1"` next to `job="metrics-api"`, `exported_job="batch-etl"`).
+
+use std::ops::Range;
 
 use super::grafana::{self, GrafanaQuery};
+use super::strings::{self, ValueShape};
 use super::structure::{self, MatchOp, MetricName};
-use super::{PromqlError, masked_for_parser, strings};
+use super::{PromqlError, masked_for_parser};
 
 /// One selector as written: its literal metric name and matchers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SelectorView {
-    /// `None` when the name is a template variable or absent.
+    /// `None` when the name is a template variable, a regex or absent.
     pub metric: Option<String>,
     pub matchers: Vec<MatcherView>,
+    /// Byte range of the selector in the query.
+    pub span: Range<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +26,18 @@ pub struct MatcherView {
     pub op: &'static str,
     /// The decoded value; `None` when it holds a template variable.
     pub value: Option<String>,
+    /// The values it names: the literal, or each literal of a plain `a|b` alternation.
+    pub values: Vec<String>,
+    /// Whether `values` is everything it can match: false when a template variable or a regex
+    /// pullover does not read is part of it.
+    pub exact: bool,
+}
+
+impl MatcherView {
+    /// `=` or `=~`.
+    pub fn positive(&self) -> bool {
+        matches!(self.op, "=" | "=~")
+    }
 }
 
 impl SelectorView {
@@ -30,10 +48,18 @@ impl SelectorView {
             .find(|m| m.label == label && m.op == "=")
             .and_then(|m| m.value.as_deref())
     }
+
+    /// The values of the positive, exact matcher on `label`; `None` when there is none.
+    pub fn named(&self, label: &str) -> Option<&[String]> {
+        self.matchers
+            .iter()
+            .find(|m| m.label == label && m.positive() && m.exact)
+            .map(|m| m.values.as_slice())
+    }
 }
 
 /// Every selector of `query` (a PromQL expression or a Grafana `label_values(...)`/
-/// `query_result(...)` variable query).
+/// `query_result(...)` variable query). A query that does not parse is an `Err`.
 pub fn selectors(query: &str) -> Result<Vec<SelectorView>, PromqlError> {
     let range = match grafana::detect(query) {
         None => 0..query.len(),
@@ -45,13 +71,15 @@ pub fn selectors(query: &str) -> Result<Vec<SelectorView>, PromqlError> {
             None => return Ok(Vec::new()),
         },
     };
+    let offset = range.start;
     let text = query
         .get(range.clone())
         .ok_or_else(|| PromqlError::syntax(range, "not a valid range of the query"))?;
-    let Some(masked) = masked_for_parser(text)? else {
+    let Some(masked) = masked_for_parser(text).map_err(|e| e.shifted(offset))? else {
         return Ok(Vec::new());
     };
-    let tokens = structure::tokens(&masked.text).map_err(|message| PromqlError::syntax(0..text.len(), message))?;
+    let tokens = structure::tokens(&masked.text)
+        .map_err(|message| super::error::locate(text, &masked.text, &message).shifted(offset))?;
     let structure = structure::structure(text, &masked.text, &tokens, &masked.variables);
     Ok(structure
         .selectors
@@ -61,24 +89,34 @@ pub fn selectors(query: &str) -> Result<Vec<SelectorView>, PromqlError> {
                 MetricName::Literal(name) => Some(name),
                 MetricName::Unknown | MetricName::Absent => None,
             },
-            matchers: selector
-                .matchers
-                .into_iter()
-                .filter_map(|m| {
-                    Some(MatcherView {
-                        label: m.label.text?,
-                        op: match m.op {
-                            MatchOp::Equal => "=",
-                            MatchOp::NotEqual => "!=",
-                            MatchOp::Regex => "=~",
-                            MatchOp::NotRegex => "!~",
-                        },
-                        value: strings::decode(&m.value.raw).filter(|v| !v.contains('$') && !v.contains("[[")),
-                    })
-                })
-                .collect(),
+            matchers: selector.matchers.into_iter().filter_map(matcher_view).collect(),
+            span: selector.span.start + offset..selector.span.end + offset,
         })
         .collect())
+}
+
+fn matcher_view(matcher: structure::Matcher) -> Option<MatcherView> {
+    let raw = &matcher.value.raw;
+    let (values, exact) = match strings::value_shape(raw, matcher.op.is_regex()) {
+        ValueShape::Literal(value) => (vec![value], true),
+        ValueShape::Alternation(alternation) => (
+            alternation.literals().map(str::to_string).collect(),
+            !alternation.has_template(),
+        ),
+        _ => (Vec::new(), false),
+    };
+    Some(MatcherView {
+        op: match matcher.op {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        },
+        value: strings::decode(raw).filter(|v| !v.contains('$') && !v.contains("[[")),
+        values,
+        exact,
+        label: matcher.label.text?,
+    })
 }
 
 #[cfg(test)]
@@ -96,5 +134,29 @@ mod tests {
         let lv = selectors(r#"label_values(etl_rows_processed_total{job="pushgateway"}, exported_job)"#).unwrap();
         assert_eq!(lv[0].metric.as_deref(), Some("etl_rows_processed_total"));
         assert!(selectors("sum(").is_err());
+    }
+
+    #[test]
+    fn literal_and_alternation_values_are_named_templates_are_not() {
+        let query = r#"sum(rate(x{job="metrics-api", instance=~"app-1|app-2", page=~"$page"}[$__rate_interval])) / y{instance!="a"}"#;
+        let found = selectors(query).unwrap();
+        assert_eq!(found.len(), 2);
+        let first = &found[0];
+        assert_eq!(first.metric.as_deref(), Some("x"));
+        assert_eq!(first.named("job"), Some(&["metrics-api".to_string()][..]));
+        assert_eq!(first.named("instance").map(<[String]>::len), Some(2));
+        assert_eq!(first.named("page"), None);
+        assert_eq!(found[1].named("instance"), None, "a negative matcher names nothing");
+        assert_eq!(query.get(found[1].span.clone()), Some(r#"y{instance!="a"}"#));
+    }
+
+    #[test]
+    fn label_values_reads_its_selector_and_bad_queries_are_errors() {
+        let query = r#"label_values(up{exported_job="etl"}, exported_instance)"#;
+        let found = selectors(query).unwrap();
+        assert_eq!(found[0].named("exported_job"), Some(&["etl".to_string()][..]));
+        assert_eq!(query.get(found[0].span.clone()), Some(r#"up{exported_job="etl"}"#));
+        assert!(selectors("label_values(job)").unwrap().is_empty());
+        assert!(selectors("sum(rate(x[5m])").is_err());
     }
 }

@@ -155,7 +155,7 @@ fn status_works_on_a_fresh_stack_and_in_json() {
     Stack [STACK]
       [>] 1 scrape      next: `pullover plan` shows it
       [ ] 2 dual-run    
-      [ ] 3 dashboards  not available in this version of pullover yet
+      [ ] 3 dashboards  
       [ ] 4 remove      
       [ ] 5 docs        
 

@@ -2,10 +2,12 @@
 
 mod support;
 
+mod analyze;
 mod bad_input;
 mod completions;
 mod compose_schema;
 mod crash;
+mod dashboards;
 mod docs;
 mod dual_run;
 mod engine;

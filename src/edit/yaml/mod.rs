@@ -12,6 +12,7 @@
 
 mod render;
 mod route;
+mod scalar;
 mod tree;
 
 use std::ops::Range;
@@ -21,6 +22,7 @@ use yaml_serde::Value;
 
 pub use render::{Style, needs_quotes, render_plain_or_quoted};
 pub use route::{ItemMatch, Route, Seg, scalar_string};
+pub use scalar::{ScalarStyle, ScalarTextEdit};
 use tree::SyntaxNode;
 pub use tree::{AnchorMark, Entry, Item, Node, NodeKind, decode_scalar};
 

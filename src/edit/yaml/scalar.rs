@@ -1,0 +1,1005 @@
+//! Editing the text inside scalars, in place.
+//!
+//! Edits are given in the coordinates of the decoded value (what Prometheus reads from a rule's
+//! `expr`), and land on the scalar as written: plain, `'single'` (with `''`), `"double"` (with
+//! escapes), literal `|`/`|-`/`|+` and folded `>` blocks keep their style, indentation and line
+//! breaks, and every byte outside the edited ranges stays as it is.
+//!
+//! What cannot be done exactly is refused, never approximated: an edit that reaches into a folded
+//! line break or a block scalar's final line breaks, a block scalar with an explicit indentation
+//! indicator, a line break in new text for anything but a literal block. Before anything is
+//! returned, the scalar as read must decode to exactly the value the typed parse gives, and the
+//! edited file must parse to the old value with exactly the intended strings replaced.
+
+use std::ops::Range;
+
+use yaml_serde::Value;
+
+use super::tree::NodeKind;
+use super::{Route, YamlDoc, YamlError};
+use crate::edit::{Splice, apply_splices, line_ending};
+
+/// How a scalar is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarStyle {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    /// `|`, `|-`, `|+`
+    Literal,
+    /// `>`, `>-`, `>+`
+    Folded,
+}
+
+/// Edits to the decoded text of the scalar at `route`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalarTextEdit {
+    pub route: Route,
+    /// Byte ranges of the decoded value, each with the decoded text to put there. They must not
+    /// overlap, and must start and end between characters.
+    pub edits: Vec<(Range<usize>, String)>,
+}
+
+impl YamlDoc {
+    /// The style and decoded text of the scalar at `route`, when pullover can map it exactly.
+    pub fn scalar_text(&self, route: &Route) -> Option<(ScalarStyle, String)> {
+        let node = route.find(self.root()?)?;
+        let scalar = RawScalar::read(&self.text, node.range()).ok()?;
+        let typed = route.find_value(&self.value)?;
+        (typed.as_str() == Some(scalar.value.as_str())).then_some((scalar.style, scalar.value))
+    }
+
+    /// Applies edits to the text inside scalars and returns the new file text.
+    ///
+    /// Every scalar keeps its style; bytes outside the edited ranges do not change. The result
+    /// is parsed again and must equal the old document with exactly the edited strings changed.
+    pub fn edit_scalar_text(&self, edits: &[ScalarTextEdit]) -> Result<String, YamlError> {
+        let eol = line_ending(&self.text);
+        let mut splices = Vec::new();
+        let mut expected = self.value.clone();
+        for edit in edits.iter().filter(|e| !e.edits.is_empty()) {
+            let route = &edit.route;
+            let unsupported = |reason: String, offset: usize| YamlError::Unsupported {
+                route: route.clone(),
+                reason,
+                offset: Some(offset),
+            };
+            let node = self
+                .root()
+                .and_then(|root| route.find(root))
+                .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
+            let at = node.range().start;
+            if node.kind() != NodeKind::Scalar {
+                return Err(unsupported(
+                    "it is not a scalar (an alias or a tagged value?)".into(),
+                    at,
+                ));
+            }
+            let Some(Value::String(typed)) = route.find_value(&self.value) else {
+                return Err(unsupported("it is not a string".into(), at));
+            };
+            let scalar = RawScalar::read(&self.text, node.range()).map_err(|reason| unsupported(reason, at))?;
+            if &scalar.value != typed {
+                return Err(unsupported(
+                    "pullover cannot map this scalar's text exactly; edit it by hand".into(),
+                    at,
+                ));
+            }
+            let (scalar_splices, value) = scalar
+                .splices(&edit.edits, eol)
+                .map_err(|reason| unsupported(reason, at))?;
+            splices.extend(scalar_splices);
+            let slot = route
+                .find_value_mut(&mut expected)
+                .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
+            *slot = Value::String(value);
+        }
+        if splices.is_empty() {
+            return Ok(self.text.clone());
+        }
+        let first_route = edits.first().map(|e| e.route.clone()).unwrap_or_default();
+        let new_text = apply_splices(&self.text, &splices).map_err(|e| YamlError::Verify {
+            route: first_route.clone(),
+            detail: e.to_string(),
+        })?;
+        let new_doc = YamlDoc::parse(&new_text).map_err(|e| YamlError::Verify {
+            route: first_route.clone(),
+            detail: format!("the result does not parse: {e}"),
+        })?;
+        if new_doc.value != expected {
+            let route = edits
+                .iter()
+                .find(|e| e.route.find_value(&new_doc.value) != e.route.find_value(&expected))
+                .map_or(first_route, |e| e.route.clone());
+            return Err(YamlError::Verify {
+                route,
+                detail: "the edited text does not decode to the intended value".into(),
+            });
+        }
+        Ok(new_text)
+    }
+}
+
+/// Where a piece of the decoded value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    /// Written as is.
+    Verbatim,
+    /// An escape (`''`, `\"`, `\u00e9`) standing for one character.
+    Escape,
+    /// A line break with the indentation around it (folded to a space, kept as `\n`, or gone
+    /// after an escaped line break).
+    Break,
+    /// A block scalar's final line breaks, which its chomping indicator decides.
+    Chomp,
+}
+
+#[derive(Debug, Clone)]
+struct Segment {
+    decoded: Range<usize>,
+    raw: Range<usize>,
+    piece: Piece,
+}
+
+/// A scalar as written, decoded, with a map from the decoded value back to the raw text.
+#[derive(Debug, Clone)]
+struct RawScalar {
+    style: ScalarStyle,
+    value: String,
+    /// Every decoded byte, in order; raw ranges are absolute offsets in the file.
+    segments: Vec<Segment>,
+    /// Where the value's text starts and ends in the file (inside quotes, after a block header).
+    content: Range<usize>,
+    /// The indentation of a block scalar's lines.
+    indent: usize,
+}
+
+#[derive(Default)]
+struct Decoder {
+    value: String,
+    segments: Vec<Segment>,
+}
+
+impl Decoder {
+    fn push(&mut self, raw: Range<usize>, decoded: &str, piece: Piece) {
+        let start = self.value.len();
+        self.value.push_str(decoded);
+        let end = self.value.len();
+        if let Some(last) = self.segments.last_mut()
+            && piece == Piece::Verbatim
+            && last.piece == Piece::Verbatim
+            && last.raw.end == raw.start
+        {
+            last.raw.end = raw.end;
+            last.decoded.end = end;
+            return;
+        }
+        if raw.is_empty() && decoded.is_empty() {
+            return;
+        }
+        self.segments.push(Segment {
+            decoded: start..end,
+            raw,
+            piece,
+        });
+    }
+}
+
+fn is_blank(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+/// The end of a line break at `at` (`\n` or `\r\n`), if one starts there.
+fn break_at(text: &str, at: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    match bytes.get(at) {
+        Some(b'\n') => Some(at + 1),
+        Some(b'\r') if bytes.get(at + 1) == Some(&b'\n') => Some(at + 2),
+        _ => None,
+    }
+}
+
+/// What `n` line breaks between two pieces of flow text fold to.
+fn folded(breaks: usize) -> String {
+    if breaks <= 1 {
+        " ".to_string()
+    } else {
+        "\n".repeat(breaks - 1)
+    }
+}
+
+impl RawScalar {
+    /// Reads the scalar at `range` of `text` (a node range from the syntax tree).
+    fn read(text: &str, range: Range<usize>) -> Result<RawScalar, String> {
+        let raw = text
+            .get(range.clone())
+            .ok_or_else(|| "the scalar's range is outside the file".to_string())?;
+        // YAML reads a lone `\r` as a line break too; such files are not edited.
+        if raw
+            .match_indices('\r')
+            .any(|(at, _)| raw.as_bytes().get(at + 1) != Some(&b'\n'))
+        {
+            return Err("a carriage return without a line feed inside the scalar".into());
+        }
+        match raw.as_bytes().first() {
+            Some(b'\'') => RawScalar::quoted(text, range, ScalarStyle::SingleQuoted),
+            Some(b'"') => RawScalar::quoted(text, range, ScalarStyle::DoubleQuoted),
+            Some(b'|') => RawScalar::block(text, range, ScalarStyle::Literal),
+            Some(b'>') => RawScalar::block(text, range, ScalarStyle::Folded),
+            _ => RawScalar::plain(text, range),
+        }
+    }
+
+    fn plain(text: &str, range: Range<usize>) -> Result<RawScalar, String> {
+        let bytes = text.as_bytes();
+        let mut end = range.end;
+        while end > range.start
+            && bytes
+                .get(end - 1)
+                .is_some_and(|&c| is_blank(c) || c == b'\n' || c == b'\r')
+        {
+            end -= 1;
+        }
+        let mut decoder = Decoder::default();
+        let mut at = range.start;
+        while at < end {
+            // One line's text, without blanks around it (a first line has none before).
+            let line_end = text[at..end].find(['\r', '\n']).map_or(end, |i| at + i);
+            let mut text_end = line_end;
+            while text_end > at && bytes.get(text_end - 1).is_some_and(|&c| is_blank(c)) {
+                text_end -= 1;
+            }
+            decoder.push(at..text_end, &text[at..text_end], Piece::Verbatim);
+            if line_end >= end {
+                break;
+            }
+            let (next, breaks) = skip_breaks(text, text_end, end);
+            if next <= at || breaks == 0 {
+                return Err("a line break pullover cannot read".into());
+            }
+            decoder.push(text_end..next, &folded(breaks), Piece::Break);
+            at = next;
+        }
+        Ok(RawScalar {
+            style: ScalarStyle::Plain,
+            value: decoder.value,
+            segments: decoder.segments,
+            content: range.start..end,
+            indent: 0,
+        })
+    }
+
+    fn quoted(text: &str, range: Range<usize>, style: ScalarStyle) -> Result<RawScalar, String> {
+        let bytes = text.as_bytes();
+        let quote = if style == ScalarStyle::SingleQuoted {
+            b'\''
+        } else {
+            b'"'
+        };
+        if range.len() < 2 || bytes.get(range.end - 1) != Some(&quote) {
+            return Err("the quoted scalar does not end with its quote".into());
+        }
+        let inner = range.start + 1..range.end - 1;
+        let mut decoder = Decoder::default();
+        let mut pending_blanks: Option<usize> = None;
+        let mut at = inner.start;
+        while at < inner.end {
+            let Some(&c) = bytes.get(at) else { break };
+            if c == b'\n' || c == b'\r' {
+                let from = pending_blanks.take().unwrap_or(at);
+                let (next, breaks) = skip_breaks(text, at, inner.end);
+                if next <= at || breaks == 0 {
+                    return Err("a line break pullover cannot read".into());
+                }
+                decoder.push(from..next, &folded(breaks), Piece::Break);
+                at = next;
+                continue;
+            }
+            if is_blank(c) {
+                pending_blanks.get_or_insert(at);
+                at += 1;
+                continue;
+            }
+            if let Some(from) = pending_blanks.take() {
+                decoder.push(from..at, &text[from..at], Piece::Verbatim);
+            }
+            if style == ScalarStyle::SingleQuoted && c == b'\'' {
+                if bytes.get(at + 1) != Some(&b'\'') || at + 2 > inner.end {
+                    return Err("a lone `'` inside a single-quoted scalar".into());
+                }
+                decoder.push(at..at + 2, "'", Piece::Escape);
+                at += 2;
+                continue;
+            }
+            if style == ScalarStyle::DoubleQuoted && c == b'\\' {
+                if let Some(after_break) = break_at(text, at + 1) {
+                    // An escaped line break: the break and the next line's indentation vanish.
+                    let mut next = after_break;
+                    while next < inner.end && bytes.get(next).is_some_and(|&c| is_blank(c)) {
+                        next += 1;
+                    }
+                    decoder.push(at..next, "", Piece::Break);
+                    at = next;
+                    continue;
+                }
+                let (decoded, length) = decode_escape(&text[at..inner.end])?;
+                decoder.push(at..at + length, &decoded.to_string(), Piece::Escape);
+                at += length;
+                continue;
+            }
+            let width = text[at..].chars().next().map_or(1, char::len_utf8);
+            decoder.push(at..at + width, &text[at..at + width], Piece::Verbatim);
+            at += width;
+        }
+        if let Some(from) = pending_blanks {
+            decoder.push(from..inner.end, &text[from..inner.end], Piece::Verbatim);
+        }
+        Ok(RawScalar {
+            style,
+            value: decoder.value,
+            segments: decoder.segments,
+            content: inner,
+            indent: 0,
+        })
+    }
+
+    fn block(text: &str, range: Range<usize>, style: ScalarStyle) -> Result<RawScalar, String> {
+        let bytes = text.as_bytes();
+        let header_end = text[range.clone()]
+            .find(['\r', '\n'])
+            .map(|i| range.start + i)
+            .ok_or_else(|| "a block scalar without content lines".to_string())?;
+        let mut chomp = Chomp::Clip;
+        for c in text[range.start + 1..header_end].chars() {
+            match c {
+                '-' => chomp = Chomp::Strip,
+                '+' => chomp = Chomp::Keep,
+                '1'..='9' => {
+                    return Err("block scalars with an explicit indentation indicator are not edited".into());
+                }
+                ' ' | '\t' | '#' => break,
+                _ => return Err(format!("unexpected `{c}` in the block scalar header")),
+            }
+        }
+        let first_line =
+            break_at(text, header_end).ok_or_else(|| "a block scalar header without a line break".to_string())?;
+        // Lines: (start, end of text, end of line break).
+        let mut lines = Vec::new();
+        let mut at = first_line;
+        while at < range.end {
+            let end = text[at..range.end].find(['\r', '\n']).map_or(range.end, |i| at + i);
+            let next = break_at(text, end).unwrap_or(end).min(range.end);
+            lines.push((at, end, next));
+            if next == at {
+                break;
+            }
+            at = next;
+        }
+        let leading_spaces =
+            |(start, end, _): (usize, usize, usize)| text[start..end].bytes().take_while(|&c| c == b' ').count();
+        let indent = lines
+            .iter()
+            .find(|&&(start, end, _)| text[start..end].bytes().any(|c| c != b' '))
+            .map(|&line| leading_spaces(line))
+            .ok_or_else(|| "an empty block scalar".to_string())?;
+        if indent == 0 {
+            return Err("a block scalar at indentation 0".into());
+        }
+        // Each line's text after the indentation.
+        let texts: Vec<Range<usize>> = lines
+            .iter()
+            .map(|&(start, end, _)| (start + indent.min(end - start))..end)
+            .collect();
+        for (&(start, end, _), body) in lines.iter().zip(&texts) {
+            let has_content = text[start..end].bytes().any(|c| c != b' ');
+            if has_content && leading_spaces((start, end, 0)) < indent {
+                return Err("a block scalar line is indented less than its first line".into());
+            }
+            if body.start > body.end {
+                return Err("a block scalar line could not be read".into());
+            }
+        }
+        let Some(last) = texts.iter().rposition(|body| !body.is_empty()) else {
+            return Err("an empty block scalar".into());
+        };
+        let mut decoder = Decoder::default();
+        let more_indented = |body: &Range<usize>| bytes.get(body.start).is_some_and(|&c| is_blank(c));
+        let mut previous: Option<usize> = None;
+        for (index, body) in texts.iter().enumerate().take(last + 1) {
+            match style {
+                ScalarStyle::Literal => {
+                    if let Some(prev) = previous {
+                        let from = texts.get(prev).map_or(body.start, |p| p.end);
+                        decoder.push(from..body.start, "\n", Piece::Break);
+                    }
+                    decoder.push(body.clone(), &text[body.clone()], Piece::Verbatim);
+                    previous = Some(index);
+                }
+                _ => {
+                    // Folded: empty lines fold into the break between two text lines.
+                    if body.is_empty() {
+                        continue;
+                    }
+                    if let Some(prev) = previous
+                        && let Some(prev_body) = texts.get(prev)
+                    {
+                        let blank_lines = index - prev - 1;
+                        let decoded = if more_indented(prev_body) || more_indented(body) {
+                            "\n".repeat(blank_lines + 1)
+                        } else if blank_lines == 0 {
+                            " ".to_string()
+                        } else {
+                            "\n".repeat(blank_lines)
+                        };
+                        decoder.push(prev_body.end..body.start, &decoded, Piece::Break);
+                    }
+                    decoder.push(body.clone(), &text[body.clone()], Piece::Verbatim);
+                    previous = Some(index);
+                }
+            }
+        }
+        let (body_end, last_break_end) = match (texts.get(last), lines.get(last)) {
+            (Some(body), Some(&(_, _, next))) => (body.end, next),
+            _ => return Err("a block scalar line could not be read".into()),
+        };
+        match chomp {
+            Chomp::Strip => {}
+            Chomp::Clip => {
+                if last_break_end > body_end {
+                    decoder.push(body_end..last_break_end, "\n", Piece::Chomp);
+                }
+            }
+            Chomp::Keep => {
+                let trailing = lines.iter().skip(last).filter(|&&(_, end, next)| next > end).count();
+                decoder.push(body_end..range.end, &"\n".repeat(trailing), Piece::Chomp);
+            }
+        }
+        Ok(RawScalar {
+            style,
+            value: decoder.value,
+            segments: decoder.segments,
+            content: first_line..body_end,
+            indent,
+        })
+    }
+
+    /// The splices that make the decoded value `edits` applied to it, and that new value.
+    fn splices(&self, edits: &[(Range<usize>, String)], eol: &str) -> Result<(Vec<Splice>, String), String> {
+        let mut ordered: Vec<&(Range<usize>, String)> = edits.iter().collect();
+        ordered.sort_by_key(|(range, _)| (range.start, range.end));
+        let mut value = String::with_capacity(self.value.len() + 16);
+        let mut copied = 0;
+        let mut splices = Vec::new();
+        for (range, replacement) in ordered {
+            let before = self
+                .value
+                .get(copied..range.start)
+                .filter(|_| range.start <= range.end && self.value.get(range.clone()).is_some())
+                .ok_or_else(|| {
+                    format!(
+                        "edit {}..{} overlaps another, lies outside the value or splits a character",
+                        range.start, range.end
+                    )
+                })?;
+            value.push_str(before);
+            value.push_str(replacement);
+            copied = range.end;
+            let raw_start = self.raw_at(range.start, true)?;
+            let raw_end = if range.is_empty() {
+                raw_start
+            } else {
+                self.raw_at(range.end, false)?
+            };
+            for segment in &self.segments {
+                let covered = segment.raw.start >= raw_start && segment.raw.end <= raw_end && !segment.raw.is_empty();
+                match segment.piece {
+                    Piece::Chomp if covered => {
+                        return Err("the edit reaches the block scalar's final line breaks".into());
+                    }
+                    Piece::Break if covered && self.style != ScalarStyle::Literal => {
+                        return Err("the edit spans a folded line break".into());
+                    }
+                    _ => {}
+                }
+            }
+            splices.push(Splice::replace(raw_start..raw_end, self.encode(replacement, eol)?));
+        }
+        value.push_str(self.value.get(copied..).unwrap_or_default());
+        Ok((splices, value))
+    }
+
+    /// The raw offset of decoded offset `at`: the start (`start == true`) or end of an edit.
+    fn raw_at(&self, at: usize, start: bool) -> Result<usize, String> {
+        for segment in &self.segments {
+            if segment.decoded.start < at && at < segment.decoded.end {
+                return match segment.piece {
+                    Piece::Verbatim => Ok(segment.raw.start + (at - segment.decoded.start)),
+                    Piece::Escape => Err("the edit starts or ends inside an escape sequence".into()),
+                    Piece::Break | Piece::Chomp => Err("the edit starts or ends inside a line break".into()),
+                };
+            }
+        }
+        let starting = || {
+            self.segments
+                .iter()
+                .find(|s| s.decoded.start == at)
+                .map(|s| s.raw.start)
+        };
+        let ending = || self.segments.iter().find(|s| s.decoded.end == at).map(|s| s.raw.end);
+        let boundary = if start {
+            starting().or_else(ending)
+        } else {
+            ending().or_else(starting)
+        };
+        match boundary {
+            Some(offset) => Ok(offset),
+            None if at == 0 => Ok(self.content.start),
+            None if at == self.value.len() => Ok(self.content.end),
+            None => Err(format!("offset {at} is not in the value")),
+        }
+    }
+
+    /// `replacement` written the way this scalar writes text.
+    fn encode(&self, replacement: &str, eol: &str) -> Result<String, String> {
+        let control = |c: char| (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
+        let no_breaks = |style: &str| {
+            if replacement.contains(['\n', '\r']) {
+                Err(format!("a line break cannot be added to a {style} scalar exactly"))
+            } else if replacement.chars().any(control) {
+                Err(format!("a control character cannot be written in a {style} scalar"))
+            } else {
+                Ok(())
+            }
+        };
+        match self.style {
+            ScalarStyle::Plain => no_breaks("plain").map(|()| replacement.to_string()),
+            ScalarStyle::Folded => no_breaks("folded").map(|()| replacement.to_string()),
+            ScalarStyle::SingleQuoted => no_breaks("single-quoted").map(|()| replacement.replace('\'', "''")),
+            ScalarStyle::DoubleQuoted => Ok(escape_double(replacement)),
+            ScalarStyle::Literal => {
+                if replacement.chars().any(|c| c != '\n' && control(c)) {
+                    return Err("a control character cannot be written in a literal block".into());
+                }
+                let indent = " ".repeat(self.indent);
+                let mut out = String::with_capacity(replacement.len() + 8);
+                let pieces: Vec<&str> = replacement.split('\n').collect();
+                for (index, piece) in pieces.iter().enumerate() {
+                    if index > 0 {
+                        out.push_str(eol);
+                        // An empty line inside the new text needs no indentation.
+                        if !piece.is_empty() || index + 1 == pieces.len() {
+                            out.push_str(&indent);
+                        }
+                    }
+                    out.push_str(piece);
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chomp {
+    Strip,
+    Clip,
+    Keep,
+}
+
+/// From `at` (the end of a line's text, before blanks and the break) over line breaks and the
+/// blanks around them, up to `limit`: the next text's offset and how many breaks there were.
+fn skip_breaks(text: &str, at: usize, limit: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let mut next = at;
+    let mut breaks = 0;
+    loop {
+        while next < limit && bytes.get(next).is_some_and(|&c| is_blank(c)) {
+            next += 1;
+        }
+        match break_at(text, next) {
+            Some(after) if after <= limit => {
+                breaks += 1;
+                next = after;
+            }
+            _ => break,
+        }
+    }
+    (next, breaks)
+}
+
+/// Decodes the double-quoted escape at the start of `raw` (which starts with `\`): the character
+/// and the escape's length in bytes.
+fn decode_escape(raw: &str) -> Result<(char, usize), String> {
+    let mut chars = raw.chars();
+    chars.next();
+    let Some(kind) = chars.next() else {
+        return Err("a `\\` at the end of a double-quoted scalar".into());
+    };
+    let simple = match kind {
+        '0' => Some('\0'),
+        'a' => Some('\u{7}'),
+        'b' => Some('\u{8}'),
+        't' | '\t' => Some('\t'),
+        'n' => Some('\n'),
+        'v' => Some('\u{b}'),
+        'f' => Some('\u{c}'),
+        'r' => Some('\r'),
+        'e' => Some('\u{1b}'),
+        ' ' => Some(' '),
+        '"' => Some('"'),
+        '/' => Some('/'),
+        '\\' => Some('\\'),
+        'N' => Some('\u{85}'),
+        '_' => Some('\u{a0}'),
+        'L' => Some('\u{2028}'),
+        'P' => Some('\u{2029}'),
+        _ => None,
+    };
+    if let Some(c) = simple {
+        return Ok((c, 1 + kind.len_utf8()));
+    }
+    let digits = match kind {
+        'x' => 2,
+        'u' => 4,
+        'U' => 8,
+        other => return Err(format!("unknown escape `\\{other}`")),
+    };
+    let hex = raw
+        .get(2..2 + digits)
+        .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| format!("a `\\{kind}` escape without {digits} hex digits"))?;
+    let code = u32::from_str_radix(hex, 16).map_err(|e| e.to_string())?;
+    let c = char::from_u32(code).ok_or_else(|| format!("`\\{kind}{hex}` is not a character"))?;
+    Ok((c, 2 + digits))
+}
+
+/// `text` as the inside of a double-quoted scalar.
+fn escape_double(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            '\u{feff}' => out.push_str("\\uFEFF"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    //! Given a file, running scalar text edits, produces exactly this text (or refuses).
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::edit::yaml::ItemMatch;
+
+    fn given(text: &str) -> YamlDoc {
+        YamlDoc::parse(text).unwrap_or_else(|e| panic!("fixture does not parse: {e}\n```\n{text}\n```"))
+    }
+
+    fn expr() -> Route {
+        Route::root()
+            .key("groups")
+            .item(ItemMatch::Index(0))
+            .key("rules")
+            .item(ItemMatch::Index(0))
+            .key("expr")
+    }
+
+    /// Replaces every occurrence of `from` in the decoded `expr` with `to`.
+    fn replacing(doc: &YamlDoc, from: &str, to: &str) -> ScalarTextEdit {
+        let (_, value) = doc.scalar_text(&expr()).expect("expr is an editable scalar");
+        ScalarTextEdit {
+            route: expr(),
+            edits: value
+                .match_indices(from)
+                .map(|(at, _)| (at..at + from.len(), to.to_string()))
+                .collect(),
+        }
+    }
+
+    #[track_caller]
+    fn produces(text: &str, from: &str, to: &str) -> String {
+        let doc = given(text);
+        match doc.edit_scalar_text(&[replacing(&doc, from, to)]) {
+            Ok(out) => out,
+            Err(e) => panic!("edit failed: {e}\n```\n{text}\n```"),
+        }
+    }
+
+    #[track_caller]
+    fn refuses(text: &str, from: &str, to: &str) -> String {
+        let doc = given(text);
+        match doc.edit_scalar_text(&[replacing(&doc, from, to)]) {
+            Ok(out) => panic!("expected a refusal, got\n```\n{out}\n```"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn rule(expr: &str) -> String {
+        format!("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: {expr}\n        for: 1m # keep\n")
+    }
+
+    #[test]
+    fn a_plain_scalar_changes_only_the_edited_bytes() {
+        let out = produces(
+            &rule(r#"sum(x{job="a", instance="app-1"}) > 0"#),
+            "app-1",
+            "metrics-api:8080",
+        );
+        insta::assert_snapshot!(out, @r#"
+        groups:
+          - name: g
+            rules:
+              - alert: A
+                expr: sum(x{job="a", instance="metrics-api:8080"}) > 0
+                for: 1m # keep
+        "#);
+    }
+
+    #[test]
+    fn a_multi_line_plain_scalar_keeps_its_line_breaks() {
+        let text =
+            "groups:\n  - rules:\n      - expr: sum(x{instance=\"app-1\"})\n          / sum(y{instance=\"app-1\"})\n";
+        insta::assert_snapshot!(produces(text, "app-1", "api:80"), @r#"
+        groups:
+          - rules:
+              - expr: sum(x{instance="api:80"})
+                  / sum(y{instance="api:80"})
+        "#);
+    }
+
+    #[test]
+    fn single_quotes_double_an_apostrophe_in_new_text() {
+        let out = produces(&rule(r#"'x{a=''1'', instance="app-1"}'"#), r#""app-1""#, "'app'");
+        assert_eq!(out, rule(r#"'x{a=''1'', instance=''app''}'"#));
+    }
+
+    #[test]
+    fn double_quotes_escape_new_quotes_and_keep_old_escapes() {
+        let out = produces(
+            &rule(r#""rate(x{job=\"api\", route=\"\\/a\"}[5m]) \u003e 1""#),
+            r#""api""#,
+            r#""api-2""#,
+        );
+        assert_eq!(out, rule(r#""rate(x{job=\"api-2\", route=\"\\/a\"}[5m]) \u003e 1""#));
+    }
+
+    #[test]
+    fn a_literal_block_keeps_indentation_crlf_and_chomping() {
+        let text = "groups:\r\n  - rules:\r\n      - expr: |-\r\n          sum(x{job=\"q\"})\r\n            /\r\n          sum(y{job=\"q\"})\r\n        for: 5m\r\n";
+        let out = produces(text, "\"q\"", "\"worker\"");
+        assert_eq!(
+            out,
+            "groups:\r\n  - rules:\r\n      - expr: |-\r\n          sum(x{job=\"worker\"})\r\n            /\r\n          sum(y{job=\"worker\"})\r\n        for: 5m\r\n"
+        );
+    }
+
+    #[test]
+    fn new_lines_in_a_literal_block_are_indented_like_the_others() {
+        let text = "groups:\n  - rules:\n      - expr: |\n          a\n          b\n        for: 5m\n";
+        insta::assert_snapshot!(produces(text, "a", "a\n  and\nc"), @r"
+        groups:
+          - rules:
+              - expr: |
+                  a
+                    and
+                  c
+                  b
+                for: 5m
+        ");
+    }
+
+    #[test]
+    fn a_folded_block_is_edited_within_its_lines() {
+        let text = "groups:\n  - rules:\n      - expr: >\n          sum(x{instance=\"app-1\"})\n          > 0\n";
+        insta::assert_snapshot!(produces(text, "app-1", "api:80"), @r#"
+        groups:
+          - rules:
+              - expr: >
+                  sum(x{instance="api:80"})
+                  > 0
+        "#);
+    }
+
+    #[test]
+    fn an_edit_across_a_folded_line_break_is_refused() {
+        let text = "groups:\n  - rules:\n      - expr: >\n          sum(x)\n          > 0\n";
+        let doc = given(text);
+        let edit = ScalarTextEdit {
+            route: expr(),
+            edits: vec![(5..8, "y) <".into())],
+        };
+        let err = doc.edit_scalar_text(&[edit]).unwrap_err();
+        assert!(err.to_string().contains("spans a folded line break"), "{err}");
+        assert!(refuses(&rule(r#"'a b'"#), "a", "x\ny").contains("line break"));
+    }
+
+    #[test]
+    fn what_cannot_be_mapped_exactly_is_refused() {
+        let explicit = given("groups:\n  - rules:\n      - expr: |2\n            x\n");
+        let edit = ScalarTextEdit {
+            route: expr(),
+            edits: vec![(2..3, "y".into())],
+        };
+        let err = explicit.edit_scalar_text(&[edit]).unwrap_err().to_string();
+        assert!(err.contains("explicit indentation indicator"), "{err}");
+        let alias = "x: &e up\ngroups:\n  - rules:\n      - expr: *e\n";
+        let doc = given(alias);
+        let edit = ScalarTextEdit {
+            route: expr(),
+            edits: vec![(0..2, "down".into())],
+        };
+        assert!(
+            doc.edit_scalar_text(&[edit])
+                .unwrap_err()
+                .to_string()
+                .contains("not a scalar")
+        );
+        let number = given(&rule("42"));
+        let edit = ScalarTextEdit {
+            route: expr(),
+            edits: vec![(0..1, "5".into())],
+        };
+        assert!(
+            number
+                .edit_scalar_text(&[edit])
+                .unwrap_err()
+                .to_string()
+                .contains("not a string")
+        );
+    }
+
+    #[test]
+    fn an_edit_that_would_change_the_meaning_otherwise_is_refused_by_verification() {
+        // `: ` in new plain text would turn the scalar into a mapping.
+        let err = refuses(&rule("up == 0"), "up", "up: x");
+        assert!(
+            err.contains("nothing was written") || err.contains("cannot edit"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn several_scalars_in_one_pass() {
+        let text = "groups:\n  - rules:\n      - expr: a{i=\"1\"}\n      - expr: \"b{i=\\\"1\\\"}\"\n";
+        let doc = given(text);
+        let second = Route::root()
+            .key("groups")
+            .item(ItemMatch::Index(0))
+            .key("rules")
+            .item(ItemMatch::Index(1))
+            .key("expr");
+        let out = doc
+            .edit_scalar_text(&[
+                ScalarTextEdit {
+                    route: expr(),
+                    edits: vec![(4..7, "\"22\"".into())],
+                },
+                ScalarTextEdit {
+                    route: second,
+                    edits: vec![(4..7, "\"22\"".into())],
+                },
+            ])
+            .unwrap();
+        assert_eq!(
+            out,
+            "groups:\n  - rules:\n      - expr: a{i=\"22\"}\n      - expr: \"b{i=\\\"22\\\"}\"\n"
+        );
+    }
+
+    /// Characters that stress every style: quotes, backslashes, `#`, `:`, controls, non-ASCII.
+    const POOL: &[char] = &[
+        'a', 'z', '0', ' ', '{', '}', '=', '"', '\'', '\\', '#', ':', '-', '\t', '\n', '\u{1}', 'é', '中', '😀',
+        '\u{2028}',
+    ];
+
+    fn chars(max: usize) -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(POOL), 0..max).prop_map(|c| c.into_iter().collect())
+    }
+
+    /// How to write a value for each style, or `None` when the style cannot hold it.
+    fn written(value: &str, style: ScalarStyle) -> Option<String> {
+        let plain_safe = |v: &str| {
+            !v.is_empty()
+                && v.chars().all(|c| c.is_alphanumeric() || "{}=\"-".contains(c))
+                && !v.starts_with(['{', '}', '"', '-'])
+        };
+        match style {
+            ScalarStyle::Plain => plain_safe(value).then(|| value.to_string()),
+            ScalarStyle::SingleQuoted => (!value.chars().any(|c| c.is_control() || c == '\u{2028}'))
+                .then(|| format!("'{}'", value.replace('\'', "''"))),
+            ScalarStyle::DoubleQuoted => Some(format!("\"{}\"", escape_double(value))),
+            ScalarStyle::Literal | ScalarStyle::Folded => None,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(384))]
+
+        /// Any edit either lands exactly (the file decodes to the intended value and nothing
+        /// outside the scalar moved) or is refused; double-quoted scalars take every edit.
+        #[test]
+        fn random_edits_land_exactly_or_are_refused(
+            value in chars(16),
+            style in prop::sample::select(&[ScalarStyle::Plain, ScalarStyle::SingleQuoted, ScalarStyle::DoubleQuoted][..]),
+            start in 0usize..20,
+            length in 0usize..4,
+            replacement in chars(6),
+            crlf in any::<bool>(),
+        ) {
+            let Some(raw) = written(&value, style) else { return Ok(()) };
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let prefix = format!("# rules{eol}groups:{eol}  - rules:{eol}      - expr: ");
+            let suffix = format!("{eol}        for: 1m{eol}");
+            let text = format!("{prefix}{raw}{suffix}");
+            let Ok(doc) = YamlDoc::parse(&text) else { return Ok(()) };
+            prop_assume!(doc.scalar_text(&expr()).is_some_and(|(_, v)| v == value));
+            let chars: Vec<usize> = value.char_indices().map(|(i, _)| i).chain([value.len()]).collect();
+            let from = chars[start.min(chars.len() - 1)];
+            let to = chars[(start + length).min(chars.len() - 1)];
+            let edit = ScalarTextEdit { route: expr(), edits: vec![(from..to, replacement.clone())] };
+            let intended = format!("{}{}{}", &value[..from], replacement, &value[to..]);
+            match doc.edit_scalar_text(&[edit]) {
+                Ok(out) => {
+                    prop_assert!(out.starts_with(&prefix), "bytes before the scalar moved:\n{out}");
+                    prop_assert!(out.ends_with(&suffix), "bytes after the scalar moved:\n{out}");
+                    let again = YamlDoc::parse(&out).unwrap();
+                    prop_assert_eq!(again.scalar_text(&expr()), Some((style, intended)));
+                }
+                Err(e) => prop_assert!(style != ScalarStyle::DoubleQuoted, "double-quoted refused: {e}\n{text}"),
+            }
+        }
+
+        /// Literal blocks: edits within and across lines land exactly or are refused; plain
+        /// replacements inside a line always land.
+        #[test]
+        fn literal_block_edits_land_exactly(
+            lines in prop::collection::vec("[a-z{}=\"(]{1,8}", 1..4),
+            line in 0usize..4,
+            at in 0usize..8,
+            replacement in "[a-z\n]{0,5}",
+            keep in prop::sample::select(&["", "-", "+"][..]),
+        ) {
+            let body: String = lines.iter().map(|l| format!("          {l}\n")).collect();
+            let text = format!("groups:\n  - rules:\n      - expr: |{keep}\n{body}        for: 1m\n");
+            let doc = YamlDoc::parse(&text).unwrap();
+            let (_, value) = doc.scalar_text(&expr()).unwrap();
+            let line = line.min(lines.len() - 1);
+            let start: usize = lines.iter().take(line).map(|l| l.len() + 1).sum::<usize>() + at.min(lines[line].len());
+            let edit = ScalarTextEdit { route: expr(), edits: vec![(start..start, replacement.clone())] };
+            let intended = format!("{}{}{}", &value[..start], replacement, &value[start..]);
+            match doc.edit_scalar_text(&[edit]) {
+                Ok(out) => {
+                    let again = YamlDoc::parse(&out).unwrap();
+                    prop_assert_eq!(again.scalar_text(&expr()).map(|(_, v)| v), Some(intended));
+                    prop_assert!(out.ends_with("        for: 1m\n"));
+                }
+                Err(e) => prop_assert!(replacement.contains('\n'), "refused a one-line insert: {e}\n{text}"),
+            }
+        }
+
+        /// No input makes the scalar reader or editor panic.
+        #[test]
+        fn no_panic_on_any_scalar(raw in "[ -~\n\r\t'\"\\\\|>é]{0,40}", start in 0usize..50, end in 0usize..50) {
+            let text = format!("a:\n  expr: {raw}\n");
+            if let Ok(doc) = YamlDoc::parse(&text) {
+                let route = Route::root().key("a").key("expr");
+                let edit = ScalarTextEdit { route, edits: vec![(start.min(end)..end.max(start), "x\"'\n".into())] };
+                let _ = doc.edit_scalar_text(&[edit]);
+            }
+        }
+    }
+}

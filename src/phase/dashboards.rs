@@ -1,0 +1,760 @@
+//! Phase 3, `dashboards`: the queries that select pushed series, in Grafana dashboards and
+//! Prometheus rule files, are rewritten to select their directly scraped twins.
+//!
+//! - The label sets follow the stack's real `honor_labels` and are learnt (see `learn.rs`) from
+//!   `pullover.yaml`, the queries themselves and, through [`plan_with`], a live source.
+//! - Each query is rewritten by [`crate::promql::rewrite_query`] at token spans, wholly or not at
+//!   all; each file by [`crate::dashboard::rewrite_strings`] (JSON) or
+//!   [`crate::edit::yaml::YamlDoc::edit_scalar_text`] (rule files), which change only the edited
+//!   bytes and verify the result. A file where anything fails stays as it is and is reported.
+//! - What cannot move (`push_time_seconds`, the gateway's own metrics, queries that add up both
+//!   sources during dual-run, library panels, link URLs, queries that do not parse) is reported
+//!   with dashboard, row, panel or rule, never silently changed.
+//! - The dual-run comparison artefacts compare old and new series on purpose and are skipped.
+
+mod learn;
+#[cfg(test)]
+mod tests;
+
+use std::ops::Range;
+
+use serde::Serialize;
+use yaml_serde::Value;
+
+pub use learn::{PushedSeries, Seen};
+
+use crate::changeset::{ChangeSet, Finding, Location, Severity};
+use crate::dashboard::{
+    DashboardError, DashboardScan, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_strings, scan,
+};
+use crate::diagnostic::Diagnostic;
+use crate::edit::yaml::{ItemMatch, Route, ScalarTextEdit, YamlDoc, YamlError};
+use crate::promql::{QueryFinding, QueryFindingKind, QueryRewrite, SeriesMapping, rewrite_query, selectors};
+use crate::stack::source::{RelPath, SourceFile};
+use crate::stack::{Gateway, Stack};
+
+// The comparison artefacts the `dual-run` phase writes read pushed and scraped series side by
+// side on purpose.
+use super::dual_run::{DASHBOARD_FILE_NAME as DUAL_RUN_DASHBOARD, RULE_FILE_NAME as DUAL_RUN_RULES};
+
+pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
+    plan_with(stack, &[])
+}
+
+/// [`plan`], also knowing pushed label sets seen elsewhere (a live Prometheus or Pushgateway).
+pub fn plan_with(stack: &Stack, observed: &[PushedSeries]) -> Result<ChangeSet, Diagnostic> {
+    let survey = survey(stack, observed)?;
+    let mut builder = ChangeSet::builder().findings(survey.findings);
+    for file in &survey.files {
+        let Some(source) = stack.file(&file.path) else {
+            return Err(Diagnostic::error(format!(
+                "{} was planned but is not part of the stack",
+                file.path
+            )));
+        };
+        builder = builder.modify(source, file.text.clone(), file.because.clone());
+    }
+    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// What the phase does with one query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueryAction {
+    /// Rewritten to select the scraped series.
+    Rewrite,
+    /// Left as written, with findings for a person.
+    Report,
+    /// Left as written: it reads no pushed series.
+    Leave,
+}
+
+/// Where a query lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueryPlace {
+    PanelQuery,
+    VariableQuery,
+    VariableDefinition,
+    AnnotationQuery,
+    PanelLink,
+    AlertRule,
+    RecordingRule,
+}
+
+impl QueryPlace {
+    pub fn label(self) -> &'static str {
+        match self {
+            QueryPlace::PanelQuery => "panel query",
+            QueryPlace::VariableQuery => "variable query",
+            QueryPlace::VariableDefinition => "variable definition",
+            QueryPlace::AnnotationQuery => "annotation query",
+            QueryPlace::PanelLink => "panel link",
+            QueryPlace::AlertRule => "alert rule",
+            QueryPlace::RecordingRule => "recording rule",
+        }
+    }
+}
+
+/// One query and what the phase does with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedQuery {
+    /// The string literal (dashboards) or scalar (rules) holding the query; its context names
+    /// dashboard, row and panel, or group and rule.
+    pub location: Location,
+    /// Byte range of the string literal or scalar in the file.
+    #[serde(skip)]
+    pub span: Range<usize>,
+    pub place: QueryPlace,
+    pub query: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rewritten: Option<String>,
+    pub action: QueryAction,
+    pub findings: Vec<Finding>,
+    /// Whether it repeats the query of another site of its variable (definition and query):
+    /// its findings are the other's, and the plan reports them once.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repeats: bool,
+}
+
+/// A file's new text.
+#[derive(Debug, Clone)]
+pub struct RewrittenFile {
+    pub path: RelPath,
+    pub text: String,
+    pub because: String,
+}
+
+/// Everything the phase found, per query, before it becomes a [`ChangeSet`].
+#[derive(Debug, Clone, Default)]
+pub struct Survey {
+    /// `None` when the stack has no Pushgateway.
+    pub mapping: Option<SeriesMapping>,
+    pub queries: Vec<PlannedQuery>,
+    /// Every finding of the phase, in report order (what was learnt, then file by file).
+    pub findings: Vec<Finding>,
+    pub files: Vec<RewrittenFile>,
+}
+
+/// Reads every dashboard and rule file of the stack and works out what the phase does with each
+/// query. A dashboard or rule file that cannot be read is an error with its file:line:col.
+pub fn survey(stack: &Stack, observed: &[PushedSeries]) -> Result<Survey, Diagnostic> {
+    let Some(gateway) = &stack.settings.gateway else {
+        return Ok(Survey {
+            findings: vec![Finding::new(
+                "no-pushgateway",
+                Severity::Info,
+                "no Pushgateway found in this stack: no query to rewrite",
+            )],
+            ..Survey::default()
+        });
+    };
+    let mut sources = Vec::new();
+    let mut skipped = Vec::new();
+    for file in &stack.dashboards {
+        if file.path.file_name() == DUAL_RUN_DASHBOARD {
+            skipped.push(dual_run_skipped(file));
+            continue;
+        }
+        if let Some(source) = read_dashboard(file)? {
+            sources.push(source);
+        }
+    }
+    for file in &stack.rule_files {
+        if file.path.file_name() == DUAL_RUN_RULES {
+            skipped.push(dual_run_skipped(file));
+            continue;
+        }
+        sources.push(read_rules(file)?);
+    }
+
+    let reader = learn::Reader::new(stack, gateway);
+    let mut seen = observed.to_vec();
+    for source in &sources {
+        for site in source.sites.iter().filter(|s| s.place != QueryPlace::PanelLink) {
+            seen.extend(reader.read(&site.query, &site.location));
+        }
+    }
+    let (mapping, learnt) = learn::series_mapping(stack, gateway, &seen);
+
+    let mut survey = Survey {
+        findings: learnt,
+        ..Survey::default()
+    };
+    survey.findings.extend(skipped);
+    for source in &sources {
+        plan_source(source, &mapping, gateway, &mut survey);
+    }
+    survey.mapping = Some(mapping);
+    Ok(survey)
+}
+
+fn dual_run_skipped(file: &SourceFile) -> Finding {
+    Finding::new(
+        "dual-run-artefact-skipped",
+        Severity::Info,
+        format!(
+            "{} compares pushed and scraped series on purpose; its queries stay as they are (the `remove` phase deletes it)",
+            file.path
+        ),
+    )
+}
+
+/// A dashboard or rule file, with its query sites.
+struct Source<'s> {
+    file: &'s SourceFile,
+    kind: SourceKind,
+    sites: Vec<Site>,
+    /// Findings about the file, reported before its queries' (library panels, skipped queries).
+    findings: Vec<Finding>,
+}
+
+enum SourceKind {
+    Dashboard,
+    Rules(YamlDoc),
+}
+
+struct Site {
+    place: QueryPlace,
+    span: Range<usize>,
+    query: String,
+    location: Location,
+    target: SiteTarget,
+    /// The target's `legendFormat`, for panel queries: its text and where it is.
+    legend: Option<(String, Location)>,
+    /// The variable a variable query belongs to.
+    variable: Option<String>,
+}
+
+enum SiteTarget {
+    /// Byte range of the JSON string literal.
+    Json(Range<usize>),
+    /// The scalar in a rule file.
+    Yaml(Route),
+}
+
+fn read_dashboard(file: &SourceFile) -> Result<Option<Source<'_>>, Diagnostic> {
+    let scanned = scan(file.text()).map_err(|e| dashboard_error(file, &e))?;
+    if scanned.model == Model::NotADashboard {
+        return Ok(None);
+    }
+    let mut findings = Vec::new();
+    for library in &scanned.library_panels {
+        let name = match (&library.name, &library.uid) {
+            (Some(name), Some(uid)) => format!("\"{name}\" (uid {uid})"),
+            (Some(name), None) => format!("\"{name}\""),
+            (None, Some(uid)) => format!("uid {uid}"),
+            (None, None) => "(unnamed)".to_string(),
+        };
+        findings.push(
+            Finding::new(
+                "library-panel",
+                Severity::Todo,
+                format!(
+                    "this panel is library panel {name}: its queries live in Grafana's library, not in this file, and are not rewritten"
+                ),
+            )
+            .tip("check the library panel's queries in Grafana (Dashboards › Library panels) and rewrite them there")
+            .at(Location::at(file, library.span.start).with_context(context(&scanned, &library.owner))),
+        );
+    }
+    for skipped in &scanned.skipped {
+        if let SkipReason::UnknownDatasource { .. } = skipped.reason {
+            findings.push(
+                Finding::new(
+                    "query-skipped",
+                    Severity::Info,
+                    format!("not read as PromQL: {}; left as it is", skipped.reason),
+                )
+                .tip("if this data source is Prometheus, give it `\"type\": \"prometheus\"` and plan again")
+                .at(Location::at(file, skipped.site.literal.start).with_context(context(&scanned, &skipped.site.owner))),
+            );
+        }
+    }
+    let sites = scanned
+        .sites
+        .iter()
+        .map(|site| Site {
+            place: match site.kind {
+                SiteKind::PanelTarget => QueryPlace::PanelQuery,
+                SiteKind::TemplateQuery => QueryPlace::VariableQuery,
+                SiteKind::TemplateDefinition => QueryPlace::VariableDefinition,
+                SiteKind::Annotation => QueryPlace::AnnotationQuery,
+                SiteKind::PanelLink => QueryPlace::PanelLink,
+            },
+            query: site.value.clone(),
+            span: site.literal.clone(),
+            location: Location::at(file, site.literal.start).with_context(context(&scanned, &site.owner)),
+            target: SiteTarget::Json(site.literal.clone()),
+            legend: site.legend.as_ref().map(|legend| {
+                let location = Location::at(file, legend.literal.start).with_context(context(&scanned, &site.owner));
+                (legend.value.clone(), location)
+            }),
+            variable: match &site.owner {
+                Owner::Variable { name } => Some(name.clone().unwrap_or_default()),
+                _ => None,
+            },
+        })
+        .collect();
+    Ok(Some(Source {
+        file,
+        kind: SourceKind::Dashboard,
+        sites,
+        findings,
+    }))
+}
+
+fn dashboard_error(file: &SourceFile, error: &DashboardError) -> Diagnostic {
+    let span = if error.span.is_empty() {
+        error.span.start..error.span.start + 1
+    } else {
+        error.span.clone()
+    };
+    Diagnostic::error(format!("{}: {error}", file.path))
+        .at(file, span, "")
+        .help(error.help())
+}
+
+/// `dashboard "Title" › row "Row" › panel "Panel"`.
+fn context(scanned: &DashboardScan, owner: &Owner) -> String {
+    let quoted = |name: &Option<String>| match name {
+        Some(name) => format!("{name:?}"),
+        None => "(untitled)".to_string(),
+    };
+    let mut parts = vec![format!("dashboard {}", quoted(&scanned.title))];
+    match owner {
+        Owner::Panel { title, row } => {
+            if let Some(row) = row {
+                parts.push(format!("row {row:?}"));
+            }
+            parts.push(format!("panel {}", quoted(title)));
+        }
+        Owner::Variable { name } => parts.push(format!("variable {}", quoted(name))),
+        Owner::Annotation { name } => parts.push(format!("annotation {}", quoted(name))),
+    }
+    parts.join(" › ")
+}
+
+fn read_rules(file: &SourceFile) -> Result<Source<'_>, Diagnostic> {
+    let doc = YamlDoc::parse(file.text()).map_err(|e| e.to_diagnostic(file))?;
+    let mut sites = Vec::new();
+    let groups = doc
+        .value()
+        .get("groups")
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    for (group_index, group) in groups.iter().enumerate() {
+        let group_name = group.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
+        let rules = group
+            .get("rules")
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default();
+        for (rule_index, rule) in rules.iter().enumerate() {
+            let Some(query) = rule.get("expr").and_then(Value::as_str) else {
+                continue;
+            };
+            let (place, rule_context) = match (rule.get("alert"), rule.get("record")) {
+                (Some(alert), _) => (
+                    QueryPlace::AlertRule,
+                    format!(
+                        "alert {:?}",
+                        crate::edit::yaml::scalar_string(alert).unwrap_or_default()
+                    ),
+                ),
+                (None, Some(record)) => (
+                    QueryPlace::RecordingRule,
+                    format!(
+                        "record {:?}",
+                        crate::edit::yaml::scalar_string(record).unwrap_or_default()
+                    ),
+                ),
+                (None, None) => (QueryPlace::AlertRule, format!("rule {}", rule_index + 1)),
+            };
+            let route = Route::root()
+                .key("groups")
+                .item(ItemMatch::Index(group_index))
+                .key("rules")
+                .item(ItemMatch::Index(rule_index))
+                .key("expr");
+            let span = doc.find(&route).map_or(0..0, |node| node.range());
+            sites.push(Site {
+                place,
+                span: span.clone(),
+                query: query.to_string(),
+                location: Location::at(file, span.start)
+                    .with_context(format!("rules group {group_name:?} › {rule_context}")),
+                target: SiteTarget::Yaml(route),
+                legend: None,
+                variable: None,
+            });
+        }
+    }
+    Ok(Source {
+        file,
+        kind: SourceKind::Rules(doc),
+        sites,
+        findings: Vec::new(),
+    })
+}
+
+/// Edits to one query's text: byte ranges of the query, with their new text.
+type QueryEdits = Vec<(Range<usize>, String)>;
+
+/// Rewrites one file's queries (all or none of them) and records every outcome.
+fn plan_source(source: &Source<'_>, mapping: &SeriesMapping, gateway: &Gateway, survey: &mut Survey) {
+    let is_rules = matches!(source.kind, SourceKind::Rules(_));
+    let mut planned: Vec<(PlannedQuery, QueryEdits)> = Vec::new();
+    // Sites whose findings the plan already reports for another site.
+    let mut repeats: Vec<bool> = Vec::new();
+    let mut reported_variables: Vec<(String, String)> = Vec::new();
+    for site in &source.sites {
+        let mut planned_query = PlannedQuery {
+            location: site.location.clone(),
+            span: site.span.clone(),
+            place: site.place,
+            query: site.query.clone(),
+            rewritten: None,
+            action: QueryAction::Leave,
+            findings: Vec::new(),
+            repeats: false,
+        };
+        let mut edits = Vec::new();
+        if site.place == QueryPlace::PanelLink {
+            planned_query.action = QueryAction::Report;
+            planned_query.findings.push(
+                Finding::new(
+                    "panel-link-query",
+                    Severity::Todo,
+                    "this panel link carries a query in its URL; pullover does not rewrite URLs",
+                )
+                .tip("check whether the linked query selects pushed series (job, instance, exported_job) and edit the link by hand")
+                .at(site.location.clone()),
+            );
+            planned.push((planned_query, edits));
+            repeats.push(false);
+            continue;
+        }
+        // A variable's definition repeats its query: the plan reports it once.
+        let repeat = site
+            .variable
+            .as_ref()
+            .is_some_and(|name| reported_variables.iter().any(|(n, q)| n == name && *q == site.query));
+        if let Some(name) = &site.variable {
+            reported_variables.push((name.clone(), site.query.clone()));
+        }
+        planned_query.repeats = repeat;
+        match rewrite_query(&site.query, mapping) {
+            Err(error) => {
+                let (line, column) = error.line_col(&site.query);
+                planned_query.action = QueryAction::Report;
+                planned_query.findings.push(
+                    Finding::new(
+                        "unparseable-query",
+                        Severity::Todo,
+                        format!(
+                            "the query does not parse (at {line}:{column} of the query: {}); left unchanged",
+                            error.message
+                        ),
+                    )
+                    .tip("fix the query, or check by hand whether it selects pushed series")
+                    .at(site.location.clone()),
+                );
+            }
+            Ok(QueryRewrite {
+                text,
+                edits: query_edits,
+                findings,
+            }) => {
+                planned_query
+                    .findings
+                    .extend(findings.iter().map(|f| query_finding(f, &site.location, is_rules)));
+                if let Some(text) = text {
+                    planned_query.action = QueryAction::Rewrite;
+                    planned_query.rewritten = Some(text);
+                    edits = query_edits.into_iter().map(|e| (e.range, e.replacement)).collect();
+                } else if !findings.is_empty() {
+                    planned_query.action = QueryAction::Report;
+                }
+            }
+        }
+        planned_query.findings.extend(variable_finding(site, mapping));
+        if planned_query.action == QueryAction::Leave && !planned_query.findings.is_empty() {
+            planned_query.action = QueryAction::Report;
+        }
+        // Only a query on pushed series (rewritten, or left with a suggested replacement) loses
+        // the exported labels.
+        if planned_query.action != QueryAction::Leave {
+            planned_query.findings.extend(legend_finding(site, gateway));
+        }
+        planned.push((planned_query, edits));
+        repeats.push(repeat);
+    }
+
+    let rewritten = planned.iter().filter(|(q, _)| q.action == QueryAction::Rewrite).count();
+    let outcome = if rewritten == 0 {
+        Ok(None)
+    } else {
+        rewrite_file(source, &planned)
+    };
+    let failure = match outcome {
+        Ok(Some(text)) => {
+            survey.files.push(RewrittenFile {
+                path: source.file.path.clone(),
+                text,
+                because: format!(
+                    "rewrite {rewritten} quer{} to select the scraped series",
+                    if rewritten == 1 { "y" } else { "ies" }
+                ),
+            });
+            None
+        }
+        Ok(None) => None,
+        Err((reason, offset)) => Some(
+            Finding::new(
+                "file-not-rewritten",
+                Severity::Hazard,
+                format!(
+                    "{} was left unchanged: pullover could not rewrite its {rewritten} quer{} exactly ({reason})",
+                    source.file.path,
+                    if rewritten == 1 { "y" } else { "ies" }
+                ),
+            )
+            .tip("rewrite the queries listed below by hand, or report this with the file; nothing in it was written")
+            .at(Location::at(source.file, offset)),
+        ),
+    };
+    survey.findings.extend(failure.clone());
+    // The file's own findings and its queries', top to bottom.
+    let mut findings = source.findings.clone();
+    for ((mut query, _), repeat) in planned.into_iter().zip(repeats) {
+        if failure.is_some() && query.action == QueryAction::Rewrite {
+            query.action = QueryAction::Report;
+            query.findings.push(
+                Finding::new(
+                    "query-not-rewritten",
+                    Severity::Hazard,
+                    format!(
+                        "would become `{}`, but its file is left unchanged",
+                        query.rewritten.take().unwrap_or_default()
+                    ),
+                )
+                .at(query.location.clone()),
+            );
+        }
+        if !repeat {
+            findings.extend(query.findings.iter().cloned());
+        }
+        survey.queries.push(query);
+    }
+    findings.sort_by_key(|f| f.location.as_ref().map(|l| (l.line, l.column)));
+    survey.findings.extend(findings);
+}
+
+/// The file with every rewritten query in place, or why not (and where).
+fn rewrite_file(
+    source: &Source<'_>,
+    planned: &[(PlannedQuery, QueryEdits)],
+) -> Result<Option<String>, (String, usize)> {
+    let changes = source
+        .sites
+        .iter()
+        .zip(planned)
+        .filter(|(_, (query, edits))| query.action == QueryAction::Rewrite && !edits.is_empty());
+    match &source.kind {
+        SourceKind::Dashboard => {
+            let mut string_edits = Vec::new();
+            let mut expected = Vec::new();
+            for (site, (query, edits)) in changes {
+                if let SiteTarget::Json(literal) = &site.target {
+                    string_edits.push(StringEdit {
+                        literal: literal.clone(),
+                        edits: edits.clone(),
+                    });
+                    expected.push((literal.start, query.rewritten.clone().unwrap_or_default()));
+                }
+            }
+            let text = rewrite_strings(source.file.text(), &string_edits).map_err(|e| (e.to_string(), e.span.start))?;
+            // The new file must hold exactly the rewritten queries where the old ones were.
+            let rescanned = scan(&text).map_err(|e| (format!("the result does not read back: {e}"), 0))?;
+            let values: Vec<&str> = rescanned.sites.iter().map(|s| s.value.as_str()).collect();
+            for (offset, query) in &expected {
+                if !values.contains(&query.as_str()) {
+                    return Err(("a rewritten query does not read back".to_string(), *offset));
+                }
+            }
+            Ok(Some(text))
+        }
+        SourceKind::Rules(doc) => {
+            let mut scalar_edits = Vec::new();
+            for (site, (_, edits)) in changes {
+                if let SiteTarget::Yaml(route) = &site.target {
+                    scalar_edits.push(ScalarTextEdit {
+                        route: route.clone(),
+                        edits: edits.clone(),
+                    });
+                }
+            }
+            doc.edit_scalar_text(&scalar_edits)
+                .map(Some)
+                .map_err(|e: YamlError| (e.to_string(), e.offset().unwrap_or(0)))
+        }
+    }
+}
+
+/// A query finding as the plan reports it.
+fn query_finding(finding: &QueryFinding, location: &Location, in_rules: bool) -> Finding {
+    let severity = match finding.kind {
+        QueryFindingKind::DoubleCountDuringDualRun | QueryFindingKind::MatchesNothingUnderHonorLabels => {
+            Severity::Hazard
+        }
+        // An alert on a series that goes away never fires again, and says nothing.
+        QueryFindingKind::NoScrapedEquivalent if in_rules => Severity::Hazard,
+        _ => Severity::Todo,
+    };
+    let mut out = Finding::new(finding.kind.id(), severity, finding.message.clone()).at(location.clone());
+    if let Some(suggestion) = &finding.suggestion {
+        out = out.tip(format!("suggested: `{suggestion}`"));
+    }
+    out
+}
+
+/// `{{exported_job}}` / `{{exported_instance}}` in a legend go blank once the series are scraped.
+fn legend_finding(site: &Site, gateway: &Gateway) -> Option<Finding> {
+    let (legend, location) = site.legend.as_ref()?;
+    if gateway.honor_labels {
+        return None;
+    }
+    let used: Vec<&str> = ["exported_job", "exported_instance"]
+        .into_iter()
+        .filter(|label| {
+            legend
+                .split("{{")
+                .skip(1)
+                .any(|part| part.split("}}").next().is_some_and(|inside| inside.trim() == *label))
+        })
+        .collect();
+    let first = used.first()?;
+    let replacement = if *first == "exported_job" { "job" } else { "instance" };
+    Some(
+        Finding::new(
+            "legend-uses-exported-label",
+            Severity::Todo,
+            format!(
+                "the legend `{legend}` shows {}, which scraped series do not have: it goes blank after the migration",
+                used.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(" and ")
+            ),
+        )
+        .tip(format!(
+            "use `{{{{{replacement}}}}}` in the legend once the query reads the scraped series"
+        ))
+        .at(location.clone()),
+    )
+}
+
+/// A `label_values(…, job|instance|exported_*)` variable over pushed series offers other values
+/// once they are scraped: saved selections and links with `var-…=` must follow.
+fn variable_finding(site: &Site, mapping: &SeriesMapping) -> Option<Finding> {
+    if !matches!(site.place, QueryPlace::VariableQuery | QueryPlace::VariableDefinition) {
+        return None;
+    }
+    let (selector, label) = label_values_parts(&site.query)?;
+    let pushed_jobs: Vec<&str> = mapping.apps.iter().map(|a| a.pushed_job.as_str()).collect();
+    let reads_pushed = selector.is_some_and(|selector| {
+        selectors(selector).is_ok_and(|selectors| {
+            selectors.iter().any(|s| {
+                let named = |label: &str| {
+                    s.named(label)
+                        .is_some_and(|values| values.iter().any(|v| pushed_jobs.contains(&v.as_str())))
+                };
+                let app_metric = s
+                    .metric
+                    .as_ref()
+                    .is_some_and(|m| mapping.apps.iter().any(|a| a.metrics.contains(m)));
+                named("job") || named("exported_job") || (app_metric && s.named("job").is_none())
+            })
+        })
+    });
+    if !reads_pushed {
+        return None;
+    }
+    let join = |values: Vec<&str>| {
+        values
+            .iter()
+            .map(|v| {
+                if v.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    format!("\"{v}\"")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (old, new) = match (label, mapping.honor_labels) {
+        ("instance", true) | ("exported_instance", false) => (
+            join(
+                mapping
+                    .apps
+                    .iter()
+                    .flat_map(|a| a.pushed_instances.iter().map(String::as_str))
+                    .collect(),
+            ),
+            join(mapping.apps.iter().map(|a| a.scrape_instance.as_str()).collect()),
+        ),
+        ("instance", false) => (
+            join(mapping.gateway_instances.iter().map(String::as_str).collect()),
+            join(mapping.apps.iter().map(|a| a.scrape_instance.as_str()).collect()),
+        ),
+        ("job", true) | ("exported_job", false) => (
+            join(pushed_jobs.clone()),
+            join(mapping.apps.iter().map(|a| a.scrape_job.as_str()).collect()),
+        ),
+        ("job", false) => (
+            format!("\"{}\"", mapping.gateway_job),
+            join(mapping.apps.iter().map(|a| a.scrape_job.as_str()).collect()),
+        ),
+        _ => return None,
+    };
+    if old == new {
+        return None;
+    }
+    let old = if old.is_empty() {
+        "the pushed values".to_string()
+    } else {
+        old
+    };
+    let name = site.variable.clone().unwrap_or_default();
+    Some(
+        Finding::new(
+            "variable-options-change",
+            Severity::Todo,
+            format!(
+                "variable {name:?} lists `{label}` values of pushed series ({old}); once they are scraped it lists {new}"
+            ),
+        )
+        .tip(format!(
+            "update the variable's saved selection and default, and links that pass `var-{name}=`"
+        ))
+        .at(site.location.clone()),
+    )
+}
+
+/// `label_values(selector, label)` → (selector, label); `label_values(label)` → (None, label).
+fn label_values_parts(query: &str) -> Option<(Option<&str>, &str)> {
+    let inner = query
+        .trim()
+        .strip_prefix("label_values")?
+        .trim_start()
+        .strip_prefix('(')?
+        .strip_suffix(')')?;
+    let (selector, label) = match inner.rsplit_once(',') {
+        Some((selector, label)) => (Some(selector.trim()), label.trim()),
+        None => (None, inner.trim()),
+    };
+    label
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        .then_some((selector, label))
+}
