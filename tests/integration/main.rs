@@ -3,6 +3,7 @@
 mod support;
 
 mod bad_input;
+mod concurrency;
 mod crash;
 mod dual_run;
 mod engine;
