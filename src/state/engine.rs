@@ -102,7 +102,7 @@ pub fn execute(
     )?;
     failpoint::hit("after-begin");
     let written = changes.iter().zip(&files).try_for_each(|(change, record)| {
-        failpoint::hit("before-file-write");
+        failpoint::hit_or_fail("before-file-write").map_err(io_err(format!("cannot write {}", change.path)))?;
         match &change.after {
             Some(after) => write_file(state, &change.path, after, &record.created_dirs)?,
             None => delete_file(state, &change.path, &record.created_dirs)?,

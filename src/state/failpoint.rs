@@ -6,6 +6,8 @@
 //! - `PULLOVER_FAILPOINT=name#k:pause=PATH` instead creates `PATH.reached` and
 //!   waits (up to a minute) until `PATH.release` exists, so a test can run a
 //!   second pullover while this one stands at a known step;
+//! - `PULLOVER_FAILPOINT=name#k:error` makes a write step that can fail
+//!   ([`hit_or_fail`]) fail there with an I/O error, as a full disk would;
 //! - `PULLOVER_FAILPOINT_TRACE=1` prints `pullover-failpoint: name#k` to stderr
 //!   at every hit, so a test can list every step a command takes and then kill
 //!   it at each one in turn.
@@ -40,6 +42,7 @@ pub const POINTS: &[&str] = &[
 enum Then {
     Kill,
     Pause(PathBuf),
+    Fail,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +59,7 @@ struct Config {
 
 fn parse(spec: &str) -> Option<Spec> {
     let (point, then) = match spec.split_once(':') {
+        Some((point, "error")) => (point, Then::Fail),
         Some((point, action)) => {
             let path = action.strip_prefix("pause=")?;
             (point, Then::Pause(PathBuf::from(path)))
@@ -139,8 +143,22 @@ pub fn hit(name: &str) {
     match count(name) {
         Some(Then::Kill) => kill(name),
         Some(Then::Pause(path)) => pause(name, &path),
+        Some(Then::Fail) | None => {}
+    }
+}
+
+/// A step of a write that can fail: like [`hit`], and armed with `:error` it
+/// returns an I/O error instead.
+pub fn hit_or_fail(name: &str) -> std::io::Result<()> {
+    match count(name) {
+        Some(Then::Kill) => kill(name),
+        Some(Then::Pause(path)) => pause(name, &path),
+        Some(Then::Fail) => {
+            return Err(std::io::Error::other(format!("failpoint {name}: injected write error")));
+        }
         None => {}
     }
+    Ok(())
 }
 
 /// A step that writes a record: when armed to kill, `partial` writes part of
@@ -152,7 +170,7 @@ pub fn hit_torn(name: &str, partial: impl FnOnce()) {
             kill(name);
         }
         Some(Then::Pause(path)) => pause(name, &path),
-        None => {}
+        Some(Then::Fail) | None => {}
     }
 }
 
@@ -176,6 +194,14 @@ mod tests {
                 name: "temp-written".into(),
                 nth: 3,
                 then: Then::Pause(PathBuf::from("/tmp/x"))
+            })
+        );
+        assert_eq!(
+            parse("before-file-write#2:error"),
+            Some(Spec {
+                name: "before-file-write".into(),
+                nth: 2,
+                then: Then::Fail
             })
         );
         assert_eq!(parse("after-begin#x"), None);

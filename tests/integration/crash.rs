@@ -287,3 +287,34 @@ fn a_kill_at_every_write_step_of_every_phase_leaves_files_whole_and_recovers() {
     );
     assert!(kills > 0);
 }
+
+#[test]
+fn a_write_that_fails_mid_phase_is_undone_at_once() {
+    // dual-run writes two files on seed: the second write fails (a full disk).
+    let p = pullover().stack("seed");
+    p.run(["apply", "scrape", "--yes"]).success();
+    let before = tree(&p.path());
+    let failed = p.fork().env("PULLOVER_FAILPOINT", "before-file-write#2:error");
+    let run = failed.run(["apply", "dual-run", "--yes"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("injected write error")
+            && run
+                .stderr
+                .contains("the files written before it were put back, so every file is as it was"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        tree(&failed.path()),
+        before,
+        "the first file is put back, its folder removed"
+    );
+    let journal = journal(&failed).unwrap();
+    assert!(journal.interrupted().is_none());
+    assert!(matches!(
+        journal.records.last().map(|r| &r.event),
+        Some(Event::Abort { .. })
+    ));
+    failed.run_clean(["apply", "dual-run", "--yes"]).success();
+}

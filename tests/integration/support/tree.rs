@@ -9,9 +9,18 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
-    File { sha256: String, mode: u32 },
+    File {
+        sha256: String,
+        mode: u32,
+    },
     Link(PathBuf),
-    Dir { mode: u32 },
+    Dir {
+        mode: u32,
+    },
+    /// A named pipe, socket or device: never read (a pipe would block).
+    Special {
+        mode: u32,
+    },
 }
 
 pub type Tree = BTreeMap<String, Entry>;
@@ -37,6 +46,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Tree) {
         } else if meta.is_dir() {
             out.insert(rel, Entry::Dir { mode });
             walk(root, &path, out);
+        } else if !meta.is_file() {
+            out.insert(rel, Entry::Special { mode });
         } else {
             let bytes = fs::read(&path).unwrap_or_default();
             out.insert(
