@@ -10,6 +10,7 @@ use crate::stack::settings::{AppArg, Overrides};
 
 const EXAMPLES: &str = "\
 Examples:
+  pullover --stack stacks/seed init            discover the stack, write pullover.yaml for review
   pullover --stack stacks/seed plan            show the next phase as a diff
   pullover apply                               apply it (asks first)
   pullover status                              where the migration stands, and drift
@@ -101,6 +102,11 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Discover the stack, show what was found and why, and write pullover.yaml for review.
+    #[command(
+        after_help = "Examples:\n  pullover --stack stacks/seed init          show what discovery finds, ask, then write\n  pullover init --yes                        write without asking (fails, naming the key, where discovery cannot decide)\n  pullover --app worker:9100 init --force    pin the app and rewrite an existing pullover.yaml"
+    )]
+    Init(InitArgs),
     /// Applied phases, the next phase, and drift of every managed file.
     #[command(after_help = "Example:\n  pullover --stack stacks/seed status")]
     Status,
@@ -120,6 +126,28 @@ pub enum Command {
     /// What was applied and rolled back, when, by whom, with file hashes.
     #[command(after_help = "Example:\n  pullover history --format json")]
     History,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  pullover completions bash > ~/.local/share/bash-completion/completions/pullover\n  pullover completions zsh > \"${fpath[1]}/_pullover\"\n  pullover completions fish > ~/.config/fish/completions/pullover.fish"
+    )]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Write without asking; where discovery cannot decide, fail and name the key to set.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Replace an existing pullover.yaml (discovery ignores it).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

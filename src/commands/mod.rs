@@ -3,7 +3,9 @@
 //! an exit code.
 
 mod apply;
+mod completions;
 mod history;
+mod init;
 mod plan;
 mod rollback;
 mod status;
@@ -133,6 +135,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Apply(args) => apply::run(&ctx, &args),
         Command::Rollback(args) => rollback::run(&ctx, &args),
         Command::History => history::run(&ctx),
+        Command::Init(args) => init::run(&ctx, &args),
+        Command::Completions(args) => completions::run(&ctx, &args),
     }
 }
 

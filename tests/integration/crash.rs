@@ -18,12 +18,7 @@ use pullover::phase::PhaseId;
 use pullover::state::journal::{Event, Journal};
 
 use crate::support::tree::{Tree, differing, temp_files, tree};
-use crate::support::{Pullover, pullover, stacks};
-
-/// The phases this pullover has; phases merged later are covered as they come.
-fn available_phases() -> Vec<PhaseId> {
-    PhaseId::ALL.into_iter().filter(|p| p.planner().is_some()).collect()
-}
+use crate::support::{Pullover, applicable_phases, pullover, stacks};
 
 /// A copy of `stack` with every phase before `phase` applied.
 fn prepared(stack: &str, phase: PhaseId) -> Pullover {
@@ -197,7 +192,7 @@ static KILLS: AtomicUsize = AtomicUsize::new(0);
 
 fn crash_every_step_of_every_phase(stack: &str) -> usize {
     let mut kills = 0;
-    for phase in available_phases() {
+    for phase in applicable_phases() {
         let label = format!("{stack}/{phase}");
         let base = prepared(stack, phase);
         let old = tree(&base.path());
@@ -283,7 +278,7 @@ fn a_kill_at_every_write_step_of_every_phase_leaves_files_whole_and_recovers() {
     eprintln!(
         "crash consistency: {kills} kill points covered ({} stacks × phases {:?} × apply/rollback/recovery steps)",
         names.len(),
-        available_phases().iter().map(|p| p.name()).collect::<Vec<_>>()
+        applicable_phases().iter().map(|p| p.name()).collect::<Vec<_>>()
     );
     assert!(kills > 0);
 }

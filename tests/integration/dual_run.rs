@@ -46,8 +46,8 @@ fn seed_dual_run_rules_compare_each_learnt_metric() {
     "process_start_time_seconds"
     "#);
     assert!(
-        rules.contains(r#"instance!=\"metrics-api:8080\""#),
-        "the pushed side excludes the scraped target:\n{rules}"
+        rules.contains(r#"instance=\"app-1\""#),
+        "the pushed side is the instance server.js pushes as:\n{rules}"
     );
 }
 
