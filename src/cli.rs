@@ -61,6 +61,10 @@ pub struct GlobalArgs {
     /// The app's base URL (its /metrics is checked).
     #[arg(long, global = true, value_name = "URL", env = "PULLOVER_APP_URL")]
     pub app_url: Option<String>,
+    /// How long apply and rollback wait for another pullover working on the
+    /// same stack (e.g. 30s, 2m); 0s refuses at once, naming it.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration, env = "PULLOVER_LOCK_TIMEOUT")]
+    pub lock_timeout: std::time::Duration,
     /// Output for people (text) or programs (json).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,

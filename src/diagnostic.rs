@@ -8,6 +8,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
+use crate::changeset::redact::mask_line;
 use crate::stack::source::{RelPath, SourceFile, line_col, line_span};
 
 #[derive(Debug, Clone)]
@@ -77,7 +78,7 @@ impl Diagnostic {
         };
         let mut out = String::new();
         out.push_str(&style("error", |s| s.red().bold()));
-        out.push_str(&format!(": {}\n", self.message));
+        out.push_str(&format!(": {}\n", mask_line(&self.message)));
         if let Some(snippet) = &self.snippet {
             let (line, col) = snippet.line_col();
             let gutter = " ".repeat(line.to_string().len());
@@ -86,14 +87,7 @@ impl Diagnostic {
                 style("-->", |s| s.blue()),
                 snippet.path
             ));
-            let line_range = line_span(&snippet.text, snippet.span.start);
-            let source_line = snippet.text.get(line_range.clone()).unwrap_or("");
-            let source_line = source_line.trim_start_matches('\u{feff}');
-            let shown: String = source_line.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
-            let width = snippet
-                .text
-                .get(snippet.span.start.min(line_range.end)..snippet.span.end.min(line_range.end))
-                .map_or(1, |s| s.chars().count().max(1));
+            let (shown, caret_start, caret_width) = shown_line(snippet);
             out.push_str(&format!("{gutter} {}\n", style("|", |s| s.blue())));
             out.push_str(&format!(
                 "{} {} {}\n",
@@ -101,7 +95,7 @@ impl Diagnostic {
                 style("|", |s| s.blue()),
                 shown
             ));
-            let carets = format!("{}{}", " ".repeat(col.saturating_sub(1)), "^".repeat(width));
+            let carets = format!("{}{}", " ".repeat(caret_start), "^".repeat(caret_width));
             let label = if snippet.label.is_empty() {
                 String::new()
             } else {
@@ -124,6 +118,55 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// Source lines longer than this are shown as a window around the span.
+const MAX_SHOWN_CHARS: usize = 120;
+
+/// The source line of a snippet as shown: secrets masked, tabs as spaces, a
+/// window of a very long line (a minified dashboard); with the caret's start
+/// and width in characters of the shown text.
+fn shown_line(snippet: &Snippet) -> (String, usize, usize) {
+    let text = &snippet.text;
+    let range = line_span(text, snippet.span.start);
+    let raw = text.get(range.clone()).unwrap_or("");
+    let line = raw.trim_start_matches('\u{feff}');
+    let base = range.start + (raw.len() - line.len());
+    let clamp = |offset: usize| {
+        let mut at = offset.saturating_sub(base).min(line.len());
+        while !line.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    };
+    let (start, end) = (
+        clamp(snippet.span.start),
+        clamp(snippet.span.end.max(snippet.span.start)),
+    );
+    let prefix = line.get(..start).unwrap_or("");
+    let through = line.get(..end).unwrap_or("");
+    // Masking can change lengths; measure the caret on the masked text.
+    let masked_prefix = mask_line(prefix).chars().count();
+    let masked_through = mask_line(through).chars().count();
+    let shown: Vec<char> = mask_line(line)
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    let caret = masked_prefix.min(shown.len());
+    let width = masked_through.saturating_sub(masked_prefix).max(1);
+    if shown.len() <= MAX_SHOWN_CHARS {
+        return (shown.into_iter().collect(), caret, width);
+    }
+    let from = caret.saturating_sub(MAX_SHOWN_CHARS / 3);
+    let to = (from + MAX_SHOWN_CHARS).min(shown.len());
+    let mut window: String = if from > 0 { "…".into() } else { String::new() };
+    window.extend(shown.get(from..to).unwrap_or_default());
+    if to < shown.len() {
+        window.push('…');
+    }
+    let caret_in_window = caret - from + usize::from(from > 0);
+    let width = width.min(to.saturating_sub(caret)).max(1);
+    (window, caret_in_window, width)
 }
 
 impl fmt::Display for Diagnostic {
@@ -160,5 +203,40 @@ mod tests {
           = help: fix the indentation; nothing was written
         ");
         assert_eq!(d.to_string(), "prometheus.yml:3:6: mapping values are not allowed here");
+    }
+
+    #[test]
+    fn a_secret_on_the_shown_line_is_masked_and_the_caret_follows() {
+        let file = SourceFile::from_text(
+            RelPath::new("prometheus.yml").unwrap(),
+            "basic_auth:\n  password: hunter2 ]\n",
+            0o644,
+        );
+        let d = Diagnostic::error("did not find expected key").at(&file, 32..33, "");
+        insta::assert_snapshot!(d.render(false), @r"
+        error: did not find expected key
+         --> prometheus.yml:2:21
+          |
+        2 |   password: ******** ]
+          |                      ^
+        ");
+    }
+
+    #[test]
+    fn a_very_long_line_is_shown_as_a_window_around_the_span() {
+        let line = format!("{}\"broken{}", "x".repeat(500), "y".repeat(500));
+        let file = SourceFile::from_text(RelPath::new("d.json").unwrap(), line.as_str(), 0o644);
+        let rendered = Diagnostic::error("unterminated string")
+            .at(&file, 500..507, "")
+            .render(false);
+        let shown = rendered.lines().nth(3).unwrap();
+        let carets = rendered.lines().nth(4).unwrap();
+        assert!(shown.chars().count() < 140, "{shown}");
+        assert!(shown.contains("…xxx") && shown.ends_with("yyy…"), "{shown}");
+        // The carets sit under `"broken`, in the window.
+        let at = carets.find('^').unwrap();
+        let under: String = shown.chars().skip(at).take(7).collect();
+        assert_eq!(under, "\"broken", "{rendered}");
+        assert!(rendered.contains("--> d.json:1:501"), "{rendered}");
     }
 }

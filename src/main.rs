@@ -8,7 +8,19 @@ use pullover::cli::Cli;
 use pullover::commands::{self, Outcome};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error; 2 means "changes pending" here, so a
+    // typo must not look like a plan to a CI script: usage errors exit 1.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let color = match cli.global.color {
         pullover::cli::ColorChoice::Always => true,
         pullover::cli::ColorChoice::Never => false,

@@ -23,7 +23,7 @@ use crate::diagnostic::Diagnostic;
 use crate::phase::PhaseId;
 use crate::state::engine::{self, Recovery};
 use crate::state::journal::{Action, AppliedPhase};
-use crate::state::{Locked, StateDir, StateError};
+use crate::state::{LockState, Locked, StateDir, StateError};
 
 /// How a successful run ends; `main` turns it into the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,7 @@ impl Context {
                     .into(),
             );
         }
-        Ok(StateDir::new(stack)?)
+        Ok(StateDir::new(stack)?.with_lock_timeout(self.global.lock_timeout))
     }
 
     /// Asks on the terminal; refuses (rather than hangs) when there is none.
@@ -160,10 +160,8 @@ pub fn render_error(err: &anyhow::Error, color: bool) -> String {
 
 /// Finishes or undoes an interrupted apply or rollback, and says so.
 fn recover(ctx: &Context, locked: &Locked<'_>, stale: Option<String>) -> Result<()> {
-    if let Some(holder) = stale {
-        ctx.note(&format!(
-            "the previous pullover ({holder}) ended without releasing its lock; it probably crashed"
-        ));
+    if let Some(explanation) = stale {
+        ctx.note(&explanation);
     }
     if let Some(recovery) = engine::recover(locked)? {
         ctx.note(&recovery_message(&recovery));
@@ -175,7 +173,8 @@ fn recover(ctx: &Context, locked: &Locked<'_>, stale: Option<String>) -> Result<
 /// read-only commands need no lock in the common case.
 fn recover_if_needed(ctx: &Context, state: &StateDir) -> Result<()> {
     let journal = state.journal()?;
-    if engine::pending_recovery(&journal).is_some() {
+    let stale_lock = matches!(state.lock_state(), LockState::Stale { .. });
+    if engine::pending_recovery(&journal).is_some() || stale_lock {
         state.with_lock("recover", |locked, stale| recover(ctx, locked, stale))?;
     }
     Ok(())

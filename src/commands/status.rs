@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{Context, Outcome, next_phase};
 use crate::phase::PhaseId;
+use crate::state::LockState;
 use crate::state::engine::{self, Drift};
 
 #[derive(Serialize)]
@@ -36,9 +37,15 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
     let journal = state.journal()?;
     let applied = journal.applied();
     let next = next_phase(&applied);
+    let lock = state.lock_state();
+    // An open transaction of a pullover running now is not interrupted.
+    let running = match &lock {
+        LockState::Held { holder } => Some(holder.clone()),
+        _ => None,
+    };
     let interrupted = engine::pending_recovery(&journal);
     // While a transaction is open the files are mid-way; drift would mislead.
-    let drift: Vec<Drift> = if interrupted.is_some() {
+    let drift: Vec<Drift> = if interrupted.is_some() || running.is_some() {
         Vec::new()
     } else {
         engine::drift(&state, &applied)?
@@ -78,7 +85,9 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
             "phases": phases,
             "next": next,
             "managed_files": managed,
-            "interrupted": interrupted.as_ref().map(|(a, p, s)| serde_json::json!({"action": a.name(), "phase": p, "journal_seq": s})),
+            "running": running,
+            "stale_lock": match &lock { LockState::Stale { explanation } => Some(explanation), _ => None },
+            "interrupted": interrupted.as_ref().filter(|_| running.is_none()).map(|(a, p, s)| serde_json::json!({"action": a.name(), "phase": p, "journal_seq": s})),
             "drift": drift.iter().map(|d| DriftJson {
                 path: d.path.to_string(),
                 phase: d.phase.clone(),
@@ -109,7 +118,16 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
         };
         out.push_str(&format!("  {mark} {} {:<11} {detail}\n", p.number, p.phase.name()));
     }
-    if let Some((action, phase, seq)) = &interrupted {
+    if let LockState::Stale { explanation } = &lock
+        && running.is_none()
+    {
+        out.push_str(&format!("\nNote: {explanation}.\n"));
+    }
+    if let Some(holder) = &running {
+        out.push_str(&format!(
+            "\nIn progress: another pullover is working on this stack now ({holder}); run `pullover status` again when it is done.\n"
+        ));
+    } else if let Some((action, phase, seq)) = &interrupted {
         let what = match action {
             crate::state::journal::Action::Apply => "undoes it",
             crate::state::journal::Action::Rollback => "finishes it",

@@ -11,7 +11,7 @@ use minijinja::{Environment, context};
 use serde::Serialize;
 use yaml_serde::Value;
 
-use crate::changeset::{ChangeSet, Finding, Severity};
+use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlDoc, YamlEdit};
 use crate::promql;
@@ -44,7 +44,10 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             .build()
             .map_err(|e| Diagnostic::error(e.to_string()));
     };
-    let learned = learn_metrics(stack, gateway);
+    let (learned, unread) = learn_metrics(stack, gateway);
+    for finding in unread {
+        builder = builder.finding(finding);
+    }
     let apps: Vec<AppModel> = stack
         .settings
         .apps
@@ -178,27 +181,75 @@ fn rule_file_location(stack: &Stack) -> (RelPath, Option<String>) {
 }
 
 /// Metric names each app pushes, learnt from the queries of the dashboards and
-/// rules that select its pushed series.
-fn learn_metrics(stack: &Stack, gateway: &Gateway) -> Vec<(String, String)> {
-    let mut queries: Vec<String> = Vec::new();
+/// rules that select its pushed series; plus a finding for each dashboard,
+/// rule file or query that could not be read (nothing is learnt from it).
+fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Vec<Finding>) {
+    let mut unread = Vec::new();
+    // Each query with where it is, for a finding when it does not parse.
+    let mut queries: Vec<(String, Location)> = Vec::new();
     for file in &stack.dashboards {
         if file.path.file_name() == DASHBOARD_FILE_NAME {
             continue;
         }
-        if let Ok(scan) = crate::dashboard::scan(file.text()) {
-            queries.extend(scan.sites.into_iter().map(|s| s.value));
+        match crate::dashboard::scan(file.text()) {
+            Ok(scan) => queries.extend(
+                scan.sites
+                    .into_iter()
+                    .filter(|s| s.kind != crate::dashboard::SiteKind::PanelLink)
+                    .map(|s| {
+                        let at = Location::at(file, s.literal.start).with_context(format!("{} {}", s.owner, s.kind));
+                        (s.value, at)
+                    }),
+            ),
+            Err(error) => unread.push(
+                Finding::new(
+                    "unreadable-dashboard",
+                    Severity::Info,
+                    format!(
+                        "{} is not a dashboard pullover can read ({error}); no metric was learnt from it",
+                        file.path
+                    ),
+                )
+                .at(Location::at(file, error.offset()))
+                .tip(error.help()),
+            ),
         }
     }
     for file in &stack.rule_files {
         if file.path.file_name() == RULE_FILE_NAME {
             continue;
         }
-        queries.extend(rule_exprs(file));
+        match rule_exprs(file) {
+            Ok(exprs) => queries.extend(exprs),
+            Err(error) => unread.push(
+                Finding::new(
+                    "unreadable-rule-file",
+                    Severity::Info,
+                    format!(
+                        "{} is not a rule file pullover can read ({error}); no metric was learnt from it",
+                        file.path
+                    ),
+                )
+                .at(Location::at(file, error.offset().unwrap_or(0)))
+                .tip("`promtool check rules` shows what Prometheus makes of it"),
+            ),
+        }
     }
     let mut found = BTreeSet::new();
-    for query in &queries {
-        let Ok(selectors) = promql::selectors(query) else {
-            continue;
+    for (query, at) in &queries {
+        let selectors = match promql::selectors(query) {
+            Ok(selectors) => selectors,
+            Err(error) => {
+                unread.push(
+                    Finding::new(
+                        "unparseable-query",
+                        Severity::Info,
+                        format!("a query does not parse as PromQL ({error}); no metric was learnt from it"),
+                    )
+                    .at(at.clone()),
+                );
+                continue;
+            }
         };
         for selector in selectors {
             let Some(metric) = &selector.metric else { continue };
@@ -222,25 +273,48 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> Vec<(String, String)> {
             }
         }
     }
-    found.into_iter().collect()
+    (found.into_iter().collect(), unread)
 }
 
-fn rule_exprs(file: &SourceFile) -> Vec<String> {
-    let Ok(doc) = YamlDoc::parse(file.text()) else {
-        return Vec::new();
-    };
+/// Every rule's `expr`, with where it is.
+fn rule_exprs(file: &SourceFile) -> Result<Vec<(String, Location)>, crate::edit::yaml::YamlError> {
+    let doc = YamlDoc::parse(file.text())?;
     let groups = doc
         .value()
         .get("groups")
         .and_then(Value::as_sequence)
         .cloned()
         .unwrap_or_default();
-    groups
-        .iter()
-        .filter_map(|g| g.get("rules").and_then(Value::as_sequence))
-        .flatten()
-        .filter_map(|r| r.get("expr").and_then(Value::as_str).map(str::to_string))
-        .collect()
+    let mut out = Vec::new();
+    for (g, group) in groups.iter().enumerate() {
+        let rules = group
+            .get("rules")
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default();
+        for (r, rule) in rules.iter().enumerate() {
+            let Some(expr) = rule.get("expr").and_then(Value::as_str) else {
+                continue;
+            };
+            let route = Route::root()
+                .key("groups")
+                .item(ItemMatch::Index(g))
+                .key("rules")
+                .item(ItemMatch::Index(r))
+                .key("expr");
+            let offset = doc.find(&route).map_or(0, |node| node.range().start);
+            let name = rule
+                .get("alert")
+                .or_else(|| rule.get("record"))
+                .and_then(Value::as_str)
+                .unwrap_or("(unnamed)");
+            out.push((
+                expr.to_string(),
+                Location::at(file, offset).with_context(format!("rule {name:?}")),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Series that only the gateway or Prometheus itself produce.

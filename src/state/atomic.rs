@@ -7,6 +7,11 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
+use super::failpoint;
+
+const TEMP_PREFIX: &str = ".pullover-";
+const TEMP_SUFFIX: &str = ".tmp";
+
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path
         .parent()
@@ -15,8 +20,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     // files a deploy user owns).
     let owner = fs::metadata(path).ok().map(|m| (m.uid(), m.gid()));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".pullover-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
@@ -25,8 +30,37 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid));
     }
     tmp.as_file().sync_all()?;
+    failpoint::hit("temp-written");
     tmp.persist(path).map_err(|e| e.error)?;
+    failpoint::hit("after-rename");
     sync_dir(dir)
+}
+
+/// Whether `name` is a temp file [`write_atomic`] makes; one left behind means
+/// a crash between writing it and renaming it.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+}
+
+/// Removes temp files a crashed write left in `dir`; returns how many.
+pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries.flatten() {
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && entry.file_name().to_str().is_some_and(is_temp_name) {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
 }
 
 /// Removes a file durably; a file already gone is fine.

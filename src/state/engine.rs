@@ -75,6 +75,7 @@ pub fn execute(
             objects
                 .put(&side.bytes)
                 .map_err(io_err("cannot write a snapshot to .pullover/objects"))?;
+            failpoint::hit("after-snapshot");
         }
         let created_dirs = match (&change.before, &change.after) {
             (None, Some(_)) => missing_dirs(state, &change.path)?,
@@ -100,13 +101,23 @@ pub fn execute(
         },
     )?;
     failpoint::hit("after-begin");
-    for (change, record) in changes.iter().zip(&files) {
-        failpoint::hit("before-file-write");
+    let written = changes.iter().zip(&files).try_for_each(|(change, record)| {
+        failpoint::hit_or_fail("before-file-write").map_err(io_err(format!("cannot write {}", change.path)))?;
         match &change.after {
             Some(after) => write_file(state, &change.path, after, &record.created_dirs)?,
             None => delete_file(state, &change.path, &record.created_dirs)?,
         }
         failpoint::hit("after-file-write");
+        Ok::<(), StateError>(())
+    });
+    if let Err(error) = written {
+        // A write failed (a full disk, a read-only folder): put back what was
+        // written, now, rather than leave a half-applied phase behind.
+        let undone = recover(locked).is_ok();
+        return Err(StateError::WriteFailed {
+            error: Box::new(error),
+            undone,
+        });
     }
     failpoint::hit("before-commit");
     journal = state.journal()?;
@@ -143,6 +154,10 @@ fn write_file(
         let full = state.root().join(dir.as_str());
         if !full.exists() {
             fs::create_dir(&full).map_err(io_err(format!("cannot create folder {dir}")))?;
+            if let Some(parent) = full.parent() {
+                atomic::sync_dir(parent).map_err(io_err(format!("cannot create folder {dir}")))?;
+            }
+            failpoint::hit("after-create-dir");
         }
     }
     let real = state.real_path(path)?;
@@ -152,9 +167,39 @@ fn write_file(
 fn delete_file(state: &StateDir, path: &RelPath, owned_dirs: &[RelPath]) -> Result<(), StateError> {
     let real = state.real_path(path)?;
     atomic::remove_durable(&real).map_err(io_err(format!("cannot delete {path}")))?;
-    for dir in owned_dirs.iter().rev() {
+    remove_empty_dirs(state, owned_dirs);
+    Ok(())
+}
+
+/// Removes `dirs` (outermost first in the slice) that are empty, innermost first.
+fn remove_empty_dirs(state: &StateDir, dirs: &[RelPath]) {
+    for dir in dirs.iter().rev() {
         // Only if empty: remove_dir refuses otherwise, which is what we want.
-        let _ = fs::remove_dir(state.root().join(dir.as_str()));
+        let full = state.root().join(dir.as_str());
+        if fs::remove_dir(&full).is_ok()
+            && let Some(parent) = full.parent()
+        {
+            let _ = atomic::sync_dir(parent);
+        }
+    }
+}
+
+/// Removes temp files a crash left next to the files of `files`.
+fn remove_stale_temps(state: &StateDir, files: &[FileRecord]) -> Result<(), StateError> {
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    for file in files {
+        let Ok(real) = state.real_path(&file.path) else {
+            continue;
+        };
+        if let Some(dir) = real.parent()
+            && !dirs.iter().any(|d| d == dir)
+        {
+            dirs.push(dir.to_path_buf());
+        }
+    }
+    for dir in dirs {
+        atomic::remove_stale_temps(&dir)
+            .map_err(io_err(format!("cannot remove temp files left in {}", dir.display())))?;
     }
     Ok(())
 }
@@ -200,6 +245,10 @@ pub fn recover(locked: &Locked<'_>) -> Result<Option<Recovery>, StateError> {
         };
         let current = state.disk_blob(&file.path)?;
         if same_content(&current, target) && current.as_ref().map(|c| c.mode) == target.as_ref().map(|t| t.mode) {
+            if target.is_none() {
+                // The file is gone already; a folder made for it may not be.
+                remove_empty_dirs(state, &file.created_dirs);
+            }
             continue;
         }
         if !same_content(&current, other) && !same_content(&current, target) {
@@ -209,6 +258,7 @@ pub fn recover(locked: &Locked<'_>) -> Result<Option<Recovery>, StateError> {
                 path: file.path.clone(),
             });
         }
+        failpoint::hit("recovery-before-file-write");
         match target {
             Some(blob) => {
                 let bytes = objects
@@ -226,6 +276,8 @@ pub fn recover(locked: &Locked<'_>) -> Result<Option<Recovery>, StateError> {
         failpoint::hit("recovery-after-file-write");
         restored.push(file.path.clone());
     }
+    remove_stale_temps(state, files)?;
+    failpoint::hit("recovery-before-record");
     let event = if finish {
         Event::Commit { of: record.seq }
     } else {

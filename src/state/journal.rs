@@ -198,9 +198,20 @@ pub fn append(path: &Path, record: &Record) -> io::Result<()> {
     }
     let mut line = serde_json::to_string(record).map_err(io::Error::other)?;
     line.push('\n');
+    let created = !path.exists();
     let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    super::failpoint::hit_torn("journal-torn", || {
+        let half = line.len() / 2;
+        let _ = file.write_all(line.as_bytes().get(..half).unwrap_or_default());
+        let _ = file.sync_all();
+    });
     file.write_all(line.as_bytes())?;
-    file.sync_all()
+    file.sync_all()?;
+    // A new journal's name must be durable too, or a crash could lose the file.
+    match path.parent() {
+        Some(dir) if created => super::atomic::sync_dir(dir),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

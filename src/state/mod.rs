@@ -15,6 +15,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::changeset::sha256_hex;
 use crate::stack::source::RelPath;
@@ -23,11 +24,15 @@ use objects::ObjectStore;
 
 pub const STATE_DIR: &str = ".pullover";
 
+/// How long a busy lock is retried even without `--lock-timeout`.
+const MIN_LOCK_RETRY: Duration = Duration::from_millis(250);
+
 #[derive(Debug, Clone)]
 pub struct StateDir {
     /// The stack root (canonical), that managed paths are relative to.
     root: PathBuf,
     dir: PathBuf,
+    lock_timeout: Duration,
 }
 
 /// Proof that the state lock is held; only [`StateDir::with_lock`] makes one.
@@ -38,7 +43,7 @@ pub struct Locked<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("another pullover is working on this stack ({holder}); nothing was changed")]
-    Busy { holder: String },
+    Busy { holder: String, waited: Duration },
     #[error("{path} changed since the plan was shown; nothing was written")]
     ChangedSincePlan { path: RelPath },
     #[error("cannot finish the interrupted {action} of phase `{phase}`: {path} is neither as before nor as after it")]
@@ -49,6 +54,8 @@ pub enum StateError {
     },
     #[error("{path} resolves to {real} outside the stack folder; pullover never writes there")]
     OutsideRoot { path: RelPath, real: String },
+    #[error("{error}; {}", if *undone { "the files written before it were put back, so every file is as it was" } else { "the next pullover command puts back the files written before it" })]
+    WriteFailed { error: Box<StateError>, undone: bool },
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error("{context}: {source}")]
@@ -58,7 +65,14 @@ pub enum StateError {
 impl StateError {
     pub fn help(&self) -> Vec<String> {
         match self {
-            StateError::Busy { .. } => vec!["wait for it to finish and run the command again".into()],
+            StateError::Busy { waited, .. } if waited.is_zero() => vec![
+                "wait for it to finish and run the command again, or pass --lock-timeout 60s to wait for it".into(),
+            ],
+            StateError::Busy { waited, .. } => vec![format!(
+                "it was still working after {}; wait for it to finish and run the command again",
+                humantime::format_duration(*waited)
+            )],
+            StateError::WriteFailed { error, .. } => error.help(),
             StateError::ChangedSincePlan { .. } => vec!["run the command again to see the plan for the file as it is now".into()],
             StateError::RecoveryConflict { path, .. } => vec![
                 format!("someone edited {path} while the interrupted command ran; compare it with `pullover history` and the snapshots in .pullover/objects"),
@@ -82,6 +96,7 @@ impl StateDir {
         Ok(StateDir {
             dir: root.join(STATE_DIR),
             root,
+            lock_timeout: Duration::ZERO,
         })
     }
 
@@ -105,16 +120,28 @@ impl StateDir {
         Ok(Journal::read(&self.journal_path())?)
     }
 
-    /// Runs `work` holding the state lock. Another pullover holding it makes
-    /// this fail at once with who holds it; a holder that died released it
-    /// (flock), and what it left behind is reported in `stale`.
+    /// How long [`StateDir::with_lock`] waits for another pullover to finish
+    /// before refusing; zero (the default) refuses at once.
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> StateDir {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.dir.join("lock")
+    }
+
+    /// Runs `work` holding the state lock. While another pullover holds it this
+    /// waits up to the lock timeout, then fails naming the holder. A holder that
+    /// died released it (flock); the line it left behind is explained in
+    /// `stale`.
     pub fn with_lock<T, E: From<StateError>>(
         &self,
         command: &str,
         work: impl FnOnce(&Locked<'_>, Option<String>) -> Result<T, E>,
     ) -> Result<T, E> {
         fs::create_dir_all(&self.dir).map_err(io_err(format!("cannot create {}", self.dir.display())))?;
-        let path = self.dir.join("lock");
+        let path = self.lock_path();
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -123,33 +150,74 @@ impl StateDir {
             .open(&path)
             .map_err(io_err(format!("cannot open {}", path.display())))?;
         let mut lock = fd_lock::RwLock::new(file);
-        let mut guard = match lock.try_write() {
-            Ok(guard) => guard,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                let holder = fs::read_to_string(&path).unwrap_or_default();
-                let holder = if holder.trim().is_empty() {
-                    "holder unknown".to_string()
-                } else {
-                    holder.trim().to_string()
-                };
-                return Err(StateError::Busy { holder }.into());
+        let started = Instant::now();
+        let mut waiting = false;
+        let mut guard = loop {
+            match lock.try_write() {
+                Ok(guard) => break guard,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let holder = read_holder(&path);
+                    // Even with no timeout, retry briefly: `status` takes a
+                    // shared lock for an instant to look, which must not make
+                    // an apply refuse.
+                    if started.elapsed() >= self.lock_timeout.max(MIN_LOCK_RETRY) {
+                        return Err(StateError::Busy {
+                            holder: holder.unwrap_or_else(|| "holder unknown".into()),
+                            waited: self.lock_timeout,
+                        }
+                        .into());
+                    }
+                    if !waiting && !self.lock_timeout.is_zero() {
+                        waiting = true;
+                        eprintln!(
+                            "note: waiting up to {} for the other pullover ({}) to finish",
+                            humantime::format_duration(self.lock_timeout),
+                            holder.as_deref().unwrap_or("holder unknown")
+                        );
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(io_err(format!("cannot lock {}", path.display()))(e).into()),
             }
-            Err(e) => return Err(io_err(format!("cannot lock {}", path.display()))(e).into()),
         };
         // A holder line left in the file means its owner died holding the lock.
         let mut previous = String::new();
         let _ = guard.read_to_string(&mut previous);
-        let stale = (!previous.trim().is_empty()).then(|| previous.trim().to_string());
+        let stale = Holder::parse(&previous).map(|h| h.explain_stale());
         let me = format!(
             "pid {} running `pullover {command}` since {}",
             std::process::id(),
             now()
         );
         write_holder(&mut guard, &me).map_err(io_err("cannot write the lock file"))?;
+        failpoint::hit("lock-acquired");
         let result = work(&Locked { state: self }, stale);
         let _ = write_holder(&mut guard, "");
         drop(guard);
         result
+    }
+
+    /// Whether another pullover holds the lock now, or one died holding it.
+    /// Takes no lock and writes nothing (for `status`).
+    pub fn lock_state(&self) -> LockState {
+        let Ok(file) = File::open(self.lock_path()) else {
+            return LockState::Free;
+        };
+        let holder = read_holder(&self.lock_path());
+        let lock = fd_lock::RwLock::new(file);
+        let held = matches!(lock.try_read(), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        match (held, holder) {
+            (true, holder) => LockState::Held {
+                holder: holder.unwrap_or_else(|| "holder unknown".into()),
+            },
+            (false, Some(line)) => match Holder::parse(&line) {
+                Some(holder) => LockState::Stale {
+                    explanation: holder.explain_stale(),
+                },
+                None => LockState::Free,
+            },
+            (false, None) => LockState::Free,
+        }
     }
 
     /// Where a managed file really is: through a symlink (inside the stack) to
@@ -209,6 +277,71 @@ impl StateDir {
             Err(e) => Err(io_err(format!("cannot read {rel}"))(e)),
         }
     }
+}
+
+/// Who holds (or held) the lock, from its holder line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockState {
+    Free,
+    /// Another pullover is working on the stack now.
+    Held {
+        holder: String,
+    },
+    /// A pullover died holding the lock; says which and whether it still runs.
+    Stale {
+        explanation: String,
+    },
+}
+
+/// The line a lock holder writes: `pid 123 running `pullover apply` since …`.
+struct Holder {
+    line: String,
+    pid: Option<i32>,
+}
+
+impl Holder {
+    fn parse(text: &str) -> Option<Holder> {
+        let line = text.trim();
+        if line.is_empty() {
+            return None;
+        }
+        let pid = line
+            .strip_prefix("pid ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|pid| pid.parse().ok());
+        Some(Holder {
+            line: line.to_string(),
+            pid,
+        })
+    }
+
+    fn explain_stale(&self) -> String {
+        let fate = match self.pid.map(process_is_running) {
+            Some(false) => "it is no longer running: it crashed or was killed",
+            _ => "it probably crashed",
+        };
+        format!(
+            "the previous pullover ({}) ended without releasing its lock; {fate}",
+            self.line
+        )
+    }
+}
+
+/// Whether a process with this pid exists (it may be another program that
+/// got the pid since; then this errs on the side of "running").
+fn process_is_running(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill(2) with signal 0 only checks for existence; no memory is touched.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+fn read_holder(path: &Path) -> Option<String> {
+    let text = fs::read_to_string(path).ok()?;
+    let line = text.trim();
+    (!line.is_empty()).then(|| line.to_string())
 }
 
 fn write_holder(file: &mut File, text: &str) -> io::Result<()> {

@@ -6,6 +6,7 @@ mod analyze;
 mod bad_input;
 mod completions;
 mod compose_schema;
+mod concurrency;
 mod crash;
 mod dashboards;
 mod docs;

@@ -25,6 +25,24 @@ pub fn stacks() -> Vec<String> {
     names
 }
 
+/// The phases this pullover has a planner for; phases merged later are
+/// covered as they come.
+pub fn available_phases() -> Vec<pullover::phase::PhaseId> {
+    pullover::phase::PhaseId::ALL
+        .into_iter()
+        .filter(|p| p.planner().is_some())
+        .collect()
+}
+
+/// The phases that can be applied in order on this pullover: each one and
+/// every phase before it has a planner (`apply` refuses to skip a phase).
+pub fn applicable_phases() -> Vec<pullover::phase::PhaseId> {
+    pullover::phase::PhaseId::ALL
+        .into_iter()
+        .take_while(|p| p.planner().is_some())
+        .collect()
+}
+
 pub struct Pullover {
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
@@ -86,7 +104,24 @@ impl Pullover {
         self.run_with(args, &self.env)
     }
 
-    fn run_with<I, S>(&self, args: I, env: &[(String, String)]) -> Run
+    /// A copy of this stack as it is now, pullover's state included (to
+    /// crash the same prepared stack many times).
+    pub fn fork(&self) -> Pullover {
+        let fork = pullover();
+        copy_dir(&self.path(), &fork.path());
+        fork
+    }
+
+    /// The command [`Pullover::run`] runs, to spawn it instead (concurrency tests).
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command_with(args, &self.env)
+    }
+
+    fn command_with<I, S>(&self, args: I, env: &[(String, String)]) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -104,6 +139,15 @@ impl Pullover {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    fn run_with<I, S>(&self, args: I, env: &[(String, String)]) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = self.command_with(args, env);
         let output = cmd.output().expect("run pullover");
         use std::os::unix::process::ExitStatusExt;
         Run {
@@ -169,11 +213,15 @@ impl Run {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a folder tree, keeping symlinks as symlinks and file modes.
+pub fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap().flatten() {
         let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else if kind.is_dir() {
             copy_dir(&entry.path(), &target);
         } else {
             fs::copy(entry.path(), &target).unwrap();
@@ -232,3 +280,4 @@ pub fn promtool_check_config(path: &Path) -> Result<String, String> {
 }
 
 pub mod live;
+pub mod tree;
