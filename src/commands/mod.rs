@@ -4,9 +4,11 @@
 
 mod apply;
 mod history;
+mod live;
 mod plan;
 mod rollback;
 mod status;
+mod verify;
 
 use std::io::{self, IsTerminal, Write};
 
@@ -133,6 +135,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Apply(args) => apply::run(&ctx, &args),
         Command::Rollback(args) => rollback::run(&ctx, &args),
         Command::History => history::run(&ctx),
+        Command::Verify(args) => verify::run(&ctx, &args),
     }
 }
 
