@@ -7,3 +7,4 @@ mod crash;
 mod engine;
 mod live_client;
 mod scrape;
+mod verify_e2e;
