@@ -11,6 +11,7 @@ use crate::stack::settings::{AppArg, Overrides};
 
 const EXAMPLES: &str = "\
 Examples:
+  pullover --stack stacks/seed init            discover the stack, write pullover.yaml for review
   pullover --stack stacks/seed plan            show the next phase as a diff
   pullover apply                               apply it (asks first)
   pullover status                              where the migration stands, and drift
@@ -100,6 +101,11 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Discover the stack, show what was found and why, and write pullover.yaml for review.
+    #[command(
+        after_help = "Examples:\n  pullover --stack stacks/seed init          show what discovery finds, ask, then write\n  pullover init --yes                        write without asking (fails, naming the key, where discovery cannot decide)\n  pullover --app worker:9100 init --force    pin the app and rewrite an existing pullover.yaml"
+    )]
+    Init(InitArgs),
     /// Applied phases, the next phase, and drift of every managed file.
     #[command(after_help = "Example:\n  pullover --stack stacks/seed status")]
     Status,
@@ -129,6 +135,11 @@ Exit codes: 0 every check passed, 3 a check failed or could not tell yet, 1 the 
         after_help = "Examples:\n  pullover --prometheus-url http://localhost:9090 verify\n  pullover verify --reload                 # reload Prometheus first\n  pullover verify --window 2m --tolerance 10%\n  pullover --app-url http://localhost:8080 verify --after baseline --format json"
     )]
     Verify(VerifyArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  pullover completions bash > ~/.local/share/bash-completion/completions/pullover\n  pullover completions zsh > \"${fpath[1]}/_pullover\"\n  pullover completions fish > ~/.config/fish/completions/pullover.fish"
+    )]
+    Completions(CompletionsArgs),
 }
 
 /// Knobs of the live checks, shared by `verify` and `apply` (whose gate runs them).
@@ -191,6 +202,23 @@ fn parse_duration_arg(text: &str) -> Result<Duration, String> {
         return Err(format!("`{text}`: the duration must be more than 0"));
     }
     Ok(duration)
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Write without asking; where discovery cannot decide, fail and name the key to set.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Replace an existing pullover.yaml (discovery ignores it).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -19,16 +19,7 @@ pub struct Display {
 /// created or deleted file, 3 lines of context.
 pub fn file_diff(change: &FileChange) -> String {
     let path = change.path.as_str();
-    let before = change
-        .before
-        .as_ref()
-        .map(|s| String::from_utf8_lossy(&s.bytes))
-        .unwrap_or_default();
-    let after = change
-        .after
-        .as_ref()
-        .map(|s| String::from_utf8_lossy(&s.bytes))
-        .unwrap_or_default();
+    let (before, after) = texts(change);
     let mut out = format!("diff --git a/{path} b/{path}\n");
     let (old_name, new_name) = match change.kind() {
         ChangeKind::Create => {
@@ -61,6 +52,17 @@ pub fn file_diff(change: &FileChange) -> String {
     out
 }
 
+/// The text before and after a change; an absent file is empty.
+fn texts(change: &FileChange) -> (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>) {
+    fn text(state: &Option<super::FileState>) -> std::borrow::Cow<'_, str> {
+        state
+            .as_ref()
+            .map(|s| String::from_utf8_lossy(&s.bytes))
+            .unwrap_or_default()
+    }
+    (text(&change.before), text(&change.after))
+}
+
 /// git records only 644 or 755.
 fn git_mode(mode: u32) -> u32 {
     if mode & 0o111 != 0 { 0o755 } else { 0o644 }
@@ -73,16 +75,7 @@ pub fn patch(changeset: &ChangeSet) -> String {
 
 /// Lines added and removed in a change.
 pub fn line_counts(change: &FileChange) -> (usize, usize) {
-    let before = change
-        .before
-        .as_ref()
-        .map(|s| String::from_utf8_lossy(&s.bytes))
-        .unwrap_or_default();
-    let after = change
-        .after
-        .as_ref()
-        .map(|s| String::from_utf8_lossy(&s.bytes))
-        .unwrap_or_default();
+    let (before, after) = texts(change);
     let diff = TextDiff::from_lines(before.as_ref(), after.as_ref());
     let mut added = 0;
     let mut removed = 0;

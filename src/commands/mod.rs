@@ -3,7 +3,9 @@
 //! an exit code.
 
 mod apply;
+mod completions;
 mod history;
+mod init;
 mod live;
 mod plan;
 mod rollback;
@@ -136,6 +138,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Rollback(args) => rollback::run(&ctx, &args),
         Command::History => history::run(&ctx),
         Command::Verify(args) => verify::run(&ctx, &args),
+        Command::Init(args) => init::run(&ctx, &args),
+        Command::Completions(args) => completions::run(&ctx, &args),
     }
 }
 

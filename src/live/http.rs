@@ -94,6 +94,16 @@ impl HttpClient {
     /// Sends one request, retrying connection errors with exponential backoff, all within
     /// the endpoint's overall timeout. Returns any HTTP status; callers decide what a status
     /// means.
+    /// `GET /-/ready`: `Ok` once the server (Prometheus or Pushgateway) serves requests.
+    pub(crate) async fn ready(&self) -> Result<(), LiveError> {
+        let response = self.send(Method::GET, "-/ready", Body::Empty, "text/plain").await?;
+        if response.status == 200 {
+            Ok(())
+        } else {
+            Err(status_error(&response))
+        }
+    }
+
     pub(crate) async fn send(
         &self,
         method: Method,

@@ -54,15 +54,7 @@ impl PrometheusClient {
 
     /// `GET /-/ready`: `Ok` once Prometheus serves queries.
     pub async fn ready(&self) -> Result<(), LiveError> {
-        let response = self
-            .http
-            .send(Method::GET, "-/ready", Body::Empty, "text/plain")
-            .await?;
-        if response.status == 200 {
-            Ok(())
-        } else {
-            Err(status_error(&response))
-        }
+        self.http.ready().await
     }
 
     /// `GET /api/v1/targets`: active and dropped targets.

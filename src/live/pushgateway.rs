@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::endpoint::Endpoint;
 use super::error::{LiveError, body_prefix};
-use super::http::{Body, HttpClient, RawResponse, decode_api, status_error};
+use super::http::{Body, HttpClient, RawResponse, decode_api};
 use super::model::{Labels, MetricKind, parse_sample_value};
 
 /// One pushed group (one grouping key).
@@ -90,15 +90,7 @@ impl PushgatewayClient {
 
     /// `GET /-/ready`.
     pub async fn ready(&self) -> Result<(), LiveError> {
-        let response = self
-            .http
-            .send(Method::GET, "-/ready", Body::Empty, "text/plain")
-            .await?;
-        if response.status == 200 {
-            Ok(())
-        } else {
-            Err(status_error(&response))
-        }
+        self.http.ready().await
     }
 
     /// `GET /api/v1/metrics`.

@@ -1,6 +1,7 @@
 //! The phases, in order. Each is a pure planner: `(stack as read) → ChangeSet`.
 //! Rendering, applying, journaling and rollback are generic and live elsewhere.
 
+pub mod docs;
 pub mod dual_run;
 pub mod scrape;
 
@@ -76,6 +77,7 @@ impl PhaseId {
         match self {
             PhaseId::Scrape => Some(scrape::plan),
             PhaseId::DualRun => Some(dual_run::plan),
+            PhaseId::Docs => Some(docs::plan),
             _ => None,
         }
     }

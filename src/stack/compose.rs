@@ -1,6 +1,8 @@
 //! A typed view of a Compose file for discovery and for the `remove` phase.
 //! Reading only: edits go through `edit::yaml` on the original text.
 
+use std::collections::BTreeMap;
+
 use yaml_serde::Value;
 
 use crate::diagnostic::Diagnostic;
@@ -36,6 +38,9 @@ pub struct Service {
     pub links: Vec<String>,
     pub volumes: Vec<Mount>,
     pub profiles: Vec<String>,
+    /// The `build:` context folder (short form or `context:`), as written
+    /// relative to the Compose file.
+    pub build: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +51,20 @@ pub struct Mount {
     pub bind: bool,
 }
 
+/// Variables for Compose interpolation (`${VAR}`, `${VAR:-default}`), as read
+/// from the project's `.env` file.
+pub type ComposeVars = BTreeMap<String, String>;
+
 impl Compose {
     pub fn parse(file: SourceFile) -> Result<Compose, Diagnostic> {
+        Compose::parse_with_vars(file, &ComposeVars::new())
+    }
+
+    /// Parses with `vars` substituted into the paths the typed view reads
+    /// (volume sources, `build`, `env_file`), as `docker compose` would. Other
+    /// values stay as written: they are only ever compared, and an edit must
+    /// find them as written.
+    pub fn parse_with_vars(file: SourceFile, vars: &ComposeVars) -> Result<Compose, Diagnostic> {
         let doc = YamlDoc::parse(file.text()).map_err(|e| e.to_diagnostic(&file))?;
         let mut value = doc.value().clone();
         // `<<: *common` merges matter for what a service is; resolve them for reading.
@@ -60,7 +77,7 @@ impl Compose {
         };
         let services = services
             .iter()
-            .filter_map(|(name, svc)| Some(Service::from_value(scalar_string(name)?, svc)))
+            .filter_map(|(name, svc)| Some(Service::from_value(scalar_string(name)?, svc, vars)))
             .collect();
         Ok(Compose { file, doc, services })
     }
@@ -71,7 +88,8 @@ impl Compose {
 }
 
 impl Service {
-    fn from_value(name: String, svc: &Value) -> Service {
+    fn from_value(name: String, svc: &Value, vars: &ComposeVars) -> Service {
+        let path = |raw: String| interpolate(&raw, vars).unwrap_or(raw);
         let strings = |v: Option<&Value>| -> Vec<String> {
             match v {
                 Some(Value::Sequence(seq)) => seq.iter().filter_map(scalar_string).collect(),
@@ -98,8 +116,9 @@ impl Service {
             Some(Value::Sequence(seq)) => seq
                 .iter()
                 .filter_map(|v| scalar_string(v).or_else(|| v.get("path").and_then(scalar_string)))
+                .map(path)
                 .collect(),
-            other => strings(other),
+            other => strings(other).into_iter().map(path).collect(),
         };
         let command = match svc.get("command") {
             Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
@@ -124,9 +143,15 @@ impl Service {
             other => strings(other),
         };
         let volumes = match svc.get("volumes") {
-            Some(Value::Sequence(seq)) => seq.iter().filter_map(Mount::from_value).collect(),
+            Some(Value::Sequence(seq)) => seq.iter().filter_map(|v| Mount::from_value(v, vars)).collect(),
             _ => Vec::new(),
         };
+        let build = match svc.get("build") {
+            Some(Value::Mapping(_)) => svc.get("build").and_then(|b| b.get("context")).and_then(scalar_string),
+            Some(other) => scalar_string(other),
+            None => None,
+        }
+        .map(path);
         Service {
             image: svc.get("image").and_then(scalar_string),
             environment,
@@ -141,6 +166,7 @@ impl Service {
                 .collect(),
             volumes,
             profiles: strings(svc.get("profiles")),
+            build,
             name,
         }
     }
@@ -159,18 +185,23 @@ impl Service {
 }
 
 impl Mount {
-    fn from_value(value: &Value) -> Option<Mount> {
+    fn from_value(value: &Value, vars: &ComposeVars) -> Option<Mount> {
         match value {
             Value::Mapping(_) => {
                 let kind = value.get("type").and_then(scalar_string);
                 Some(Mount {
-                    source: value.get("source").and_then(scalar_string),
+                    source: value
+                        .get("source")
+                        .and_then(scalar_string)
+                        .map(|s| interpolate(&s, vars).unwrap_or(s)),
                     target: value.get("target").and_then(scalar_string)?,
                     bind: kind.as_deref() == Some("bind"),
                 })
             }
             other => {
-                let spec = scalar_string(other)?;
+                let raw = scalar_string(other)?;
+                // `${DIR:-./conf}:/etc/x` holds a colon of its own: substitute first.
+                let spec = interpolate(&raw, vars).unwrap_or(raw);
                 let mut parts = spec.splitn(3, ':');
                 let first = parts.next()?.to_string();
                 match parts.next() {
@@ -191,6 +222,78 @@ impl Mount {
             }
         }
     }
+}
+
+/// Substitutes `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}` and `$$`
+/// as Compose does. `None` when a variable is unset and has no default (or the
+/// syntax is not one of those): the caller keeps the text as written and
+/// discovery then says which setting to pin.
+pub fn interpolate(text: &str, vars: &ComposeVars) -> Option<String> {
+    if !text.contains('$') {
+        return Some(text.to_string());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(braced) = after.strip_prefix('{') {
+            let close = braced.find('}')?;
+            let expr = &braced[..close];
+            let op_at = expr.find([':', '-', '?', '+']).unwrap_or(expr.len());
+            let (name, op) = expr.split_at(op_at);
+            let (colon, op) = match op.strip_prefix(':') {
+                Some(rest) => (true, rest),
+                None => (false, op),
+            };
+            // With `:`, an empty value counts as unset.
+            let set = vars.get(name).filter(|v| !(colon && v.is_empty()));
+            let value = match (op.chars().next(), op.get(1..).unwrap_or("")) {
+                (None, _) if !colon => vars.get(name)?.clone(),
+                (Some('-'), default) => set.cloned().unwrap_or_else(|| default.to_string()),
+                (Some('?'), _) => set?.clone(),
+                (Some('+'), alternative) => set.map_or(String::new(), |_| alternative.to_string()),
+                _ => return None,
+            };
+            out.push_str(&value);
+            rest = &braced[close + 1..];
+        } else {
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if len == 0 {
+                return None;
+            }
+            out.push_str(vars.get(&after[..len])?);
+            rest = &after[len..];
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// `KEY=value` lines of a `.env` file (comments, blank lines and `export `
+/// skipped; one level of matching quotes removed).
+pub fn parse_dotenv(text: &str) -> ComposeVars {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                return None;
+            }
+            let line = line.strip_prefix("export ").unwrap_or(line);
+            let (key, value) = line.split_once('=')?;
+            let value = value.trim();
+            let unquoted = ['"', '\'']
+                .iter()
+                .find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q))
+                .unwrap_or(value);
+            Some((key.trim().to_string(), unquoted.to_string()))
+        })
+        .collect()
 }
 
 fn parse_port(s: &str) -> Option<u16> {
@@ -275,5 +378,56 @@ services:
         );
         assert_eq!(worker.listen_port(), Some(9100));
         assert_eq!(worker.links, vec!["api"]);
+    }
+
+    #[test]
+    fn build_contexts_in_short_and_long_form() {
+        let text = "services:\n  a: {build: ./a}\n  b:\n    build: {context: ./b, dockerfile: D}\n  c: {image: x}\n";
+        let compose = Compose::parse(SourceFile::from_text(
+            RelPath::new("compose.yaml").unwrap(),
+            text,
+            0o644,
+        ))
+        .unwrap();
+        let builds: Vec<Option<&str>> = compose.services.iter().map(|s| s.build.as_deref()).collect();
+        assert_eq!(builds, [Some("./a"), Some("./b"), None]);
+    }
+
+    #[test]
+    fn paths_from_dot_env_are_substituted_as_compose_does() {
+        let vars = parse_dotenv("# paths\nPROM_DIR=./prom\nexport EMPTY=\nQUOTED='./q'\n\n");
+        assert_eq!(vars.get("QUOTED").map(String::as_str), Some("./q"));
+        let cases = [
+            ("${PROM_DIR}:/etc/prometheus", Some("./prom:/etc/prometheus")),
+            ("$PROM_DIR/rules", Some("./prom/rules")),
+            ("${MISSING:-./default}", Some("./default")),
+            ("${EMPTY:-./default}", Some("./default")),
+            ("${EMPTY-./default}", Some("")),
+            ("$$HOME", Some("$HOME")),
+            ("${MISSING}", None),
+            ("${MISSING:?must be set}", None),
+            ("${PROM_DIR:?must be set}", Some("./prom")),
+            ("${PROM_DIR:+./other}|${MISSING+x}", Some("./other|")),
+            ("${PROM_DIR:x}", None),
+            ("${UNCLOSED", None),
+            ("plain", Some("plain")),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(interpolate(text, &vars).as_deref(), expected, "{text}");
+        }
+        let text = "services:\n  prometheus:\n    volumes: ['${PROM_DIR:-./prometheus}:/etc/prometheus:ro']\n    environment: ['A=${PROM_DIR}']\n";
+        let compose = Compose::parse_with_vars(
+            SourceFile::from_text(RelPath::new("compose.yaml").unwrap(), text, 0o644),
+            &vars,
+        )
+        .unwrap();
+        let prometheus = compose.service("prometheus").unwrap();
+        assert_eq!(prometheus.volumes[0].source.as_deref(), Some("./prom"));
+        assert!(prometheus.volumes[0].bind);
+        assert_eq!(
+            prometheus.environment,
+            vec![("A".into(), Some("${PROM_DIR}".into()))],
+            "values other than paths stay as written"
+        );
     }
 }

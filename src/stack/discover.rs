@@ -3,10 +3,11 @@
 //! failure can name the flag or key that settles it.
 
 use crate::diagnostic::Diagnostic;
-use crate::stack::compose::{COMPOSE_FILE_NAMES, Compose, Mount, Service};
+use crate::stack::app_code::{self, Instance};
+use crate::stack::compose::{COMPOSE_FILE_NAMES, Compose, ComposeVars, Mount, Service};
 use crate::stack::read::StackDir;
 use crate::stack::settings::{Overrides, SettingsFile};
-use crate::stack::source::RelPath;
+use crate::stack::source::{RelPath, SourceFile};
 
 /// One discovered setting and the evidence for it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -24,13 +25,86 @@ pub(crate) fn evidence(setting: &str, value: impl Into<String>, because: impl In
     }
 }
 
-pub fn find_compose_file(dir: &StackDir, settings: &SettingsFile) -> Result<Option<(RelPath, Evidence)>, Diagnostic> {
+/// What discovery does when it cannot decide alone. [`NeverAsk`] (every
+/// command but `init`) fails with the key to set; `init` asks on a terminal.
+pub trait Ask {
+    /// Several services could be the apps that push: which are?
+    fn apps(&mut self, question: &AppQuestion) -> Result<Vec<String>, Diagnostic>;
+    /// A file or folder discovery could not find: where is it (relative to the
+    /// stack)? `None` leaves an optional setting unset.
+    fn path(&mut self, question: &PathQuestion) -> Result<Option<String>, Diagnostic>;
+}
+
+/// A service that may be an app, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub service: String,
+    pub because: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppQuestion {
+    /// Services whose environment, command or env_file points at the gateway.
+    pub pushing: Vec<Candidate>,
+    /// Services that only look like they might push.
+    pub plausible: Vec<Candidate>,
+    /// The error when nobody answers: names the key that settles it.
+    pub unresolved: Diagnostic,
+}
+
+#[derive(Debug, Clone)]
+pub struct PathQuestion {
+    /// The pullover.yaml key the answer pins.
+    pub setting: &'static str,
+    pub prompt: String,
+    pub required: bool,
+    /// The error when nobody answers a required question, or when `init`
+    /// cannot ask.
+    pub unresolved: Diagnostic,
+}
+
+/// Never asks: a required answer fails with the key to set, an optional one stays unset.
+pub struct NeverAsk;
+
+impl Ask for NeverAsk {
+    fn apps(&mut self, question: &AppQuestion) -> Result<Vec<String>, Diagnostic> {
+        Err(question.unresolved.clone())
+    }
+
+    fn path(&mut self, question: &PathQuestion) -> Result<Option<String>, Diagnostic> {
+        if question.required {
+            Err(question.unresolved.clone())
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+pub fn find_compose_file(
+    dir: &StackDir,
+    settings: &SettingsFile,
+    root_env: &ComposeVars,
+) -> Result<Option<(RelPath, Evidence)>, Diagnostic> {
     if let Some(path) = &settings.compose_file {
         let rel = RelPath::new(path.clone()).map_err(|e| Diagnostic::error(format!("compose_file: {e}")))?;
         return Ok(Some((
             rel,
             evidence("compose_file", path.clone(), "set in pullover.yaml"),
         )));
+    }
+    // `docker compose` reads COMPOSE_FILE from the project's .env; the first
+    // file of a list is the one that defines the services.
+    if let Some(listed) = root_env.get("COMPOSE_FILE") {
+        let separator = root_env.get("COMPOSE_PATH_SEPARATOR").map_or(":", String::as_str);
+        let first = listed.split(separator).next().unwrap_or(listed).trim();
+        if let Ok(rel) = RelPath::new(first)
+            && dir.is_file(&rel)
+        {
+            return Ok(Some((
+                rel.clone(),
+                evidence("compose_file", rel.to_string(), "COMPOSE_FILE in .env names it"),
+            )));
+        }
     }
     Ok(COMPOSE_FILE_NAMES.iter().find_map(|name| {
         let rel = RelPath::new(*name).ok()?;
@@ -207,17 +281,202 @@ pub fn find_pushing_services<'c>(compose: &'c Compose, gateway: &str, dir: &Stac
         .collect()
 }
 
+/// Services that might push although nothing in their environment, command
+/// or env_file points at the gateway: they depend on or link to it, their
+/// Compose entry holds its address (in a comment, a label, …), or their code
+/// calls a push function. Only plausible: `init` asks about them, other
+/// commands stop and name the key that settles it. The gateway, Prometheus and
+/// Grafana are never apps; sharing a volume with the gateway (a backup job)
+/// does not make a service plausible.
+pub fn find_plausible_services<'c, 'f>(
+    compose: &'c Compose,
+    gateway: &str,
+    port: u16,
+    pushing: &[&str],
+    code_of: &dyn Fn(&str) -> Vec<&'f SourceFile>,
+) -> Vec<(&'c Service, String)> {
+    let address = format!("{gateway}:{port}");
+    let url = format!("//{gateway}");
+    let entries = compose.doc.root().and_then(|r| r.get("services")).and_then(|e| e.value);
+    compose
+        .services
+        .iter()
+        .filter(|s| s.name != gateway && !pushing.contains(&s.name.as_str()))
+        .filter(|s| !is_prometheus_service(s) && !is_grafana_service(s))
+        .filter_map(|s| {
+            if s.depends_on.iter().any(|d| d == gateway) {
+                return Some((
+                    s,
+                    format!("it depends_on {gateway}, but nothing in its environment or command points at it"),
+                ));
+            }
+            if s.links.iter().any(|l| l == gateway) {
+                return Some((
+                    s,
+                    format!("it links to {gateway}, but nothing in its environment or command points at it"),
+                ));
+            }
+            let own_text = entries
+                .as_ref()
+                .and_then(|services| services.get(&s.name))
+                .and_then(|entry| {
+                    let text = compose.file.text();
+                    text.get(entry.key_range.start..own_end(text, entry.key_range.start, entry.range().end))
+                });
+            if own_text.is_some_and(|t| t.contains(&address) || t.contains(&url)) {
+                return Some((
+                    s,
+                    format!("its Compose entry mentions {address}, outside its environment and command"),
+                ));
+            }
+            code_of(&s.name).into_iter().find_map(|file| {
+                let call = app_code::push_calls(file.text()).into_iter().next()?;
+                let (line, _) = file.line_col(call.span.start);
+                Some((s, format!("its code calls {} ({}:{line})", call.function, file.path)))
+            })
+        })
+        .collect()
+}
+
+/// Where a service's own text ends: its entry, plus the comment lines after it
+/// indented deeper than its key (a comment at the key's indentation belongs
+/// to the next service).
+fn own_end(text: &str, key_start: usize, entry_end: usize) -> usize {
+    let line_start = text.get(..key_start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+    let key_column = key_start - line_start;
+    let mut end = entry_end;
+    for line in text.get(entry_end..).unwrap_or("").split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if trimmed.starts_with('#') && indent > key_column {
+            end += line.len();
+        } else if !trimmed.trim().is_empty() {
+            break;
+        } else {
+            end += line.len();
+        }
+    }
+    end
+}
+
+pub fn is_grafana_service(s: &Service) -> bool {
+    s.name.contains("grafana") || s.image.as_deref().is_some_and(|i| i.contains("grafana"))
+}
+
+/// What an app's push calls say about the `job` and `instance` it pushes as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedAs {
+    /// `None`: no call, calls that disagree, or a job pullover cannot read.
+    pub job: Option<String>,
+    pub job_because: String,
+    /// `None` when unknown; `[""]` when the grouping key has no instance.
+    pub instances: Option<Vec<String>>,
+    pub instances_because: String,
+}
+
+/// Reads the push calls in an app's code, resolving environment variables
+/// through `env` (the service's Compose environment).
+pub fn pushed_as(files: &[&SourceFile], env: &dyn Fn(&str) -> Option<String>) -> PushedAs {
+    let mut calls = Vec::new();
+    for file in files {
+        for call in app_code::push_calls(file.text()) {
+            let (line, _) = file.line_col(call.span.start);
+            calls.push((format!("{}:{line}", file.path), call));
+        }
+    }
+    let Some((first_at, first)) = calls.first() else {
+        return PushedAs {
+            job: None,
+            job_because: if files.is_empty() {
+                "no code of it was read (no `build:` folder; name it with `code:`)".into()
+            } else {
+                "no push call found in its code".into()
+            },
+            instances: None,
+            instances_because: String::new(),
+        };
+    };
+    let where_ = if calls.len() == 1 {
+        format!("`{}` at {first_at}", first.function)
+    } else {
+        format!("{} push calls (first: `{}` at {first_at})", calls.len(), first.function)
+    };
+    let mut jobs: Vec<String> = Vec::new();
+    let mut unreadable_job = None;
+    let mut instances: Vec<String> = Vec::new();
+    let mut unreadable_instance = None;
+    for (at, call) in &calls {
+        match call.job.as_ref().and_then(|j| j.resolve(env)) {
+            Some(job) if !jobs.contains(&job) => jobs.push(job),
+            Some(_) => {}
+            None => {
+                let how = call.job.as_ref().map_or("?".into(), |j| j.describe());
+                unreadable_job.get_or_insert(format!("{how} at {at}"));
+            }
+        }
+        let instance = match &call.instance {
+            Instance::None => Some(String::new()),
+            Instance::Value(e) => e.resolve(env),
+            Instance::Unknown => None,
+        };
+        match instance {
+            Some(i) if !instances.contains(&i) => instances.push(i),
+            Some(_) => {}
+            None => {
+                unreadable_instance.get_or_insert(at.clone());
+            }
+        }
+    }
+    let (job, job_because) = match (unreadable_job, jobs.as_slice()) {
+        (Some(how), _) => (
+            None,
+            format!("the job of the push call is {how}, which pullover cannot read"),
+        ),
+        (None, [one]) => (Some(one.clone()), format!("{where_} pushes as job \"{one}\"")),
+        (None, many) => (
+            None,
+            format!(
+                "its push calls name several jobs ({}); pin the one its series carry",
+                many.join(", ")
+            ),
+        ),
+    };
+    instances.sort();
+    let (instances, instances_because) = match unreadable_instance {
+        Some(at) => (
+            None,
+            format!("the grouping key of the push call at {at} cannot be read"),
+        ),
+        None => {
+            let shown: Vec<String> = instances
+                .iter()
+                .map(|i| {
+                    if i.is_empty() {
+                        "(none)".into()
+                    } else {
+                        format!("\"{i}\"")
+                    }
+                })
+                .collect();
+            let because = format!("{where_} pushes with instance {}", shown.join(", "));
+            (Some(instances), because)
+        }
+    };
+    PushedAs {
+        job,
+        job_because,
+        instances,
+        instances_because,
+    }
+}
+
 /// Folders of dashboards Grafana provisions: the provider `options.path`
 /// mapped back through grafana's bind mounts.
 pub fn find_dashboard_dirs(dir: &StackDir, compose: Option<&Compose>) -> Vec<(RelPath, Evidence)> {
     let mut found = Vec::new();
     if let Some(compose) = compose {
         let compose_dir = compose.file.path.parent().to_string();
-        for grafana in compose
-            .services
-            .iter()
-            .filter(|s| s.name.contains("grafana") || s.image.as_deref().is_some_and(|i| i.contains("grafana")))
-        {
+        for grafana in compose.services.iter().filter(|s| is_grafana_service(s)) {
             let providers = host_path_for(&compose_dir, &grafana.volumes, "/etc/grafana/provisioning/dashboards");
             let provider_files = providers
                 .map(|p| dir.files_under(&p, &[".yml", ".yaml"]))
@@ -266,6 +525,8 @@ pub fn find_dashboard_dirs(dir: &StackDir, compose: Option<&Compose>) -> Vec<(Re
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
@@ -309,5 +570,105 @@ mod tests {
         assert!(is_pushgateway_image("quay.io/prometheus/pushgateway:v1.9.0"));
         assert!(is_pushgateway_image("bitnami/pushgateway@sha256:abc"));
         assert!(!is_pushgateway_image("prom/prometheus:v2.42.0"));
+    }
+
+    fn compose(text: &str) -> Compose {
+        Compose::parse(SourceFile::from_text(
+            RelPath::new("compose.yaml").unwrap(),
+            text,
+            0o644,
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn services_that_only_look_like_apps_are_plausible_and_infrastructure_is_not() {
+        let c = compose(
+            "\
+services:
+  api:
+    environment: [PUSHGATEWAY_URL=http://pushgateway:9091]
+  waits:
+    depends_on: [pushgateway]
+  linked:
+    links: ['pushgateway:pgw']
+  commented:
+    image: acme/report
+    # may push to http://pushgateway:9091 one day
+  coded:
+    build: ./coded
+  backup:
+    volumes: ['pushgateway_data:/backup/pushgateway:ro']
+  prometheus:
+    image: prom/prometheus
+    depends_on: [pushgateway]
+  grafana:
+    image: grafana/grafana
+    depends_on: [pushgateway]
+  pushgateway:
+    image: prom/pushgateway
+",
+        );
+        let code = SourceFile::from_text(
+            RelPath::new("coded/main.py").unwrap(),
+            "push_to_gateway('pushgateway:9091', job='coded', registry=r)\n",
+            0o644,
+        );
+        let code_of = |service: &str| if service == "coded" { vec![&code] } else { Vec::new() };
+        let pushing = find_pushing_services(&c, "pushgateway", &StackDir::open(Path::new(".")).unwrap());
+        let names: Vec<&str> = pushing.iter().map(|(s, _)| s.name.as_str()).collect();
+        assert_eq!(names, ["api"]);
+        let plausible: Vec<String> = find_plausible_services(&c, "pushgateway", 9091, &names, &code_of)
+            .into_iter()
+            .map(|(s, why)| format!("{}: {why}", s.name))
+            .collect();
+        assert_eq!(
+            plausible,
+            [
+                "waits: it depends_on pushgateway, but nothing in its environment or command points at it",
+                "linked: it links to pushgateway, but nothing in its environment or command points at it",
+                "commented: its Compose entry mentions pushgateway:9091, outside its environment and command",
+                "coded: its code calls push_to_gateway (coded/main.py:1)",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_pushed_job_and_instances_come_from_the_push_calls_and_the_environment() {
+        let file = |path: &str, text: &str| SourceFile::from_text(RelPath::new(path).unwrap(), text, 0o644);
+        let a = file(
+            "w/a.py",
+            "ID = os.environ.get('WORKER_ID', 'w-0')\npushadd_to_gateway(GW, job='worker', registry=r, grouping_key={'instance': ID})\n",
+        );
+        let b = file("w/b.py", "push_to_gateway(GW, job='worker', registry=r)\n");
+        let env = |var: &str| (var == "WORKER_ID").then(|| "w-1".to_string());
+        let found = pushed_as(&[&a, &b], &env);
+        assert_eq!(found.job.as_deref(), Some("worker"));
+        assert_eq!(found.instances, Some(vec![String::new(), "w-1".to_string()]));
+        assert_eq!(
+            found.instances_because,
+            "2 push calls (first: `pushadd_to_gateway` at w/a.py:2) pushes with instance (none), \"w-1\""
+        );
+
+        let other = file("w/c.py", "push_to_gateway(GW, job='nightly', registry=r)\n");
+        let disagree = pushed_as(&[&a, &other], &env);
+        assert_eq!(disagree.job, None);
+        assert!(
+            disagree.job_because.contains("several jobs (worker, nightly)"),
+            "{}",
+            disagree.job_because
+        );
+
+        let unreadable = file("w/d.js", "gw.pushAdd({ jobName: name() });\n");
+        let found = pushed_as(&[&unreadable], &env);
+        assert_eq!(found.job, None);
+        assert_eq!(
+            found.job_because,
+            "the job of the push call is `name()` at w/d.js:1, which pullover cannot read"
+        );
+        assert_eq!(
+            pushed_as(&[], &env).job_because,
+            "no code of it was read (no `build:` folder; name it with `code:`)"
+        );
     }
 }

@@ -2,17 +2,20 @@
 //! discovery, and the files the phases plan over. All reading happens here;
 //! planners get a [`Stack`] and do no I/O.
 
+pub mod app_code;
 pub mod compose;
 pub mod discover;
+pub mod mentions;
 pub mod prometheus;
 pub mod read;
 pub mod settings;
+pub mod settings_yaml;
 pub mod source;
 
 use std::path::Path;
 
-use compose::Compose;
-use discover::{Evidence, evidence};
+use compose::{Compose, ComposeVars, parse_dotenv};
+use discover::{AppQuestion, Ask, Candidate, Evidence, NeverAsk, PathQuestion, evidence};
 use prometheus::PromConfig;
 use read::StackDir;
 use settings::{LiveSettings, Overrides, SETTINGS_FILE, ScrapeSettings, SettingsFile};
@@ -60,6 +63,8 @@ pub struct App {
     pub metrics: Vec<String>,
     /// False for a host that is not a Compose service (allowed, reported).
     pub in_compose: bool,
+    /// Its code: folders or files (the service's `build:` context, or `code:`).
+    pub code: Vec<RelPath>,
 }
 
 impl App {
@@ -81,14 +86,26 @@ pub struct Stack {
     pub rule_patterns: Vec<(String, Option<String>)>,
     pub dashboards: Vec<SourceFile>,
     pub docs: Vec<SourceFile>,
+    /// App code and config: the `build:` folders of the Compose services and
+    /// the `code:` of the apps (dependencies and build output skipped).
+    pub code: Vec<SourceFile>,
     /// What discovery decided, and why.
     pub evidence: Vec<Evidence>,
 }
 
 impl Stack {
+    /// Flags, then `pullover.yaml`, then discovery. Never asks: where
+    /// discovery cannot decide, the error names the key or flag to set.
     pub fn load(root: &Path, overrides: &Overrides) -> Result<Stack, Diagnostic> {
         let dir = StackDir::open(root)?;
-        load(&dir, overrides)
+        load(&dir, overrides, true, &mut NeverAsk)
+    }
+
+    /// Flags, then discovery, ignoring any `pullover.yaml` (what `init`
+    /// writes from); `ask` settles what discovery cannot decide alone.
+    pub fn discover(root: &Path, overrides: &Overrides, ask: &mut dyn Ask) -> Result<Stack, Diagnostic> {
+        let dir = StackDir::open(root)?;
+        load(&dir, overrides, false, ask)
     }
 
     /// Every file this stack was read from.
@@ -100,6 +117,7 @@ impl Stack {
             .chain(&self.rule_files)
             .chain(&self.dashboards)
             .chain(&self.docs)
+            .chain(&self.code)
     }
 
     pub fn file(&self, path: &RelPath) -> Option<&SourceFile> {
@@ -115,23 +133,54 @@ impl Stack {
     }
 }
 
-fn load(dir: &StackDir, overrides: &Overrides) -> Result<Stack, Diagnostic> {
+fn load(
+    dir: &StackDir,
+    overrides: &Overrides,
+    use_settings_file: bool,
+    ask: &mut dyn Ask,
+) -> Result<Stack, Diagnostic> {
     let settings_path = RelPath::new(SETTINGS_FILE).map_err(Diagnostic::error)?;
-    let settings_file = dir.read(&settings_path)?.map(|f| SettingsFile::parse(&f)).transpose()?;
+    let settings_file = if use_settings_file {
+        dir.read(&settings_path)?.map(|f| SettingsFile::parse(&f)).transpose()?
+    } else {
+        None
+    };
     let pinned = settings_file.clone().unwrap_or_default();
     let mut found = Vec::new();
 
-    let compose = match discover::find_compose_file(dir, &pinned)? {
+    let root_env = read_dotenv(dir, "");
+    let compose = match discover::find_compose_file(dir, &pinned, &root_env)? {
         Some((path, why)) => {
             found.push(why);
             let file = dir.require(&path, "Compose file", "check `compose_file:` in pullover.yaml")?;
-            Some(Compose::parse(file)?)
+            // Compose reads `.env` from the project folder: the Compose file's.
+            let vars = match path.parent() {
+                "" => root_env,
+                folder => read_dotenv(dir, folder),
+            };
+            Some(Compose::parse_with_vars(file, &vars)?)
         }
         None => None,
     };
 
-    let (prom_path, why) = discover::find_prometheus_config(dir, compose.as_ref(), &pinned, overrides)?;
-    found.push(why);
+    let prom_path = match discover::find_prometheus_config(dir, compose.as_ref(), &pinned, overrides) {
+        Ok((path, why)) => {
+            found.push(why);
+            path
+        }
+        Err(unresolved) => {
+            let question = PathQuestion {
+                setting: "prometheus_config",
+                prompt: "Where is prometheus.yml (relative to the stack folder)?".into(),
+                required: true,
+                unresolved: unresolved.clone(),
+            };
+            let answer = ask.path(&question)?.ok_or(unresolved)?;
+            let rel = RelPath::new(answer.clone()).map_err(|e| Diagnostic::error(format!("prometheus_config: {e}")))?;
+            found.push(evidence("prometheus_config", answer, "answered at the prompt"));
+            rel
+        }
+    };
     let prometheus = PromConfig::parse(dir.require(
         &prom_path,
         "Prometheus config",
@@ -139,14 +188,24 @@ fn load(dir: &StackDir, overrides: &Overrides) -> Result<Stack, Diagnostic> {
     )?)?;
 
     let gateway = resolve_gateway(compose.as_ref(), &prometheus, &pinned, overrides, &mut found)?;
+    let code = read_code(dir, compose.as_ref(), &pinned)?;
     let apps = match &gateway {
-        Some(gateway) => resolve_apps(dir, compose.as_ref(), gateway, &pinned, overrides, &mut found)?,
+        Some(gateway) => resolve_apps(
+            dir,
+            compose.as_ref(),
+            gateway,
+            &pinned,
+            overrides,
+            &code,
+            ask,
+            &mut found,
+        )?,
         None => Vec::new(),
     };
 
     let rule_patterns = rule_patterns(compose.as_ref(), &prometheus);
-    let rule_files = read_rule_files(dir, &rule_patterns)?;
-    let dashboard_dirs = resolve_dashboard_dirs(dir, compose.as_ref(), &pinned, overrides, &mut found)?;
+    let rule_files = read_rule_files(dir, &rule_patterns, &prometheus.file.path, &mut found)?;
+    let dashboard_dirs = resolve_dashboard_dirs(dir, compose.as_ref(), &pinned, overrides, ask, &mut found)?;
     let mut dashboards = Vec::new();
     for folder in &dashboard_dirs {
         for path in dir.files_under(folder, &[".json"]) {
@@ -155,15 +214,19 @@ fn load(dir: &StackDir, overrides: &Overrides) -> Result<Stack, Diagnostic> {
             }
         }
     }
-    let doc_names = if pinned.docs.is_empty() {
-        vec!["README.md".to_string(), "METRICS.md".to_string()]
+    let (doc_names, why) = if pinned.docs.is_empty() {
+        (
+            vec!["README.md".to_string(), "METRICS.md".to_string()],
+            "a usual docs file at the stack root",
+        )
     } else {
-        pinned.docs.clone()
+        (pinned.docs.clone(), "set in pullover.yaml")
     };
     let mut docs = Vec::new();
     for name in doc_names {
         let rel = RelPath::new(name.clone()).map_err(|e| Diagnostic::error(format!("docs: {e}")))?;
         if let Some(file) = dir.read(&rel)? {
+            found.push(evidence("docs", rel.to_string(), why));
             docs.push(file);
         }
     }
@@ -183,8 +246,100 @@ fn load(dir: &StackDir, overrides: &Overrides) -> Result<Stack, Diagnostic> {
         rule_patterns,
         dashboards,
         docs,
+        code,
         evidence: found,
     })
+}
+
+/// `KEY=value` pairs of `folder/.env`; none when it is missing or unreadable
+/// (`docker compose` would then complain itself).
+fn read_dotenv(dir: &StackDir, folder: &str) -> ComposeVars {
+    RelPath::join_relative(folder, ".env")
+        .ok()
+        .and_then(|rel| dir.read(&rel).ok().flatten())
+        .map(|file| parse_dotenv(file.text()))
+        .unwrap_or_default()
+}
+
+/// Where each Compose service's (or pinned app's) code is: `code:` in
+/// pullover.yaml, else the service's local `build:` context.
+fn code_roots(compose: Option<&Compose>, pinned: &SettingsFile) -> Vec<(String, Vec<RelPath>, String)> {
+    let mut roots: Vec<(String, Vec<RelPath>, String)> = Vec::new();
+    for app in pinned.apps.iter().filter(|a| !a.code.is_empty()) {
+        let paths = app.code.iter().filter_map(|c| RelPath::new(c.clone()).ok()).collect();
+        roots.push((app.service.clone(), paths, "set in pullover.yaml".into()));
+    }
+    let Some(compose) = compose else { return roots };
+    for service in &compose.services {
+        if roots.iter().any(|(name, _, _)| name == &service.name) {
+            continue;
+        }
+        let Some(build) = &service.build else { continue };
+        // A Git URL or an absolute path is not in the stack.
+        if build.contains("://") || build.starts_with("git@") || build.starts_with(['/', '~', '$']) {
+            continue;
+        }
+        if let Ok(rel) = RelPath::join_relative(compose.file.path.parent(), build) {
+            let why = format!("the `build:` context of service {}", service.name);
+            roots.push((service.name.clone(), vec![rel], why));
+        }
+    }
+    roots
+}
+
+/// No app's code is this big; beyond it a folder is a dependency tree.
+const MAX_CODE_FILES: usize = 2000;
+const MAX_CODE_BYTES: u64 = 1024 * 1024;
+
+fn read_code(dir: &StackDir, compose: Option<&Compose>, pinned: &SettingsFile) -> Result<Vec<SourceFile>, Diagnostic> {
+    let mut files: Vec<SourceFile> = Vec::new();
+    // A service's env_file is its config too (`PUSHGATEWAY_ADDR=…`).
+    let env_files = compose.into_iter().flat_map(|c| {
+        c.services.iter().flat_map(move |s| {
+            s.env_files
+                .iter()
+                .filter_map(move |f| RelPath::join_relative(c.file.path.parent(), f).ok())
+        })
+    });
+    let env_roots: Vec<RelPath> = env_files.collect();
+    let roots = code_roots(compose, pinned)
+        .into_iter()
+        .map(|(_, roots, _)| roots)
+        .chain(std::iter::once(env_roots));
+    for roots in roots {
+        for root in roots {
+            let paths = if dir.is_dir(&root) {
+                dir.source_files_under(&root, app_code::CODE_SUFFIXES, app_code::SKIPPED_DIRS, MAX_CODE_FILES)
+            } else {
+                vec![root]
+            };
+            for path in paths {
+                if files.iter().any(|f| f.path == path) || dir.size(&path).is_none_or(|n| n > MAX_CODE_BYTES) {
+                    continue;
+                }
+                // Binary or non-UTF-8 files are not code pullover reads.
+                if let Ok(Some(file)) = dir.read(&path) {
+                    files.push(file);
+                }
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// The code files under `roots`.
+fn code_under<'s>(code: &'s [SourceFile], roots: &[RelPath]) -> Vec<&'s SourceFile> {
+    code.iter()
+        .filter(|f| {
+            roots.iter().any(|root| {
+                f.path == *root
+                    || f.path
+                        .as_str()
+                        .strip_prefix(root.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+        })
+        .collect()
 }
 
 fn merge_live(mut live: LiveSettings, overrides: &Overrides) -> LiveSettings {
@@ -264,10 +419,29 @@ fn resolve_gateway(
             }
         }
     };
-    let honor_labels = pinned_gateway
-        .honor_labels
-        .or_else(|| job.as_deref().and_then(|j| prometheus.job(j)).map(|j| j.honor_labels))
-        .unwrap_or(false);
+    let honor_labels = match (
+        pinned_gateway.honor_labels,
+        job.as_deref().and_then(|j| prometheus.job(j)),
+    ) {
+        (Some(pinned), _) => pinned,
+        (None, Some(scrape_job)) => {
+            let why = if scrape_job.honor_labels {
+                format!("job `{}` sets honor_labels: true", scrape_job.name)
+            } else {
+                format!(
+                    "job `{}` does not set honor_labels (Prometheus renames pushed labels to exported_job/exported_instance)",
+                    scrape_job.name
+                )
+            };
+            found.push(evidence(
+                "gateway.honor_labels",
+                scrape_job.honor_labels.to_string(),
+                why,
+            ));
+            scrape_job.honor_labels
+        }
+        (None, None) => false,
+    };
     Ok(Some(Gateway {
         service: service.map(|(s, _)| s),
         host,
@@ -277,12 +451,15 @@ fn resolve_gateway(
     }))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn resolve_apps(
     dir: &StackDir,
     compose: Option<&Compose>,
     gateway: &Gateway,
     pinned: &SettingsFile,
     overrides: &Overrides,
+    code: &[SourceFile],
+    ask: &mut dyn Ask,
     found: &mut Vec<Evidence>,
 ) -> Result<Vec<App>, Diagnostic> {
     let pinned_apps: Vec<settings::AppSettings> = if !overrides.apps.is_empty() {
@@ -307,36 +484,98 @@ fn resolve_apps(
     } else {
         pinned.apps.clone()
     };
+    let roots = code_roots(compose, pinned);
+    let roots_of = |service: &str| {
+        roots
+            .iter()
+            .find(|(name, _, _)| name == service)
+            .map(|(_, paths, why)| (paths.clone(), why.clone()))
+    };
     let candidates: Vec<settings::AppSettings> = if pinned_apps.is_empty() {
         let Some(compose) = compose else {
             return Err(Diagnostic::error("no Compose file to find the pushing app in")
                 .help("name it with --app SERVICE:PORT (repeatable)"));
         };
+        let code_of = |service: &str| {
+            roots_of(service)
+                .map(|(paths, _)| code_under(code, &paths))
+                .unwrap_or_default()
+        };
         let pushing = discover::find_pushing_services(compose, &gateway.host, dir);
-        if pushing.is_empty() {
-            return Err(Diagnostic::error(format!(
-                "no service in {} points at {}",
-                compose.file.path, gateway.host
-            ))
-            .help("name the app that pushes with --app SERVICE:PORT (repeatable), or `apps:` in pullover.yaml"));
-        }
-        pushing
+        let pushing_names: Vec<&str> = pushing.iter().map(|(s, _)| s.name.as_str()).collect();
+        let plausible =
+            discover::find_plausible_services(compose, &gateway.host, gateway.port, &pushing_names, &code_of);
+        let chosen: Vec<(String, String)> = if plausible.is_empty() {
+            if pushing.is_empty() {
+                return Err(Diagnostic::error(format!(
+                    "no service in {} points at {}",
+                    compose.file.path, gateway.host
+                ))
+                .help("name the app that pushes with --app SERVICE:PORT (repeatable), or `apps:` in pullover.yaml"));
+            }
+            pushing.iter().map(|(s, why)| (s.name.clone(), why.clone())).collect()
+        } else {
+            let question = app_question(
+                compose,
+                &gateway.host,
+                pushing
+                    .iter()
+                    .map(|(s, why)| Candidate {
+                        service: s.name.clone(),
+                        because: why.clone(),
+                    })
+                    .collect(),
+                plausible
+                    .iter()
+                    .map(|(s, why)| Candidate {
+                        service: s.name.clone(),
+                        because: why.clone(),
+                    })
+                    .collect(),
+            );
+            let answer = ask.apps(&question)?;
+            if answer.is_empty() {
+                return Err(question.unresolved);
+            }
+            answer
+                .into_iter()
+                .map(|name| {
+                    let why = pushing
+                        .iter()
+                        .find(|(s, _)| s.name == name)
+                        .map_or("chosen at the prompt".to_string(), |(_, why)| {
+                            format!("{why} (confirmed at the prompt)")
+                        });
+                    (name, why)
+                })
+                .collect()
+        };
+        chosen
             .into_iter()
             .map(|(service, why)| {
-                found.push(evidence("apps", service.name.clone(), why));
+                found.push(evidence("apps", service.clone(), why));
                 settings::AppSettings {
-                    service: service.name.clone(),
+                    service,
                     ..Default::default()
                 }
             })
             .collect()
     } else {
+        let why = if overrides.apps.is_empty() {
+            "set in pullover.yaml"
+        } else {
+            "--app"
+        };
+        for app in &pinned_apps {
+            found.push(evidence("apps", app.service.clone(), why));
+        }
         pinned_apps
     };
     candidates
         .into_iter()
         .map(|app| {
             let service = compose.and_then(|c| c.service(&app.service));
+            let key = |field: &str| format!("apps.{}.{field}", app.service);
             let port = match app.port {
                 Some(port) => port,
                 None => {
@@ -355,24 +594,126 @@ fn resolve_apps(
                         )
                     })?;
                     found.push(evidence(
-                        &format!("apps.{}.port", app.service),
+                        &key("port"),
                         port.to_string(),
                         "from the service's expose/ports/PORT",
                     ));
                     port
                 }
             };
+            let (code_paths, code_why) = roots_of(&app.service).unwrap_or_default();
+            if app.code.is_empty() && !code_paths.is_empty() {
+                let shown: Vec<&str> = code_paths.iter().map(RelPath::as_str).collect();
+                found.push(evidence(&key("code"), shown.join(", "), code_why));
+            }
+            let pushed = if app.pushed_job.is_none() || app.pushed_instances.is_empty() {
+                let env = service_env(dir, compose, service);
+                let lookup = |var: &str| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone());
+                Some(discover::pushed_as(&code_under(code, &code_paths), &lookup))
+            } else {
+                None
+            };
+            let pushed_job = match (&app.pushed_job, &pushed) {
+                (Some(job), _) => job.clone(),
+                (None, Some(pushed)) => {
+                    let (job, why) = match &pushed.job {
+                        Some(job) => (job.clone(), pushed.job_because.clone()),
+                        None => (
+                            app.service.clone(),
+                            format!("the service name (default): {}", pushed.job_because),
+                        ),
+                    };
+                    found.push(evidence(&key("pushed_job"), job.clone(), why));
+                    job
+                }
+                (None, None) => app.service.clone(),
+            };
+            let pushed_instances = match (&pushed, app.pushed_instances.is_empty()) {
+                (Some(pushed), true) => match &pushed.instances {
+                    Some(instances) => {
+                        let shown = serde_json::to_string(instances).unwrap_or_default();
+                        found.push(evidence(
+                            &key("pushed_instances"),
+                            shown,
+                            pushed.instances_because.clone(),
+                        ));
+                        instances.clone()
+                    }
+                    None => Vec::new(),
+                },
+                _ => app.pushed_instances.clone(),
+            };
+            let code = if app.code.is_empty() {
+                code_paths
+            } else {
+                app.code.iter().filter_map(|c| RelPath::new(c.clone()).ok()).collect()
+            };
             Ok(App {
                 job: app.job.clone().unwrap_or_else(|| app.service.clone()),
-                pushed_job: app.pushed_job.clone().unwrap_or_else(|| app.service.clone()),
-                pushed_instances: app.pushed_instances.clone(),
+                pushed_job,
+                pushed_instances,
                 metrics: app.metrics.clone(),
                 in_compose: service.is_some(),
                 service: app.service,
                 port,
+                code,
             })
         })
         .collect()
+}
+
+/// The question (and, unanswered, the error) when some services only look
+/// like apps.
+fn app_question(compose: &Compose, gateway: &str, pushing: Vec<Candidate>, plausible: Vec<Candidate>) -> AppQuestion {
+    let mut unresolved = Diagnostic::error(format!(
+        "cannot tell which services of {} push to {gateway}",
+        compose.file.path
+    ));
+    for c in &pushing {
+        unresolved = unresolved.help(format!("{} pushes: {}", c.service, c.because));
+    }
+    for c in &plausible {
+        unresolved = unresolved.help(format!("{} might: {}", c.service, c.because));
+    }
+    let example: Vec<String> = pushing
+        .iter()
+        .chain(&plausible)
+        .take(1)
+        .map(|c| format!("{{service: {}}}", c.service))
+        .collect();
+    unresolved = unresolved.help(format!(
+        "set `apps:` in pullover.yaml to the services that push (e.g. `apps: [{}]`), or pass --app SERVICE:PORT for each; nothing was written",
+        example.join(", ")
+    ));
+    AppQuestion {
+        pushing,
+        plausible,
+        unresolved,
+    }
+}
+
+/// A service's environment as its code sees it: `env_file` values, then
+/// `environment` (which wins, as in Compose).
+fn service_env(dir: &StackDir, compose: Option<&Compose>, service: Option<&compose::Service>) -> Vec<(String, String)> {
+    let (Some(compose), Some(service)) = (compose, service) else {
+        return Vec::new();
+    };
+    let mut env: Vec<(String, String)> = Vec::new();
+    for env_file in &service.env_files {
+        let Ok(rel) = RelPath::join_relative(compose.file.path.parent(), env_file) else {
+            continue;
+        };
+        if let Ok(Some(file)) = dir.read(&rel) {
+            env.extend(parse_dotenv(file.text()));
+        }
+    }
+    for (key, value) in &service.environment {
+        if let Some(value) = value {
+            env.retain(|(k, _)| k != key);
+            env.push((key.clone(), value.clone()));
+        }
+    }
+    env
 }
 
 /// Each `rule_files` pattern with its glob on the host, relative to the stack root.
@@ -400,13 +741,24 @@ fn rule_patterns(compose: Option<&Compose>, prometheus: &PromConfig) -> Vec<(Str
         .collect()
 }
 
-fn read_rule_files(dir: &StackDir, patterns: &[(String, Option<String>)]) -> Result<Vec<SourceFile>, Diagnostic> {
+fn read_rule_files(
+    dir: &StackDir,
+    patterns: &[(String, Option<String>)],
+    config: &RelPath,
+    found: &mut Vec<Evidence>,
+) -> Result<Vec<SourceFile>, Diagnostic> {
     let mut files: Vec<SourceFile> = Vec::new();
-    for host_pattern in patterns.iter().filter_map(|(_, host)| host.as_deref()) {
-        for path in dir.glob(host_pattern) {
+    for (pattern, host) in patterns {
+        let Some(host) = host else { continue };
+        for path in dir.glob(host) {
             if !files.iter().any(|f| f.path == path)
                 && let Some(file) = dir.read(&path)?
             {
+                found.push(evidence(
+                    "rule_files",
+                    path.to_string(),
+                    format!("matched by `rule_files: {pattern}` in {config}"),
+                ));
                 files.push(file);
             }
         }
@@ -419,6 +771,7 @@ fn resolve_dashboard_dirs(
     compose: Option<&Compose>,
     pinned: &SettingsFile,
     overrides: &Overrides,
+    ask: &mut dyn Ask,
     found: &mut Vec<Evidence>,
 ) -> Result<Vec<RelPath>, Diagnostic> {
     let explicit = if !overrides.dashboards.is_empty() {
@@ -438,7 +791,31 @@ fn resolve_dashboard_dirs(
             })
             .collect();
     }
-    Ok(discover::find_dashboard_dirs(dir, compose)
+    let discovered = discover::find_dashboard_dirs(dir, compose);
+    let has_grafana = compose.is_some_and(|c| c.services.iter().any(discover::is_grafana_service));
+    if discovered.is_empty() && has_grafana {
+        let question = PathQuestion {
+            setting: "dashboards",
+            prompt: "Which folder holds the Grafana dashboards (relative to the stack folder; empty: none)?".into(),
+            required: false,
+            unresolved: Diagnostic::error(
+                "no dashboards folder found: no folder is bind-mounted where Grafana's provisioning reads dashboards",
+            )
+            .help(
+                "set `dashboards: [DIR]` in pullover.yaml, or pass --dashboards DIR (repeatable); nothing was written",
+            ),
+        };
+        if let Some(answer) = ask.path(&question)? {
+            let rel = RelPath::new(answer).map_err(|e| Diagnostic::error(format!("dashboards: {e}")))?;
+            if !dir.is_dir(&rel) {
+                return Err(Diagnostic::error(format!("{rel} is not a folder of the stack"))
+                    .help("answer with a folder relative to the stack folder, e.g. grafana/dashboards"));
+            }
+            found.push(evidence("dashboards", rel.to_string(), "answered at the prompt"));
+            return Ok(vec![rel]);
+        }
+    }
+    Ok(discovered
         .into_iter()
         .map(|(rel, why)| {
             found.push(why);

@@ -123,6 +123,49 @@ impl StackDir {
         out
     }
 
+    /// Size in bytes of a regular file inside the stack.
+    pub fn size(&self, rel: &RelPath) -> Option<u64> {
+        let path = self.checked_path(rel).ok()?;
+        fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.len())
+    }
+
+    /// Like [`StackDir::files_under`] for a source tree: names ending in one of
+    /// `suffixes`, folders named in `skip` (dependencies, build output) left
+    /// out, at most `limit` files.
+    pub fn source_files_under(&self, dir: &RelPath, suffixes: &[&str], skip: &[&str], limit: usize) -> Vec<RelPath> {
+        let mut out = Vec::new();
+        let Ok(start) = self.checked_path(dir) else { return out };
+        let mut pending = vec![start];
+        while let Some(folder) = pending.pop() {
+            let Ok(entries) = fs::read_dir(&folder) else { continue };
+            let mut entries: Vec<_> = entries.flatten().collect();
+            entries.sort_by_key(|e| e.file_name());
+            for entry in entries {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') && name != ".env" {
+                    continue;
+                }
+                let Some(rel) = self.relative(&path) else { continue };
+                if path.is_dir() {
+                    if !skip.contains(&name.as_str())
+                        && fs::canonicalize(&path).is_ok_and(|real| real.starts_with(&self.canonical_root))
+                    {
+                        pending.push(path);
+                    }
+                } else if suffixes.iter().any(|s| name.ends_with(s)) {
+                    out.push(rel);
+                    if out.len() >= limit {
+                        out.sort();
+                        return out;
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Expands a glob relative to the stack root (`prometheus/rules/*.yml`).
     pub fn glob(&self, pattern: &str) -> Vec<RelPath> {
         let full = self.canonical_root.join(pattern);

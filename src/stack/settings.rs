@@ -64,6 +64,10 @@ pub struct AppSettings {
     /// Metric names it pushes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<String>,
+    /// Its code, folders or files (default: the service's `build:` context):
+    /// read for its push calls and listed by the `docs` phase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

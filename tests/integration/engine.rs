@@ -157,7 +157,7 @@ fn status_works_on_a_fresh_stack_and_in_json() {
       [ ] 2 dual-run    
       [ ] 3 dashboards  not available in this version of pullover yet
       [ ] 4 remove      not available in this version of pullover yet
-      [ ] 5 docs        not available in this version of pullover yet
+      [ ] 5 docs        
 
     Managed files: 0, none changed since pullover wrote them.
     ");

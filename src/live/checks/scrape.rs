@@ -507,6 +507,7 @@ mod tests {
             pushed_instances: vec!["app-1".into()],
             metrics: vec![],
             in_compose: true,
+            code: vec![],
         }
     }
 

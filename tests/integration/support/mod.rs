@@ -214,23 +214,21 @@ pub fn require_tool(name: &str) -> bool {
     found
 }
 
-/// `promtool check config` on a file; returns promtool's output on failure.
-pub fn promtool_check_config(path: &Path) -> Result<(), String> {
+/// `promtool check config` on a file (which checks its rule files too);
+/// promtool's output either way.
+pub fn promtool_check_config(path: &Path) -> Result<String, String> {
     let out = Command::new("promtool")
         .arg("check")
         .arg("config")
         .arg(path)
         .output()
         .expect("run promtool");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() { Ok(text) } else { Err(text) }
 }
 
 pub mod live;

@@ -1,0 +1,284 @@
+//! What `init` writes: the settings discovery found, as a `pullover.yaml` a
+//! person can review, each key with a comment saying what it is and why
+//! discovery chose it. Pure; `init` parses the text back and checks it means
+//! exactly [`settings_of`] before writing it.
+
+use crate::edit::yaml::render_plain_or_quoted;
+use crate::stack::Stack;
+use crate::stack::discover::Evidence;
+use crate::stack::settings::{AppSettings, GatewaySettings, SettingsFile};
+
+/// The settings a stack was read with, as `pullover.yaml` would pin them.
+pub fn settings_of(stack: &Stack) -> SettingsFile {
+    let live = &stack.settings.live;
+    let has_live = live.prometheus_url.is_some() || live.pushgateway_url.is_some() || live.app_url.is_some();
+    SettingsFile {
+        compose_file: stack.compose.as_ref().map(|c| c.file.path.to_string()),
+        prometheus_config: Some(stack.prometheus.file.path.to_string()),
+        gateway: stack.settings.gateway.as_ref().map(|g| GatewaySettings {
+            service: g.service.clone(),
+            job: g.job.clone(),
+            honor_labels: Some(g.honor_labels),
+        }),
+        apps: stack
+            .settings
+            .apps
+            .iter()
+            .map(|app| AppSettings {
+                service: app.service.clone(),
+                port: Some(app.port),
+                job: Some(app.job.clone()),
+                pushed_job: Some(app.pushed_job.clone()),
+                pushed_instances: app.pushed_instances.clone(),
+                metrics: app.metrics.clone(),
+                code: app.code.iter().map(|c| c.to_string()).collect(),
+            })
+            .collect(),
+        dashboards: stack
+            .evidence
+            .iter()
+            .filter(|e| e.setting == "dashboards")
+            .map(|e| e.value.clone())
+            .collect(),
+        docs: stack.docs.iter().map(|d| d.path.to_string()).collect(),
+        scrape: Some(stack.settings.scrape.clone()),
+        live: has_live.then(|| live.clone()),
+    }
+}
+
+const HEADER: &str = "\
+# pullover.yaml: the settings `pullover init` discovered in this stack, for review.
+# Every key is optional: edit a value to pin it, delete a key to let discovery
+# decide it again on every run. Global flags (--app, --gateway,
+# --prometheus-config, --dashboards) override this file.
+";
+
+/// `settings` as commented YAML; `evidence` supplies the "found:" comments.
+pub fn render(settings: &SettingsFile, evidence: &[Evidence]) -> String {
+    let mut out = Writer::default();
+    out.raw(HEADER);
+    if let Some(compose_file) = &settings.compose_file {
+        out.blank();
+        out.comment(0, "The Compose file.");
+        out.found(0, evidence, "compose_file", None);
+        out.scalar(0, "compose_file", compose_file);
+    }
+    if let Some(config) = &settings.prometheus_config {
+        out.blank();
+        out.comment(0, "prometheus.yml, relative to this folder.");
+        out.found(0, evidence, "prometheus_config", None);
+        for rule_file in evidence.iter().filter(|e| e.setting == "rule_files") {
+            out.comment(
+                0,
+                &format!("It loads the rule file {} ({}).", rule_file.value, rule_file.because),
+            );
+        }
+        out.scalar(0, "prometheus_config", config);
+    }
+    if let Some(gateway) = &settings.gateway {
+        out.blank();
+        out.comment(0, "The Pushgateway to migrate off.");
+        out.line(0, "gateway:");
+        if let Some(service) = &gateway.service {
+            out.comment(2, "The Compose service that runs it.");
+            out.found(2, evidence, "gateway.service", None);
+            out.scalar(2, "service", service);
+        }
+        if let Some(job) = &gateway.job {
+            out.comment(2, "The Prometheus scrape job that scrapes it.");
+            out.found(2, evidence, "gateway.job", None);
+            out.scalar(2, "job", job);
+        }
+        if let Some(honor) = gateway.honor_labels {
+            out.comment(
+                2,
+                "Whether that job keeps the pushed job and instance labels (honor_labels).",
+            );
+            out.found(2, evidence, "gateway.honor_labels", None);
+            out.line(2, &format!("honor_labels: {honor}"));
+        }
+    }
+    if !settings.apps.is_empty() {
+        out.blank();
+        out.comment(
+            0,
+            "The apps that push today; each gets its own scrape job, named after it.",
+        );
+        out.line(0, "apps:");
+        for app in &settings.apps {
+            let key = |field: &str| format!("apps.{}.{field}", app.service);
+            out.found(2, evidence, "apps", Some(&app.service));
+            out.line(2, &format!("- service: {}", render_plain_or_quoted(&app.service, None)));
+            if let Some(port) = app.port {
+                out.comment(4, "The port it serves /metrics on.");
+                out.found(4, evidence, &key("port"), None);
+                out.line(4, &format!("port: {port}"));
+            }
+            if let Some(job) = &app.job {
+                out.comment(4, "The name of its new scrape job.");
+                out.scalar(4, "job", job);
+            }
+            if let Some(pushed_job) = &app.pushed_job {
+                out.comment(4, "The `job` it pushes as: what dashboards and rules select today.");
+                out.found(4, evidence, &key("pushed_job"), None);
+                out.scalar(4, "pushed_job", pushed_job);
+            }
+            if !app.pushed_instances.is_empty() {
+                out.comment(4, "The `instance` values it pushes with (\"\" = no instance label).");
+                out.found(4, evidence, &key("pushed_instances"), None);
+                out.list(4, "pushed_instances", &app.pushed_instances);
+            }
+            if !app.metrics.is_empty() {
+                out.comment(4, "Metric names it pushes.");
+                out.list(4, "metrics", &app.metrics);
+            }
+            if !app.code.is_empty() {
+                out.comment(4, "Its code: read for its push calls, listed by the `docs` phase.");
+                out.found(4, evidence, &key("code"), None);
+                out.list(4, "code", &app.code);
+            }
+        }
+    }
+    if !settings.dashboards.is_empty() {
+        out.blank();
+        out.comment(0, "Folders of Grafana dashboards the `dashboards` phase rewrites.");
+        out.line(0, "dashboards:");
+        for dir in &settings.dashboards {
+            out.found(2, evidence, "dashboards", Some(dir));
+            out.line(2, &format!("- {}", render_plain_or_quoted(dir, None)));
+        }
+    }
+    if !settings.docs.is_empty() {
+        out.blank();
+        out.comment(0, "Docs the `docs` phase updates (architecture line, metrics flow).");
+        out.line(0, "docs:");
+        for doc in &settings.docs {
+            out.found(2, evidence, "docs", Some(doc));
+            out.line(2, &format!("- {}", render_plain_or_quoted(doc, None)));
+        }
+    }
+    if let Some(scrape) = &settings.scrape {
+        out.blank();
+        out.comment(0, "How the new scrape jobs scrape the apps.");
+        out.line(0, "scrape:");
+        out.scalar(2, "interval", &scrape.interval);
+        out.scalar(2, "metrics_path", &scrape.metrics_path);
+    }
+    if let Some(live) = &settings.live {
+        out.blank();
+        out.comment(0, "Where `verify` reaches the running stack.");
+        out.line(0, "live:");
+        for (key, value) in [
+            ("prometheus_url", &live.prometheus_url),
+            ("pushgateway_url", &live.pushgateway_url),
+            ("app_url", &live.app_url),
+        ] {
+            if let Some(value) = value {
+                out.scalar(2, key, value);
+            }
+        }
+    }
+    out.text
+}
+
+#[derive(Default)]
+struct Writer {
+    text: String,
+}
+
+impl Writer {
+    fn raw(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    fn blank(&mut self) {
+        self.text.push('\n');
+    }
+
+    fn line(&mut self, indent: usize, line: &str) {
+        self.text.push_str(&" ".repeat(indent));
+        self.text.push_str(line);
+        self.text.push('\n');
+    }
+
+    fn comment(&mut self, indent: usize, text: &str) {
+        for line in text.lines() {
+            self.line(indent, &format!("# {line}"));
+        }
+    }
+
+    /// `# found: …` for each piece of evidence for `setting` (and `value`).
+    fn found(&mut self, indent: usize, evidence: &[Evidence], setting: &str, value: Option<&str>) {
+        for e in evidence
+            .iter()
+            .filter(|e| e.setting == setting && value.is_none_or(|v| v == e.value))
+        {
+            self.comment(indent, &format!("found: {}", e.because));
+        }
+    }
+
+    fn scalar(&mut self, indent: usize, key: &str, value: &str) {
+        self.line(indent, &format!("{key}: {}", render_plain_or_quoted(value, None)));
+    }
+
+    fn list(&mut self, indent: usize, key: &str, values: &[String]) {
+        self.line(indent, &format!("{key}:"));
+        for value in values {
+            self.line(indent + 2, &format!("- {}", render_plain_or_quoted(value, None)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::discover::evidence;
+    use crate::stack::settings::{LiveSettings, ScrapeSettings};
+    use crate::stack::source::{RelPath, SourceFile};
+
+    #[test]
+    fn awkward_values_read_back_as_written() {
+        let settings = SettingsFile {
+            compose_file: Some("deploy/compose #1.yaml".into()),
+            prometheus_config: Some("prom: config/prometheus.yml".into()),
+            gateway: Some(GatewaySettings {
+                service: Some("true".into()),
+                job: Some("- job".into()),
+                honor_labels: Some(false),
+            }),
+            apps: vec![AppSettings {
+                service: "0123".into(),
+                port: Some(80),
+                job: Some("'quoted'".into()),
+                pushed_job: Some("a\"b".into()),
+                pushed_instances: vec![String::new(), "null".into(), "x, y".into()],
+                metrics: vec!["up".into()],
+                code: vec!["src/".into()],
+            }],
+            dashboards: vec!["[dash]".into()],
+            docs: vec!["README.md".into()],
+            scrape: Some(ScrapeSettings::default()),
+            live: Some(LiveSettings {
+                prometheus_url: Some("http://localhost:9090/?a=b#c".into()),
+                pushgateway_url: None,
+                app_url: None,
+            }),
+        };
+        let found = [evidence("apps", "0123", "a reason\nover two lines")];
+        let text = render(&settings, &found);
+        let file = SourceFile::from_text(RelPath::new("pullover.yaml").unwrap(), text.clone(), 0o644);
+        assert_eq!(SettingsFile::parse(&file).unwrap(), settings, "{text}");
+        assert!(
+            text.contains("  # found: a reason\n  # over two lines\n  - service: \"0123\"\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn empty_settings_are_only_the_header() {
+        let text = render(&SettingsFile::default(), &[]);
+        assert_eq!(text, HEADER);
+        let file = SourceFile::from_text(RelPath::new("pullover.yaml").unwrap(), text, 0o644);
+        assert_eq!(SettingsFile::parse(&file).unwrap(), SettingsFile::default());
+    }
+}
