@@ -3,7 +3,7 @@
 //! Prometheus's own `execTotalTime` (`stats=all`) over the same queries, and their ratio, for
 //! a few concurrency bounds.
 //!
-//! Run: `cargo bench --bench verify` (needs Debian's `prometheus` and
+//! Run: `scripts/bench verify` or `cargo bench --bench verify` (needs Debian's `prometheus` and
 //! `prometheus-pushgateway`; `scripts/test` installs them). `PAIRS=N` changes the size.
 
 #[allow(dead_code)]
