@@ -2,6 +2,7 @@
 //! work lives in `commands/`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -15,7 +16,9 @@ Examples:
   pullover apply                               apply it (asks first)
   pullover status                              where the migration stands, and drift
   pullover rollback                            undo the last applied phase
-  pullover rollback --to baseline --yes        undo every phase";
+  pullover rollback --to baseline --yes        undo every phase
+  pullover --prometheus-url http://localhost:9090 verify
+                                               live checks for where the stack stands";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -129,11 +132,83 @@ pub enum Command {
     /// What was applied and rolled back, when, by whom, with file hashes.
     #[command(after_help = "Example:\n  pullover history --format json")]
     History,
+    /// Live checks for where the stack stands (exit 3 when one fails).
+    #[command(
+        long_about = "Live checks for where the stack stands, against the running Prometheus (and the app's /metrics):\n\
+before `scrape`, the app serves valid exposition text; after `scrape`, Prometheus runs the new job and its target is up; \
+after `dual-run`, pushed and scraped series agree; after `dashboards`, every rewritten query returns what its original did; \
+after `remove`, nothing fresh comes from the Pushgateway.\n\n\
+Exit codes: 0 every check passed, 3 a check failed or could not tell yet, 1 the checks could not run.",
+        after_help = "Examples:\n  pullover --prometheus-url http://localhost:9090 verify\n  pullover verify --reload                 # reload Prometheus first\n  pullover verify --window 2m --tolerance 10%\n  pullover --app-url http://localhost:8080 verify --after baseline --format json"
+    )]
+    Verify(VerifyArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  pullover completions bash > ~/.local/share/bash-completion/completions/pullover\n  pullover completions zsh > \"${fpath[1]}/_pullover\"\n  pullover completions fish > ~/.config/fish/completions/pullover.fish"
     )]
     Completions(CompletionsArgs),
+}
+
+/// Knobs of the live checks, shared by `verify` and `apply` (whose gate runs them).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Live checks")]
+pub struct LiveArgs {
+    /// Relative difference accepted between old and new values (0.05 or 5%).
+    #[arg(long, value_name = "RATIO", default_value = "0.05", value_parser = parse_tolerance)]
+    pub tolerance: f64,
+    /// Window of the rate() comparison during dual-run (at least 4 scrape intervals).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_arg)]
+    pub window: Duration,
+    /// Requests to Prometheus in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Timeout of each request (Prometheus's own query timeout too).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_arg)]
+    pub timeout: Duration,
+    /// A pushed group whose last push is older than this counts as dead.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration_arg)]
+    pub max_push_age: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Check as if PHASE were the last one applied (`baseline`: none is).
+    #[arg(long, value_name = "PHASE")]
+    pub after: Option<String>,
+    /// First reload Prometheus and wait until it runs the configuration in the files.
+    #[arg(long)]
+    pub reload: bool,
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+/// `0.05`, `5%`.
+fn parse_tolerance(text: &str) -> Result<f64, String> {
+    let (number, scale) = match text.trim().strip_suffix('%') {
+        Some(percent) => (percent, 100.0),
+        None => (text.trim(), 1.0),
+    };
+    let value = number
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("`{text}` is not a ratio (0.05) or a percentage (5%)"))?
+        / scale;
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(format!("`{text}`: the tolerance must be 0 or more"))
+    }
+}
+
+/// `30s`, `5m`, `1m30s`, `250ms` (Prometheus style), or humantime's `1min 30s`.
+fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+    let duration = crate::live::model::parse_prometheus_duration(text.trim())
+        .or_else(|| humantime::parse_duration(text.trim()).ok())
+        .ok_or_else(|| format!("`{text}` is not a duration (e.g. 30s, 5m, 1m30s)"))?;
+    if duration.is_zero() {
+        return Err(format!("`{text}`: the duration must be more than 0"));
+    }
+    Ok(duration)
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +247,14 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// After writing, reload Prometheus (POST /-/reload) and wait until it runs the new configuration.
+    #[arg(long)]
+    pub reload: bool,
+    /// Apply even when the live checks of the previous phase (its gate) fail.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Args)]
@@ -185,4 +268,32 @@ pub struct RollbackArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// After restoring, reload Prometheus and wait until it runs the restored configuration.
+    #[arg(long)]
+    pub reload: bool,
+    /// Timeout of each request to Prometheus (with --reload).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_arg)]
+    pub timeout: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerances_read_as_ratios_or_percentages() {
+        assert_eq!(parse_tolerance("0.05"), Ok(0.05));
+        assert_eq!(parse_tolerance("5%"), Ok(0.05));
+        assert!(parse_tolerance("-1").is_err());
+        assert!(parse_tolerance("lots").is_err());
+    }
+
+    #[test]
+    fn durations_read_prometheus_style_and_humantime() {
+        assert_eq!(parse_duration_arg("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration_arg("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration_arg("2min"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration_arg("0s").is_err());
+        assert!(parse_duration_arg("soon").is_err());
+    }
 }

@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
+use super::live::{self, Gate};
 use super::{Context, Outcome, applied_ids, next_phase, plan_json, recover, render_plan};
 use crate::cli::ApplyArgs;
 use crate::diagnostic::Diagnostic;
+use crate::live::PrometheusClient;
+use crate::live::checks::reload::{ConfigView, ExpectedConfig};
 use crate::phase::PhaseId;
+use crate::stack::Stack;
 use crate::state::engine;
 use crate::state::journal::Action;
 
@@ -39,6 +43,15 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
         );
     }
     let changeset = super::plan::plan_phase(ctx, phase)?;
+    // Before anything is written: --reload needs a Prometheus to reload.
+    let reload = if args.reload {
+        Some(reload_target(ctx, args)?)
+    } else {
+        None
+    };
+    if let Gate::Closed = live::gate(ctx, phase, &args.live, args.force, locked.state)? {
+        return Ok(Outcome::CheckFailed);
+    }
     if ctx.json() {
         ctx.print_json(&plan_json("apply", phase, &changeset))?;
     } else {
@@ -62,9 +75,33 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
     )?;
     if !ctx.json() {
         ctx.print(&format!(
-            "Applied phase `{phase}` (journal #{seq}). Gate before the next phase: {}.\nUndo it with `pullover rollback`.\n",
+            "Applied phase `{phase}` (journal #{seq}). Gate before the next phase: {}; `pullover verify` checks it.\nUndo it with `pullover rollback`.\n",
             phase.gate()
         ))?;
     }
+    if let Some((client, before)) = reload {
+        let after = ConfigView::of(&Stack::load(&ctx.global.stack, &ctx.global.overrides())?);
+        live::reload(
+            ctx,
+            &client,
+            &ExpectedConfig::between(&before, &after),
+            &format!("phase `{phase}` is applied (journal #{seq})"),
+            "`pullover rollback --reload` undoes it and reloads",
+            &live::runtime()?,
+        )?;
+    }
     Ok(Outcome::Success)
+}
+
+/// The Prometheus `--reload` talks to, and what its files say before the phase.
+fn reload_target(ctx: &Context, args: &ApplyArgs) -> Result<(PrometheusClient, ConfigView)> {
+    let stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    let Some(url) = stack.settings.live.prometheus_url.as_deref() else {
+        return Err(Diagnostic::error(
+            "--reload needs Prometheus, and no Prometheus URL is configured; nothing was written",
+        )
+        .help("pass --prometheus-url URL, or set `live: {prometheus_url: …}` in pullover.yaml")
+        .into());
+    };
+    Ok((live::prometheus(url, args.live.timeout)?, ConfigView::of(&stack)))
 }

@@ -7,9 +7,11 @@ mod apply;
 mod completions;
 mod history;
 mod init;
+mod live;
 mod plan;
 mod rollback;
 mod status;
+mod verify;
 
 use std::io::{self, IsTerminal, Write};
 
@@ -137,6 +139,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Apply(args) => apply::run(&ctx, &args),
         Command::Rollback(args) => rollback::run(&ctx, &args),
         Command::History => history::run(&ctx),
+        Command::Verify(args) => verify::run(&ctx, &args),
         Command::Init(args) => init::run(&ctx, &args),
         Command::Completions(args) => completions::run(&ctx, &args),
     }

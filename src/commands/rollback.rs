@@ -8,12 +8,15 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::Serialize;
 
+use super::live;
 use super::{Context, Outcome, recover};
 use crate::changeset::render::{self, file_diff};
 use crate::changeset::{ChangeSet, FileChange, FileState};
 use crate::cli::RollbackArgs;
 use crate::diagnostic::Diagnostic;
+use crate::live::checks::reload::{ConfigView, ExpectedConfig};
 use crate::phase::PhaseId;
+use crate::stack::Stack;
 use crate::stack::source::RelPath;
 use crate::state::engine::{self, Drift};
 use crate::state::journal::{Action, AppliedPhase, Blob};
@@ -103,6 +106,27 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
         findings: Vec::new(),
     };
     let names: Vec<&str> = undo.iter().map(|p| p.phase.as_str()).collect();
+    // Before anything is written: --reload needs a Prometheus to reload.
+    let reload = if args.reload {
+        let stack = Stack::load(&ctx.global.stack, &ctx.global.overrides());
+        let url = match &stack {
+            Ok(stack) => stack.settings.live.prometheus_url.clone(),
+            Err(_) => ctx.global.prometheus_url.clone(),
+        };
+        let Some(url) = url else {
+            return Err(Diagnostic::error(
+                "--reload needs Prometheus, and no Prometheus URL is configured; nothing was written",
+            )
+            .help("pass --prometheus-url URL, or set `live: {prometheus_url: …}` in pullover.yaml")
+            .into());
+        };
+        // A stack that does not load now (a broken file) gives no "before": the reload then
+        // only checks that everything the restored files name runs.
+        let before = stack.map(|s| ConfigView::of(&s)).unwrap_or_default();
+        Some((live::prometheus(&url, args.timeout)?, before))
+    } else {
+        None
+    };
     if !ctx.json() {
         let mut text = ctx.bold(&format!(
             "Roll back {}: restore these files as they were before\n\n",
@@ -134,6 +158,17 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
     }
     if ctx.json() {
         ctx.print_json(&serde_json::json!({"version": 1, "command": "rollback", "rolled_back": done}))?;
+    }
+    if let Some((client, before)) = reload {
+        let after = ConfigView::of(&Stack::load(&ctx.global.stack, &ctx.global.overrides())?);
+        live::reload(
+            ctx,
+            &client,
+            &ExpectedConfig::between(&before, &after),
+            &format!("the rollback of {} is done", names.join(", ")),
+            "fix the restored files (`pullover status` shows them)",
+            &live::runtime()?,
+        )?;
     }
     Ok(Outcome::Success)
 }

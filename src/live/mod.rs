@@ -4,6 +4,7 @@
 //! Clients are async (reqwest + tokio, rustls). Every failure is a [`LiveError`] naming the
 //! URL; nothing here panics on what a server sends, and every call is bounded in time.
 
+pub mod checks;
 pub mod compare;
 pub mod endpoint;
 pub mod error;
@@ -25,5 +26,5 @@ pub use model::{
     BuildInfo, Flags, InstantSeries, Labels, MetricKind, QueryData, QueryResult, QueryStats, QueryTimings, RangeSeries,
     SamplePoint, Target, TargetHealth, Targets,
 };
-pub use prometheus::{PrometheusClient, QueryOptions};
+pub use prometheus::{PrometheusClient, QueryOptions, RuleGroup};
 pub use pushgateway::{PushGroup, PushedFamily, PushedMetric, PushedValue, PushgatewayClient};

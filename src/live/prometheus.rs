@@ -184,6 +184,45 @@ impl PrometheusClient {
         self.get_api(&path).await
     }
 
+    /// `GET /api/v1/label/<label>/values`: the values of one label, sorted, over series that
+    /// match `selector` (all series when `None`) between `start` and `end` — what Grafana's
+    /// `label_values(...)` variables list.
+    pub async fn label_values(
+        &self,
+        label: &str,
+        selector: Option<&str>,
+        start: Option<SystemTime>,
+        end: Option<SystemTime>,
+    ) -> Result<Vec<String>, LiveError> {
+        let mut params: Vec<String> = Vec::new();
+        if let Some(selector) = selector {
+            params.push(format!("match[]={}", percent_encode_query(selector)));
+        }
+        if let Some(start) = start {
+            params.push(format!("start={}", unix_seconds_text(start)));
+        }
+        if let Some(end) = end {
+            params.push(format!("end={}", unix_seconds_text(end)));
+        }
+        let mut path = format!("api/v1/label/{}/values", percent_encode_query(label));
+        if !params.is_empty() {
+            path.push('?');
+            path.push_str(&params.join("&"));
+        }
+        self.get_api(&path).await
+    }
+
+    /// `GET /api/v1/rules`: the rule groups Prometheus has loaded, by name and file.
+    pub async fn rule_groups(&self) -> Result<Vec<RuleGroup>, LiveError> {
+        #[derive(Deserialize)]
+        struct Groups {
+            #[serde(default)]
+            groups: Vec<RuleGroup>,
+        }
+        let groups: Groups = self.get_api("api/v1/rules").await?;
+        Ok(groups.groups)
+    }
+
     /// `POST /-/reload`. 200 → the new configuration is live (new targets appear a few
     /// seconds later, see prometheus-facts §10); 403 → the lifecycle API is off; 500 → the
     /// configuration is invalid and the old one stays live, with Prometheus's reason.
@@ -216,6 +255,14 @@ impl PrometheusClient {
         let response = self.http.send(Method::POST, path, Body::Form(form), JSON).await?;
         decode_query(&response)
     }
+}
+
+/// One loaded rule group (`/api/v1/rules`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RuleGroup {
+    pub name: String,
+    #[serde(default)]
+    pub file: String,
 }
 
 fn add_options(form: &mut Vec<(String, String)>, options: &QueryOptions) {

@@ -17,6 +17,7 @@
 //! - A query is rewritten wholly or not at all: a finding with `blocks_rewrite` keeps all of it.
 
 mod error;
+pub mod fill;
 mod grafana;
 mod inspect;
 mod rewrite;

@@ -67,7 +67,7 @@ pub(crate) fn find_variables(text: &str) -> Vec<Variable> {
 }
 
 /// The end of the variable starting at `start`, if one does.
-fn variable_end(bytes: &[u8], start: usize) -> Option<usize> {
+pub(crate) fn variable_end(bytes: &[u8], start: usize) -> Option<usize> {
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     match (bytes.get(start), bytes.get(start + 1)) {
         // ${name}, ${name:format}, ${name.field:format}

@@ -17,3 +17,4 @@ mod live_client;
 mod remove;
 mod remove_props;
 mod scrape;
+mod verify_e2e;

@@ -35,6 +35,7 @@ struct Controls {
 
 pub struct MetricsApp {
     pub addr: SocketAddr,
+    started: Instant,
     controls: Arc<Controls>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -88,6 +89,7 @@ impl MetricsApp {
         }
         MetricsApp {
             addr,
+            started,
             controls,
             threads,
         }
@@ -101,6 +103,12 @@ impl MetricsApp {
     pub fn diverge_pushed_values(&self, started_at: Duration) {
         let millis = u64::try_from(started_at.as_millis()).unwrap_or(u64::MAX - 1);
         self.controls.diverge_since_ms.store(millis, Ordering::SeqCst);
+    }
+
+    /// From now on the pushed `http_requests_total` grows twice as fast as the served one
+    /// (no jump: the two agree up to now).
+    pub fn diverge_pushed_values_from_now(&self) {
+        self.diverge_pushed_values(self.started.elapsed());
     }
 
     /// Stop (or resume) pushing, as a dead pusher would.

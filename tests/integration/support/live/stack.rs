@@ -211,6 +211,22 @@ fn read_log(path: &Path) -> String {
 impl LiveStack {
     /// `None` when the binaries are missing outside CI (a skip line is printed).
     pub fn start(test: &str, options: StackOptions) -> Option<LiveStack> {
+        LiveStack::start_with(test, options, |dir, options, gateway, app| {
+            let path = dir.join("prometheus.yml");
+            let config = prometheus_config(options, gateway, app, &[]);
+            std::fs::write(&path, config).unwrap_or_else(|err| panic!("cannot write {}: {err}", path.display()));
+            path
+        })
+    }
+
+    /// Like [`LiveStack::start`], but `write_config` writes the configuration Prometheus loads
+    /// (given the temp dir, the gateway's and the app's address) and returns its path: a
+    /// stack's own prometheus.yml, so that `pullover apply --reload` changes what runs.
+    pub fn start_with(
+        test: &str,
+        options: StackOptions,
+        write_config: impl FnOnce(&Path, &StackOptions, SocketAddr, SocketAddr) -> PathBuf,
+    ) -> Option<LiveStack> {
         if !binaries_or_skip(test) {
             return None;
         }
@@ -239,10 +255,7 @@ impl LiveStack {
             interval: options.push_interval,
         }));
 
-        let config_path = dir.path().join("prometheus.yml");
-        let config = prometheus_config(&options, gateway_addr, app.addr, &[]);
-        std::fs::write(&config_path, config)
-            .unwrap_or_else(|err| panic!("cannot write {}: {err}", config_path.display()));
+        let config_path = write_config(dir.path(), &options, gateway_addr, app.addr);
         let prometheus_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let mut args = vec![
             format!("--config.file={}", config_path.display()),

@@ -1,0 +1,501 @@
+//! Checks during `dual-run`: every pushed group against its scraped twin (per metric, rates
+//! for counters), the age of the last push, and whether both sides have enough history for a
+//! `rate()` over the window to mean anything.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::scrape::find_app_target;
+use super::{Check, CheckKind, Progress, ProgressEvent, Status, VerifySettings, format_duration};
+use crate::live::compare::{
+    CompareSettings, DualRunReport, DualRunSpec, Matcher, MetricComparison, PushSource, PushedGroupRef,
+    ScrapeTargetRef, Verdict, compare_dual_run, selector,
+};
+use crate::live::error::LiveError;
+use crate::live::model::Targets;
+use crate::live::prometheus::PrometheusClient;
+use crate::live::pushgateway::PushgatewayClient;
+use crate::stack::{App, Stack};
+
+/// One pushed group compared with its scrape target: the per-metric table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DualRunTable {
+    pub app: String,
+    /// The pushed group's `instance`; `None` when pushed without one.
+    pub pushed_instance: Option<String>,
+    pub scraped_instance: String,
+    pub pushed_selector: String,
+    pub scraped_selector: String,
+    pub window_seconds: f64,
+    pub relative_tolerance: f64,
+    pub evaluated_at: f64,
+    pub push_age_seconds: Option<f64>,
+    pub max_push_age_seconds: f64,
+    pub metrics: Vec<MetricComparison>,
+}
+
+impl DualRunTable {
+    fn new(app: &App, spec: &DualRunSpec, report: DualRunReport) -> DualRunTable {
+        DualRunTable {
+            app: app.service.clone(),
+            pushed_instance: spec.pushed.instance.clone(),
+            scraped_instance: spec.scraped.instance.clone(),
+            pushed_selector: report.pushed_selector,
+            scraped_selector: report.scraped_selector,
+            window_seconds: report.window.as_secs_f64(),
+            relative_tolerance: report.relative_tolerance,
+            evaluated_at: report.evaluated_at,
+            push_age_seconds: report.push_age_seconds,
+            max_push_age_seconds: report.max_push_age.as_secs_f64(),
+            metrics: report.metrics,
+        }
+    }
+
+    pub fn push_is_stale(&self) -> bool {
+        self.push_age_seconds.is_none_or(|age| age > self.max_push_age_seconds)
+    }
+}
+
+/// `app-1 → 127.0.0.1:8080`: which pair a check is about.
+fn pair_label(app: &App, pushed: &PushedGroupRef, scraped: &str) -> String {
+    let pushed_instance = pushed.instance.as_deref().unwrap_or("(no instance)");
+    format!("{} {pushed_instance} → {scraped}", app.service)
+}
+
+/// How long to wait until a side has samples across the whole window, or `None` when it
+/// has. `samples` were counted over the window at `interval`; one missing at the edges is
+/// fine.
+pub fn history_wait(samples: f64, interval: Duration, window: Duration) -> Option<Duration> {
+    let covered = interval.mul_f64(samples.max(0.0));
+    if covered + interval >= window {
+        None
+    } else {
+        Some(window.saturating_sub(covered))
+    }
+}
+
+/// The check line for one compared pair.
+pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
+    let tolerance = format!("{:.0}%", table.relative_tolerance * 100.0);
+    let window = format_duration(Duration::from_secs_f64(table.window_seconds.max(0.0)));
+    let push_age = match table.push_age_seconds {
+        Some(age) => format!("last push {age:.1}s ago"),
+        None => "no push_time_seconds for this group".to_string(),
+    };
+    let mut problems: Vec<String> = Vec::new();
+    let mut inconclusive: Vec<String> = Vec::new();
+    for metric in &table.metrics {
+        match metric.verdict {
+            Verdict::Differs => problems.push(format!(
+                "{} differs by {} ({})",
+                metric.metric,
+                metric
+                    .max_relative_difference
+                    .map_or("?".to_string(), |d| format!("{:.1}%", d * 100.0)),
+                match metric.compared_by {
+                    crate::live::compare::ComparedBy::Rate => "rate",
+                    crate::live::compare::ComparedBy::Value => "value",
+                }
+            )),
+            Verdict::MissingOnNew => problems.push(format!(
+                "{} missing on the scraped side ({} of {} series)",
+                metric.metric,
+                metric.missing_on_new.len(),
+                metric.series_old
+            )),
+            Verdict::Inconclusive => inconclusive.push(metric.metric.clone()),
+            Verdict::Match | Verdict::OnlyOnNew => {}
+        }
+    }
+    let stale = table.push_is_stale();
+    if stale {
+        problems.push(format!(
+            "{push_age} (more than {}): the pusher looks dead, though its series still look fresh in Prometheus",
+            format_duration(Duration::from_secs_f64(table.max_push_age_seconds.max(0.0)))
+        ));
+    }
+    let compared = table.metrics.iter().filter(|m| m.series_old > 0).count();
+    let (status, detail) = if table.metrics.is_empty() {
+        (
+            Status::Fail,
+            format!(
+                "no series on either side ({} / {})",
+                table.pushed_selector, table.scraped_selector
+            ),
+        )
+    } else if !problems.is_empty() {
+        (Status::Fail, problems.join("; "))
+    } else if !inconclusive.is_empty() {
+        (
+            Status::Inconclusive,
+            format!(
+                "too few samples in the {window} window for {}: run again later",
+                inconclusive.join(", ")
+            ),
+        )
+    } else {
+        (
+            Status::Pass,
+            format!(
+                "{compared} pushed metrics agree with the scraped ones within {tolerance} over {window}; {push_age}"
+            ),
+        )
+    };
+    let mut check = Check::new(CheckKind::DualRun, subject, status, detail);
+    for metric in &table.metrics {
+        if metric.resets_old != metric.resets_new {
+            check = check.note(format!(
+                "{}: {} counter reset(s) pushed, {} scraped in the window",
+                metric.metric, metric.resets_old, metric.resets_new
+            ));
+        }
+    }
+    check
+}
+
+/// The pushed groups to compare for `app`: as configured, else as Pushgateway or Prometheus
+/// list them.
+async fn pushed_groups(
+    client: &PrometheusClient,
+    gateway: Option<&PushgatewayClient>,
+    source: &PushSource,
+    app: &App,
+) -> Result<Vec<PushedGroupRef>, LiveError> {
+    let group = |instance: &str| PushedGroupRef {
+        job: app.pushed_job.clone(),
+        instance: (!instance.is_empty()).then(|| instance.to_string()),
+    };
+    if !app.pushed_instances.is_empty() {
+        return Ok(app.pushed_instances.iter().map(|i| group(i)).collect());
+    }
+    if let Some(gateway) = gateway {
+        return Ok(gateway
+            .metrics()
+            .await?
+            .iter()
+            .filter(|g| g.job() == Some(app.pushed_job.as_str()))
+            .map(|g| group(g.instance().unwrap_or("")))
+            .collect());
+    }
+    let (matchers, by) = if source.honor_labels {
+        (vec![Matcher::equal("job", &app.pushed_job)], "instance")
+    } else {
+        (
+            vec![
+                Matcher::equal("job", &source.gateway_job),
+                Matcher::equal("exported_job", &app.pushed_job),
+            ],
+            "exported_instance",
+        )
+    };
+    let query = format!("count by ({by}) ({})", selector(Some("push_time_seconds"), &matchers));
+    let mut groups: Vec<PushedGroupRef> = client
+        .query(&query, None)
+        .await?
+        .data
+        .as_vector()
+        .iter()
+        .map(|series| group(series.metric.get(by).map_or("", String::as_str)))
+        .collect();
+    groups.sort_by(|a, b| a.instance.cmp(&b.instance));
+    Ok(groups)
+}
+
+pub async fn dual_run_checks(
+    client: &PrometheusClient,
+    gateway_client: Option<&PushgatewayClient>,
+    stack: &Stack,
+    targets: &Targets,
+    settings: &VerifySettings,
+    progress: &Progress,
+) -> Result<(Vec<Check>, Vec<DualRunTable>), LiveError> {
+    let mut checks = Vec::new();
+    let mut tables = Vec::new();
+    let source = match &stack.settings.gateway {
+        Some(gateway) => match &gateway.job {
+            Some(job) => PushSource {
+                gateway_job: job.clone(),
+                honor_labels: gateway.honor_labels,
+            },
+            None => {
+                checks.push(
+                    Check::new(
+                        CheckKind::DualRun,
+                        "pushgateway",
+                        Status::Fail,
+                        "no scrape job for the Pushgateway found in prometheus.yml, so pushed series cannot be selected",
+                    )
+                    .note("name it with `gateway: {job: …}` in pullover.yaml"),
+                );
+                return Ok((checks, tables));
+            }
+        },
+        None => {
+            checks.push(Check::new(
+                CheckKind::DualRun,
+                "pushgateway",
+                Status::Fail,
+                "the stack has no Pushgateway, so there is nothing to compare",
+            ));
+            return Ok((checks, tables));
+        }
+    };
+    let gateway_interval = targets
+        .of_job(&source.gateway_job)
+        .find_map(|t| t.scrape_interval_duration());
+    let compare_settings = CompareSettings {
+        window: settings.window,
+        tolerance: settings.tolerance,
+        max_push_age: settings.max_push_age,
+        concurrency: settings.concurrency,
+    };
+    for app in &stack.settings.apps {
+        let Some(target) = find_app_target(targets, app) else {
+            checks.push(Check::new(
+                CheckKind::DualRun,
+                &app.service,
+                Status::Fail,
+                format!("no scrape target {} to compare the pushed series with", app.target()),
+            ));
+            continue;
+        };
+        let scraped = ScrapeTargetRef {
+            job: app.job.clone(),
+            instance: target.instance().unwrap_or_default().to_string(),
+        };
+        let groups = pushed_groups(client, gateway_client, &source, app).await?;
+        if groups.is_empty() {
+            checks.push(
+                Check::new(
+                    CheckKind::DualRun,
+                    &app.service,
+                    Status::Fail,
+                    format!(
+                        "Prometheus has no push_time_seconds for job `{}`: the app does not push (any more), so nothing can be compared",
+                        app.pushed_job
+                    ),
+                )
+                .note(format!(
+                    "if it pushes under another job name, set `pushed_job:` for {} in pullover.yaml",
+                    app.service
+                )),
+            );
+            continue;
+        }
+        for pushed in groups {
+            let spec = DualRunSpec {
+                source: source.clone(),
+                pushed,
+                scraped: scraped.clone(),
+                ignore_labels: Vec::new(),
+            };
+            let subject = pair_label(app, &spec.pushed, &spec.scraped.instance);
+            if let Err(error) = spec.validate() {
+                checks.push(Check::new(CheckKind::DualRun, subject, Status::Fail, error.to_string()));
+                continue;
+            }
+            if let Some(wait) = history_check(
+                client,
+                &spec,
+                target.scrape_interval_duration(),
+                gateway_interval,
+                settings.window,
+            )
+            .await?
+            {
+                checks.push(
+                    Check::new(
+                        CheckKind::DualRun,
+                        subject,
+                        Status::Inconclusive,
+                        format!(
+                            "inconclusive: {} has less history than the {} window, and rate() over a series younger than its window reads 14–22% off; wait {} and run again",
+                            wait.side,
+                            format_duration(settings.window),
+                            format_duration(round_up_seconds(wait.wait))
+                        ),
+                    )
+                    .note("or compare over a shorter window with --window (at least 4 scrape intervals)"),
+                );
+                continue;
+            }
+            progress(ProgressEvent::Start {
+                label: "comparing pushed and scraped series",
+                total: 0,
+            });
+            let report = compare_dual_run(client, &spec, &compare_settings).await;
+            progress(ProgressEvent::Finish);
+            let table = DualRunTable::new(app, &spec, report?);
+            checks.push(dual_run_check(&subject, &table));
+            tables.push(table);
+        }
+    }
+    Ok((checks, tables))
+}
+
+struct Wait {
+    side: String,
+    wait: Duration,
+}
+
+fn round_up_seconds(duration: Duration) -> Duration {
+    Duration::from_secs(duration.as_secs() + u64::from(duration.subsec_nanos() > 0))
+}
+
+/// Whether both sides have samples across the whole window; when not, how long to wait.
+async fn history_check(
+    client: &PrometheusClient,
+    spec: &DualRunSpec,
+    scrape_interval: Option<Duration>,
+    gateway_interval: Option<Duration>,
+    window: Duration,
+) -> Result<Option<Wait>, LiveError> {
+    let range = format!("[{}ms]", window.as_millis().max(1));
+    let sides = [
+        (
+            format!(
+                "count_over_time({}{range})",
+                selector(Some("up"), &spec.scraped_matchers())
+            ),
+            scrape_interval,
+            format!("the scrape job `{}`", spec.scraped.job),
+        ),
+        (
+            format!(
+                "count_over_time({}{range})",
+                selector(Some("push_time_seconds"), &spec.pushed_matchers())
+            ),
+            gateway_interval,
+            "the pushed group".to_string(),
+        ),
+    ];
+    let mut longest: Option<Wait> = None;
+    for (query, interval, side) in sides {
+        let Some(interval) = interval else { continue };
+        let samples = client
+            .query(&query, None)
+            .await?
+            .data
+            .as_vector()
+            .first()
+            .map_or(0.0, |series| series.sample.value);
+        if let Some(wait) = history_wait(samples, interval, window)
+            && longest.as_ref().is_none_or(|w| wait > w.wait)
+        {
+            longest = Some(Wait { side, wait });
+        }
+    }
+    Ok(longest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::compare::ComparedBy;
+
+    #[test]
+    fn a_job_younger_than_the_window_must_wait_for_the_rest() {
+        let interval = Duration::from_secs(1);
+        let window = Duration::from_secs(30);
+        assert_eq!(history_wait(12.0, interval, window), Some(Duration::from_secs(18)));
+        assert_eq!(history_wait(29.0, interval, window), None);
+        assert_eq!(history_wait(30.0, interval, window), None);
+        assert_eq!(history_wait(0.0, interval, window), Some(window));
+    }
+
+    fn metric(name: &str, by: ComparedBy, diff: Option<f64>, verdict: Verdict) -> MetricComparison {
+        MetricComparison {
+            metric: name.into(),
+            compared_by: by,
+            series_old: 1,
+            series_new: 1,
+            missing_on_new: vec![],
+            only_on_new: vec![],
+            max_relative_difference: diff,
+            worst_series: None,
+            resets_old: 0,
+            resets_new: 0,
+            verdict,
+            series: vec![],
+        }
+    }
+
+    fn table(metrics: Vec<MetricComparison>, push_age: Option<f64>) -> DualRunTable {
+        DualRunTable {
+            app: "metrics-api".into(),
+            pushed_instance: Some("app-1".into()),
+            scraped_instance: "127.0.0.1:8080".into(),
+            pushed_selector: r#"{job="metrics-api", instance="app-1"}"#.into(),
+            scraped_selector: r#"{job="metrics-api", instance="127.0.0.1:8080"}"#.into(),
+            window_seconds: 300.0,
+            relative_tolerance: 0.05,
+            evaluated_at: 0.0,
+            push_age_seconds: push_age,
+            max_push_age_seconds: 120.0,
+            metrics,
+        }
+    }
+
+    #[test]
+    fn agreeing_metrics_pass_with_the_push_age() {
+        let check = dual_run_check(
+            "s",
+            &table(
+                vec![
+                    metric("http_requests_total", ComparedBy::Rate, Some(0.01), Verdict::Match),
+                    metric("queue_depth", ComparedBy::Value, Some(0.0), Verdict::Match),
+                ],
+                Some(1.2),
+            ),
+        );
+        assert_eq!(check.status, Status::Pass);
+        assert_eq!(
+            check.detail,
+            "2 pushed metrics agree with the scraped ones within 5% over 5m; last push 1.2s ago"
+        );
+    }
+
+    #[test]
+    fn a_differing_metric_and_a_dead_pusher_fail_by_name() {
+        let mut reset = metric("page_views_total", ComparedBy::Rate, Some(0.0), Verdict::Match);
+        reset.resets_old = 1;
+        let check = dual_run_check(
+            "s",
+            &table(
+                vec![
+                    metric("http_requests_total", ComparedBy::Rate, Some(0.5), Verdict::Differs),
+                    reset,
+                ],
+                Some(400.0),
+            ),
+        );
+        assert_eq!(check.status, Status::Fail);
+        assert_eq!(
+            check.detail,
+            "http_requests_total differs by 50.0% (rate); last push 400.0s ago (more than 2m): the pusher looks dead, though its series still look fresh in Prometheus"
+        );
+        assert_eq!(
+            check.notes,
+            ["page_views_total: 1 counter reset(s) pushed, 0 scraped in the window"]
+        );
+    }
+
+    #[test]
+    fn too_few_samples_are_inconclusive_not_a_pass() {
+        let check = dual_run_check(
+            "s",
+            &table(
+                vec![metric(
+                    "http_requests_total",
+                    ComparedBy::Rate,
+                    None,
+                    Verdict::Inconclusive,
+                )],
+                Some(1.0),
+            ),
+        );
+        assert_eq!(check.status, Status::Inconclusive);
+        assert!(check.status.fails());
+    }
+}

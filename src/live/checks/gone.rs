@@ -1,0 +1,300 @@
+//! Checks after `remove`: Prometheus scrapes no Pushgateway target, and no pushed series has
+//! a sample newer than the removal. A removed job's series stay queryable for the 5-minute
+//! lookback (prometheus-facts §7), so "gone" is judged by sample time, not by presence.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::{Check, CheckKind, History, Status, VerifySettings};
+use crate::live::compare::{GoneReport, GoneSpec, Matcher, PushSource, PushedGroupRef, check_gone, selector};
+use crate::live::error::LiveError;
+use crate::live::exposition::check_exposition;
+use crate::live::prometheus::PrometheusClient;
+use crate::stack::Stack;
+
+/// Series listed under a failed check; JSON has them all.
+const LISTED: usize = 5;
+
+fn rfc3339(unix: f64) -> String {
+    let time = UNIX_EPOCH + Duration::from_secs_f64(unix.max(0.0));
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// The check lines for a [`GoneReport`].
+pub fn gone_check_lines(report: &GoneReport, gateway_job: &str) -> Vec<Check> {
+    let since = rfc3339(report.since);
+    let targets = if report.gateway_targets.is_empty() {
+        Check::new(
+            CheckKind::Gone,
+            "targets",
+            Status::Pass,
+            format!("Prometheus scrapes no target of job `{gateway_job}`"),
+        )
+    } else {
+        let listed: Vec<String> = report
+            .gateway_targets
+            .iter()
+            .map(|t| t.instance().unwrap_or(&t.scrape_url).to_string())
+            .collect();
+        Check::new(
+            CheckKind::Gone,
+            "targets",
+            Status::Fail,
+            format!(
+                "Prometheus still scrapes job `{gateway_job}` ({}): it runs a configuration from before `remove`",
+                listed.join(", ")
+            ),
+        )
+        .note("reload it: `pullover verify --reload`, or `pullover apply --reload` next time")
+    };
+    let samples = if report.fresh_series.is_empty() {
+        let lingering = if report.lingering_series > 0 {
+            format!(
+                "; {} series from before still answer queries and drop out within 5 minutes",
+                report.lingering_series
+            )
+        } else {
+            String::new()
+        };
+        Check::new(
+            CheckKind::Gone,
+            "samples",
+            Status::Pass,
+            format!("no sample from the Pushgateway newer than the removal ({since}){lingering}"),
+        )
+    } else {
+        let mut check = Check::new(
+            CheckKind::Gone,
+            "samples",
+            Status::Fail,
+            format!(
+                "{} series from the Pushgateway have samples newer than the removal ({since})",
+                report.fresh_series.len()
+            ),
+        );
+        for series in report.fresh_series.iter().take(LISTED) {
+            let labels: Vec<String> = series
+                .labels
+                .iter()
+                .filter(|(name, _)| name.as_str() != "__name__")
+                .map(|(name, value)| format!("{name}={value:?}"))
+                .collect();
+            check = check.note(format!(
+                "{}{{{}}} at {}",
+                series.metric,
+                labels.join(", "),
+                rfc3339(series.timestamp)
+            ));
+        }
+        if report.fresh_series.len() > LISTED {
+            check = check.note(format!("… and {} more", report.fresh_series.len() - LISTED));
+        }
+        check
+    };
+    vec![targets, samples]
+}
+
+/// The scrape job a change took away (the `remove` phase's prometheus.yml before and after),
+/// as the Pushgateway's job once the settings can no longer find it. With several removed,
+/// the one that honours labels or is named after the gateway.
+pub fn removed_gateway_job(before: &str, after: &str) -> Option<PushSource> {
+    let jobs = |text: &str| -> Option<Vec<(String, bool)>> {
+        let value: yaml_serde::Value = yaml_serde::from_str(text).ok()?;
+        let list = value.get("scrape_configs")?.as_sequence()?;
+        Some(
+            list.iter()
+                .filter_map(|job| {
+                    let name = job.get("job_name")?.as_str()?.to_string();
+                    let honor = job
+                        .get("honor_labels")
+                        .and_then(yaml_serde::Value::as_bool)
+                        .unwrap_or(false);
+                    Some((name, honor))
+                })
+                .collect(),
+        )
+    };
+    let (old, new) = (jobs(before)?, jobs(after).unwrap_or_default());
+    let removed: Vec<(String, bool)> = old
+        .into_iter()
+        .filter(|(name, _)| !new.iter().any(|(n, _)| n == name))
+        .collect();
+    let chosen = match removed.as_slice() {
+        [one] => one.clone(),
+        many => many
+            .iter()
+            .find(|(name, honor)| *honor || name.contains("pushgateway"))
+            .or(many.first())?
+            .clone(),
+    };
+    Some(PushSource {
+        gateway_job: chosen.0,
+        honor_labels: chosen.1,
+    })
+}
+
+/// When Prometheus last loaded a configuration, from its own `/metrics`; `None` when it does
+/// not say (Mimir, Thanos, a proxy in front).
+async fn last_reload(client: &PrometheusClient) -> Option<f64> {
+    let report = check_exposition(client.endpoint(), "metrics").await.ok()?;
+    report
+        .analysis
+        .exposition
+        .samples
+        .iter()
+        .find(|s| s.name == "prometheus_config_last_reload_success_timestamp_seconds")
+        .map(|s| s.value)
+        .filter(|v| v.is_finite() && *v > 0.0)
+}
+
+/// Pushed groups Prometheus still knows (their series linger after removal) plus the
+/// configured ones.
+async fn lingering_groups(
+    client: &PrometheusClient,
+    source: &PushSource,
+    stack: &Stack,
+) -> Result<Vec<PushedGroupRef>, LiveError> {
+    let (matchers, job_label, instance_label) = if source.honor_labels {
+        (Vec::new(), "job", "instance")
+    } else {
+        (
+            vec![Matcher::equal("job", &source.gateway_job)],
+            "exported_job",
+            "exported_instance",
+        )
+    };
+    let query = format!(
+        "count by ({job_label}, {instance_label}) ({})",
+        selector(Some("push_time_seconds"), &matchers)
+    );
+    let mut groups: Vec<PushedGroupRef> = Vec::new();
+    for series in client.query(&query, None).await?.data.as_vector() {
+        if let Some(job) = series.metric.get(job_label) {
+            groups.push(PushedGroupRef {
+                job: job.clone(),
+                instance: series.metric.get(instance_label).filter(|i| !i.is_empty()).cloned(),
+            });
+        }
+    }
+    for app in &stack.settings.apps {
+        for instance in &app.pushed_instances {
+            groups.push(PushedGroupRef {
+                job: app.pushed_job.clone(),
+                instance: (!instance.is_empty()).then(|| instance.clone()),
+            });
+        }
+    }
+    groups.sort_by(|a, b| (&a.job, &a.instance).cmp(&(&b.job, &b.instance)));
+    groups.dedup();
+    Ok(groups)
+}
+
+pub async fn gone_checks(
+    client: &PrometheusClient,
+    stack: &Stack,
+    history: &History,
+    settings: &VerifySettings,
+) -> Result<Vec<Check>, LiveError> {
+    let source = stack
+        .settings
+        .gateway
+        .as_ref()
+        .and_then(|g| {
+            g.job.as_ref().map(|job| PushSource {
+                gateway_job: job.clone(),
+                honor_labels: g.honor_labels,
+            })
+        })
+        .or_else(|| history.removed_gateway.clone());
+    let Some(source) = source else {
+        return Ok(vec![
+            Check::new(
+                CheckKind::Gone,
+                "pushgateway",
+                Status::Fail,
+                "cannot tell which scrape job read the Pushgateway: neither the settings nor the journal say",
+            )
+            .note("name it with `gateway: {job: …}` in pullover.yaml"),
+        ]);
+    };
+    let reloaded = last_reload(client).await;
+    let since = match (history.removed_at, reloaded) {
+        (Some(removed), Some(reloaded)) => removed.max(reloaded),
+        (Some(at), None) | (None, Some(at)) => at,
+        (None, None) => {
+            return Ok(vec![Check::new(
+                CheckKind::Gone,
+                "samples",
+                Status::Inconclusive,
+                "cannot tell when the Pushgateway was removed (no `remove` in the journal, no reload time from Prometheus)",
+            )]);
+        }
+    };
+    let spec = GoneSpec {
+        groups: lingering_groups(client, &source, stack).await?,
+        since: UNIX_EPOCH + Duration::from_secs_f64(since.max(0.0)),
+        source: source.clone(),
+    };
+    let report = check_gone(client, &spec, settings.concurrency).await?;
+    Ok(gone_check_lines(&report, &source.gateway_job))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::compare::FreshSeries;
+
+    #[test]
+    fn gone_means_no_target_and_no_fresh_sample_though_old_series_linger() {
+        let report = GoneReport {
+            since: 1795591903.0,
+            gateway_targets: vec![],
+            fresh_series: vec![],
+            lingering_series: 12,
+        };
+        let lines = gone_check_lines(&report, "pushgateway");
+        assert!(lines.iter().all(|c| c.status == Status::Pass));
+        assert_eq!(
+            lines[1].detail,
+            "no sample from the Pushgateway newer than the removal (2026-11-25T07:31:43Z); 12 series from before still answer queries and drop out within 5 minutes"
+        );
+    }
+
+    #[test]
+    fn the_removed_scrape_job_is_the_gateway_once_settings_cannot_find_it() {
+        let before = "scrape_configs:\n  - job_name: metrics-api\n  - job_name: pushgateway\n    honor_labels: true\n";
+        let after = "scrape_configs:\n  - job_name: metrics-api\n";
+        assert_eq!(
+            removed_gateway_job(before, after),
+            Some(PushSource {
+                gateway_job: "pushgateway".into(),
+                honor_labels: true
+            })
+        );
+        assert_eq!(removed_gateway_job(after, after), None);
+        assert_eq!(removed_gateway_job("services: {}", after), None);
+    }
+
+    #[test]
+    fn a_fresh_pushed_sample_fails_naming_the_series() {
+        let report = GoneReport {
+            since: 1795591903.0,
+            gateway_targets: vec![],
+            fresh_series: vec![FreshSeries {
+                metric: "page_views_total".into(),
+                labels: [
+                    ("__name__".to_string(), "page_views_total".to_string()),
+                    ("instance".to_string(), "app-1".to_string()),
+                ]
+                .into(),
+                timestamp: 1795591910.0,
+            }],
+            lingering_series: 3,
+        };
+        let lines = gone_check_lines(&report, "pushgateway");
+        assert_eq!(lines[1].status, Status::Fail);
+        assert_eq!(
+            lines[1].notes,
+            ["page_views_total{instance=\"app-1\"} at 2026-11-25T07:31:50Z"]
+        );
+    }
+}

@@ -1,0 +1,481 @@
+//! `pullover verify`: the live checks for where the stack stands, as a report.
+//!
+//! Which checks run depends on the last applied phase ([`Stage`]):
+//! - before `scrape`: the app's `/metrics` parses as text exposition format ([`scrape`]);
+//! - after `scrape`: Prometheus runs the new job, its target is up and scrapes fast;
+//! - after `dual-run`: every pushed series agrees with its scraped twin ([`dual`]);
+//! - after `dashboards`: every rewritten query returns what its original returned
+//!   ([`queries`]);
+//! - after `remove` (and `docs`): nothing fresh comes from the Pushgateway ([`gone`]).
+//!
+//! The same checks are the gate `apply` runs before the next phase. [`reload`] posts
+//! `/-/reload` and waits until the new configuration is live. Everything that decides is pure
+//! and tested; the async functions only fetch.
+
+pub mod dual;
+pub mod gone;
+pub mod queries;
+pub mod reload;
+pub mod render;
+pub mod runner;
+pub mod scrape;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::compare::{PushSource, Tolerance};
+use super::endpoint::Endpoint;
+use super::error::LiveError;
+use super::prometheus::PrometheusClient;
+use super::pushgateway::PushgatewayClient;
+use crate::phase::PhaseId;
+use crate::stack::Stack;
+
+pub use dual::DualRunTable;
+pub use queries::{PairResult, QuerySource};
+pub use runner::RunStats;
+
+/// Where the stack stands: nothing applied yet, or the last applied phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Baseline,
+    After(PhaseId),
+}
+
+impl Stage {
+    /// The last phase (in phase order) among the applied ones.
+    pub fn from_applied(applied: &[PhaseId]) -> Stage {
+        applied
+            .iter()
+            .copied()
+            .max_by_key(|phase| phase.number())
+            .map_or(Stage::Baseline, Stage::After)
+    }
+
+    /// `baseline` or a phase name.
+    pub fn parse(text: &str) -> Option<Stage> {
+        if text == "baseline" {
+            return Some(Stage::Baseline);
+        }
+        PhaseId::from_name(text).map(Stage::After)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Baseline => "baseline",
+            Stage::After(phase) => phase.name(),
+        }
+    }
+
+    /// The stage whose checks gate `apply phase`: the phase before it. `scrape` has none
+    /// (nothing is live yet to check; `pullover verify` checks the app's /metrics).
+    pub fn gate_for(phase: PhaseId) -> Option<Stage> {
+        phase.previous().map(Stage::After)
+    }
+
+    /// The checks for this stage. The app's /metrics is checked before `scrape`, and later
+    /// only when its URL was given (a derived `service:port` rarely resolves outside Compose).
+    pub fn checks(self, explicit_app_url: bool) -> Vec<CheckKind> {
+        let mut checks = Vec::new();
+        let exposition = matches!(self, Stage::Baseline) || explicit_app_url;
+        if exposition && !matches!(self, Stage::After(PhaseId::Remove | PhaseId::Docs)) {
+            checks.push(CheckKind::Exposition);
+        }
+        match self {
+            Stage::Baseline => {}
+            Stage::After(PhaseId::Scrape) => {
+                checks.extend([CheckKind::RunningConfig, CheckKind::Target, CheckKind::ScrapeDuration]);
+            }
+            Stage::After(PhaseId::DualRun) => checks.extend([CheckKind::Target, CheckKind::DualRun]),
+            Stage::After(PhaseId::Dashboards) => checks.extend([CheckKind::Target, CheckKind::Queries]),
+            Stage::After(PhaseId::Remove | PhaseId::Docs) => checks.push(CheckKind::Gone),
+        }
+        checks
+    }
+
+    pub fn needs_prometheus(self, explicit_app_url: bool) -> bool {
+        self.checks(explicit_app_url)
+            .iter()
+            .any(|c| *c != CheckKind::Exposition)
+    }
+}
+
+impl Serialize for Stage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckKind {
+    /// The app serves valid text exposition format at /metrics.
+    Exposition,
+    /// Prometheus runs (not just has on disk) a configuration with the new job.
+    RunningConfig,
+    /// The new target is up.
+    Target,
+    /// Scrapes take well under the scrape timeout.
+    ScrapeDuration,
+    /// Pushed series agree with their scraped twins.
+    DualRun,
+    /// Rewritten queries return what their originals returned.
+    Queries,
+    /// No Pushgateway target and no fresh pushed sample left.
+    Gone,
+}
+
+impl CheckKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckKind::Exposition => "app /metrics",
+            CheckKind::RunningConfig => "running config",
+            CheckKind::Target => "target",
+            CheckKind::ScrapeDuration => "scrape duration",
+            CheckKind::DualRun => "dual-run",
+            CheckKind::Queries => "queries",
+            CheckKind::Gone => "pushgateway gone",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    /// Worth a look; does not fail the check.
+    Warn,
+    /// Cannot tell yet (too little data): fails the gate, says when to look again.
+    Inconclusive,
+    Fail,
+}
+
+impl Status {
+    pub fn mark(self) -> &'static str {
+        match self {
+            Status::Pass => "✓",
+            Status::Warn => "!",
+            Status::Inconclusive => "?",
+            Status::Fail => "✗",
+        }
+    }
+
+    /// Whether this keeps the gate closed (exit 3).
+    pub fn fails(self) -> bool {
+        matches!(self, Status::Fail | Status::Inconclusive)
+    }
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub kind: CheckKind,
+    /// What was checked: an app, a URL, a file.
+    pub subject: String,
+    pub status: Status,
+    pub detail: String,
+    /// More lines under the check (issues, hints).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Check {
+    pub fn new(kind: CheckKind, subject: impl Into<String>, status: Status, detail: impl Into<String>) -> Check {
+        Check {
+            kind,
+            subject: subject.into(),
+            status,
+            detail: detail.into(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Check {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// Knobs of the checks (flags of `verify` and `apply`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifySettings {
+    pub tolerance: Tolerance,
+    /// `rate()` window of the dual-run comparison.
+    pub window: Duration,
+    pub concurrency: usize,
+    /// Prometheus's own `timeout` for each query.
+    pub query_timeout: Duration,
+    /// A pushed group whose last push is older than this counts as dead.
+    pub max_push_age: Duration,
+}
+
+impl Default for VerifySettings {
+    fn default() -> Self {
+        VerifySettings {
+            tolerance: Tolerance::default(),
+            window: Duration::from_secs(300),
+            concurrency: 8,
+            query_timeout: Duration::from_secs(10),
+            max_push_age: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The live endpoints, as far as they are configured.
+#[derive(Debug, Clone, Default)]
+pub struct LiveTargets {
+    pub prometheus: Option<PrometheusClient>,
+    pub pushgateway: Option<PushgatewayClient>,
+    /// `--app-url` (or `live.app_url`), as given.
+    pub app_url: Option<String>,
+    /// Timeouts, auth and retries for app URLs (the URL itself is replaced).
+    pub app_endpoint_template: Option<Endpoint>,
+}
+
+/// What the journal says about phases the checks need: the query pairs of `dashboards`,
+/// and when `remove` was applied and which scrape job it took away.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub query_sources: Vec<QuerySource>,
+    /// Files of the `dashboards` phase that could not be paired, with the reason.
+    pub unpaired: Vec<(String, String)>,
+    /// Unix seconds when `remove` was applied.
+    pub removed_at: Option<f64>,
+    /// The Pushgateway's scrape job as it was before `remove`, when settings no longer say.
+    pub removed_gateway: Option<PushSource>,
+}
+
+/// What a long step reports, for a progress bar on a terminal.
+pub enum ProgressEvent<'a> {
+    Start { label: &'a str, total: u64 },
+    Advance,
+    Finish,
+}
+
+pub type Progress = Arc<dyn Fn(ProgressEvent<'_>) + Send + Sync>;
+
+pub fn no_progress() -> Progress {
+    Arc::new(|_| {})
+}
+
+/// A failure to run the checks at all (as opposed to a check that fails).
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct VerifyError {
+    pub error: LiveError,
+    pub help: Vec<String>,
+}
+
+impl From<LiveError> for VerifyError {
+    fn from(error: LiveError) -> Self {
+        VerifyError {
+            error,
+            help: Vec::new(),
+        }
+    }
+}
+
+impl VerifyError {
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help.push(help.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub stage: Stage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prometheus_url: Option<String>,
+    pub checks: Vec<Check>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exposition: Vec<scrape::ExpositionSummary>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dual_run: Vec<DualRunTable>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<PairResult>,
+    pub stats: RunStats,
+}
+
+impl VerifyReport {
+    pub fn passed(&self) -> bool {
+        !self.checks.iter().any(|check| check.status.fails())
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.checks.iter().filter(|check| check.status == status).count()
+    }
+}
+
+/// Runs the checks of `stage`. A server that cannot be reached (or answers nonsense) is an
+/// `Err`; a check that runs and fails is a failed [`Check`] in the report.
+pub async fn verify(
+    stack: &Stack,
+    stage: Stage,
+    live: &LiveTargets,
+    history: &History,
+    settings: &VerifySettings,
+    progress: &Progress,
+) -> Result<VerifyReport, VerifyError> {
+    let kinds = stage.checks(live.app_url.is_some());
+    let mut report = VerifyReport {
+        stage,
+        prometheus_url: live.prometheus.as_ref().map(|c| c.endpoint().base_url().to_string()),
+        checks: Vec::new(),
+        exposition: Vec::new(),
+        dual_run: Vec::new(),
+        queries: Vec::new(),
+        stats: RunStats::default(),
+    };
+    if kinds.contains(&CheckKind::Exposition) {
+        let (checks, reports) = scrape::exposition_checks(stack, live).await?;
+        report.checks.extend(checks);
+        report.exposition = reports;
+    }
+    if kinds.iter().all(|kind| *kind == CheckKind::Exposition) {
+        return Ok(report);
+    }
+    let Some(client) = &live.prometheus else {
+        return Err(VerifyError::from(LiveError::Spec(format!(
+            "the checks after `{stage}` need Prometheus, and no Prometheus URL is configured"
+        )))
+        .help("pass --prometheus-url URL, or set `live: {prometheus_url: …}` in pullover.yaml"));
+    };
+    let targets = if kinds
+        .iter()
+        .any(|k| matches!(k, CheckKind::Target | CheckKind::DualRun | CheckKind::Queries))
+    {
+        Some(client.targets().await?)
+    } else {
+        None
+    };
+    if kinds.contains(&CheckKind::RunningConfig) {
+        let yaml = client.status_config().await?;
+        report.checks.extend(scrape::running_config_checks(
+            &yaml,
+            stack,
+            client.endpoint().base_url().as_str(),
+        ));
+    }
+    if let Some(targets) = &targets
+        && kinds.contains(&CheckKind::Target)
+    {
+        let with_duration = kinds.contains(&CheckKind::ScrapeDuration);
+        report
+            .checks
+            .extend(scrape::target_checks(client, stack, targets, with_duration, settings).await?);
+    }
+    if let Some(targets) = &targets
+        && kinds.contains(&CheckKind::DualRun)
+    {
+        let (checks, tables) =
+            dual::dual_run_checks(client, live.pushgateway.as_ref(), stack, targets, settings, progress).await?;
+        report.checks.extend(checks);
+        report.dual_run = tables;
+    }
+    if let Some(targets) = &targets
+        && kinds.contains(&CheckKind::Queries)
+    {
+        let (checks, pairs, stats) = queries::query_checks(client, stack, history, targets, settings, progress).await?;
+        report.checks.extend(checks);
+        report.queries = pairs;
+        report.stats = stats;
+    }
+    if kinds.contains(&CheckKind::Gone) {
+        report
+            .checks
+            .extend(gone::gone_checks(client, stack, history, settings).await?);
+    }
+    Ok(report)
+}
+
+/// Unix seconds.
+pub(crate) fn unix_seconds(time: SystemTime) -> f64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64())
+}
+
+/// `4s`, `1m30s`, `250ms`: how a person reads a duration (and Prometheus parses it).
+pub fn format_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis == 0 {
+        return "0s".into();
+    }
+    if !millis.is_multiple_of(1000) {
+        return format!("{millis}ms");
+    }
+    let mut seconds = millis / 1000;
+    let mut out = String::new();
+    for (unit, size) in [("h", 3600), ("m", 60), ("s", 1)] {
+        if seconds >= size {
+            out.push_str(&format!("{}{unit}", seconds / size));
+            seconds %= size;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stage_is_the_last_applied_phase_in_phase_order() {
+        assert_eq!(Stage::from_applied(&[]), Stage::Baseline);
+        assert_eq!(
+            Stage::from_applied(&[PhaseId::Scrape, PhaseId::DualRun]),
+            Stage::After(PhaseId::DualRun)
+        );
+        assert_eq!(Stage::parse("baseline"), Some(Stage::Baseline));
+        assert_eq!(Stage::parse("dual-run"), Some(Stage::After(PhaseId::DualRun)));
+        assert_eq!(Stage::parse("nope"), None);
+    }
+
+    #[test]
+    fn each_stage_runs_the_checks_of_its_gate() {
+        let names = |stage: Stage, app_url: bool| -> Vec<&str> {
+            stage.checks(app_url).into_iter().map(CheckKind::label).collect()
+        };
+        assert_eq!(names(Stage::Baseline, false), ["app /metrics"]);
+        assert_eq!(
+            names(Stage::After(PhaseId::Scrape), false),
+            ["running config", "target", "scrape duration"]
+        );
+        assert_eq!(
+            names(Stage::After(PhaseId::Scrape), true),
+            ["app /metrics", "running config", "target", "scrape duration"]
+        );
+        assert_eq!(names(Stage::After(PhaseId::DualRun), false), ["target", "dual-run"]);
+        assert_eq!(names(Stage::After(PhaseId::Dashboards), false), ["target", "queries"]);
+        assert_eq!(names(Stage::After(PhaseId::Remove), true), ["pushgateway gone"]);
+        assert!(!Stage::Baseline.needs_prometheus(false));
+        assert!(Stage::After(PhaseId::Scrape).needs_prometheus(false));
+    }
+
+    #[test]
+    fn gates_check_the_phase_before() {
+        assert_eq!(Stage::gate_for(PhaseId::Scrape), None);
+        assert_eq!(Stage::gate_for(PhaseId::DualRun), Some(Stage::After(PhaseId::Scrape)));
+        assert_eq!(
+            Stage::gate_for(PhaseId::Remove),
+            Some(Stage::After(PhaseId::Dashboards))
+        );
+    }
+
+    #[test]
+    fn durations_read_like_prometheus_durations() {
+        assert_eq!(format_duration(Duration::from_secs(4)), "4s");
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(format_duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+    }
+}

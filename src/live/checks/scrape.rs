@@ -1,0 +1,687 @@
+//! Checks before and after `scrape`: the app serves valid exposition text; Prometheus runs the
+//! new job; its target is up; scrapes take well under the timeout.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::reload::LiveConfig;
+use super::{Check, CheckKind, LiveTargets, Status, VerifyError, VerifySettings, format_duration, unix_seconds};
+use crate::live::compare::{Matcher, selector};
+use crate::live::endpoint::Endpoint;
+use crate::live::error::LiveError;
+use crate::live::exposition::{ExpositionReport, check_exposition};
+use crate::live::model::{Target, TargetHealth, Targets};
+use crate::live::prometheus::PrometheusClient;
+use crate::stack::{App, Stack};
+
+/// Where an app's /metrics was looked for, and why there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppUrl {
+    /// The app (service) it belongs to; `--app-url` when it is not one app's.
+    pub app: String,
+    /// Base URL, ending in `/`.
+    pub base: String,
+    /// Path below the base, without a leading `/`.
+    pub path: String,
+    pub source: UrlSource,
+}
+
+impl AppUrl {
+    pub fn url(&self) -> String {
+        format!("{}{}", self.base, self.path)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UrlSource {
+    /// `--app-url` or `live.app_url`.
+    Given,
+    /// `http://<service>:<port>` from the app's scrape target.
+    Target,
+}
+
+/// The URLs to check: the given one, or each app's scrape target.
+pub fn app_urls(apps: &[App], metrics_path: &str, explicit: Option<&str>) -> Vec<AppUrl> {
+    let metrics_path = metrics_path.trim_start_matches('/').to_string();
+    if let Some(given) = explicit {
+        let given = given.trim();
+        let suffix = format!("/{metrics_path}");
+        let (base, path) = match given.strip_suffix(&suffix) {
+            Some(base) if !metrics_path.is_empty() && base.contains("://") && !base.ends_with(':') => {
+                (format!("{base}/"), metrics_path.clone())
+            }
+            _ => (
+                if given.ends_with('/') {
+                    given.to_string()
+                } else {
+                    format!("{given}/")
+                },
+                metrics_path.clone(),
+            ),
+        };
+        let app = match apps {
+            [one] => one.service.clone(),
+            _ => "--app-url".to_string(),
+        };
+        return vec![AppUrl {
+            app,
+            base,
+            path,
+            source: UrlSource::Given,
+        }];
+    }
+    apps.iter()
+        .map(|app| AppUrl {
+            app: app.service.clone(),
+            base: format!("http://{}/", app.target()),
+            path: metrics_path.clone(),
+            source: UrlSource::Target,
+        })
+        .collect()
+}
+
+/// What the report keeps of one /metrics check (the full sample list stays out of JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExpositionSummary {
+    pub app: String,
+    pub url: String,
+    pub url_source: UrlSource,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub response_seconds: f64,
+    pub size_bytes: usize,
+    pub families: usize,
+    pub series: usize,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub duplicate_series: Vec<String>,
+    pub counters_without_total: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+pub async fn exposition_checks(
+    stack: &Stack,
+    live: &LiveTargets,
+) -> Result<(Vec<Check>, Vec<ExpositionSummary>), VerifyError> {
+    let urls = app_urls(
+        &stack.settings.apps,
+        &stack.settings.scrape.metrics_path,
+        live.app_url.as_deref(),
+    );
+    if urls.is_empty() {
+        return Ok((
+            vec![
+                Check::new(
+                    CheckKind::Exposition,
+                    "apps",
+                    Status::Warn,
+                    "no app to check: the stack names no app that pushes",
+                )
+                .note("name it with --app SERVICE:PORT, or pass --app-url URL"),
+            ],
+            Vec::new(),
+        ));
+    }
+    let mut checks = Vec::new();
+    let mut summaries = Vec::new();
+    for app_url in urls {
+        let endpoint = app_endpoint(live, &app_url.base)?;
+        let report = check_exposition(&endpoint, &app_url.path).await.map_err(|error| {
+            let help = match app_url.source {
+                UrlSource::Given => "check that the app runs and serves its metrics at that URL".to_string(),
+                UrlSource::Target => format!(
+                    "this URL comes from the app's scrape target {}:{}, which may only resolve inside \
+                     Compose; pass the URL this machine reaches the app at with --app-url URL",
+                    app_url.app,
+                    app_url.base.trim_start_matches("http://").trim_end_matches('/')
+                ),
+            };
+            VerifyError::from(error).help(help)
+        })?;
+        let summary = summarize(&app_url, &report);
+        checks.push(exposition_check(&summary));
+        summaries.push(summary);
+    }
+    Ok((checks, summaries))
+}
+
+fn app_endpoint(live: &LiveTargets, base: &str) -> Result<Endpoint, LiveError> {
+    let mut endpoint = Endpoint::new(base)?;
+    if let Some(template) = &live.app_endpoint_template {
+        endpoint = endpoint
+            .with_auth(template.auth.clone())
+            .with_tls(template.tls.clone())
+            .with_retry(template.retry.clone())
+            .with_timeout(template.timeout);
+        endpoint.headers = template.headers.clone();
+    }
+    Ok(endpoint)
+}
+
+pub fn summarize(app_url: &AppUrl, report: &ExpositionReport) -> ExpositionSummary {
+    let exposition = &report.analysis.exposition;
+    let (errors, warnings): (Vec<_>, Vec<_>) = exposition
+        .issues
+        .iter()
+        .partition(|issue| issue.severity == crate::live::exposition::Severity::Error);
+    ExpositionSummary {
+        app: app_url.app.clone(),
+        url: report.url.clone(),
+        url_source: app_url.source,
+        status: report.status,
+        content_type: report.content_type.clone(),
+        response_seconds: report.response_time.as_secs_f64(),
+        size_bytes: report.size_bytes,
+        families: exposition.families.len(),
+        series: exposition.families.iter().map(|f| f.series).sum(),
+        errors: errors.iter().map(ToString::to_string).collect(),
+        warnings: warnings.iter().map(ToString::to_string).collect(),
+        duplicate_series: report
+            .analysis
+            .duplicate_series
+            .iter()
+            .map(|d| {
+                let lines: Vec<String> = d.lines.iter().map(ToString::to_string).collect();
+                format!("{} (lines {})", d.series, lines.join(", "))
+            })
+            .collect(),
+        counters_without_total: report
+            .analysis
+            .counters_without_total
+            .iter()
+            .map(|c| format!("line {}: {}", c.line, c.message()))
+            .collect(),
+        notes: report.notes.clone(),
+    }
+}
+
+/// At most this many issues are listed under a check; JSON has them all.
+const LISTED: usize = 5;
+
+pub fn exposition_check(summary: &ExpositionSummary) -> Check {
+    let size = format_size(summary.size_bytes);
+    let took = format_duration(Duration::from_millis((summary.response_seconds * 1000.0).round() as u64));
+    let from = match summary.url_source {
+        UrlSource::Given => "",
+        UrlSource::Target => " (URL from its scrape target)",
+    };
+    let shape = format!(
+        "{} families, {} series, {size} in {took}",
+        summary.families, summary.series
+    );
+    let (status, detail) = if !summary.errors.is_empty() {
+        (
+            Status::Fail,
+            format!(
+                "{}{from}: {} format error(s): Prometheus would fail the scrape",
+                summary.url,
+                summary.errors.len()
+            ),
+        )
+    } else if !summary.duplicate_series.is_empty() {
+        (
+            Status::Fail,
+            format!(
+                "{}{from}: {} duplicate series (Prometheus keeps only the first of each)",
+                summary.url,
+                summary.duplicate_series.len()
+            ),
+        )
+    } else if summary.series == 0 {
+        (Status::Fail, format!("{}{from}: the page has no samples", summary.url))
+    } else if !summary.counters_without_total.is_empty() || !summary.notes.is_empty() || !summary.warnings.is_empty() {
+        (
+            Status::Warn,
+            format!("{}{from}: valid text format, {shape}", summary.url),
+        )
+    } else {
+        (
+            Status::Pass,
+            format!("{}{from}: valid text format, {shape}", summary.url),
+        )
+    };
+    let mut check = Check::new(CheckKind::Exposition, &summary.app, status, detail);
+    let listed = summary
+        .errors
+        .iter()
+        .chain(&summary.duplicate_series)
+        .chain(&summary.counters_without_total)
+        .chain(&summary.warnings)
+        .chain(&summary.notes);
+    let total = summary.errors.len()
+        + summary.duplicate_series.len()
+        + summary.counters_without_total.len()
+        + summary.warnings.len()
+        + summary.notes.len();
+    for line in listed.take(LISTED) {
+        check = check.note(line.clone());
+    }
+    if total > LISTED {
+        check = check.note(format!("… and {} more (--format json lists them all)", total - LISTED));
+    }
+    check
+}
+
+fn format_size(bytes: usize) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// Does Prometheus *run* the new jobs? `/api/v1/status/config` is the configuration it
+/// loaded; the file may be newer.
+pub fn running_config_checks(yaml: &str, stack: &Stack, prometheus_url: &str) -> Vec<Check> {
+    let live = match LiveConfig::parse(yaml) {
+        Ok(live) => live,
+        Err(reason) => {
+            return vec![Check::new(
+                CheckKind::RunningConfig,
+                "prometheus",
+                Status::Fail,
+                format!("cannot read the configuration Prometheus reports: {reason}"),
+            )];
+        }
+    };
+    stack
+        .settings
+        .apps
+        .iter()
+        .map(|app| {
+            if live.jobs.iter().any(|job| job == &app.job) {
+                Check::new(
+                    CheckKind::RunningConfig,
+                    &app.service,
+                    Status::Pass,
+                    format!("Prometheus runs job `{}`", app.job),
+                )
+            } else {
+                let file_has_it = stack.prometheus.job(&app.job).is_some();
+                let detail = if file_has_it {
+                    format!(
+                        "{} has job `{}` but Prometheus runs a configuration without it: it was not reloaded",
+                        stack.prometheus.file.path, app.job
+                    )
+                } else {
+                    format!(
+                        "neither {} nor the configuration Prometheus runs has job `{}`",
+                        stack.prometheus.file.path, app.job
+                    )
+                };
+                let mut check = Check::new(CheckKind::RunningConfig, &app.service, Status::Fail, detail);
+                if file_has_it {
+                    check = check.note(format!(
+                        "reload it: `pullover verify --reload` (or `curl -X POST {prometheus_url}-/reload`); \
+                         `pullover apply --reload` does it when applying"
+                    ));
+                } else {
+                    check = check.note("`pullover apply scrape` adds it");
+                }
+                if !live.jobs.is_empty() {
+                    check = check.note(format!("jobs Prometheus runs: {}", live.jobs.join(", ")));
+                }
+                check
+            }
+        })
+        .collect()
+}
+
+/// The active target of `app`'s scrape job at its `service:port` (or the job's only target).
+pub fn find_app_target<'a>(targets: &'a Targets, app: &App) -> Option<&'a Target> {
+    let address = app.target();
+    let in_job: Vec<&Target> = targets.active.iter().filter(|t| t.scrape_pool == app.job).collect();
+    in_job
+        .iter()
+        .find(|t| t.discovered_labels.get("__address__") == Some(&address) || t.instance() == Some(address.as_str()))
+        .or(match in_job.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        })
+        .copied()
+}
+
+pub fn target_check(app: &App, targets: &Targets, now: f64) -> Check {
+    let subject = &app.service;
+    let Some(target) = find_app_target(targets, app) else {
+        let others: Vec<&str> = targets.of_job(&app.job).filter_map(Target::instance).collect();
+        let mut check = Check::new(
+            CheckKind::Target,
+            subject,
+            Status::Fail,
+            format!("Prometheus has no active target {} in job `{}`", app.target(), app.job),
+        );
+        if others.is_empty() {
+            check = check.note("new jobs show up in /api/v1/targets about 5 s after a reload");
+        } else {
+            check = check.note(format!("the job's targets: {}", others.join(", ")));
+        }
+        return check;
+    };
+    let instance = target.instance().unwrap_or("?");
+    let interval = if target.scrape_interval.is_empty() {
+        String::new()
+    } else {
+        format!(", every {}", target.scrape_interval)
+    };
+    match target.health {
+        TargetHealth::Up => {
+            let ago = target
+                .last_scrape_unix()
+                .map(|at| format!(", last scrape {:.1}s ago", (now - at).max(0.0)))
+                .unwrap_or_default();
+            Check::new(
+                CheckKind::Target,
+                subject,
+                Status::Pass,
+                format!("job `{}` target {instance} is up{ago}{interval}", app.job),
+            )
+        }
+        TargetHealth::Down => Check::new(
+            CheckKind::Target,
+            subject,
+            Status::Fail,
+            format!("job `{}` target {instance} is down: {}", app.job, target.last_error),
+        ),
+        TargetHealth::Unknown | TargetHealth::Other => Check::new(
+            CheckKind::Target,
+            subject,
+            Status::Inconclusive,
+            format!(
+                "job `{}` target {instance} has not been scraped yet{interval}; run again after one interval",
+                app.job
+            ),
+        ),
+    }
+}
+
+/// `max` is the longest scrape in the window (from `scrape_duration_seconds`), else the
+/// target's last one.
+pub fn scrape_duration_check(app: &App, target: &Target, max: Option<f64>, window: Duration) -> Check {
+    let timeout = crate::live::model::parse_prometheus_duration(&target.scrape_timeout)
+        .or_else(|| target.scrape_interval_duration())
+        .map(|d| d.as_secs_f64());
+    let (longest, over) = match max {
+        Some(max) => (max, format!("longest in the last {}", format_duration(window))),
+        None => (target.last_scrape_duration, "last scrape".to_string()),
+    };
+    let took = format!("{:.0} ms", longest * 1000.0);
+    let Some(timeout) = timeout.filter(|t| *t > 0.0) else {
+        return Check::new(
+            CheckKind::ScrapeDuration,
+            &app.service,
+            Status::Pass,
+            format!("{over}: {took}"),
+        );
+    };
+    let share = longest / timeout;
+    let detail = format!(
+        "{over}: {took}, {:.0}% of the {} timeout (interval {})",
+        share * 100.0,
+        target.scrape_timeout,
+        target.scrape_interval
+    );
+    let status = if share >= 1.0 {
+        Status::Fail
+    } else if share >= 0.5 {
+        Status::Warn
+    } else {
+        Status::Pass
+    };
+    let check = Check::new(CheckKind::ScrapeDuration, &app.service, status, detail);
+    if status == Status::Pass {
+        check
+    } else {
+        check.note("a scrape that runs into the timeout fails and the target goes down: raise scrape_timeout or make /metrics cheaper")
+    }
+}
+
+pub fn scrape_duration_query(app: &App, target: &Target, window: Duration) -> String {
+    let matchers = vec![
+        Matcher::equal("job", &app.job),
+        Matcher::equal("instance", target.instance().unwrap_or_default()),
+    ];
+    format!(
+        "max_over_time({}[{}ms])",
+        selector(Some("scrape_duration_seconds"), &matchers),
+        window.as_millis().max(1)
+    )
+}
+
+pub async fn target_checks(
+    client: &PrometheusClient,
+    stack: &Stack,
+    targets: &Targets,
+    with_duration: bool,
+    settings: &VerifySettings,
+) -> Result<Vec<Check>, LiveError> {
+    let now = unix_seconds(SystemTime::now());
+    let mut checks = Vec::new();
+    for app in &stack.settings.apps {
+        let check = target_check(app, targets, now);
+        let up = check.status == Status::Pass;
+        checks.push(check);
+        if !(with_duration && up) {
+            continue;
+        }
+        let Some(target) = find_app_target(targets, app) else {
+            continue;
+        };
+        let query = scrape_duration_query(app, target, settings.window);
+        let max = client
+            .query(&query, None)
+            .await?
+            .data
+            .as_vector()
+            .first()
+            .map(|series| series.sample.value)
+            .filter(|value| value.is_finite());
+        checks.push(scrape_duration_check(app, target, max, settings.window));
+    }
+    if stack.settings.apps.is_empty() {
+        checks.push(Check::new(
+            CheckKind::Target,
+            "apps",
+            Status::Warn,
+            "the stack names no app, so no target to check",
+        ));
+    }
+    Ok(checks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::model::Labels;
+
+    fn app() -> App {
+        App {
+            service: "metrics-api".into(),
+            port: 8080,
+            job: "metrics-api".into(),
+            pushed_job: "metrics-api".into(),
+            pushed_instances: vec!["app-1".into()],
+            metrics: vec![],
+            in_compose: true,
+            code: vec![],
+        }
+    }
+
+    fn target(job: &str, address: &str, health: TargetHealth) -> Target {
+        let labels: Labels = [
+            ("job".to_string(), job.to_string()),
+            ("instance".to_string(), address.to_string()),
+        ]
+        .into();
+        Target {
+            scrape_pool: job.into(),
+            scrape_url: format!("http://{address}/metrics"),
+            global_url: String::new(),
+            labels,
+            discovered_labels: [("__address__".to_string(), address.to_string())].into(),
+            health,
+            last_error: if health == TargetHealth::Down {
+                "connect: connection refused".into()
+            } else {
+                String::new()
+            },
+            last_scrape: "2026-11-25T07:31:34Z".into(),
+            last_scrape_duration: 0.002,
+            scrape_interval: "30s".into(),
+            scrape_timeout: "10s".into(),
+        }
+    }
+
+    fn targets(list: Vec<Target>) -> Targets {
+        Targets {
+            active: list,
+            dropped: vec![],
+        }
+    }
+
+    #[test]
+    fn the_apps_target_is_found_by_address_and_judged_by_health() {
+        let now = crate::live::model::parse_rfc3339("2026-11-25T07:31:36Z").unwrap();
+        let up = target_check(
+            &app(),
+            &targets(vec![
+                target("pushgateway", "pushgateway:9091", TargetHealth::Up),
+                target("metrics-api", "metrics-api:8080", TargetHealth::Up),
+            ]),
+            now,
+        );
+        assert_eq!(up.status, Status::Pass);
+        assert_eq!(
+            up.detail,
+            "job `metrics-api` target metrics-api:8080 is up, last scrape 2.0s ago, every 30s"
+        );
+        let down = target_check(
+            &app(),
+            &targets(vec![target("metrics-api", "metrics-api:8080", TargetHealth::Down)]),
+            now,
+        );
+        assert_eq!(down.status, Status::Fail);
+        assert!(
+            down.detail.ends_with("is down: connect: connection refused"),
+            "{}",
+            down.detail
+        );
+        let new = target_check(
+            &app(),
+            &targets(vec![target("metrics-api", "metrics-api:8080", TargetHealth::Unknown)]),
+            now,
+        );
+        assert_eq!(new.status, Status::Inconclusive);
+        let missing = target_check(&app(), &targets(vec![]), now);
+        assert_eq!(missing.status, Status::Fail);
+        assert_eq!(
+            missing.notes,
+            ["new jobs show up in /api/v1/targets about 5 s after a reload"]
+        );
+    }
+
+    #[test]
+    fn scrapes_near_the_timeout_warn_and_past_it_fail() {
+        let t = target("metrics-api", "metrics-api:8080", TargetHealth::Up);
+        let window = Duration::from_secs(300);
+        let fast = scrape_duration_check(&app(), &t, Some(0.003), window);
+        assert_eq!(fast.status, Status::Pass);
+        assert_eq!(
+            fast.detail,
+            "longest in the last 5m: 3 ms, 0% of the 10s timeout (interval 30s)"
+        );
+        assert_eq!(
+            scrape_duration_check(&app(), &t, Some(6.0), window).status,
+            Status::Warn
+        );
+        assert_eq!(
+            scrape_duration_check(&app(), &t, Some(10.0), window).status,
+            Status::Fail
+        );
+        assert_eq!(
+            scrape_duration_query(&app(), &t, window),
+            r#"max_over_time(scrape_duration_seconds{job="metrics-api", instance="metrics-api:8080"}[300000ms])"#
+        );
+    }
+
+    fn summary() -> ExpositionSummary {
+        ExpositionSummary {
+            app: "metrics-api".into(),
+            url: "http://127.0.0.1:8080/metrics".into(),
+            url_source: UrlSource::Given,
+            status: 200,
+            content_type: Some("text/plain; version=0.0.4".into()),
+            response_seconds: 0.0032,
+            size_bytes: 2048,
+            families: 5,
+            series: 9,
+            errors: vec![],
+            warnings: vec![],
+            duplicate_series: vec![],
+            counters_without_total: vec![],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn app_urls_come_from_the_flag_or_the_scrape_target() {
+        let derived = app_urls(&[app()], "/metrics", None);
+        assert_eq!(derived[0].url(), "http://metrics-api:8080/metrics");
+        assert_eq!(derived[0].source, UrlSource::Target);
+        for given in [
+            "http://127.0.0.1:9100",
+            "http://127.0.0.1:9100/",
+            "http://127.0.0.1:9100/metrics",
+        ] {
+            let urls = app_urls(&[app()], "/metrics", Some(given));
+            assert_eq!(urls.len(), 1);
+            assert_eq!(urls[0].base, "http://127.0.0.1:9100/", "{given}");
+            assert_eq!(urls[0].url(), "http://127.0.0.1:9100/metrics", "{given}");
+            assert_eq!(urls[0].app, "metrics-api");
+        }
+        let prefixed = app_urls(&[app()], "/metrics", Some("https://apps.example/api/"));
+        assert_eq!(prefixed[0].url(), "https://apps.example/api/metrics");
+    }
+
+    #[test]
+    fn a_valid_page_passes_with_its_size_and_response_time() {
+        let check = exposition_check(&summary());
+        assert_eq!(check.status, Status::Pass);
+        assert_eq!(
+            check.detail,
+            "http://127.0.0.1:8080/metrics: valid text format, 5 families, 9 series, 2.0 KiB in 3ms"
+        );
+    }
+
+    #[test]
+    fn format_errors_and_duplicates_fail_naming_the_lines() {
+        let broken = ExpositionSummary {
+            errors: vec!["4:12: error: the value of label le must be in double quotes".into()],
+            duplicate_series: vec!["jobs (lines 2, 3)".into()],
+            ..summary()
+        };
+        let check = exposition_check(&broken);
+        assert_eq!(check.status, Status::Fail);
+        assert_eq!(
+            check.notes,
+            [
+                "4:12: error: the value of label le must be in double quotes",
+                "jobs (lines 2, 3)"
+            ]
+        );
+        let duplicates = ExpositionSummary {
+            duplicate_series: vec!["jobs (lines 2, 3)".into()],
+            ..summary()
+        };
+        assert!(exposition_check(&duplicates).detail.contains("1 duplicate series"));
+        let naming = ExpositionSummary {
+            counters_without_total: vec!["line 1: counter jobs is not named ..._total".into()],
+            ..summary()
+        };
+        assert_eq!(exposition_check(&naming).status, Status::Warn);
+    }
+}

@@ -1,0 +1,616 @@
+//! `pullover verify`, the apply gate and `--reload`, end to end: the real binary on a copy of
+//! the seed stack whose prometheus.yml is the file a real Prometheus loads, next to a real
+//! Pushgateway and a metrics app that pushes and serves the same counters.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::time::{Duration, Instant};
+
+use crate::support::live::app::MetricsApp;
+use crate::support::live::eventually;
+use crate::support::live::fake_http::{Canned, FakeHttp, SeenRequest};
+use crate::support::live::stack::{LiveStack, StackOptions};
+use crate::support::{Pullover, Run, pullover};
+use pullover::changeset::ChangeSet;
+use pullover::live::PrometheusClient;
+use pullover::live::checks::reload::LiveConfig;
+use pullover::stack::source::{RelPath, SourceFile};
+use pullover::state::StateDir;
+use pullover::state::engine;
+use pullover::state::journal::Action;
+
+/// A dashboard over the test app's series, as a stack would have it before the migration:
+/// pushed series picked by `instance="app-1"`, a `$page` variable, `$__rate_interval`.
+const E2E_DASHBOARD: &str = r#"{
+  "title": "E2E",
+  "uid": "e2e",
+  "panels": [
+    {"id": 1, "title": "Page views", "type": "timeseries",
+     "datasource": {"type": "prometheus", "uid": "prom"},
+     "targets": [{"refId": "A", "expr": "sum by (page) (rate(page_views_total{job=\"metrics-api\", instance=\"app-1\", page=~\"$page\"}[$__rate_interval]))"}]},
+    {"id": 2, "title": "Requests", "type": "timeseries",
+     "datasource": {"type": "prometheus", "uid": "prom"},
+     "targets": [{"refId": "A", "expr": "sum(rate(http_requests_total{job=\"metrics-api\", instance=\"app-1\"}[$__rate_interval]))"}]},
+    {"id": 3, "title": "Queue", "type": "stat",
+     "datasource": {"type": "prometheus", "uid": "prom"},
+     "targets": [{"refId": "A", "expr": "queue_depth{job=\"metrics-api\", instance=\"app-1\"}"}]},
+    {"id": 4, "title": "Latency p90", "type": "timeseries",
+     "datasource": {"type": "prometheus", "uid": "prom"},
+     "targets": [{"refId": "A", "expr": "histogram_quantile(0.9, sum by (le) (rate(request_duration_seconds_bucket{job=\"metrics-api\", instance=\"app-1\"}[$__rate_interval])))"}]},
+    {"id": 5, "title": "Last push", "type": "stat",
+     "datasource": {"type": "prometheus", "uid": "prom"},
+     "targets": [{"refId": "A", "expr": "time() - push_time_seconds{job=\"metrics-api\", instance=\"app-1\"}"}]}
+  ],
+  "templating": {"list": [
+    {"name": "page", "type": "query", "datasource": {"type": "prometheus", "uid": "prom"},
+     "definition": "label_values(page_views_total{job=\"metrics-api\", instance=\"app-1\"}, page)",
+     "query": "label_values(page_views_total{job=\"metrics-api\", instance=\"app-1\"}, page)",
+     "multi": true, "includeAll": false}
+  ]}
+}
+"#;
+
+const E2E_RULES: &str = r#"groups:
+  - name: e2e
+    rules:
+      - record: e2e:page_views:rate4s
+        expr: sum by (page) (rate(page_views_total{job="metrics-api", instance="app-1"}[4s]))
+"#;
+
+/// The seed stack pointed at a live Pushgateway, Prometheus and metrics app.
+struct E2e {
+    live: LiveStack,
+    stack: Pullover,
+    runtime: tokio::runtime::Runtime,
+    /// sha256 of every stack file before any phase.
+    baseline: BTreeMap<String, String>,
+}
+
+impl E2e {
+    fn start(test: &str) -> Option<E2e> {
+        let stack = pullover().stack("seed");
+        stack.write("grafana/dashboards/e2e.json", E2E_DASHBOARD);
+        stack.write("prometheus/rules/e2e.yml", E2E_RULES);
+        let config = stack.file("prometheus/prometheus.yml");
+        let options = StackOptions {
+            // Pushes 4× per scrape keep the pushed values within a quarter second of the
+            // served ones, so short rate windows agree.
+            push_interval: Duration::from_millis(250),
+            ..StackOptions::default()
+        };
+        let live = LiveStack::start_with(test, options, |_, _, gateway, _| {
+            let text = fs::read_to_string(&config)
+                .unwrap()
+                .replace("pushgateway:9091", &gateway.to_string())
+                .replace("scrape_interval: 15s", "scrape_interval: 1s")
+                .replace("evaluation_interval: 15s", "evaluation_interval: 1s");
+            fs::write(&config, text).unwrap();
+            config.clone()
+        })?;
+        stack.write(
+            "pullover.yaml",
+            &format!(
+                "gateway:\n  job: pushgateway\napps:\n  - service: \"127.0.0.1\"\n    port: {}\n    job: metrics-api\n    \
+                 pushed_job: metrics-api\n    pushed_instances: [app-1]\nscrape:\n  interval: 1s\nlive:\n  prometheus_url: {}\n",
+                live.app.addr.port(),
+                live.prometheus.url()
+            ),
+        );
+        let baseline = stack.hashes();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        Some(E2e {
+            live,
+            stack,
+            runtime,
+            baseline,
+        })
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let started = Instant::now();
+        let run = self.stack.run(args);
+        eprintln!(
+            "$ pullover {} -> {:?} in {:?}\n{}{}",
+            args.join(" "),
+            run.code,
+            started.elapsed(),
+            run.stdout,
+            run.stderr
+        );
+        run
+    }
+
+    fn client(&self) -> PrometheusClient {
+        self.live.prometheus_client()
+    }
+
+    fn app_instance(&self) -> String {
+        self.live.app_instance()
+    }
+
+    /// Waits until `query` returns a first value for which `ok` holds.
+    fn wait_for(&self, what: &str, query: &str, deadline: Duration, ok: impl Fn(f64) -> bool) {
+        let client = self.client();
+        let ok = &ok;
+        let found = self.runtime.block_on(eventually(deadline, || {
+            let client = client.clone();
+            async move {
+                let result = client.query(query, None).await.ok()?;
+                let value = result.data.as_vector().first()?.sample.value;
+                ok(value).then_some(())
+            }
+        }));
+        assert!(found.is_some(), "{what}: `{query}` not there within {deadline:?}");
+    }
+
+    /// Waits until the new scrape job has samples across `window`, so rates over it compare.
+    fn wait_for_history(&self, window: Duration) {
+        let query = format!(
+            "count_over_time(up{{job=\"metrics-api\", instance=\"{}\"}}[{}ms])",
+            self.app_instance(),
+            window.as_millis()
+        );
+        let needed = window.as_secs_f64();
+        self.wait_for("scrape history", &query, window * 3, |count| count >= needed);
+    }
+
+    fn running_config(&self) -> LiveConfig {
+        let yaml = self.runtime.block_on(self.client().status_config()).unwrap();
+        LiveConfig::parse(&yaml).unwrap()
+    }
+
+    /// Journals `changes` (path, text before, text after) as phase `phase` through the same
+    /// engine `apply` uses: a stand-in for phases not on this branch yet.
+    fn journal_phase(&self, phase: &str, changes: &[(&str, String, String)]) {
+        let mut builder = ChangeSet::builder();
+        for (rel, before, after) in changes {
+            let file = SourceFile::from_text(RelPath::new(*rel).unwrap(), before.as_str(), 0o644);
+            builder = builder.modify(&file, after.clone(), "stand-in");
+        }
+        let changes = builder.build().unwrap();
+        let state = StateDir::new(&self.stack.path()).unwrap();
+        state
+            .with_lock("apply", |locked, _| {
+                engine::execute(locked, Action::Apply, phase, &changes.changes, &BTreeMap::new())
+            })
+            .unwrap();
+    }
+
+    /// Stands in for `pullover apply dashboards`: rewrites the pushed selectors of the e2e
+    /// dashboard and rule file to the scraped target (push_time_seconds stays: nothing
+    /// scraped replaces it).
+    fn journal_dashboards_phase(&self) {
+        let scraped = self.app_instance();
+        let dashboard_after = E2E_DASHBOARD
+            .replace(r#"instance=\"app-1\""#, &format!(r#"instance=\"{scraped}\""#))
+            .replace(
+                &format!(r#"push_time_seconds{{job=\"metrics-api\", instance=\"{scraped}\"}}"#),
+                r#"push_time_seconds{job=\"metrics-api\", instance=\"app-1\"}"#,
+            );
+        let rules_after = E2E_RULES.replace(r#"instance="app-1""#, &format!(r#"instance="{scraped}""#));
+        self.journal_phase(
+            "dashboards",
+            &[
+                (
+                    "grafana/dashboards/e2e.json",
+                    E2E_DASHBOARD.to_string(),
+                    dashboard_after,
+                ),
+                ("prometheus/rules/e2e.yml", E2E_RULES.to_string(), rules_after),
+            ],
+        );
+    }
+
+    /// Stands in for `pullover apply remove`, as far as Prometheus sees it: the Pushgateway's
+    /// scrape job leaves prometheus.yml.
+    fn journal_remove_phase(&self) {
+        let before = self.stack.read("prometheus/prometheus.yml");
+        let start = before.find("  # metrics-api pushes to the Pushgateway").unwrap();
+        let end = start + before[start..].find("- targets:").unwrap();
+        let end = end + before[end..].find('\n').unwrap() + 1;
+        let after = format!("{}{}", &before[..start], &before[end..]);
+        assert!(!after.contains("job_name: pushgateway"), "{after}");
+        self.journal_phase("remove", &[("prometheus/prometheus.yml", before.clone(), after)]);
+    }
+}
+
+#[test]
+fn scrape_then_dual_run_pass_and_a_disagreeing_app_fails_naming_the_metric() {
+    let Some(e2e) = E2e::start("verify-e2e-dual-run") else {
+        return;
+    };
+    let instance = e2e.app_instance();
+
+    // Before `scrape`: the app's /metrics, found from its scrape target 127.0.0.1:<port>.
+    let baseline = e2e.run(&["verify"]);
+    baseline.success();
+    assert!(
+        baseline.stdout.contains("Checks before `scrape`"),
+        "{}",
+        baseline.stdout
+    );
+    assert!(
+        baseline.stdout.contains(&format!(
+            "✓ app /metrics     127.0.0.1: http://{instance}/metrics (URL from its scrape target): valid text format, 5 families"
+        )),
+        "{}",
+        baseline.stdout
+    );
+
+    // `apply scrape --reload`: written, reloaded, and the new target scraped before it returns.
+    let scrape = e2e.run(&["apply", "scrape", "--yes", "--reload"]);
+    scrape.success();
+    assert!(
+        scrape
+            .stderr
+            .contains("Prometheus reloaded and runs the new configuration (settled after"),
+        "{}",
+        scrape.stderr
+    );
+    assert!(e2e.running_config().jobs.contains(&"metrics-api".to_string()));
+    let after_scrape = e2e.run(&["verify"]);
+    after_scrape.success();
+    let lines: Vec<&str> = after_scrape.stdout.lines().collect();
+    assert!(
+        lines[1].starts_with("✓ running config   127.0.0.1: Prometheus runs job `metrics-api`"),
+        "{}",
+        after_scrape.stdout
+    );
+    assert!(
+        lines[2].starts_with(&format!(
+            "✓ target           127.0.0.1: job `metrics-api` target {instance} is up"
+        )),
+        "{}",
+        after_scrape.stdout
+    );
+    assert!(
+        lines[3].starts_with("✓ scrape duration  127.0.0.1: longest in the last 5m:"),
+        "{}",
+        after_scrape.stdout
+    );
+
+    // `apply dual-run --reload`: the scrape gate passes, the rule file is written and loaded.
+    let dual_run = e2e.run(&["apply", "dual-run", "--yes", "--reload"]);
+    dual_run.success();
+    assert!(
+        dual_run
+            .stderr
+            .contains("gate before `dual-run` is open: 3 checks after `scrape` passed"),
+        "{}",
+        dual_run.stderr
+    );
+
+    // A window longer than the new job's life cannot be judged yet: inconclusive, exit 3.
+    let early = e2e.run(&["verify", "--window", "2m"]);
+    early.code(3);
+    assert!(early.stdout.contains("? dual-run"), "{}", early.stdout);
+    assert!(
+        early
+            .stdout
+            .contains("inconclusive: the scrape job `metrics-api` has less history than the 2m window"),
+        "{}",
+        early.stdout
+    );
+    assert!(early.stdout.contains("Not enough data yet to tell"), "{}", early.stdout);
+
+    let window = Duration::from_secs(5);
+    e2e.wait_for_history(window + Duration::from_secs(1));
+    let agree = e2e.run(&["verify", "--window", "5s", "--tolerance", "20%"]);
+    agree.success();
+    assert!(
+        agree.stdout.contains(&format!(
+            "✓ dual-run         127.0.0.1 app-1 → {instance}: 6 pushed metrics agree with the scraped ones within 20% over 5s"
+        )),
+        "{}",
+        agree.stdout
+    );
+    assert!(
+        agree.stdout.contains("  http_requests_total                1    1"),
+        "{}",
+        agree.stdout
+    );
+    let json = e2e.run(&["--format", "json", "verify", "--window", "5s", "--tolerance", "0.2"]);
+    json.success();
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["stage"], "dual-run");
+    assert_eq!(report["dual_run"][0]["pushed_instance"], "app-1");
+
+    // The app's pushed counter starts growing twice as fast as the one it serves.
+    e2e.live.app.diverge_pushed_values_from_now();
+    e2e.wait_for(
+        "diverged pushed rate",
+        "rate(http_requests_total{instance=\"app-1\"}[5s])",
+        Duration::from_secs(15),
+        |rate| rate > 7.0,
+    );
+    let differs = e2e.run(&["verify", "--window", "5s", "--tolerance", "20%"]);
+    differs.code(3);
+    assert!(
+        differs.stdout.contains(&format!(
+            "✗ dual-run         127.0.0.1 app-1 → {instance}: http_requests_total differs by"
+        )),
+        "{}",
+        differs.stdout
+    );
+    assert!(differs.stdout.contains("The gate is closed"), "{}", differs.stdout);
+    let requests_row = differs
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("http_requests_total"))
+        .unwrap();
+    assert!(requests_row.ends_with("differs"), "{requests_row}");
+}
+
+#[test]
+fn the_gate_refuses_until_prometheus_runs_the_job_then_dashboards_and_remove_verify_and_rollback_reloads() {
+    let Some(e2e) = E2e::start("verify-e2e-dashboards") else {
+        return;
+    };
+    // `scrape` written but Prometheus not reloaded: the gate before `dual-run` is closed.
+    e2e.run(&["apply", "scrape", "--yes"]).success();
+    let refused = e2e.run(&["apply", "dual-run", "--yes"]);
+    refused.code(3);
+    assert!(
+        refused
+            .stdout
+            .contains("✗ running config   127.0.0.1: prometheus/prometheus.yml has job `metrics-api` but Prometheus runs a configuration without it"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stdout.contains("pullover verify --reload"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stderr.contains("refusing to apply `dual-run`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!e2e.stack.file("prometheus/rules/pullover-dual-run.yml").exists());
+
+    // `verify --reload` reloads, waits for the new target, and the checks pass.
+    let reloaded = e2e.run(&["verify", "--reload"]);
+    reloaded.success();
+    assert!(reloaded.stderr.contains("Prometheus reloaded"), "{}", reloaded.stderr);
+    e2e.run(&["apply", "dual-run", "--yes", "--reload"]).success();
+
+    e2e.wait_for_history(Duration::from_secs(6));
+    e2e.journal_dashboards_phase();
+    let status = e2e.run(&["status"]);
+    assert!(status.stdout.contains("[x] 3 dashboards"), "{}", status.stdout);
+
+    let queries = e2e.run(&["verify", "--tolerance", "20%"]);
+    queries.success();
+    assert!(
+        queries.stdout.contains(
+            "✓ queries          grafana/dashboards/e2e.json: 5 rewritten queries return what the originals did"
+        ),
+        "{}",
+        queries.stdout
+    );
+    assert!(
+        queries
+            .stdout
+            .contains("✓ queries          prometheus/rules/e2e.yml: 1 rewritten query returns what the original did"),
+        "{}",
+        queries.stdout
+    );
+    let json = e2e.run(&["--format", "json", "verify", "--tolerance", "20%"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let pairs = report["queries"].as_array().unwrap();
+    assert_eq!(pairs.len(), 6, "{:#}", report["queries"]);
+    let page_views = pairs.iter().find(|p| p["owner"] == "panel \"Page views\"").unwrap();
+    // Filled as Grafana would: the first value of $page, 4 × the 1 s scrape interval.
+    assert_eq!(
+        page_views["old_query"],
+        "sum by (page) (rate(page_views_total{job=\"metrics-api\", instance=\"app-1\", page=~\"/\"}[4s]))"
+    );
+    assert!(
+        report["stats"]["queries"].as_u64().unwrap() >= 12,
+        "{:#}",
+        report["stats"]
+    );
+
+    // `remove` (its prometheus.yml part): after a reload no target and no fresh sample comes
+    // from the gateway, though its series still answer queries for a few minutes.
+    e2e.journal_remove_phase();
+    let gone = e2e.run(&["verify", "--reload"]);
+    gone.success();
+    assert!(gone.stdout.contains("Checks after `remove`"), "{}", gone.stdout);
+    assert!(
+        gone.stdout
+            .contains("✓ pushgateway gone targets: Prometheus scrapes no target of job `pushgateway`"),
+        "{}",
+        gone.stdout
+    );
+    assert!(
+        gone.stdout
+            .contains("✓ pushgateway gone samples: no sample from the Pushgateway newer than the removal"),
+        "{}",
+        gone.stdout
+    );
+    assert!(
+        gone.stdout.contains("series from before still answer queries"),
+        "{}",
+        gone.stdout
+    );
+
+    // Roll everything back and reload: Prometheus runs the seed's configuration again.
+    let rollback = e2e.run(&["rollback", "--to", "baseline", "--yes", "--reload"]);
+    rollback.success();
+    assert!(rollback.stderr.contains("Prometheus reloaded"), "{}", rollback.stderr);
+    let running = e2e.running_config();
+    assert_eq!(running.jobs, ["prometheus", "pushgateway"]);
+    let groups: Vec<String> = e2e
+        .runtime
+        .block_on(e2e.client().rule_groups())
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert!(!groups.contains(&"pullover-dual-run".to_string()), "{groups:?}");
+    assert_eq!(e2e.stack.hashes(), e2e.baseline);
+}
+
+// ---- no Prometheus needed ----
+
+fn seed_after_scrape() -> Pullover {
+    let stack = pullover().stack("seed");
+    stack.run(["apply", "scrape", "--yes"]).success();
+    stack
+}
+
+fn misbehave(request: &SeenRequest) -> Canned {
+    let path = request.path.as_str();
+    if path.starts_with("/broken/") {
+        Canned::new(500, "text/plain", "internal oops")
+    } else if path.starts_with("/garbage/") {
+        Canned::new(200, "application/json", "{\"status\":\"succ")
+    } else if path.starts_with("/slow/") {
+        Canned::new(200, "application/json", "{}").after(Duration::from_secs(5))
+    } else if path == "/bad-page/metrics" {
+        Canned::new(
+            200,
+            "text/plain; version=0.0.4",
+            "# TYPE jobs counter\njobs 1\njobs 2\nlatency{le=0.1} 3\n",
+        )
+    } else {
+        Canned::new(404, "text/plain", "no such page")
+    }
+}
+
+#[test]
+fn an_unreachable_or_misbehaving_prometheus_is_a_clear_error_within_the_timeout() {
+    let stack = seed_after_scrape();
+    let server = FakeHttp::start(misbehave);
+    let port = crate::support::live::free_port();
+    let cases = [
+        (format!("http://127.0.0.1:{port}"), "connection refused"),
+        (format!("{}broken", server.url()), "HTTP 500: internal oops"),
+        (format!("{}missing", server.url()), "HTTP 404: no such page"),
+        (format!("{}garbage", server.url()), "unexpected response"),
+        (format!("{}slow", server.url()), "timed out after 1s"),
+    ];
+    for (url, expected) in cases {
+        let started = Instant::now();
+        let run = stack.run(["--prometheus-url", &url, "verify", "--timeout", "1s"]);
+        let took = started.elapsed();
+        run.code(1);
+        assert!(run.stderr.contains(expected), "{url}: {}", run.stderr);
+        assert!(run.stderr.contains(url.trim_end_matches('/')), "{url}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(took < Duration::from_secs(4), "{url}: took {took:?}");
+    }
+}
+
+#[test]
+fn without_a_prometheus_url_the_checks_after_scrape_say_how_to_give_one() {
+    let run = seed_after_scrape().run(["verify"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("the live checks after `scrape` need Prometheus, and no Prometheus URL is configured"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--prometheus-url URL"), "{}", run.stderr);
+}
+
+#[test]
+fn an_unreachable_prometheus_keeps_the_gate_shut_unless_forced() {
+    let stack = seed_after_scrape();
+    let url = format!("http://127.0.0.1:{}", crate::support::live::free_port());
+    let refused = stack.run([
+        "--prometheus-url",
+        &url,
+        "apply",
+        "dual-run",
+        "--yes",
+        "--timeout",
+        "1s",
+    ]);
+    refused.code(1);
+    assert!(
+        refused.stderr.contains("cannot check the gate before `dual-run`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    let reload_without_url = stack.run(["apply", "dual-run", "--yes", "--reload"]);
+    reload_without_url.code(1);
+    assert!(
+        reload_without_url.stderr.contains("--reload needs Prometheus"),
+        "{}",
+        reload_without_url.stderr
+    );
+    let forced = stack.run(["--prometheus-url", &url, "apply", "dual-run", "--yes", "--force"]);
+    forced.success();
+    assert!(
+        forced
+            .stderr
+            .contains("--force: NOT checking the gate before `dual-run`"),
+        "{}",
+        forced.stderr
+    );
+}
+
+fn write_settings(stack: &Pullover, app_port: u16) {
+    stack.write(
+        "pullover.yaml",
+        &format!(
+            "apps:\n  - service: \"127.0.0.1\"\n    port: {app_port}\n    job: metrics-api\n    pushed_job: metrics-api\n"
+        ),
+    );
+}
+
+#[test]
+fn before_scrape_the_apps_metrics_page_is_checked_for_format_size_and_time() {
+    let app = MetricsApp::start(None);
+    let stack = pullover().stack("seed");
+    write_settings(&stack, app.addr.port());
+    let run = stack.run(["verify"]);
+    run.success();
+    let line = run.stdout.lines().nth(1).unwrap();
+    let shape = regex::Regex::new(
+        r"^✓ app /metrics     127\.0\.0\.1: http://127\.0\.0\.1:\d+/metrics \(URL from its scrape target\): valid text format, 5 families, 9 series, \d+(\.\d KiB| B) in \d+ms$",
+    )
+    .unwrap();
+    assert!(shape.is_match(line), "{line}");
+
+    let server = FakeHttp::start(misbehave);
+    let broken = stack.run([
+        "--app-url",
+        &format!("{}bad-page", server.url()),
+        "--format",
+        "json",
+        "verify",
+    ]);
+    broken.code(3);
+    let report: serde_json::Value = serde_json::from_str(&broken.stdout).unwrap();
+    assert_eq!(report["passed"], false);
+    assert_eq!(report["checks"][0]["status"], "fail");
+    assert_eq!(
+        report["exposition"][0]["errors"][0],
+        "4:12: error: the value of label le must be in double quotes"
+    );
+    assert_eq!(report["exposition"][0]["duplicate_series"][0], "jobs (lines 2, 3)");
+
+    let unreachable = stack.run([
+        "--app-url",
+        &format!("http://127.0.0.1:{}", crate::support::live::free_port()),
+        "verify",
+    ]);
+    unreachable.code(1);
+    assert!(
+        unreachable.stderr.contains("connection refused"),
+        "{}",
+        unreachable.stderr
+    );
+}
