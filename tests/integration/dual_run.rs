@@ -131,11 +131,9 @@ fn a_crash_between_the_files_of_dual_run_is_undone() {
 fn a_query_or_file_it_cannot_read_is_reported_not_silently_skipped() {
     let p = pullover().stack("seed");
     p.run(["apply", "scrape", "--yes"]).success();
-    let dashboard = p.read("grafana/dashboards/metrics-api.json").replacen(
-        "sum by (code) (rate(",
-        "sum by (code) (rate((",
-        1,
-    );
+    let dashboard =
+        p.read("grafana/dashboards/metrics-api.json")
+            .replacen("sum by (code) (rate(", "sum by (code) (rate((", 1);
     p.write("grafana/dashboards/metrics-api.json", &dashboard);
     p.write("grafana/dashboards/website-overview.json", "{\"panels\": [");
     let run = p.run(["plan", "dual-run"]);
