@@ -36,4 +36,6 @@ pub use error::{DashboardError, ErrorKind};
 pub use json::MAX_DEPTH;
 pub use position::{LineCol, line_col};
 pub use rewrite::{StringEdit, rewrite_strings};
-pub use scan::{DashboardScan, Legend, LibraryPanelRef, Model, Owner, QuerySite, SiteKind, SkippedSite, scan};
+pub use scan::{
+    DashboardScan, Legend, LibraryPanelRef, Model, Owner, QuerySite, SiteKind, SkippedSite, StrayQuery, scan,
+};

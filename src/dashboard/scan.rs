@@ -1,5 +1,6 @@
 //! Finding every string in a dashboard that holds a query.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 
@@ -148,10 +149,24 @@ pub struct DashboardScan {
     /// Queries that go elsewhere (Loki, built-ins, unknown data sources, library panel copies).
     pub skipped: Vec<SkippedSite>,
     pub library_panels: Vec<LibraryPanelRef>,
+    /// `expr` strings the walk of the dashboard model did not reach (a `panels` object where a
+    /// list belongs, a file of several dashboards…): queries pullover would otherwise miss.
+    pub strays: Vec<StrayQuery>,
+}
+
+/// An `"expr": "…"` outside every place the dashboard model puts queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrayQuery {
+    /// RFC 6901 pointer to the string.
+    pub pointer: String,
+    /// Decoded.
+    pub value: String,
+    /// Byte range of the literal in the source, quotes included.
+    pub literal: Range<usize>,
 }
 
 impl DashboardScan {
-    fn not_a_dashboard() -> Self {
+    fn not_a_dashboard(strays: Vec<StrayQuery>) -> Self {
         Self {
             model: Model::NotADashboard,
             api_version: None,
@@ -160,6 +175,7 @@ impl DashboardScan {
             sites: Vec::new(),
             skipped: Vec::new(),
             library_panels: Vec::new(),
+            strays,
         }
     }
 }
@@ -173,7 +189,11 @@ pub fn scan(source: &str) -> Result<DashboardScan, DashboardError> {
     let root = &doc.root;
     let found = detect(root, doc.base)?;
     if found.model == Model::NotADashboard {
-        return Ok(DashboardScan::not_a_dashboard());
+        return Ok(DashboardScan::not_a_dashboard(stray_queries(
+            root,
+            doc.base,
+            &HashSet::new(),
+        )));
     }
     json::check_duplicate_keys(root, source, doc.base)?;
     let mut collector = Collector::new(doc.base);
@@ -192,7 +212,14 @@ pub fn scan(source: &str) -> Result<DashboardScan, DashboardError> {
             .or_else(|| own("uid")),
     };
     let (sites, skipped, library_panels) = collector.finish();
+    let reached: HashSet<usize> = sites
+        .iter()
+        .map(|site| site.literal.start)
+        .chain(skipped.iter().map(|skipped| skipped.site.literal.start))
+        .collect();
+    let strays = stray_queries(root, doc.base, &reached);
     Ok(DashboardScan {
+        strays,
         model: found.model,
         api_version: get_str(root, "apiVersion").map(str::to_owned),
         title: own("title").map(str::to_owned),
@@ -201,6 +228,60 @@ pub fn scan(source: &str) -> Result<DashboardScan, DashboardError> {
         skipped,
         library_panels,
     })
+}
+
+/// Every non-empty `"expr"` string whose literal does not start at one of `reached`.
+fn stray_queries(root: &Value<'_>, base: usize, reached: &HashSet<usize>) -> Vec<StrayQuery> {
+    /// One step of the path to a value; the pointer is only spelt out for a stray.
+    enum Step<'v> {
+        Key(&'v str),
+        Index(usize),
+    }
+    fn walk<'v>(
+        value: &'v Value<'_>,
+        path: &mut Vec<Step<'v>>,
+        base: usize,
+        reached: &HashSet<usize>,
+        out: &mut Vec<StrayQuery>,
+    ) {
+        match value {
+            Value::Object(object) => {
+                for property in &object.properties {
+                    let name = property.name.as_str();
+                    path.push(Step::Key(name));
+                    match &property.value {
+                        Value::StringLit(literal) if name == "expr" => {
+                            let start = base + literal.range.start;
+                            if !literal.value.trim().is_empty() && !reached.contains(&start) {
+                                let pointer = path.iter().fold(String::new(), |pointer, step| match step {
+                                    Step::Key(key) => json::pointer(&pointer, key),
+                                    Step::Index(index) => json::index_pointer(&pointer, *index),
+                                });
+                                out.push(StrayQuery {
+                                    pointer,
+                                    value: literal.value.to_string(),
+                                    literal: start..base + literal.range.end,
+                                });
+                            }
+                        }
+                        other => walk(other, path, base, reached, out),
+                    }
+                    path.pop();
+                }
+            }
+            Value::Array(array) => {
+                for (index, element) in array.elements.iter().enumerate() {
+                    path.push(Step::Index(index));
+                    walk(element, path, base, reached, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, &mut Vec::new(), base, reached, &mut out);
+    out
 }
 
 struct Detected<'v, 'a> {

@@ -235,10 +235,31 @@ enum SiteTarget {
 
 fn read_dashboard(file: &SourceFile) -> Result<Option<Source<'_>>, Diagnostic> {
     let scanned = scan(file.text()).map_err(|e| dashboard_error(file, &e))?;
-    if scanned.model == Model::NotADashboard {
+    if scanned.model == Model::NotADashboard && scanned.strays.is_empty() {
         return Ok(None);
     }
     let mut findings = Vec::new();
+    for stray in &scanned.strays {
+        let shape = match scanned.model {
+            Model::NotADashboard => "a file pullover does not recognise as a Grafana dashboard",
+            _ => "a place no Grafana dashboard model keeps queries (is a list written as an object?)",
+        };
+        findings.push(
+            Finding::new(
+                "query-not-read",
+                Severity::Hazard,
+                format!(
+                    "the query at {} is in {shape}: it is not rewritten and may select pushed series",
+                    stray.pointer
+                ),
+            )
+            .tip(format!(
+                "rewrite `{}` by hand, or fix the file's shape and plan again",
+                stray.value
+            ))
+            .at(Location::at(file, stray.literal.start)),
+        );
+    }
     for library in &scanned.library_panels {
         let name = match (&library.name, &library.uid) {
             (Some(name), Some(uid)) => format!("\"{name}\" (uid {uid})"),
@@ -335,26 +356,58 @@ fn context(scanned: &DashboardScan, owner: &Owner) -> String {
     parts.join(" › ")
 }
 
+/// A rule file whose shape Prometheus refuses: its queries cannot be read reliably, and
+/// skipping them would leave pushed-series queries behind unreported.
+fn rule_shape_error(file: &SourceFile, doc: &YamlDoc, route: &Route, what: &str) -> Diagnostic {
+    let offset = doc.find(route).map_or(0, |node| node.range().start);
+    Diagnostic::error(format!("{}: {what}", file.path))
+        .at(file, offset..offset + 1, "Prometheus refuses this rule file")
+        .help("fix the rule file (`promtool check rules` shows the same), then plan again; nothing was written")
+}
+
 fn read_rules(file: &SourceFile) -> Result<Source<'_>, Diagnostic> {
     let doc = YamlDoc::parse(file.text()).map_err(|e| e.to_diagnostic(file))?;
     let mut sites = Vec::new();
-    let groups = doc
-        .value()
-        .get("groups")
-        .and_then(Value::as_sequence)
-        .cloned()
-        .unwrap_or_default();
+    let root = doc.value();
+    if !root.is_null() && !root.is_mapping() {
+        return Err(rule_shape_error(
+            file,
+            &doc,
+            &Route::root(),
+            "a rule file is a mapping with `groups:`",
+        ));
+    }
+    let groups = match root.get("groups") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Sequence(groups)) => groups.clone(),
+        Some(_) => {
+            let route = Route::root().key("groups");
+            return Err(rule_shape_error(
+                file,
+                &doc,
+                &route,
+                "`groups` must be a list of rule groups",
+            ));
+        }
+    };
     for (group_index, group) in groups.iter().enumerate() {
         let group_name = group.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
-        let rules = group
-            .get("rules")
-            .and_then(Value::as_sequence)
-            .cloned()
-            .unwrap_or_default();
+        let group_route = Route::root().key("groups").item(ItemMatch::Index(group_index));
+        let rules = match group.get("rules") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Sequence(rules)) => rules.clone(),
+            Some(_) => {
+                let what = format!("`rules` of group {group_name:?} must be a list");
+                return Err(rule_shape_error(file, &doc, &group_route.key("rules"), &what));
+            }
+        };
         for (rule_index, rule) in rules.iter().enumerate() {
-            let Some(query) = rule.get("expr").and_then(Value::as_str) else {
-                continue;
+            let Some(query) = rule.get("expr").and_then(crate::edit::yaml::scalar_string) else {
+                let rule_route = group_route.clone().key("rules").item(ItemMatch::Index(rule_index));
+                let what = format!("rule {} of group {group_name:?} has no `expr` query", rule_index + 1);
+                return Err(rule_shape_error(file, &doc, &rule_route, &what));
             };
+            let query = query.as_str();
             let (place, rule_context) = match (rule.get("alert"), rule.get("record")) {
                 (Some(alert), _) => (
                     QueryPlace::AlertRule,

@@ -5,7 +5,7 @@ use yaml_serde::{Mapping, Value};
 
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
-use crate::edit::yaml::{Route, YamlEdit};
+use crate::edit::yaml::{NodeKind, Route, YamlEdit};
 use crate::stack::prometheus::duration_seconds;
 use crate::stack::{App, Stack};
 
@@ -113,6 +113,16 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             Diagnostic::error(format!("{}: `scrape_configs` is empty or not a list", prom.file.path))
                 .help("add the scrape job by hand, or write scrape_configs as a block list with at least one job"),
         );
+    } else if !prom
+        .doc
+        .root()
+        .is_some_and(|root| root.kind() == NodeKind::Mapping && !root.is_flow())
+    {
+        return Err(Diagnostic::error(format!(
+            "{} has no block mapping to add `scrape_configs` to: it is empty, only comments, or one flow mapping",
+            prom.file.path
+        ))
+        .help("write the scrape job by hand, or give the file a block `scrape_configs:` list; nothing was written"));
     } else {
         let jobs = new_jobs.into_iter().map(|(v, _)| v).collect();
         vec![YamlEdit::InsertKey {

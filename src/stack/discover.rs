@@ -7,7 +7,7 @@ use crate::stack::app_code::{self, Instance};
 use crate::stack::compose::{COMPOSE_FILE_NAMES, Compose, ComposeVars, Mount, Service};
 use crate::stack::read::StackDir;
 use crate::stack::settings::{Overrides, SettingsFile};
-use crate::stack::source::{RelPath, SourceFile};
+use crate::stack::source::{RelPath, SourceFile, setting_path};
 
 /// One discovered setting and the evidence for it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -86,7 +86,7 @@ pub fn find_compose_file(
     root_env: &ComposeVars,
 ) -> Result<Option<(RelPath, Evidence)>, Diagnostic> {
     if let Some(path) = &settings.compose_file {
-        let rel = RelPath::new(path.clone()).map_err(|e| Diagnostic::error(format!("compose_file: {e}")))?;
+        let rel = setting_path("compose_file", path)?;
         return Ok(Some((
             rel,
             evidence("compose_file", path.clone(), "set in pullover.yaml"),
@@ -177,9 +177,10 @@ pub fn find_gateway(
     }))
 }
 
-/// Host paths for a container path, through a service's bind mounts.
-pub fn host_path_for(compose_dir: &str, mounts: &[Mount], container_path: &str) -> Option<RelPath> {
-    let best = mounts
+/// The bind mount that serves a container path (the longest matching target), and the
+/// host path it maps it to, as written (`./prometheus/prometheus.yml`).
+fn bind_source_for(mounts: &[Mount], container_path: &str) -> Option<String> {
+    let (mount, rest) = mounts
         .iter()
         .filter(|m| m.bind)
         .filter_map(|m| {
@@ -188,13 +189,21 @@ pub fn host_path_for(compose_dir: &str, mounts: &[Mount], container_path: &str) 
             (rest.is_empty() || rest.starts_with('/')).then_some((m, rest))
         })
         .max_by_key(|(m, _)| m.target.len())?;
-    let (mount, rest) = best;
-    let source = mount.source.as_deref()?;
+    Some(format!("{}{rest}", mount.source.as_deref()?))
+}
+
+/// The stack file a bind-mount source names, when it names one inside the stack.
+fn stack_path_of_source(compose_dir: &str, source: &str) -> Option<RelPath> {
     let source = source.strip_prefix("./").unwrap_or(source);
     if source.starts_with('/') || source.starts_with('~') || source.starts_with('$') {
         return None;
     }
-    RelPath::join_relative(compose_dir, &format!("{source}{rest}")).ok()
+    RelPath::join_relative(compose_dir, source).ok()
+}
+
+/// Host paths for a container path, through a service's bind mounts.
+pub fn host_path_for(compose_dir: &str, mounts: &[Mount], container_path: &str) -> Option<RelPath> {
+    stack_path_of_source(compose_dir, &bind_source_for(mounts, container_path)?)
 }
 
 pub fn is_prometheus_service(s: &Service) -> bool {
@@ -218,7 +227,7 @@ pub fn find_prometheus_config(
         .map(|p| (p, "--prometheus-config"))
         .or_else(|| settings.prometheus_config.clone().map(|p| (p, "set in pullover.yaml")));
     if let Some((path, why)) = pinned {
-        let rel = RelPath::new(path.clone()).map_err(|e| Diagnostic::error(format!("prometheus_config: {e}")))?;
+        let rel = setting_path("prometheus_config", &path)?;
         return Ok((rel, evidence("prometheus_config", path, why)));
     }
     if let Some(compose) = compose {
@@ -229,12 +238,39 @@ pub fn find_prometheus_config(
                 .iter()
                 .find_map(|arg| arg.strip_prefix("--config.file="))
                 .unwrap_or("/etc/prometheus/prometheus.yml");
-            if let Some(rel) = host_path_for(&compose_dir, &service.volumes, in_container)
-                && dir.is_file(&rel)
-            {
-                let why = format!("bind-mounted into service {} at {in_container}", service.name);
-                return Ok((rel.clone(), evidence("prometheus_config", rel.to_string(), why)));
+            let Some(source) = bind_source_for(&service.volumes, in_container) else {
+                continue; // baked into the image or on a named volume: try the usual places
+            };
+            let in_stack = stack_path_of_source(&compose_dir, &source);
+            if let Some(rel) = &in_stack {
+                // Read, not just looked at: a symlink out of the stack or a folder in its
+                // place is an error of its own, clearer than "not found".
+                if dir.read(rel)?.is_some() {
+                    let why = format!("bind-mounted into service {} at {in_container}", service.name);
+                    return Ok((rel.clone(), evidence("prometheus_config", rel.to_string(), why)));
+                }
             }
+            // Prometheus loads a file pullover cannot edit: a look-alike at a usual place
+            // would be edited for nothing.
+            let problem = match &in_stack {
+                Some(rel) => format!("which does not exist (as {rel})"),
+                None => "outside the stack folder".to_string(),
+            };
+            let mut error = Diagnostic::error(format!(
+                "service {} loads {in_container} from `{source}`, {problem}",
+                service.name
+            ));
+            if let Some(at) = compose.file.text().find(source.as_str()) {
+                error = error.at(
+                    &compose.file,
+                    at..at + source.len(),
+                    "Prometheus reads its configuration here",
+                );
+            }
+            return Err(error.help(
+                "pullover edits only files inside --stack: point --stack at the folder that holds it, \
+                 or pass --prometheus-config PATH (`prometheus_config:` in pullover.yaml) if a file in the stack is the one Prometheus loads",
+            ));
         }
     }
     for candidate in ["prometheus.yml", "prometheus/prometheus.yml", "config/prometheus.yml"] {
@@ -472,7 +508,10 @@ pub fn pushed_as(files: &[&SourceFile], env: &dyn Fn(&str) -> Option<String>) ->
 
 /// Folders of dashboards Grafana provisions: the provider `options.path`
 /// mapped back through grafana's bind mounts.
-pub fn find_dashboard_dirs(dir: &StackDir, compose: Option<&Compose>) -> Vec<(RelPath, Evidence)> {
+/// Folders Grafana provisions dashboards from (through its bind mounts), else a usual place.
+/// A provisioning file that is not YAML is an error: Grafana fails on it too, and a guess
+/// could miss the folder it meant.
+pub fn find_dashboard_dirs(dir: &StackDir, compose: Option<&Compose>) -> Result<Vec<(RelPath, Evidence)>, Diagnostic> {
     let mut found = Vec::new();
     if let Some(compose) = compose {
         let compose_dir = compose.file.path.parent().to_string();
@@ -483,9 +522,12 @@ pub fn find_dashboard_dirs(dir: &StackDir, compose: Option<&Compose>) -> Vec<(Re
                 .unwrap_or_default();
             for provider in provider_files {
                 let Ok(Some(file)) = dir.read(&provider) else { continue };
-                let Ok(value) = yaml_serde::from_str::<yaml_serde::Value>(file.text()) else {
-                    continue;
-                };
+                let doc = crate::edit::yaml::YamlDoc::parse(file.text()).map_err(|e| {
+                    e.to_diagnostic(&file).help(
+                        "or pin the dashboards folder with `dashboards: [DIR]` in pullover.yaml (--dashboards DIR)",
+                    )
+                })?;
+                let value = doc.value();
                 let paths = value
                     .get("providers")
                     .and_then(|p| p.as_sequence())
@@ -520,7 +562,7 @@ pub fn find_dashboard_dirs(dir: &StackDir, compose: Option<&Compose>) -> Vec<(Re
             }
         }
     }
-    found
+    Ok(found)
 }
 
 #[cfg(test)]

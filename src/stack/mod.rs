@@ -20,7 +20,7 @@ use discover::{AppQuestion, Ask, Candidate, Evidence, NeverAsk, PathQuestion, ev
 use prometheus::PromConfig;
 use read::StackDir;
 use settings::{LiveSettings, Overrides, SETTINGS_FILE, ScrapeSettings, SettingsFile};
-use source::{RelPath, SourceFile};
+use source::{RelPath, SourceFile, setting_path};
 
 use crate::diagnostic::Diagnostic;
 
@@ -143,11 +143,12 @@ fn load(
     ask: &mut dyn Ask,
 ) -> Result<Stack, Diagnostic> {
     let settings_path = RelPath::new(SETTINGS_FILE).map_err(Diagnostic::error)?;
-    let settings_file = if use_settings_file {
-        dir.read(&settings_path)?.map(|f| SettingsFile::parse(&f)).transpose()?
+    let settings_source = if use_settings_file {
+        dir.read(&settings_path)?
     } else {
         None
     };
+    let settings_file = settings_source.as_ref().map(SettingsFile::parse).transpose()?;
     let pinned = settings_file.clone().unwrap_or_default();
     let mut found = Vec::new();
 
@@ -179,7 +180,7 @@ fn load(
                 unresolved: unresolved.clone(),
             };
             let answer = ask.path(&question)?.ok_or(unresolved)?;
-            let rel = RelPath::new(answer.clone()).map_err(|e| Diagnostic::error(format!("prometheus_config: {e}")))?;
+            let rel = setting_path("prometheus_config", &answer)?;
             found.push(evidence("prometheus_config", answer, "answered at the prompt"));
             rel
         }
@@ -227,7 +228,7 @@ fn load(
     };
     let mut docs = Vec::new();
     for name in doc_names {
-        let rel = RelPath::new(name.clone()).map_err(|e| Diagnostic::error(format!("docs: {e}")))?;
+        let rel = setting_path("docs", &name)?;
         if let Some(file) = dir.read(&rel)? {
             found.push(evidence("docs", rel.to_string(), why));
             docs.push(file);
@@ -239,11 +240,13 @@ fn load(
         .map(|c| services::read_service_files(dir, c))
         .unwrap_or_default();
     let live = merge_live(pinned.live.clone().unwrap_or_default(), overrides);
+    let scrape = pinned.scrape.clone().unwrap_or_default();
+    check_settings(&apps, &scrape, settings_source.as_ref())?;
     Ok(Stack {
         settings: Settings {
             gateway,
             apps,
-            scrape: pinned.scrape.clone().unwrap_or_default(),
+            scrape,
             live,
         },
         settings_file,
@@ -257,6 +260,59 @@ fn load(
         evidence: found,
         service_files,
     })
+}
+
+/// Settings the scrape phase would write into prometheus.yml as they are: anything Prometheus
+/// would refuse (or scrape wrongly) stops here, pointing at pullover.yaml where it came from.
+fn check_settings(apps: &[App], scrape: &ScrapeSettings, source: Option<&SourceFile>) -> Result<(), Diagnostic> {
+    let problem = |message: String, needle: &str, help: &str| {
+        let error = Diagnostic::error(message).help(help.to_string());
+        match source.and_then(|file| file.text().rfind(needle).map(|at| (file, at))) {
+            Some((file, at)) => error.at(file, at..at + needle.len(), "set here"),
+            None => error,
+        }
+    };
+    if !prometheus::duration_seconds(&scrape.interval).is_some_and(|seconds| seconds > 0.0) {
+        return Err(problem(
+            format!("scrape interval `{}` is not a Prometheus duration", scrape.interval),
+            &scrape.interval,
+            "write it like 30s, 1m or 1m30s under `scrape: {interval: …}` in pullover.yaml",
+        ));
+    }
+    if !scrape.metrics_path.starts_with('/') {
+        return Err(problem(
+            format!("metrics path `{}` must start with /", scrape.metrics_path),
+            &scrape.metrics_path,
+            "write it like /metrics under `scrape: {metrics_path: …}` in pullover.yaml",
+        ));
+    }
+    for (index, app) in apps.iter().enumerate() {
+        if app.port == 0 {
+            return Err(problem(
+                format!("app {} has port 0", app.service),
+                "port: 0",
+                "set the port it serves /metrics on (`port:` under `apps:`, or --app SERVICE:PORT)",
+            ));
+        }
+        if app.job.trim().is_empty() {
+            return Err(problem(
+                format!("app {} has an empty job name", app.service),
+                "job:",
+                "give it a job name (`job:` under `apps:`), or delete the key to use the service name",
+            ));
+        }
+        if let Some(other) = apps[..index].iter().find(|other| other.job == app.job) {
+            return Err(problem(
+                format!(
+                    "apps {} and {} would both be scraped as job `{}`",
+                    other.service, app.service, app.job
+                ),
+                &format!("job: {}", app.job),
+                "Prometheus refuses two jobs of one name: give each app its own `job:` under `apps:`",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `KEY=value` pairs of `folder/.env`; none when it is missing or unreadable
@@ -793,13 +849,17 @@ fn resolve_dashboard_dirs(
         return dirs
             .into_iter()
             .map(|d| {
-                let rel = RelPath::new(d.clone()).map_err(|e| Diagnostic::error(format!("dashboards: {e}")))?;
+                let rel = setting_path("dashboards", &d)?;
+                if !dir.is_dir(&rel) {
+                    return Err(Diagnostic::error(format!("dashboards folder {rel} is not a folder of the stack"))
+                        .help("fix `dashboards:` in pullover.yaml (or --dashboards DIR): folders relative to the stack folder"));
+                }
                 found.push(evidence("dashboards", rel.to_string(), why));
                 Ok(rel)
             })
             .collect();
     }
-    let discovered = discover::find_dashboard_dirs(dir, compose);
+    let discovered = discover::find_dashboard_dirs(dir, compose)?;
     let has_grafana = compose.is_some_and(|c| c.services.iter().any(discover::is_grafana_service));
     if discovered.is_empty() && has_grafana {
         let question = PathQuestion {
@@ -814,7 +874,7 @@ fn resolve_dashboard_dirs(
             ),
         };
         if let Some(answer) = ask.path(&question)? {
-            let rel = RelPath::new(answer).map_err(|e| Diagnostic::error(format!("dashboards: {e}")))?;
+            let rel = setting_path("dashboards", &answer)?;
             if !dir.is_dir(&rel) {
                 return Err(Diagnostic::error(format!("{rel} is not a folder of the stack"))
                     .help("answer with a folder relative to the stack folder, e.g. grafana/dashboards"));

@@ -40,6 +40,9 @@ impl PromConfig {
             ))
             .help("point pullover at prometheus.yml with --prometheus-config PATH"));
         }
+        if let Some(root) = doc.root() {
+            check_top_level_keys(&file, &root.entries())?;
+        }
         let mut jobs = Vec::new();
         let job_nodes = doc
             .root()
@@ -127,6 +130,63 @@ impl PromConfig {
     }
 }
 
+/// The top-level keys of prometheus.yml (Prometheus 2.x and 3.x).
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "global",
+    "runtime",
+    "rule_files",
+    "scrape_config_files",
+    "scrape_configs",
+    "storage",
+    "tracing",
+    "alerting",
+    "remote_write",
+    "remote_read",
+    "otlp",
+];
+
+/// A misspelt top-level key (`scrape_config:`) makes Prometheus refuse the file, and a
+/// plan would add a second, real `scrape_configs` beside it: say so instead. Other unknown
+/// keys are left to Prometheus (a newer release may know them).
+fn check_top_level_keys(file: &SourceFile, entries: &[crate::edit::yaml::Entry]) -> Result<(), Diagnostic> {
+    for entry in entries {
+        if TOP_LEVEL_KEYS.contains(&entry.key.as_str()) {
+            continue;
+        }
+        let near = TOP_LEVEL_KEYS
+            .iter()
+            .filter(|known| !entries.iter().any(|e| e.key == **known))
+            .find(|known| edit_distance(&entry.key, known) <= 2);
+        if let Some(known) = near {
+            return Err(Diagnostic::error(format!(
+                "{}: `{}` is not a Prometheus setting; did you mean `{known}`?",
+                file.path, entry.key
+            ))
+            .at(file, entry.key_range.clone(), "Prometheus refuses an unknown key")
+            .help(format!(
+                "rename it to `{known}` and run pullover again; nothing was written"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Levenshtein distance, for spotting misspelt keys.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb)).min(above + 1).min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// Parses a Prometheus duration (`30s`, `1m30s`, `2h`) into seconds.
 pub fn duration_seconds(text: &str) -> Option<f64> {
     let mut total = 0.0;
@@ -192,6 +252,25 @@ mod tests {
     fn a_job_defined_twice_is_an_error_at_the_second() {
         let err = config("scrape_configs:\n  - job_name: a\n  - job_name: a\n").unwrap_err();
         assert_eq!(err.location().as_deref(), Some("prometheus.yml:3:15"));
+    }
+
+    #[test]
+    fn a_misspelt_top_level_key_is_an_error_at_the_key() {
+        let err = config("scrape_config:\n  - job_name: a\n").unwrap_err();
+        assert_eq!(err.location().as_deref(), Some("prometheus.yml:1:1"));
+        assert!(err.message.contains("did you mean `scrape_configs`"), "{}", err.message);
+        // A key Prometheus may learn later is left to Prometheus.
+        assert!(config("x_future: 1\nscrape_configs: []\n").is_ok());
+        // `scrape_configs` present: `scrape_config_files` is not a misspelling of it.
+        assert!(config("scrape_config_files: []\nscrape_configs: []\n").is_ok());
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("scrape_config", "scrape_configs"), 1);
+        assert_eq!(edit_distance("rule_file", "rule_files"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("global", "global"), 0);
     }
 
     #[test]

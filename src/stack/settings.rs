@@ -114,9 +114,23 @@ impl SettingsFile {
         if doc.value().is_null() {
             return Ok(SettingsFile::default());
         }
-        yaml_serde::from_value(doc.value().clone()).map_err(|e| {
-            Diagnostic::error(format!("{}: {e}", file.path))
-                .help("see `pullover init`, which writes a pullover.yaml with every key explained")
+        // From the text, not the parsed value: the error then knows its line and column.
+        yaml_serde::from_str(file.text()).map_err(|e| {
+            let message = e.to_string();
+            // The snippet shows where; drop yaml's own " at line L column C".
+            let message = match (e.location(), message.rfind(" at line ")) {
+                (Some(_), Some(cut)) => &message[..cut],
+                _ => message.as_str(),
+            };
+            let error = Diagnostic::error(format!("{}: {message}", file.path))
+                .help("see `pullover init`, which writes a pullover.yaml with every key explained");
+            match e.location() {
+                Some(at) => {
+                    let start = at.index().min(file.text().len());
+                    error.at(file, start..start + 1, "here")
+                }
+                None => error,
+            }
         })
     }
 }

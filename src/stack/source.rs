@@ -91,6 +91,15 @@ impl fmt::Display for RelPath {
 
 /// One file of the stack exactly as read. Text files only: pullover edits YAML,
 /// JSON and Markdown, and refuses anything that is not UTF-8 (with the offset).
+/// A path from a setting (`pullover.yaml` key or its flag), checked to stay inside the stack.
+pub fn setting_path(key: &str, value: &str) -> Result<RelPath, crate::diagnostic::Diagnostic> {
+    RelPath::new(value).map_err(|e| {
+        crate::diagnostic::Diagnostic::error(format!("{key}: {e}")).help(format!(
+            "`{key}:` in pullover.yaml (or its flag) names a path relative to the stack folder, and inside it"
+        ))
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: RelPath,
@@ -108,9 +117,17 @@ impl SourceFile {
             }),
             Err(err) => {
                 let offset = err.utf8_error().valid_up_to();
-                let lossy = String::from_utf8_lossy(err.as_bytes()).into_owned();
+                let bytes = err.as_bytes();
+                // Windows editors save "Unicode" as UTF-16: name it, so the fix is obvious.
+                let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+                let what = if utf16 {
+                    "UTF-16 text, not UTF-8"
+                } else {
+                    "not valid UTF-8"
+                };
+                let lossy = String::from_utf8_lossy(bytes).into_owned();
                 // Point at the bad byte in a lossy copy; offsets before it are identical.
-                Err(Diagnostic::error(format!("{path} is not valid UTF-8"))
+                Err(Diagnostic::error(format!("{path} is {what}"))
                     .at(
                         &SourceFile {
                             path: path.clone(),

@@ -3,6 +3,7 @@
 mod support;
 
 mod analyze;
+mod bad_corpus;
 mod bad_input;
 mod completions;
 mod compose_schema;

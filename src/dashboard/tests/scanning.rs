@@ -286,3 +286,22 @@ fn only_links_that_carry_a_query_are_reported() {
             /explore?left={"queries":[{"expr":"up"}]}
     "#);
 }
+
+#[test]
+fn queries_the_models_do_not_reach_are_strays_and_reached_ones_are_not() {
+    // `panels` written as an object: no model walks into it, but its query is still a query.
+    let odd = r#"{"title": "T", "templating": {"list": []}, "panels": {"targets": [{"expr": "up{job=\"pushgateway\"}"}]}}"#;
+    let scanned = scan(odd).unwrap();
+    assert_eq!(scanned.model, Model::Classic);
+    assert!(scanned.sites.is_empty());
+    let pointers: Vec<&str> = scanned.strays.iter().map(|s| s.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/panels/targets/0/expr"]);
+    assert_eq!(&odd[scanned.strays[0].literal.clone()], r#""up{job=\"pushgateway\"}""#);
+    // Not a dashboard at all, yet it holds a query: a stray too.
+    let list = r#"[{"panels": [{"targets": [{"expr": "up"}]}]}]"#;
+    assert_eq!(scan(list).unwrap().strays.len(), 1);
+    // Every query the walk reached (kept or skipped) is not a stray.
+    for source in [CLASSIC_EXPORT, LEGACY_ROWS, V1_RESOURCE_GO, V2_RESOURCE] {
+        assert_eq!(scan(source).unwrap().strays, Vec::new());
+    }
+}
