@@ -18,4 +18,5 @@ mod live_client;
 mod remove;
 mod remove_props;
 mod scrape;
+mod secrets;
 mod verify_e2e;
