@@ -41,6 +41,7 @@ pub(super) fn settings(args: &LiveArgs) -> VerifySettings {
         concurrency: usize::from(args.concurrency),
         query_timeout: args.timeout,
         max_push_age: args.max_push_age,
+        window_series: false,
     }
 }
 

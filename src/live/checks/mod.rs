@@ -19,6 +19,7 @@ pub mod reload;
 pub mod render;
 pub mod runner;
 pub mod scrape;
+pub mod window;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -215,6 +216,8 @@ pub struct VerifySettings {
     pub query_timeout: Duration,
     /// A pushed group whose last push is older than this counts as dead.
     pub max_push_age: Duration,
+    /// Also fetch both sides of every compared metric over the window (`verify --report`).
+    pub window_series: bool,
 }
 
 impl Default for VerifySettings {
@@ -225,6 +228,7 @@ impl Default for VerifySettings {
             concurrency: 8,
             query_timeout: Duration::from_secs(10),
             max_push_age: Duration::from_secs(120),
+            window_series: false,
         }
     }
 }

@@ -260,6 +260,7 @@ mod tests {
                     metric("http_requests_total", ComparedBy::Rate, Some(0.5), Verdict::Differs),
                     metric("queue_depth", ComparedBy::Value, Some(0.0), Verdict::Match),
                 ],
+                window_series: None,
             }],
             queries: vec![],
             stats: RunStats::default(),
