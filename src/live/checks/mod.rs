@@ -14,6 +14,7 @@
 
 pub mod dual;
 pub mod gone;
+pub mod html;
 pub mod queries;
 pub mod reload;
 pub mod render;
@@ -405,6 +406,12 @@ pub async fn verify(
 pub(crate) fn unix_seconds(time: SystemTime) -> f64 {
     time.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |since| since.as_secs_f64())
+}
+
+/// Unix seconds as `2026-11-25T07:31:34Z`.
+pub(crate) fn rfc3339(unix: f64) -> String {
+    let time = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(unix.max(0.0));
+    humantime::format_rfc3339_seconds(time).to_string()
 }
 
 /// `4s`, `1m30s`, `250ms`: how a person reads a duration (and Prometheus parses it).
