@@ -18,3 +18,4 @@ mod remove;
 mod remove_props;
 mod scrape;
 mod verify_e2e;
+mod verify_report;
