@@ -139,7 +139,7 @@ before `scrape`, the app serves valid exposition text; after `scrape`, Prometheu
 after `dual-run`, pushed and scraped series agree; after `dashboards`, every rewritten query returns what its original did; \
 after `remove`, nothing fresh comes from the Pushgateway.\n\n\
 Exit codes: 0 every check passed, 3 a check failed or could not tell yet, 1 the checks could not run.",
-        after_help = "Examples:\n  pullover --prometheus-url http://localhost:9090 verify\n  pullover verify --reload                 # reload Prometheus first\n  pullover verify --window 2m --tolerance 10%\n  pullover --app-url http://localhost:8080 verify --after baseline --format json"
+        after_help = "Examples:\n  pullover --prometheus-url http://localhost:9090 verify\n  pullover verify --reload                 # reload Prometheus first\n  pullover verify --window 2m --tolerance 10%\n  pullover verify --report out/           # during dual-run: out/pullover-dual-run-report.html\n  pullover --app-url http://localhost:8080 verify --after baseline --format json"
     )]
     Verify(VerifyArgs),
     /// Print a shell completion script.
@@ -178,6 +178,12 @@ pub struct VerifyArgs {
     /// First reload Prometheus and wait until it runs the configuration in the files.
     #[arg(long)]
     pub reload: bool,
+    /// During dual-run, also write DIR/pullover-dual-run-report.html: the checks, the
+    /// per-metric verdicts, a chart of old against new over the window for every compared
+    /// metric, and the commands to go on or roll back. One file, nothing fetched when opened.
+    /// Refused at any other stage (the report is about the dual-run comparison).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub live: LiveArgs,
 }

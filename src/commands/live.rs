@@ -41,6 +41,7 @@ pub(super) fn settings(args: &LiveArgs) -> VerifySettings {
         concurrency: usize::from(args.concurrency),
         query_timeout: args.timeout,
         max_push_age: args.max_push_age,
+        window_series: false,
     }
 }
 
@@ -171,12 +172,14 @@ pub(super) fn progress() -> Progress {
     })
 }
 
-/// Runs the checks of `stage` and returns the report.
+/// Runs the checks of `stage` and returns the report; `window_series` also fetches the
+/// dual-run series over the window (for `verify --report`).
 pub(super) fn run_checks(
     stack: &Stack,
     stage: Stage,
     args: &LiveArgs,
     history: &History,
+    window_series: bool,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<VerifyReport> {
     let live = live_targets(stack, args.timeout)?;
@@ -188,7 +191,17 @@ pub(super) fn run_checks(
         .into());
     }
     runtime
-        .block_on(verify(stack, stage, &live, history, &settings(args), &progress()))
+        .block_on(verify(
+            stack,
+            stage,
+            &live,
+            history,
+            &VerifySettings {
+                window_series,
+                ..settings(args)
+            },
+            &progress(),
+        ))
         .map_err(verify_error)
 }
 
@@ -224,7 +237,7 @@ pub(super) fn gate(ctx: &Context, phase: PhaseId, args: &LiveArgs, force: bool, 
     let applied = state.journal()?.applied();
     let history = history(state, &applied)?;
     let runtime = runtime()?;
-    let report = run_checks(&stack, stage, args, &history, &runtime).map_err(|err| {
+    let report = run_checks(&stack, stage, args, &history, false, &runtime).map_err(|err| {
         let mut message = super::render_error(&err, false);
         message = message.trim_end().to_string();
         anyhow::Error::from(

@@ -124,20 +124,61 @@ impl PrometheusClient {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        self.bounded(exprs, concurrency, move |client, expr| async move {
+            client.query(&expr, at).await
+        })
+        .await
+    }
+
+    /// Range queries over one `start`..`end` at one `step`, at most `concurrency` in flight;
+    /// results in the order of `exprs`, failures included. One grid for all, so the points
+    /// of two series line up by timestamp.
+    pub async fn query_range_many<I, S>(
+        &self,
+        exprs: I,
+        start: SystemTime,
+        end: SystemTime,
+        step: Duration,
+        concurrency: usize,
+    ) -> Vec<Result<QueryResult, LiveError>>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.bounded(exprs, concurrency, move |client, expr| async move {
+            client.query_range(&expr, start, end, step).await
+        })
+        .await
+    }
+
+    /// Runs `request` for every expression with at most `concurrency` in flight; results in
+    /// the order of `exprs`.
+    async fn bounded<I, S, F, Fut>(
+        &self,
+        exprs: I,
+        concurrency: usize,
+        request: F,
+    ) -> Vec<Result<QueryResult, LiveError>>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+        F: Fn(PrometheusClient, String) -> Fut,
+        Fut: std::future::Future<Output = Result<QueryResult, LiveError>> + Send + 'static,
+    {
         let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
         let mut tasks = Vec::new();
         for expr in exprs {
             let expr: String = expr.into();
-            let client = self.clone();
             let permits = Arc::clone(&permits);
             let task_expr = expr.clone();
+            let query = request(self.clone(), expr.clone());
             let handle = tokio::spawn(async move {
                 // The semaphore is never closed, so acquiring only fails if it were.
                 let _permit = permits.acquire_owned().await.map_err(|e| LiveError::Task {
-                    expr: task_expr.clone(),
+                    expr: task_expr,
                     detail: e.to_string(),
                 })?;
-                client.query(&task_expr, at).await
+                query.await
             });
             tasks.push((expr, handle));
         }

@@ -20,3 +20,4 @@ mod remove_props;
 mod scrape;
 mod secrets;
 mod verify_e2e;
+mod verify_report;

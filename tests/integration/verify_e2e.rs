@@ -57,17 +57,18 @@ const E2E_RULES: &str = r#"groups:
         expr: sum by (page) (rate(page_views_total{job="metrics-api", instance="app-1"}[4s]))
 "#;
 
-/// The seed stack pointed at a live Pushgateway, Prometheus and metrics app.
-struct E2e {
-    live: LiveStack,
-    stack: Pullover,
+/// The seed stack pointed at a live Pushgateway, Prometheus and metrics app (the report
+/// tests use it too).
+pub(crate) struct E2e {
+    pub(crate) live: LiveStack,
+    pub(crate) stack: Pullover,
     runtime: tokio::runtime::Runtime,
     /// sha256 of every stack file before any phase.
     baseline: BTreeMap<String, String>,
 }
 
 impl E2e {
-    fn start(test: &str) -> Option<E2e> {
+    pub(crate) fn start(test: &str) -> Option<E2e> {
         let stack = pullover().stack("seed");
         stack.write("grafana/dashboards/e2e.json", E2E_DASHBOARD);
         stack.write("prometheus/rules/e2e.yml", E2E_RULES);
@@ -110,7 +111,7 @@ impl E2e {
         })
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         let started = Instant::now();
         let run = self.stack.run(args);
         eprintln!(
@@ -128,7 +129,7 @@ impl E2e {
         self.live.prometheus_client()
     }
 
-    fn app_instance(&self) -> String {
+    pub(crate) fn app_instance(&self) -> String {
         self.live.app_instance()
     }
 
@@ -148,7 +149,7 @@ impl E2e {
     }
 
     /// Waits until the new scrape job has samples across `window`, so rates over it compare.
-    fn wait_for_history(&self, window: Duration) {
+    pub(crate) fn wait_for_history(&self, window: Duration) {
         let query = format!(
             "count_over_time(up{{job=\"metrics-api\", instance=\"{}\"}}[{}ms])",
             self.app_instance(),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::scrape::find_app_target;
+use super::window::{WindowSeries, fetch_window_series};
 use super::{Check, CheckKind, Progress, ProgressEvent, Status, VerifySettings, format_duration};
 use crate::live::compare::{
     CompareSettings, DualRunReport, DualRunSpec, Matcher, MetricComparison, PushSource, PushedGroupRef,
@@ -33,6 +34,10 @@ pub struct DualRunTable {
     pub push_age_seconds: Option<f64>,
     pub max_push_age_seconds: f64,
     pub metrics: Vec<MetricComparison>,
+    /// Both sides of every compared metric over the window, for `verify --report`'s charts
+    /// (fetched only then; the JSON report leaves the points out).
+    #[serde(skip)]
+    pub window_series: Option<WindowSeries>,
 }
 
 impl DualRunTable {
@@ -49,6 +54,7 @@ impl DualRunTable {
             push_age_seconds: report.push_age_seconds,
             max_push_age_seconds: report.max_push_age.as_secs_f64(),
             metrics: report.metrics,
+            window_series: None,
         }
     }
 
@@ -326,8 +332,14 @@ pub async fn dual_run_checks(
             });
             let report = compare_dual_run(client, &spec, &compare_settings).await;
             progress(ProgressEvent::Finish);
-            let table = DualRunTable::new(app, &spec, report?);
+            let mut table = DualRunTable::new(app, &spec, report?);
             checks.push(dual_run_check(&subject, &table));
+            if settings.window_series {
+                // `None` orders below `Some`: the longer of the known intervals.
+                let interval = target.scrape_interval_duration().max(gateway_interval);
+                table.window_series =
+                    Some(fetch_window_series(client, &spec, &table, interval, settings.concurrency).await);
+            }
             tables.push(table);
         }
     }
@@ -390,7 +402,7 @@ async fn history_check(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::live::compare::ComparedBy;
 
@@ -404,7 +416,7 @@ mod tests {
         assert_eq!(history_wait(0.0, interval, window), Some(window));
     }
 
-    fn metric(name: &str, by: ComparedBy, diff: Option<f64>, verdict: Verdict) -> MetricComparison {
+    pub(crate) fn metric(name: &str, by: ComparedBy, diff: Option<f64>, verdict: Verdict) -> MetricComparison {
         MetricComparison {
             metric: name.into(),
             compared_by: by,
@@ -421,7 +433,7 @@ mod tests {
         }
     }
 
-    fn table(metrics: Vec<MetricComparison>, push_age: Option<f64>) -> DualRunTable {
+    pub(crate) fn table(metrics: Vec<MetricComparison>, push_age: Option<f64>) -> DualRunTable {
         DualRunTable {
             app: "metrics-api".into(),
             pushed_instance: Some("app-1".into()),
@@ -434,6 +446,7 @@ mod tests {
             push_age_seconds: push_age,
             max_push_age_seconds: 120.0,
             metrics,
+            window_series: None,
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::{Check, CheckKind, History, Status, VerifySettings};
+use super::{Check, CheckKind, History, Status, VerifySettings, rfc3339};
 use crate::live::compare::{GoneReport, GoneSpec, Matcher, PushSource, PushedGroupRef, check_gone, selector};
 use crate::live::error::LiveError;
 use crate::live::exposition::check_exposition;
@@ -13,11 +13,6 @@ use crate::stack::Stack;
 
 /// Series listed under a failed check; JSON has them all.
 const LISTED: usize = 5;
-
-fn rfc3339(unix: f64) -> String {
-    let time = UNIX_EPOCH + Duration::from_secs_f64(unix.max(0.0));
-    humantime::format_rfc3339_seconds(time).to_string()
-}
 
 /// The check lines for a [`GoneReport`].
 pub fn gone_check_lines(report: &GoneReport, gateway_job: &str) -> Vec<Check> {

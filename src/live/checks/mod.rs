@@ -14,11 +14,13 @@
 
 pub mod dual;
 pub mod gone;
+pub mod html;
 pub mod queries;
 pub mod reload;
 pub mod render;
 pub mod runner;
 pub mod scrape;
+pub mod window;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -215,6 +217,8 @@ pub struct VerifySettings {
     pub query_timeout: Duration,
     /// A pushed group whose last push is older than this counts as dead.
     pub max_push_age: Duration,
+    /// Also fetch both sides of every compared metric over the window (`verify --report`).
+    pub window_series: bool,
 }
 
 impl Default for VerifySettings {
@@ -225,6 +229,7 @@ impl Default for VerifySettings {
             concurrency: 8,
             query_timeout: Duration::from_secs(10),
             max_push_age: Duration::from_secs(120),
+            window_series: false,
         }
     }
 }
@@ -401,6 +406,12 @@ pub async fn verify(
 pub(crate) fn unix_seconds(time: SystemTime) -> f64 {
     time.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |since| since.as_secs_f64())
+}
+
+/// Unix seconds as `2026-11-25T07:31:34Z`.
+pub(crate) fn rfc3339(unix: f64) -> String {
+    let time = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(unix.max(0.0));
+    humantime::format_rfc3339_seconds(time).to_string()
 }
 
 /// `4s`, `1m30s`, `250ms`: how a person reads a duration (and Prometheus parses it).

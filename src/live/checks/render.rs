@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{Check, DualRunTable, PairResult, Status, VerifyReport, format_duration};
-use crate::live::compare::ComparedBy;
+use crate::live::compare::{ComparedBy, MetricComparison};
 
 fn paint(text: &str, status: Status, color: bool) -> String {
     if !color {
@@ -37,12 +37,55 @@ pub fn check_line(check: &Check, color: bool) -> String {
     out
 }
 
-pub fn dual_run_table(table: &DualRunTable) -> String {
-    let mut out = format!(
-        "{} {} → {} (rate over {}, tolerance {:.0}%)\n",
+/// The cells of one row of the per-metric table, as the text and HTML reports show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetricRow {
+    pub metric: String,
+    pub series_old: usize,
+    pub series_new: usize,
+    /// `50.0%`, or `-` when nothing could be compared.
+    pub max_difference: String,
+    /// `rate` or `value`.
+    pub compared_by: &'static str,
+    /// `pushed/scraped` counter resets, `-` for values.
+    pub resets: String,
+    pub verdict: &'static str,
+}
+
+impl MetricRow {
+    pub fn of(metric: &MetricComparison) -> MetricRow {
+        let (compared_by, resets) = match metric.compared_by {
+            ComparedBy::Rate => ("rate", format!("{}/{}", metric.resets_old, metric.resets_new)),
+            ComparedBy::Value => ("value", "-".to_string()),
+        };
+        MetricRow {
+            metric: metric.metric.clone(),
+            series_old: metric.series_old,
+            series_new: metric.series_new,
+            max_difference: metric
+                .max_relative_difference
+                .map_or("-".to_string(), |d| format!("{:.1}%", d * 100.0)),
+            compared_by,
+            resets,
+            verdict: metric.verdict.as_str(),
+        }
+    }
+}
+
+/// `metrics-api app-1 → 127.0.0.1:8080`: which pair a table is about.
+pub fn table_heading(table: &DualRunTable) -> String {
+    format!(
+        "{} {} → {}",
         table.app,
         table.pushed_instance.as_deref().unwrap_or("(no instance)"),
-        table.scraped_instance,
+        table.scraped_instance
+    )
+}
+
+pub fn dual_run_table(table: &DualRunTable) -> String {
+    let mut out = format!(
+        "{} (rate over {}, tolerance {:.0}%)\n",
+        table_heading(table),
         format_duration(Duration::from_secs_f64(table.window_seconds.max(0.0))),
         table.relative_tolerance * 100.0
     );
@@ -61,27 +104,10 @@ pub fn dual_run_table(table: &DualRunTable) -> String {
         "  {:<width$}  {:>3}  {:>3}  {:>8}  {:<5}  {:>6}  verdict\n",
         "metric", "old", "new", "max diff", "by", "resets"
     ));
-    for metric in &table.metrics {
-        let difference = metric
-            .max_relative_difference
-            .map_or("-".to_string(), |d| format!("{:.1}%", d * 100.0));
-        let by = match metric.compared_by {
-            ComparedBy::Rate => "rate",
-            ComparedBy::Value => "value",
-        };
-        let resets = match metric.compared_by {
-            ComparedBy::Rate => format!("{}/{}", metric.resets_old, metric.resets_new),
-            ComparedBy::Value => "-".to_string(),
-        };
+    for row in table.metrics.iter().map(MetricRow::of) {
         out.push_str(&format!(
             "  {:<width$}  {:>3}  {:>3}  {:>8}  {:<5}  {:>6}  {}\n",
-            metric.metric,
-            metric.series_old,
-            metric.series_new,
-            difference,
-            by,
-            resets,
-            metric.verdict.as_str()
+            row.metric, row.series_old, row.series_new, row.max_difference, row.compared_by, row.resets, row.verdict
         ));
     }
     out
@@ -206,13 +232,14 @@ pub fn render_json(report: &VerifyReport) -> serde_json::Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::live::checks::{CheckKind, RunStats, Stage};
-    use crate::live::compare::{MetricComparison, Verdict};
+    use crate::live::compare::Verdict;
     use crate::phase::PhaseId;
 
-    fn report() -> VerifyReport {
+    /// A failed dual-run report, for the renderers' tests.
+    pub(crate) fn report() -> VerifyReport {
         let metric = |name: &str, by, diff: Option<f64>, verdict| MetricComparison {
             metric: name.into(),
             compared_by: by,
@@ -260,6 +287,7 @@ mod tests {
                     metric("http_requests_total", ComparedBy::Rate, Some(0.5), Verdict::Differs),
                     metric("queue_depth", ComparedBy::Value, Some(0.0), Verdict::Match),
                 ],
+                window_series: None,
             }],
             queries: vec![],
             stats: RunStats::default(),

@@ -254,7 +254,7 @@ pub fn require_tool(name: &str) -> bool {
     if !found {
         if std::env::var_os("CI").is_some() {
             panic!(
-                "{name} is not installed; scripts/test installs it (apt-get install prometheus prometheus-pushgateway)"
+                "{name} is not installed; scripts/test installs it (apt-get install prometheus prometheus-pushgateway chromium)"
             );
         }
         eprintln!("SKIPPED: {name} is not installed (run scripts/test to install it)");
@@ -279,5 +279,6 @@ pub fn promtool_check_config(path: &Path) -> Result<String, String> {
     if out.status.success() { Ok(text) } else { Err(text) }
 }
 
+pub mod browser;
 pub mod live;
 pub mod tree;
