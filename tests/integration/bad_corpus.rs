@@ -524,7 +524,11 @@ fn check_case(case: &Case) -> String {
         case.name
     );
 
-    let temp = p.path().parent().and_then(|dir| dir.canonicalize().ok()).unwrap_or_default();
+    let temp = p
+        .path()
+        .parent()
+        .and_then(|dir| dir.canonicalize().ok())
+        .unwrap_or_default();
     let answer = first_error.map_or_else(
         || "-".to_string(),
         |line| p.clean(&line).replace(&temp.display().to_string(), "[TEMP]"),

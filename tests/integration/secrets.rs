@@ -65,11 +65,7 @@ fn plans_tables_and_reports_mask_every_secret() {
     for key in ["DB_PASSWORD=********", "API_TOKEN=********", "STRIPE_KEY=********"] {
         assert!(remove.stdout.contains(key), "{key} missing from\n{}", remove.stdout);
     }
-    assert!(
-        remove.stdout.contains("password: ********"),
-        "{}",
-        remove.stdout
-    );
+    assert!(remove.stdout.contains("password: ********"), "{}", remove.stdout);
     assert!(printed > 0);
 
     // Apply, then drift a managed file: the drift diff, history and rollback mask too.
@@ -92,9 +88,10 @@ fn plans_tables_and_reports_mask_every_secret() {
 fn an_error_quoting_a_secret_line_masks_it() {
     let p = stack_with_secrets();
     // Break the line that holds the password: the error's snippet shows that line.
-    let broken = p
-        .read("prometheus/prometheus.yml")
-        .replace("      password: hunter2-basic-auth", "      password: hunter2-basic-auth: [");
+    let broken = p.read("prometheus/prometheus.yml").replace(
+        "      password: hunter2-basic-auth",
+        "      password: hunter2-basic-auth: [",
+    );
     p.write("prometheus/prometheus.yml", &broken);
     let run = p.run(["plan"]);
     run.code(1);

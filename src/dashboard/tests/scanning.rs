@@ -290,7 +290,8 @@ fn only_links_that_carry_a_query_are_reported() {
 #[test]
 fn queries_the_models_do_not_reach_are_strays_and_reached_ones_are_not() {
     // `panels` written as an object: no model walks into it, but its query is still a query.
-    let odd = r#"{"title": "T", "templating": {"list": []}, "panels": {"targets": [{"expr": "up{job=\"pushgateway\"}"}]}}"#;
+    let odd =
+        r#"{"title": "T", "templating": {"list": []}, "panels": {"targets": [{"expr": "up{job=\"pushgateway\"}"}]}}"#;
     let scanned = scan(odd).unwrap();
     assert_eq!(scanned.model, Model::Classic);
     assert!(scanned.sites.is_empty());
