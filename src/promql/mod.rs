@@ -326,8 +326,9 @@ fn check_nesting(text: &str) -> Result<(), PromqlError> {
     Ok(())
 }
 
-/// Whether a rewritten query still reads: the same checks the original passed.
-fn check(query: &str) -> Result<(), PromqlError> {
+/// Whether a query reads (Grafana template syntax allowed): the checks every original passed
+/// and every rewrite must pass too. Public for the fuzz targets.
+pub fn check(query: &str) -> Result<(), PromqlError> {
     let expression = match grafana::detect(query) {
         None => Some(0..query.len()),
         Some(Err((span, message))) => return Err(PromqlError::syntax(span, message)),
