@@ -21,7 +21,7 @@ use super::position::line_col;
 /// Deeper than any dashboard (they nest about 15 levels) and below serde_json's own limit (128).
 pub const MAX_DEPTH: usize = 100;
 
-const BOM: &str = "\u{feff}";
+pub(crate) const BOM: &str = "\u{feff}";
 
 /// A parsed file. Ranges in `root` are relative to the text after the BOM; add `base`.
 pub(crate) struct StrictDoc<'a> {
@@ -70,16 +70,6 @@ pub(crate) fn parse_tree(source: &str) -> Result<StrictDoc<'_>, DashboardError> 
         .value
         .ok_or_else(|| DashboardError::new(ErrorKind::Empty, base..base))?;
     Ok(StrictDoc { base, root, style })
-}
-
-/// Parses `source` (BOM allowed) into a serde_json value, for comparing before and after.
-pub(crate) fn parse_value(source: &str) -> Result<serde_json::Value, DashboardError> {
-    let (base, body) = match source.strip_prefix(BOM) {
-        Some(body) => (BOM.len(), body),
-        None => (0, source),
-    };
-    prescan(body).map_err(|error| shift(error, base))?;
-    serde_json::from_str(body).map_err(|error| serde_error(&error, body, base))
 }
 
 fn shift(mut error: DashboardError, base: usize) -> DashboardError {

@@ -7,7 +7,7 @@ use std::ops::Range;
 use super::grafana::{self, GrafanaQuery};
 use super::strings::{self, ValueShape};
 use super::structure::{self, MatchOp, MetricName};
-use super::{PromqlError, masked_for_parser};
+use super::{PromqlError, parse_expression};
 
 /// One selector as written: its literal metric name and matchers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,21 +75,18 @@ pub fn selectors(query: &str) -> Result<Vec<SelectorView>, PromqlError> {
     let text = query
         .get(range.clone())
         .ok_or_else(|| PromqlError::syntax(range, "not a valid range of the query"))?;
-    let Some(masked) = masked_for_parser(text).map_err(|e| e.shifted(offset))? else {
+    let Some(structure) = parse_expression(text).map_err(|e| e.shifted(offset))? else {
         return Ok(Vec::new());
     };
-    let tokens = structure::tokens(&masked.text)
-        .map_err(|message| super::error::locate(text, &masked.text, &message).shifted(offset))?;
-    let structure = structure::structure(text, &masked.text, &tokens, &masked.variables);
     Ok(structure
         .selectors
-        .into_iter()
+        .iter()
         .map(|selector| SelectorView {
-            metric: match selector.name {
-                MetricName::Literal(name) => Some(name),
+            metric: match &selector.name {
+                MetricName::Literal(name) => Some(name.clone()),
                 MetricName::Unknown | MetricName::Absent => None,
             },
-            matchers: selector.matchers.into_iter().filter_map(matcher_view).collect(),
+            matchers: selector.matchers.iter().cloned().filter_map(matcher_view).collect(),
             span: selector.span.start + offset..selector.span.end + offset,
         })
         .collect())

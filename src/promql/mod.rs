@@ -28,8 +28,11 @@ mod template;
 #[cfg(test)]
 mod tests;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
+use std::rc::Rc;
 
 pub use error::{PromqlError, PromqlErrorKind};
 pub use inspect::{MatcherView, SelectorView, selectors};
@@ -227,12 +230,9 @@ fn analyze_expression(query: &str, range: Range<usize>, mapping: &SeriesMapping)
     let text = query
         .get(range.clone())
         .ok_or_else(|| PromqlError::syntax(range, "not a valid range of the query"))?;
-    let Some(masked) = masked_for_parser(text).map_err(|e| e.shifted(offset))? else {
+    let Some(structure) = parse_expression(text).map_err(|e| e.shifted(offset))? else {
         return Ok(Analysis::default());
     };
-    let tokens = structure::tokens(&masked.text)
-        .map_err(|message| error::locate(text, &masked.text, &message).shifted(offset))?;
-    let structure = structure::structure(text, &masked.text, &tokens, &masked.variables);
     let mut rewriter = Rewriter::new(mapping, text);
     rewriter.query(&structure);
     let mut analysis = rewriter.finish();
@@ -250,6 +250,46 @@ fn analyze_expression(query: &str, range: Range<usize>, mapping: &SeriesMapping)
 struct Masked {
     text: String,
     variables: Vec<template::Variable>,
+}
+
+/// Distinct expressions remembered per thread before the memo starts afresh.
+const PARSED_MEMO_LIMIT: usize = 4096;
+
+type Parsed = Result<Option<Rc<structure::Structure>>, PromqlError>;
+
+/// The structure of one PromQL expression (Grafana variables masked), `None` for an empty one,
+/// or where it does not read (spans relative to `text`). Queries repeat across a stack (copied
+/// panels, a rule and the dashboard that charts it) and a phase asks about each one several
+/// times, so each distinct text is parsed once; the memo is bounded, so memory stays flat.
+fn parse_expression(text: &str) -> Parsed {
+    thread_local! {
+        static PARSED: RefCell<HashMap<String, Parsed>> = RefCell::new(HashMap::new());
+    }
+    if let Some(hit) = PARSED.with(|memo| memo.borrow().get(text).cloned()) {
+        return hit;
+    }
+    let parsed = parse_expression_afresh(text);
+    PARSED.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if memo.len() >= PARSED_MEMO_LIMIT {
+            memo.clear();
+        }
+        memo.insert(text.to_string(), parsed.clone());
+    });
+    parsed
+}
+
+fn parse_expression_afresh(text: &str) -> Parsed {
+    let Some(masked) = masked_for_parser(text)? else {
+        return Ok(None);
+    };
+    let tokens = structure::tokens(&masked.text).map_err(|message| error::locate(text, &masked.text, &message))?;
+    Ok(Some(Rc::new(structure::structure(
+        text,
+        &masked.text,
+        &tokens,
+        &masked.variables,
+    ))))
 }
 
 /// The query with Grafana variables masked so that it parses, `None` for an empty query (only
@@ -338,7 +378,7 @@ pub fn check(query: &str) -> Result<(), PromqlError> {
     };
     if let Some(range) = expression {
         let text = query.get(range.clone()).unwrap_or_default();
-        masked_for_parser(text).map_err(|e| e.shifted(range.start))?;
+        parse_expression(text).map_err(|e| e.shifted(range.start))?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::diagnostic::Diagnostic;
 
@@ -89,8 +89,6 @@ impl fmt::Display for RelPath {
     }
 }
 
-/// One file of the stack exactly as read. Text files only: pullover edits YAML,
-/// JSON and Markdown, and refuses anything that is not UTF-8 (with the offset).
 /// A path from a setting (`pullover.yaml` key or its flag), checked to stay inside the stack.
 pub fn setting_path(key: &str, value: &str) -> Result<RelPath, crate::diagnostic::Diagnostic> {
     RelPath::new(value).map_err(|e| {
@@ -100,21 +98,23 @@ pub fn setting_path(key: &str, value: &str) -> Result<RelPath, crate::diagnostic
     })
 }
 
+/// One file of the stack exactly as read. Text files only: pullover edits YAML,
+/// JSON and Markdown, and refuses anything that is not UTF-8 (with the offset).
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: RelPath,
     text: Arc<str>,
     pub mode: u32,
+    /// Byte offsets where lines start, built on the first [`SourceFile::line_col`]: a phase
+    /// locates every query of a big dashboard, and scanning from the start each time is
+    /// quadratic.
+    line_starts: Arc<OnceLock<Vec<usize>>>,
 }
 
 impl SourceFile {
     pub fn from_bytes(path: RelPath, bytes: Vec<u8>, mode: u32) -> Result<SourceFile, Diagnostic> {
         match String::from_utf8(bytes) {
-            Ok(text) => Ok(SourceFile {
-                path,
-                text: text.into(),
-                mode,
-            }),
+            Ok(text) => Ok(SourceFile::from_text(path, text, mode)),
             Err(err) => {
                 let offset = err.utf8_error().valid_up_to();
                 let bytes = err.as_bytes();
@@ -129,11 +129,7 @@ impl SourceFile {
                 // Point at the bad byte in a lossy copy; offsets before it are identical.
                 Err(Diagnostic::error(format!("{path} is {what}"))
                     .at(
-                        &SourceFile {
-                            path: path.clone(),
-                            text: lossy.into(),
-                            mode,
-                        },
+                        &SourceFile::from_text(path.clone(), lossy, mode),
                         offset..offset + 1,
                         "invalid byte here",
                     )
@@ -147,6 +143,7 @@ impl SourceFile {
             path,
             text: text.into(),
             mode,
+            line_starts: Arc::default(),
         }
     }
 
@@ -165,7 +162,24 @@ impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset. Offsets past the
     /// end clamp to the end, so a span from any parser can be shown safely.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        line_col(&self.text, offset)
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        // The last line starting at or before `offset`; `starts[0]` is 0, so there is one.
+        let line = starts.partition_point(|&start| start <= offset);
+        let line_start = starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
+        let col = self.text[line_start..offset]
+            .trim_start_matches('\u{feff}')
+            .chars()
+            .count()
+            + 1;
+        (line, col)
     }
 }
 
@@ -211,6 +225,15 @@ pub fn offset_of_line(text: &str, line: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_line_index_places_every_offset_as_a_scan_from_the_start_does() {
+        let text = "\u{feff}a: 1\r\nb: \"é€\"\n\n  - x\nlast";
+        let file = SourceFile::from_text(RelPath::new("f.yml").unwrap(), text, 0o644);
+        for offset in 0..=text.len() + 3 {
+            assert_eq!(file.line_col(offset), line_col(text, offset), "offset {offset}");
+        }
+    }
 
     #[test]
     fn rel_paths_stay_inside_the_root() {

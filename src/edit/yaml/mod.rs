@@ -16,6 +16,7 @@ mod scalar;
 mod tree;
 
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use yaml_edit::{SyntaxKind, YamlFile};
 use yaml_serde::Value;
@@ -38,6 +39,9 @@ pub struct YamlDoc {
     text: String,
     root: Option<Node>,
     value: Value,
+    /// How the file writes things, learnt from the whole document on the first insertion and
+    /// kept through a series of edits: new nodes follow the file as its author wrote it.
+    style: Arc<OnceLock<Style>>,
 }
 
 /// An edit named by what it changes.
@@ -133,16 +137,7 @@ impl YamlError {
 
 impl YamlDoc {
     pub fn parse(text: &str) -> Result<YamlDoc, YamlError> {
-        // yaml-edit is the newer, less battle-tested parser: a panic inside it must
-        // become an error, never a crash with a half-written plan.
-        let parsed = std::panic::catch_unwind(|| YamlFile::parse(text)).map_err(|_| YamlError::Syntax {
-            message: "the lossless YAML parser failed on this file".into(),
-            offset: 0,
-        })?;
-        let tree = parsed.tree();
-        let syntax: SyntaxNode = rowan::ast::AstNode::syntax(&tree).clone();
-        let documents: Vec<SyntaxNode> = syntax.children().filter(|c| c.kind() == SyntaxKind::DOCUMENT).collect();
-        let root = documents.first().and_then(Node::first_value_in);
+        let (syntax, root, errors) = parse_lossless(text)?;
         // The typed parse is the judge of validity (yaml-edit accepts some invalid
         // YAML); it reports duplicate keys without a place, so find them here.
         let value = parse_typed(text).map_err(|err| match (&err, root.as_ref().and_then(find_duplicate_key)) {
@@ -154,11 +149,8 @@ impl YamlDoc {
             }
             _ => err,
         })?;
-        if let Some(err) = parsed.positioned_errors().first() {
-            return Err(YamlError::Syntax {
-                message: err.message.clone(),
-                offset: err.range.start as usize,
-            });
+        if let Some(err) = errors {
+            return Err(err);
         }
         if syntax.text() != text {
             return Err(YamlError::Syntax {
@@ -170,6 +162,7 @@ impl YamlDoc {
             text: text.to_string(),
             root,
             value,
+            style: Arc::default(),
         })
     }
 
@@ -210,8 +203,54 @@ impl YamlDoc {
     }
 
     /// Applies `edits` one after another, looking each route up again in the
-    /// text the previous edit produced.
+    /// text the previous edit produced. The result must mean the original plus the
+    /// intended changes (its typed view is compared).
     pub fn edit(&self, edits: &[YamlEdit]) -> Result<String, YamlError> {
+        // A typed parse of a big file costs more than the lossless one: check the meaning once,
+        // at the end. Should that fail, check after every edit to name the one at fault.
+        self.edit_checked_at_end(edits)
+            .or_else(|_| self.edit_checked_each(edits))
+    }
+
+    fn edit_checked_at_end(&self, edits: &[YamlEdit]) -> Result<String, YamlError> {
+        let mut text = self.text.clone();
+        let mut root = self.root.clone();
+        let mut expected = self.value.clone();
+        for edit in edits {
+            let doc = YamlDoc {
+                text,
+                root,
+                value: Value::Null,
+                style: Arc::clone(&self.style),
+            };
+            let (splices, effective) = doc.plan_edit(edit)?;
+            text = apply_splices(&doc.text, &splices).map_err(|e| YamlError::Verify {
+                route: edit_route(edit).clone(),
+                detail: e.to_string(),
+            })?;
+            root = parse_lossless(&text)?.1;
+            apply_to_value(&mut expected, &effective).ok_or_else(|| YamlError::Verify {
+                route: edit_route(edit).clone(),
+                detail: "the typed view has no such node".into(),
+            })?;
+        }
+        let Some(last) = edits.last() else {
+            return Ok(text);
+        };
+        let new_doc = YamlDoc::parse(&text).map_err(|e| YamlError::Verify {
+            route: edit_route(last).clone(),
+            detail: format!("the result does not parse: {e}"),
+        })?;
+        if expected != new_doc.value {
+            return Err(YamlError::Verify {
+                route: edit_route(last).clone(),
+                detail: "the typed view differs from the intended change".into(),
+            });
+        }
+        Ok(new_doc.text)
+    }
+
+    fn edit_checked_each(&self, edits: &[YamlEdit]) -> Result<String, YamlError> {
         let mut doc = self.clone();
         for edit in edits {
             let (splices, effective) = doc.plan_edit(edit)?;
@@ -219,7 +258,7 @@ impl YamlDoc {
                 route: edit_route(edit).clone(),
                 detail: e.to_string(),
             })?;
-            let new_doc = YamlDoc::parse(&new_text).map_err(|e| YamlError::Verify {
+            let mut new_doc = YamlDoc::parse(&new_text).map_err(|e| YamlError::Verify {
                 route: edit_route(edit).clone(),
                 detail: format!("the result does not parse: {e}"),
             })?;
@@ -234,9 +273,18 @@ impl YamlDoc {
                     detail: "the typed view differs from the intended change".into(),
                 });
             }
+            new_doc.style = Arc::clone(&self.style);
             doc = new_doc;
         }
         Ok(doc.text)
+    }
+
+    /// The file's style for a new node beside `sibling`.
+    fn style_beside(&self, sibling: Option<&Node>, eol: &'static str) -> Style {
+        self.style
+            .get_or_init(|| Style::of_document(&self.text, self.root.as_ref(), eol))
+            .clone()
+            .beside(sibling)
     }
 
     /// The splices for one edit, and the edit as actually made (a removal that
@@ -339,7 +387,7 @@ impl YamlDoc {
             reason: "its items are not block items".into(),
             offset: Some(last.range().start),
         })?;
-        let style = Style::learn(&self.text, self.root.as_ref(), last.value.as_ref(), eol);
+        let style = self.style_beside(last.value.as_ref(), eol);
         let separator = if items.len() >= 2 && has_blank_line_between(&self.text, &items[items.len() - 2], last) {
             eol
         } else {
@@ -382,7 +430,7 @@ impl YamlDoc {
         let Some(last) = entries.last() else {
             return Err(YamlError::NotFound { route: route.clone() });
         };
-        let style = Style::learn(&self.text, self.root.as_ref(), last.value.as_ref(), eol);
+        let style = self.style_beside(last.value.as_ref(), eol);
         let separator = if entries.len() >= 2
             && blank_between(
                 &self.text,
@@ -731,6 +779,28 @@ fn apply_to_value(value: &mut Value, edit: &YamlEdit) -> Option<()> {
 
 fn render_scalar(value: &Value) -> String {
     scalar_string(value).unwrap_or_default()
+}
+
+/// The lossless tree of `text`: its syntax node, the first document's root value, and the
+/// parser's first error (reported after the typed parse, whose messages read better).
+fn parse_lossless(text: &str) -> Result<(SyntaxNode, Option<Node>, Option<YamlError>), YamlError> {
+    // yaml-edit is the newer, less battle-tested parser: a panic inside it must
+    // become an error, never a crash with a half-written plan.
+    let parsed = std::panic::catch_unwind(|| YamlFile::parse(text)).map_err(|_| YamlError::Syntax {
+        message: "the lossless YAML parser failed on this file".into(),
+        offset: 0,
+    })?;
+    let tree = parsed.tree();
+    let syntax: SyntaxNode = rowan::ast::AstNode::syntax(&tree).clone();
+    let root = syntax
+        .children()
+        .find(|c| c.kind() == SyntaxKind::DOCUMENT)
+        .and_then(|document| Node::first_value_in(&document));
+    let error = parsed.positioned_errors().first().map(|err| YamlError::Syntax {
+        message: err.message.clone(),
+        offset: err.range.start as usize,
+    });
+    Ok((syntax, root, error))
 }
 
 fn parse_typed(text: &str) -> Result<Value, YamlError> {

@@ -44,11 +44,10 @@ impl Style {
         }
     }
 
-    /// Learns how the file writes things: indentation from the whole text,
-    /// quoting per key path from `sibling` (the node the new one will sit
-    /// beside), per key name from the whole document `root`, and a default
-    /// quote only when the file quotes nearly every string that could be plain.
-    pub fn learn(text: &str, root: Option<&Node>, sibling: Option<&Node>, eol: &'static str) -> Style {
+    /// Learns how the file writes things: indentation from the whole text, quoting per key
+    /// name from the whole document `root`, and a default quote only when the file quotes
+    /// nearly every string that could be plain.
+    pub fn of_document(text: &str, root: Option<&Node>, eol: &'static str) -> Style {
         let mut style = Style::plain(eol);
         style.indent = detect_indent(text).unwrap_or(2);
         style.indent_sequences = detect_sequence_indent(text).unwrap_or(true);
@@ -66,10 +65,17 @@ impl Style {
                 style.default_quote = Some(if double * 2 >= quoted.len() { '"' } else { '\'' });
             }
         }
-        if let Some(node) = sibling {
-            collect_hints(node, "", &mut style.hints, &mut Vec::new());
-        }
         style
+    }
+
+    /// The document's style with quoting per key path learnt from `sibling`, the node the new
+    /// one will sit beside.
+    pub fn beside(mut self, sibling: Option<&Node>) -> Style {
+        self.hints.clear();
+        if let Some(node) = sibling {
+            collect_hints(node, "", &mut self.hints, &mut Vec::new());
+        }
+        self
     }
 
     fn hint(&self, path: &str) -> Hint {
