@@ -11,13 +11,8 @@ use crate::support::live::eventually;
 use crate::support::live::fake_http::{Canned, FakeHttp, SeenRequest};
 use crate::support::live::stack::{LiveStack, StackOptions};
 use crate::support::{Pullover, Run, pullover};
-use pullover::changeset::ChangeSet;
 use pullover::live::PrometheusClient;
 use pullover::live::checks::reload::LiveConfig;
-use pullover::stack::source::{RelPath, SourceFile};
-use pullover::state::StateDir;
-use pullover::state::engine;
-use pullover::state::journal::Action;
 
 /// A dashboard over the test app's series, as a stack would have it before the migration:
 /// pushed series picked by `instance="app-1"`, a `$page` variable, `$__rate_interval`.
@@ -162,60 +157,6 @@ impl E2e {
     fn running_config(&self) -> LiveConfig {
         let yaml = self.runtime.block_on(self.client().status_config()).unwrap();
         LiveConfig::parse(&yaml).unwrap()
-    }
-
-    /// Journals `changes` (path, text before, text after) as phase `phase` through the same
-    /// engine `apply` uses: a stand-in for phases not on this branch yet.
-    fn journal_phase(&self, phase: &str, changes: &[(&str, String, String)]) {
-        let mut builder = ChangeSet::builder();
-        for (rel, before, after) in changes {
-            let file = SourceFile::from_text(RelPath::new(*rel).unwrap(), before.as_str(), 0o644);
-            builder = builder.modify(&file, after.clone(), "stand-in");
-        }
-        let changes = builder.build().unwrap();
-        let state = StateDir::new(&self.stack.path()).unwrap();
-        state
-            .with_lock("apply", |locked, _| {
-                engine::execute(locked, Action::Apply, phase, &changes.changes, &BTreeMap::new())
-            })
-            .unwrap();
-    }
-
-    /// Stands in for `pullover apply dashboards`: rewrites the pushed selectors of the e2e
-    /// dashboard and rule file to the scraped target (push_time_seconds stays: nothing
-    /// scraped replaces it).
-    fn journal_dashboards_phase(&self) {
-        let scraped = self.app_instance();
-        let dashboard_after = E2E_DASHBOARD
-            .replace(r#"instance=\"app-1\""#, &format!(r#"instance=\"{scraped}\""#))
-            .replace(
-                &format!(r#"push_time_seconds{{job=\"metrics-api\", instance=\"{scraped}\"}}"#),
-                r#"push_time_seconds{job=\"metrics-api\", instance=\"app-1\"}"#,
-            );
-        let rules_after = E2E_RULES.replace(r#"instance="app-1""#, &format!(r#"instance="{scraped}""#));
-        self.journal_phase(
-            "dashboards",
-            &[
-                (
-                    "grafana/dashboards/e2e.json",
-                    E2E_DASHBOARD.to_string(),
-                    dashboard_after,
-                ),
-                ("prometheus/rules/e2e.yml", E2E_RULES.to_string(), rules_after),
-            ],
-        );
-    }
-
-    /// Stands in for `pullover apply remove`, as far as Prometheus sees it: the Pushgateway's
-    /// scrape job leaves prometheus.yml.
-    fn journal_remove_phase(&self) {
-        let before = self.stack.read("prometheus/prometheus.yml");
-        let start = before.find("  # metrics-api pushes to the Pushgateway").unwrap();
-        let end = start + before[start..].find("- targets:").unwrap();
-        let end = end + before[end..].find('\n').unwrap() + 1;
-        let after = format!("{}{}", &before[..start], &before[end..]);
-        assert!(!after.contains("job_name: pushgateway"), "{after}");
-        self.journal_phase("remove", &[("prometheus/prometheus.yml", before.clone(), after)]);
     }
 }
 
@@ -386,17 +327,42 @@ fn the_gate_refuses_until_prometheus_runs_the_job_then_dashboards_and_remove_ver
     assert!(reloaded.stderr.contains("Prometheus reloaded"), "{}", reloaded.stderr);
     e2e.run(&["apply", "dual-run", "--yes", "--reload"]).success();
 
-    e2e.wait_for_history(Duration::from_secs(6));
-    e2e.journal_dashboards_phase();
+    // The real `dashboards` phase: its gate (pushed and scraped series agree) opens, then it
+    // rewrites the e2e dashboard and rule file, and the seed's own, to the scraped target.
+    let window = Duration::from_secs(5);
+    e2e.wait_for_history(window + Duration::from_secs(1));
+    let dashboards = e2e.run(&["apply", "dashboards", "--yes", "--window", "5s", "--tolerance", "20%"]);
+    dashboards.success();
+    assert!(
+        dashboards.stderr.contains("gate before `dashboards` is open"),
+        "{}",
+        dashboards.stderr
+    );
+    let scraped = e2e.app_instance();
+    let rewritten = e2e.stack.read("grafana/dashboards/e2e.json");
+    assert!(
+        rewritten.contains(&format!(
+            r#"page_views_total{{job=\"metrics-api\", instance=\"{scraped}\", page=~\"$page\"}}"#
+        )),
+        "{rewritten}"
+    );
+    // push_time_seconds has no scraped twin: it stays, and is reported.
+    assert!(
+        rewritten.contains(r#"push_time_seconds{job=\"metrics-api\", instance=\"app-1\"}"#),
+        "{rewritten}"
+    );
     let status = e2e.run(&["status"]);
     assert!(status.stdout.contains("[x] 3 dashboards"), "{}", status.stdout);
 
     let queries = e2e.run(&["verify", "--tolerance", "20%"]);
     queries.success();
+    let e2e_line = queries
+        .stdout
+        .lines()
+        .find(|l| l.contains("grafana/dashboards/e2e.json"))
+        .unwrap_or_else(|| panic!("{}", queries.stdout));
     assert!(
-        queries.stdout.contains(
-            "✓ queries          grafana/dashboards/e2e.json: 5 rewritten queries return what the originals did"
-        ),
+        e2e_line.starts_with("✓ queries") && e2e_line.ends_with("rewritten queries return what the originals did"),
         "{}",
         queries.stdout
     );
@@ -410,12 +376,20 @@ fn the_gate_refuses_until_prometheus_runs_the_job_then_dashboards_and_remove_ver
     let json = e2e.run(&["--format", "json", "verify", "--tolerance", "20%"]);
     let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let pairs = report["queries"].as_array().unwrap();
-    assert_eq!(pairs.len(), 6, "{:#}", report["queries"]);
-    let page_views = pairs.iter().find(|p| p["owner"] == "panel \"Page views\"").unwrap();
+    let page_views = pairs
+        .iter()
+        .find(|p| p["owner"] == "panel \"Page views\"")
+        .unwrap_or_else(|| panic!("{:#}", report["queries"]));
     // Filled as Grafana would: the first value of $page, 4 × the 1 s scrape interval.
     assert_eq!(
         page_views["old_query"],
         "sum by (page) (rate(page_views_total{job=\"metrics-api\", instance=\"app-1\", page=~\"/\"}[4s]))"
+    );
+    assert_eq!(
+        page_views["new_query"],
+        format!(
+            "sum by (page) (rate(page_views_total{{job=\"metrics-api\", instance=\"{scraped}\", page=~\"/\"}}[4s]))"
+        )
     );
     assert!(
         report["stats"]["queries"].as_u64().unwrap() >= 12,
@@ -423,9 +397,23 @@ fn the_gate_refuses_until_prometheus_runs_the_job_then_dashboards_and_remove_ver
         report["stats"]
     );
 
-    // `remove` (its prometheus.yml part): after a reload no target and no fresh sample comes
-    // from the gateway, though its series still answer queries for a few minutes.
-    e2e.journal_remove_phase();
+    // The real `remove` phase: its gate (every rewritten query returns what the original did)
+    // opens; after a reload no target and no fresh sample comes from the gateway, though its
+    // series still answer queries for a few minutes.
+    let remove = e2e.run(&["apply", "remove", "--yes", "--tolerance", "20%"]);
+    remove.success();
+    assert!(
+        remove.stderr.contains("gate before `remove` is open"),
+        "{}",
+        remove.stderr
+    );
+    assert!(
+        !e2e.stack
+            .read("prometheus/prometheus.yml")
+            .contains("job_name: pushgateway"),
+        "{}",
+        e2e.stack.read("prometheus/prometheus.yml")
+    );
     let gone = e2e.run(&["verify", "--reload"]);
     gone.success();
     assert!(gone.stdout.contains("Checks after `remove`"), "{}", gone.stdout);

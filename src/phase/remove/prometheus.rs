@@ -46,17 +46,25 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
         let to_gateway: Vec<&String> = job.targets.iter().filter(|t| is_gateway(t)).collect();
         let others = job.targets.len() - to_gateway.len();
         let pinned = gateway.job.as_deref() == Some(job.name.as_str());
+        // A pinned job's one static target is the gateway as Prometheus reaches it, which need
+        // not be its Compose address (`127.0.0.1:9091` from a Prometheus outside Compose).
+        let pinned_sole_target = pinned && job.targets.len() == 1 && !job.has_service_discovery;
         let location = Location::at(&prom.file, job.offset);
-        if (pinned && others == 0) || (!to_gateway.is_empty() && others == 0 && !job.has_service_discovery) {
+        if (pinned && (others == 0 || pinned_sole_target))
+            || (!to_gateway.is_empty() && others == 0 && !job.has_service_discovery)
+        {
             if pinned && to_gateway.is_empty() {
+                let scrapes = match job.targets.as_slice() {
+                    [only] => format!("scrapes {only}, not {}", gateway.address()),
+                    _ => format!("has no static target at {}", gateway.address()),
+                };
                 out.findings.push(
                     Finding::new(
                         "gateway-job-by-setting",
                         Severity::Info,
                         format!(
-                            "job `{}` has no static target at {}; removed because it is the gateway's job",
-                            job.name,
-                            gateway.address()
+                            "job `{}` {scrapes}; removed because pullover.yaml names it the gateway's job",
+                            job.name
                         ),
                     )
                     .tip("if that job scrapes more than the gateway, keep it: `gateway: {job: …}` in pullover.yaml names it")
