@@ -24,7 +24,8 @@ const MAX_GREP_BYTES: u64 = 1024 * 1024;
 const SKIPPED_DIRS: [&str; 6] = [".pullover", ".git", "node_modules", "target", "vendor", "__pycache__"];
 
 pub fn run(ctx: &Context) -> Result<Outcome> {
-    let stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    super::live::observe_pushes(ctx, &mut stack)?;
     let report = analyze(&stack, &ctx.global.stack);
     if ctx.json() {
         ctx.print_json(&report)?;

@@ -18,7 +18,9 @@ use crate::live::checks::{
     verify,
 };
 use crate::live::compare::Tolerance;
-use crate::live::{Auth, AuthEnv, Endpoint, LiveError, PrometheusClient, PushgatewayClient};
+use crate::live::{
+    Auth, AuthEnv, Endpoint, LiveError, PrometheusClient, PushgatewayClient, connection_from_sources, observe,
+};
 use crate::phase::PhaseId;
 use crate::stack::Stack;
 use crate::state::StateDir;
@@ -60,10 +62,11 @@ fn verify_error(error: VerifyError) -> anyhow::Error {
 
 fn endpoint(url: &str, prefix: &str, timeout: Duration) -> Result<Endpoint> {
     let auth = Auth::from_env_or_file(prefix).map_err(|e| live_error(e, &[]))?;
-    Ok(Endpoint::new(url)
+    let endpoint = Endpoint::new(url)
         .map_err(|e| live_error(e, &[]))?
         .with_auth(auth)
-        .with_timeout(timeout))
+        .with_timeout(timeout);
+    connection_from_sources(endpoint, prefix, |name| std::env::var(name).ok()).map_err(|e| live_error(e, &[]))
 }
 
 pub(super) fn prometheus(url: &str, timeout: Duration) -> Result<PrometheusClient> {
@@ -93,6 +96,41 @@ pub(super) fn live_targets(stack: &Stack, timeout: Duration) -> Result<LiveTarge
         app_url: live.app_url.clone(),
         app_endpoint_template: Some(app_template),
     })
+}
+
+/// How long `plan` and `analyze` wait for a live server before planning from the files alone.
+const OBSERVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Fills `stack.observed_pushes` from the Pushgateway and Prometheus the settings name. A URL
+/// that cannot be used or a server that does not answer is a note, not an error: the plan then
+/// learns from the files alone, as it would without the URL.
+pub(super) fn observe_pushes(ctx: &Context, stack: &mut Stack) -> Result<()> {
+    let live = &stack.settings.live;
+    let note = |setting: &str, error: &dyn std::fmt::Display| {
+        ctx.note(&format!(
+            "cannot ask which groups are pushed ({error}; check {setting}); learning them from the files alone"
+        ));
+    };
+    let prometheus = live.prometheus_url.as_deref().and_then(|url| {
+        prometheus(url, OBSERVE_TIMEOUT)
+            .map_err(|e| note("--prometheus-url or `live.prometheus_url` in pullover.yaml", &e))
+            .ok()
+    });
+    let pushgateway = live.pushgateway_url.as_deref().and_then(|url| {
+        endpoint(url, AuthEnv::PUSHGATEWAY, OBSERVE_TIMEOUT)
+            .and_then(|e| PushgatewayClient::new(e).map_err(|e| live_error(e, &[])))
+            .map_err(|e| note("--pushgateway-url or `live.pushgateway_url` in pullover.yaml", &e))
+            .ok()
+    });
+    if prometheus.is_none() && pushgateway.is_none() {
+        return Ok(());
+    }
+    let (observed, errors) = runtime()?.block_on(observe::observe_pushes(prometheus.as_ref(), pushgateway.as_ref()));
+    for error in errors {
+        note("that the server runs and the URL is right", &error);
+    }
+    stack.observed_pushes = observed;
+    Ok(())
 }
 
 /// The query pairs of `dashboards` and the removal time of `remove`, from the journal and

@@ -73,7 +73,10 @@ pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
                 .into(),
         );
     };
-    let stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    if phase.learns_from_live() {
+        super::live::observe_pushes(ctx, &mut stack)?;
+    }
     Ok(planner(&stack)?)
 }
 

@@ -291,6 +291,43 @@ impl fmt::Debug for Endpoint {
     }
 }
 
+/// The environment variable names of one endpoint's other connection settings, beside its
+/// credentials ([`AuthEnv`]): `PREFIX_HEADERS` (one `Name: value` per line, e.g.
+/// `X-Scope-OrgID: tenant-1` for Mimir, Cortex or Thanos), `PREFIX_CA_FILE` (a PEM file trusted
+/// beside the system roots) and `PREFIX_INSECURE_SKIP_VERIFY` (`true` or `1`; test setups only).
+pub fn connection_from_sources(
+    endpoint: Endpoint,
+    prefix: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Endpoint, LiveError> {
+    let var = |suffix: &str| env(&format!("{prefix}_{suffix}")).filter(|value| !value.trim().is_empty());
+    let mut endpoint = endpoint;
+    if let Some(lines) = var("HEADERS") {
+        for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let Some((name, value)) = line.split_once(':') else {
+                return Err(LiveError::InvalidHeader {
+                    name: line.chars().take(40).collect(),
+                    reason: format!("{prefix}_HEADERS holds one `Name: value` per line"),
+                });
+            };
+            endpoint = endpoint.with_header(name.trim(), value.trim());
+        }
+    }
+    let insecure = match var("INSECURE_SKIP_VERIFY").as_deref().map(str::trim) {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(other) => {
+            return Err(LiveError::Spec(format!(
+                "{prefix}_INSECURE_SKIP_VERIFY is {other:?}; set it to true or false"
+            )));
+        }
+    };
+    Ok(endpoint.with_tls(TlsOptions {
+        extra_ca_file: var("CA_FILE").map(PathBuf::from),
+        insecure_skip_verify: insecure,
+    }))
+}
+
 /// Header names whose values are credentials.
 pub fn is_sensitive_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
@@ -327,6 +364,50 @@ fn normalize_base_url(text: &str) -> Result<Url, LiveError> {
         url.set_path(&path);
     }
     Ok(url)
+}
+
+#[cfg(test)]
+mod connection_tests {
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Endpoint, LiveError> {
+        let endpoint = Endpoint::new("https://mimir.example/prometheus").unwrap();
+        connection_from_sources(endpoint, "P", |name| {
+            vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn headers_come_one_per_line_and_tls_from_its_own_variables() {
+        let endpoint = from(&[
+            ("P_HEADERS", "X-Scope-OrgID: tenant-1\n\nX-Extra:  a:b "),
+            ("P_CA_FILE", "/etc/ca.pem"),
+            ("P_INSECURE_SKIP_VERIFY", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            endpoint.headers,
+            [
+                ("X-Scope-OrgID".into(), "tenant-1".into()),
+                ("X-Extra".into(), "a:b".into())
+            ]
+        );
+        assert_eq!(endpoint.tls.extra_ca_file.as_deref(), Some(Path::new("/etc/ca.pem")));
+        assert!(endpoint.tls.insecure_skip_verify);
+    }
+
+    #[test]
+    fn nothing_set_changes_nothing_and_a_bad_line_is_named() {
+        let endpoint = from(&[]).unwrap();
+        assert!(endpoint.headers.is_empty());
+        assert_eq!(endpoint.tls, TlsOptions::default());
+        let err = from(&[("P_HEADERS", "X-Scope-OrgID tenant-1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("P_HEADERS holds one `Name: value` per line"), "{err}");
+        let err = from(&[("P_INSECURE_SKIP_VERIFY", "yes")]).unwrap_err().to_string();
+        assert!(err.contains("set it to true or false"), "{err}");
+    }
 }
 
 #[cfg(test)]

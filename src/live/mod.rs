@@ -11,6 +11,7 @@ pub mod error;
 pub mod exposition;
 mod http;
 pub mod model;
+pub mod observe;
 pub mod prometheus;
 pub mod pushgateway;
 
@@ -18,7 +19,7 @@ pub use compare::{
     CompareSettings, ComparedBy, DualRunReport, DualRunSpec, GoneReport, GoneSpec, MetricComparison, PushSource,
     PushedGroupRef, ScrapeTargetRef, Tolerance, Verdict, check_gone, compare_dual_run,
 };
-pub use endpoint::{Auth, AuthEnv, Endpoint, RetryPolicy, Secret, TlsOptions};
+pub use endpoint::{Auth, AuthEnv, Endpoint, RetryPolicy, Secret, TlsOptions, connection_from_sources};
 pub use error::LiveError;
 pub use exposition::{ExpositionReport, analyze_exposition, check_exposition, parse_exposition};
 pub use http::{MAX_BODY_BYTES, RawResponse};

@@ -169,7 +169,8 @@ pub fn survey(stack: &Stack, observed: &[PushedSeries]) -> Result<Survey, Diagno
     }
 
     let reader = learn::Reader::new(stack, gateway);
-    let mut seen = observed.to_vec();
+    let mut seen = learn::observed_live(stack);
+    seen.extend_from_slice(observed);
     for source in &sources {
         for site in source.sites.iter().filter(|s| s.place != QueryPlace::PanelLink) {
             seen.extend(reader.read(&site.query, &site.location));

@@ -85,6 +85,12 @@ impl PhaseId {
         }
     }
 
+    /// Whether the planner reads what live servers report ([`Stack::observed_pushes`]): the
+    /// command asks them first when a URL is given.
+    pub fn learns_from_live(self) -> bool {
+        self == PhaseId::Dashboards
+    }
+
     pub fn previous(self) -> Option<PhaseId> {
         let i = self.number();
         (i > 1).then(|| PhaseId::ALL[i - 2])

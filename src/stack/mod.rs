@@ -94,6 +94,21 @@ pub struct Stack {
     pub evidence: Vec<Evidence>,
     /// Code and env files of services built from the stack folder (read only).
     pub service_files: Vec<services::ServiceFiles>,
+    /// Pushed groups a live Pushgateway or Prometheus reported. Reading the stack never fills
+    /// this: the command edge does, through `live/`, when a URL is given, so planners stay pure.
+    pub observed_pushes: Vec<ObservedPush>,
+}
+
+/// One pushed group seen on a live server: the grouping key the app pushed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedPush {
+    pub job: String,
+    /// `""` for a group pushed without an instance.
+    pub instance: String,
+    /// The metric names the group holds; empty when the source does not say.
+    pub metrics: Vec<String>,
+    /// Where it was seen, as a person reads it: "Pushgateway at http://…".
+    pub source: String,
 }
 
 impl Stack {
@@ -259,6 +274,7 @@ fn load(
         code,
         evidence: found,
         service_files,
+        observed_pushes: Vec::new(),
     })
 }
 

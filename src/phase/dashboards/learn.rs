@@ -1,6 +1,6 @@
 //! Which label sets the pushed series really carry: from `pullover.yaml` when it pins them, else
-//! learnt from the dashboards' and rules' own selectors (and, later, from the live Prometheus;
-//! see [`PushedSeries`]). Everything learnt is reported, so a reviewer sees why a query changed.
+//! learnt from the dashboards' and rules' own selectors (and from a live
+//! Pushgateway or Prometheus when a URL is given; see [`observed_live`]). Everything learnt is reported, so a reviewer sees why a query changed.
 
 use std::collections::BTreeSet;
 
@@ -62,6 +62,28 @@ fn is_per_target(name: &str) -> bool {
         || ["scrape_", "go_", "process_", "promhttp_"]
             .iter()
             .any(|prefix| name.starts_with(prefix))
+}
+
+/// What the live servers reported (see [`Stack::observed_pushes`]): certain evidence, one per
+/// metric of each group (or one without a metric when the source does not name them).
+pub(super) fn observed_live(stack: &Stack) -> Vec<PushedSeries> {
+    let mut out = Vec::new();
+    for push in &stack.observed_pushes {
+        let series = |metric: Option<&String>| PushedSeries {
+            job: push.job.clone(),
+            instance: Some(push.instance.clone()),
+            metric: metric.cloned(),
+            certain: true,
+            seen: Seen::Live {
+                source: push.source.clone(),
+            },
+        };
+        if push.metrics.is_empty() {
+            out.push(series(None));
+        }
+        out.extend(push.metrics.iter().map(|m| series(Some(m))));
+    }
+    out
 }
 
 /// Reads pushed label sets out of queries.
