@@ -216,23 +216,35 @@ impl YamlDoc {
         let mut text = self.text.clone();
         let mut root = self.root.clone();
         let mut expected = self.value.clone();
-        for edit in edits {
+        let mut rest = edits;
+        while let Some(edit) = rest.first() {
             let doc = YamlDoc {
                 text,
                 root,
                 value: Value::Null,
                 style: Arc::clone(&self.style),
             };
-            let (splices, effective) = doc.plan_edit(edit)?;
+            // Appends to one block list in a row are one insertion, planned on one tree.
+            let run = doc.block_appends_in_a_row(rest);
+            let (splices, effective) = match run.as_slice() {
+                [_, _, ..] => doc.plan_appends(&run)?,
+                _ => {
+                    let (splices, effective) = doc.plan_edit(edit)?;
+                    (splices, vec![effective])
+                }
+            };
+            rest = rest.get(run.len().max(1)..).unwrap_or_default();
             text = apply_splices(&doc.text, &splices).map_err(|e| YamlError::Verify {
                 route: edit_route(edit).clone(),
                 detail: e.to_string(),
             })?;
             root = parse_lossless(&text)?.1;
-            apply_to_value(&mut expected, &effective).ok_or_else(|| YamlError::Verify {
-                route: edit_route(edit).clone(),
-                detail: "the typed view has no such node".into(),
-            })?;
+            for effective in &effective {
+                apply_to_value(&mut expected, effective).ok_or_else(|| YamlError::Verify {
+                    route: edit_route(edit).clone(),
+                    detail: "the typed view has no such node".into(),
+                })?;
+            }
         }
         let Some(last) = edits.last() else {
             return Ok(text);
@@ -279,6 +291,49 @@ impl YamlDoc {
         Ok(doc.text)
     }
 
+    /// The appends at the start of `edits` that all go to one block list.
+    fn block_appends_in_a_row<'e>(&self, edits: &'e [YamlEdit]) -> Vec<&'e YamlEdit> {
+        let Some(YamlEdit::Append { route: first, .. }) = edits.first() else {
+            return Vec::new();
+        };
+        let is_block_list = self
+            .root
+            .as_ref()
+            .and_then(|root| first.find(root))
+            .is_some_and(|seq| seq.kind() == NodeKind::Sequence && !seq.is_flow());
+        if !is_block_list {
+            return Vec::new();
+        }
+        edits
+            .iter()
+            .take_while(|edit| matches!(edit, YamlEdit::Append { route, .. } if route == first))
+            .collect()
+    }
+
+    /// One insertion for appends in a row to one block list ([`Self::block_appends_in_a_row`]).
+    fn plan_appends(&self, run: &[&YamlEdit]) -> Result<(Vec<Splice>, Vec<YamlEdit>), YamlError> {
+        let values: Vec<(&Route, &Value, Option<&str>)> = run
+            .iter()
+            .filter_map(|edit| match edit {
+                YamlEdit::Append { route, value, comment } => Some((route, value, comment.as_deref())),
+                _ => None,
+            })
+            .collect();
+        let Some(((route, value, comment), more)) = values.split_first() else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let seq = self
+            .root
+            .as_ref()
+            .and_then(|root| route.find(root))
+            .ok_or_else(|| YamlError::NotFound {
+                route: (*route).clone(),
+            })?;
+        let more: Vec<(&Value, Option<&str>)> = more.iter().map(|(_, value, comment)| (*value, *comment)).collect();
+        let splice = self.append_splice(route, &seq, (value, *comment), &more)?;
+        Ok((vec![splice], run.iter().map(|edit| (*edit).clone()).collect()))
+    }
+
     /// The file's style for a new node beside `sibling`.
     fn style_beside(&self, sibling: Option<&Node>, eol: &'static str) -> Style {
         self.style
@@ -298,7 +353,7 @@ impl YamlDoc {
                 let seq = route
                     .find(root)
                     .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
-                let splice = self.append_splice(route, &seq, value, comment.as_deref())?;
+                let splice = self.append_splice(route, &seq, (value, comment.as_deref()), &[])?;
                 Ok((vec![splice], edit.clone()))
             }
             YamlEdit::InsertKey {
@@ -335,12 +390,14 @@ impl YamlDoc {
         }
     }
 
+    /// The insertion that appends `value` to the list `seq`, and after it `more` (block lists
+    /// only).
     fn append_splice(
         &self,
         route: &Route,
         seq: &Node,
-        value: &Value,
-        comment: Option<&str>,
+        (value, comment): (&Value, Option<&str>),
+        more: &[(&Value, Option<&str>)],
     ) -> Result<Splice, YamlError> {
         let eol = line_ending(&self.text);
         if seq.kind() != NodeKind::Sequence {
@@ -352,6 +409,13 @@ impl YamlDoc {
         }
         let items = seq.items();
         if seq.is_flow() {
+            if !more.is_empty() {
+                return Err(YamlError::Unsupported {
+                    route: route.clone(),
+                    reason: "several items appended to a flow list at once".into(),
+                    offset: Some(seq.range().start),
+                });
+            }
             if matches!(value, Value::Mapping(_) | Value::Sequence(_)) {
                 return Err(YamlError::Unsupported {
                     route: route.clone(),
@@ -399,8 +463,15 @@ impl YamlDoc {
         } else {
             ""
         };
-        let body = style.render_item(value, column_of(&self.text, dash), comment);
-        Ok(Splice::insert(at, format!("{lead}{separator}{body}")))
+        let column = column_of(&self.text, dash);
+        let mut text = format!("{lead}{separator}{}", style.render_item(value, column, comment));
+        // More items appended in a row follow the one before in the same style, with the same
+        // spacing: that is what appending them one by one writes.
+        for (value, comment) in more {
+            text.push_str(separator);
+            text.push_str(&style.render_item(value, column, *comment));
+        }
+        Ok(Splice::insert(at, text))
     }
 
     fn insert_key_splice(

@@ -96,6 +96,33 @@ fn appending_follows_crlf_four_space_unindented_sequences_and_a_missing_final_ne
     );
 }
 
+#[test]
+fn appends_in_a_row_write_what_appending_one_at_a_time_writes() {
+    let text_without_newline = "scrape_configs:\n- job_name: a\n  static_configs:\n  - targets: ['a:1']\n\n- job_name: b\n  static_configs:\n  - targets: ['b:1']";
+    for text in [PROMETHEUS, text_without_newline] {
+        // (Names YAML would read as something else, like `y`, are quoted; the items after one
+        // then follow the author's last item, not the quoted one.)
+        let appends: Vec<YamlEdit> = ["x", "w", "z"]
+            .iter()
+            .map(|name| YamlEdit::Append {
+                route: Route::root().key("scrape_configs"),
+                value: job(name, &format!("{name}:8080")),
+                comment: (*name != "w").then(|| format!("{name}, scraped directly")),
+            })
+            .collect();
+        let at_once = produces(&given(text), &appends);
+        let mut one_by_one = text.to_string();
+        for edit in &appends {
+            one_by_one = produces(&given(&one_by_one), std::slice::from_ref(edit));
+        }
+        assert_eq!(at_once, one_by_one);
+        assert!(
+            at_once.contains("job_name: 'z'") || at_once.contains("job_name: z"),
+            "{at_once}"
+        );
+    }
+}
+
 const COMPOSE: &str = "\
 services:
   metrics-api:
