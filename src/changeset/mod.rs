@@ -8,6 +8,7 @@ pub mod redact;
 pub mod render;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -15,9 +16,46 @@ use sha2::{Digest, Sha256};
 use crate::stack::source::{RelPath, SourceFile};
 
 /// Content and permission bits of a file at one moment.
+/// A file's bytes: shared with the [`SourceFile`] they were read as, or owned once planned. A
+/// plan over a big stack holds neither twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bytes {
+    Shared(Arc<str>),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Shared(text) => text.as_bytes(),
+            Bytes::Owned(bytes) => bytes,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(bytes: Vec<u8>) -> Bytes {
+        Bytes::Owned(bytes)
+    }
+}
+
+impl From<&[u8]> for Bytes {
+    fn from(bytes: &[u8]) -> Bytes {
+        Bytes::Owned(bytes.to_vec())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileState {
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     pub mode: u32,
 }
 
@@ -193,11 +231,11 @@ impl ChangeSetBuilder {
             self.changes.push(FileChange {
                 path: file.path.clone(),
                 before: Some(FileState {
-                    bytes: file.bytes().to_vec(),
+                    bytes: Bytes::Shared(file.shared_text()),
                     mode: file.mode,
                 }),
                 after: Some(FileState {
-                    bytes: after.into_bytes(),
+                    bytes: after.into_bytes().into(),
                     mode: file.mode,
                 }),
                 because: because.into(),
@@ -211,7 +249,7 @@ impl ChangeSetBuilder {
             path,
             before: None,
             after: Some(FileState {
-                bytes: text.into_bytes(),
+                bytes: text.into_bytes().into(),
                 mode,
             }),
             because: because.into(),
@@ -223,7 +261,7 @@ impl ChangeSetBuilder {
         self.changes.push(FileChange {
             path: file.path.clone(),
             before: Some(FileState {
-                bytes: file.bytes().to_vec(),
+                bytes: Bytes::Shared(file.shared_text()),
                 mode: file.mode,
             }),
             after: None,

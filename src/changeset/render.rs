@@ -225,11 +225,11 @@ mod tests {
         FileChange {
             path: RelPath::new("prometheus/x.yml").unwrap(),
             before: before.map(|t| FileState {
-                bytes: t.as_bytes().to_vec(),
+                bytes: t.as_bytes().into(),
                 mode: 0o644,
             }),
             after: after.map(|t| FileState {
-                bytes: t.as_bytes().to_vec(),
+                bytes: t.as_bytes().into(),
                 mode: 0o644,
             }),
             because: "test".into(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use super::live::{self, Gate};
-use super::{Context, Outcome, applied_ids, next_phase, plan_json, recover, render_plan};
+use super::{Context, Outcome, applied_ids, next_phase, plan_json, print_plan, recover};
 use crate::cli::ApplyArgs;
 use crate::diagnostic::Diagnostic;
 use crate::live::PrometheusClient;
@@ -55,7 +55,7 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
     if ctx.json() {
         ctx.print_json(&plan_json("apply", phase, &changeset))?;
     } else {
-        ctx.print(&render_plan(ctx, phase, &changeset))?;
+        print_plan(ctx, phase, &changeset)?;
     }
     let question = if changeset.is_empty() {
         format!("No file changes; record phase `{phase}` as applied?")

@@ -208,33 +208,40 @@ fn next_phase(applied: &[AppliedPhase]) -> Option<PhaseId> {
     PhaseId::ALL.into_iter().find(|p| !done.contains(p))
 }
 
-/// The text report of a plan: header, diffs, findings, summary.
-fn render_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> String {
+/// Findings rendered and printed at a time (each stands alone).
+const FINDINGS_PER_PRINT: usize = 256;
+
+/// Prints the text report of a plan: header, diffs, findings, summary. File by file, so a plan
+/// over a thousand dashboards is never one string in memory.
+fn print_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> Result<()> {
     let display = ctx.display();
-    let mut out = String::new();
-    out.push_str(&ctx.bold(&format!(
+    ctx.print(&ctx.bold(&format!(
         "Phase {}/{} `{}`: {}\n",
         phase.number(),
         PhaseId::ALL.len(),
         phase,
         phase.summary()
-    )));
-    out.push('\n');
+    )))?;
+    ctx.print("\n")?;
     for change in &changeset.changes {
-        out.push_str(&render::display_diff(&render::file_diff(change), display));
-        out.push('\n');
+        let mut diff = render::display_diff(&render::file_diff(change), display);
+        diff.push('\n');
+        ctx.print(&diff)?;
     }
     if !changeset.findings.is_empty() {
-        out.push_str(&ctx.bold("Findings:\n"));
-        out.push_str(&render::render_findings(&changeset.findings, display));
-        out.push('\n');
+        ctx.print(&ctx.bold("Findings:\n"))?;
+        for some in changeset.findings.chunks(FINDINGS_PER_PRINT) {
+            ctx.print(&render::render_findings(some, display))?;
+        }
+        ctx.print("\n")?;
     }
+    let mut out = String::new();
     if changeset.is_empty() {
         out.push_str("No changes: the files already look as this phase would leave them.\n");
     } else {
         out.push_str(&format!("Plan: {}.\n", render::summary(changeset)));
     }
-    out
+    ctx.print(&out)
 }
 
 #[derive(Serialize)]

@@ -7,7 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use anyhow::{Context as _, Result};
 
-use super::{Context, Outcome, applied_ids, next_phase, plan_json, recover_if_needed, render_plan};
+use super::{Context, Outcome, applied_ids, next_phase, plan_json, print_plan, recover_if_needed};
 use crate::changeset::{ChangeSet, render};
 use crate::cli::PlanArgs;
 use crate::diagnostic::Diagnostic;
@@ -51,11 +51,10 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     if ctx.json() {
         ctx.print_json(&plan_json("plan", phase, &changeset))?;
     } else {
-        let mut text = render_plan(ctx, phase, &changeset);
+        print_plan(ctx, phase, &changeset)?;
         if !changeset.is_empty() && !done.contains(&phase) {
-            text.push_str(&format!("Apply it with `pullover apply {phase}`.\n"));
+            ctx.print(&format!("Apply it with `pullover apply {phase}`.\n"))?;
         }
-        ctx.print(&text)?;
     }
     Ok(if args.detailed_exitcode && !changeset.is_empty() {
         Outcome::ChangesPending

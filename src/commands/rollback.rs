@@ -176,7 +176,7 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
 fn read_blob(state: &StateDir, blob: &Option<Blob>) -> Result<Option<FileState>> {
     Ok(match blob {
         Some(b) => Some(FileState {
-            bytes: state.objects().get(&b.sha256)?,
+            bytes: state.objects().get(&b.sha256)?.into(),
             mode: b.mode,
         }),
         None => None,
@@ -186,7 +186,10 @@ fn read_blob(state: &StateDir, blob: &Option<Blob>) -> Result<Option<FileState>>
 fn disk_state(state: &StateDir, path: &RelPath) -> Result<Option<FileState>> {
     let blob = state.disk_blob(path)?;
     Ok(match (state.read_disk(path)?, blob) {
-        (Some(bytes), Some(blob)) => Some(FileState { bytes, mode: blob.mode }),
+        (Some(bytes), Some(blob)) => Some(FileState {
+            bytes: bytes.into(),
+            mode: blob.mode,
+        }),
         _ => None,
     })
 }

@@ -16,6 +16,7 @@ mod learn;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -43,16 +44,17 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
 
 /// [`plan`], also knowing pushed label sets seen elsewhere (a live Prometheus or Pushgateway).
 pub fn plan_with(stack: &Stack, observed: &[PushedSeries]) -> Result<ChangeSet, Diagnostic> {
-    let survey = survey(stack, observed)?;
-    let mut builder = ChangeSet::builder().findings(survey.findings);
-    for file in &survey.files {
+    // The per-query record is for `analyze`; the plan needs the files and findings, moved.
+    let Survey { findings, files, .. } = survey_with(stack, observed, Keep::FilesAndFindings)?;
+    let mut builder = ChangeSet::builder().findings(findings);
+    for file in files {
         let Some(source) = stack.file(&file.path) else {
             return Err(Diagnostic::error(format!(
                 "{} was planned but is not part of the stack",
                 file.path
             )));
         };
-        builder = builder.modify(source, file.text.clone(), file.because.clone());
+        builder = builder.modify(source, file.text, file.because);
     }
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
 }
@@ -139,6 +141,18 @@ pub struct Survey {
 /// Reads every dashboard and rule file of the stack and works out what the phase does with each
 /// query. A dashboard or rule file that cannot be read is an error with its file:line:col.
 pub fn survey(stack: &Stack, observed: &[PushedSeries]) -> Result<Survey, Diagnostic> {
+    survey_with(stack, observed, Keep::Everything)
+}
+
+/// What a [`Survey`] keeps: a plan needs no per-query record, which on a big stack is the
+/// larger part of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Everything,
+    FilesAndFindings,
+}
+
+fn survey_with(stack: &Stack, observed: &[PushedSeries], keep: Keep) -> Result<Survey, Diagnostic> {
     let Some(gateway) = &stack.settings.gateway else {
         return Ok(Survey {
             findings: vec![Finding::new(
@@ -176,15 +190,21 @@ pub fn survey(stack: &Stack, observed: &[PushedSeries]) -> Result<Survey, Diagno
             seen.extend(reader.read(&site.query, &site.location));
         }
     }
+    // One piece of evidence per label set is enough (the first, which findings cite): a big
+    // stack repeats the same selectors thousands of times.
+    let mut distinct = HashSet::new();
+    seen.retain(|s| distinct.insert((s.job.clone(), s.instance.clone(), s.metric.clone(), s.certain)));
     let (mapping, learnt) = learn::series_mapping(stack, gateway, &seen);
+    drop(seen);
 
     let mut survey = Survey {
         findings: learnt,
         ..Survey::default()
     };
     survey.findings.extend(skipped);
-    for source in &sources {
-        plan_source(source, &mapping, gateway, &mut survey);
+    // Each file's scan goes once it is planned: on a big stack they add up.
+    for source in sources {
+        plan_source(&source, &mapping, gateway, keep, &mut survey);
     }
     survey.mapping = Some(mapping);
     Ok(survey)
@@ -457,7 +477,7 @@ fn read_rules(file: &SourceFile) -> Result<Source<'_>, Diagnostic> {
 type QueryEdits = Vec<(Range<usize>, String)>;
 
 /// Rewrites one file's queries (all or none of them) and records every outcome.
-fn plan_source(source: &Source<'_>, mapping: &SeriesMapping, gateway: &Gateway, survey: &mut Survey) {
+fn plan_source(source: &Source<'_>, mapping: &SeriesMapping, gateway: &Gateway, keep: Keep, survey: &mut Survey) {
     let is_rules = matches!(source.kind, SourceKind::Rules(_));
     let mut planned: Vec<(PlannedQuery, QueryEdits)> = Vec::new();
     // Sites whose findings the plan already reports for another site.
@@ -600,7 +620,9 @@ fn plan_source(source: &Source<'_>, mapping: &SeriesMapping, gateway: &Gateway, 
         if !repeat {
             findings.extend(query.findings.iter().cloned());
         }
-        survey.queries.push(query);
+        if keep == Keep::Everything {
+            survey.queries.push(query);
+        }
     }
     findings.sort_by_key(|f| f.location.as_ref().map(|l| (l.line, l.column)));
     survey.findings.extend(findings);

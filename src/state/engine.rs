@@ -269,7 +269,15 @@ pub fn recover(locked: &Locked<'_>) -> Result<Option<Recovery>, StateError> {
                 } else {
                     Vec::new()
                 };
-                write_file(state, &file.path, &FileState { bytes, mode: blob.mode }, &dirs)?;
+                write_file(
+                    state,
+                    &file.path,
+                    &FileState {
+                        bytes: bytes.into(),
+                        mode: blob.mode,
+                    },
+                    &dirs,
+                )?;
             }
             None => delete_file(state, &file.path, &file.created_dirs)?,
         }
@@ -340,7 +348,10 @@ pub fn undo_changes(state: &StateDir, phase: &AppliedPhase) -> Result<(Vec<FileC
         let current = match state.read_disk(&file.path)? {
             Some(bytes) => {
                 let mode = state.disk_blob(&file.path)?.map_or(0o644, |b| b.mode);
-                Some(FileState { bytes, mode })
+                Some(FileState {
+                    bytes: bytes.into(),
+                    mode,
+                })
             }
             None => None,
         };
@@ -348,7 +359,8 @@ pub fn undo_changes(state: &StateDir, phase: &AppliedPhase) -> Result<(Vec<FileC
             Some(blob) => Some(FileState {
                 bytes: objects
                     .get(&blob.sha256)
-                    .map_err(io_err(format!("cannot read the snapshot of {}", file.path)))?,
+                    .map_err(io_err(format!("cannot read the snapshot of {}", file.path)))?
+                    .into(),
                 mode: blob.mode,
             }),
             None => None,

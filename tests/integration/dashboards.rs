@@ -761,7 +761,7 @@ fn edited_query_lines(path: &str, before: &str, after: &str) -> (BTreeSet<usize>
 }
 
 fn text_of(state: &Option<pullover::changeset::FileState>) -> String {
-    String::from_utf8(state.as_ref().unwrap().bytes.clone()).unwrap()
+    String::from_utf8(state.as_ref().unwrap().bytes.to_vec()).unwrap()
 }
 
 /// Diff lines with their line number in the old or new file.

@@ -682,7 +682,7 @@ fn after_text(plan: &ChangeSet, name: &str) -> Option<String> {
         .iter()
         .find(|c| c.path.as_str() == name && c.kind() == ChangeKind::Modify)
         .and_then(|c| c.after.as_ref())
-        .map(|a| String::from_utf8(a.bytes.clone()).unwrap())
+        .map(|a| String::from_utf8(a.bytes.to_vec()).unwrap())
 }
 
 fn check_file(
