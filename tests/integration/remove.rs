@@ -44,7 +44,7 @@ fn write_plan(p: &Pullover, plan: &ChangeSet) {
 fn text(state: &Option<FileState>) -> String {
     state
         .as_ref()
-        .map(|s| String::from_utf8(s.bytes.clone()).unwrap())
+        .map(|s| String::from_utf8(s.bytes.to_vec()).unwrap())
         .unwrap_or_default()
 }
 
@@ -82,14 +82,14 @@ fn dual_run_artefacts(p: &Pullover) -> Vec<FileChange> {
     let prom_after = prom.doc.edit(&[wire]).unwrap();
     let dashboard = RelPath::join_relative(stack.dashboards_dir().unwrap().as_str(), DUAL_RUN_DASHBOARD).unwrap();
     let file = |bytes: &[u8]| FileState {
-        bytes: bytes.to_vec(),
+        bytes: bytes.into(),
         mode: 0o644,
     };
     vec![
         FileChange {
             path: prom.file.path.clone(),
             before: Some(FileState {
-                bytes: prom.file.bytes().to_vec(),
+                bytes: prom.file.bytes().into(),
                 mode: prom.file.mode,
             }),
             after: Some(file(prom_after.as_bytes())),
@@ -118,6 +118,36 @@ fn ready_for_remove(stack: &str) -> Pullover {
     mark_applied(&p, "dual-run", &dual_run_artefacts(&p));
     mark_applied(&p, "dashboards", &[]);
     p
+}
+
+#[test]
+fn a_gateway_job_pullover_yaml_names_goes_even_when_prometheus_reaches_it_by_another_address() {
+    // Prometheus outside Compose scrapes the gateway at 127.0.0.1:9091, not pushgateway:9091.
+    let p = pullover().stack("seed");
+    let config = p
+        .read("prometheus/prometheus.yml")
+        .replace("'pushgateway:9091'", "'127.0.0.1:9091'");
+    p.write("prometheus/prometheus.yml", &config);
+    let guessed = p.run(["plan", "remove"]);
+    guessed.success();
+    assert!(guessed.stdout.contains("[no-gateway-job]"), "{}", guessed.stdout);
+    assert!(
+        !guessed.stdout.contains("-  - job_name: pushgateway"),
+        "{}",
+        guessed.stdout
+    );
+
+    p.write("pullover.yaml", "gateway:\n  job: pushgateway\n");
+    let named = p.run(["plan", "remove"]);
+    named.success();
+    assert!(named.stdout.contains("-  - job_name: pushgateway"), "{}", named.stdout);
+    assert!(
+        named.stdout.contains(
+            "job `pushgateway` scrapes 127.0.0.1:9091, not pushgateway:9091; removed because pullover.yaml names it the gateway's job"
+        ),
+        "{}",
+        named.stdout
+    );
 }
 
 #[test]

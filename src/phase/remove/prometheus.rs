@@ -46,9 +46,16 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
         let to_gateway: Vec<&String> = job.targets.iter().filter(|t| is_gateway(t)).collect();
         let others = job.targets.len() - to_gateway.len();
         let pinned = gateway.job.as_deref() == Some(job.name.as_str());
-        // A pinned job's one static target is the gateway as Prometheus reaches it, which need
-        // not be its Compose address (`127.0.0.1:9091` from a Prometheus outside Compose).
-        let pinned_sole_target = pinned && job.targets.len() == 1 && !job.has_service_discovery;
+        // A job pullover.yaml names has its one static target the gateway as Prometheus reaches
+        // it, which need not be its Compose address (`127.0.0.1:9091` from a Prometheus outside
+        // Compose). A job only discovered by name is not trusted that far.
+        let named_in_settings = stack
+            .settings_file
+            .as_ref()
+            .and_then(|file| file.gateway.as_ref())
+            .and_then(|gateway| gateway.job.as_deref())
+            == Some(job.name.as_str());
+        let pinned_sole_target = named_in_settings && job.targets.len() == 1 && !job.has_service_discovery;
         let location = Location::at(&prom.file, job.offset);
         if (pinned && (others == 0 || pinned_sole_target))
             || (!to_gateway.is_empty() && others == 0 && !job.has_service_discovery)
