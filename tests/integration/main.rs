@@ -15,6 +15,7 @@ mod dashboards_live;
 mod docs;
 mod dual_run;
 mod engine;
+mod every_phase;
 mod init;
 mod live_client;
 mod remove;

@@ -58,6 +58,11 @@ pub(super) fn render(query: &str, mapping: &SeriesMapping) -> String {
             );
         }
     };
+    // Every row also checks that a rewrite is final: rewriting it again changes nothing.
+    if let Some(text) = &rewrite.text {
+        let again = rewrite_query(text, mapping).unwrap_or_else(|e| panic!("`{text}` does not parse again: {e}"));
+        assert_eq!(again.text, None, "rewriting `{text}` again changed it");
+    }
     let mut out = match &rewrite.text {
         Some(text) => format!("=> {}", text.replace('\n', "\n   ")),
         None => "unchanged".to_string(),
