@@ -27,6 +27,15 @@ pub struct StringEdit {
 /// files). The result is parsed again and must equal the input with exactly the intended
 /// strings replaced; otherwise nothing is returned but an error.
 pub fn rewrite_strings(source: &str, edits: &[StringEdit]) -> Result<String, DashboardError> {
+    rewrite_strings_read_back(source, edits).map(|(output, _)| output)
+}
+
+/// [`rewrite_strings`], also giving each edited literal's new value as the output reads it
+/// (literal start in `source`, decoded text), in source order.
+pub fn rewrite_strings_read_back(
+    source: &str,
+    edits: &[StringEdit],
+) -> Result<(String, Vec<(usize, String)>), DashboardError> {
     let doc = json::parse_tree(source)?;
     json::check_duplicate_keys(&doc.root, source, doc.base)?;
 
@@ -79,7 +88,12 @@ pub fn rewrite_strings(source: &str, edits: &[StringEdit]) -> Result<String, Das
     output.push_str(source.get(cursor..).unwrap_or_default());
 
     verify(&output, &expected)?;
-    Ok(output)
+    let values = ordered
+        .iter()
+        .zip(expected)
+        .map(|(edit, (_, _, intended))| (edit.literal.start, intended))
+        .collect();
+    Ok((output, values))
 }
 
 /// Finds the pointer of each target range that is exactly a string value (not a key).

@@ -4,7 +4,7 @@
 //! - The label sets follow the stack's real `honor_labels` and are learnt (see `learn.rs`) from
 //!   `pullover.yaml`, the queries themselves and, through [`plan_with`], a live source.
 //! - Each query is rewritten by [`crate::promql::rewrite_query`] at token spans, wholly or not at
-//!   all; each file by [`crate::dashboard::rewrite_strings`] (JSON) or
+//!   all; each file by [`crate::dashboard::rewrite_strings_read_back`] (JSON) or
 //!   [`crate::edit::yaml::YamlDoc::edit_scalar_text`] (rule files), which change only the edited
 //!   bytes and verify the result. A file where anything fails stays as it is and is reported.
 //! - What cannot move (`push_time_seconds`, the gateway's own metrics, queries that add up both
@@ -26,7 +26,7 @@ pub use learn::{PushedSeries, Seen};
 
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::dashboard::{
-    DashboardError, DashboardScan, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_strings, scan,
+    DashboardError, DashboardScan, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_strings_read_back, scan,
 };
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, ScalarTextEdit, YamlDoc, YamlError};
@@ -163,29 +163,33 @@ fn survey_with(stack: &Stack, observed: &[PushedSeries], keep: Keep) -> Result<S
             ..Survey::default()
         });
     };
-    let mut sources = Vec::new();
     let mut skipped = Vec::new();
+    let mut dashboard_files = Vec::new();
     for file in &stack.dashboards {
         if file.path.file_name() == DUAL_RUN_DASHBOARD {
             skipped.push(dual_run_skipped(file));
-            continue;
-        }
-        if let Some(source) = read_dashboard(file)? {
-            sources.push(source);
+        } else {
+            dashboard_files.push(file);
         }
     }
+    // Dashboards are read on every core (the first error, in file order, still stops the plan).
+    let mut dashboards = Vec::new();
+    for read in map_in_parallel(&dashboard_files, |file| read_dashboard(file)) {
+        dashboards.extend(read?);
+    }
+    let mut rules = Vec::new();
     for file in &stack.rule_files {
         if file.path.file_name() == DUAL_RUN_RULES {
             skipped.push(dual_run_skipped(file));
             continue;
         }
-        sources.push(read_rules(file)?);
+        rules.push(read_rules(file)?);
     }
 
     let reader = learn::Reader::new(stack, gateway);
     let mut seen = learn::observed_live(stack);
     seen.extend_from_slice(observed);
-    for source in &sources {
+    for source in dashboards.iter().chain(rules.iter().map(|(source, _)| source)) {
         for site in source.sites.iter().filter(|s| s.place != QueryPlace::PanelLink) {
             seen.extend(reader.read(&site.query, &site.location));
         }
@@ -202,12 +206,43 @@ fn survey_with(stack: &Stack, observed: &[PushedSeries], keep: Keep) -> Result<S
         ..Survey::default()
     };
     survey.findings.extend(skipped);
-    // Each file's scan goes once it is planned: on a big stack they add up.
-    for source in sources {
-        plan_source(&source, &mapping, gateway, keep, &mut survey);
+    // Each dashboard is planned on its own, on every core, and the parts joined in file order.
+    let parts = map_in_parallel(&dashboards, |source| {
+        let mut part = Survey::default();
+        plan_source(source, None, &mapping, gateway, keep, &mut part);
+        part
+    });
+    drop(dashboards);
+    for part in parts {
+        survey.files.extend(part.files);
+        survey.findings.extend(part.findings);
+        survey.queries.extend(part.queries);
+    }
+    for (source, doc) in &rules {
+        plan_source(source, Some(doc), &mapping, gateway, keep, &mut survey);
     }
     survey.mapping = Some(mapping);
     Ok(survey)
+}
+
+/// `work` over `items` on every core (in as many contiguous parts), results in item order.
+fn map_in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cores < 2 || items.len() < 2 {
+        return items.iter().map(work).collect();
+    }
+    let part = items.len().div_ceil(cores);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(part)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(work).collect::<Vec<R>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
 }
 
 fn dual_run_skipped(file: &SourceFile) -> Finding {
@@ -232,7 +267,8 @@ struct Source<'s> {
 
 enum SourceKind {
     Dashboard,
-    Rules(YamlDoc),
+    /// Its lossless tree stays with the caller ([`read_rules`]): it cannot cross threads.
+    Rules,
 }
 
 struct Site {
@@ -386,7 +422,7 @@ fn rule_shape_error(file: &SourceFile, doc: &YamlDoc, route: &Route, what: &str)
         .help("fix the rule file (`promtool check rules` shows the same), then plan again; nothing was written")
 }
 
-fn read_rules(file: &SourceFile) -> Result<Source<'_>, Diagnostic> {
+fn read_rules(file: &SourceFile) -> Result<(Source<'_>, YamlDoc), Diagnostic> {
     let doc = YamlDoc::parse(file.text()).map_err(|e| e.to_diagnostic(file))?;
     let mut sites = Vec::new();
     let root = doc.value();
@@ -465,20 +501,30 @@ fn read_rules(file: &SourceFile) -> Result<Source<'_>, Diagnostic> {
             });
         }
     }
-    Ok(Source {
-        file,
-        kind: SourceKind::Rules(doc),
-        sites,
-        findings: Vec::new(),
-    })
+    Ok((
+        Source {
+            file,
+            kind: SourceKind::Rules,
+            sites,
+            findings: Vec::new(),
+        },
+        doc,
+    ))
 }
 
 /// Edits to one query's text: byte ranges of the query, with their new text.
 type QueryEdits = Vec<(Range<usize>, String)>;
 
 /// Rewrites one file's queries (all or none of them) and records every outcome.
-fn plan_source(source: &Source<'_>, mapping: &SeriesMapping, gateway: &Gateway, keep: Keep, survey: &mut Survey) {
-    let is_rules = matches!(source.kind, SourceKind::Rules(_));
+fn plan_source(
+    source: &Source<'_>,
+    rules: Option<&YamlDoc>,
+    mapping: &SeriesMapping,
+    gateway: &Gateway,
+    keep: Keep,
+    survey: &mut Survey,
+) {
+    let is_rules = matches!(source.kind, SourceKind::Rules);
     let mut planned: Vec<(PlannedQuery, QueryEdits)> = Vec::new();
     // Sites whose findings the plan already reports for another site.
     let mut repeats: Vec<bool> = Vec::new();
@@ -570,7 +616,7 @@ fn plan_source(source: &Source<'_>, mapping: &SeriesMapping, gateway: &Gateway, 
     let outcome = if rewritten == 0 {
         Ok(None)
     } else {
-        rewrite_file(source, &planned)
+        rewrite_file(source, rules, &planned)
     };
     let failure = match outcome {
         Ok(Some(text)) => {
@@ -631,6 +677,7 @@ fn plan_source(source: &Source<'_>, mapping: &SeriesMapping, gateway: &Gateway, 
 /// The file with every rewritten query in place, or why not (and where).
 fn rewrite_file(
     source: &Source<'_>,
+    rules: Option<&YamlDoc>,
     planned: &[(PlannedQuery, QueryEdits)],
 ) -> Result<Option<String>, (String, usize)> {
     let changes = source
@@ -651,18 +698,19 @@ fn rewrite_file(
                     expected.push((literal.start, query.rewritten.clone().unwrap_or_default()));
                 }
             }
-            let text = rewrite_strings(source.file.text(), &string_edits).map_err(|e| (e.to_string(), e.span.start))?;
-            // The new file must hold exactly the rewritten queries where the old ones were.
-            let rescanned = scan(&text).map_err(|e| (format!("the result does not read back: {e}"), 0))?;
-            let values: Vec<&str> = rescanned.sites.iter().map(|s| s.value.as_str()).collect();
+            let (text, values) = rewrite_strings_read_back(source.file.text(), &string_edits)
+                .map_err(|e| (e.to_string(), e.span.start))?;
+            // The new file must hold exactly the rewritten queries where the old ones were
+            // (`rewrite_strings` checks the file still parses and each literal reads as its value).
             for (offset, query) in &expected {
-                if !values.contains(&query.as_str()) {
+                if !values.iter().any(|(at, value)| at == offset && value == query) {
                     return Err(("a rewritten query does not read back".to_string(), *offset));
                 }
             }
             Ok(Some(text))
         }
-        SourceKind::Rules(doc) => {
+        SourceKind::Rules => {
+            let doc = rules.ok_or_else(|| ("its YAML tree was not kept".to_string(), 0))?;
             let mut scalar_edits = Vec::new();
             for (site, (_, edits)) in changes {
                 if let SiteTarget::Yaml(route) = &site.target {
