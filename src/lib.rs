@@ -11,6 +11,7 @@
 pub mod changeset;
 pub mod cli;
 pub mod commands;
+pub mod contained;
 pub mod dashboard;
 pub mod diagnostic;
 pub mod edit;

@@ -188,7 +188,7 @@ fn unclosed(bytes: &[u8], opener: u8) -> Option<usize> {
 }
 
 fn parses(text: &str) -> bool {
-    promql_parser::parser::parse(text).is_ok()
+    super::parses(text).is_ok()
 }
 
 fn locate_parse_error(masked: &str, tokens: &[Token], message: &str) -> Option<Range<usize>> {

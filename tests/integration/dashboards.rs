@@ -973,3 +973,21 @@ fn an_unparseable_query_is_reported_with_its_panel_and_left_as_written() {
         "the broken query is not touched"
     );
 }
+
+#[test]
+fn a_query_the_promql_parser_panics_on_is_reported_quietly_like_any_unparseable_one() {
+    // Found by fuzzing: promql-parser panics turning a huge bare number of seconds into a range.
+    let p = pullover().stack("seed");
+    let path = "grafana/dashboards/website-overview.json";
+    let original = r#""expr": "sum(page_views_total{job=\"metrics-api\", instance=\"app-1\"})""#;
+    let huge = format!(
+        r#""expr": "sum(rate(page_views_total{{job=\"metrics-api\", instance=\"app-1\"}}[5{}][5m]))""#,
+        "9".repeat(80)
+    );
+    p.write(path, &p.read(path).replacen(original, &huge, 1));
+    let run = p.run(["plan", "dashboards"]);
+    run.success();
+    assert!(run.stdout.contains("[unparseable-query]"), "{}", run.stdout);
+    assert!(run.stdout.contains("cannot read this query"), "{}", run.stdout);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}

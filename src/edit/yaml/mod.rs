@@ -857,7 +857,7 @@ fn render_scalar(value: &Value) -> String {
 fn parse_lossless(text: &str) -> Result<(SyntaxNode, Option<Node>, Option<YamlError>), YamlError> {
     // yaml-edit is the newer, less battle-tested parser: a panic inside it must
     // become an error, never a crash with a half-written plan.
-    let parsed = std::panic::catch_unwind(|| YamlFile::parse(text)).map_err(|_| YamlError::Syntax {
+    let parsed = crate::contained::contain(|| YamlFile::parse(text)).ok_or_else(|| YamlError::Syntax {
         message: "the lossless YAML parser failed on this file".into(),
         offset: 0,
     })?;

@@ -269,3 +269,16 @@ fn has_an_instance_filters_are_not_pushed_groups() {
     => etl_rows_processed_total{instance=~"etl:9102"}
     "#);
 }
+
+#[test]
+fn a_query_the_parser_panics_on_is_an_error_not_a_crash() {
+    // Found by the fuzzer: promql-parser turns a bare number of seconds into a Duration and
+    // panics when it does not fit.
+    let query = format!(
+        "rate(http_requests_total{{job=\"metrics-api\"}}[5{}][5m])",
+        "9".repeat(80)
+    );
+    let error = rewrite_query(&query, &honor_true()).unwrap_err();
+    assert!(error.message.contains("cannot read this query"), "{}", error.message);
+    assert!(super::super::check(&query).is_err());
+}
