@@ -10,6 +10,9 @@ use pullover::dashboard::{StringEdit, rewrite_strings, scan};
 const REPLACEMENTS: &[&str] = &["x", "", "\"q\"", "\\", "<&>", "\n\t", "\u{1}", "é中😀", "\u{2028}", "/"];
 
 fuzz_target!(|data: &[u8]| {
+    // Contained panics (a parser crate giving up) are answers, not crashes; any other panic
+    // still reaches libFuzzer's hook.
+    pullover::contained::install_panic_hook();
     let Some((&choice, rest)) = data.split_first() else {
         return;
     };
@@ -32,11 +35,20 @@ fuzz_target!(|data: &[u8]| {
     let Ok(out) = rewrite_strings(source, std::slice::from_ref(&edit)) else {
         return;
     };
+    // As strict as the scanner: JSON syntax (serde_json's `IgnoredAny`); a source whose numbers
+    // fit an f64 must still read as a `Value` (`1e999` does not, and only strings are edited).
     let body = out.strip_prefix('\u{feff}').unwrap_or(&out);
     assert!(
-        serde_json::from_str::<serde_json::Value>(body).is_ok(),
+        serde_json::from_str::<serde::de::IgnoredAny>(body).is_ok(),
         "edited JSON does not parse:\n{out}"
     );
+    let source_body = source.strip_prefix('\u{feff}').unwrap_or(source);
+    if serde_json::from_str::<serde_json::Value>(source_body).is_ok() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(body).is_ok(),
+            "edited JSON no longer reads as a value:\n{out}"
+        );
+    }
     let literal = site.literal.clone();
     assert_eq!(
         &out[..literal.start],
