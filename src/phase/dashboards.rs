@@ -174,7 +174,7 @@ fn survey_with(stack: &Stack, observed: &[PushedSeries], keep: Keep) -> Result<S
     }
     // Dashboards are read on every core (the first error, in file order, still stops the plan).
     let mut dashboards = Vec::new();
-    for read in map_in_parallel(&dashboard_files, |file| read_dashboard(file)) {
+    for read in super::map_in_parallel(dashboard_files, read_dashboard) {
         dashboards.extend(read?);
     }
     let mut rules = Vec::new();
@@ -207,12 +207,11 @@ fn survey_with(stack: &Stack, observed: &[PushedSeries], keep: Keep) -> Result<S
     };
     survey.findings.extend(skipped);
     // Each dashboard is planned on its own, on every core, and the parts joined in file order.
-    let parts = map_in_parallel(&dashboards, |source| {
+    let parts = super::map_in_parallel(dashboards, |source| {
         let mut part = Survey::default();
-        plan_source(source, None, &mapping, gateway, keep, &mut part);
+        plan_source(&source, None, &mapping, gateway, keep, &mut part);
         part
     });
-    drop(dashboards);
     for part in parts {
         survey.files.extend(part.files);
         survey.findings.extend(part.findings);
@@ -223,26 +222,6 @@ fn survey_with(stack: &Stack, observed: &[PushedSeries], keep: Keep) -> Result<S
     }
     survey.mapping = Some(mapping);
     Ok(survey)
-}
-
-/// `work` over `items` on every core (in as many contiguous parts), results in item order.
-fn map_in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    if cores < 2 || items.len() < 2 {
-        return items.iter().map(work).collect();
-    }
-    let part = items.len().div_ceil(cores);
-    let work = &work;
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = items
-            .chunks(part)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(work).collect::<Vec<R>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    })
 }
 
 fn dual_run_skipped(file: &SourceFile) -> Finding {

@@ -320,64 +320,71 @@ fn rules(doc: &YamlDoc) -> Vec<(Route, Value)> {
 /// finding per dashboard, naming the panels.
 pub(super) fn dashboards_on_gateway_series(stack: &Stack, gateway: &Gateway) -> Vec<Finding> {
     let mapping = series_mapping(stack, gateway);
-    let mut findings = Vec::new();
-    for file in stack
+    let files: Vec<&SourceFile> = stack
         .dashboards
         .iter()
         .filter(|f| f.path.file_name() != DUAL_RUN_DASHBOARD)
-    {
-        let Ok(scan) = dashboard::scan(file.text()) else {
-            continue;
-        };
-        let title = scan.title.clone().unwrap_or_else(|| file.path.file_name().to_string());
-        let mut empty = Vec::new();
-        let mut pushed = Vec::new();
-        for site in scan.sites.iter().filter(|s| s.kind != SiteKind::PanelLink) {
-            match fate(&site.value, &mapping) {
-                Some(Fate::GoesEmpty { .. }) => empty.push(site),
-                Some(Fate::StillPushed) => pushed.push(site),
-                None => {}
+        .collect();
+    // Each dashboard on its own, on every core; the findings in file order.
+    crate::phase::map_in_parallel(files, |file| dashboard_on_gateway_series(file, &mapping))
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn dashboard_on_gateway_series(file: &SourceFile, mapping: &SeriesMapping) -> Vec<Finding> {
+    let Ok(scan) = dashboard::scan(file.text()) else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    let title = scan.title.clone().unwrap_or_else(|| file.path.file_name().to_string());
+    let mut empty = Vec::new();
+    let mut pushed = Vec::new();
+    for site in scan.sites.iter().filter(|s| s.kind != SiteKind::PanelLink) {
+        match fate(&site.value, mapping) {
+            Some(Fate::GoesEmpty { .. }) => empty.push(site),
+            Some(Fate::StillPushed) => pushed.push(site),
+            None => {}
+        }
+    }
+    for (sites, id, severity, what, tip) in [
+        (
+            empty,
+            "panel-on-gateway-series",
+            Severity::Todo,
+            "read what goes away with the Pushgateway (its own metrics, push times)",
+            "rewrite or delete them; the `dashboards` phase suggested replacements",
+        ),
+        (
+            pushed,
+            "panel-on-pushed-series",
+            Severity::Hazard,
+            "still select the pushed series, which stop with the Pushgateway",
+            "apply the `dashboards` phase first: it rewrites them to the scraped series",
+        ),
+    ] {
+        let Some(first) = sites.first() else { continue };
+        let mut owners: Vec<String> = Vec::new();
+        for site in &sites {
+            let owner = site.owner.to_string();
+            if !owners.contains(&owner) {
+                owners.push(owner);
             }
         }
-        for (sites, id, severity, what, tip) in [
-            (
-                empty,
-                "panel-on-gateway-series",
-                Severity::Todo,
-                "read what goes away with the Pushgateway (its own metrics, push times)",
-                "rewrite or delete them; the `dashboards` phase suggested replacements",
-            ),
-            (
-                pushed,
-                "panel-on-pushed-series",
-                Severity::Hazard,
-                "still select the pushed series, which stop with the Pushgateway",
-                "apply the `dashboards` phase first: it rewrites them to the scraped series",
-            ),
-        ] {
-            let Some(first) = sites.first() else { continue };
-            let mut owners: Vec<String> = Vec::new();
-            for site in &sites {
-                let owner = site.owner.to_string();
-                if !owners.contains(&owner) {
-                    owners.push(owner);
-                }
-            }
-            let count = sites.len();
-            findings.push(
-                Finding::new(
-                    id,
-                    severity,
-                    format!(
-                        "{count} quer{} of dashboard {title:?} {what}: {}",
-                        if count == 1 { "y" } else { "ies" },
-                        owners.join(", ")
-                    ),
-                )
-                .tip(tip)
-                .at(Location::at(file, first.literal.start).with_context(first.owner.to_string())),
-            );
-        }
+        let count = sites.len();
+        findings.push(
+            Finding::new(
+                id,
+                severity,
+                format!(
+                    "{count} quer{} of dashboard {title:?} {what}: {}",
+                    if count == 1 { "y" } else { "ies" },
+                    owners.join(", ")
+                ),
+            )
+            .tip(tip)
+            .at(Location::at(file, first.literal.start).with_context(first.owner.to_string())),
+        );
     }
     findings
 }
