@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod diagnostic;
 pub mod edit;
 pub mod live;
+pub mod parallel;
 pub mod phase;
 pub mod promql;
 pub mod stack;

@@ -18,6 +18,11 @@ pub struct Display {
 /// The unified diff of one change with `a/` `b/` paths, `/dev/null` for a
 /// created or deleted file, 3 lines of context.
 pub fn file_diff(change: &FileChange) -> String {
+    counted_file_diff(change).0
+}
+
+/// [`file_diff`] and the lines it adds and removes, from one diff.
+pub fn counted_file_diff(change: &FileChange) -> (String, (usize, usize)) {
     let path = change.path.as_str();
     let (before, after) = texts(change);
     let mut out = format!("diff --git a/{path} b/{path}\n");
@@ -49,7 +54,7 @@ pub fn file_diff(change: &FileChange) -> String {
         out.push_str(&format!("--- {old_name}\n+++ {new_name}\n"));
     }
     out.push_str(&body);
-    out
+    (out, counts(&diff))
 }
 
 /// The text before and after a change; an absent file is empty.
@@ -76,7 +81,10 @@ pub fn patch(changeset: &ChangeSet) -> String {
 /// Lines added and removed in a change.
 pub fn line_counts(change: &FileChange) -> (usize, usize) {
     let (before, after) = texts(change);
-    let diff = TextDiff::from_lines(before.as_ref(), after.as_ref());
+    counts(&TextDiff::from_lines(before.as_ref(), after.as_ref()))
+}
+
+fn counts(diff: &TextDiff<'_, '_, str>) -> (usize, usize) {
     let mut added = 0;
     let mut removed = 0;
     for op in diff.ops() {
@@ -162,12 +170,17 @@ pub fn render_findings(findings: &[Finding], display: Display) -> String {
 
 /// `1 file to change (+7 −0), 1 to create, 0 to delete`
 pub fn summary(changeset: &ChangeSet) -> String {
-    let count = |k: ChangeKind| changeset.changes.iter().filter(|c| c.kind() == k).count();
-    let (added, removed) = changeset
+    let lines = changeset
         .changes
         .iter()
         .map(line_counts)
         .fold((0, 0), |(a, r), (a2, r2)| (a + a2, r + r2));
+    summary_counted(changeset, lines)
+}
+
+/// [`summary`] with the lines added and removed already counted.
+pub fn summary_counted(changeset: &ChangeSet, (added, removed): (usize, usize)) -> String {
+    let count = |k: ChangeKind| changeset.changes.iter().filter(|c| c.kind() == k).count();
     let modify = count(ChangeKind::Modify);
     format!(
         "{modify} file{} to change, {} to create, {} to delete (+{added} −{removed} lines)",

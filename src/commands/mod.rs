@@ -223,8 +223,11 @@ fn print_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> Result<()
         phase.summary()
     )))?;
     ctx.print("\n")?;
+    let mut lines = (0, 0);
     for change in &changeset.changes {
-        let mut diff = render::display_diff(&render::file_diff(change), display);
+        let (diff, (added, removed)) = render::counted_file_diff(change);
+        lines = (lines.0 + added, lines.1 + removed);
+        let mut diff = render::display_diff(&diff, display);
         diff.push('\n');
         ctx.print(&diff)?;
     }
@@ -239,7 +242,7 @@ fn print_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> Result<()
     if changeset.is_empty() {
         out.push_str("No changes: the files already look as this phase would leave them.\n");
     } else {
-        out.push_str(&format!("Plan: {}.\n", render::summary(changeset)));
+        out.push_str(&format!("Plan: {}.\n", render::summary_counted(changeset, lines)));
     }
     ctx.print(&out)
 }

@@ -174,7 +174,7 @@ fn survey_with(stack: &Stack, observed: &[PushedSeries], keep: Keep) -> Result<S
     }
     // Dashboards are read on every core (the first error, in file order, still stops the plan).
     let mut dashboards = Vec::new();
-    for read in super::map_in_parallel(dashboard_files, read_dashboard) {
+    for read in crate::parallel::map_in_parallel(dashboard_files, read_dashboard) {
         dashboards.extend(read?);
     }
     let mut rules = Vec::new();
@@ -207,7 +207,7 @@ fn survey_with(stack: &Stack, observed: &[PushedSeries], keep: Keep) -> Result<S
     };
     survey.findings.extend(skipped);
     // Each dashboard is planned on its own, on every core, and the parts joined in file order.
-    let parts = super::map_in_parallel(dashboards, |source| {
+    let parts = crate::parallel::map_in_parallel(dashboards, |source| {
         let mut part = Survey::default();
         plan_source(&source, None, &mapping, gateway, keep, &mut part);
         part

@@ -326,7 +326,7 @@ pub(super) fn dashboards_on_gateway_series(stack: &Stack, gateway: &Gateway) -> 
         .filter(|f| f.path.file_name() != DUAL_RUN_DASHBOARD)
         .collect();
     // Each dashboard on its own, on every core; the findings in file order.
-    crate::phase::map_in_parallel(files, |file| dashboard_on_gateway_series(file, &mapping))
+    crate::parallel::map_in_parallel(files, |file| dashboard_on_gateway_series(file, &mapping))
         .into_iter()
         .flatten()
         .collect()
