@@ -13,7 +13,7 @@ use pullover::stack::Stack;
 use pullover::stack::settings::Overrides;
 use pullover::stack::source::line_col;
 
-use crate::support::{Pullover, pullover, repo_root, require_tool, stacks};
+use crate::support::{Pullover, git_apply, pullover, repo_root, require_tool, stacks};
 
 fn plan_text(stack: &str) -> String {
     let p = pullover().stack(stack);
@@ -835,17 +835,7 @@ fn rewritten(stack: &str) -> (Pullover, Vec<String>) {
         .filter_map(|l| l.strip_prefix("+++ b/"))
         .map(str::to_string)
         .collect();
-    let applied = std::process::Command::new("git")
-        .arg("apply")
-        .arg(&patch)
-        .current_dir(p.path())
-        .output()
-        .unwrap();
-    assert!(
-        applied.status.success(),
-        "{stack}: git apply failed:\n{}",
-        String::from_utf8_lossy(&applied.stderr)
-    );
+    git_apply(&p.path(), &patch, false, stack);
     (p, paths)
 }
 

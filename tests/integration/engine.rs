@@ -1,7 +1,7 @@
 //! plan → apply → rollback on a copy of a stack: exact bytes back, journal
 //! records both, drift refused, patches apply with git.
 
-use crate::support::pullover;
+use crate::support::{git_apply, pullover};
 
 #[test]
 fn apply_then_rollback_restores_every_file_byte_for_byte() {
@@ -120,24 +120,8 @@ fn the_patch_applies_with_git_to_a_pristine_copy() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&patch).unwrap().permissions().mode() & 0o777, 0o600);
     let pristine = pullover().stack("seed");
-    let check = std::process::Command::new("git")
-        .args(["apply", "--check", "-v"])
-        .arg(&patch)
-        .current_dir(pristine.path())
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "git apply --check failed:\n{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let applied = std::process::Command::new("git")
-        .arg("apply")
-        .arg(&patch)
-        .current_dir(pristine.path())
-        .output()
-        .unwrap();
-    assert!(applied.status.success());
+    git_apply(&pristine.path(), &patch, true, "seed scrape");
+    git_apply(&pristine.path(), &patch, false, "seed scrape");
     p.run(["apply", "--yes"]).success();
     assert_eq!(
         pristine.hashes(),

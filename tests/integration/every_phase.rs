@@ -3,27 +3,10 @@
 //! passes promtool, rolling it back gives the bytes before it back, applying it again gives the
 //! same bytes, and rolling everything back gives the stack back.
 
-use std::process::Command;
-
 use pullover::stack::Stack;
 use pullover::stack::settings::Overrides;
 
-use crate::support::{Pullover, applicable_phases, promtool_check_config, pullover, require_tool, stacks};
-
-#[track_caller]
-fn git_apply_check(p: &Pullover, patch: &std::path::Path, what: &str) {
-    let check = Command::new("git")
-        .args(["apply", "--check", "-v"])
-        .arg(patch)
-        .current_dir(p.path())
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{what}: git apply --check failed:\n{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-}
+use crate::support::{applicable_phases, git_apply, promtool_check_config, pullover, require_tool, stacks};
 
 #[test]
 fn every_stack_every_phase_applies_checks_out_and_rolls_back_byte_for_byte() {
@@ -39,7 +22,7 @@ fn every_stack_every_phase_applies_checks_out_and_rolls_back_byte_for_byte() {
             let patch = p.path().parent().unwrap().join(format!("{phase}.patch"));
             p.run(["plan", phase, "--patch", patch.to_str().unwrap()]).success();
             if std::fs::metadata(&patch).unwrap().len() > 0 {
-                git_apply_check(&p, &patch, &what);
+                git_apply(&p.path(), &patch, true, &what);
             }
 
             p.run(["apply", phase, "--yes"]).success();

@@ -262,6 +262,24 @@ pub fn require_tool(name: &str) -> bool {
     found
 }
 
+/// `git apply` of `patch` in `dir` (`--check` only when `check_only`); fails the test with git's
+/// words when git refuses.
+#[track_caller]
+pub fn git_apply(dir: &Path, patch: &Path, check_only: bool, what: &str) {
+    let mut git = Command::new("git");
+    git.arg("apply");
+    if check_only {
+        git.args(["--check", "-v"]);
+    }
+    let out = git.arg(patch).current_dir(dir).output().expect("run git");
+    assert!(
+        out.status.success(),
+        "{what}: git apply{} failed:\n{}",
+        if check_only { " --check" } else { "" },
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `promtool check config` on a file (which checks its rule files too);
 /// promtool's output either way.
 pub fn promtool_check_config(path: &Path) -> Result<String, String> {
