@@ -60,6 +60,8 @@ pub fn execute(
     owned_dirs: &OwnedDirs,
 ) -> Result<u64, StateError> {
     let state = locked.state;
+    // After the plan was shown and confirmed, before anything is checked or written.
+    failpoint::hit("before-execute");
     // Exactly the plan that was shown: every file must still be as planned.
     for change in changes {
         if !same_content(&state.disk_blob(&change.path)?, &blob_of(&change.before)) {

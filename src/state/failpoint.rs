@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 /// Every failpoint name, in the order an apply or rollback reaches them.
 pub const POINTS: &[&str] = &[
     "lock-acquired",
+    "before-execute",
     "after-snapshot",
     "before-begin",
     "journal-torn",

@@ -240,3 +240,24 @@ fn a_lock_left_by_a_killed_pullover_is_explained_and_taken_over() {
     // Taken over: the holder line is cleared, and status no longer mentions it.
     assert!(!killed.run_clean(["status"]).stdout.contains("Note:"));
 }
+
+#[test]
+fn a_file_edited_between_the_plan_shown_and_the_write_stops_apply_and_keeps_the_edit() {
+    let p = pullover().stack("seed");
+    let config = "prometheus/prometheus.yml";
+    // `apply` has planned, shown and been told yes; it stands just before writing.
+    let paused = Paused::start(&p, "before-execute", &["apply", "scrape", "--yes"]);
+    let edited = format!("{}# edited by a person meanwhile\n", p.read(config));
+    p.write(config, &edited);
+    let out = paused.release();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("prometheus/prometheus.yml changed since the plan was shown; nothing was written"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run the command again to see the plan"), "{stderr}");
+    assert_eq!(p.read(config), edited, "the person's edit was overwritten");
+    let status = p.run(["status"]);
+    assert!(status.stdout.contains("[>] 1 scrape      next"), "{}", status.stdout);
+}
