@@ -73,6 +73,10 @@ pub(super) fn prometheus(url: &str, timeout: Duration) -> Result<PrometheusClien
     PrometheusClient::new(endpoint(url, AuthEnv::PROMETHEUS, timeout)?).map_err(|e| live_error(e, &[]))
 }
 
+fn pushgateway(url: &str, timeout: Duration) -> Result<PushgatewayClient> {
+    PushgatewayClient::new(endpoint(url, AuthEnv::PUSHGATEWAY, timeout)?).map_err(|e| live_error(e, &[]))
+}
+
 /// The clients for the URLs the stack's settings (flags over `pullover.yaml`) name.
 pub(super) fn live_targets(stack: &Stack, timeout: Duration) -> Result<LiveTargets> {
     let live = &stack.settings.live;
@@ -84,9 +88,7 @@ pub(super) fn live_targets(stack: &Stack, timeout: Duration) -> Result<LiveTarge
     let pushgateway = live
         .pushgateway_url
         .as_deref()
-        .map(|url| {
-            PushgatewayClient::new(endpoint(url, AuthEnv::PUSHGATEWAY, timeout)?).map_err(|e| live_error(e, &[]))
-        })
+        .map(|url| pushgateway(url, timeout))
         .transpose()?;
     // Only auth, timeout and headers of this template are used; the URL is the app's.
     let app_template = endpoint("http://app.invalid/", AuthEnv::APP, timeout)?;
@@ -117,8 +119,7 @@ pub(super) fn observe_pushes(ctx: &Context, stack: &mut Stack) -> Result<()> {
             .ok()
     });
     let pushgateway = live.pushgateway_url.as_deref().and_then(|url| {
-        endpoint(url, AuthEnv::PUSHGATEWAY, OBSERVE_TIMEOUT)
-            .and_then(|e| PushgatewayClient::new(e).map_err(|e| live_error(e, &[])))
+        pushgateway(url, OBSERVE_TIMEOUT)
             .map_err(|e| note("--pushgateway-url or `live.pushgateway_url` in pullover.yaml", &e))
             .ok()
     });
