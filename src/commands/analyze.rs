@@ -148,7 +148,7 @@ pub fn analyze(stack: &Stack, root: &Path) -> Report {
         ));
         return finish(None, Vec::new(), references, findings);
     };
-    let survey = match dashboards::survey(stack, &[]) {
+    let survey = match dashboards::survey(stack) {
         Ok(survey) => survey,
         Err(diagnostic) => {
             let mut finding = Finding::new(

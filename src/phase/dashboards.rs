@@ -2,7 +2,8 @@
 //! Prometheus rule files, are rewritten to select their directly scraped twins.
 //!
 //! - The label sets follow the stack's real `honor_labels` and are learnt (see `learn.rs`) from
-//!   `pullover.yaml`, the queries themselves and, through [`plan_with`], a live source.
+//!   `pullover.yaml`, the queries themselves and what live servers report
+//!   ([`Stack::observed_pushes`], filled by the command when a URL is given).
 //! - Each query is rewritten by [`crate::promql::rewrite_query`] at token spans, wholly or not at
 //!   all; each file by [`crate::dashboard::rewrite_strings_read_back`] (JSON) or
 //!   [`crate::edit::yaml::YamlDoc::edit_scalar_text`] (rule files), which change only the edited
@@ -22,8 +23,6 @@ use std::ops::Range;
 use serde::Serialize;
 use yaml_serde::Value;
 
-pub use learn::{PushedSeries, Seen};
-
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::dashboard::{
     DashboardError, DashboardScan, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_strings_read_back, scan,
@@ -39,13 +38,8 @@ use crate::stack::{Gateway, Stack};
 use super::dual_run::{DASHBOARD_FILE_NAME as DUAL_RUN_DASHBOARD, RULE_FILE_NAME as DUAL_RUN_RULES};
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
-    plan_with(stack, &[])
-}
-
-/// [`plan`], also knowing pushed label sets seen elsewhere (a live Prometheus or Pushgateway).
-pub fn plan_with(stack: &Stack, observed: &[PushedSeries]) -> Result<ChangeSet, Diagnostic> {
     // The per-query record is for `analyze`; the plan needs the files and findings, moved.
-    let Survey { findings, files, .. } = survey_with(stack, observed, Keep::FilesAndFindings)?;
+    let Survey { findings, files, .. } = survey_with(stack, Keep::FilesAndFindings)?;
     let mut builder = ChangeSet::builder().findings(findings);
     for file in files {
         let Some(source) = stack.file(&file.path) else {
@@ -140,8 +134,8 @@ pub struct Survey {
 
 /// Reads every dashboard and rule file of the stack and works out what the phase does with each
 /// query. A dashboard or rule file that cannot be read is an error with its file:line:col.
-pub fn survey(stack: &Stack, observed: &[PushedSeries]) -> Result<Survey, Diagnostic> {
-    survey_with(stack, observed, Keep::Everything)
+pub fn survey(stack: &Stack) -> Result<Survey, Diagnostic> {
+    survey_with(stack, Keep::Everything)
 }
 
 /// What a [`Survey`] keeps: a plan needs no per-query record, which on a big stack is the
@@ -152,7 +146,7 @@ enum Keep {
     FilesAndFindings,
 }
 
-fn survey_with(stack: &Stack, observed: &[PushedSeries], keep: Keep) -> Result<Survey, Diagnostic> {
+fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
     let Some(gateway) = &stack.settings.gateway else {
         return Ok(Survey {
             findings: vec![Finding::new(
@@ -188,7 +182,6 @@ fn survey_with(stack: &Stack, observed: &[PushedSeries], keep: Keep) -> Result<S
 
     let reader = learn::Reader::new(stack, gateway);
     let mut seen = learn::observed_live(stack);
-    seen.extend_from_slice(observed);
     for source in dashboards.iter().chain(rules.iter().map(|(source, _)| source)) {
         for site in source.sites.iter().filter(|s| s.place != QueryPlace::PanelLink) {
             seen.extend(reader.read(&site.query, &site.location));

@@ -4,6 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::stack::ObservedPush;
 use crate::stack::settings::Overrides;
 
 const COMPOSE: &str = "\
@@ -120,18 +121,15 @@ fn pushed_label_sets_seen_live_teach_what_the_queries_cannot() {
     // A regex with a variable names no instance for certain, so the queries alone teach nothing.
     let query = r#"sum(x{job="metrics-api", instance=~"app-7|$extra"})"#;
     let board = dashboard("API", &[("Requests", query)]);
-    let (_dir, stack) = given(&[("grafana/dashboards/api.json", &board)]);
+    let (_dir, mut stack) = given(&[("grafana/dashboards/api.json", &board)]);
     assert!(plan(&stack).unwrap().is_empty());
-    let live = PushedSeries {
+    stack.observed_pushes = vec![ObservedPush {
         job: "metrics-api".into(),
-        instance: Some("app-7".into()),
-        metric: Some("x".into()),
-        certain: true,
-        seen: Seen::Live {
-            source: "Prometheus at http://127.0.0.1:9090".into(),
-        },
-    };
-    let plan = plan_with(&stack, &[live]).unwrap();
+        instance: "app-7".into(),
+        metrics: vec!["x".into()],
+        source: "Prometheus at http://127.0.0.1:9090".into(),
+    }];
+    let plan = plan(&stack).unwrap();
     let text = after(&plan, "grafana/dashboards/api.json").expect("the live instance is rewritten");
     assert!(text.contains(r#"instance=~\"metrics-api:8080|$extra\""#), "{text}");
     let learnt = plan.findings.iter().find(|f| f.id == "learnt-pushed-instance").unwrap();
@@ -323,7 +321,7 @@ fn every_rewritten_query_in_the_stacks_parses_and_rewriting_twice_changes_nothin
     let mut rewritten = 0;
     for root in repo_stacks() {
         let stack = Stack::load(&root, &Overrides::default()).unwrap();
-        let survey = survey(&stack, &[]).unwrap();
+        let survey = survey(&stack).unwrap();
         let mapping = survey.mapping.as_ref().unwrap();
         for query in survey.queries.iter().filter(|q| q.action == QueryAction::Rewrite) {
             let text = query.rewritten.as_deref().unwrap();
