@@ -35,7 +35,7 @@ pub use datasource::{Datasource, SkipReason};
 pub use error::{DashboardError, ErrorKind};
 pub use json::MAX_DEPTH;
 pub use position::{LineCol, line_col};
-pub use rewrite::{StringEdit, rewrite_strings, rewrite_strings_read_back};
+pub use rewrite::{StringEdit, rewrite_scanned_strings, rewrite_strings, rewrite_strings_read_back};
 pub use scan::{
     DashboardScan, Legend, LibraryPanelRef, Model, Owner, QuerySite, SiteKind, SkippedSite, StrayQuery, scan,
 };

@@ -7,7 +7,7 @@ use jsonc_parser::common::Ranged;
 
 use super::error::{DashboardError, ErrorKind};
 use super::json;
-use super::literal::DecodedLiteral;
+use super::literal::{DecodedLiteral, EncodingStyle};
 
 /// Edits to one string literal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,19 +41,7 @@ pub fn rewrite_strings_read_back(
 
     let mut ordered: Vec<&StringEdit> = edits.iter().filter(|edit| !edit.edits.is_empty()).collect();
     ordered.sort_by_key(|edit| (edit.literal.start, edit.literal.end));
-    for pair in ordered.windows(2) {
-        if let [first, second] = pair
-            && second.literal.start < first.literal.end
-        {
-            return Err(DashboardError::new(
-                ErrorKind::OverlappingLiterals {
-                    first: first.literal.clone(),
-                    second: second.literal.clone(),
-                },
-                second.literal.clone(),
-            ));
-        }
-    }
+    check_no_overlap(&ordered)?;
 
     let targets: Vec<Range<usize>> = ordered
         .iter()
@@ -61,7 +49,34 @@ pub fn rewrite_strings_read_back(
         .collect();
     let mut pointers = vec![None; targets.len()];
     locate(&doc.root, &mut String::new(), &targets, &mut pointers);
+    splice_and_verify(source, doc.style, &ordered, pointers)
+}
 
+/// [`rewrite_strings_read_back`] for literals a [`super::scan`] of this very `source` found: the
+/// scan parsed the tree, checked its keys and found these to be string values, so the tree is not
+/// parsed again. The output is verified the same way; errors name a literal by its offset.
+pub fn rewrite_scanned_strings(
+    source: &str,
+    edits: &[StringEdit],
+) -> Result<(String, Vec<(usize, String)>), DashboardError> {
+    let style = json::encoding_style(source)?;
+    let mut ordered: Vec<&StringEdit> = edits.iter().filter(|edit| !edit.edits.is_empty()).collect();
+    ordered.sort_by_key(|edit| (edit.literal.start, edit.literal.end));
+    check_no_overlap(&ordered)?;
+    let pointers = ordered
+        .iter()
+        .map(|edit| Some(format!("(the string at byte {})", edit.literal.start)))
+        .collect();
+    splice_and_verify(source, style, &ordered, pointers)
+}
+
+/// Splices each edit into its literal (sorted, disjoint), in the file's escaping, and verifies.
+fn splice_and_verify(
+    source: &str,
+    style: EncodingStyle,
+    ordered: &[&StringEdit],
+    pointers: Vec<Option<String>>,
+) -> Result<(String, Vec<(usize, String)>), DashboardError> {
     let mut output = String::with_capacity(source.len() + 64);
     let mut expected = Vec::with_capacity(ordered.len());
     let mut cursor = 0;
@@ -78,7 +93,7 @@ pub fn rewrite_strings_read_back(
         let raw = source.get(edit.literal.clone()).ok_or_else(not_a_string)?;
         let decoded = DecodedLiteral::decode(raw).ok_or_else(not_a_string)?;
         let (new_raw, intended) = decoded
-            .splice(&edit.edits, doc.style)
+            .splice(&edit.edits, style)
             .map_err(|kind| DashboardError::new(kind, edit.literal.clone()))?;
         output.push_str(source.get(cursor..edit.literal.start).ok_or_else(not_a_string)?);
         output.push_str(&new_raw);
@@ -94,6 +109,23 @@ pub fn rewrite_strings_read_back(
         .map(|(edit, (_, _, intended))| (edit.literal.start, intended))
         .collect();
     Ok((output, values))
+}
+
+fn check_no_overlap(ordered: &[&StringEdit]) -> Result<(), DashboardError> {
+    for pair in ordered.windows(2) {
+        if let [first, second] = pair
+            && second.literal.start < first.literal.end
+        {
+            return Err(DashboardError::new(
+                ErrorKind::OverlappingLiterals {
+                    first: first.literal.clone(),
+                    second: second.literal.clone(),
+                },
+                second.literal.clone(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Finds the pointer of each target range that is exactly a string value (not a key).

@@ -5,7 +5,7 @@
 //!   `pullover.yaml`, the queries themselves and what live servers report
 //!   ([`Stack::observed_pushes`], filled by the command when a URL is given).
 //! - Each query is rewritten by [`crate::promql::rewrite_query`] at token spans, wholly or not at
-//!   all; each file by [`crate::dashboard::rewrite_strings_read_back`] (JSON) or
+//!   all; each file by [`crate::dashboard::rewrite_scanned_strings`] (JSON) or
 //!   [`crate::edit::yaml::YamlDoc::edit_scalar_text`] (rule files), which change only the edited
 //!   bytes and verify the result. A file where anything fails stays as it is and is reported.
 //! - What cannot move (`push_time_seconds`, the gateway's own metrics, queries that add up both
@@ -25,7 +25,7 @@ use yaml_serde::Value;
 
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::dashboard::{
-    DashboardError, DashboardScan, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_strings_read_back, scan,
+    DashboardError, DashboardScan, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_scanned_strings, scan,
 };
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, ScalarTextEdit, YamlDoc, YamlError};
@@ -256,7 +256,7 @@ struct Site {
 }
 
 enum SiteTarget {
-    /// Byte range of the JSON string literal.
+    /// Byte range of the JSON string literal, as the scan found it.
     Json(Range<usize>),
     /// The scalar in a rule file.
     Yaml(Route),
@@ -670,10 +670,11 @@ fn rewrite_file(
                     expected.push((literal.start, query.rewritten.clone().unwrap_or_default()));
                 }
             }
-            let (text, values) = rewrite_strings_read_back(source.file.text(), &string_edits)
+            // The scan of this very text found these literals: no second parse of the tree.
+            let (text, values) = rewrite_scanned_strings(source.file.text(), &string_edits)
                 .map_err(|e| (e.to_string(), e.span.start))?;
             // The new file must hold exactly the rewritten queries where the old ones were
-            // (`rewrite_strings` checks the file still parses and each literal reads as its value).
+            // (the edit checks the file still parses and each literal reads as its value).
             for (offset, query) in &expected {
                 if !values.iter().any(|(at, value)| at == offset && value == query) {
                     return Err(("a rewritten query does not read back".to_string(), *offset));
