@@ -238,7 +238,13 @@ impl YamlDoc {
                 route: edit_route(edit).clone(),
                 detail: e.to_string(),
             })?;
-            root = parse_lossless(&text)?.1;
+            // The next edit looks its route up in the new tree; after the last, the full parse
+            // below reads the text anyway.
+            root = if rest.is_empty() {
+                None
+            } else {
+                parse_lossless(&text)?.1
+            };
             for effective in &effective {
                 apply_to_value(&mut expected, effective).ok_or_else(|| YamlError::Verify {
                     route: edit_route(edit).clone(),
