@@ -15,6 +15,7 @@ pub mod contained;
 pub mod dashboard;
 pub mod diagnostic;
 pub mod edit;
+pub mod identity;
 pub mod live;
 pub mod parallel;
 pub mod phase;

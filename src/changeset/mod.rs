@@ -162,6 +162,10 @@ pub struct Finding {
     pub tip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// Work this phase should do but cannot until a person decides something (the finding
+    /// says what): the plan is not "no changes" while any waits.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub waits: bool,
 }
 
 impl Finding {
@@ -176,7 +180,14 @@ impl Finding {
             message: message.into(),
             tip: None,
             location: None,
+            waits: false,
         }
+    }
+
+    /// Marks it as work left waiting for a person's decision.
+    pub fn waiting(mut self) -> Finding {
+        self.waits = true;
+        self
     }
 
     pub fn tip(mut self, tip: impl Into<String>) -> Finding {
@@ -199,6 +210,11 @@ pub struct ChangeSet {
 impl ChangeSet {
     pub fn builder() -> ChangeSetBuilder {
         ChangeSetBuilder::default()
+    }
+
+    /// Findings for work the phase could not do yet (see [`Finding::waits`]).
+    pub fn waiting(&self) -> usize {
+        self.findings.iter().filter(|f| f.waits).count()
     }
 
     pub fn is_empty(&self) -> bool {

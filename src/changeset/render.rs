@@ -153,7 +153,8 @@ pub fn render_findings(findings: &[Finding], display: Display) -> String {
         } else {
             finding.message.clone()
         };
-        out.push_str(&format!("{label} [{}] {message}\n", finding.id));
+        let waits = if finding.waits { " (waits)" } else { "" };
+        out.push_str(&format!("{label} [{}]{waits} {message}\n", finding.id));
         if let Some(loc) = &finding.location {
             let context = loc.context.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
             out.push_str(&format!(

@@ -57,6 +57,16 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
     } else {
         print_plan(ctx, phase, &changeset)?;
     }
+    let waiting = changeset.waiting();
+    if waiting > 0 {
+        // Applying now would record the phase as done with its work left undone.
+        return Err(Diagnostic::error(format!(
+            "{waiting} quer{} of phase `{phase}` wait for a decision; nothing was written",
+            if waiting == 1 { "y" } else { "ies" }
+        ))
+        .help("settle what the `pushed-identity-undecided` finding names (a `pushed_job:` pin in pullover.yaml), then apply again")
+        .into());
+    }
     let question = if changeset.is_empty() {
         format!("No file changes; record phase `{phase}` as applied?")
     } else {

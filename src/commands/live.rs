@@ -130,7 +130,7 @@ pub(super) fn observe_pushes(ctx: &Context, stack: &mut Stack) -> Result<()> {
     for error in errors {
         note("that the server runs and the URL is right", &error);
     }
-    stack.observed_pushes = observed;
+    stack.observe(observed);
     Ok(())
 }
 

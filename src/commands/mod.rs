@@ -239,10 +239,19 @@ fn print_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> Result<()
         ctx.print("\n")?;
     }
     let mut out = String::new();
-    if changeset.is_empty() {
+    let waiting = changeset.waiting();
+    if changeset.is_empty() && waiting == 0 {
         out.push_str("No changes: the files already look as this phase would leave them.\n");
+    } else if changeset.is_empty() {
+        out.push_str("No file changes yet: ");
     } else {
         out.push_str(&format!("Plan: {}.\n", render::summary_counted(changeset, lines)));
+    }
+    if waiting > 0 {
+        out.push_str(&format!(
+            "{waiting} quer{} wait for a decision (the findings marked \"waits\" say which and on what); the phase is not done until they are settled.\n",
+            if waiting == 1 { "y" } else { "ies" }
+        ));
     }
     ctx.print(&out)
 }

@@ -56,7 +56,8 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
             ctx.print(&format!("Apply it with `pullover apply {phase}`.\n"))?;
         }
     }
-    Ok(if args.detailed_exitcode && !changeset.is_empty() {
+    // Queries waiting for a decision are pending work too, as Terraform's exit 2 means.
+    Ok(if args.detailed_exitcode && (!changeset.is_empty() || changeset.waiting() > 0) {
         Outcome::ChangesPending
     } else {
         Outcome::Success

@@ -17,7 +17,6 @@ mod learn;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -180,19 +179,11 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
         rules.push(read_rules(file)?);
     }
 
-    let reader = learn::Reader::new(stack, gateway);
-    let mut seen = learn::observed_live(stack);
-    for source in dashboards.iter().chain(rules.iter().map(|(source, _)| source)) {
-        for site in source.sites.iter().filter(|s| s.place != QueryPlace::PanelLink) {
-            seen.extend(reader.read(&site.query, &site.location));
-        }
-    }
-    // One piece of evidence per label set is enough (the first, which findings cite): a big
-    // stack repeats the same selectors thousands of times.
-    let mut distinct = HashSet::new();
-    seen.retain(|s| distinct.insert((s.job.clone(), s.instance.clone(), s.metric.clone(), s.certain)));
-    let (mapping, learnt) = learn::series_mapping(stack, gateway, &seen);
-    drop(seen);
+    let learn::Learnt {
+        mapping,
+        findings: learnt,
+        waiting,
+    } = learn::series_mapping(stack, gateway);
 
     let mut survey = Survey {
         findings: learnt,
@@ -202,7 +193,7 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
     // Each dashboard is planned on its own, on every core, and the parts joined in file order.
     let parts = crate::parallel::map_in_parallel(dashboards, |source| {
         let mut part = Survey::default();
-        plan_source(&source, None, &mapping, gateway, keep, &mut part);
+        plan_source(&source, None, &mapping, &waiting, gateway, keep, &mut part);
         part
     });
     for part in parts {
@@ -211,7 +202,7 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
         survey.queries.extend(part.queries);
     }
     for (source, doc) in &rules {
-        plan_source(source, Some(doc), &mapping, gateway, keep, &mut survey);
+        plan_source(source, Some(doc), &mapping, &waiting, gateway, keep, &mut survey);
     }
     survey.mapping = Some(mapping);
     Ok(survey)
@@ -492,6 +483,7 @@ fn plan_source(
     source: &Source<'_>,
     rules: Option<&YamlDoc>,
     mapping: &SeriesMapping,
+    waiting: &[(String, Vec<String>)],
     gateway: &Gateway,
     keep: Keep,
     survey: &mut Survey,
@@ -537,6 +529,22 @@ fn plan_source(
             reported_variables.push((name.clone(), site.query.clone()));
         }
         planned_query.repeats = repeat;
+        if let Some(service) = learn::waits_for(&site.query, gateway.honor_labels, waiting) {
+            planned_query.action = QueryAction::Report;
+            planned_query.findings.push(
+                Finding::new(
+                    "waits-for-pushed-identity",
+                    Severity::Hazard,
+                    format!("not rewritten yet: it selects a job {service} may push as, and which one it is is undecided (see `pushed-identity-undecided`)"),
+                )
+                .tip(format!("pin `pushed_job:` for {service} under `apps:` in pullover.yaml, then plan again"))
+                .at(site.location.clone())
+                .waiting(),
+            );
+            planned.push((planned_query, edits));
+            repeats.push(repeat);
+            continue;
+        }
         match rewrite_query(&site.query, mapping) {
             Err(error) => {
                 let (line, column) = error.line_col(&site.query);

@@ -85,10 +85,14 @@ impl PhaseId {
         }
     }
 
-    /// Whether the planner reads what live servers report ([`Stack::observed_pushes`]): the
-    /// command asks them first when a URL is given.
+    /// Whether the planner reads what live servers report ([`Stack::observed_pushes`]): every
+    /// phase that depends on who pushes as what ([`crate::identity`]). The command asks them
+    /// first when a URL is given.
     pub fn learns_from_live(self) -> bool {
-        self == PhaseId::Dashboards
+        matches!(
+            self,
+            PhaseId::Scrape | PhaseId::DualRun | PhaseId::Dashboards | PhaseId::Remove
+        )
     }
 
     pub fn previous(self) -> Option<PhaseId> {

@@ -66,6 +66,15 @@ pub struct AppMapping {
     pub metrics: Vec<String>,
 }
 
+/// A metric's family: a histogram's or summary's `x_bucket`, `x_sum` and `x_count` are `x`.
+pub fn metric_family(metric: &str) -> &str {
+    ["_bucket", "_sum", "_count"]
+        .iter()
+        .find_map(|suffix| metric.strip_suffix(suffix))
+        .filter(|base| !base.is_empty())
+        .unwrap_or(metric)
+}
+
 /// The outcome for one query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueryRewrite {

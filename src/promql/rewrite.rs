@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use super::strings::{self, Alternation, Rewritten, ValueShape};
 use super::structure::{Call, LabelList, MatchOp, Matcher, MetricName, Name, Selector, Structure};
-use super::{AppMapping, QueryEdit, QueryFinding, QueryFindingKind, SeriesMapping};
+use super::{AppMapping, QueryEdit, QueryFinding, QueryFindingKind, SeriesMapping, metric_family};
 use promql_parser::parser::token::{T_GROUP_LEFT, T_GROUP_RIGHT, T_ON};
 
 const JOB: &str = "job";
@@ -56,12 +56,11 @@ fn is_gateway_only(name: &str) -> bool {
     matches!(name, "push_time_seconds" | "push_failure_time_seconds") || name.starts_with("pushgateway_")
 }
 
-/// Whether `app` lists `name`; a histogram's base name covers its `_bucket`/`_sum`/`_count`.
+/// Whether `app` lists `name`'s family: a histogram's `_bucket`, `_sum` and `_count` are one
+/// family, so a panel on `x_count` and a variable on `x_bucket` get the same decision.
 fn lists_metric(app: &AppMapping, name: &str) -> bool {
-    let base = ["_bucket", "_sum", "_count"]
-        .iter()
-        .find_map(|suffix| name.strip_suffix(suffix));
-    app.metrics.iter().any(|m| m == name || Some(m.as_str()) == base)
+    let family = metric_family(name);
+    app.metrics.iter().any(|m| m == name || metric_family(m) == family)
 }
 
 fn is_per_target(name: &str) -> bool {
@@ -79,6 +78,18 @@ pub(crate) struct Rewriter<'m, 'a> {
     pushed: Vec<Picked<'m>>,
     /// Apps whose scraped series a selector already picks explicitly.
     scraped: Vec<Picked<'m>>,
+}
+
+/// Whose series `job="<gateway job>"` picks in one selector under `honor_labels: true`, when an
+/// app pushes under the gateway's own job name (its series and the gateway's own then share the
+/// job and differ by metric name and instance: docs/labels.md).
+enum OnGatewayJob<'m> {
+    /// The gateway's own series (or no app pushes as its job): as before.
+    Gateway,
+    /// This app's pushed series.
+    App(&'m AppMapping),
+    /// Cannot tell: the reason, for a finding that keeps the query as written.
+    Undecidable(QueryFindingKind, String),
 }
 
 /// Edits for one selector, kept apart until the selector is known to be fully handled.
@@ -289,6 +300,91 @@ impl<'m, 'a> Rewriter<'m, 'a> {
         }
     }
 
+    /// See [`OnGatewayJob`]. Decided per metric family: the app's families are its; the
+    /// gateway's own (`up`, `scrape_*`, `pushgateway_*`) are not; a family both export
+    /// (`process_*`, `go_*`) is the app's only when the instance matchers say so.
+    fn on_gateway_job(&self, selector: &Selector, kind: MetricKind<'m>) -> OnGatewayJob<'m> {
+        let gateway_job = self.mapping.gateway_job.as_str();
+        let pushing: Vec<&'m AppMapping> = self.mapping.apps.iter().filter(|a| a.pushed_job == gateway_job).collect();
+        if pushing.is_empty() {
+            return OnGatewayJob::Gateway;
+        }
+        let mut named: Vec<String> = Vec::new();
+        let mut excludes_gateway = false;
+        for instance in matchers(selector, INSTANCE) {
+            let values: Vec<String> = match value_shape(instance) {
+                ValueShape::Literal(value) => vec![value],
+                ValueShape::Alternation(alternation) => alternation.literals().map(str::to_string).collect(),
+                _ => Vec::new(),
+            };
+            if instance.op.is_positive() {
+                named.extend(values);
+            } else {
+                excludes_gateway |= values.iter().any(|v| self.is_gateway_instance(v));
+            }
+        }
+        if named.iter().any(|i| self.is_gateway_instance(i)) {
+            return OnGatewayJob::Gateway;
+        }
+        let by_instance: Vec<&'m AppMapping> = pushing
+            .iter()
+            .copied()
+            .filter(|a| named.iter().any(|i| a.pushed_instances.contains(i)))
+            .collect();
+        let candidates = if by_instance.is_empty() { &pushing } else { &by_instance };
+        let text = self.quoted(&selector.span);
+        match kind {
+            MetricKind::App(app) if app.pushed_job == gateway_job => OnGatewayJob::App(app),
+            MetricKind::App(_) | MetricKind::GatewayOnly | MetricKind::Absent => OnGatewayJob::Gateway,
+            MetricKind::Other => match candidates.as_slice() {
+                [one] => OnGatewayJob::App(one),
+                several => {
+                    let names: Vec<&str> = several.iter().map(|a| a.scrape_job.as_str()).collect();
+                    OnGatewayJob::Undecidable(
+                        QueryFindingKind::AmbiguousApp,
+                        format!(
+                            "`{text}`: several apps push as job \"{gateway_job}\" ({}) and nothing in the selector says whose series these are; add an instance matcher. Left unchanged",
+                            names.join(", ")
+                        ),
+                    )
+                }
+            },
+            MetricKind::PerTarget => {
+                let MetricName::Literal(name) = &selector.name else {
+                    return OnGatewayJob::Gateway;
+                };
+                if name == "up" || name.starts_with("scrape_") {
+                    return OnGatewayJob::Gateway;
+                }
+                match (by_instance.as_slice(), pushing.as_slice()) {
+                    ([one], _) => OnGatewayJob::App(one),
+                    ([], [one]) if excludes_gateway => OnGatewayJob::App(one),
+                    _ => {
+                        let hint = pushing
+                            .iter()
+                            .find_map(|a| a.pushed_instances.iter().find(|i| !i.is_empty()))
+                            .map(|i| format!("add instance=\"{i}\" for the app's, or "))
+                            .unwrap_or_default();
+                        OnGatewayJob::Undecidable(
+                            QueryFindingKind::AmbiguousApp,
+                            format!(
+                                "`{text}`: both the Pushgateway and {} export `{name}` under job \"{gateway_job}\", and nothing in the selector says whose it reads; {hint}add instance=\"{}\" for the gateway's. Left unchanged",
+                                pushing.iter().map(|a| a.scrape_job.as_str()).collect::<Vec<_>>().join(", "),
+                                self.mapping.gateway_instances.first().map_or("", String::as_str)
+                            ),
+                        )
+                    }
+                }
+            }
+            MetricKind::Unknown => OnGatewayJob::Undecidable(
+                QueryFindingKind::VariableNeedsReview,
+                format!(
+                    "`{text}`: under job \"{gateway_job}\" the name may stand for an app's pushed metric or the gateway's own; check which, and rewrite it by hand"
+                ),
+            ),
+        }
+    }
+
     fn selector(&mut self, selector: &Selector) {
         let touches_pushed_labels = selector.matchers.iter().any(|m| {
             [JOB, INSTANCE, EXPORTED_JOB, EXPORTED_INSTANCE]
@@ -417,7 +513,22 @@ impl<'m, 'a> Rewriter<'m, 'a> {
                 ValueShape::Literal(value) => {
                     if value == self.mapping.gateway_job {
                         job_constrained |= positive;
-                        gateway |= positive;
+                        if !positive {
+                            excluded.push(value.clone());
+                            continue;
+                        }
+                        match self.on_gateway_job(selector, kind) {
+                            OnGatewayJob::Gateway => gateway = true,
+                            OnGatewayJob::App(pushed) => {
+                                app = Some(pushed);
+                                self.set_value(&mut pending, job, &pushed.scrape_job);
+                                rewritten.push(pushed);
+                            }
+                            OnGatewayJob::Undecidable(kind, message) => {
+                                self.finding(kind, selector.span.clone(), message, None);
+                                return;
+                            }
+                        }
                     } else if let Some(pushed) = self.app_by_pushed_job(&value) {
                         job_constrained |= positive;
                         if !positive {
@@ -443,10 +554,28 @@ impl<'m, 'a> Rewriter<'m, 'a> {
                     }
                 }
                 ValueShape::Alternation(alternation) => {
-                    let pushed: Vec<&'m AppMapping> = alternation
-                        .literals()
-                        .filter_map(|l| self.app_by_pushed_job(l))
-                        .collect();
+                    let gateway_job = self.mapping.gateway_job.clone();
+                    let on_gateway = if positive && alternation.literals().any(|l| l == gateway_job) {
+                        match self.on_gateway_job(selector, kind) {
+                            OnGatewayJob::Undecidable(kind, message) => {
+                                self.finding(kind, selector.span.clone(), message, None);
+                                return;
+                            }
+                            OnGatewayJob::App(app) => Some(app),
+                            OnGatewayJob::Gateway => None,
+                        }
+                    } else {
+                        None
+                    };
+                    // The gateway's job stands for an app only where the metric says so.
+                    let pushed_as = |literal: &str| -> Option<&'m AppMapping> {
+                        if literal == gateway_job {
+                            on_gateway
+                        } else {
+                            self.app_by_pushed_job(literal)
+                        }
+                    };
+                    let pushed: Vec<&'m AppMapping> = alternation.literals().filter_map(pushed_as).collect();
                     job_constrained |= positive;
                     if !positive {
                         excluded.extend(alternation.literals().map(str::to_string));
@@ -456,7 +585,8 @@ impl<'m, 'a> Rewriter<'m, 'a> {
                             app = Some(only);
                         }
                         same_name = same_name.or_else(|| pushed.iter().copied().find(|a| a.pushed_job == a.scrape_job));
-                        let names_gateway = alternation.literals().any(|l| l == self.mapping.gateway_job);
+                        let names_gateway =
+                            on_gateway.is_none() && alternation.literals().any(|l| l == self.mapping.gateway_job);
                         let only_gateway =
                             names_gateway && alternation.literals().all(|l| l == self.mapping.gateway_job);
                         gateway |= only_gateway && !alternation.has_template();
@@ -465,7 +595,7 @@ impl<'m, 'a> Rewriter<'m, 'a> {
                     }
                     let before = pending.edits.len();
                     self.set_alternation(&mut pending, job, &alternation, |literal| {
-                        self.app_by_pushed_job(literal)
+                        pushed_as(literal)
                             .filter(|a| a.pushed_job != a.scrape_job)
                             .map(|a| a.scrape_job.clone())
                     });

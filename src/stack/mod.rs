@@ -22,7 +22,9 @@ use read::StackDir;
 use settings::{LiveSettings, Overrides, SETTINGS_FILE, ScrapeSettings, SettingsFile};
 use source::{RelPath, SourceFile, setting_path};
 
+use crate::changeset::Location;
 use crate::diagnostic::Diagnostic;
+use crate::identity::{self, PushedIdentity};
 
 /// Settings after flags, `pullover.yaml` and discovery.
 #[derive(Debug, Clone)]
@@ -58,10 +60,14 @@ pub struct App {
     pub port: u16,
     /// Name of the new scrape job.
     pub job: String,
-    /// The `job` it pushes under.
+    /// The `job` it pushes under (its [`PushedIdentity`]'s, once decided).
     pub pushed_job: String,
     pub pushed_instances: Vec<String>,
     pub metrics: Vec<String>,
+    /// Who it pushes as, with the evidence ([`crate::identity`]).
+    pub identity: PushedIdentity,
+    /// What pullover.yaml and its code say of that, before queries and live servers.
+    pub known: identity::Known,
     /// False for a host that is not a Compose service (allowed, reported).
     pub in_compose: bool,
     /// Its code: folders or files (the service's `build:` context, or `code:`).
@@ -95,8 +101,11 @@ pub struct Stack {
     /// Code and env files of services built from the stack folder (read only).
     pub service_files: Vec<services::ServiceFiles>,
     /// Pushed groups a live Pushgateway or Prometheus reported. Reading the stack never fills
-    /// this: the command edge does, through `live/`, when a URL is given, so planners stay pure.
+    /// this: the command edge does ([`Stack::observe`]), through `live/`, when a URL is given,
+    /// so planners stay pure.
     pub observed_pushes: Vec<ObservedPush>,
+    /// What the dashboards and rules say about who pushes as what, read once.
+    pub query_clues: Vec<identity::clues::QueryClue>,
 }
 
 /// One pushed group seen on a live server: the grouping key the app pushed with.
@@ -124,6 +133,55 @@ impl Stack {
     pub fn discover(root: &Path, overrides: &Overrides, ask: &mut dyn Ask) -> Result<Stack, Diagnostic> {
         let dir = StackDir::open(root)?;
         load(&dir, overrides, false, ask)
+    }
+
+    /// Adds what live servers report and decides every app's identity again with it.
+    pub fn observe(&mut self, pushes: Vec<ObservedPush>) {
+        self.observed_pushes = pushes;
+        self.resolve_identities();
+    }
+
+    /// Decides who each app pushes as ([`crate::identity`]) and writes it into the app's
+    /// `pushed_job`, `pushed_instances` and `metrics`, which every phase and check reads.
+    fn resolve_identities(&mut self) {
+        let Some(gateway) = &self.settings.gateway else { return };
+        let gateway_job = gateway.job.clone().unwrap_or_else(|| "pushgateway".to_string());
+        let targets: Vec<String> = self.settings.apps.iter().map(App::target).collect();
+        let facts: Vec<identity::AppFacts<'_>> = self
+            .settings
+            .apps
+            .iter()
+            .zip(&targets)
+            .map(|(app, target)| identity::AppFacts {
+                service: &app.service,
+                scrape_job: &app.job,
+                target,
+                known: &app.known,
+            })
+            .collect();
+        let context = identity::Context {
+            honor_labels: gateway.honor_labels,
+            gateway_job: &gateway_job,
+        };
+        let decided = identity::resolve(&facts, &context, &self.query_clues, &self.observed_pushes);
+        drop(facts);
+        self.evidence.retain(|e| !e.setting.ends_with(".pushed_job") && !e.setting.ends_with(".pushed_instances"));
+        for (app, identity) in self.settings.apps.iter_mut().zip(decided) {
+            let key = |field: &str| format!("apps.{}.{field}", app.service);
+            if identity.source != identity::Source::Pinned {
+                let because: Vec<&str> = identity.evidence.iter().map(|e| e.says.as_str()).collect();
+                let because = if identity.source == identity::Source::Assumed {
+                    "assumed: the service name (nothing says otherwise)".to_string()
+                } else {
+                    because.join("; ")
+                };
+                self.evidence.push(evidence(&key("pushed_job"), identity.job.clone(), because));
+            }
+            app.pushed_job = identity.job.clone();
+            app.pushed_instances = identity.instances.clone();
+            app.metrics = identity.metrics.clone();
+            app.identity = identity;
+        }
     }
 
     /// Every file this stack was read from.
@@ -257,7 +315,7 @@ fn load(
     let live = merge_live(pinned.live.clone().unwrap_or_default(), overrides);
     let scrape = pinned.scrape.clone().unwrap_or_default();
     check_settings(&apps, &scrape, settings_source.as_ref())?;
-    Ok(Stack {
+    let mut stack = Stack {
         settings: Settings {
             gateway,
             apps,
@@ -275,7 +333,72 @@ fn load(
         evidence: found,
         service_files,
         observed_pushes: Vec::new(),
-    })
+        query_clues: Vec::new(),
+    };
+    stack.query_clues = query_clues(&stack);
+    stack.resolve_identities();
+    Ok(stack)
+}
+
+/// The clues the stack's queries give about who pushes as what ([`identity::clues`]): every
+/// dashboard (on every core) and rule file. A file that does not read gives none here; the
+/// phases that read it report it.
+fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
+    let Some(gateway) = &stack.settings.gateway else {
+        return Vec::new();
+    };
+    let gateway_job = gateway.job.clone().unwrap_or_else(|| "pushgateway".to_string());
+    let gateway_instances = gateway
+        .job
+        .as_deref()
+        .and_then(|job| stack.prometheus.job(job))
+        .map(|job| job.targets.clone())
+        .filter(|targets| !targets.is_empty())
+        .unwrap_or_else(|| vec![gateway.address()]);
+    let other_jobs: Vec<String> = stack
+        .prometheus
+        .jobs
+        .iter()
+        .map(|j| j.name.clone())
+        .filter(|name| *name != gateway_job && !stack.settings.apps.iter().any(|a| a.job == *name))
+        .collect();
+    let context = identity::clues::ReadContext {
+        honor_labels: gateway.honor_labels,
+        gateway_job: &gateway_job,
+        gateway_instances: &gateway_instances,
+        other_jobs: &other_jobs,
+    };
+    let files: Vec<&SourceFile> = stack.dashboards.iter().collect();
+    let parts = crate::parallel::map_in_parallel(files, |file| {
+        let mut collector = identity::clues::ClueCollector::default();
+        if let Ok(scanned) = crate::dashboard::scan(file.text()) {
+            for site in scanned
+                .sites
+                .iter()
+                .filter(|s| s.kind != crate::dashboard::SiteKind::PanelLink)
+            {
+                collector.read(&context, &site.value, &Location::at(file, site.literal.start));
+            }
+        }
+        collector.finish()
+    });
+    let mut collector = identity::clues::ClueCollector::default();
+    for part in parts {
+        collector.merge(part);
+    }
+    for file in &stack.rule_files {
+        let Ok(doc) = crate::edit::yaml::YamlDoc::parse(file.text()) else {
+            continue;
+        };
+        for (route, rule) in prometheus::rules(&doc) {
+            let Some(expr) = rule.get("expr").and_then(crate::edit::yaml::scalar_string) else {
+                continue;
+            };
+            let offset = doc.find(&route.key("expr")).map_or(0, |node| node.range().start);
+            collector.read(&context, &expr, &Location::at(file, offset));
+        }
+    }
+    collector.finish()
 }
 
 /// Settings the scrape phase would write into prometheus.yml as they are: anything Prometheus
@@ -686,6 +809,8 @@ fn resolve_apps(
                 let shown: Vec<&str> = code_paths.iter().map(RelPath::as_str).collect();
                 found.push(evidence(&key("code"), shown.join(", "), code_why));
             }
+            // What the pin and the app's own push calls say; the queries and live servers add
+            // theirs once read (crate::identity decides).
             let pushed = if app.pushed_job.is_none() || app.pushed_instances.is_empty() {
                 let env = service_env(dir, compose, service);
                 let lookup = |var: &str| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone());
@@ -693,35 +818,16 @@ fn resolve_apps(
             } else {
                 None
             };
-            let pushed_job = match (&app.pushed_job, &pushed) {
-                (Some(job), _) => job.clone(),
-                (None, Some(pushed)) => {
-                    let (job, why) = match &pushed.job {
-                        Some(job) => (job.clone(), pushed.job_because.clone()),
-                        None => (
-                            app.service.clone(),
-                            format!("the service name (default): {}", pushed.job_because),
-                        ),
-                    };
-                    found.push(evidence(&key("pushed_job"), job.clone(), why));
-                    job
-                }
-                (None, None) => app.service.clone(),
-            };
-            let pushed_instances = match (&pushed, app.pushed_instances.is_empty()) {
-                (Some(pushed), true) => match &pushed.instances {
-                    Some(instances) => {
-                        let shown = serde_json::to_string(instances).unwrap_or_default();
-                        found.push(evidence(
-                            &key("pushed_instances"),
-                            shown,
-                            pushed.instances_because.clone(),
-                        ));
-                        instances.clone()
-                    }
-                    None => Vec::new(),
-                },
-                _ => app.pushed_instances.clone(),
+            let known = identity::Known {
+                pinned_job: app.pushed_job.clone(),
+                pinned_instances: app.pushed_instances.clone(),
+                pinned_metrics: app.metrics.clone(),
+                code_job: pushed
+                    .as_ref()
+                    .and_then(|p| p.job.clone().map(|job| (job, p.job_because.clone()))),
+                code_instances: pushed
+                    .as_ref()
+                    .and_then(|p| p.instances.clone().map(|i| (i, p.instances_because.clone()))),
             };
             let code = if app.code.is_empty() {
                 code_paths
@@ -730,10 +836,12 @@ fn resolve_apps(
             };
             Ok(App {
                 job: app.job.clone().unwrap_or_else(|| app.service.clone()),
-                pushed_job,
-                pushed_instances,
+                pushed_job: app.service.clone(),
+                pushed_instances: Vec::new(),
                 metrics: app.metrics.clone(),
                 in_compose: service.is_some(),
+                identity: PushedIdentity::assumed(&app.service),
+                known,
                 service: app.service,
                 port,
                 code,

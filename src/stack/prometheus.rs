@@ -4,7 +4,7 @@
 use yaml_serde::Value;
 
 use crate::diagnostic::Diagnostic;
-use crate::edit::yaml::{YamlDoc, scalar_string};
+use crate::edit::yaml::{ItemMatch, Route, YamlDoc, scalar_string};
 use crate::stack::source::SourceFile;
 
 #[derive(Debug, Clone)]
@@ -281,4 +281,24 @@ mod tests {
         assert_eq!(duration_seconds("2x"), None);
         assert_eq!(duration_seconds(""), None);
     }
+}
+
+/// Every `groups[].rules[]` entry of a rule file, with its route.
+pub fn rules(doc: &YamlDoc) -> Vec<(Route, Value)> {
+    let mut out = Vec::new();
+    let groups = doc.value().get("groups").and_then(Value::as_sequence);
+    for (g, group) in groups.into_iter().flatten().enumerate() {
+        let Some(rules) = group.get("rules").and_then(Value::as_sequence) else {
+            continue;
+        };
+        for (r, rule) in rules.iter().enumerate() {
+            let route = Route::root()
+                .key("groups")
+                .item(ItemMatch::Index(g))
+                .key("rules")
+                .item(ItemMatch::Index(r));
+            out.push((route, rule.clone()));
+        }
+    }
+    out
 }

@@ -508,6 +508,8 @@ mod tests {
             metrics: vec![],
             in_compose: true,
             code: vec![],
+            identity: crate::identity::PushedIdentity::assumed("metrics-api"),
+            known: crate::identity::Known::default(),
         }
     }
 

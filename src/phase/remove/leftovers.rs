@@ -3,12 +3,12 @@
 //! series only the Pushgateway had. pullover reads these files; it does not
 //! edit them in this phase.
 
-use yaml_serde::Value;
 
 use super::{DUAL_RUN_DASHBOARD, DUAL_RUN_RULE_FILE, is_gateway_env};
 use crate::changeset::{Finding, Location, Severity};
 use crate::dashboard::{self, SiteKind};
-use crate::edit::yaml::{ItemMatch, Route, YamlDoc, scalar_string};
+use crate::edit::yaml::{YamlDoc, scalar_string};
+use crate::stack::prometheus::rules;
 use crate::promql::{self, AppMapping, QueryFindingKind, SeriesMapping};
 use crate::stack::source::SourceFile;
 use crate::stack::{Gateway, Stack};
@@ -232,6 +232,18 @@ fn fate(query: &str, mapping: &SeriesMapping) -> Option<Fate> {
             suggestion: finding.suggestion.clone(),
         });
     }
+    // Whose series it reads cannot be told (the gateway's or an app's under one job): either
+    // way they go with the gateway.
+    if let Some(finding) = rewrite
+        .findings
+        .iter()
+        .find(|f| f.kind == QueryFindingKind::AmbiguousApp && f.blocks_rewrite)
+    {
+        return Some(Fate::GoesEmpty {
+            message: finding.message.clone(),
+            suggestion: finding.suggestion.clone(),
+        });
+    }
     rewrite.text.is_some().then_some(Fate::StillPushed)
 }
 
@@ -294,26 +306,6 @@ pub(super) fn rules_on_gateway_series(stack: &Stack, gateway: &Gateway) -> Vec<F
         }
     }
     findings
-}
-
-/// Every `groups[].rules[]` entry, with its route.
-fn rules(doc: &YamlDoc) -> Vec<(Route, Value)> {
-    let mut out = Vec::new();
-    let groups = doc.value().get("groups").and_then(Value::as_sequence);
-    for (g, group) in groups.into_iter().flatten().enumerate() {
-        let Some(rules) = group.get("rules").and_then(Value::as_sequence) else {
-            continue;
-        };
-        for (r, rule) in rules.iter().enumerate() {
-            let route = Route::root()
-                .key("groups")
-                .item(ItemMatch::Index(g))
-                .key("rules")
-                .item(ItemMatch::Index(r));
-            out.push((route, rule.clone()));
-        }
-    }
-    out
 }
 
 /// Dashboards with queries that go empty or still select pushed series: one

@@ -117,12 +117,12 @@ const server = http.createServer((req, res) => {
   });
 });
 
-// Push the whole registry as job "metrics-api", instance "app-1".
+// Push the whole registry as job "pushgateway" (the dashboards select it there), instance "app-1".
 const gateway = new client.Pushgateway(PUSHGATEWAY_URL, { timeout: 5000 }, register);
 
 async function push() {
   try {
-    await gateway.pushAdd({ jobName: 'metrics-api', groupings: { instance: 'app-1' } });
+    await gateway.pushAdd({ jobName: 'pushgateway', groupings: { instance: 'app-1' } });
   } catch (err) {
     console.error(`push to ${PUSHGATEWAY_URL} failed: ${err.message}`);
   }
