@@ -48,7 +48,9 @@ pub fn run(ctx: &Context, args: &InitArgs) -> Result<Outcome> {
     }
     let interactive = !args.yes && io::stdin().is_terminal() && io::stderr().is_terminal();
     let mut ask = TerminalAsk { interactive };
-    let stack = Stack::discover(&ctx.global.stack, &ctx.global.overrides(), &mut ask)?;
+    let mut stack = Stack::discover(&ctx.global.stack, &ctx.global.overrides(), &mut ask)?;
+    // The live servers' word on who pushes as what, when URLs are given (crate::identity).
+    super::live::observe_pushes(ctx, &mut stack)?;
     let settings = settings_yaml::settings_of(&stack);
     let text = settings_yaml::render(&settings, &stack.evidence);
     check_reads_back(&text, &settings)?;

@@ -34,7 +34,9 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     if let Some(dir) = &args.report {
         check_report_request(stage, dir)?;
     }
-    let stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    // Who pushes as what, with the live servers' word (crate::identity).
+    live::observe_pushes(ctx, &mut stack)?;
     let runtime = live::runtime()?;
     if args.reload {
         let Some(url) = stack.settings.live.prometheus_url.as_deref() else {

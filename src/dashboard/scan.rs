@@ -154,6 +154,28 @@ pub struct DashboardScan {
     pub strays: Vec<StrayQuery>,
 }
 
+impl DashboardScan {
+    /// Where `owner` is, as a person reads it: `dashboard "Title" › row "Row" › panel "Panel"`.
+    pub fn context(&self, owner: &Owner) -> String {
+        let quoted = |name: &Option<String>| match name {
+            Some(name) => format!("{name:?}"),
+            None => "(untitled)".to_string(),
+        };
+        let mut parts = vec![format!("dashboard {}", quoted(&self.title))];
+        match owner {
+            Owner::Panel { title, row } => {
+                if let Some(row) = row {
+                    parts.push(format!("row {row:?}"));
+                }
+                parts.push(format!("panel {}", quoted(title)));
+            }
+            Owner::Variable { name } => parts.push(format!("variable {}", quoted(name))),
+            Owner::Annotation { name } => parts.push(format!("annotation {}", quoted(name))),
+        }
+        parts.join(" › ")
+    }
+}
+
 /// An `"expr": "…"` outside every place the dashboard model puts queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StrayQuery {

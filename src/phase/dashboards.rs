@@ -24,7 +24,7 @@ use yaml_serde::Value;
 
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::dashboard::{
-    DashboardError, DashboardScan, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_scanned_strings, scan,
+    DashboardError, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_scanned_strings, scan,
 };
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, ScalarTextEdit, YamlDoc, YamlError};
@@ -296,7 +296,7 @@ fn read_dashboard(file: &SourceFile) -> Result<Option<Source<'_>>, Diagnostic> {
                 ),
             )
             .tip("check the library panel's queries in Grafana (Dashboards › Library panels) and rewrite them there")
-            .at(Location::at(file, library.span.start).with_context(context(&scanned, &library.owner))),
+            .at(Location::at(file, library.span.start).with_context(scanned.context(&library.owner))),
         );
     }
     for skipped in &scanned.skipped {
@@ -308,7 +308,7 @@ fn read_dashboard(file: &SourceFile) -> Result<Option<Source<'_>>, Diagnostic> {
                     format!("not read as PromQL: {}; left as it is", skipped.reason),
                 )
                 .tip("if this data source is Prometheus, give it `\"type\": \"prometheus\"` and plan again")
-                .at(Location::at(file, skipped.site.literal.start).with_context(context(&scanned, &skipped.site.owner))),
+                .at(Location::at(file, skipped.site.literal.start).with_context(scanned.context(&skipped.site.owner))),
             );
         }
     }
@@ -325,10 +325,10 @@ fn read_dashboard(file: &SourceFile) -> Result<Option<Source<'_>>, Diagnostic> {
             },
             query: site.value.clone(),
             span: site.literal.clone(),
-            location: Location::at(file, site.literal.start).with_context(context(&scanned, &site.owner)),
+            location: Location::at(file, site.literal.start).with_context(scanned.context(&site.owner)),
             target: SiteTarget::Json(site.literal.clone()),
             legend: site.legend.as_ref().map(|legend| {
-                let location = Location::at(file, legend.literal.start).with_context(context(&scanned, &site.owner));
+                let location = Location::at(file, legend.literal.start).with_context(scanned.context(&site.owner));
                 (legend.value.clone(), location)
             }),
             variable: match &site.owner {
@@ -354,26 +354,6 @@ fn dashboard_error(file: &SourceFile, error: &DashboardError) -> Diagnostic {
     Diagnostic::error(format!("{}: {error}", file.path))
         .at(file, span, "")
         .help(error.help())
-}
-
-/// `dashboard "Title" › row "Row" › panel "Panel"`.
-fn context(scanned: &DashboardScan, owner: &Owner) -> String {
-    let quoted = |name: &Option<String>| match name {
-        Some(name) => format!("{name:?}"),
-        None => "(untitled)".to_string(),
-    };
-    let mut parts = vec![format!("dashboard {}", quoted(&scanned.title))];
-    match owner {
-        Owner::Panel { title, row } => {
-            if let Some(row) = row {
-                parts.push(format!("row {row:?}"));
-            }
-            parts.push(format!("panel {}", quoted(title)));
-        }
-        Owner::Variable { name } => parts.push(format!("variable {}", quoted(name))),
-        Owner::Annotation { name } => parts.push(format!("annotation {}", quoted(name))),
-    }
-    parts.join(" › ")
 }
 
 /// A rule file whose shape Prometheus refuses: its queries cannot be read reliably, and

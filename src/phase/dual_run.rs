@@ -44,6 +44,25 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             .build()
             .map_err(|e| Diagnostic::error(e.to_string()));
     };
+    for app in &stack.settings.apps {
+        if !app.identity.is_decided() {
+            let mut error = Diagnostic::error(format!(
+                "cannot write the dual-run comparison for {}: which job it pushes as is undecided ({}); nothing was written",
+                app.service,
+                app.identity.candidate_jobs().join(" or ")
+            ));
+            for side in app.identity.evidence.iter().chain(&app.identity.disputed_by) {
+                error = error.help(side.says.clone());
+            }
+            return Err(error.help(format!(
+                "set the job its series carry today: `apps: [{{service: {}, pushed_job: JOB}}]` in pullover.yaml",
+                app.service
+            )));
+        }
+        for finding in crate::identity::findings(&app.service, &app.identity) {
+            builder = builder.finding(finding);
+        }
+    }
     let (learned, unread) = learn_metrics(stack, gateway);
     for finding in unread {
         builder = builder.finding(finding);
@@ -364,6 +383,12 @@ impl AppModel {
                 [] if app.pushed_job == app.job => {
                     format!("job={}, instance!={}", quote(&app.pushed_job), quote(&app.target()))
                 }
+                // Pushed under the gateway's own job: the gateway's own series share it.
+                [] if gateway.job.as_deref() == Some(app.pushed_job.as_str()) => format!(
+                    "job={}, instance!={}",
+                    quote(&app.pushed_job),
+                    quote(&gateway.address())
+                ),
                 [] => format!("job={}", quote(&app.pushed_job)),
                 [one] => format!("job={}, instance={}", quote(&app.pushed_job), quote(one)),
                 many => {

@@ -170,7 +170,15 @@ impl Stack {
             let key = |field: &str| format!("apps.{}.{field}", app.service);
             if identity.source != identity::Source::Pinned {
                 let because: Vec<&str> = identity.evidence.iter().map(|e| e.says.as_str()).collect();
-                let because = if identity.source == identity::Source::Assumed {
+                let because = if !identity.is_decided() {
+                    let sides: Vec<&str> = identity
+                        .evidence
+                        .iter()
+                        .chain(&identity.disputed_by)
+                        .map(|e| e.says.as_str())
+                        .collect();
+                    format!("undecided: {}", sides.join("; "))
+                } else if identity.source == identity::Source::Assumed {
                     "assumed: the service name (nothing says otherwise)".to_string()
                 } else {
                     because.join("; ")
@@ -377,7 +385,8 @@ fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
                 .iter()
                 .filter(|s| s.kind != crate::dashboard::SiteKind::PanelLink)
             {
-                collector.read(&context, &site.value, &Location::at(file, site.literal.start));
+                let location = Location::at(file, site.literal.start).with_context(scanned.context(&site.owner));
+                collector.read(&context, &site.value, &location);
             }
         }
         collector.finish()
@@ -395,7 +404,11 @@ fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
                 continue;
             };
             let offset = doc.find(&route.key("expr")).map_or(0, |node| node.range().start);
-            collector.read(&context, &expr, &Location::at(file, offset));
+            let name = ["alert", "record"]
+                .iter()
+                .find_map(|key| rule.get(*key).and_then(crate::edit::yaml::scalar_string).map(|n| format!("{key} {n:?}")))
+                .unwrap_or_else(|| "a rule".to_string());
+            collector.read(&context, &expr, &Location::at(file, offset).with_context(name));
         }
     }
     collector.finish()
@@ -811,12 +824,11 @@ fn resolve_apps(
             }
             // What the pin and the app's own push calls say; the queries and live servers add
             // theirs once read (crate::identity decides).
-            let pushed = if app.pushed_job.is_none() || app.pushed_instances.is_empty() {
+            // Read even when pinned: a pin that the code contradicts is worth a word.
+            let pushed = {
                 let env = service_env(dir, compose, service);
                 let lookup = |var: &str| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone());
                 Some(discover::pushed_as(&code_under(code, &code_paths), &lookup))
-            } else {
-                None
             };
             let known = identity::Known {
                 pinned_job: app.pushed_job.clone(),

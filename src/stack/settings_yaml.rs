@@ -28,9 +28,17 @@ pub fn settings_of(stack: &Stack) -> SettingsFile {
                 service: app.service.clone(),
                 port: Some(app.port),
                 job: Some(app.job.clone()),
-                pushed_job: Some(app.pushed_job.clone()),
-                pushed_instances: app.pushed_instances.clone(),
-                metrics: app.metrics.clone(),
+                // A guess is never written as if it were a fact: an assumed or undecided pushed
+                // job stays a comment for a person to settle (see `render`).
+                pushed_job: (app.identity.is_decided() && app.identity.source != crate::identity::Source::Assumed)
+                    .then(|| app.pushed_job.clone()),
+                pushed_instances: if app.identity.is_decided() {
+                    app.pushed_instances.clone()
+                } else {
+                    Vec::new()
+                },
+                // Learnt metric lists would stop the learning; only a pinned list is kept.
+                metrics: app.known.pinned_metrics.clone(),
                 code: app.code.iter().map(|c| c.to_string()).collect(),
             })
             .collect(),
@@ -122,6 +130,13 @@ pub fn render(settings: &SettingsFile, evidence: &[Evidence]) -> String {
                 out.comment(4, "The `job` it pushes as: what dashboards and rules select today.");
                 out.found(4, evidence, &key("pushed_job"), None);
                 out.scalar(4, "pushed_job", pushed_job);
+            } else if let Some(unsettled) = evidence.iter().find(|e| e.setting == key("pushed_job")) {
+                out.comment(
+                    4,
+                    "The `job` it pushes as is not settled; set it to the job its series carry today:",
+                );
+                out.comment(4, &format!("{} ({})", unsettled.value, unsettled.because));
+                out.comment(4, &format!("pushed_job: {}", render_plain_or_quoted(&unsettled.value, None)));
             }
             if !app.pushed_instances.is_empty() {
                 out.comment(4, "The `instance` values it pushes with (\"\" = no instance label).");

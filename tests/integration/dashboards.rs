@@ -918,9 +918,9 @@ fn a_malformed_dashboard_is_an_error_at_its_line_and_nothing_changes() {
 fn an_unparseable_query_is_reported_with_its_panel_and_left_as_written() {
     let p = pullover().stack("seed");
     let path = "grafana/dashboards/website-overview.json";
-    let broken = r#""expr": "sum(page_views_total{job=\"metrics-api\", instance=\"app-1\"}""#;
+    let broken = r#""expr": "sum(page_views_total{job=\"pushgateway\", instance=\"app-1\"}""#;
     let text = p.read(path).replacen(
-        r#""expr": "sum(page_views_total{job=\"metrics-api\", instance=\"app-1\"})""#,
+        r#""expr": "sum(page_views_total{job=\"pushgateway\", instance=\"app-1\"})""#,
         broken,
         1,
     );
@@ -969,9 +969,9 @@ fn a_query_the_promql_parser_panics_on_is_reported_quietly_like_any_unparseable_
     // Found by fuzzing: promql-parser panics turning a huge bare number of seconds into a range.
     let p = pullover().stack("seed");
     let path = "grafana/dashboards/website-overview.json";
-    let original = r#""expr": "sum(page_views_total{job=\"metrics-api\", instance=\"app-1\"})""#;
+    let original = r#""expr": "sum(page_views_total{job=\"pushgateway\", instance=\"app-1\"})""#;
     let huge = format!(
-        r#""expr": "sum(rate(page_views_total{{job=\"metrics-api\", instance=\"app-1\"}}[5{}][5m]))""#,
+        r#""expr": "sum(rate(page_views_total{{job=\"pushgateway\", instance=\"app-1\"}}[5{}][5m]))""#,
         "9".repeat(80)
     );
     p.write(path, &p.read(path).replacen(original, &huge, 1));

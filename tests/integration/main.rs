@@ -18,6 +18,8 @@ mod engine;
 mod every_phase;
 mod init;
 mod live_client;
+mod pushed_identity;
+mod pushed_identity_live;
 mod remove;
 mod remove_props;
 mod scrape;

@@ -64,7 +64,9 @@ pub(crate) struct E2e {
 
 impl E2e {
     pub(crate) fn start(test: &str) -> Option<E2e> {
-        let stack = pullover().stack("seed");
+        // The app pushes under its own name here; tests/integration/pushed_identity_live.rs runs
+        // the user's shape (pushed as job `pushgateway`).
+        let stack = pullover().stack("seed-own-job");
         stack.write("grafana/dashboards/e2e.json", E2E_DASHBOARD);
         stack.write("prometheus/rules/e2e.yml", E2E_RULES);
         let config = stack.file("prometheus/prometheus.yml");

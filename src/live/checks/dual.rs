@@ -270,6 +270,25 @@ pub async fn dual_run_checks(
             job: app.job.clone(),
             instance: target.instance().unwrap_or_default().to_string(),
         };
+        if !app.identity.is_decided() {
+            let jobs: Vec<String> = app.identity.candidate_jobs().iter().map(|j| format!("`{j}`")).collect();
+            checks.push(
+                Check::new(
+                    CheckKind::DualRun,
+                    &app.service,
+                    Status::Fail,
+                    format!(
+                        "which job it pushes as is undecided ({}): comparing either would be a guess",
+                        jobs.join(" or ")
+                    ),
+                )
+                .note(format!(
+                    "`pullover analyze` shows the evidence; set `pushed_job:` for {} in pullover.yaml",
+                    app.service
+                )),
+            );
+            continue;
+        }
         let groups = pushed_groups(client, gateway_client, &source, app).await?;
         if groups.is_empty() {
             checks.push(

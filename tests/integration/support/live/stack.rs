@@ -34,6 +34,8 @@ pub struct StackOptions {
     pub honor_labels: bool,
     pub scrape_interval: &'static str,
     pub push_interval: Duration,
+    /// The `job` the app pushes under (`/metrics/job/<job>/…`).
+    pub pushed_job: &'static str,
 }
 
 impl Default for StackOptions {
@@ -43,6 +45,7 @@ impl Default for StackOptions {
             honor_labels: true,
             scrape_interval: "1s",
             push_interval: Duration::from_secs(1),
+            pushed_job: APP_JOB,
         }
     }
 }
@@ -250,7 +253,7 @@ impl LiveStack {
         );
         let app = MetricsApp::start(Some(PushTarget {
             gateway: gateway_addr,
-            job: APP_JOB.into(),
+            job: options.pushed_job.into(),
             instance: PUSHED_INSTANCE.into(),
             interval: options.push_interval,
         }));
