@@ -20,6 +20,9 @@ pub struct Size {
     pub jobs: usize,
     pub services: usize,
     pub apps: usize,
+    /// The user's shape: every app pushes as job `pushgateway` (the gateway's own job name),
+    /// told apart by instance, and the queries select `job="pushgateway"`.
+    pub pushed_as_gateway: bool,
 }
 
 impl Size {
@@ -30,6 +33,7 @@ impl Size {
         jobs: 1000,
         services: 300,
         apps: 50,
+        pushed_as_gateway: false,
     };
 }
 
@@ -43,6 +47,15 @@ const METRICS: &[&str] = &[
 
 fn app(i: usize) -> String {
     format!("app-{i:03}")
+}
+
+/// The job app `i` pushes under.
+fn pushed(i: usize, size: Size) -> String {
+    if size.pushed_as_gateway {
+        "pushgateway".to_string()
+    } else {
+        app(i)
+    }
 }
 
 /// Writes the stack under `root` (which must exist and be empty).
@@ -60,7 +73,7 @@ pub fn write_stack(root: &Path, size: Size) -> io::Result<()> {
     for i in 0..size.apps {
         let dir = root.join(app(i));
         fs::create_dir_all(&dir)?;
-        fs::write(dir.join("server.js"), server_js(i))?;
+        fs::write(dir.join("server.js"), server_js(i, size))?;
     }
     for d in 0..size.dashboards {
         let path = root.join(format!("grafana/dashboards/dashboard-{d:04}.json"));
@@ -131,11 +144,12 @@ fn rules(size: Size) -> String {
     let mut out = String::from("groups:\n  - name: apps\n    rules:\n");
     for i in 0..size.apps {
         let name = app(i);
+        let job = pushed(i, size);
         let _ = write!(
             out,
-            "      - alert: {}PushStale\n        expr: time() - push_time_seconds{{job=\"{name}\"}} > 300\n        \
+            "      - alert: {}PushStale\n        expr: time() - push_time_seconds{{job=\"{job}\", instance=\"{name}-1\"}} > 300\n        \
              for: 2m\n      - record: job:http_requests:rate5m\n        \
-             expr: sum by (code) (rate(http_requests_total{{job=\"{name}\", instance=\"{name}-1\"}}[5m]))\n",
+             expr: sum by (code) (rate(http_requests_total{{job=\"{job}\", instance=\"{name}-1\"}}[5m]))\n",
             name.replace('-', "_")
         );
     }
@@ -148,13 +162,14 @@ const PROVIDER: &str = "apiVersion: 1\n\nproviders:\n  - name: apps\n    type: f
 const DATASOURCE: &str = "apiVersion: 1\n\ndatasources:\n  - name: Prometheus\n    type: prometheus\n    \
                           uid: prometheus\n    url: http://prometheus:9090\n    isDefault: true\n";
 
-fn server_js(i: usize) -> String {
+fn server_js(i: usize, size: Size) -> String {
     let name = app(i);
+    let job = pushed(i, size);
     format!(
         "'use strict';\n// {name}: serves /metrics and pushes its registry to the Pushgateway.\n\
          const http = require('http');\nconst client = require('prom-client');\n\n\
          const gateway = new client.Pushgateway(process.env.PUSHGATEWAY_URL, {{ timeout: 5000 }});\n\
-         setInterval(() => gateway.pushAdd({{ jobName: '{name}', groupings: {{ instance: '{name}-1' }} }}), 15000);\n\n\
+         setInterval(() => gateway.pushAdd({{ jobName: '{job}', groupings: {{ instance: '{name}-1' }} }}), 15000);\n\n\
          http.createServer(async (req, res) => {{\n  res.end(await client.register.metrics());\n}}).listen(8080);\n"
     )
 }
@@ -162,19 +177,21 @@ fn server_js(i: usize) -> String {
 /// The query of panel `p` on dashboard `d`: mostly the pushed series of one app, now and then
 /// the gateway's own metrics or a push age (which stay and are reported).
 fn query(d: usize, p: usize, size: Size) -> String {
-    let name = app((d * 7 + p) % size.apps);
+    let i = (d * 7 + p) % size.apps;
+    let name = app(i);
+    let job = pushed(i, size);
     let metric = METRICS[(d + p) % METRICS.len()];
     match p % 6 {
-        0 => format!("sum by (code) (rate({metric}{{job=\"{name}\", code=~\"$code\"}}[$__rate_interval]))"),
+        0 => format!("sum by (code) (rate({metric}{{job=\"{job}\", code=~\"$code\"}}[$__rate_interval]))"),
         1 => format!(
-            "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{job=\"{name}\", \
+            "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{job=\"{job}\", \
              instance=\"{name}-1\"}}[5m])))"
         ),
-        2 => format!("{metric}{{job=\"{name}\", instance=\"{name}-1\"}}"),
+        2 => format!("{metric}{{job=\"{job}\", instance=\"{name}-1\"}}"),
         3 => "up{job=\"pushgateway\"}".to_string(),
-        4 => format!("time() - push_time_seconds{{job=\"{name}\"}}"),
+        4 => format!("time() - push_time_seconds{{job=\"{job}\", instance=\"{name}-1\"}}"),
         _ => format!(
-            "sum(increase({metric}{{job=\"{name}\"}}[1h])) / sum(increase({metric}{{job=\"{name}\"}}[1h] offset 1d))"
+            "sum(increase({metric}{{job=\"{job}\", instance=\"{name}-1\"}}[1h])) / sum(increase({metric}{{job=\"{job}\"}}[1h] offset 1d))"
         ),
     }
 }
@@ -194,7 +211,7 @@ fn json_string(text: &str) -> String {
 }
 
 fn dashboard(d: usize, size: Size) -> String {
-    let name = app(d % size.apps);
+    let job = pushed(d % size.apps, size);
     let mut panels = Vec::with_capacity(size.panels);
     for p in 0..size.panels {
         let (x, y) = ((p % 2) * 12, (p / 2) * 8);
@@ -230,6 +247,6 @@ fn dashboard(d: usize, size: Size) -> String {
          \"time\": {{ \"from\": \"now-6h\", \"to\": \"now\" }},\n  \"title\": \"Dashboard {d}\",\n  \"uid\": \"dash-{d:04}\",\n  \
          \"version\": 1\n}}\n",
         panels.join(",\n"),
-        def = json_string(&format!("label_values(http_requests_total{{job=\"{name}\"}}, code)")),
+        def = json_string(&format!("label_values(http_requests_total{{job=\"{job}\"}}, code)")),
     )
 }

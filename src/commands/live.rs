@@ -107,6 +107,11 @@ const OBSERVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// that cannot be used or a server that does not answer is a note, not an error: the plan then
 /// learns from the files alone, as it would without the URL.
 pub(super) fn observe_pushes(ctx: &Context, stack: &mut Stack) -> Result<()> {
+    observe_pushes_within(ctx, stack, OBSERVE_TIMEOUT)
+}
+
+/// [`observe_pushes`], waiting at most `timeout` for each server (`verify --timeout`).
+pub(super) fn observe_pushes_within(ctx: &Context, stack: &mut Stack, timeout: Duration) -> Result<()> {
     let live = &stack.settings.live;
     let note = |setting: &str, error: &dyn std::fmt::Display| {
         ctx.note(&format!(
@@ -114,12 +119,12 @@ pub(super) fn observe_pushes(ctx: &Context, stack: &mut Stack) -> Result<()> {
         ));
     };
     let prometheus = live.prometheus_url.as_deref().and_then(|url| {
-        prometheus(url, OBSERVE_TIMEOUT)
+        prometheus(url, timeout)
             .map_err(|e| note("--prometheus-url or `live.prometheus_url` in pullover.yaml", &e))
             .ok()
     });
     let pushgateway = live.pushgateway_url.as_deref().and_then(|url| {
-        pushgateway(url, OBSERVE_TIMEOUT)
+        pushgateway(url, timeout)
             .map_err(|e| note("--pushgateway-url or `live.pushgateway_url` in pullover.yaml", &e))
             .ok()
     });

@@ -57,11 +57,13 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         }
     }
     // Queries waiting for a decision are pending work too, as Terraform's exit 2 means.
-    Ok(if args.detailed_exitcode && (!changeset.is_empty() || changeset.waiting() > 0) {
-        Outcome::ChangesPending
-    } else {
-        Outcome::Success
-    })
+    Ok(
+        if args.detailed_exitcode && (!changeset.is_empty() || changeset.waiting() > 0) {
+            Outcome::ChangesPending
+        } else {
+            Outcome::Success
+        },
+    )
 }
 
 /// Reads the stack and runs the phase's planner.

@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     }
     let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
     // Who pushes as what, with the live servers' word (crate::identity).
-    live::observe_pushes(ctx, &mut stack)?;
+    live::observe_pushes_within(ctx, &mut stack, args.live.timeout)?;
     let runtime = live::runtime()?;
     if args.reload {
         let Some(url) = stack.settings.live.prometheus_url.as_deref() else {

@@ -115,7 +115,11 @@ impl ClueCollector {
     }
 
     fn add(&mut self, job: &str, instance: Option<&str>, metric: Option<&str>, text: &str, location: &Location) {
-        let key = (job.to_string(), instance.map(str::to_string), metric.map(str::to_string));
+        let key = (
+            job.to_string(),
+            instance.map(str::to_string),
+            metric.map(str::to_string),
+        );
         if let Some(&at) = self.index.get(&key) {
             if let Some(clue) = self.clues.get_mut(at) {
                 clue.count += 1;
@@ -134,7 +138,13 @@ impl ClueCollector {
         });
     }
 
-    fn read_honoring_labels(&mut self, context: &ReadContext<'_>, selector: &SelectorView, text: &str, location: &Location) {
+    fn read_honoring_labels(
+        &mut self,
+        context: &ReadContext<'_>,
+        selector: &SelectorView,
+        text: &str,
+        location: &Location,
+    ) {
         // An alternation (`job=~"pushgateway|website"`) says one of them, not which.
         let Some([job]) = selector.named("job") else { return };
         let metric = selector.metric.as_deref();
@@ -274,8 +284,14 @@ mod tests {
 
     #[test]
     fn a_shared_family_under_the_gateway_job_counts_with_a_pushed_instance() {
-        let found = read(true, &[r#"process_start_time_seconds{job="pushgateway", instance="app-1"}"#]);
-        assert_eq!(found, vec![clue("pushgateway", Some("app-1"), "process_start_time_seconds")]);
+        let found = read(
+            true,
+            &[r#"process_start_time_seconds{job="pushgateway", instance="app-1"}"#],
+        );
+        assert_eq!(
+            found,
+            vec![clue("pushgateway", Some("app-1"), "process_start_time_seconds")]
+        );
     }
 
     #[test]

@@ -227,11 +227,7 @@ impl Attribution<'_, '_> {
                 }
             }
         }
-        if matched_any {
-            Narrowed::Several
-        } else {
-            Narrowed::None
-        }
+        if matched_any { Narrowed::Several } else { Narrowed::None }
     }
 
     fn of_query(&self, clue: &QueryClue) -> Option<usize> {
@@ -241,11 +237,9 @@ impl Attribution<'_, '_> {
         let gateway_job = self.context.gateway_job;
         let by_known_job = |app: &AppFacts<'_>| Self::known_job(app) == Some(job);
         let by_service = |app: &AppFacts<'_>| app.scrape_job == job && job != gateway_job;
-        let by_instance =
-            |app: &AppFacts<'_>| instance.is_some_and(|i| Self::known_instances(app).contains(&i));
-        let by_metric = |app: &AppFacts<'_>| {
-            metric.is_some_and(|m| app.known.pinned_metrics.iter().any(|p| family_name(p) == m))
-        };
+        let by_instance = |app: &AppFacts<'_>| instance.is_some_and(|i| Self::known_instances(app).contains(&i));
+        let by_metric =
+            |app: &AppFacts<'_>| metric.is_some_and(|m| app.known.pinned_metrics.iter().any(|p| family_name(p) == m));
         match self.narrow(&[&by_known_job, &by_service, &by_instance, &by_metric]) {
             Narrowed::One(index) => Some(index),
             Narrowed::Several => None,
@@ -273,8 +267,7 @@ impl Attribution<'_, '_> {
                 families.is_some_and(|f| f.contains(m)) || app.known.pinned_metrics.iter().any(|p| family_name(p) == m)
             })
         };
-        let by_instance =
-            |app: &AppFacts<'_>| instance.is_some_and(|i| Self::known_instances(app).contains(&i));
+        let by_instance = |app: &AppFacts<'_>| instance.is_some_and(|i| Self::known_instances(app).contains(&i));
         match self.narrow(&[&by_known_job, &by_service, &by_metrics, &by_instance]) {
             Narrowed::One(index) => Some(index),
             Narrowed::Several => None,
@@ -360,6 +353,10 @@ fn resolve_one(
             None => query_jobs.push((&clue.job, clue.count, clue)),
         }
     }
+    // The queries' word is the job most of them use: a stray selector on another job (a typo,
+    // a stale panel) reads nothing and is reported where it is, not taken as a dispute.
+    let most = query_jobs.iter().map(|(_, count, _)| *count).max().unwrap_or(0);
+    query_jobs.retain(|(_, count, _)| *count == most);
     let label = if context.honor_labels { "job" } else { "exported_job" };
     for (job, count, first) in &query_jobs {
         named.push(Evidence {
@@ -453,13 +450,7 @@ fn metrics_of(app: &AppFacts<'_>, job: &str, queries: &[&QueryClue], live: &[&Ob
     }
     let mut metrics: BTreeSet<String> = BTreeSet::new();
     for group in live.iter().filter(|g| g.job == job) {
-        metrics.extend(
-            group
-                .metrics
-                .iter()
-                .filter(|m| family(m) == Family::App)
-                .cloned(),
-        );
+        metrics.extend(group.metrics.iter().filter(|m| family(m) == Family::App).cloned());
     }
     for clue in queries.iter().filter(|c| c.job == job || c.job == app.scrape_job) {
         if let (Some(metric), Some(Family::App)) = (&clue.metric, clue.family) {

@@ -106,7 +106,11 @@ fn live_groups_decide_when_nothing_is_pinned() {
     assert_eq!((identity.job.as_str(), identity.source), ("pushgateway", Source::Live));
     assert_eq!(identity.instances, vec!["app-1"]);
     assert_eq!(identity.metrics, vec!["page_views_total"]);
-    assert!(identity.evidence[0].says.contains("holds its group {job=\"pushgateway\", instance=\"app-1\"}"));
+    assert!(
+        identity.evidence[0]
+            .says
+            .contains("holds its group {job=\"pushgateway\", instance=\"app-1\"}")
+    );
 }
 
 #[test]
@@ -120,7 +124,10 @@ fn the_apps_push_call_decides_without_pin_or_live() {
 #[test]
 fn app_metrics_on_the_gateway_job_decide_from_the_queries_alone() {
     let identity = resolve_one_app(true, Known::default(), ON_GATEWAY_JOB, &[]);
-    assert_eq!((identity.job.as_str(), identity.source), ("pushgateway", Source::Queries));
+    assert_eq!(
+        (identity.job.as_str(), identity.source),
+        ("pushgateway", Source::Queries)
+    );
     assert_eq!(identity.instances, vec!["app-1"]);
     assert_eq!(identity.metrics, vec!["http_requests_total", "page_views_total"]);
     let finding = &findings("metrics-api", &identity)[0];
@@ -153,7 +160,10 @@ fn exported_job_decides_from_the_queries_without_honor_labels() {
 #[test]
 fn the_service_name_is_a_stated_assumption() {
     let identity = resolve_one_app(true, Known::default(), &[r#"up{job="pushgateway"}"#], &[]);
-    assert_eq!((identity.job.as_str(), identity.source), ("metrics-api", Source::Assumed));
+    assert_eq!(
+        (identity.job.as_str(), identity.source),
+        ("metrics-api", Source::Assumed)
+    );
     let finding = &findings("metrics-api", &identity)[0];
     assert_eq!(finding.id, "pushed-identity-assumed");
     assert!(finding.message.contains("assuming its service name"));
@@ -245,4 +255,15 @@ fn two_apps_on_the_gateway_job_are_told_apart_by_instance_and_code() {
     assert_eq!(found[0].metrics, vec!["page_views_total"]);
     assert_eq!(found[1].instances, vec!["billing-1"]);
     assert_eq!(found[1].metrics, vec!["invoices_total"]);
+}
+
+#[test]
+fn a_stray_query_on_another_job_is_no_dispute() {
+    // 3 selectors say "pushgateway", one says a job nothing pushes as (a typo): the code and the
+    // queries' word agree.
+    let mut queries = ON_GATEWAY_JOB.to_vec();
+    queries.push(r#"http_requests_total{job="metrics-apj"}"#);
+    let identity = resolve_one_app(true, code("pushgateway", "app-1"), &queries, &[]);
+    assert!(identity.is_decided(), "{:?}", identity.disputed_by);
+    assert_eq!(identity.job, "pushgateway");
 }

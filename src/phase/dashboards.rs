@@ -23,9 +23,7 @@ use serde::Serialize;
 use yaml_serde::Value;
 
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
-use crate::dashboard::{
-    DashboardError, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_scanned_strings, scan,
-};
+use crate::dashboard::{DashboardError, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_scanned_strings, scan};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, ScalarTextEdit, YamlDoc, YamlError};
 use crate::promql::{QueryFinding, QueryFindingKind, QueryRewrite, SeriesMapping, rewrite_query, selectors};

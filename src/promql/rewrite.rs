@@ -305,7 +305,12 @@ impl<'m, 'a> Rewriter<'m, 'a> {
     /// (`process_*`, `go_*`) is the app's only when the instance matchers say so.
     fn on_gateway_job(&self, selector: &Selector, kind: MetricKind<'m>) -> OnGatewayJob<'m> {
         let gateway_job = self.mapping.gateway_job.as_str();
-        let pushing: Vec<&'m AppMapping> = self.mapping.apps.iter().filter(|a| a.pushed_job == gateway_job).collect();
+        let pushing: Vec<&'m AppMapping> = self
+            .mapping
+            .apps
+            .iter()
+            .filter(|a| a.pushed_job == gateway_job)
+            .collect();
         if pushing.is_empty() {
             return OnGatewayJob::Gateway;
         }
@@ -331,24 +336,41 @@ impl<'m, 'a> Rewriter<'m, 'a> {
             .copied()
             .filter(|a| named.iter().any(|i| a.pushed_instances.contains(i)))
             .collect();
-        let candidates = if by_instance.is_empty() { &pushing } else { &by_instance };
         let text = self.quoted(&selector.span);
         match kind {
-            MetricKind::App(app) if app.pushed_job == gateway_job => OnGatewayJob::App(app),
-            MetricKind::App(_) | MetricKind::GatewayOnly | MetricKind::Absent => OnGatewayJob::Gateway,
-            MetricKind::Other => match candidates.as_slice() {
-                [one] => OnGatewayJob::App(one),
-                several => {
-                    let names: Vec<&str> = several.iter().map(|a| a.scrape_job.as_str()).collect();
-                    OnGatewayJob::Undecidable(
-                        QueryFindingKind::AmbiguousApp,
-                        format!(
-                            "`{text}`: several apps push as job \"{gateway_job}\" ({}) and nothing in the selector says whose series these are; add an instance matcher. Left unchanged",
-                            names.join(", ")
-                        ),
-                    )
+            MetricKind::GatewayOnly | MetricKind::Absent => OnGatewayJob::Gateway,
+            MetricKind::App(_) | MetricKind::Other => {
+                let MetricName::Literal(name) = &selector.name else {
+                    return OnGatewayJob::Gateway;
+                };
+                // Apps on the gateway's job that list the metric; several apps may push the
+                // same families, told apart by instance.
+                let listing: Vec<&'m AppMapping> = pushing.iter().copied().filter(|a| lists_metric(a, name)).collect();
+                if listing.is_empty() && matches!(kind, MetricKind::App(_)) {
+                    // Another app's metric: it does not push under the gateway's job.
+                    return OnGatewayJob::Gateway;
                 }
-            },
+                let pool = if listing.is_empty() { pushing.clone() } else { listing };
+                let by_instance: Vec<&'m AppMapping> = pool
+                    .iter()
+                    .copied()
+                    .filter(|a| named.iter().any(|i| a.pushed_instances.contains(i)))
+                    .collect();
+                let candidates = if by_instance.is_empty() { pool } else { by_instance };
+                match candidates.as_slice() {
+                    [one] => OnGatewayJob::App(one),
+                    several => {
+                        let names: Vec<&str> = several.iter().map(|a| a.scrape_job.as_str()).collect();
+                        OnGatewayJob::Undecidable(
+                            QueryFindingKind::AmbiguousApp,
+                            format!(
+                                "`{text}`: several apps push as job \"{gateway_job}\" ({}) and nothing in the selector says whose series these are; add an instance matcher. Left unchanged",
+                                names.join(", ")
+                            ),
+                        )
+                    }
+                }
+            }
             MetricKind::PerTarget => {
                 let MetricName::Literal(name) = &selector.name else {
                     return OnGatewayJob::Gateway;
@@ -369,7 +391,11 @@ impl<'m, 'a> Rewriter<'m, 'a> {
                             QueryFindingKind::AmbiguousApp,
                             format!(
                                 "`{text}`: both the Pushgateway and {} export `{name}` under job \"{gateway_job}\", and nothing in the selector says whose it reads; {hint}add instance=\"{}\" for the gateway's. Left unchanged",
-                                pushing.iter().map(|a| a.scrape_job.as_str()).collect::<Vec<_>>().join(", "),
+                                pushing
+                                    .iter()
+                                    .map(|a| a.scrape_job.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
                                 self.mapping.gateway_instances.first().map_or("", String::as_str)
                             ),
                         )

@@ -165,7 +165,8 @@ impl Stack {
         };
         let decided = identity::resolve(&facts, &context, &self.query_clues, &self.observed_pushes);
         drop(facts);
-        self.evidence.retain(|e| !e.setting.ends_with(".pushed_job") && !e.setting.ends_with(".pushed_instances"));
+        self.evidence
+            .retain(|e| !e.setting.ends_with(".pushed_job") && !e.setting.ends_with(".pushed_instances"));
         for (app, identity) in self.settings.apps.iter_mut().zip(decided) {
             let key = |field: &str| format!("apps.{}.{field}", app.service);
             if identity.source != identity::Source::Pinned {
@@ -183,7 +184,8 @@ impl Stack {
                 } else {
                     because.join("; ")
                 };
-                self.evidence.push(evidence(&key("pushed_job"), identity.job.clone(), because));
+                self.evidence
+                    .push(evidence(&key("pushed_job"), identity.job.clone(), because));
             }
             app.pushed_job = identity.job.clone();
             app.pushed_instances = identity.instances.clone();
@@ -406,7 +408,11 @@ fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
             let offset = doc.find(&route.key("expr")).map_or(0, |node| node.range().start);
             let name = ["alert", "record"]
                 .iter()
-                .find_map(|key| rule.get(*key).and_then(crate::edit::yaml::scalar_string).map(|n| format!("{key} {n:?}")))
+                .find_map(|key| {
+                    rule.get(*key)
+                        .and_then(crate::edit::yaml::scalar_string)
+                        .map(|n| format!("{key} {n:?}"))
+                })
                 .unwrap_or_else(|| "a rule".to_string());
             collector.read(&context, &expr, &Location::at(file, offset).with_context(name));
         }

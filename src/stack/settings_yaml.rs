@@ -136,7 +136,10 @@ pub fn render(settings: &SettingsFile, evidence: &[Evidence]) -> String {
                     "The `job` it pushes as is not settled; set it to the job its series carry today:",
                 );
                 out.comment(4, &format!("{} ({})", unsettled.value, unsettled.because));
-                out.comment(4, &format!("pushed_job: {}", render_plain_or_quoted(&unsettled.value, None)));
+                out.comment(
+                    4,
+                    &format!("pushed_job: {}", render_plain_or_quoted(&unsettled.value, None)),
+                );
             }
             if !app.pushed_instances.is_empty() {
                 out.comment(4, "The `instance` values it pushes with (\"\" = no instance label).");

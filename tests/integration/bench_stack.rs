@@ -16,13 +16,26 @@ const SMALL: Size = Size {
     jobs: 20,
     services: 12,
     apps: 3,
+    pushed_as_gateway: false,
 };
 
 #[test]
 fn every_phase_does_its_work_on_the_generated_stack_and_rollback_restores_it() {
+    every_phase_on(SMALL);
+}
+
+#[test]
+fn every_phase_does_its_work_on_the_generated_stack_in_the_users_shape() {
+    every_phase_on(Size {
+        pushed_as_gateway: true,
+        ..SMALL
+    });
+}
+
+fn every_phase_on(size: Size) {
     let p = pullover();
     std::fs::create_dir_all(p.path()).unwrap();
-    generate::write_stack(&p.path(), SMALL).unwrap();
+    generate::write_stack(&p.path(), size).unwrap();
     let before = p.hashes();
 
     let scrape = p.run(["plan", "scrape"]);
@@ -40,7 +53,7 @@ fn every_phase_does_its_work_on_the_generated_stack_and_rollback_restores_it() {
     // Every dashboard selects pushed series of some app: each one is rewritten.
     let dashboards = p.run(["plan", "dashboards"]);
     dashboards.success();
-    for d in 0..SMALL.dashboards {
+    for d in 0..size.dashboards {
         let file = format!("a/grafana/dashboards/dashboard-{d:04}.json");
         assert!(
             dashboards.stdout.contains(&file),

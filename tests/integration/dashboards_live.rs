@@ -71,7 +71,7 @@ fn pushed_groups_seen_live_teach_the_rewrite_what_the_files_cannot() {
     assert!(
         from_gateway
             .stdout
-            .contains(&format!("in the live Pushgateway at {gateway_url}")),
+            .contains(&format!("the live Pushgateway at {gateway_url}")),
         "{}",
         from_gateway.stdout
     );
@@ -100,7 +100,7 @@ fn pushed_groups_seen_live_teach_the_rewrite_what_the_files_cannot() {
     assert!(
         from_prometheus
             .stdout
-            .contains(&format!("in the live Prometheus at {prometheus_url}")),
+            .contains(&format!("the live Prometheus at {prometheus_url}")),
         "{}",
         from_prometheus.stdout
     );

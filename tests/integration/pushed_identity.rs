@@ -44,7 +44,11 @@ fn the_users_stack_moves_every_app_selector_off_job_pushgateway_in_every_model_a
         "{}",
         plan.stdout
     );
-    assert!(plan.stdout.contains("metrics-api/server.js:125"), "the push call is cited: {}", plan.stdout);
+    assert!(
+        plan.stdout.contains("metrics-api/server.js:125"),
+        "the push call is cited: {}",
+        plan.stdout
+    );
     p.run(["apply", "dashboards", "--yes"]).success();
 
     let overview = p.read("grafana/dashboards/website-overview.json");
@@ -53,7 +57,11 @@ fn the_users_stack_moves_every_app_selector_off_job_pushgateway_in_every_model_a
     let rules = p.read("prometheus/rules/pushgateway.yml");
     for (what, text, expected) in [
         // a regex alternation
-        ("alternation", &overview, r#"http_requests_total{job=~\"metrics-api|website\"}"#),
+        (
+            "alternation",
+            &overview,
+            r#"http_requests_total{job=~\"metrics-api|website\"}"#,
+        ),
         // `!=` on the instance that tells the gateway's own series apart: kept as written
         (
             "instance != the gateway",
@@ -61,7 +69,11 @@ fn the_users_stack_moves_every_app_selector_off_job_pushgateway_in_every_model_a
             r#"process_start_time_seconds{job=\"metrics-api\", instance!=\"pushgateway:9091\"}"#,
         ),
         // a subquery
-        ("subquery", &api, r#"max_over_time(nodejs_eventloop_lag_seconds{job=\"metrics-api\"}[5m:30s])"#),
+        (
+            "subquery",
+            &api,
+            r#"max_over_time(nodejs_eventloop_lag_seconds{job=\"metrics-api\"}[5m:30s])"#,
+        ),
         // a binary operation with offset
         (
             "binary operation with offset",
@@ -75,9 +87,17 @@ fn the_users_stack_moves_every_app_selector_off_job_pushgateway_in_every_model_a
             r#"nodejs_heap_size_used_bytes{job=\"metrics-api\", instance=\"metrics-api:8080\"}"#,
         ),
         // label_values variables
-        ("label_values", &api, r#"label_values(page_views_total{job=\"metrics-api\"}, page)"#),
+        (
+            "label_values",
+            &api,
+            r#"label_values(page_views_total{job=\"metrics-api\"}, page)"#,
+        ),
         // rule files
-        ("recording rule", &rules, r#"rate(page_views_total{job="metrics-api"}[5m])"#),
+        (
+            "recording rule",
+            &rules,
+            r#"rate(page_views_total{job="metrics-api"}[5m])"#,
+        ),
         (
             "recording rule with instance",
             &rules,
@@ -90,12 +110,28 @@ fn the_users_stack_moves_every_app_selector_off_job_pushgateway_in_every_model_a
             &health,
             r#"pushgateway_http_requests_total{job=\"pushgateway\"}"#,
         ),
-        ("push age", &overview, r#"push_time_seconds{job=\"pushgateway\", instance=\"app-1\"}"#),
-        ("push age alert", &rules, r#"push_time_seconds{job="pushgateway"} > 300"#),
+        (
+            "push age",
+            &overview,
+            r#"push_time_seconds{job=\"pushgateway\", instance=\"app-1\"}"#,
+        ),
+        (
+            "push age alert",
+            &rules,
+            r#"push_time_seconds{job="pushgateway"} > 300"#,
+        ),
         // a family both export, with nothing saying whose: reported, kept
-        ("shared family", &health, r#"process_resident_memory_bytes{job=\"pushgateway\"}"#),
+        (
+            "shared family",
+            &health,
+            r#"process_resident_memory_bytes{job=\"pushgateway\"}"#,
+        ),
     ] {
-        assert!(text.contains(expected), "{what}: `{expected}` not in:\n{}", exprs(text).join("\n"));
+        assert!(
+            text.contains(expected),
+            "{what}: `{expected}` not in:\n{}",
+            exprs(text).join("\n")
+        );
     }
     for (model, path) in [
         ("V2 Resource", "grafana/dashboards/metrics-api.v2.json"),
@@ -106,7 +142,11 @@ fn the_users_stack_moves_every_app_selector_off_job_pushgateway_in_every_model_a
             .into_iter()
             .filter(|l| l.contains(r#"job=\"pushgateway\""#) && !l.contains("push_time_seconds"))
             .collect();
-        assert!(left.is_empty(), "{model}: still on the gateway's job:\n{}", left.join("\n"));
+        assert!(
+            left.is_empty(),
+            "{model}: still on the gateway's job:\n{}",
+            left.join("\n")
+        );
         assert!(text.contains(r#"job=\"metrics-api\""#), "{model} was rewritten");
     }
     if require_tool("promtool") {
@@ -129,13 +169,22 @@ fn a_pin_wins_over_what_the_stack_says() {
     let run = p.run(["analyze"]);
     run.success();
     assert!(
-        run.stdout.contains("[pushed-identity-pinned-over-evidence] pullover.yaml pins metrics-api to job \"metrics-api\""),
+        run.stdout
+            .contains("[pushed-identity-pinned-over-evidence] pullover.yaml pins metrics-api to job \"metrics-api\""),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("its code: `pushAdd` at metrics-api/server.js:125"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("its code: `pushAdd` at metrics-api/server.js:125"),
+        "{}",
+        run.stdout
+    );
     // With the pin, job="pushgateway" holds only the gateway's own metrics: nothing moves there.
-    assert!(run.stdout.contains("[matches-nothing-under-honor-labels]"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("[matches-nothing-under-honor-labels]"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -152,7 +201,11 @@ fn code_and_dashboards_that_disagree_wait_for_a_decision_and_the_plan_says_so() 
     let dual = p.run(["apply", "dual-run", "--yes"]);
     dual.code(1);
     assert!(dual.stderr.contains("undecided"), "{}", dual.stderr);
-    assert!(dual.stderr.contains("pushed_job"), "the key that settles it: {}", dual.stderr);
+    assert!(
+        dual.stderr.contains("pushed_job"),
+        "the key that settles it: {}",
+        dual.stderr
+    );
     assert_eq!(p.hashes(), before, "nothing was written");
 }
 
@@ -168,12 +221,21 @@ fn undecided_queries_are_pending_work_not_no_changes() {
     assert!(!plan.stdout.contains("No changes"), "{}", plan.stdout);
     assert!(plan.stdout.contains("[pushed-identity-undecided]"), "{}", plan.stdout);
     assert!(
-        plan.stdout.contains("its code: `pushAdd` at metrics-api/server.js:125 pushes as job \"metrics-api\""),
+        plan.stdout
+            .contains("its code: `pushAdd` at metrics-api/server.js:125 pushes as job \"metrics-api\""),
         "both sides are named: {}",
         plan.stdout
     );
-    assert!(plan.stdout.contains("select its metrics with job=\"pushgateway\""), "{}", plan.stdout);
-    assert!(plan.stdout.contains("[waits-for-pushed-identity] (waits)"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("select its metrics with job=\"pushgateway\""),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("[waits-for-pushed-identity] (waits)"),
+        "{}",
+        plan.stdout
+    );
     assert!(plan.stdout.contains("wait for a decision"), "{}", plan.stdout);
     p.run(["plan", "dashboards", "--detailed-exitcode"]).code(2);
     let json = p.run(["--format", "json", "plan", "dashboards"]);
@@ -187,27 +249,44 @@ fn undecided_queries_are_pending_work_not_no_changes() {
     assert!(waiting > 10, "{waiting}");
 
     // Pinning settles it: the queries move.
-    p.write("pullover.yaml", "apps:\n  - service: metrics-api\n    pushed_job: pushgateway\n");
+    p.write(
+        "pullover.yaml",
+        "apps:\n  - service: metrics-api\n    pushed_job: pushgateway\n",
+    );
     let settled = p.run(["plan", "dashboards"]);
     assert!(!settled.stdout.contains("(waits)"), "{}", settled.stdout);
-    assert!(settled.stdout.contains(r#"+          "expr": "sum(rate(http_requests_total{job=\"metrics-api\""#) || settled.stdout.contains(r#"job=\"metrics-api\""#), "{}", settled.stdout);
+    assert!(
+        settled
+            .stdout
+            .contains(r#"+          "expr": "sum(rate(http_requests_total{job=\"metrics-api\""#)
+            || settled.stdout.contains(r#"job=\"metrics-api\""#),
+        "{}",
+        settled.stdout
+    );
 }
 
 #[test]
 fn init_never_writes_a_guess_as_a_fact() {
     let p = pullover().stack("seed");
     // Nothing says which job it pushes as: no push call, no query on its metrics.
-    let server = p
-        .read("metrics-api/server.js")
-        .replace("await gateway.pushAdd({ jobName: 'pushgateway', groupings: { instance: 'app-1' } });", "");
+    let server = p.read("metrics-api/server.js").replace(
+        "await gateway.pushAdd({ jobName: 'pushgateway', groupings: { instance: 'app-1' } });",
+        "",
+    );
     p.write("metrics-api/server.js", &server);
     for dashboard in ["metrics-api.json", "website-overview.json", "pushgateway-health.json"] {
-        p.write(&format!("grafana/dashboards/{dashboard}"), "{\"title\": \"x\", \"panels\": []}\n");
+        p.write(
+            &format!("grafana/dashboards/{dashboard}"),
+            "{\"title\": \"x\", \"panels\": []}\n",
+        );
     }
     p.write("prometheus/rules/pushgateway.yml", "groups: []\n");
     p.run(["init", "--yes"]).success();
     let written = p.read("pullover.yaml");
-    assert!(!written.lines().any(|l| l.trim_start().starts_with("pushed_job:")), "{written}");
+    assert!(
+        !written.lines().any(|l| l.trim_start().starts_with("pushed_job:")),
+        "{written}"
+    );
     assert!(written.contains("# pushed_job: metrics-api"), "{written}");
     assert!(written.contains("assumed"), "{written}");
 

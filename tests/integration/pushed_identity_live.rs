@@ -58,7 +58,13 @@ fn dashboard(pushed: &str) -> String {
 
 fn run(stack: &Pullover, args: &[&str]) -> Run {
     let run = stack.run(args);
-    eprintln!("$ pullover {} -> {:?}\n{}{}", args.join(" "), run.code, run.stdout, run.stderr);
+    eprintln!(
+        "$ pullover {} -> {:?}\n{}{}",
+        args.join(" "),
+        run.code,
+        run.stdout,
+        run.stderr
+    );
     run
 }
 
@@ -105,7 +111,9 @@ fn migrate(shape: Shape) {
     let analyze = run(&stack, &["analyze"]);
     analyze.success();
     assert!(
-        analyze.stdout.contains(&format!("pushes as job \"{}\"", shape.pushed_job)),
+        analyze
+            .stdout
+            .contains(&format!("pushes as job \"{}\"", shape.pushed_job)),
         "{}",
         analyze.stdout
     );
@@ -114,7 +122,10 @@ fn migrate(shape: Shape) {
     run(&stack, &["verify"]).success();
 
     run(&stack, &["apply", "dual-run", "--yes", "--reload"]).success();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let client = live.prometheus_client();
     let history = format!("count_over_time(up{{job=\"metrics-api\", instance=\"{scraped}\"}}[6s])");
     let ready = runtime.block_on(eventually(Duration::from_secs(30), || {
@@ -134,7 +145,10 @@ fn migrate(shape: Shape) {
         dual.stdout
     );
 
-    let dashboards = run(&stack, &["apply", "dashboards", "--yes", "--window", "5s", "--tolerance", "20%"]);
+    let dashboards = run(
+        &stack,
+        &["apply", "dashboards", "--yes", "--window", "5s", "--tolerance", "20%"],
+    );
     dashboards.success();
     let rewritten = stack.read("grafana/dashboards/e2e.json");
     assert!(
@@ -149,11 +163,18 @@ fn migrate(shape: Shape) {
         )),
         "{rewritten}"
     );
-    assert!(rewritten.contains(&format!("push_time_seconds{{{}}}", shape.pushed)), "{rewritten}");
+    assert!(
+        rewritten.contains(&format!("push_time_seconds{{{}}}", shape.pushed)),
+        "{rewritten}"
+    );
 
     let remove = run(&stack, &["apply", "remove", "--yes", "--tolerance", "20%"]);
     remove.success();
-    assert!(remove.stderr.contains("gate before `remove` is open"), "{}", remove.stderr);
+    assert!(
+        remove.stderr.contains("gate before `remove` is open"),
+        "{}",
+        remove.stderr
+    );
 
     run(&stack, &["rollback", "--to", "baseline", "--yes", "--reload"]).success();
     assert_eq!(stack.hashes(), baseline, "every byte back");

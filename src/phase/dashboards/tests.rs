@@ -187,7 +187,10 @@ fn the_dual_run_artefacts_compare_old_and_new_on_purpose_and_are_skipped() {
     ]);
     let plan = plan(&stack).unwrap();
     assert!(plan.is_empty());
-    let skipped: Vec<&str> = ids(&plan).into_iter().filter(|id| !id.starts_with("pushed-identity")).collect();
+    let skipped: Vec<&str> = ids(&plan)
+        .into_iter()
+        .filter(|id| !id.starts_with("pushed-identity"))
+        .collect();
     assert_eq!(skipped, ["dual-run-artefact-skipped", "dual-run-artefact-skipped"]);
 }
 

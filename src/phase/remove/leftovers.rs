@@ -3,13 +3,12 @@
 //! series only the Pushgateway had. pullover reads these files; it does not
 //! edit them in this phase.
 
-
 use super::{DUAL_RUN_DASHBOARD, DUAL_RUN_RULE_FILE, is_gateway_env};
 use crate::changeset::{Finding, Location, Severity};
 use crate::dashboard::{self, SiteKind};
 use crate::edit::yaml::{YamlDoc, scalar_string};
-use crate::stack::prometheus::rules;
 use crate::promql::{self, AppMapping, QueryFindingKind, SeriesMapping};
+use crate::stack::prometheus::rules;
 use crate::stack::source::SourceFile;
 use crate::stack::{Gateway, Stack};
 

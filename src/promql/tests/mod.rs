@@ -2,6 +2,7 @@
 
 mod cases;
 mod focused;
+mod gateway_job;
 mod properties;
 mod timing;
 
