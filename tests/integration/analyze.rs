@@ -11,7 +11,7 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
     run.success();
     insta::assert_snapshot!(p.clean(&run.stdout), @r#"
     Pushgateway service `pushgateway` at pushgateway:9091, scraped by job `pushgateway` with honor_labels: true
-      metrics-api pushes as job "metrics-api", instance "app-1"; scraped directly: job "metrics-api" at metrics-api:8080
+      metrics-api pushes as job "pushgateway", instance "app-1"; scraped directly: job "metrics-api" at metrics-api:8080
 
     docker-compose.yml
       18:9     env              remove    metrics-api's environment points at the gateway (the app may still read it)
@@ -33,66 +33,60 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
 
     prometheus/rules/pushgateway.yml
       7:15     query            report    alert rule · rules group "metrics-api" › alert "MetricsApiPushStale"
-                                          time() - push_time_seconds{job="metrics-api"} > 300
-                                          hazard [no-scraped-equivalent] `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
+                                          time() - push_time_seconds{job="pushgateway"} > 300
+                                          hazard [no-scraped-equivalent] `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
                                             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
       16:15    query            report    alert rule · rules group "metrics-api" › alert "PushgatewayDown"
                                           up{job="pushgateway"} == 0
                                           hazard [no-scraped-equivalent] `up{job="pushgateway"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
                                             = tip: suggested: `up{job="metrics-api"}`
-      24:15    query            report    recording rule · rules group "metrics-api" › record "job:page_views:rate5m"
-                                          sum by (page) (rate(page_views_total{job="metrics-api"}[5m]))
-                                          hazard [double-count-during-dual-run] `page_views_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
+      24:15    query            rewrite   recording rule · rules group "metrics-api" › record "job:page_views:rate5m"
+                                          sum by (page) (rate(page_views_total{job="pushgateway"}[5m]))
+                                          → sum by (page) (rate(page_views_total{job="metrics-api"}[5m]))
       27:15    query            rewrite   recording rule · rules group "metrics-api" › record "job:http_requests:rate5m"
-                                          sum by (code) (rate(http_requests_total{job="metrics-api", instance="app-1"}[5m]))
+                                          sum by (code) (rate(http_requests_total{job="pushgateway", instance="app-1"}[5m]))
                                           → sum by (code) (rate(http_requests_total{job="metrics-api", instance="metrics-api:8080"}[5m]))
 
     grafana/dashboards/metrics-api.json
-      124:19   query            report    panel query · dashboard "Metrics API" › row "Requests" › panel "Requests / s by status"
-                                          sum by (code) (rate(http_requests_total{job="metrics-api", method=~"$method"}[$__rate_interval]))
-                                          hazard [double-count-during-dual-run] `http_requests_total{job="metrics-api", method=~"$method"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
-      220:19   query            report    panel query · dashboard "Metrics API" › row "Requests" › panel "Request latency"
-                                          histogram_quantile(0.50, sum by (le) (rate(http_request_duration_seconds_bucket{job="metrics-api"}[$__rate_interval])))
-                                          hazard [double-count-during-dual-run] `http_request_duration_seconds_bucket{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
+      124:19   query            rewrite   panel query · dashboard "Metrics API" › row "Requests" › panel "Requests / s by status"
+                                          sum by (code) (rate(http_requests_total{job="pushgateway", method=~"$method"}[$__rate_interval]))
+                                          → sum by (code) (rate(http_requests_total{job="metrics-api", method=~"$method"}[$__rate_interval]))
+      220:19   query            rewrite   panel query · dashboard "Metrics API" › row "Requests" › panel "Request latency"
+                                          histogram_quantile(0.50, sum by (le) (rate(http_request_duration_seconds_bucket{job="pushgateway"}[$__rate_interval])))
+                                          → histogram_quantile(0.50, sum by (le) (rate(http_request_duration_seconds_bucket{job="metrics-api"}[$__rate_interval])))
       232:19   query            rewrite   panel query · dashboard "Metrics API" › row "Requests" › panel "Request latency"
-                                          histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="metrics-api", instance="app-1"}[$__rate_interval])))
+                                          histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="pushgateway", instance="app-1"}[$__rate_interval])))
                                           → histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="metrics-api", instance="metrics-api:8080"}[$__rate_interval])))
       244:19   query            rewrite   panel query · dashboard "Metrics API" › row "Requests" › panel "Request latency"
-                                          histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="metrics-api", instance="app-1"}[$__rate_interval])))
+                                          histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="pushgateway", instance="app-1"}[$__rate_interval])))
                                           → histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="metrics-api", instance="metrics-api:8080"}[$__rate_interval])))
-      340:19   query            report    panel query · dashboard "Metrics API" › row "Requests" › panel "p95 latency by route"
-                                          histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{job="metrics-api"}[$__rate_interval])))
-                                          hazard [double-count-during-dual-run] `http_request_duration_seconds_bucket{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
+      340:19   query            rewrite   panel query · dashboard "Metrics API" › row "Requests" › panel "p95 latency by route"
+                                          histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{job="pushgateway"}[$__rate_interval])))
+                                          → histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{job="metrics-api"}[$__rate_interval])))
       424:19   query            rewrite   panel query · dashboard "Metrics API" › row "Pages" › panel "Views of $page, last hour"
-                                          sum by (country) (increase(page_views_total{job="metrics-api", instance="app-1", page=~"$page"}[1h]))
+                                          sum by (country) (increase(page_views_total{job="pushgateway", instance="app-1", page=~"$page"}[1h]))
                                           → sum by (country) (increase(page_views_total{job="metrics-api", instance="metrics-api:8080", page=~"$page"}[1h]))
-      520:19   query            report    panel query · dashboard "Metrics API" › row "Pages" › panel "Views of $page / s"
-                                          sum(rate(page_views_total{job="metrics-api", page="$page"}[$__rate_interval]))
-                                          hazard [double-count-during-dual-run] `page_views_total{job="metrics-api", page="$page"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
+      520:19   query            rewrite   panel query · dashboard "Metrics API" › row "Pages" › panel "Views of $page / s, change since yesterday"
+                                          sum(rate(page_views_total{job="pushgateway", page="$page"}[$__rate_interval])) - sum(rate(page_views_total{job="pushgateway", page="$page"}[$__rate_interval] offset 1d))
+                                          → sum(rate(page_views_total{job="metrics-api", page="$page"}[$__rate_interval])) - sum(rate(page_views_total{job="metrics-api", page="$page"}[$__rate_interval] offset 1d))
       629:19   query            rewrite   panel query · dashboard "Metrics API" › row "Runtime" › panel "Heap used"
-                                          nodejs_heap_size_used_bytes{job="metrics-api", instance="app-1"}
+                                          nodejs_heap_size_used_bytes{job="pushgateway", instance="app-1"}
                                           → nodejs_heap_size_used_bytes{job="metrics-api", instance="metrics-api:8080"}
-      725:19   query            report    panel query · dashboard "Metrics API" › row "Runtime" › panel "Event loop lag"
-                                          nodejs_eventloop_lag_seconds{job="metrics-api"}
-                                          hazard [double-count-during-dual-run] `nodejs_eventloop_lag_seconds{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
-      776:23   query            report    variable definition · dashboard "Metrics API" › variable "method"
-                                          label_values(http_requests_total{job="metrics-api"}, method)
-                                          hazard [double-count-during-dual-run] `http_requests_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
-      783:18   query            report    variable query (same as its definition, reported there) · dashboard "Metrics API" › variable "method"
-                                          label_values(http_requests_total{job="metrics-api"}, method)
-      800:23   query            report    variable definition · dashboard "Metrics API" › variable "page"
-                                          label_values(page_views_total{job="metrics-api"}, page)
-                                          hazard [double-count-during-dual-run] `page_views_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
-      807:18   query            report    variable query (same as its definition, reported there) · dashboard "Metrics API" › variable "page"
-                                          label_values(page_views_total{job="metrics-api"}, page)
+      725:19   query            rewrite   panel query · dashboard "Metrics API" › row "Runtime" › panel "Event loop lag"
+                                          max_over_time(nodejs_eventloop_lag_seconds{job="pushgateway"}[5m:30s])
+                                          → max_over_time(nodejs_eventloop_lag_seconds{job="metrics-api"}[5m:30s])
+      776:23   query            rewrite   variable definition · dashboard "Metrics API" › variable "method"
+                                          label_values(http_requests_total{job="pushgateway"}, method)
+                                          → label_values(http_requests_total{job="metrics-api"}, method)
+      783:18   query            rewrite   variable query (same as its definition, reported there) · dashboard "Metrics API" › variable "method"
+                                          label_values(http_requests_total{job="pushgateway"}, method)
+                                          → label_values(http_requests_total{job="metrics-api"}, method)
+      800:23   query            rewrite   variable definition · dashboard "Metrics API" › variable "page"
+                                          label_values(page_views_total{job="pushgateway"}, page)
+                                          → label_values(page_views_total{job="metrics-api"}, page)
+      807:18   query            rewrite   variable query (same as its definition, reported there) · dashboard "Metrics API" › variable "page"
+                                          label_values(page_views_total{job="pushgateway"}, page)
+                                          → label_values(page_views_total{job="metrics-api"}, page)
 
     grafana/dashboards/pushgateway-health.json
       99:19    query            report    panel query · dashboard "Pushgateway Health" › panel "Pushgateway up"
@@ -104,17 +98,17 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
                                           todo [no-scraped-equivalent] `push_time_seconds` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
                                             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
       249:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Last push failed"
-                                          push_failure_time_seconds{job="metrics-api", instance="app-1"} > bool push_time_seconds{job="metrics-api", instance="app-1"}
-                                          todo [no-scraped-equivalent] `push_failure_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last failed push; a failed scrape shows as `up == 0` instead. Left unchanged
+                                          push_failure_time_seconds{job="pushgateway", instance="app-1"} > bool push_time_seconds{job="pushgateway", instance="app-1"}
+                                          todo [no-scraped-equivalent] `push_failure_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last failed push; a failed scrape shows as `up == 0` instead. Left unchanged
                                             = tip: suggested: `up{job="metrics-api"} == 0`
-                                          todo [no-scraped-equivalent] `push_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
+                                          todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
                                             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
       314:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Gateway memory"
                                           process_resident_memory_bytes{job="pushgateway"}
-                                          todo [no-scraped-equivalent] `process_resident_memory_bytes{job="pushgateway"}` selects the Pushgateway's own `process_resident_memory_bytes` (job "pushgateway"), which goes away with it. Left unchanged
+                                          todo [ambiguous-app] `process_resident_memory_bytes{job="pushgateway"}`: both the Pushgateway and metrics-api export `process_resident_memory_bytes` under job "pushgateway", and nothing in the selector says whose it reads; add instance="app-1" for the app's, or add instance="pushgateway:9091" for the gateway's. Left unchanged
       410:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Seconds since last push (metrics-api)"
-                                          time() - push_time_seconds{job="metrics-api", instance="app-1"}
-                                          todo [no-scraped-equivalent] `push_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
+                                          time() - push_time_seconds{job="pushgateway", instance="app-1"}
+                                          todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
                                             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
       506:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Pushgateway requests / s"
                                           sum by (handler, code) (rate(pushgateway_http_requests_total{job="pushgateway"}[$__rate_interval]))
@@ -122,68 +116,71 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
                                             = tip: suggested: `up{job="metrics-api"}`
 
     grafana/dashboards/website-overview.json
+      22:17    query            rewrite   annotation query · dashboard "Website Overview" › annotation "metrics-api restarts"
+                                          changes(process_start_time_seconds{job="pushgateway", instance!="pushgateway:9091"}[2m]) > 0
+                                          → changes(process_start_time_seconds{job="metrics-api", instance!="pushgateway:9091"}[2m]) > 0
       110:19   query            rewrite   panel query · dashboard "Website Overview" › row "Traffic" › panel "Page views (total)"
-                                          sum(page_views_total{job="metrics-api", instance="app-1"})
+                                          sum(page_views_total{job="pushgateway", instance="app-1"})
                                           → sum(page_views_total{job="metrics-api", instance="metrics-api:8080"})
       184:19   query            report    panel query · dashboard "Website Overview" › row "Traffic" › panel "Seconds since last push"
-                                          time() - push_time_seconds{job="metrics-api", instance="app-1"}
-                                          todo [no-scraped-equivalent] `push_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
+                                          time() - push_time_seconds{job="pushgateway", instance="app-1"}
+                                          todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
                                             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
-      249:19   query            report    panel query · dashboard "Website Overview" › row "Traffic" › panel "Requests / s"
-                                          sum(rate(http_requests_total{job="metrics-api"}[$__rate_interval]))
-                                          hazard [double-count-during-dual-run] `http_requests_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
+      249:19   query            rewrite   panel query · dashboard "Website Overview" › row "Traffic" › panel "Requests / s"
+                                          sum(rate(http_requests_total{job=~"pushgateway|website"}[$__rate_interval]))
+                                          → sum(rate(http_requests_total{job=~"metrics-api|website"}[$__rate_interval]))
       323:19   query            rewrite   panel query · dashboard "Website Overview" › row "Traffic" › panel "Error ratio"
-                                          sum(rate(http_requests_total{job="metrics-api", instance="app-1", code=~"5.."}[$__rate_interval])) / sum(rate(http_requests_total{job="metrics-api", instance="app-1"}[$__rate_interval]))
+                                          sum(rate(http_requests_total{job="pushgateway", instance="app-1", code=~"5.."}[$__rate_interval])) / sum(rate(http_requests_total{job="pushgateway", instance="app-1"}[$__rate_interval]))
                                           → sum(rate(http_requests_total{job="metrics-api", instance="metrics-api:8080", code=~"5.."}[$__rate_interval])) / sum(rate(http_requests_total{job="metrics-api", instance="metrics-api:8080"}[$__rate_interval]))
-      419:19   query            report    panel query · dashboard "Website Overview" › row "Traffic" › panel "Page views / s by page"
-                                          sum by (page) (rate(page_views_total{job="metrics-api", page=~"${page}"}[$__rate_interval]))
-                                          hazard [double-count-during-dual-run] `page_views_total{job="metrics-api", page=~"${page}"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
+      419:19   query            rewrite   panel query · dashboard "Website Overview" › row "Traffic" › panel "Page views / s by page"
+                                          sum by (page) (rate(page_views_total{job="pushgateway", page=~"${page}"}[$__rate_interval]))
+                                          → sum by (page) (rate(page_views_total{job="metrics-api", page=~"${page}"}[$__rate_interval]))
+      515:19   query            rewrite   panel query · dashboard "Website Overview" › row "Traffic" › panel "Page views / s by country"
+                                          sum by (country) (rate(page_views_total{job="pushgateway", instance=~"$instance", page=~"${page}"}[$__rate_interval]))
+                                          → sum by (country) (rate(page_views_total{job="metrics-api", instance=~"$instance", page=~"${page}"}[$__rate_interval]))
       621:23   query            rewrite   panel query · dashboard "Website Overview" › row "Per page" › panel "Views by page and country (5m rate)"
-                                          rate(page_views_total{job="metrics-api", instance="app-1", page=~"[[page]]"}[5m])
+                                          rate(page_views_total{job="pushgateway", instance="app-1", page=~"[[page]]"}[5m])
                                           → rate(page_views_total{job="metrics-api", instance="metrics-api:8080", page=~"[[page]]"}[5m])
-      692:23   query            report    panel query · dashboard "Website Overview" › row "Per page" › panel "Top pages, last 24h"
-                                          topk(10, sum by (page) (increase(page_views_total{job="metrics-api"}[24h])))
-                                          hazard [double-count-during-dual-run] `page_views_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
-      756:23   query            report    variable definition · dashboard "Website Overview" › variable "instance"
-                                          label_values(page_views_total{job="metrics-api"}, instance)
-                                          hazard [double-count-during-dual-run] `page_views_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
+      692:23   query            rewrite   panel query · dashboard "Website Overview" › row "Per page" › panel "Top pages, last 24h"
+                                          topk(10, sum by (page) (increase(page_views_total{job="pushgateway"}[24h])))
+                                          → topk(10, sum by (page) (increase(page_views_total{job="metrics-api"}[24h])))
+      756:23   query            rewrite   variable definition · dashboard "Website Overview" › variable "instance"
+                                          label_values(page_views_total{job="pushgateway"}, instance)
+                                          → label_values(page_views_total{job="metrics-api"}, instance)
                                           todo [variable-options-change] variable "instance" lists `instance` values of pushed series ("app-1"); once they are scraped it lists "metrics-api:8080"
                                             = tip: update the variable's saved selection and default, and links that pass `var-instance=`
-      765:20   query            report    variable query (same as its definition, reported there) · dashboard "Website Overview" › variable "instance"
-                                          label_values(page_views_total{job="metrics-api"}, instance)
-      788:23   query            report    variable definition · dashboard "Website Overview" › variable "page"
-                                          label_values(page_views_total{job="metrics-api"}, page)
-                                          hazard [double-count-during-dual-run] `page_views_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-                                            = tip: suggested: `instance="metrics-api:8080"`
-      796:20   query            report    variable query (same as its definition, reported there) · dashboard "Website Overview" › variable "page"
-                                          label_values(page_views_total{job="metrics-api"}, page)
+      765:20   query            rewrite   variable query (same as its definition, reported there) · dashboard "Website Overview" › variable "instance"
+                                          label_values(page_views_total{job="pushgateway"}, instance)
+                                          → label_values(page_views_total{job="metrics-api"}, instance)
+      788:23   query            rewrite   variable definition · dashboard "Website Overview" › variable "page"
+                                          label_values(page_views_total{job="pushgateway"}, page)
+                                          → label_values(page_views_total{job="metrics-api"}, page)
+      796:20   query            rewrite   variable query (same as its definition, reported there) · dashboard "Website Overview" › variable "page"
+                                          label_values(page_views_total{job="pushgateway"}, page)
+                                          → label_values(page_views_total{job="metrics-api"}, page)
 
     METRICS.md
       9:4      doc-mention      checklist the docs mention the Pushgateway
-                                          Pushgateway at `http://pushgateway:9091` as job `metrics-api`, instance
+                                          Pushgateway at `http://pushgateway:9091` as job `pushgateway`, instance
       10:14    doc-mention      checklist the docs mention the Pushgateway
                                           `app-1` (`pushAdd`).
       11:27    doc-mention      checklist the docs mention the Pushgateway
                                           4. Prometheus scrapes the Pushgateway every 15 seconds. Because the
       12:5     doc-mention      checklist the docs mention the Pushgateway
                                           `pushgateway` job has `honor_labels: true`, the series keep the pushed labels
-      13:52    doc-mention      checklist the docs mention the Pushgateway
-                                          `job="metrics-api", instance="app-1"`; only the Pushgateway's own metrics
-      14:16    doc-mention      checklist the docs mention the Pushgateway
-                                          carry `job="pushgateway"`.
-      29:4     doc-mention      checklist the docs mention the Pushgateway
+      13:10    doc-mention      checklist the docs mention the Pushgateway
+                                          `job="pushgateway", instance="app-1"`. The Pushgateway's own metrics carry
+      14:10    doc-mention      checklist the docs mention the Pushgateway
+                                          `job="pushgateway"` too, with `instance="pushgateway:9091"`: the dashboards
+      30:4     doc-mention      checklist the docs mention the Pushgateway
                                           ## Pushgateway metrics
-      35:4     doc-mention      checklist the docs mention the Pushgateway
+      36:4     doc-mention      checklist the docs mention the Pushgateway
                                           | `pushgateway_http_requests_total` | `code`, `handler`, `method` | requests the Pushgateway served |
-      36:12    doc-mention      checklist the docs mention the Pushgateway
+      37:12    doc-mention      checklist the docs mention the Pushgateway
                                           | `up{job="pushgateway"}` | | whether Prometheus can scrape the Pushgateway |
-      40:30    doc-mention      checklist the docs mention the Pushgateway
+      41:30    doc-mention      checklist the docs mention the Pushgateway
                                           Defined in `prometheus/rules/pushgateway.yml`:
-      43:4     doc-mention      checklist the docs mention the Pushgateway
+      44:4     doc-mention      checklist the docs mention the Pushgateway
                                           - `PushgatewayDown`: Prometheus cannot scrape the Pushgateway.
 
     README.md
@@ -209,25 +206,23 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
                                           // pushed to the Pushgateway every PUSH_INTERVAL_SECONDS.
       12:7     code-mention     review    pushes to or configures the Pushgateway
                                           const PUSHGATEWAY_URL = process.env.PUSHGATEWAY_URL || 'http://pushgateway:9091';
+      120:36   code-mention     review    pushes to or configures the Pushgateway
+                                          // Push the whole registry as job "pushgateway" (the dashboards select it there), instance "app-1".
       121:28   code-mention     review    pushes to or configures the Pushgateway
                                           const gateway = new client.Pushgateway(PUSHGATEWAY_URL, { timeout: 5000 }, register);
       125:19   code-mention     review    pushes to or configures the Pushgateway
-                                          await gateway.pushAdd({ jobName: 'metrics-api', groupings: { instance: 'app-1' } });
+                                          await gateway.pushAdd({ jobName: 'pushgateway', groupings: { instance: 'app-1' } });
       127:30   code-mention     review    pushes to or configures the Pushgateway
                                           console.error(`push to ${PUSHGATEWAY_URL} failed: ${err.message}`);
       134:71   code-mention     review    pushes to or configures the Pushgateway
                                           console.log(`metrics-api listening on ${HOST}:${PORT}, pushing to ${PUSHGATEWAY_URL} every ${PUSH_INTERVAL_SECONDS}s`);
 
     About the stack:
-    hazard [double-count-during-dual-run] pushed and scraped series of metrics-api both carry job="metrics-api" (honor_labels: true) and differ only by instance
-             = tip: while both run, sums over job alone double-count; the queries doing so are listed with their files
-      info [learnt-pushed-instance] metrics-api pushes with instance "app-1" (from instance next to job "metrics-api" in `http_request_duration_seconds_bucket{job="metrics-api", instance="app-1"}`); the scraped series carry instance="metrics-api:8080"
-             --> grafana/dashboards/metrics-api.json:232:19 (dashboard "Metrics API" › row "Requests" › panel "Request latency")
-             = tip: pin it with `pushed_instances:` for metrics-api under `apps:` in pullover.yaml
-      info [learnt-pushed-metrics] metrics-api pushes http_request_duration_seconds_bucket, http_requests_total, nodejs_eventloop_lag_seconds, nodejs_heap_size_used_bytes, page_views_total (the metrics the queries read with job "metrics-api")
-             = tip: queries on these metrics without a job matcher are reported; pin the list with `metrics:` for metrics-api in pullover.yaml
+      info [pushed-identity] metrics-api pushes as job "pushgateway", instance "app-1": its code: `pushAdd` at metrics-api/server.js:125 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
+             --> grafana/dashboards/metrics-api.json:124:19 (dashboard "Metrics API" › row "Requests" › panel "Requests / s by status")
+             = tip: pin it in pullover.yaml: `apps: [{service: metrics-api, pushed_job: pushgateway, pushed_instances: [app-1]}]`
 
-    66 references in 9 files: 8 queries to rewrite, 26 to report; 16 hazards, 9 to-dos. Nothing was written.
+    69 references in 9 files: 27 queries to rewrite, 9 to report; 2 hazards, 9 to-dos. Nothing was written.
     "#);
     assert_eq!(p.hashes(), before, "analyze writes nothing");
     assert!(!p.path().join(".pullover").exists(), "not even pullover's state folder");
@@ -290,15 +285,15 @@ fn analyze_shape_for_the_seed_in_json() {
     insta::assert_snapshot!(serde_json::to_string_pretty(first_query).unwrap(), @r#"
     {
       "path": "prometheus/rules/pushgateway.yml",
-      "line": 27,
+      "line": 24,
       "column": 15,
       "area": "rules",
       "kind": "query",
       "action": "rewrite",
       "what": "recording rule",
-      "context": "rules group \"metrics-api\" › record \"job:http_requests:rate5m\"",
-      "text": "sum by (code) (rate(http_requests_total{job=\"metrics-api\", instance=\"app-1\"}[5m]))",
-      "rewritten": "sum by (code) (rate(http_requests_total{job=\"metrics-api\", instance=\"metrics-api:8080\"}[5m]))",
+      "context": "rules group \"metrics-api\" › record \"job:page_views:rate5m\"",
+      "text": "sum by (page) (rate(page_views_total{job=\"pushgateway\"}[5m]))",
+      "rewritten": "sum by (page) (rate(page_views_total{job=\"metrics-api\"}[5m]))",
       "findings": []
     }
     "#);

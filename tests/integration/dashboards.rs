@@ -30,11 +30,29 @@ fn seed_plan_rewrites_pinned_instances_and_reports_what_cannot_move() {
     diff --git a/grafana/dashboards/metrics-api.json b/grafana/dashboards/metrics-api.json
     --- a/grafana/dashboards/metrics-api.json
     +++ b/grafana/dashboards/metrics-api.json
+    @@ -121,7 +121,7 @@
+                 "uid": "${datasource}"
+               },
+               "editorMode": "code",
+    -          "expr": "sum by (code) (rate(http_requests_total{job=\"pushgateway\", method=~\"$method\"}[$__rate_interval]))",
+    +          "expr": "sum by (code) (rate(http_requests_total{job=\"metrics-api\", method=~\"$method\"}[$__rate_interval]))",
+               "instant": false,
+               "legendFormat": "{{code}}",
+               "range": true,
+    @@ -217,7 +217,7 @@
+                 "uid": "${datasource}"
+               },
+               "editorMode": "code",
+    -          "expr": "histogram_quantile(0.50, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"pushgateway\"}[$__rate_interval])))",
+    +          "expr": "histogram_quantile(0.50, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"metrics-api\"}[$__rate_interval])))",
+               "instant": false,
+               "legendFormat": "p50",
+               "range": true,
     @@ -229,7 +229,7 @@
                  "uid": "${datasource}"
                },
                "editorMode": "code",
-    -          "expr": "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"metrics-api\", instance=\"app-1\"}[$__rate_interval])))",
+    -          "expr": "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"pushgateway\", instance=\"app-1\"}[$__rate_interval])))",
     +          "expr": "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"metrics-api\", instance=\"metrics-api:8080\"}[$__rate_interval])))",
                "instant": false,
                "legendFormat": "p95",
@@ -43,39 +61,118 @@ fn seed_plan_rewrites_pinned_instances_and_reports_what_cannot_move() {
                  "uid": "${datasource}"
                },
                "editorMode": "code",
-    -          "expr": "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"metrics-api\", instance=\"app-1\"}[$__rate_interval])))",
+    -          "expr": "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"pushgateway\", instance=\"app-1\"}[$__rate_interval])))",
     +          "expr": "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"metrics-api\", instance=\"metrics-api:8080\"}[$__rate_interval])))",
                "instant": false,
                "legendFormat": "p99",
+               "range": true,
+    @@ -337,7 +337,7 @@
+                 "uid": "${datasource}"
+               },
+               "editorMode": "code",
+    -          "expr": "histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{job=\"pushgateway\"}[$__rate_interval])))",
+    +          "expr": "histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{job=\"metrics-api\"}[$__rate_interval])))",
+               "instant": false,
+               "legendFormat": "{{route}}",
                "range": true,
     @@ -421,7 +421,7 @@
                  "uid": "${datasource}"
                },
                "editorMode": "code",
-    -          "expr": "sum by (country) (increase(page_views_total{job=\"metrics-api\", instance=\"app-1\", page=~\"$page\"}[1h]))",
+    -          "expr": "sum by (country) (increase(page_views_total{job=\"pushgateway\", instance=\"app-1\", page=~\"$page\"}[1h]))",
     +          "expr": "sum by (country) (increase(page_views_total{job=\"metrics-api\", instance=\"metrics-api:8080\", page=~\"$page\"}[1h]))",
                "instant": true,
                "legendFormat": "{{country}}",
                "range": false,
+    @@ -517,7 +517,7 @@
+                 "uid": "${datasource}"
+               },
+               "editorMode": "code",
+    -          "expr": "sum(rate(page_views_total{job=\"pushgateway\", page=\"$page\"}[$__rate_interval])) - sum(rate(page_views_total{job=\"pushgateway\", page=\"$page\"}[$__rate_interval] offset 1d))",
+    +          "expr": "sum(rate(page_views_total{job=\"metrics-api\", page=\"$page\"}[$__rate_interval])) - sum(rate(page_views_total{job=\"metrics-api\", page=\"$page\"}[$__rate_interval] offset 1d))",
+               "instant": false,
+               "legendFormat": "$page",
+               "range": true,
     @@ -626,7 +626,7 @@
                  "uid": "${datasource}"
                },
                "editorMode": "code",
-    -          "expr": "nodejs_heap_size_used_bytes{job=\"metrics-api\", instance=\"app-1\"}",
+    -          "expr": "nodejs_heap_size_used_bytes{job=\"pushgateway\", instance=\"app-1\"}",
     +          "expr": "nodejs_heap_size_used_bytes{job=\"metrics-api\", instance=\"metrics-api:8080\"}",
                "instant": false,
                "legendFormat": "{{instance}}",
                "range": true,
+    @@ -722,7 +722,7 @@
+                 "uid": "${datasource}"
+               },
+               "editorMode": "code",
+    -          "expr": "max_over_time(nodejs_eventloop_lag_seconds{job=\"pushgateway\"}[5m:30s])",
+    +          "expr": "max_over_time(nodejs_eventloop_lag_seconds{job=\"metrics-api\"}[5m:30s])",
+               "instant": false,
+               "legendFormat": "{{instance}}",
+               "range": true,
+    @@ -773,14 +773,14 @@
+               "type": "prometheus",
+               "uid": "${datasource}"
+             },
+    -        "definition": "label_values(http_requests_total{job=\"pushgateway\"}, method)",
+    +        "definition": "label_values(http_requests_total{job=\"metrics-api\"}, method)",
+             "hide": 0,
+             "includeAll": true,
+             "label": "Method",
+             "multi": true,
+             "name": "method",
+             "options": [],
+    -        "query": "label_values(http_requests_total{job=\"pushgateway\"}, method)",
+    +        "query": "label_values(http_requests_total{job=\"metrics-api\"}, method)",
+             "refresh": 1,
+             "regex": "",
+             "skipUrlSync": false,
+    @@ -797,14 +797,14 @@
+               "type": "prometheus",
+               "uid": "${datasource}"
+             },
+    -        "definition": "label_values(page_views_total{job=\"pushgateway\"}, page)",
+    +        "definition": "label_values(page_views_total{job=\"metrics-api\"}, page)",
+             "hide": 0,
+             "includeAll": false,
+             "label": "Page",
+             "multi": false,
+             "name": "page",
+             "options": [],
+    -        "query": "label_values(page_views_total{job=\"pushgateway\"}, page)",
+    +        "query": "label_values(page_views_total{job=\"metrics-api\"}, page)",
+             "refresh": 2,
+             "regex": "",
+             "skipUrlSync": false,
 
     diff --git a/grafana/dashboards/website-overview.json b/grafana/dashboards/website-overview.json
     --- a/grafana/dashboards/website-overview.json
     +++ b/grafana/dashboards/website-overview.json
+    @@ -19,7 +19,7 @@
+               "uid": "${datasource}"
+             },
+             "enable": true,
+    -        "expr": "changes(process_start_time_seconds{job=\"pushgateway\", instance!=\"pushgateway:9091\"}[2m]) > 0",
+    +        "expr": "changes(process_start_time_seconds{job=\"metrics-api\", instance!=\"pushgateway:9091\"}[2m]) > 0",
+             "hide": false,
+             "iconColor": "orange",
+             "name": "metrics-api restarts",
     @@ -107,7 +107,7 @@
                  "uid": "${datasource}"
                },
                "editorMode": "code",
-    -          "expr": "sum(page_views_total{job=\"metrics-api\", instance=\"app-1\"})",
+    -          "expr": "sum(page_views_total{job=\"pushgateway\", instance=\"app-1\"})",
     +          "expr": "sum(page_views_total{job=\"metrics-api\", instance=\"metrics-api:8080\"})",
+               "instant": false,
+               "legendFormat": "__auto",
+               "range": true,
+    @@ -246,7 +246,7 @@
+                 "uid": "${datasource}"
+               },
+               "editorMode": "code",
+    -          "expr": "sum(rate(http_requests_total{job=~\"pushgateway|website\"}[$__rate_interval]))",
+    +          "expr": "sum(rate(http_requests_total{job=~\"metrics-api|website\"}[$__rate_interval]))",
                "instant": false,
                "legendFormat": "__auto",
                "range": true,
@@ -83,110 +180,136 @@ fn seed_plan_rewrites_pinned_instances_and_reports_what_cannot_move() {
                  "uid": "${datasource}"
                },
                "editorMode": "code",
-    -          "expr": "sum(rate(http_requests_total{job=\"metrics-api\", instance=\"app-1\", code=~\"5..\"}[$__rate_interval])) / sum(rate(http_requests_total{job=\"metrics-api\", instance=\"app-1\"}[$__rate_interval]))",
+    -          "expr": "sum(rate(http_requests_total{job=\"pushgateway\", instance=\"app-1\", code=~\"5..\"}[$__rate_interval])) / sum(rate(http_requests_total{job=\"pushgateway\", instance=\"app-1\"}[$__rate_interval]))",
     +          "expr": "sum(rate(http_requests_total{job=\"metrics-api\", instance=\"metrics-api:8080\", code=~\"5..\"}[$__rate_interval])) / sum(rate(http_requests_total{job=\"metrics-api\", instance=\"metrics-api:8080\"}[$__rate_interval]))",
                "instant": false,
                "legendFormat": "__auto",
+               "range": true,
+    @@ -416,7 +416,7 @@
+                 "uid": "${datasource}"
+               },
+               "editorMode": "code",
+    -          "expr": "sum by (page) (rate(page_views_total{job=\"pushgateway\", page=~\"${page}\"}[$__rate_interval]))",
+    +          "expr": "sum by (page) (rate(page_views_total{job=\"metrics-api\", page=~\"${page}\"}[$__rate_interval]))",
+               "instant": false,
+               "legendFormat": "{{page}}",
+               "range": true,
+    @@ -512,7 +512,7 @@
+                 "uid": "${datasource}"
+               },
+               "editorMode": "code",
+    -          "expr": "sum by (country) (rate(page_views_total{job=\"pushgateway\", instance=~\"$instance\", page=~\"${page}\"}[$__rate_interval]))",
+    +          "expr": "sum by (country) (rate(page_views_total{job=\"metrics-api\", instance=~\"$instance\", page=~\"${page}\"}[$__rate_interval]))",
+               "instant": false,
+               "legendFormat": "{{country}}",
                "range": true,
     @@ -618,7 +618,7 @@
                      "uid": "${datasource}"
                    },
                    "editorMode": "code",
-    -              "expr": "rate(page_views_total{job=\"metrics-api\", instance=\"app-1\", page=~\"[[page]]\"}[5m])",
+    -              "expr": "rate(page_views_total{job=\"pushgateway\", instance=\"app-1\", page=~\"[[page]]\"}[5m])",
     +              "expr": "rate(page_views_total{job=\"metrics-api\", instance=\"metrics-api:8080\", page=~\"[[page]]\"}[5m])",
                    "instant": false,
                    "legendFormat": "{{page}} {{country}}",
                    "range": true,
+    @@ -689,7 +689,7 @@
+                     "uid": "${datasource}"
+                   },
+                   "editorMode": "code",
+    -              "expr": "topk(10, sum by (page) (increase(page_views_total{job=\"pushgateway\"}[24h])))",
+    +              "expr": "topk(10, sum by (page) (increase(page_views_total{job=\"metrics-api\"}[24h])))",
+                   "format": "table",
+                   "instant": true,
+                   "legendFormat": "{{page}}",
+    @@ -753,7 +753,7 @@
+               "type": "prometheus",
+               "uid": "${datasource}"
+             },
+    -        "definition": "label_values(page_views_total{job=\"pushgateway\"}, instance)",
+    +        "definition": "label_values(page_views_total{job=\"metrics-api\"}, instance)",
+             "hide": 0,
+             "includeAll": false,
+             "label": "Instance",
+    @@ -762,7 +762,7 @@
+             "options": [],
+             "query": {
+               "qryType": 1,
+    -          "query": "label_values(page_views_total{job=\"pushgateway\"}, instance)",
+    +          "query": "label_values(page_views_total{job=\"metrics-api\"}, instance)",
+               "refId": "PrometheusVariableQueryEditor-VariableQuery"
+             },
+             "refresh": 1,
+    @@ -785,7 +785,7 @@
+               "type": "prometheus",
+               "uid": "${datasource}"
+             },
+    -        "definition": "label_values(page_views_total{job=\"pushgateway\"}, page)",
+    +        "definition": "label_values(page_views_total{job=\"metrics-api\"}, page)",
+             "hide": 0,
+             "includeAll": true,
+             "label": "Page",
+    @@ -793,7 +793,7 @@
+             "name": "page",
+             "options": [],
+             "query": {
+    -          "query": "label_values(page_views_total{job=\"pushgateway\"}, page)",
+    +          "query": "label_values(page_views_total{job=\"metrics-api\"}, page)",
+               "refId": "StandardVariableQuery"
+             },
+             "refresh": 1,
 
     diff --git a/prometheus/rules/pushgateway.yml b/prometheus/rules/pushgateway.yml
     --- a/prometheus/rules/pushgateway.yml
     +++ b/prometheus/rules/pushgateway.yml
-    @@ -24,4 +24,4 @@
-             expr: sum by (page) (rate(page_views_total{job="metrics-api"}[5m]))
+    @@ -21,7 +21,7 @@
+               summary: "Pushgateway is down"
+     
+           - record: job:page_views:rate5m
+    -        expr: sum by (page) (rate(page_views_total{job="pushgateway"}[5m]))
+    +        expr: sum by (page) (rate(page_views_total{job="metrics-api"}[5m]))
      
            - record: job:http_requests:rate5m
-    -        expr: sum by (code) (rate(http_requests_total{job="metrics-api", instance="app-1"}[5m]))
+    -        expr: sum by (code) (rate(http_requests_total{job="pushgateway", instance="app-1"}[5m]))
     +        expr: sum by (code) (rate(http_requests_total{job="metrics-api", instance="metrics-api:8080"}[5m]))
 
     Findings:
-      info [learnt-pushed-instance] metrics-api pushes with instance "app-1" (from instance next to job "metrics-api" in `http_request_duration_seconds_bucket{job="metrics-api", instance="app-1"}`); the scraped series carry instance="metrics-api:8080"
-             --> grafana/dashboards/metrics-api.json:232:19 (dashboard "Metrics API" › row "Requests" › panel "Request latency")
-             = tip: pin it with `pushed_instances:` for metrics-api under `apps:` in pullover.yaml
-      info [learnt-pushed-metrics] metrics-api pushes http_request_duration_seconds_bucket, http_requests_total, nodejs_eventloop_lag_seconds, nodejs_heap_size_used_bytes, page_views_total (the metrics the queries read with job "metrics-api")
-             = tip: queries on these metrics without a job matcher are reported; pin the list with `metrics:` for metrics-api in pullover.yaml
-    hazard [double-count-during-dual-run] `http_requests_total{job="metrics-api", method=~"$method"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
+      info [pushed-identity] metrics-api pushes as job "pushgateway", instance "app-1": its code: `pushAdd` at metrics-api/server.js:125 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
              --> grafana/dashboards/metrics-api.json:124:19 (dashboard "Metrics API" › row "Requests" › panel "Requests / s by status")
-             = tip: suggested: `instance="metrics-api:8080"`
-    hazard [double-count-during-dual-run] `http_request_duration_seconds_bucket{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> grafana/dashboards/metrics-api.json:220:19 (dashboard "Metrics API" › row "Requests" › panel "Request latency")
-             = tip: suggested: `instance="metrics-api:8080"`
-    hazard [double-count-during-dual-run] `http_request_duration_seconds_bucket{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> grafana/dashboards/metrics-api.json:340:19 (dashboard "Metrics API" › row "Requests" › panel "p95 latency by route")
-             = tip: suggested: `instance="metrics-api:8080"`
-    hazard [double-count-during-dual-run] `page_views_total{job="metrics-api", page="$page"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> grafana/dashboards/metrics-api.json:520:19 (dashboard "Metrics API" › row "Pages" › panel "Views of $page / s")
-             = tip: suggested: `instance="metrics-api:8080"`
-    hazard [double-count-during-dual-run] `nodejs_eventloop_lag_seconds{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> grafana/dashboards/metrics-api.json:725:19 (dashboard "Metrics API" › row "Runtime" › panel "Event loop lag")
-             = tip: suggested: `instance="metrics-api:8080"`
-    hazard [double-count-during-dual-run] `http_requests_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> grafana/dashboards/metrics-api.json:776:23 (dashboard "Metrics API" › variable "method")
-             = tip: suggested: `instance="metrics-api:8080"`
-    hazard [double-count-during-dual-run] `page_views_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> grafana/dashboards/metrics-api.json:800:23 (dashboard "Metrics API" › variable "page")
-             = tip: suggested: `instance="metrics-api:8080"`
+             = tip: pin it in pullover.yaml: `apps: [{service: metrics-api, pushed_job: pushgateway, pushed_instances: [app-1]}]`
       todo [no-scraped-equivalent] `up{job="pushgateway"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:99:19 (dashboard "Pushgateway Health" › panel "Pushgateway up")
              = tip: suggested: `up{job="metrics-api"}`
       todo [no-scraped-equivalent] `push_time_seconds` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:167:19 (dashboard "Pushgateway Health" › panel "Stale push groups (> 5m)")
              = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
-      todo [no-scraped-equivalent] `push_failure_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last failed push; a failed scrape shows as `up == 0` instead. Left unchanged
+      todo [no-scraped-equivalent] `push_failure_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last failed push; a failed scrape shows as `up == 0` instead. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:249:19 (dashboard "Pushgateway Health" › panel "Last push failed")
              = tip: suggested: `up{job="metrics-api"} == 0`
-      todo [no-scraped-equivalent] `push_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
+      todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:249:19 (dashboard "Pushgateway Health" › panel "Last push failed")
              = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
-      todo [no-scraped-equivalent] `process_resident_memory_bytes{job="pushgateway"}` selects the Pushgateway's own `process_resident_memory_bytes` (job "pushgateway"), which goes away with it. Left unchanged
+      todo [ambiguous-app] `process_resident_memory_bytes{job="pushgateway"}`: both the Pushgateway and metrics-api export `process_resident_memory_bytes` under job "pushgateway", and nothing in the selector says whose it reads; add instance="app-1" for the app's, or add instance="pushgateway:9091" for the gateway's. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:314:19 (dashboard "Pushgateway Health" › panel "Gateway memory")
-      todo [no-scraped-equivalent] `push_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
+      todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:410:19 (dashboard "Pushgateway Health" › panel "Seconds since last push (metrics-api)")
              = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
       todo [no-scraped-equivalent] `pushgateway_http_requests_total{job="pushgateway"}` is a metric of the Pushgateway itself (`pushgateway_http_requests_total`), which goes away with it. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:506:19 (dashboard "Pushgateway Health" › panel "Pushgateway requests / s")
              = tip: suggested: `up{job="metrics-api"}`
-      todo [no-scraped-equivalent] `push_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
+      todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/website-overview.json:184:19 (dashboard "Website Overview" › row "Traffic" › panel "Seconds since last push")
              = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
-    hazard [double-count-during-dual-run] `http_requests_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> grafana/dashboards/website-overview.json:249:19 (dashboard "Website Overview" › row "Traffic" › panel "Requests / s")
-             = tip: suggested: `instance="metrics-api:8080"`
-    hazard [double-count-during-dual-run] `page_views_total{job="metrics-api", page=~"${page}"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> grafana/dashboards/website-overview.json:419:19 (dashboard "Website Overview" › row "Traffic" › panel "Page views / s by page")
-             = tip: suggested: `instance="metrics-api:8080"`
-    hazard [double-count-during-dual-run] `page_views_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> grafana/dashboards/website-overview.json:692:23 (dashboard "Website Overview" › row "Per page" › panel "Top pages, last 24h")
-             = tip: suggested: `instance="metrics-api:8080"`
-    hazard [double-count-during-dual-run] `page_views_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> grafana/dashboards/website-overview.json:756:23 (dashboard "Website Overview" › variable "instance")
-             = tip: suggested: `instance="metrics-api:8080"`
       todo [variable-options-change] variable "instance" lists `instance` values of pushed series ("app-1"); once they are scraped it lists "metrics-api:8080"
              --> grafana/dashboards/website-overview.json:756:23 (dashboard "Website Overview" › variable "instance")
              = tip: update the variable's saved selection and default, and links that pass `var-instance=`
-    hazard [double-count-during-dual-run] `page_views_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> grafana/dashboards/website-overview.json:788:23 (dashboard "Website Overview" › variable "page")
-             = tip: suggested: `instance="metrics-api:8080"`
-    hazard [no-scraped-equivalent] `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
+    hazard [no-scraped-equivalent] `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules/pushgateway.yml:7:15 (rules group "metrics-api" › alert "MetricsApiPushStale")
              = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
     hazard [no-scraped-equivalent] `up{job="pushgateway"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> prometheus/rules/pushgateway.yml:16:15 (rules group "metrics-api" › alert "PushgatewayDown")
              = tip: suggested: `up{job="metrics-api"}`
-    hazard [double-count-during-dual-run] `page_views_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
-             --> prometheus/rules/pushgateway.yml:24:15 (rules group "metrics-api" › record "job:page_views:rate5m")
-             = tip: suggested: `instance="metrics-api:8080"`
 
-    Plan: 3 files to change, 0 to create, 0 to delete (+8 −8 lines).
+    Plan: 3 files to change, 0 to create, 0 to delete (+27 −27 lines).
     Apply it with `pullover apply dashboards`.
     "#);
 }
@@ -344,11 +467,8 @@ fn honor_false_plan_moves_exported_labels_to_job_and_instance() {
     +    expr: sum by (job) (rate(etl_rows_processed_total{job="batch-etl"}[5m]))
 
     Findings:
-      info [learnt-pushed-instance] batch-etl pushes with instance "etl-1" (from exported_instance next to job "batch-etl" in `etl_last_success_timestamp_seconds{job="pushgateway", exported_job="batch-etl", exported_instance="etl-1"}`); the scraped series carry instance="batch-etl:9102"
-             --> grafana/dashboards/etl-overview.json:86:19 (dashboard "Batch ETL" › panel "Since last successful batch")
-             = tip: pin it with `pushed_instances:` for batch-etl under `apps:` in pullover.yaml
-      info [learnt-pushed-metrics] batch-etl pushes etl_last_batch_duration_seconds, etl_last_success_timestamp_seconds, etl_rows_failed_total, etl_rows_processed_total (the metrics the queries read with job "batch-etl")
-             = tip: queries on these metrics without a job matcher are reported; pin the list with `metrics:` for batch-etl in pullover.yaml
+      info [pushed-identity] batch-etl pushes as job "batch-etl", instance "etl-1": its code: `push_to_gateway` at batch-etl/etl.py:65 pushes as job "batch-etl"
+             = tip: pin it in pullover.yaml: `apps: [{service: batch-etl, pushed_job: batch-etl, pushed_instances: [etl-1]}]`
       todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", exported_job="batch-etl"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/etl-overview.json:153:19 (dashboard "Batch ETL" › panel "Since last push")
              = tip: suggested: `time() - timestamp(up{job="batch-etl"})`
@@ -461,11 +581,9 @@ fn anchors_plan_moves_queries_off_the_job_the_worker_code_pushes_as() {
          rules:
 
     Findings:
-      info [learnt-pushed-instance] worker pushes with instance "worker-1" (from instance next to job "queue-worker" in `worker_job_duration_seconds_bucket{job="queue-worker", instance="worker-1"}`); the scraped series carry instance="worker:9100"
-             --> grafana/dashboards/queue-worker.json:220:19 (dashboard "Queue worker" › row "Jobs" › panel "Job duration p90 by queue")
-             = tip: pin it with `pushed_instances:` for worker under `apps:` in pullover.yaml
-      info [learnt-pushed-metrics] worker pushes worker_job_duration_seconds_bucket, worker_jobs_processed_total, worker_queue_depth (the metrics the queries read with job "queue-worker" or "worker")
-             = tip: queries on these metrics without a job matcher are reported; pin the list with `metrics:` for worker in pullover.yaml
+      info [pushed-identity] worker pushes as job "queue-worker", instance "worker-1": its code: `pushadd_to_gateway` at worker/worker.py:56 pushes as job "queue-worker"; the dashboards and rules select its metrics with job="queue-worker" (10 selectors, e.g. `worker_jobs_processed_total{job="queue-worker", queue=~"$queue"}`)
+             --> grafana/dashboards/queue-worker.json:124:19 (dashboard "Queue worker" › row "Jobs" › panel "Jobs / s by status")
+             = tip: pin it in pullover.yaml: `apps: [{service: worker, pushed_job: queue-worker, pushed_instances: [worker-1]}]`
     hazard [double-count-during-dual-run] `worker_jobs_processed_total{job!~"node|prometheus", status="failed"}` has no job matcher that tells the pushed from the scraped series: it selects both while both run
              --> grafana/dashboards/queue-worker.json:316:19 (dashboard "Queue worker" › row "Jobs" › panel "Failed jobs / s (all pushers)")
              = tip: suggested: `job="worker", instance="worker:9100"`
@@ -519,11 +637,8 @@ fn crlf_plan_keeps_crlf_and_escaped_quotes() {
     +        expr: "sum by (route) (rate(api_requests_total{job=\"api\", instance=\"api:3000\"}[5m]))"
 
     Findings:
-      info [learnt-pushed-instance] api pushes with instance none (from instance next to job "api" in `api_requests_total{job="api", instance=""}`); the scraped series carry instance="api:3000"
-             --> grafana/dashboards/api.json:207:19 (dashboard "API" › panel "Requests / s by status (pushed series only)")
-             = tip: pin it with `pushed_instances:` for api under `apps:` in pullover.yaml
-      info [learnt-pushed-metrics] api pushes api_inflight_requests, api_request_duration_seconds_bucket, api_requests_total (the metrics the queries read with job "api")
-             = tip: queries on these metrics without a job matcher are reported; pin the list with `metrics:` for api in pullover.yaml
+      info [pushed-identity] api pushes as job "api", with no instance: its code: `pushAdd` at api/server.js:65 pushes as job "api"
+             = tip: pin it in pullover.yaml: `apps: [{service: api, pushed_job: api, pushed_instances: [""]}]`
     hazard [double-count-during-dual-run] `api_requests_total{job="api", route=~"$route"}` selects both the pushed and the scraped series while both run: they share job "api" and differ only by instance
              --> grafana/dashboards/api.json:111:19 (dashboard "API" › panel "Requests / s by route")
              = tip: suggested: `instance="api:3000"`
@@ -620,16 +735,10 @@ fn grafana_resources_plan_covers_v1_and_v2_resources_and_library_panels() {
                "range": true,
 
     Findings:
-      info [learnt-pushed-instance] metrics-api pushes with instance "app-1" (from instance next to job "metrics-api" in `process_start_time_seconds{job="metrics-api", instance="app-1"}`); the scraped series carry instance="metrics-api:8080"
-             --> grafana/dashboards/metrics-api.v2.json:42:23 (dashboard "Metrics API (v2)" › annotation "metrics-api restarts")
-             = tip: pin it with `pushed_instances:` for metrics-api under `apps:` in pullover.yaml
-      info [learnt-pushed-metrics] metrics-api pushes http_request_duration_seconds_bucket, http_requests_total, page_views_total (the metrics the queries read with job "metrics-api")
-             = tip: queries on these metrics without a job matcher are reported; pin the list with `metrics:` for metrics-api in pullover.yaml
-      info [learnt-pushed-instance] billing pushes with instance "billing-1" (from instance next to job "billing" in `billing_outstanding_invoices{job="billing", instance="billing-1"}`); the scraped series carry instance="billing:9200"
-             --> grafana/dashboards/billing.v1.json:88:21 (dashboard "Billing" › panel "Outstanding invoices")
-             = tip: pin it with `pushed_instances:` for billing under `apps:` in pullover.yaml
-      info [learnt-pushed-metrics] billing pushes billing_invoices_total, billing_outstanding_invoices, billing_payment_duration_seconds_bucket, billing_revenue_cents_total (the metrics the queries read with job "billing")
-             = tip: queries on these metrics without a job matcher are reported; pin the list with `metrics:` for billing in pullover.yaml
+      info [pushed-identity] metrics-api pushes as job "metrics-api", instance "app-1": its code: `pushAdd` at metrics-api/server.js:125 pushes as job "metrics-api"
+             = tip: pin it in pullover.yaml: `apps: [{service: metrics-api, pushed_job: metrics-api, pushed_instances: [app-1]}]`
+      info [pushed-identity] billing pushes as job "billing", instance "billing-1": its code: `push_to_gateway` at billing/billing.py:45 pushes as job "billing"
+             = tip: pin it in pullover.yaml: `apps: [{service: billing, pushed_job: billing, pushed_instances: [billing-1]}]`
     hazard [double-count-during-dual-run] `billing_revenue_cents_total{job="billing"}` selects both the pushed and the scraped series while both run: they share job "billing" and differ only by instance
              --> grafana/dashboards/billing.v1.json:154:21 (dashboard "Billing" › panel "Revenue, last 24h")
              = tip: suggested: `instance="billing:9200"`

@@ -29,7 +29,7 @@ fn seed_docs_plan_rewrites_the_architecture_line_and_the_metrics_flow_and_lists_
     diff --git a/METRICS.md b/METRICS.md
     --- a/METRICS.md
     +++ b/METRICS.md
-    @@ -2,20 +2,16 @@
+    @@ -2,21 +2,16 @@
      
      ## Metrics flow
      
@@ -37,12 +37,13 @@ fn seed_docs_plan_rewrites_the_architecture_line_and_the_metrics_flow_and_lists_
     -   `POST /events {"page": "/", "country": "de"}` to the metrics API.
     -2. The metrics API counts the event in its `prom-client` registry.
     -3. Every 15 seconds the metrics API pushes its whole registry to the
-    -   Pushgateway at `http://pushgateway:9091` as job `metrics-api`, instance
+    -   Pushgateway at `http://pushgateway:9091` as job `pushgateway`, instance
     -   `app-1` (`pushAdd`).
     -4. Prometheus scrapes the Pushgateway every 15 seconds. Because the
     -   `pushgateway` job has `honor_labels: true`, the series keep the pushed labels
-    -   `job="metrics-api", instance="app-1"`; only the Pushgateway's own metrics
-    -   carry `job="pushgateway"`.
+    -   `job="pushgateway", instance="app-1"`. The Pushgateway's own metrics carry
+    -   `job="pushgateway"` too, with `instance="pushgateway:9091"`: the dashboards
+    -   tell the two apart by metric name and instance.
     -5. Grafana queries Prometheus.
     +1. `metrics-api` keeps its metrics in its own registry and serves them in the
     +   Prometheus text format at `GET /metrics` on port 8080.
@@ -102,18 +103,20 @@ fn seed_docs_plan_rewrites_the_architecture_line_and_the_metrics_flow_and_lists_
              --> metrics-api/server.js:5:18
       todo [pushgateway-mention] holds the Pushgateway's address: const PUSHGATEWAY_URL = process.env.PUSHGATEWAY_URL || 'http://pushgateway:9091';
              --> metrics-api/server.js:12:7
+      todo [pushgateway-mention] mentions the Pushgateway: // Push the whole registry as job "pushgateway" (the dashboards select it there), instance "app-1".
+             --> metrics-api/server.js:120:36
       todo [pushgateway-mention] pushes to the Pushgateway: const gateway = new client.Pushgateway(PUSHGATEWAY_URL, { timeout: 5000 }, register);
              --> metrics-api/server.js:121:17
-      todo [pushgateway-mention] pushes to the Pushgateway: await gateway.pushAdd({ jobName: 'metrics-api', groupings: { instance: 'app-1' } });
+      todo [pushgateway-mention] pushes to the Pushgateway: await gateway.pushAdd({ jobName: 'pushgateway', groupings: { instance: 'app-1' } });
              --> metrics-api/server.js:125:19
       todo [pushgateway-mention] mentions the Pushgateway: console.error(`push to ${PUSHGATEWAY_URL} failed: ${err.message}`);
              --> metrics-api/server.js:127:30
       todo [pushgateway-mention] mentions the Pushgateway: console.log(`metrics-api listening on ${HOST}:${PORT}, pushing to ${PUSHGATEWAY_URL} every ${PUSH_INTERVAL_SECONDS}s`);
              --> metrics-api/server.js:134:71
-      info [pushgateway-mentions-left] 18 line(s) in docs and app code still mention the Pushgateway (listed above)
+      info [pushgateway-mentions-left] 19 line(s) in docs and app code still mention the Pushgateway (listed above)
              = tip: remove the push calls and the gateway address from the apps once Prometheus scrapes them; reword or delete the prose
 
-    Plan: 2 files to change, 0 to create, 0 to delete (+10 −14 lines).
+    Plan: 2 files to change, 0 to create, 0 to delete (+10 −15 lines).
     Apply it with `pullover apply docs`.
     "#);
 }

@@ -43,6 +43,7 @@ fn seed_dual_run_rules_compare_each_learnt_metric() {
     "nodejs_eventloop_lag_seconds"
     "nodejs_heap_size_used_bytes"
     "page_views_total"
+    "process_resident_memory_bytes"
     "process_start_time_seconds"
     "#);
     assert!(

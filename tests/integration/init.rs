@@ -87,10 +87,6 @@ fn seed_init_shows_each_setting_and_why() {
           from the service's expose/ports/PORT
       apps.metrics-api.code: metrics-api
           the `build:` context of service metrics-api
-      apps.metrics-api.pushed_job: metrics-api
-          `pushAdd` at metrics-api/server.js:125 pushes as job "metrics-api"
-      apps.metrics-api.pushed_instances: ["app-1"]
-          `pushAdd` at metrics-api/server.js:125 pushes with instance "app-1"
       rule_files: prometheus/rules/pushgateway.yml
           matched by `rule_files: rules/*.yml` in prometheus/prometheus.yml
       dashboards: grafana/dashboards
@@ -99,6 +95,8 @@ fn seed_init_shows_each_setting_and_why() {
           a usual docs file at the stack root
       docs: METRICS.md
           a usual docs file at the stack root
+      apps.metrics-api.pushed_job: pushgateway
+          its code: `pushAdd` at metrics-api/server.js:125 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
 
     Wrote pullover.yaml: each key says why it was chosen. Review it, then run `pullover plan`.
     "#);
