@@ -171,8 +171,13 @@ pub fn push_calls(text: &str) -> Vec<PushCall> {
         let args_start = whole.end();
         let args = balanced_args(text, args_start);
         if let Some(name) = caps.name("js") {
-            // `.push(` is every array's push: only a call with a jobName is one.
-            let Some(job) = value_after(&JS_JOB, args, text) else {
+            // `.push(` is every array's push: only a call with a jobName (prom-client) is one,
+            // or a registry then a job (Java simpleclient's `push(registry, "job")`).
+            let java_job = first_positional(args)
+                .filter(|first| first.to_ascii_lowercase().contains("registry"))
+                .and_then(|_| second_positional(args))
+                .map(|job| expr_of(job, text));
+            let Some(job) = value_after(&JS_JOB, args, text).or(java_job) else {
                 continue;
             };
             let instance = grouping_instance(args, &JS_GROUPINGS, text);
@@ -233,7 +238,35 @@ pub fn push_calls(text: &str) -> Vec<PushCall> {
             });
         }
     }
+    // Micrometer's Pushgateway job, as a property (`…pushgateway.job=batch`, or `: batch`).
+    for caps in MICROMETER_JOB.captures_iter(text) {
+        let (Some(key), Some(value)) = (caps.name("key"), caps.name("value")) else {
+            continue;
+        };
+        calls.push(PushCall {
+            function: key.as_str().to_string(),
+            span: key.range(),
+            job: Some(Expr::Literal(value.as_str().trim_matches(['"', '\'']).to_string())),
+            instance: Instance::Unknown,
+        });
+    }
+    calls.sort_by_key(|c| c.span.start);
     calls
+}
+
+static MICROMETER_JOB: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?m)(?P<key>[\w.-]*pushgateway\.job)\s*[=:]\s*(?P<value>"[^"
+]*"|'[^'
+]*'|[^\s#]+)"#,
+    )
+    .expect("static regex")
+});
+
+/// The first argument of a call, trimmed.
+fn first_positional(args: &str) -> Option<&str> {
+    let end = args.find(',')?;
+    args.get(..end).map(str::trim).filter(|a| !a.is_empty())
 }
 
 /// The text between `(` (just before `start`) and its closing `)`, at most a
@@ -409,6 +442,17 @@ mod tests {
         assert_eq!(summary(js), ["pushAdd job \"metrics-api\", instance \"app-1\""]);
         let no_instance = "gateway.pushAdd({ jobName: 'api' }).catch((err) => {\n  console.error(err);\n});\n";
         assert_eq!(summary(no_instance), ["pushAdd job \"api\", no instance"]);
+    }
+
+    #[test]
+    fn java_simpleclient_and_micrometer_name_their_job() {
+        let java = "PushGateway pg = new PushGateway(\"pushgateway:9091\");\npg.pushAdd(registry, \"pushgateway\");\n";
+        assert_eq!(summary(java), ["pushAdd job \"pushgateway\", no instance"]);
+        let properties = "management.prometheus.metrics.export.pushgateway.job=billing\n";
+        assert_eq!(
+            summary(properties),
+            ["management.prometheus.metrics.export.pushgateway.job job \"billing\", instance unknown"]
+        );
     }
 
     #[test]
