@@ -216,7 +216,7 @@ impl Attribution<'_, '_> {
             let matching: Vec<usize> = candidates
                 .iter()
                 .copied()
-                .filter(|&i| self.apps.get(i).is_some_and(|app| rule(app)))
+                .filter(|&i| self.apps.get(i).is_some_and(rule))
                 .collect();
             match matching.as_slice() {
                 [] => {}

@@ -218,6 +218,26 @@ pub fn duration_seconds(text: &str) -> Option<f64> {
     Some(total)
 }
 
+/// Every `groups[].rules[]` entry of a rule file, with its route.
+pub fn rules(doc: &YamlDoc) -> Vec<(Route, Value)> {
+    let mut out = Vec::new();
+    let groups = doc.value().get("groups").and_then(Value::as_sequence);
+    for (g, group) in groups.into_iter().flatten().enumerate() {
+        let Some(rules) = group.get("rules").and_then(Value::as_sequence) else {
+            continue;
+        };
+        for (r, rule) in rules.iter().enumerate() {
+            let route = Route::root()
+                .key("groups")
+                .item(ItemMatch::Index(g))
+                .key("rules")
+                .item(ItemMatch::Index(r));
+            out.push((route, rule.clone()));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,24 +301,4 @@ mod tests {
         assert_eq!(duration_seconds("2x"), None);
         assert_eq!(duration_seconds(""), None);
     }
-}
-
-/// Every `groups[].rules[]` entry of a rule file, with its route.
-pub fn rules(doc: &YamlDoc) -> Vec<(Route, Value)> {
-    let mut out = Vec::new();
-    let groups = doc.value().get("groups").and_then(Value::as_sequence);
-    for (g, group) in groups.into_iter().flatten().enumerate() {
-        let Some(rules) = group.get("rules").and_then(Value::as_sequence) else {
-            continue;
-        };
-        for (r, rule) in rules.iter().enumerate() {
-            let route = Route::root()
-                .key("groups")
-                .item(ItemMatch::Index(g))
-                .key("rules")
-                .item(ItemMatch::Index(r));
-            out.push((route, rule.clone()));
-        }
-    }
-    out
 }
