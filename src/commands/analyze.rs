@@ -26,6 +26,7 @@ const SKIPPED_DIRS: [&str; 6] = [".pullover", ".git", "node_modules", "target", 
 pub fn run(ctx: &Context) -> Result<Outcome> {
     let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
     super::live::observe_pushes(ctx, &mut stack)?;
+    super::live::observe_prometheus_version(ctx, &mut stack)?;
     let report = analyze(&stack, &ctx.global.stack);
     if ctx.json() {
         ctx.print_json(&report)?;
@@ -105,6 +106,31 @@ pub struct GatewayJson {
     pub honor_labels: bool,
 }
 
+/// The Prometheus that reads the queries, and how pullover knows.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrometheusJson {
+    /// `2.45`, `3.1`.
+    pub version: String,
+    /// Where that came from, as a person reads it.
+    pub source: String,
+    /// Whether nothing said it and the newest release pullover knows is assumed.
+    pub assumed: bool,
+    /// The `--enable-feature=` values of its command.
+    pub features: Vec<String>,
+}
+
+impl PrometheusJson {
+    fn of(stack: &Stack) -> PrometheusJson {
+        let dialect = &stack.prometheus_dialect;
+        PrometheusJson {
+            version: dialect.version.to_string(),
+            source: dialect.source_text(),
+            assumed: dialect.is_assumed(),
+            features: dialect.features.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AppJson {
     pub service: String,
@@ -129,6 +155,7 @@ pub struct Report {
     pub version: u32,
     pub command: &'static str,
     pub gateway: Option<GatewayJson>,
+    pub prometheus: PrometheusJson,
     pub apps: Vec<AppJson>,
     pub references: Vec<Reference>,
     /// Findings about the stack as a whole (what was learnt, shared volumes, naming).
@@ -146,7 +173,7 @@ pub fn analyze(stack: &Stack, root: &Path) -> Report {
             Severity::Info,
             "no Pushgateway found in this stack: nothing to migrate",
         ));
-        return finish(None, Vec::new(), references, findings);
+        return finish(None, PrometheusJson::of(stack), Vec::new(), references, findings);
     };
     let survey = match dashboards::survey(stack) {
         Ok(survey) => survey,
@@ -220,11 +247,18 @@ pub fn analyze(stack: &Stack, root: &Path) -> Report {
         job: gateway.job.clone(),
         honor_labels: gateway.honor_labels,
     };
-    finish(Some(gateway_json), apps, references, findings)
+    finish(
+        Some(gateway_json),
+        PrometheusJson::of(stack),
+        apps,
+        references,
+        findings,
+    )
 }
 
 fn finish(
     gateway: Option<GatewayJson>,
+    prometheus: PrometheusJson,
     apps: Vec<AppJson>,
     mut references: Vec<Reference>,
     findings: Vec<Finding>,
@@ -244,6 +278,7 @@ fn finish(
         version: 1,
         command: "analyze",
         gateway,
+        prometheus,
         apps,
         references,
         findings,
@@ -735,6 +770,16 @@ fn render(ctx: &Context, report: &Report) -> String {
             app.service, app.pushed_job, app.scrape_job, app.scrape_target
         ));
     }
+    let prometheus = &report.prometheus;
+    let features = if prometheus.features.is_empty() {
+        String::new()
+    } else {
+        format!(", with --enable-feature={}", prometheus.features.join(","))
+    };
+    out.push_str(&format!(
+        "  queries read as Prometheus {} ({}){features}\n",
+        prometheus.version, prometheus.source
+    ));
     let mut current: Option<&RelPath> = None;
     for reference in &report.references {
         if current != Some(&reference.path) {

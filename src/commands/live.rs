@@ -22,7 +22,9 @@ use crate::live::{
     Auth, AuthEnv, Endpoint, LiveError, PrometheusClient, PushgatewayClient, connection_from_sources, observe,
 };
 use crate::phase::PhaseId;
+use crate::promql::{Dialect, PrometheusVersion, VersionSource, enabled_features};
 use crate::stack::Stack;
+use crate::stack::prometheus_version::SETTING;
 use crate::state::StateDir;
 use crate::state::journal::AppliedPhase;
 
@@ -136,6 +138,58 @@ pub(super) fn observe_pushes_within(ctx: &Context, stack: &mut Stack, timeout: D
         note("that the server runs and the URL is right", &error);
     }
     stack.observe(observed);
+    Ok(())
+}
+
+/// When the stack's files do not say which Prometheus reads the queries (the version is a stated
+/// assumption), asks the live one: `/api/v1/status/buildinfo` for the version and
+/// `/api/v1/status/flags` for its `--enable-feature` list. A server that does not answer is a
+/// note and the assumption stays; the files (image tag, `prometheus_version:`) always win.
+pub(super) fn observe_prometheus_version(ctx: &Context, stack: &mut Stack) -> Result<()> {
+    if !stack.prometheus_dialect.is_assumed() {
+        return Ok(());
+    }
+    let Some(url) = stack.settings.live.prometheus_url.clone() else {
+        return Ok(());
+    };
+    let assumed = stack.prometheus_dialect.version;
+    let note = |error: &dyn std::fmt::Display| {
+        ctx.note(&format!(
+            "cannot ask Prometheus which version it runs ({error}); reading the queries as Prometheus {assumed} \
+             (set `prometheus_version:` in pullover.yaml to say which)"
+        ));
+    };
+    let client = match prometheus(&url, OBSERVE_TIMEOUT) {
+        Ok(client) => client,
+        Err(error) => {
+            note(&error);
+            return Ok(());
+        }
+    };
+    let (info, flags) = runtime()?.block_on(async { (client.buildinfo().await, client.flags().await) });
+    let info = match info {
+        Ok(info) => info,
+        Err(error) => {
+            note(&error);
+            return Ok(());
+        }
+    };
+    let Some(version) = PrometheusVersion::parse(&info.version) else {
+        note(&format!("it reports version `{}`", info.version));
+        return Ok(());
+    };
+    let features = match flags {
+        Ok(flags) => flags
+            .get("enable-feature")
+            .map(|value| enabled_features(&[format!("--enable-feature={value}")]))
+            .unwrap_or_default(),
+        Err(_) => stack.prometheus_dialect.features.clone(),
+    };
+    stack.prometheus_dialect = Dialect::new(version, features, VersionSource::Live { url: url.clone() });
+    for found in stack.evidence.iter_mut().filter(|e| e.setting == SETTING) {
+        found.value = version.to_string();
+        found.because = format!("reported by the Prometheus at {url} (/api/v1/status/buildinfo)");
+    }
     Ok(())
 }
 

@@ -78,6 +78,7 @@ pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
     let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
     if phase.learns_from_live() {
         super::live::observe_pushes(ctx, &mut stack)?;
+        super::live::observe_prometheus_version(ctx, &mut stack)?;
     }
     Ok(planner(&stack)?)
 }

@@ -26,7 +26,9 @@ use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::dashboard::{DashboardError, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_scanned_strings, scan};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, ScalarTextEdit, YamlDoc, YamlError};
-use crate::promql::{QueryFinding, QueryFindingKind, QueryRewrite, SeriesMapping, rewrite_query, selectors};
+use crate::promql::{
+    Dialect, QueryFinding, QueryFindingKind, QueryRewrite, SeriesMapping, rewrite_query_in, selectors,
+};
 use crate::stack::source::{RelPath, SourceFile};
 use crate::stack::{Gateway, Stack};
 
@@ -188,10 +190,11 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
         ..Survey::default()
     };
     survey.findings.extend(skipped);
+    let dialect = &stack.prometheus_dialect;
     // Each dashboard is planned on its own, on every core, and the parts joined in file order.
     let parts = crate::parallel::map_in_parallel(dashboards, |source| {
         let mut part = Survey::default();
-        plan_source(&source, None, &mapping, &waiting, gateway, keep, &mut part);
+        plan_source(&source, None, &mapping, &waiting, dialect, gateway, keep, &mut part);
         part
     });
     for part in parts {
@@ -200,7 +203,7 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
         survey.queries.extend(part.queries);
     }
     for (source, doc) in &rules {
-        plan_source(source, Some(doc), &mapping, &waiting, gateway, keep, &mut survey);
+        plan_source(source, Some(doc), &mapping, &waiting, dialect, gateway, keep, &mut survey);
     }
     survey.mapping = Some(mapping);
     Ok(survey)
@@ -462,6 +465,7 @@ fn plan_source(
     rules: Option<&YamlDoc>,
     mapping: &SeriesMapping,
     waiting: &[(String, Vec<String>)],
+    dialect: &Dialect,
     gateway: &Gateway,
     keep: Keep,
     survey: &mut Survey,
@@ -523,7 +527,7 @@ fn plan_source(
             repeats.push(repeat);
             continue;
         }
-        match rewrite_query(&site.query, mapping) {
+        match rewrite_query_in(&site.query, mapping, dialect) {
             Err(error) => {
                 let (line, column) = error.line_col(&site.query);
                 planned_query.action = QueryAction::Report;
@@ -689,9 +693,10 @@ fn rewrite_file(
 /// A query finding as the plan reports it.
 fn query_finding(finding: &QueryFinding, location: &Location, in_rules: bool) -> Finding {
     let severity = match finding.kind {
-        QueryFindingKind::DoubleCountDuringDualRun | QueryFindingKind::MatchesNothingUnderHonorLabels => {
-            Severity::Hazard
-        }
+        QueryFindingKind::DoubleCountDuringDualRun
+        | QueryFindingKind::MatchesNothingUnderHonorLabels
+        // It fails on the stack's Prometheus today.
+        | QueryFindingKind::RejectedByPrometheusVersion => Severity::Hazard,
         // An alert on a series that goes away never fires again, and says nothing.
         QueryFindingKind::NoScrapedEquivalent if in_rules => Severity::Hazard,
         _ => Severity::Todo,
@@ -699,6 +704,11 @@ fn query_finding(finding: &QueryFinding, location: &Location, in_rules: bool) ->
     let mut out = Finding::new(finding.kind.id(), severity, finding.message.clone()).at(location.clone());
     if let Some(suggestion) = &finding.suggestion {
         out = out.tip(format!("suggested: `{suggestion}`"));
+    }
+    if finding.kind == QueryFindingKind::RejectedByPrometheusVersion {
+        out = out.tip(
+            "fix the query for that release; if the stack runs another release, set `prometheus_version:` in pullover.yaml",
+        );
     }
     out
 }

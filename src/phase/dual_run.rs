@@ -98,6 +98,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             )),
         );
     }
+    read_by_the_stacks_prometheus(&apps, &stack.prometheus_dialect)?;
     let rules_text = render_rules(&apps)?;
     let (rule_path, wire) = rule_file_location(stack);
     builder = upsert(
@@ -439,6 +440,35 @@ impl AppModel {
             metrics,
         }
     }
+}
+
+/// Every query the rule file and the dashboard will hold, read as the stack's own Prometheus
+/// reads it: pullover never writes PromQL that server rejects (a function it lacks, a modifier
+/// behind a flag it does not run with).
+fn read_by_the_stacks_prometheus(apps: &[AppModel], dialect: &crate::promql::Dialect) -> Result<(), Diagnostic> {
+    for app in apps {
+        let exprs = [
+            app.missing_expr.clone(),
+            format!("count({{{}}})", app.old_selector),
+            format!("count({{{}}})", app.new_selector),
+        ]
+        .into_iter()
+        .chain(
+            app.metrics
+                .iter()
+                .flat_map(|m| [m.old_expr.clone(), m.new_expr.clone(), m.divergence_expr.clone()]),
+        );
+        for expr in exprs {
+            crate::promql::accepted_by(&expr, dialect).map_err(|reason| {
+                Diagnostic::error(format!(
+                    "the dual-run query `{expr}` for {} would not run on the stack's Prometheus: {reason}",
+                    app.service
+                ))
+                .help("nothing was written; list the app's metrics with `metrics:` under `apps:` in pullover.yaml, or report this")
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn regex_escape(s: &str) -> String {

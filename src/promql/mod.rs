@@ -16,6 +16,7 @@
 //!   `label_replace`/`label_join`.
 //! - A query is rewritten wholly or not at all: a finding with `blocks_rewrite` keeps all of it.
 
+mod dialect;
 mod error;
 pub mod fill;
 mod grafana;
@@ -34,6 +35,7 @@ use std::fmt;
 use std::ops::Range;
 use std::rc::Rc;
 
+pub use dialect::{Dialect, PrometheusVersion, VersionSource, accepted_by, enabled_features};
 pub use error::{PromqlError, PromqlErrorKind};
 pub use inspect::{MatcherView, SelectorView, selectors};
 
@@ -133,6 +135,9 @@ pub enum QueryFindingKind {
     UnsupportedSyntax,
     /// The query does not parse; see [`PromqlError::to_finding`].
     UnparseableQuery,
+    /// The stack's Prometheus (its version, or the feature flags it runs with) rejects a function,
+    /// modifier or syntax of the query: it fails there as written.
+    RejectedByPrometheusVersion,
 }
 
 impl QueryFindingKind {
@@ -150,6 +155,7 @@ impl QueryFindingKind {
             QueryFindingKind::LabelNeedsReview => "label-needs-review",
             QueryFindingKind::UnsupportedSyntax => "unsupported-syntax",
             QueryFindingKind::UnparseableQuery => "unparseable-query",
+            QueryFindingKind::RejectedByPrometheusVersion => "rejected-by-prometheus-version",
         }
     }
 
@@ -163,6 +169,7 @@ impl QueryFindingKind {
                 | QueryFindingKind::ComparesPushedAndScraped
                 | QueryFindingKind::UnsupportedSyntax
                 | QueryFindingKind::UnparseableQuery
+                | QueryFindingKind::RejectedByPrometheusVersion
         )
     }
 }
@@ -176,12 +183,20 @@ impl fmt::Display for QueryFindingKind {
 /// Nesting deeper than this is refused: promql-parser's AST is dropped recursively.
 const MAX_NESTING: usize = 128;
 
-/// Rewrites `query` so it selects the scraped twins of the pushed series `mapping` describes.
+/// Rewrites `query` so it selects the scraped twins of the pushed series `mapping` describes,
+/// read as the newest Prometheus pullover knows reads it; see [`rewrite_query_in`].
+pub fn rewrite_query(query: &str, mapping: &SeriesMapping) -> Result<QueryRewrite, PromqlError> {
+    rewrite_query_in(query, mapping, &Dialect::assumed("no version given"))
+}
+
+/// Rewrites `query` so it selects the scraped twins of the pushed series `mapping` describes,
+/// as the stack's Prometheus (`dialect`) reads it: what that server rejects is a
+/// [`QueryFindingKind::RejectedByPrometheusVersion`] finding and the query stays as written.
 ///
 /// A query that does not parse is an `Err` with the span of the problem; it is never partly
 /// rewritten. When the rewrite would not parse (a bug), that is an `Err` too.
-pub fn rewrite_query(query: &str, mapping: &SeriesMapping) -> Result<QueryRewrite, PromqlError> {
-    let analysis = analyze(query, mapping)?;
+pub fn rewrite_query_in(query: &str, mapping: &SeriesMapping, dialect: &Dialect) -> Result<QueryRewrite, PromqlError> {
+    let analysis = analyze(query, mapping, dialect)?;
     let mut edits = if analysis.is_blocked() {
         Vec::new()
     } else {
@@ -210,15 +225,15 @@ pub fn rewrite_query(query: &str, mapping: &SeriesMapping) -> Result<QueryRewrit
     })
 }
 
-fn analyze(query: &str, mapping: &SeriesMapping) -> Result<Analysis, PromqlError> {
+fn analyze(query: &str, mapping: &SeriesMapping, dialect: &Dialect) -> Result<Analysis, PromqlError> {
     match grafana::detect(query) {
-        None => analyze_expression(query, 0..query.len(), mapping),
+        None => analyze_expression(query, 0..query.len(), mapping, dialect),
         Some(Err((span, message))) => Err(PromqlError::syntax(span, message)),
         Some(Ok(GrafanaQuery::Other)) => Ok(Analysis::default()),
-        Some(Ok(GrafanaQuery::QueryResult { expression })) => analyze_expression(query, expression, mapping),
+        Some(Ok(GrafanaQuery::QueryResult { expression })) => analyze_expression(query, expression, mapping, dialect),
         Some(Ok(GrafanaQuery::LabelValues { selector, label })) => {
             let mut analysis = match selector {
-                Some(selector) => analyze_expression(query, selector, mapping)?,
+                Some(selector) => analyze_expression(query, selector, mapping, dialect)?,
                 None => Analysis::default(),
             };
             if !analysis.is_blocked() {
@@ -234,7 +249,12 @@ fn analyze(query: &str, mapping: &SeriesMapping) -> Result<Analysis, PromqlError
 }
 
 /// Rewrites the PromQL expression at `range` of `query`; spans in the result are in `query`.
-fn analyze_expression(query: &str, range: Range<usize>, mapping: &SeriesMapping) -> Result<Analysis, PromqlError> {
+fn analyze_expression(
+    query: &str,
+    range: Range<usize>,
+    mapping: &SeriesMapping,
+    dialect: &Dialect,
+) -> Result<Analysis, PromqlError> {
     let offset = range.start;
     let text = query
         .get(range.clone())
@@ -245,6 +265,7 @@ fn analyze_expression(query: &str, range: Range<usize>, mapping: &SeriesMapping)
     let mut rewriter = Rewriter::new(mapping, text);
     rewriter.query(&structure);
     let mut analysis = rewriter.finish();
+    analysis.findings.extend(dialect::findings(&structure.uses, dialect));
     for edit in &mut analysis.edits {
         edit.range = edit.range.start + offset..edit.range.end + offset;
     }
@@ -293,12 +314,9 @@ fn parse_expression_afresh(text: &str) -> Parsed {
         return Ok(None);
     };
     let tokens = structure::tokens(&masked.text).map_err(|message| error::locate(text, &masked.text, &message))?;
-    Ok(Some(Rc::new(structure::structure(
-        text,
-        &masked.text,
-        &tokens,
-        &masked.variables,
-    ))))
+    let mut structure = structure::structure(text, &masked.text, &tokens, &masked.variables);
+    structure.uses = dialect::uses(&masked.text, &tokens);
+    Ok(Some(Rc::new(structure)))
 }
 
 /// The query with Grafana variables masked so that it parses, `None` for an empty query (only
@@ -342,6 +360,7 @@ fn masked_for_parser(text: &str) -> Result<Option<Masked>, PromqlError> {
 /// Whether promql-parser reads `masked`, or its message. It panics on some input (a bare number
 /// of seconds too large for a duration, `x[1e70]`): that is a query it cannot read, too.
 pub(crate) fn parses(masked: &str) -> Result<(), String> {
+    dialect::register_parser_extensions();
     crate::contained::contain(|| promql_parser::parser::parse(masked).map(drop))
         .unwrap_or_else(|| Err("the PromQL parser cannot read this query (it gave up on it)".to_string()))
 }
@@ -397,6 +416,33 @@ pub fn check(query: &str) -> Result<(), PromqlError> {
         parse_expression(text).map_err(|e| e.shifted(range.start))?;
     }
     Ok(())
+}
+
+/// What of `query` (Grafana template syntax allowed) not every Prometheus release reads, with
+/// spans in `query`.
+fn dialect_uses(query: &str) -> Result<Vec<dialect::Use>, PromqlError> {
+    let expression = match grafana::detect(query) {
+        None => Some(0..query.len()),
+        Some(Err((span, message))) => return Err(PromqlError::syntax(span, message)),
+        Some(Ok(GrafanaQuery::Other)) => None,
+        Some(Ok(GrafanaQuery::QueryResult { expression })) => Some(expression),
+        Some(Ok(GrafanaQuery::LabelValues { selector, .. })) => selector,
+    };
+    let Some(range) = expression else {
+        return Ok(Vec::new());
+    };
+    let text = query.get(range.clone()).unwrap_or_default();
+    let Some(structure) = parse_expression(text).map_err(|e| e.shifted(range.start))? else {
+        return Ok(Vec::new());
+    };
+    Ok(structure
+        .uses
+        .iter()
+        .map(|u| dialect::Use {
+            what: u.what.clone(),
+            span: u.span.start + range.start..u.span.end + range.start,
+        })
+        .collect())
 }
 
 /// `query` with `edits` applied, `None` when there are none. Edits must be sorted and disjoint.

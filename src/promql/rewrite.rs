@@ -1445,7 +1445,7 @@ pub(crate) fn deletion_edits(text: &str, selector: &Selector, doomed: &[&Matcher
     // right after it go (a trailing comma is valid PromQL).
     let (open, close) = selector.braces.clone()?;
     let inside = text.get(open.end..close.start).unwrap_or_default();
-    if has_comment(inside) || !selector.other_items.is_empty() {
+    if has_comment(inside) {
         let mut edits = Vec::new();
         for matcher in matchers.iter().filter(|m| is_doomed(m)) {
             let rest = text.get(matcher.span.end..close.start).unwrap_or_default();
@@ -1459,25 +1459,34 @@ pub(crate) fn deletion_edits(text: &str, selector: &Selector, doomed: &[&Matcher
         }
         return Some(edits);
     }
+    // The items in order, each with whether it goes: a quoted metric name (`{"a.b", job="x"}`)
+    // stays, and separates like a matcher.
+    let mut items: Vec<(Range<usize>, bool)> = matchers
+        .iter()
+        .map(|m| (m.span.clone(), is_doomed(m)))
+        .chain(selector.other_items.iter().map(|span| (span.clone(), false)))
+        .collect();
+    items.sort_by_key(|(span, _)| span.start);
+    let goes = |i: usize| items.get(i).is_some_and(|(_, doomed)| *doomed);
     let mut edits = Vec::new();
     let mut index = 0;
-    while index < matchers.len() {
-        let Some(first) = matchers.get(index).filter(|m| is_doomed(m)) else {
+    while index < items.len() {
+        if !goes(index) {
             index += 1;
             continue;
-        };
+        }
         let mut last_index = index;
-        while matchers.get(last_index + 1).is_some_and(&is_doomed) {
+        while goes(last_index + 1) {
             last_index += 1;
         }
-        let last = matchers.get(last_index)?;
+        let (first, last) = (&items.get(index)?.0, &items.get(last_index)?.0);
         let range = match (
-            index.checked_sub(1).and_then(|i| matchers.get(i)),
-            matchers.get(last_index + 1),
+            index.checked_sub(1).and_then(|i| items.get(i)),
+            items.get(last_index + 1),
         ) {
-            (Some(previous), _) => previous.span.end..last.span.end,
-            (None, Some(next)) => first.span.start..next.span.start,
-            (None, None) => first.span.start..last.span.end,
+            (Some((previous, _)), _) => previous.end..last.end,
+            (None, Some((next, _))) => first.start..next.start,
+            (None, None) => first.start..last.end,
         };
         edits.push(delete(range));
         index = last_index + 1;

@@ -7,6 +7,7 @@ pub mod compose;
 pub mod discover;
 pub mod mentions;
 pub mod prometheus;
+pub mod prometheus_version;
 pub mod read;
 pub mod services;
 pub mod settings;
@@ -106,6 +107,8 @@ pub struct Stack {
     pub observed_pushes: Vec<ObservedPush>,
     /// What the dashboards and rules say about who pushes as what, read once.
     pub query_clues: Vec<identity::clues::QueryClue>,
+    /// The Prometheus that reads the queries (version and feature flags), and how that is known.
+    pub prometheus_dialect: crate::promql::Dialect,
 }
 
 /// One pushed group seen on a live server: the grouping key the app pushed with.
@@ -250,6 +253,9 @@ fn load(
         None => None,
     };
 
+    let (prometheus_dialect, why) = prometheus_version::resolve(compose.as_ref(), &pinned, settings_source.as_ref())?;
+    found.push(why);
+
     let prom_path = match discover::find_prometheus_config(dir, compose.as_ref(), &pinned, overrides) {
         Ok((path, why)) => {
             found.push(why);
@@ -344,6 +350,7 @@ fn load(
         service_files,
         observed_pushes: Vec::new(),
         query_clues: Vec::new(),
+        prometheus_dialect,
     };
     stack.query_clues = query_clues(&stack);
     stack.resolve_identities();

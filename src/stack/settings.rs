@@ -29,6 +29,10 @@ pub struct SettingsFile {
     pub scrape: Option<ScrapeSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveSettings>,
+    /// The Prometheus release that reads the queries (`"2.45"`, `"3.1"`), when the image tag of
+    /// the prometheus service does not say it (or says it wrongly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

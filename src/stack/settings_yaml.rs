@@ -51,6 +51,8 @@ pub fn settings_of(stack: &Stack) -> SettingsFile {
         docs: stack.docs.iter().map(|d| d.path.to_string()).collect(),
         scrape: Some(stack.settings.scrape.clone()),
         live: has_live.then(|| live.clone()),
+        // Not pinned: the image tag stays the word on it, so an upgraded image is not contradicted.
+        prometheus_version: None,
     }
 }
 
@@ -82,6 +84,19 @@ pub fn render(settings: &SettingsFile, evidence: &[Evidence]) -> String {
             );
         }
         out.scalar(0, "prometheus_config", config);
+    }
+    let found_version = evidence.iter().find(|e| e.setting == "prometheus_version");
+    if settings.prometheus_version.is_some() || found_version.is_some() {
+        out.blank();
+        out.comment(0, "The Prometheus release that reads the queries (2.x and 3.x differ).");
+        out.found(0, evidence, "prometheus_version", None);
+        match (&settings.prometheus_version, found_version) {
+            (Some(version), _) => out.scalar(0, "prometheus_version", version),
+            // Left to the image tag, so an upgraded image is not contradicted; pin it only
+            // when discovery is wrong.
+            (None, Some(found)) => out.comment(0, &format!("prometheus_version: \"{}\"", found.value)),
+            (None, None) => {}
+        }
     }
     if let Some(gateway) = &settings.gateway {
         out.blank();
@@ -281,6 +296,7 @@ mod tests {
                 pushgateway_url: None,
                 app_url: None,
             }),
+            prometheus_version: Some("2.45".into()),
         };
         let found = [evidence("apps", "0123", "a reason\nover two lines")];
         let text = render(&settings, &found);

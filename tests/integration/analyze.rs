@@ -12,6 +12,7 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
     insta::assert_snapshot!(p.clean(&run.stdout), @r#"
     Pushgateway service `pushgateway` at pushgateway:9091, scraped by job `pushgateway` with honor_labels: true
       metrics-api pushes as job "pushgateway", instance "app-1"; scraped directly: job "metrics-api" at metrics-api:8080
+      queries read as Prometheus 2.42 (image prom/prometheus:v2.42.0 of service prometheus)
 
     docker-compose.yml
       18:9     env              remove    metrics-api's environment points at the gateway (the app may still read it)

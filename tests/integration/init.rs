@@ -73,6 +73,8 @@ fn seed_init_shows_each_setting_and_why() {
     Discovered in [STACK]:
       compose_file: docker-compose.yml
           the first Compose file name found in the stack root
+      prometheus_version: 2.42
+          the image tag of service prometheus (prom/prometheus:v2.42.0)
       prometheus_config: prometheus/prometheus.yml
           bind-mounted into service prometheus at /etc/prometheus/prometheus.yml
       gateway.service: pushgateway
@@ -114,6 +116,10 @@ fn seed_init_shows_each_setting_and_why() {
     # found: bind-mounted into service prometheus at /etc/prometheus/prometheus.yml
     # It loads the rule file prometheus/rules/pushgateway.yml (matched by `rule_files: rules/*.yml` in prometheus/prometheus.yml).
     prometheus_config: prometheus/prometheus.yml
+
+    # The Prometheus release that reads the queries (2.x and 3.x differ).
+    # found: the image tag of service prometheus (prom/prometheus:v2.42.0)
+    # prometheus_version: "2.42"
 
     # The Pushgateway to migrate off.
     gateway:

@@ -336,7 +336,7 @@ fn every_rewritten_query_in_the_stacks_parses_and_rewriting_twice_changes_nothin
         let mapping = survey.mapping.as_ref().unwrap();
         for query in survey.queries.iter().filter(|q| q.action == QueryAction::Rewrite) {
             let text = query.rewritten.as_deref().unwrap();
-            let again = rewrite_query(text, mapping)
+            let again = crate::promql::rewrite_query(text, mapping)
                 .unwrap_or_else(|e| panic!("{}: `{text}` does not parse: {}", root.display(), e.message));
             assert_eq!(again.text, None, "{}: `{text}` changes again", root.display());
             rewritten += 1;

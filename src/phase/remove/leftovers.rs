@@ -219,8 +219,9 @@ enum Fate {
     StillPushed,
 }
 
-fn fate(query: &str, mapping: &SeriesMapping) -> Option<Fate> {
-    let rewrite = promql::rewrite_query(query, mapping).ok()?;
+/// Read as the stack's own Prometheus reads it (a 2.x `holt_winters` query is one like any other).
+fn fate(query: &str, mapping: &SeriesMapping, dialect: &promql::Dialect) -> Option<Fate> {
+    let rewrite = promql::rewrite_query_in(query, mapping, dialect).ok()?;
     if let Some(finding) = rewrite
         .findings
         .iter()
@@ -273,7 +274,7 @@ pub(super) fn rules_on_gateway_series(stack: &Stack, gateway: &Gateway) -> Vec<F
                 .unwrap_or_else(|| "a rule".to_string());
             let offset = doc.find(&route.clone().key("expr")).map_or(0, |n| n.range().start);
             let location = Location::at(file, offset).with_context(name.clone());
-            match fate(&expr, &mapping) {
+            match fate(&expr, &mapping, &stack.prometheus_dialect) {
                 Some(Fate::GoesEmpty { message, suggestion }) => {
                     let tip = match suggestion {
                         Some(s) => format!(
@@ -317,13 +318,14 @@ pub(super) fn dashboards_on_gateway_series(stack: &Stack, gateway: &Gateway) -> 
         .filter(|f| f.path.file_name() != DUAL_RUN_DASHBOARD)
         .collect();
     // Each dashboard on its own, on every core; the findings in file order.
-    crate::parallel::map_in_parallel(files, |file| dashboard_on_gateway_series(file, &mapping))
+    let dialect = &stack.prometheus_dialect;
+    crate::parallel::map_in_parallel(files, |file| dashboard_on_gateway_series(file, &mapping, dialect))
         .into_iter()
         .flatten()
         .collect()
 }
 
-fn dashboard_on_gateway_series(file: &SourceFile, mapping: &SeriesMapping) -> Vec<Finding> {
+fn dashboard_on_gateway_series(file: &SourceFile, mapping: &SeriesMapping, dialect: &promql::Dialect) -> Vec<Finding> {
     let Ok(scan) = dashboard::scan(file.text()) else {
         return Vec::new();
     };
@@ -332,7 +334,7 @@ fn dashboard_on_gateway_series(file: &SourceFile, mapping: &SeriesMapping) -> Ve
     let mut empty = Vec::new();
     let mut pushed = Vec::new();
     for site in scan.sites.iter().filter(|s| s.kind != SiteKind::PanelLink) {
-        match fate(&site.value, mapping) {
+        match fate(&site.value, mapping, dialect) {
             Some(Fate::GoesEmpty { .. }) => empty.push(site),
             Some(Fate::StillPushed) => pushed.push(site),
             None => {}

@@ -1245,6 +1245,19 @@ fn quoted_label_names() {
 }
 
 #[test]
+fn quoted_metric_name_keeps_no_dangling_comma() {
+    insta::assert_snapshot!(table(r#"{"page.views", job="pushgateway", exported_job="metrics-api"}"#), @r#"
+    honor_labels: true  (metrics-api same job, etl-batch -> etl)
+       unchanged
+       ! matches-nothing-under-honor-labels: `{"page.views", job="pushgateway", exported_job="metrics-api"}` matches nothing: `exported_job="metrics-api"` needs a label that only exists with honor_labels: false. Left unchanged
+    honor_labels: false (one app: metrics-api)
+       => {"page.views", job="metrics-api"}
+    honor_labels: false (two apps: metrics-api, etl-batch -> etl)
+       => {"page.views", job="metrics-api"}
+    "#);
+}
+
+#[test]
 fn quoted_grouping_label() {
     insta::assert_snapshot!(table(r#"sum by ("exported_job") (page_views_total)"#), @r#"
     honor_labels: true  (metrics-api same job, etl-batch -> etl)

@@ -1,6 +1,7 @@
 //! Tests of the query rewrite: a table of real-world query shapes, focused cases, properties.
 
 mod cases;
+mod dialects;
 mod focused;
 mod gateway_job;
 mod properties;

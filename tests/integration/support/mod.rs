@@ -297,6 +297,33 @@ pub fn promtool_check_config(path: &Path) -> Result<String, String> {
     if out.status.success() { Ok(text) } else { Err(text) }
 }
 
+/// The Prometheus release of the machine's promtool (`promtool --version`), e.g. 2.42.
+pub fn promtool_version() -> Option<pullover::promql::PrometheusVersion> {
+    let out = Command::new("promtool").arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    // "promtool, version 2.42.0+ds (branch: …)"
+    let version = text.split("version ").nth(1)?.split_whitespace().next()?;
+    pullover::promql::PrometheusVersion::parse(version.split('+').next()?)
+}
+
+/// promtool's word on a stack's Prometheus files, when the machine's promtool is of the major
+/// version the stack runs: `Some(Ok(which promtool checked))`, `Some(Err(its output))`, or `None`
+/// (no promtool of that major version here; nothing was checked).
+pub fn promtool_check_for(
+    stack_version: pullover::promql::PrometheusVersion,
+    config: &Path,
+) -> Option<Result<String, String>> {
+    let promtool = promtool_version()?;
+    if promtool.major != stack_version.major {
+        eprintln!(
+            "NOT CHECKED: {} is for Prometheus {stack_version}; this machine's promtool is {promtool}",
+            config.display()
+        );
+        return None;
+    }
+    Some(promtool_check_config(config).map(|_| format!("promtool {promtool}")))
+}
+
 pub mod browser;
 pub mod live;
 pub mod tree;
