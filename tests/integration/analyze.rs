@@ -35,7 +35,7 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
       7:15     query            report    alert rule · rules group "metrics-api" › alert "MetricsApiPushStale"
                                           time() - push_time_seconds{job="metrics-api"} > 300
                                           hazard [no-scraped-equivalent] `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-                                            = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+                                            = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       16:15    query            report    alert rule · rules group "metrics-api" › alert "PushgatewayDown"
                                           up{job="pushgateway"} == 0
                                           hazard [no-scraped-equivalent] `up{job="pushgateway"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
@@ -102,20 +102,20 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
       167:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Stale push groups (> 5m)"
                                           count((time() - push_time_seconds) > 300) or vector(0)
                                           todo [no-scraped-equivalent] `push_time_seconds` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-                                            = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+                                            = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       249:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Last push failed"
                                           push_failure_time_seconds{job="metrics-api", instance="app-1"} > bool push_time_seconds{job="metrics-api", instance="app-1"}
                                           todo [no-scraped-equivalent] `push_failure_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last failed push; a failed scrape shows as `up == 0` instead. Left unchanged
                                             = tip: suggested: `up{job="metrics-api"} == 0`
                                           todo [no-scraped-equivalent] `push_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-                                            = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+                                            = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       314:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Gateway memory"
                                           process_resident_memory_bytes{job="pushgateway"}
                                           todo [no-scraped-equivalent] `process_resident_memory_bytes{job="pushgateway"}` selects the Pushgateway's own `process_resident_memory_bytes` (job "pushgateway"), which goes away with it. Left unchanged
       410:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Seconds since last push (metrics-api)"
                                           time() - push_time_seconds{job="metrics-api", instance="app-1"}
                                           todo [no-scraped-equivalent] `push_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-                                            = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+                                            = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       506:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Pushgateway requests / s"
                                           sum by (handler, code) (rate(pushgateway_http_requests_total{job="pushgateway"}[$__rate_interval]))
                                           todo [no-scraped-equivalent] `pushgateway_http_requests_total{job="pushgateway"}` is a metric of the Pushgateway itself (`pushgateway_http_requests_total`), which goes away with it. Left unchanged
@@ -128,7 +128,7 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
       184:19   query            report    panel query · dashboard "Website Overview" › row "Traffic" › panel "Seconds since last push"
                                           time() - push_time_seconds{job="metrics-api", instance="app-1"}
                                           todo [no-scraped-equivalent] `push_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-                                            = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+                                            = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       249:19   query            report    panel query · dashboard "Website Overview" › row "Traffic" › panel "Requests / s"
                                           sum(rate(http_requests_total{job="metrics-api"}[$__rate_interval]))
                                           hazard [double-count-during-dual-run] `http_requests_total{job="metrics-api"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
