@@ -16,7 +16,6 @@ use crate::live::checks::html::{ReportContext, render_report, report_path};
 use crate::live::checks::reload::ConfigView;
 use crate::live::checks::{Stage, VerifyReport, render};
 use crate::phase::PhaseId;
-use crate::stack::Stack;
 use crate::state::atomic::{create_dirs, write_atomic};
 
 pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
@@ -34,7 +33,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     if let Some(dir) = &args.report {
         check_report_request(stage, dir)?;
     }
-    let stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    let stack = live::stack_for_checks(ctx, &applied)?;
     let runtime = live::runtime()?;
     if args.reload {
         let Some(url) = stack.settings.live.prometheus_url.as_deref() else {

@@ -154,6 +154,17 @@ impl E2e {
         self.wait_for("scrape history", &query, window * 3, |count| count >= needed);
     }
 
+    /// A running stack, as an operator's is: the gateway's target scraped once (the baseline
+    /// checks look at it).
+    pub(crate) fn wait_for_gateway(&self) {
+        self.wait_for(
+            "the gateway's target up",
+            "up{job=\"pushgateway\"}",
+            Duration::from_secs(20),
+            |up| up == 1.0,
+        );
+    }
+
     fn running_config(&self) -> LiveConfig {
         let yaml = self.runtime.block_on(self.client().status_config()).unwrap();
         LiveConfig::parse(&yaml).unwrap()
@@ -167,7 +178,9 @@ fn scrape_then_dual_run_pass_and_a_disagreeing_app_fails_naming_the_metric() {
     };
     let instance = e2e.app_instance();
 
-    // Before `scrape`: the app's /metrics, found from its scrape target 127.0.0.1:<port>.
+    // Before `scrape`: the app's /metrics, found from its scrape target 127.0.0.1:<port>, and
+    // Prometheus runs the gateway's job as the files say.
+    e2e.wait_for_gateway();
     let baseline = e2e.run(&["verify"]);
     baseline.success();
     assert!(
@@ -203,14 +216,19 @@ fn scrape_then_dual_run_pass_and_a_disagreeing_app_fails_naming_the_metric() {
         after_scrape.stdout
     );
     assert!(
-        lines[2].starts_with(&format!(
+        lines[2].starts_with("✓ running config   pushgateway: Prometheus runs the Pushgateway's job `pushgateway`"),
+        "{}",
+        after_scrape.stdout
+    );
+    assert!(
+        lines[3].starts_with(&format!(
             "✓ target           127.0.0.1: job `metrics-api` target {instance} is up"
         )),
         "{}",
         after_scrape.stdout
     );
     assert!(
-        lines[3].starts_with("✓ scrape duration  127.0.0.1: longest in the last 5m:"),
+        lines[4].starts_with("✓ scrape duration  127.0.0.1: longest in the last 5m:"),
         "{}",
         after_scrape.stdout
     );
@@ -221,7 +239,7 @@ fn scrape_then_dual_run_pass_and_a_disagreeing_app_fails_naming_the_metric() {
     assert!(
         dual_run
             .stderr
-            .contains("gate before `dual-run` is open: 3 checks after `scrape` passed"),
+            .contains("gate before `dual-run` is open: 4 checks after `scrape` passed"),
         "{}",
         dual_run.stderr
     );
@@ -435,10 +453,56 @@ fn the_gate_refuses_until_prometheus_runs_the_job_then_dashboards_and_remove_ver
         gone.stdout
     );
 
-    // Roll everything back and reload: Prometheus runs the seed's configuration again.
-    let rollback = e2e.run(&["rollback", "--to", "baseline", "--yes", "--reload"]);
+    // Roll everything back without reloading: the files are the seed's again, but Prometheus
+    // still runs the post-`remove` configuration. The baseline checks look and say so.
+    let rollback = e2e.run(&["rollback", "--to", "baseline", "--yes"]);
     rollback.success();
-    assert!(rollback.stderr.contains("Prometheus reloaded"), "{}", rollback.stderr);
+    assert_eq!(e2e.running_config().jobs, ["prometheus", "metrics-api"]);
+    let stale = e2e.run(&["verify"]);
+    stale.code(3);
+    assert!(stale.stdout.contains("Checks before `scrape`"), "{}", stale.stdout);
+    assert!(
+        stale.stdout.contains(
+            "✗ running config   pushgateway: prometheus/prometheus.yml has the Pushgateway's job `pushgateway` but Prometheus runs a configuration without it: it was not reloaded"
+        ),
+        "{}",
+        stale.stdout
+    );
+    assert!(
+        stale.stdout.contains(
+            "✗ running config   127.0.0.1: Prometheus still runs job `metrics-api`, which prometheus/prometheus.yml no longer has"
+        ),
+        "{}",
+        stale.stdout
+    );
+    assert!(
+        stale.stdout.contains(
+            "✗ target           pushgateway: Prometheus has no active target in the Pushgateway's job `pushgateway`"
+        ),
+        "{}",
+        stale.stdout
+    );
+    assert!(stale.stdout.contains("pullover verify --reload"), "{}", stale.stdout);
+
+    // `verify --reload`: Prometheus runs the seed's configuration again and the checks pass.
+    let reloaded = e2e.run(&["verify", "--reload"]);
+    reloaded.success();
+    assert!(reloaded.stderr.contains("Prometheus reloaded"), "{}", reloaded.stderr);
+    assert!(
+        reloaded
+            .stdout
+            .contains("✓ running config   pushgateway: Prometheus runs the Pushgateway's job `pushgateway`"),
+        "{}",
+        reloaded.stdout
+    );
+    let gateway = e2e.live.pushgateway.addr;
+    assert!(
+        reloaded.stdout.contains(&format!(
+            "✓ target           pushgateway: job `pushgateway` target {gateway} is up"
+        )),
+        "{}",
+        reloaded.stdout
+    );
     let running = e2e.running_config();
     assert_eq!(running.jobs, ["prometheus", "pushgateway"]);
     let groups: Vec<String> = e2e
@@ -450,6 +514,160 @@ fn the_gate_refuses_until_prometheus_runs_the_job_then_dashboards_and_remove_ver
         .collect();
     assert!(!groups.contains(&"pullover-dual-run".to_string()), "{groups:?}");
     assert_eq!(e2e.stack.hashes(), e2e.baseline);
+}
+
+/// Every phase applied (gates forced: this test is about the checks after them), reloaded.
+/// Returns what `apply dashboards` printed.
+fn apply_every_phase(e2e: &E2e) -> String {
+    e2e.run(&["apply", "scrape", "--yes", "--reload"]).success();
+    let mut dashboards = String::new();
+    for phase in ["dual-run", "dashboards", "remove"] {
+        let run = e2e.run(&["apply", phase, "--yes", "--force", "--reload"]);
+        run.success();
+        if phase == "dashboards" {
+            dashboards = format!("{}{}", run.stdout, run.stderr);
+        }
+    }
+    dashboards
+}
+
+/// Whether `expr` returns anything now (an alert on it would fire).
+fn fires(e2e: &E2e, expr: &str) -> bool {
+    let result = e2e.runtime.block_on(e2e.client().query(expr, None)).unwrap();
+    !result.data.as_vector().is_empty()
+}
+
+#[test]
+fn after_remove_the_apps_target_is_still_checked_and_an_app_down_is_a_failed_check() {
+    let Some(mut e2e) = E2e::start("verify-e2e-after-remove") else {
+        return;
+    };
+    let before_scrape = std::time::SystemTime::now();
+    let dashboards = apply_every_phase(&e2e);
+    e2e.run(&["apply", "docs", "--yes", "--force"]).success();
+    // What `dashboards` suggests in place of the "Last push" staleness panel
+    // (`time() - push_time_seconds{…}`), to be proved below.
+    let suggestion = regex::Regex::new(r"suggested: `([^`]*absent[^`]*)`")
+        .unwrap()
+        .captures(&dashboards)
+        .map(|c| c[1].to_string())
+        .unwrap_or_else(|| panic!("no suggestion for push_time_seconds: {dashboards}"));
+    assert_eq!(
+        suggestion,
+        r#"up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})"#
+    );
+    assert!(!fires(&e2e, &suggestion), "fires while the app is up");
+    let instance = e2e.app_instance();
+    let app_url = format!("http://{instance}");
+
+    // The gateway is stopped and the stack has no pullover.yaml (as `scripts/demo` runs): the
+    // apps and the gateway's job come from what the phases journalled.
+    e2e.live.pushgateway.stop();
+    let settings = e2e.stack.read("pullover.yaml");
+    fs::remove_file(e2e.stack.file("pullover.yaml")).unwrap();
+    let prometheus = e2e.live.prometheus.url();
+    let journalled = e2e.run(&["--prometheus-url", &prometheus, "verify"]);
+    journalled.success();
+    assert!(
+        journalled
+            .stderr
+            .contains("using what the journal recorded when the phases were applied"),
+        "{}",
+        journalled.stderr
+    );
+    assert!(
+        journalled.stdout.contains(&format!(
+            "✓ target           127.0.0.1: job `metrics-api` target {instance} is up"
+        )),
+        "{}",
+        journalled.stdout
+    );
+    assert!(
+        journalled
+            .stdout
+            .contains("✓ pushgateway gone targets: Prometheus scrapes no target of job `pushgateway`"),
+        "{}",
+        journalled.stdout
+    );
+    e2e.stack.write("pullover.yaml", &settings);
+
+    // All well with the app up, its URL given.
+    e2e.run(&["--app-url", &app_url, "verify"]).success();
+
+    // The app goes down. After `docs` the target is still checked: exit 3 naming it.
+    e2e.live.app.stop_serving();
+    e2e.wait_for(
+        "the app's target down",
+        &format!("up{{job=\"metrics-api\", instance=\"{instance}\"}}"),
+        Duration::from_secs(15),
+        |up| up == 0.0,
+    );
+    let down = e2e.run(&["verify"]);
+    down.code(3);
+    assert!(down.stdout.contains("Checks after `docs`"), "{}", down.stdout);
+    assert!(
+        down.stdout.contains(&format!(
+            "✗ target           127.0.0.1: job `metrics-api` target {instance} is down:"
+        )),
+        "{}",
+        down.stdout
+    );
+
+    // With the app's URL: a failed /metrics check next to the target's, as valid JSON.
+    let json = e2e.run(&["--app-url", &app_url, "--format", "json", "verify"]);
+    json.code(3);
+    let report: serde_json::Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", json.stdout));
+    assert_eq!(report["passed"], false);
+    let checks = report["checks"].as_array().unwrap();
+    let check = |kind: &str| {
+        checks
+            .iter()
+            .find(|c| c["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} check: {:#}", report["checks"]))
+    };
+    assert_eq!(check("exposition")["status"], "fail");
+    let detail = check("exposition")["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(&format!("cannot fetch /metrics: {app_url}/metrics: connection refused")),
+        "{detail}"
+    );
+    assert_eq!(check("target")["status"], "fail");
+    assert!(
+        json.stderr.is_empty() || !json.stderr.contains("error:"),
+        "{}",
+        json.stderr
+    );
+    let text = e2e.run(&["--app-url", &app_url, "verify"]);
+    text.code(3);
+    assert!(
+        text.stdout.contains(&format!(
+            "✗ app /metrics     127.0.0.1: cannot fetch /metrics: {app_url}/metrics: connection refused"
+        )),
+        "{}",
+        text.stdout
+    );
+
+    // The suggested replacement fires with the app down (its target down)…
+    assert!(
+        fires(&e2e, &suggestion),
+        "`{suggestion}` does not fire with the app down"
+    );
+    // …and where the app has no target at all (here: before `scrape` added it; the same as a
+    // target dropped from the configuration once its series go stale), where `up == 0` alone
+    // has nothing to compare.
+    let without_target = |expr: &str| {
+        let result = e2e
+            .runtime
+            .block_on(e2e.client().query(expr, Some(before_scrape)))
+            .unwrap();
+        !result.data.as_vector().is_empty()
+    };
+    assert!(!without_target(r#"up{job="metrics-api"} == 0"#));
+    assert!(
+        without_target(&suggestion),
+        "`{suggestion}` does not fire without a target"
+    );
 }
 
 // ---- no Prometheus needed ----
@@ -600,10 +818,18 @@ fn before_scrape_the_apps_metrics_page_is_checked_for_format_size_and_time() {
         &format!("http://127.0.0.1:{}", crate::support::live::free_port()),
         "verify",
     ]);
-    unreachable.code(1);
+    // An app that does not answer is a failed check (exit 3), not an error.
+    unreachable.code(3);
     assert!(
-        unreachable.stderr.contains("connection refused"),
+        unreachable.stdout.contains("✗ app /metrics") && unreachable.stdout.contains("connection refused"),
         "{}",
-        unreachable.stderr
+        unreachable.stdout
+    );
+    assert!(
+        unreachable
+            .stdout
+            .contains("check that the app runs and serves its metrics at that URL"),
+        "{}",
+        unreachable.stdout
     );
 }

@@ -27,6 +27,8 @@ pub struct PushTarget {
 #[derive(Default)]
 struct Controls {
     stop: AtomicBool,
+    /// Stop serving /metrics (the listener closes: connections are refused), keep pushing.
+    stop_serving: AtomicBool,
     paused: AtomicBool,
     /// Milliseconds since start when pushed values began to diverge; `u64::MAX` = never.
     diverge_since_ms: AtomicU64,
@@ -38,6 +40,7 @@ pub struct MetricsApp {
     started: Instant,
     controls: Arc<Controls>,
     threads: Vec<JoinHandle<()>>,
+    server: Option<JoinHandle<()>>,
 }
 
 impl MetricsApp {
@@ -54,15 +57,16 @@ impl MetricsApp {
         let mut threads = Vec::new();
 
         let serve_controls = Arc::clone(&controls);
-        threads.push(std::thread::spawn(move || {
+        let server = Some(std::thread::spawn(move || {
             for stream in listener.incoming() {
-                if serve_controls.stop.load(Ordering::SeqCst) {
+                if serve_controls.stop.load(Ordering::SeqCst) || serve_controls.stop_serving.load(Ordering::SeqCst) {
                     break;
                 }
                 if let Ok(stream) = stream {
                     serve(stream, started);
                 }
             }
+            // The listener drops here: from now on connections are refused.
         }));
 
         if let Some(push) = push {
@@ -92,6 +96,17 @@ impl MetricsApp {
             started,
             controls,
             threads,
+            server,
+        }
+    }
+
+    /// The app goes down as far as anyone scraping it can tell: its port closes (connection
+    /// refused). It keeps pushing, as a half-dead process might.
+    pub fn stop_serving(&mut self) {
+        self.controls.stop_serving.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+        if let Some(server) = self.server.take() {
+            let _ = server.join();
         }
     }
 
@@ -126,7 +141,7 @@ impl Drop for MetricsApp {
         self.controls.stop.store(true, Ordering::SeqCst);
         // Wake the blocking accept.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
-        for thread in self.threads.drain(..) {
+        for thread in self.threads.drain(..).chain(self.server.take()) {
             let _ = thread.join();
         }
     }
