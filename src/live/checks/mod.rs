@@ -21,6 +21,7 @@ pub mod reload;
 pub mod render;
 pub mod runner;
 pub mod scrape;
+pub mod settle;
 pub mod window;
 
 use std::sync::Arc;

@@ -33,6 +33,17 @@ struct Controls {
     /// Milliseconds since start when pushed values began to diverge; `u64::MAX` = never.
     diverge_since_ms: AtomicU64,
     pushes: AtomicU64,
+    /// Milliseconds since start of the last restart: counters count from there (0 = none).
+    restarted_at_ms: AtomicU64,
+}
+
+impl Controls {
+    /// Time since the app (re)started: what its counters grow with.
+    fn uptime(&self, started: Instant) -> Duration {
+        started
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.restarted_at_ms.load(Ordering::SeqCst)))
+    }
 }
 
 pub struct MetricsApp {
@@ -63,7 +74,7 @@ impl MetricsApp {
                     break;
                 }
                 if let Ok(stream) = stream {
-                    serve(stream, started);
+                    serve(stream, serve_controls.uptime(started));
                 }
             }
             // The listener drops here: from now on connections are refused.
@@ -79,7 +90,7 @@ impl MetricsApp {
                 while !push_controls.stop.load(Ordering::SeqCst) {
                     if !push_controls.paused.load(Ordering::SeqCst) {
                         let diverge = push_controls.diverge_since_ms.load(Ordering::SeqCst);
-                        let body = render(started.elapsed(), Some(diverge), false);
+                        let body = render(push_controls.uptime(started), Some(diverge), false);
                         if let Ok((status, _)) = http_request(push.gateway, "PUT", &path, &body, Duration::from_secs(2))
                             && status < 300
                         {
@@ -126,6 +137,13 @@ impl MetricsApp {
         self.diverge_pushed_values(self.started.elapsed());
     }
 
+    /// The app restarts: every counter starts again from zero, on /metrics and in the next
+    /// push alike (a counter reset both sources see, each at its own time).
+    pub fn restart_counters(&self) {
+        let millis = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.controls.restarted_at_ms.store(millis, Ordering::SeqCst);
+    }
+
     /// Stop (or resume) pushing, as a dead pusher would.
     pub fn set_pushing(&self, on: bool) {
         self.controls.paused.store(!on, Ordering::SeqCst);
@@ -157,7 +175,7 @@ fn sleep_until_unless_stopped(stop: &AtomicBool, until: Instant) {
     }
 }
 
-fn serve(mut stream: TcpStream, started: Instant) {
+fn serve(mut stream: TcpStream, uptime: Duration) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let mut request = Vec::new();
     let mut buffer = [0u8; 1024];
@@ -170,7 +188,7 @@ fn serve(mut stream: TcpStream, started: Instant) {
     let request = String::from_utf8_lossy(&request);
     let path = request.split(' ').nth(1).unwrap_or("");
     let (status, body) = if path == "/metrics" {
-        ("200 OK", render(started.elapsed(), None, true))
+        ("200 OK", render(uptime, None, true))
     } else {
         ("404 Not Found", "not found\n".to_string())
     };
