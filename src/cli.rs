@@ -43,7 +43,8 @@ pub struct GlobalArgs {
     /// The stack folder (holding docker-compose.yml).
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
     pub stack: PathBuf,
-    /// An app that pushes today and is to be scraped directly (repeatable).
+    /// An app that pushes today and is to be scraped directly (repeatable); NAME=HOST:PORT
+    /// names its scrape job apart from the address it is scraped at.
     #[arg(long = "app", global = true, value_name = "SERVICE:PORT")]
     pub apps: Vec<AppArg>,
     /// The Compose service running Pushgateway.

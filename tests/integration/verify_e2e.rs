@@ -548,7 +548,9 @@ fn after_remove_the_apps_target_is_still_checked_and_an_app_down_is_a_failed_che
     };
     let before_scrape = std::time::SystemTime::now();
     let dashboards = apply_every_phase(&e2e);
-    e2e.run(&["apply", "docs", "--yes", "--force"]).success();
+    // `docs` reloads Prometheus again, a while after `remove`.
+    std::thread::sleep(Duration::from_millis(1500));
+    e2e.run(&["apply", "docs", "--yes", "--force", "--reload"]).success();
     // What `dashboards` suggests in place of the "Last push" staleness panel
     // (`time() - push_time_seconds{…}`), to be proved below.
     let suggestion = regex::Regex::new(r"suggested: `([^`]*absent[^`]*)`")
@@ -591,6 +593,21 @@ fn after_remove_the_apps_target_is_still_checked_and_an_app_down_is_a_failed_che
             .stdout
             .contains("✓ pushgateway gone targets: Prometheus scrapes no target of job `pushgateway`"),
         "{}",
+        journalled.stdout
+    );
+    // "Newer than the removal" is when `remove` was applied, not when `docs` was.
+    let journal = e2e.stack.read(".pullover/journal.jsonl");
+    let removed: serde_json::Value = journal
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|r| r["event"] == "begin" && r["phase"] == "remove")
+        .unwrap();
+    let removed_at = &removed["time"].as_str().unwrap()[..19];
+    assert!(
+        journalled.stdout.contains(&format!(
+            "no sample from the Pushgateway newer than the removal (`remove` applied at {removed_at}Z; counted from Prometheus's last reload at"
+        )),
+        "{}\n{journal}",
         journalled.stdout
     );
     e2e.stack.write("pullover.yaml", &settings);
@@ -775,6 +792,19 @@ fn twenty_dashboards_gate_runs_with_push_lag_and_a_counter_reset_never_say_diffe
 }
 
 // ---- no Prometheus needed ----
+
+#[test]
+fn an_app_named_apart_from_its_address_gets_a_job_of_its_name() {
+    let stack = pullover().stack("seed");
+    let plan = stack.run(["--app", "metrics-api=127.0.0.1:38080", "plan", "scrape"]);
+    plan.success();
+    assert!(plan.stdout.contains("+  - job_name: metrics-api"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("127.0.0.1:38080"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("job_name: 127.0.0.1"), "{}", plan.stdout);
+    let bad = stack.run(["--app", "=127.0.0.1:38080", "plan", "scrape"]);
+    bad.code(1);
+    assert!(bad.stderr.contains("expected NAME=HOST:PORT"), "{}", bad.stderr);
+}
 
 fn seed_after_scrape() -> Pullover {
     let stack = pullover().stack("seed");
