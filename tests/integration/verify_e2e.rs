@@ -967,3 +967,66 @@ fn before_scrape_the_apps_metrics_page_is_checked_for_format_size_and_time() {
         unreachable.stdout
     );
 }
+
+#[test]
+fn verify_load_flags_a_slow_metrics_page_passes_a_fast_one_and_sends_a_bounded_burst_to_this_machine_only() {
+    let app = MetricsApp::start(None);
+    let stack = pullover().stack("seed");
+    write_settings(&stack, app.addr.port());
+    let url = app.url();
+
+    // A fast /metrics: 40 requests per measurement, 4 at a time; the app's page timed alone
+    // and next to /metrics requests.
+    let before = app.served_requests();
+    let fast = stack.run([
+        "--app-url",
+        url.as_str(),
+        "--format",
+        "json",
+        "verify",
+        "--load",
+        "--load-requests",
+        "40",
+        "--load-url",
+        url.as_str(),
+    ]);
+    fast.success();
+    let report: serde_json::Value = serde_json::from_str(&fast.stdout).unwrap();
+    let load = &report["load"];
+    eprintln!("fast: {load:#}");
+    assert_eq!(load["metrics"]["requests"], 40);
+    assert_eq!(load["metrics"]["errors"], 0);
+    assert!(load["metrics"]["p99_seconds"].as_f64().unwrap() < 0.5, "{load:#}");
+    assert!(load["user_alone"]["p50_seconds"].as_f64().is_some(), "{load:#}");
+    assert!(load["user_with_metrics"]["p99_seconds"].as_f64().is_some(), "{load:#}");
+    assert_eq!(load["scrape_interval_seconds"], 30.0);
+    let checks = report["checks"].as_array().unwrap();
+    let metrics_check = checks.iter().find(|c| c["kind"] == "load").unwrap();
+    assert_eq!(metrics_check["status"], "pass", "{metrics_check:#}");
+    // Bounded: the /metrics check, 40 to /metrics, 40 + 40 to the page, 40 more to /metrics.
+    assert_eq!(app.served_requests() - before, 1 + 40 * 4);
+
+    // A slow /metrics (300 ms a page, served one at a time): flagged, with the numbers.
+    app.set_metrics_delay(Duration::from_millis(300));
+    let slow = stack.run(["--app-url", url.as_str(), "verify", "--load", "--load-requests", "12"]);
+    slow.success();
+    let line = slow
+        .stdout
+        .lines()
+        .find(|l| l.contains("load") && l.contains("/metrics"))
+        .unwrap_or_else(|| panic!("{}", slow.stdout));
+    assert!(line.starts_with("! load"), "{}", slow.stdout);
+    assert!(line.contains("slow — p99 is"), "{}", slow.stdout);
+    assert!(line.contains("12 requests, 4 at a time: p50"), "{}", slow.stdout);
+
+    // Anywhere but this machine: refused before a single request.
+    let remote = stack.run(["--app-url", "http://192.0.2.10:8080", "verify", "--load"]);
+    remote.code(1);
+    assert!(
+        remote
+            .stderr
+            .contains("--load sends a burst of requests, and only to this machine"),
+        "{}",
+        remote.stderr
+    );
+}

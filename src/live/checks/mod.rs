@@ -16,6 +16,7 @@ pub mod dual;
 pub mod found;
 pub mod gone;
 pub mod html;
+pub mod load;
 pub mod queries;
 pub mod reload;
 pub mod render;
@@ -150,6 +151,9 @@ pub enum CheckKind {
     Queries,
     /// No Pushgateway target and no fresh pushed sample left.
     Gone,
+    /// `verify --load`: /metrics latency under a burst, the app's users under it, the
+    /// interval against scrape duration and rate() ranges.
+    Load,
 }
 
 impl CheckKind {
@@ -162,6 +166,7 @@ impl CheckKind {
             CheckKind::DualRun => "dual-run",
             CheckKind::Queries => "queries",
             CheckKind::Gone => "pushgateway gone",
+            CheckKind::Load => "load",
         }
     }
 }
@@ -325,6 +330,9 @@ pub struct VerifyReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub queries: Vec<PairResult>,
     pub stats: RunStats,
+    /// What `verify --load` measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<load::LoadReport>,
 }
 
 impl VerifyReport {
@@ -356,6 +364,7 @@ pub async fn verify(
         dual_run: Vec::new(),
         queries: Vec::new(),
         stats: RunStats::default(),
+        load: None,
     };
     if kinds.contains(&CheckKind::Exposition) {
         let (checks, reports) = scrape::exposition_checks(stack, live).await?;

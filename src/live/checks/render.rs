@@ -291,6 +291,7 @@ pub(crate) mod tests {
                 window_series: None,
             }],
             queries: vec![],
+            load: None,
             stats: RunStats::default(),
         }
     }

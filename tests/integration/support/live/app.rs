@@ -35,6 +35,10 @@ struct Controls {
     pushes: AtomicU64,
     /// Milliseconds since start of the last restart: counters count from there (0 = none).
     restarted_at_ms: AtomicU64,
+    /// How long rendering /metrics takes, milliseconds.
+    metrics_delay_ms: AtomicU64,
+    /// Requests served (any path).
+    served: AtomicU64,
 }
 
 impl Controls {
@@ -74,7 +78,7 @@ impl MetricsApp {
                     break;
                 }
                 if let Ok(stream) = stream {
-                    serve(stream, serve_controls.uptime(started));
+                    serve(stream, &serve_controls, started);
                 }
             }
             // The listener drops here: from now on connections are refused.
@@ -144,6 +148,17 @@ impl MetricsApp {
         self.controls.restarted_at_ms.store(millis, Ordering::SeqCst);
     }
 
+    /// From now on /metrics takes `delay` to render (a costly exposition).
+    pub fn set_metrics_delay(&self, delay: Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.controls.metrics_delay_ms.store(millis, Ordering::SeqCst);
+    }
+
+    /// Requests served so far, on any path.
+    pub fn served_requests(&self) -> u64 {
+        self.controls.served.load(Ordering::SeqCst)
+    }
+
     /// Stop (or resume) pushing, as a dead pusher would.
     pub fn set_pushing(&self, on: bool) {
         self.controls.paused.store(!on, Ordering::SeqCst);
@@ -175,7 +190,7 @@ fn sleep_until_unless_stopped(stop: &AtomicBool, until: Instant) {
     }
 }
 
-fn serve(mut stream: TcpStream, uptime: Duration) {
+fn serve(mut stream: TcpStream, controls: &Controls, started: Instant) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let mut request = Vec::new();
     let mut buffer = [0u8; 1024];
@@ -187,8 +202,16 @@ fn serve(mut stream: TcpStream, uptime: Duration) {
     }
     let request = String::from_utf8_lossy(&request);
     let path = request.split(' ').nth(1).unwrap_or("");
+    controls.served.fetch_add(1, Ordering::SeqCst);
     let (status, body) = if path == "/metrics" {
-        ("200 OK", render(uptime, None, true))
+        let delay = controls.metrics_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_millis(delay));
+        }
+        ("200 OK", render(controls.uptime(started), None, true))
+    } else if path == "/" {
+        // The app's own page, as its users see it.
+        ("200 OK", "<h1>metrics-api</h1>\n".to_string())
     } else {
         ("404 Not Found", "not found\n".to_string())
     };
