@@ -43,7 +43,8 @@ pub struct GlobalArgs {
     /// The stack folder (holding docker-compose.yml).
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
     pub stack: PathBuf,
-    /// An app that pushes today and is to be scraped directly (repeatable).
+    /// An app that pushes today and is to be scraped directly (repeatable); NAME=HOST:PORT
+    /// names its scrape job apart from the address it is scraped at.
     #[arg(long = "app", global = true, value_name = "SERVICE:PORT")]
     pub apps: Vec<AppArg>,
     /// The Compose service running Pushgateway.
@@ -184,6 +185,21 @@ pub struct VerifyArgs {
     /// Refused at any other stage (the report is about the dual-run comparison).
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Also measure what scraping costs the app: a bounded burst of requests to its /metrics
+    /// (on this machine only: 127.0.0.1, ::1, localhost) for p50/p99 latency and size, and,
+    /// with --load-url, that URL with and without concurrent /metrics requests; checks the
+    /// scrape interval against the scrape duration and the shortest rate() range.
+    #[arg(long)]
+    pub load: bool,
+    /// A user-facing URL of the app (on this machine) to time with and without /metrics load.
+    #[arg(long, value_name = "URL", requires = "load")]
+    pub load_url: Option<String>,
+    /// Requests per measurement of --load (at most 2000).
+    #[arg(long, value_name = "N", default_value_t = 100, requires = "load", value_parser = clap::value_parser!(u16).range(1..=2000))]
+    pub load_requests: u16,
+    /// Requests in flight at once during --load (at most 32).
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "load", value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub load_concurrency: u16,
     #[command(flatten)]
     pub live: LiveArgs,
 }

@@ -10,6 +10,7 @@ use super::{Context, Outcome, applied_ids, next_phase, plan_json, print_plan, re
 use crate::cli::ApplyArgs;
 use crate::diagnostic::Diagnostic;
 use crate::live::PrometheusClient;
+use crate::live::checks::found::Found;
 use crate::live::checks::reload::{ConfigView, ExpectedConfig};
 use crate::phase::PhaseId;
 use crate::stack::Stack;
@@ -76,12 +77,21 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
         ctx.print("Nothing was written.\n")?;
         return Ok(Outcome::Success);
     }
-    let seq = engine::execute(
+    // What the phase found (the gateway's job and target, the apps and what they push) goes
+    // into the journal with it: after `remove` discovery cannot find them any more.
+    let found = Stack::load(&ctx.global.stack, &ctx.global.overrides())
+        .ok()
+        .and_then(|mut stack| {
+            live::fill_from_journal(&mut stack, &applied);
+            Found::of(&stack).to_json()
+        });
+    let seq = engine::execute_recording(
         locked,
         Action::Apply,
         phase.name(),
         &changeset.changes,
         &BTreeMap::new(),
+        found,
     )?;
     if !ctx.json() {
         ctx.print(&format!(

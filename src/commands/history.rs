@@ -26,7 +26,10 @@ fn render(journal: &Journal) -> String {
     }
     let mut out = String::new();
     for record in &journal.records {
-        let Event::Begin { action, phase, files } = &record.event else {
+        let Event::Begin {
+            action, phase, files, ..
+        } = &record.event
+        else {
             continue;
         };
         let end = journal.records.iter().find_map(|r| match &r.event {

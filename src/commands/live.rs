@@ -11,6 +11,7 @@ use anyhow::Result;
 use super::Context;
 use crate::cli::LiveArgs;
 use crate::diagnostic::Diagnostic;
+use crate::live::checks::found::Found;
 use crate::live::checks::queries::pair_file;
 use crate::live::checks::reload::{ConfigView, ExpectedConfig, JobView, LiveConfig, ReloadReport, reload_and_confirm};
 use crate::live::checks::{
@@ -230,6 +231,30 @@ pub(super) fn history(state: &StateDir, applied: &[AppliedPhase]) -> Result<Hist
     Ok(history)
 }
 
+/// Fills what the stack's settings lack (the apps, the gateway's job) from what the applied
+/// phases recorded in the journal; returns what it took, for a note.
+pub(super) fn fill_from_journal(stack: &mut Stack, applied: &[AppliedPhase]) -> Vec<String> {
+    let recorded: Vec<Found> = applied
+        .iter()
+        .filter_map(|phase| Found::from_json(phase.found.as_ref()))
+        .collect();
+    Found::latest(recorded.iter()).fill(stack)
+}
+
+/// The stack as the checks need it: settings, and what discovery can no longer find taken
+/// from the journal (said in a note).
+pub(super) fn stack_for_checks(ctx: &Context, applied: &[AppliedPhase]) -> Result<Stack> {
+    let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    let took = fill_from_journal(&mut stack, applied);
+    if !took.is_empty() {
+        ctx.note(&format!(
+            "the settings do not name {}; using what the journal recorded when the phases were applied",
+            took.join(" or ")
+        ));
+    }
+    Ok(stack)
+}
+
 /// A progress bar (or spinner) on stderr when it is a terminal; nothing otherwise.
 pub(super) fn progress() -> Progress {
     if !std::io::stderr().is_terminal() {
@@ -317,7 +342,8 @@ pub(super) fn gate(ctx: &Context, phase: PhaseId, args: &LiveArgs, force: bool, 
     let Some(stage) = Stage::gate_for(phase) else {
         return Ok(Gate::Open);
     };
-    let stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    let applied = state.journal()?.applied();
+    let stack = stack_for_checks(ctx, &applied)?;
     if stack.settings.live.prometheus_url.is_none() {
         ctx.note(&format!(
             "no Prometheus URL configured, so the gate before `{phase}` ({}) is not checked; pass --prometheus-url to check it",
@@ -332,7 +358,6 @@ pub(super) fn gate(ctx: &Context, phase: PhaseId, args: &LiveArgs, force: bool, 
         )));
         return Ok(Gate::Open);
     }
-    let applied = state.journal()?.applied();
     let history = history(state, &applied)?;
     let runtime = runtime()?;
     let report = run_checks(&stack, stage, args, &history, false, &runtime).map_err(|err| {

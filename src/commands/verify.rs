@@ -4,7 +4,7 @@
 //! `--report DIR` also writes the checks as one HTML page with charts.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result};
 
@@ -13,8 +13,11 @@ use super::{Context, Outcome, applied_ids, recover_if_needed};
 use crate::cli::VerifyArgs;
 use crate::diagnostic::Diagnostic;
 use crate::live::checks::html::{ReportContext, render_report, report_path};
+use crate::live::checks::load::{self, LoadReport, LoadSettings};
 use crate::live::checks::reload::ConfigView;
+use crate::live::checks::scrape::{AppUrl, app_urls};
 use crate::live::checks::{Stage, VerifyReport, render};
+use crate::live::model::parse_prometheus_duration;
 use crate::phase::PhaseId;
 use crate::stack::Stack;
 use crate::state::atomic::{create_dirs, write_atomic};
@@ -34,7 +37,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     if let Some(dir) = &args.report {
         check_report_request(stage, dir)?;
     }
-    let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    let mut stack = live::stack_for_checks(ctx, &applied)?;
     // Who pushes as what, with the live servers' word (crate::identity).
     live::observe_pushes_within(ctx, &mut stack, args.live.timeout)?;
     let runtime = live::runtime()?;
@@ -59,7 +62,16 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
         )?;
     }
     let history = live::history(&state, &applied)?;
-    let report = live::run_checks(&stack, stage, &args.live, &history, args.report.is_some(), &runtime)?;
+    // Refused before anything is sent when the burst would leave this machine.
+    let load_target = if args.load {
+        Some(load_target(&stack, args)?)
+    } else {
+        None
+    };
+    let mut report = live::run_checks(&stack, stage, &args.live, &history, args.report.is_some(), &runtime)?;
+    if let Some(app_url) = &load_target {
+        run_load(&stack, args, app_url, &mut report, &runtime)?;
+    }
     let written = match &args.report {
         Some(dir) => Some(write_report(ctx, &report, dir)?),
         None => None,
@@ -78,6 +90,85 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     } else {
         Outcome::CheckFailed
     })
+}
+
+/// The app `--load` bursts against: its /metrics and `--load-url`, on this machine only.
+fn load_target(stack: &Stack, args: &VerifyArgs) -> Result<AppUrl> {
+    let urls = app_urls(
+        &stack.settings.apps,
+        &stack.settings.scrape.metrics_path,
+        stack.settings.live.app_url.as_deref(),
+    );
+    let Some(app_url) = urls.first() else {
+        return Err(Diagnostic::error("--load needs the app, and the stack names none")
+            .help("pass --app-url http://127.0.0.1:PORT (the app on this machine)")
+            .into());
+    };
+    let metrics_url = app_url.url();
+    for url in std::iter::once(metrics_url.as_str()).chain(args.load_url.as_deref()) {
+        if !load::is_loopback(url) {
+            return Err(Diagnostic::error(format!(
+                "--load sends a burst of requests, and only to this machine: {url} is not on 127.0.0.1, ::1 or localhost"
+            ))
+            .help("run it where the app runs, with --app-url http://127.0.0.1:PORT (and --load-url on the same host)")
+            .into());
+        }
+    }
+    Ok(app_url.clone())
+}
+
+/// `verify --load`: the burst against the app, and its checks.
+fn run_load(
+    stack: &Stack,
+    args: &VerifyArgs,
+    app_url: &AppUrl,
+    report: &mut VerifyReport,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<()> {
+    let metrics_url = app_url.url();
+    let view = ConfigView::of(stack);
+    let job = stack
+        .settings
+        .apps
+        .iter()
+        .find(|a| a.service == app_url.app)
+        .map(|a| a.job.as_str());
+    let interval = job
+        .and_then(|job| view.jobs.iter().find(|j| j.name == job))
+        .map(|j| j.interval)
+        .or_else(|| parse_prometheus_duration(&stack.settings.scrape.interval))
+        .unwrap_or(Duration::from_secs(60));
+    // Prometheus's default scrape_timeout (10s), never longer than the interval.
+    let timeout = interval.min(Duration::from_secs(10));
+    let mut shortest: Option<(Duration, String)> = None;
+    for file in stack.dashboards.iter().chain(&stack.rule_files) {
+        if let Some(range) = load::shortest_rate_range(file.text())
+            && shortest.as_ref().is_none_or(|(s, _)| range < *s)
+        {
+            shortest = Some((range, file.path.to_string()));
+        }
+    }
+    let settings = LoadSettings {
+        requests: usize::from(args.load_requests),
+        concurrency: usize::from(args.load_concurrency),
+        timeout: args.live.timeout,
+    };
+    let (metrics, user_alone, user_with_metrics) = runtime
+        .block_on(load::measure(&metrics_url, args.load_url.as_deref(), &settings))
+        .map_err(|e| live::live_error(e, &[]))?;
+    let measured = LoadReport {
+        concurrency: settings.concurrency,
+        metrics,
+        user_alone,
+        user_with_metrics,
+        scrape_interval_seconds: interval.as_secs_f64(),
+        scrape_timeout_seconds: timeout.as_secs_f64(),
+        shortest_rate_range_seconds: shortest.as_ref().map(|(r, _)| r.as_secs_f64()),
+        shortest_rate_range_in: shortest.map(|(_, file)| file),
+    };
+    report.checks.extend(load::load_checks(&app_url.app, &measured));
+    report.load = Some(measured);
+    Ok(())
 }
 
 /// `--report` draws the dual-run comparison: refuse it, before any check runs, where there is

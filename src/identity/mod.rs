@@ -374,7 +374,8 @@ fn resolve_one(
     let (job, source) = match named.first() {
         Some(strongest) => (strongest.job.clone(), strongest.source),
         None if !weak.is_empty() => (app.scrape_job.to_string(), Source::Queries),
-        None => (app.service.to_string(), Source::Assumed),
+        // Its name: the scrape job, which is the service name unless `--app NAME=HOST:PORT` names it.
+        None => (app.scrape_job.to_string(), Source::Assumed),
     };
     let mut evidence: Vec<Evidence> = Vec::new();
     let mut disputed_by: Vec<Evidence> = Vec::new();

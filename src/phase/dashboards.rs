@@ -203,7 +203,16 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
         survey.queries.extend(part.queries);
     }
     for (source, doc) in &rules {
-        plan_source(source, Some(doc), &mapping, &waiting, dialect, gateway, keep, &mut survey);
+        plan_source(
+            source,
+            Some(doc),
+            &mapping,
+            &waiting,
+            dialect,
+            gateway,
+            keep,
+            &mut survey,
+        );
     }
     survey.mapping = Some(mapping);
     Ok(survey)

@@ -443,7 +443,9 @@ impl<'m, 'a> Rewriter<'m, 'a> {
                 format!(
                     "`{text}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged"
                 ),
-                Some(format!("time() - timestamp(up{{{job}}})")),
+                // What fires when the app stops, once scraped: its target down, or gone altogether.
+                // (`time() - timestamp(up)` stays near the scrape interval while it is down.)
+                Some(format!("up{{{job}}} == 0 or absent(up{{{job}}})")),
             ),
             MetricName::Literal(name) if name == "push_failure_time_seconds" => (
                 format!(

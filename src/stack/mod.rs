@@ -706,6 +706,7 @@ fn resolve_apps(
                 settings::AppSettings {
                     service: a.service.clone(),
                     port: a.port.or(base.port),
+                    job: a.job.clone().or(base.job.clone()),
                     ..base
                 }
             })

@@ -151,31 +151,46 @@ pub struct Overrides {
     pub app_url: Option<String>,
 }
 
-/// `--app SERVICE[:PORT]`.
+/// `--app SERVICE[:PORT]`, or `--app NAME=HOST:PORT`: the app's name (its new scrape job)
+/// apart from the address Prometheus scrapes it at (as `job:` next to `service:` and `port:`
+/// in pullover.yaml).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppArg {
     pub service: String,
     pub port: Option<u16>,
+    /// `NAME` of `NAME=HOST:PORT`.
+    pub job: Option<String>,
 }
 
 impl std::str::FromStr for AppArg {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (service, port) = match s.rsplit_once(':') {
+        let (job, address) = match s.split_once('=') {
+            Some((name, address)) => {
+                let name = name.trim();
+                if name.is_empty() {
+                    return Err("expected NAME=HOST:PORT, e.g. metrics-api=127.0.0.1:8080".into());
+                }
+                (Some(name.to_string()), address)
+            }
+            None => (None, s),
+        };
+        let (service, port) = match address.rsplit_once(':') {
             Some((service, port)) => {
                 let port = port
                     .parse::<u16>()
-                    .map_err(|_| format!("`{port}` is not a port number (expected SERVICE:PORT)"))?;
+                    .map_err(|_| format!("`{port}` is not a port number (expected SERVICE:PORT or NAME=HOST:PORT)"))?;
                 (service, Some(port))
             }
-            None => (s, None),
+            None => (address, None),
         };
         if service.is_empty() {
-            return Err("expected SERVICE:PORT, e.g. metrics-api:8080".into());
+            return Err("expected SERVICE:PORT, e.g. metrics-api:8080, or NAME=HOST:PORT".into());
         }
         Ok(AppArg {
             service: service.to_string(),
             port,
+            job,
         })
     }
 }
@@ -191,14 +206,25 @@ mod tests {
             "metrics-api:8080".parse::<AppArg>().unwrap(),
             AppArg {
                 service: "metrics-api".into(),
-                port: Some(8080)
+                port: Some(8080),
+                job: None,
             }
         );
+        assert_eq!(
+            "metrics-api=127.0.0.1:38080".parse::<AppArg>().unwrap(),
+            AppArg {
+                service: "127.0.0.1".into(),
+                port: Some(38080),
+                job: Some("metrics-api".into()),
+            }
+        );
+        assert!("=127.0.0.1:38080".parse::<AppArg>().is_err());
         assert_eq!(
             "worker".parse::<AppArg>().unwrap(),
             AppArg {
                 service: "worker".into(),
-                port: None
+                port: None,
+                job: None,
             }
         );
         assert!("api:http".parse::<AppArg>().is_err());

@@ -59,6 +59,19 @@ pub fn execute(
     changes: &[FileChange],
     owned_dirs: &OwnedDirs,
 ) -> Result<u64, StateError> {
+    execute_recording(locked, action, phase, changes, owned_dirs, None)
+}
+
+/// [`execute`], also recording `found` (what the command found in the stack, opaque here)
+/// on the journal's `begin` record.
+pub fn execute_recording(
+    locked: &Locked<'_>,
+    action: Action,
+    phase: &str,
+    changes: &[FileChange],
+    owned_dirs: &OwnedDirs,
+    found: Option<serde_json::Value>,
+) -> Result<u64, StateError> {
     let state = locked.state;
     // After the plan was shown and confirmed, before anything is checked or written.
     failpoint::hit("before-execute");
@@ -100,6 +113,7 @@ pub fn execute(
             action,
             phase: phase.to_string(),
             files: files.clone(),
+            found,
         },
     )?;
     failpoint::hit("after-begin");
@@ -233,7 +247,10 @@ pub fn recover(locked: &Locked<'_>) -> Result<Option<Recovery>, StateError> {
     let Some(record) = journal.interrupted().cloned() else {
         return Ok(None);
     };
-    let Event::Begin { action, phase, files } = &record.event else {
+    let Event::Begin {
+        action, phase, files, ..
+    } = &record.event
+    else {
         return Ok(None);
     };
     let finish = *action == Action::Rollback;

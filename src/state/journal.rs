@@ -31,6 +31,11 @@ pub enum Event {
         action: Action,
         phase: String,
         files: Vec<FileRecord>,
+        /// What the command found in the stack when it applied the phase (for `verify`: the
+        /// gateway's job and target, the apps and what they push). Opaque to the journal;
+        /// absent in older records.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        found: Option<serde_json::Value>,
     },
     Commit {
         of: u64,
@@ -87,6 +92,8 @@ pub struct AppliedPhase {
     pub time: String,
     pub user: String,
     pub files: Vec<FileRecord>,
+    /// What the phase found, as recorded with it (see [`Event::Begin`]).
+    pub found: Option<serde_json::Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,7 +165,13 @@ impl Journal {
     pub fn applied(&self) -> Vec<AppliedPhase> {
         let mut applied: Vec<AppliedPhase> = Vec::new();
         for record in &self.records {
-            let Event::Begin { action, phase, files } = &record.event else {
+            let Event::Begin {
+                action,
+                phase,
+                files,
+                found,
+            } = &record.event
+            else {
                 continue;
             };
             if !self.is_committed(record.seq) {
@@ -171,6 +184,7 @@ impl Journal {
                     time: record.time.clone(),
                     user: record.user.clone(),
                     files: files.clone(),
+                    found: found.clone(),
                 }),
                 Action::Rollback => {
                     if applied.last().is_some_and(|p| &p.phase == phase) {
@@ -234,6 +248,7 @@ mod tests {
             action,
             phase: phase.into(),
             files: Vec::new(),
+            found: None,
         }
     }
 

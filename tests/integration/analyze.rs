@@ -97,7 +97,7 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
       167:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Stale push groups (> 5m)"
                                           count((time() - push_time_seconds) > 300) or vector(0)
                                           todo [no-scraped-equivalent] `push_time_seconds` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-                                            = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+                                            = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       249:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Last push failed"
                                           push_failure_time_seconds{job="pushgateway", instance="app-1"} > bool push_time_seconds{job="pushgateway", instance="app-1"}
                                           todo [no-scraped-equivalent] `push_failure_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last failed push; a failed scrape shows as `up == 0` instead. Left unchanged

@@ -292,7 +292,7 @@ fn seed_plan_rewrites_pinned_instances_and_reports_what_cannot_move() {
              --> grafana/dashboards/pushgateway-health.json:314:19 (dashboard "Pushgateway Health" › panel "Gateway memory")
       todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:410:19 (dashboard "Pushgateway Health" › panel "Seconds since last push (metrics-api)")
-             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+             = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       todo [no-scraped-equivalent] `pushgateway_http_requests_total{job="pushgateway"}` is a metric of the Pushgateway itself (`pushgateway_http_requests_total`), which goes away with it. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:506:19 (dashboard "Pushgateway Health" › panel "Pushgateway requests / s")
              = tip: suggested: `up{job="metrics-api"}`
@@ -304,7 +304,7 @@ fn seed_plan_rewrites_pinned_instances_and_reports_what_cannot_move() {
              = tip: update the variable's saved selection and default, and links that pass `var-instance=`
     hazard [no-scraped-equivalent] `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules/pushgateway.yml:7:15 (rules group "metrics-api" › alert "MetricsApiPushStale")
-             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+             = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
     hazard [no-scraped-equivalent] `up{job="pushgateway"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> prometheus/rules/pushgateway.yml:16:15 (rules group "metrics-api" › alert "PushgatewayDown")
              = tip: suggested: `up{job="metrics-api"}`
@@ -471,7 +471,7 @@ fn honor_false_plan_moves_exported_labels_to_job_and_instance() {
              = tip: pin it in pullover.yaml: `apps: [{service: batch-etl, pushed_job: batch-etl, pushed_instances: [etl-1]}]`
       todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", exported_job="batch-etl"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/etl-overview.json:153:19 (dashboard "Batch ETL" › panel "Since last push")
-             = tip: suggested: `time() - timestamp(up{job="batch-etl"})`
+             = tip: suggested: `up{job="batch-etl"} == 0 or absent(up{job="batch-etl"})`
       todo [legend-uses-exported-label] the legend `{{exported_instance}}` shows `exported_instance`, which scraped series do not have: it goes blank after the migration
              --> grafana/dashboards/etl-overview.json:155:27 (dashboard "Batch ETL" › panel "Since last push")
              = tip: use `{{instance}}` in the legend once the query reads the scraped series
@@ -489,13 +489,13 @@ fn honor_false_plan_moves_exported_labels_to_job_and_instance() {
              = tip: suggested: `up{job="batch-etl"}`
       todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway",exported_job=~"$job"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/legacy-etl.json:247:23 (dashboard "ETL (legacy)" › row "Freshness" › panel "Seconds since last push")
-             = tip: suggested: `time() - timestamp(up{job="batch-etl"})`
+             = tip: suggested: `up{job="batch-etl"} == 0 or absent(up{job="batch-etl"})`
       todo [no-scraped-equivalent] `up{job=~"pushgateway|node"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> grafana/dashboards/legacy-etl.json:377:23 (dashboard "ETL (legacy)" › row "Freshness" › panel "Targets up")
              = tip: suggested: `up{job="batch-etl"}`
     hazard [no-scraped-equivalent] `push_time_seconds{job="pushgateway", exported_job="batch-etl"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules/etl.rules.yml:5:11 (rules group "batch-etl" › alert "BatchEtlNotPushing")
-             = tip: suggested: `time() - timestamp(up{job="batch-etl"})`
+             = tip: suggested: `up{job="batch-etl"} == 0 or absent(up{job="batch-etl"})`
 
     Plan: 3 files to change, 0 to create, 0 to delete (+16 −16 lines).
     Apply it with `pullover apply dashboards`.
@@ -589,16 +589,16 @@ fn anchors_plan_moves_queries_off_the_job_the_worker_code_pushes_as() {
              = tip: suggested: `job="worker", instance="worker:9100"`
       todo [no-scraped-equivalent] `push_time_seconds{job="queue-worker", instance="worker-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/queue-worker.json:498:19 (dashboard "Queue worker" › row "Scraping" › panel "Seconds since last push")
-             = tip: suggested: `time() - timestamp(up{job="worker"})`
+             = tip: suggested: `up{job="worker"} == 0 or absent(up{job="worker"})`
       todo [no-scraped-equivalent] `push_time_seconds{job!="batch"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/queue-worker.json:562:19 (dashboard "Queue worker" › row "Scraping" › panel "Pushed groups")
-             = tip: suggested: `time() - timestamp(up{job="worker"})`
+             = tip: suggested: `up{job="worker"} == 0 or absent(up{job="worker"})`
       todo [no-scraped-equivalent] `up{job=~"batch|node"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> grafana/dashboards/queue-worker.json:626:19 (dashboard "Queue worker" › row "Scraping" › panel "Gateway and nodes up")
              = tip: suggested: `up{job="worker"}`
     hazard [no-scraped-equivalent] `push_time_seconds{job="queue-worker"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/alerts.yml:6:15 (rules group "queue-worker" › alert "QueueWorkerSilent")
-             = tip: suggested: `time() - timestamp(up{job="worker"})`
+             = tip: suggested: `up{job="worker"} == 0 or absent(up{job="worker"})`
     hazard [no-scraped-equivalent] `up{job="batch"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> prometheus/alerts.yml:29:15 (rules group "scraping" › alert "BatchGatewayDown")
              = tip: suggested: `up{job="worker"}`
@@ -653,13 +653,13 @@ fn crlf_plan_keeps_crlf_and_escaped_quotes() {
              = tip: suggested: `instance="api:3000"`
       todo [no-scraped-equivalent] `push_time_seconds{job="api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/api.json:456:19 (dashboard "API" › panel "Seconds since last push")
-             = tip: suggested: `time() - timestamp(up{job="api"})`
+             = tip: suggested: `up{job="api"} == 0 or absent(up{job="api"})`
     hazard [double-count-during-dual-run] `api_requests_total{job="api"}` selects both the pushed and the scraped series while both run: they share job "api" and differ only by instance
              --> grafana/dashboards/api.json:488:23 (dashboard "API" › variable "route")
              = tip: suggested: `instance="api:3000"`
     hazard [no-scraped-equivalent] `push_time_seconds{job="api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules.yml:6:15 (rules group "api" › alert "ApiPushStale")
-             = tip: suggested: `time() - timestamp(up{job="api"})`
+             = tip: suggested: `up{job="api"} == 0 or absent(up{job="api"})`
     hazard [double-count-during-dual-run] `api_requests_total{job="api", status=~"5.."}` selects both the pushed and the scraped series while both run: they share job "api" and differ only by instance
              --> prometheus/rules.yml:14:15 (rules group "api" › alert "ApiErrorRate")
              = tip: suggested: `instance="api:3000"`
@@ -744,7 +744,7 @@ fn grafana_resources_plan_covers_v1_and_v2_resources_and_library_panels() {
              = tip: suggested: `instance="billing:9200"`
       todo [no-scraped-equivalent] `push_time_seconds{job="billing", instance="billing-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/billing.v1.json:223:21 (dashboard "Billing" › panel "Seconds since last push")
-             = tip: suggested: `time() - timestamp(up{job="billing"})`
+             = tip: suggested: `up{job="billing"} == 0 or absent(up{job="billing"})`
     hazard [double-count-during-dual-run] `billing_invoices_total{job="billing", status=~"$status"}` selects both the pushed and the scraped series while both run: they share job "billing" and differ only by instance
              --> grafana/dashboards/billing.v1.json:319:21 (dashboard "Billing" › panel "Invoices / s by status")
              = tip: suggested: `instance="billing:9200"`
@@ -765,7 +765,7 @@ fn grafana_resources_plan_covers_v1_and_v2_resources_and_library_panels() {
              = tip: suggested: `instance="metrics-api:8080"`
       todo [no-scraped-equivalent] `push_time_seconds{job="metrics-api", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/metrics-api.v2.json:435:33 (dashboard "Metrics API (v2)" › row "Traffic" › panel "Seconds since last push")
-             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+             = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       todo [library-panel] this panel is library panel "Billing revenue" (uid billing-revenue): its queries live in Grafana's library, not in this file, and are not rewritten
              --> grafana/dashboards/metrics-api.v2.json:505:27 (dashboard "Metrics API (v2)" › row "Details" › panel "Billing revenue")
              = tip: check the library panel's queries in Grafana (Dashboards › Library panels) and rewrite them there
@@ -777,7 +777,7 @@ fn grafana_resources_plan_covers_v1_and_v2_resources_and_library_panels() {
              = tip: suggested: `instance="metrics-api:8080"`
       todo [no-scraped-equivalent] `push_time_seconds{job=~"$job"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/overview.json:111:19 (dashboard "Apps overview" › panel "Seconds since last push, by job")
-             = tip: suggested: `time() - timestamp(up{job=~"metrics-api|billing"})`
+             = tip: suggested: `up{job=~"metrics-api|billing"} == 0 or absent(up{job=~"metrics-api|billing"})`
     hazard [double-count-during-dual-run] `{__name__=~"page_views_total|billing_invoices_total", job=~"metrics-api|billing"}` selects both the pushed and the scraped series while both run: they share job "metrics-api" and differ only by instance
              --> grafana/dashboards/overview.json:207:19 (dashboard "Apps overview" › panel "Events / s per app")
              = tip: suggested: `instance="metrics-api:8080"`
@@ -792,13 +792,13 @@ fn grafana_resources_plan_covers_v1_and_v2_resources_and_library_panels() {
              = tip: suggested: `up{job=~"metrics-api|billing"}`
       todo [no-scraped-equivalent] `push_time_seconds` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/overview.json:547:23 (dashboard "Apps overview" › variable "job")
-             = tip: suggested: `time() - timestamp(up{job=~"metrics-api|billing"})`
+             = tip: suggested: `up{job=~"metrics-api|billing"} == 0 or absent(up{job=~"metrics-api|billing"})`
     hazard [no-scraped-equivalent] `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules/apps.yml:5:15 (rules group "pushed-apps" › alert "MetricsApiPushStale")
-             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+             = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
     hazard [no-scraped-equivalent] `push_time_seconds{job="billing", instance="billing-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules/apps.yml:11:15 (rules group "pushed-apps" › alert "BillingPushStale")
-             = tip: suggested: `time() - timestamp(up{job="billing"})`
+             = tip: suggested: `up{job="billing"} == 0 or absent(up{job="billing"})`
     hazard [double-count-during-dual-run] `billing_invoices_total{job="billing", status="failed"}` selects both the pushed and the scraped series while both run: they share job "billing" and differ only by instance
              --> prometheus/rules/apps.yml:17:15 (rules group "pushed-apps" › alert "BillingPaymentsFailing")
              = tip: suggested: `instance="billing:9200"`

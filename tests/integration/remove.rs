@@ -261,7 +261,7 @@ fn seed_remove_plan_takes_out_the_gateway_and_lists_what_is_left() {
              = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now
       todo [rule-on-gateway-series] alert `MetricsApiPushStale` reads what goes away with the Pushgateway: `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules/pushgateway.yml:7:15 (alert `MetricsApiPushStale`)
-             = tip: rewrite it (e.g. on `time() - timestamp(up{job="metrics-api"})`) or delete it; pullover does not edit rules in this phase
+             = tip: rewrite it (e.g. on `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`) or delete it; pullover does not edit rules in this phase
       todo [rule-on-gateway-series] alert `PushgatewayDown` reads what goes away with the Pushgateway: `up{job="pushgateway"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> prometheus/rules/pushgateway.yml:16:15 (alert `PushgatewayDown`)
              = tip: rewrite it (e.g. on `up{job="metrics-api"}`) or delete it; pullover does not edit rules in this phase
@@ -408,7 +408,7 @@ fn anchors_remove_plan_keeps_the_shared_volume_and_drops_the_unused_anchor() {
              = tip: pullover does not edit env files: remove it by hand once worker no longer pushes
       todo [rule-on-gateway-series] alert `QueueWorkerSilent` reads what goes away with the Pushgateway: `push_time_seconds{job="queue-worker"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/alerts.yml:6:15 (alert `QueueWorkerSilent`)
-             = tip: rewrite it (e.g. on `time() - timestamp(up{job="worker"})`) or delete it; pullover does not edit rules in this phase
+             = tip: rewrite it (e.g. on `up{job="worker"} == 0 or absent(up{job="worker"})`) or delete it; pullover does not edit rules in this phase
     hazard [rule-on-pushed-series] alert `QueueWorkerFailing` still selects the pushed series, which stop with the Pushgateway
              --> prometheus/alerts.yml:14:15 (alert `QueueWorkerFailing`)
              = tip: apply the `dashboards` phase first: it rewrites rule queries to the scraped series

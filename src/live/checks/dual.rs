@@ -2,13 +2,14 @@
 //! for counters), the age of the last push, and whether both sides have enough history for a
 //! `rate()` over the window to mean anything.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::scrape::find_app_target;
 use super::window::{WindowSeries, fetch_window_series};
-use super::{Check, CheckKind, Progress, ProgressEvent, Status, VerifySettings, format_duration};
+use super::{Check, CheckKind, Progress, ProgressEvent, Status, VerifySettings, format_duration, rfc3339, settle};
 use crate::live::compare::{
     CompareSettings, DualRunReport, DualRunSpec, Matcher, MetricComparison, PushSource, PushedGroupRef,
     ScrapeTargetRef, Verdict, compare_dual_run, selector,
@@ -34,6 +35,10 @@ pub struct DualRunTable {
     pub push_age_seconds: Option<f64>,
     pub max_push_age_seconds: f64,
     pub metrics: Vec<MetricComparison>,
+    /// Counters that differ and reset within the window: when they last reset (Unix seconds).
+    /// Such a metric cannot be judged until the reset is out of the window.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub reset_at: BTreeMap<String, f64>,
     /// Both sides of every compared metric over the window, for `verify --report`'s charts
     /// (fetched only then; the JSON report leaves the points out).
     #[serde(skip)]
@@ -54,6 +59,7 @@ impl DualRunTable {
             push_age_seconds: report.push_age_seconds,
             max_push_age_seconds: report.max_push_age.as_secs_f64(),
             metrics: report.metrics,
+            reset_at: BTreeMap::new(),
             window_series: None,
         }
     }
@@ -91,8 +97,19 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
     };
     let mut problems: Vec<String> = Vec::new();
     let mut inconclusive: Vec<String> = Vec::new();
+    let mut reset: Vec<String> = Vec::new();
     for metric in &table.metrics {
         match metric.verdict {
+            // A counter that reset within the window: the two sides see the reset at
+            // different times, so their rates disagree for a while without either being wrong.
+            Verdict::Differs if let Some(at) = table.reset_at.get(&metric.metric) => reset.push(format!(
+                "{} counter reset at {} ({} pushed, {} scraped in the window); compare again after {}",
+                metric.metric,
+                rfc3339(*at),
+                metric.resets_old,
+                metric.resets_new,
+                rfc3339(at + table.window_seconds)
+            )),
             Verdict::Differs => problems.push(format!(
                 "{} differs by {} ({})",
                 metric.metric,
@@ -132,6 +149,8 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
         )
     } else if !problems.is_empty() {
         (Status::Fail, problems.join("; "))
+    } else if !reset.is_empty() {
+        (Status::Inconclusive, format!("cannot tell yet: {}", reset.join("; ")))
     } else if !inconclusive.is_empty() {
         (
             Status::Inconclusive,
@@ -352,6 +371,7 @@ pub async fn dual_run_checks(
             let report = compare_dual_run(client, &spec, &compare_settings).await;
             progress(ProgressEvent::Finish);
             let mut table = DualRunTable::new(app, &spec, report?);
+            table.reset_at = reset_times(client, &spec, &table).await?;
             checks.push(dual_run_check(&subject, &table));
             if settings.window_series {
                 // `None` orders below `Some`: the longer of the known intervals.
@@ -363,6 +383,35 @@ pub async fn dual_run_checks(
         }
     }
     Ok((checks, tables))
+}
+
+/// When each differing counter that reset in the window last reset, on either side.
+async fn reset_times(
+    client: &PrometheusClient,
+    spec: &DualRunSpec,
+    table: &DualRunTable,
+) -> Result<BTreeMap<String, f64>, LiveError> {
+    let mut times = BTreeMap::new();
+    let at = std::time::UNIX_EPOCH + Duration::from_secs_f64(table.evaluated_at.max(0.0));
+    let range = format!("[{}ms]", (table.window_seconds * 1000.0).round().max(1.0));
+    for metric in &table.metrics {
+        if metric.verdict != Verdict::Differs || metric.resets_old + metric.resets_new == 0 {
+            continue;
+        }
+        let mut last: Option<f64> = None;
+        for matchers in [spec.pushed_matchers(), spec.scraped_matchers()] {
+            let query = format!("{}{range}", selector(Some(&metric.metric), &matchers));
+            if let crate::live::model::QueryData::Matrix(series) = client.query(&query, Some(at)).await?.data
+                && let Some(reset) = settle::last_reset(&series)
+            {
+                last = Some(last.map_or(reset, |l: f64| l.max(reset)));
+            }
+        }
+        if let Some(reset) = last {
+            times.insert(metric.metric.clone(), reset);
+        }
+    }
+    Ok(times)
 }
 
 struct Wait {
@@ -465,6 +514,7 @@ pub(crate) mod tests {
             push_age_seconds: push_age,
             max_push_age_seconds: 120.0,
             metrics,
+            reset_at: BTreeMap::new(),
             window_series: None,
         }
     }
@@ -511,6 +561,22 @@ pub(crate) mod tests {
             check.notes,
             ["page_views_total: 1 counter reset(s) pushed, 0 scraped in the window"]
         );
+    }
+
+    #[test]
+    fn a_counter_that_reset_in_the_window_cannot_be_judged_yet_and_never_differs() {
+        let mut reset = metric("http_requests_total", ComparedBy::Rate, Some(0.073), Verdict::Differs);
+        reset.resets_old = 1;
+        reset.resets_new = 1;
+        let mut t = table(vec![reset], Some(1.0));
+        t.reset_at.insert("http_requests_total".into(), 1795591903.0);
+        let check = dual_run_check("s", &t);
+        assert_eq!(check.status, Status::Inconclusive);
+        assert_eq!(
+            check.detail,
+            "cannot tell yet: http_requests_total counter reset at 2026-11-25T07:31:43Z (1 pushed, 1 scraped in the window); compare again after 2026-11-25T07:36:43Z"
+        );
+        assert!(!check.detail.contains("differs"));
     }
 
     #[test]

@@ -14,9 +14,19 @@ use crate::stack::Stack;
 /// Series listed under a failed check; JSON has them all.
 const LISTED: usize = 5;
 
-/// The check lines for a [`GoneReport`].
-pub fn gone_check_lines(report: &GoneReport, gateway_job: &str) -> Vec<Check> {
-    let since = rfc3339(report.since);
+/// The check lines for a [`GoneReport`]. `removed_at` is when `remove` was applied (from the
+/// journal); samples are judged from `report.since`, the later of that and Prometheus's last
+/// reload (the removal takes effect when Prometheus loads it).
+pub fn gone_check_lines(report: &GoneReport, gateway_job: &str, removed_at: Option<f64>) -> Vec<Check> {
+    let since = match removed_at {
+        Some(removed) if (report.since - removed).abs() >= 1.0 => format!(
+            "`remove` applied at {}; counted from Prometheus's last reload at {}",
+            rfc3339(removed),
+            rfc3339(report.since)
+        ),
+        Some(removed) => rfc3339(removed),
+        None => format!("Prometheus's last reload at {}", rfc3339(report.since)),
+    };
     let targets = if report.gateway_targets.is_empty() {
         Check::new(
             CheckKind::Gone,
@@ -230,7 +240,7 @@ pub async fn gone_checks(
         source: source.clone(),
     };
     let report = check_gone(client, &spec, settings.concurrency).await?;
-    Ok(gone_check_lines(&report, &source.gateway_job))
+    Ok(gone_check_lines(&report, &source.gateway_job, history.removed_at))
 }
 
 #[cfg(test)]
@@ -246,11 +256,27 @@ mod tests {
             fresh_series: vec![],
             lingering_series: 12,
         };
-        let lines = gone_check_lines(&report, "pushgateway");
+        let lines = gone_check_lines(&report, "pushgateway", Some(1795591903.0));
         assert!(lines.iter().all(|c| c.status == Status::Pass));
         assert_eq!(
             lines[1].detail,
             "no sample from the Pushgateway newer than the removal (2026-11-25T07:31:43Z); 12 series from before still answer queries and drop out within 5 minutes"
+        );
+    }
+
+    #[test]
+    fn the_removal_time_is_the_remove_phases_not_a_later_reload() {
+        // `docs` applied with --reload a minute after `remove`: the removal is still `remove`'s.
+        let report = GoneReport {
+            since: 1795591963.0,
+            gateway_targets: vec![],
+            fresh_series: vec![],
+            lingering_series: 0,
+        };
+        let lines = gone_check_lines(&report, "pushgateway", Some(1795591903.0));
+        assert_eq!(
+            lines[1].detail,
+            "no sample from the Pushgateway newer than the removal (`remove` applied at 2026-11-25T07:31:43Z; counted from Prometheus's last reload at 2026-11-25T07:32:43Z)"
         );
     }
 
@@ -285,7 +311,7 @@ mod tests {
             }],
             lingering_series: 3,
         };
-        let lines = gone_check_lines(&report, "pushgateway");
+        let lines = gone_check_lines(&report, "pushgateway", Some(1795591903.0));
         assert_eq!(lines[1].status, Status::Fail);
         assert_eq!(
             lines[1].notes,

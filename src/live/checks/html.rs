@@ -491,7 +491,7 @@ pub fn chart_svg(metric: &MetricWindow, window: &WindowSeries, tolerance: f64) -
 mod tests {
     use super::*;
     use crate::live::checks::window::SeriesPair;
-    use crate::live::checks::{dual, render};
+    use crate::live::checks::{CheckKind, dual, render};
     use crate::live::compare::{MetricComparison, SeriesComparison};
 
     const END: f64 = 1_795_591_900.0;
@@ -564,6 +564,19 @@ mod tests {
 
     fn render(report: &VerifyReport) -> String {
         render_report(report, &context()).unwrap()
+    }
+
+    #[test]
+    fn the_load_numbers_are_on_the_page_with_the_other_checks() {
+        let mut with_load = report(vec![metric("page_views_total", Verdict::Match, 0.0)], false);
+        with_load.checks.push(Check::new(
+            CheckKind::Load,
+            "metrics-api",
+            Status::Warn,
+            "http://127.0.0.1:8080/metrics: 100 requests, 4 at a time: p50 1400.0 ms, p99 1500.0 ms, 2048 bytes: slow",
+        ));
+        let html = render(&with_load);
+        assert!(html.contains("p50 1400.0 ms, p99 1500.0 ms"), "{html}");
     }
 
     #[test]

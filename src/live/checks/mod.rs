@@ -13,13 +13,16 @@
 //! and tested; the async functions only fetch.
 
 pub mod dual;
+pub mod found;
 pub mod gone;
 pub mod html;
+pub mod load;
 pub mod queries;
 pub mod reload;
 pub mod render;
 pub mod runner;
 pub mod scrape;
+pub mod settle;
 pub mod window;
 
 use std::sync::Arc;
@@ -79,28 +82,43 @@ impl Stage {
 
     /// The checks for this stage. The app's /metrics is checked before `scrape`, and later
     /// only when its URL was given (a derived `service:port` rarely resolves outside Compose).
-    pub fn checks(self, explicit_app_url: bool) -> Vec<CheckKind> {
+    /// What holds from a phase on is checked at every later stage too: from `scrape` on,
+    /// Prometheus runs the app's job, its target is up and scrapes fast, whatever else the
+    /// stage adds. Before `scrape`, when a Prometheus is configured, it must run what the
+    /// files say (the gateway's job, its target up): a rollback without reload shows there.
+    pub fn checks(self, explicit_app_url: bool, prometheus: bool) -> Vec<CheckKind> {
         let mut checks = Vec::new();
-        let exposition = matches!(self, Stage::Baseline) || explicit_app_url;
-        if exposition && !matches!(self, Stage::After(PhaseId::Remove | PhaseId::Docs)) {
+        if matches!(self, Stage::Baseline) || explicit_app_url {
             checks.push(CheckKind::Exposition);
         }
         match self {
-            Stage::Baseline => {}
-            Stage::After(PhaseId::Scrape) => {
-                checks.extend([CheckKind::RunningConfig, CheckKind::Target, CheckKind::ScrapeDuration]);
+            Stage::Baseline => {
+                if prometheus {
+                    checks.extend([CheckKind::RunningConfig, CheckKind::Target]);
+                }
             }
-            Stage::After(PhaseId::DualRun) => checks.extend([CheckKind::Target, CheckKind::DualRun]),
-            Stage::After(PhaseId::Dashboards) => checks.extend([CheckKind::Target, CheckKind::Queries]),
-            Stage::After(PhaseId::Remove | PhaseId::Docs) => checks.push(CheckKind::Gone),
+            Stage::After(phase) => {
+                checks.extend([CheckKind::RunningConfig, CheckKind::Target, CheckKind::ScrapeDuration]);
+                match phase {
+                    PhaseId::Scrape => {}
+                    PhaseId::DualRun => checks.push(CheckKind::DualRun),
+                    PhaseId::Dashboards => checks.push(CheckKind::Queries),
+                    PhaseId::Remove | PhaseId::Docs => checks.push(CheckKind::Gone),
+                }
+            }
         }
         checks
     }
 
     pub fn needs_prometheus(self, explicit_app_url: bool) -> bool {
-        self.checks(explicit_app_url)
+        self.checks(explicit_app_url, false)
             .iter()
             .any(|c| *c != CheckKind::Exposition)
+    }
+
+    /// Whether the Pushgateway's scrape job should still run at this stage.
+    pub fn gateway_expected(self) -> bool {
+        !matches!(self, Stage::After(PhaseId::Remove | PhaseId::Docs))
     }
 }
 
@@ -133,6 +151,9 @@ pub enum CheckKind {
     Queries,
     /// No Pushgateway target and no fresh pushed sample left.
     Gone,
+    /// `verify --load`: /metrics latency under a burst, the app's users under it, the
+    /// interval against scrape duration and rate() ranges.
+    Load,
 }
 
 impl CheckKind {
@@ -145,6 +166,7 @@ impl CheckKind {
             CheckKind::DualRun => "dual-run",
             CheckKind::Queries => "queries",
             CheckKind::Gone => "pushgateway gone",
+            CheckKind::Load => "load",
         }
     }
 }
@@ -308,6 +330,9 @@ pub struct VerifyReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub queries: Vec<PairResult>,
     pub stats: RunStats,
+    /// What `verify --load` measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<load::LoadReport>,
 }
 
 impl VerifyReport {
@@ -330,7 +355,7 @@ pub async fn verify(
     settings: &VerifySettings,
     progress: &Progress,
 ) -> Result<VerifyReport, VerifyError> {
-    let kinds = stage.checks(live.app_url.is_some());
+    let kinds = stage.checks(live.app_url.is_some(), live.prometheus.is_some());
     let mut report = VerifyReport {
         stage,
         prometheus_url: live.prometheus.as_ref().map(|c| c.endpoint().base_url().to_string()),
@@ -339,6 +364,7 @@ pub async fn verify(
         dual_run: Vec::new(),
         queries: Vec::new(),
         stats: RunStats::default(),
+        load: None,
     };
     if kinds.contains(&CheckKind::Exposition) {
         let (checks, reports) = scrape::exposition_checks(stack, live).await?;
@@ -362,21 +388,41 @@ pub async fn verify(
     } else {
         None
     };
+    // The gateway's job while it should still run (after `remove` the gone checks judge it).
+    let gateway_job = stack
+        .settings
+        .gateway
+        .as_ref()
+        .and_then(|g| g.job.as_deref())
+        .filter(|_| stage.gateway_expected());
+    let mut running_jobs: Option<Vec<String>> = None;
     if kinds.contains(&CheckKind::RunningConfig) {
         let yaml = client.status_config().await?;
+        running_jobs = reload::LiveConfig::parse(&yaml).ok().map(|live| live.jobs);
         report.checks.extend(scrape::running_config_checks(
             &yaml,
             stack,
+            stage,
+            gateway_job,
             client.endpoint().base_url().as_str(),
         ));
     }
     if let Some(targets) = &targets
         && kinds.contains(&CheckKind::Target)
     {
-        let with_duration = kinds.contains(&CheckKind::ScrapeDuration);
-        report
-            .checks
-            .extend(scrape::target_checks(client, stack, targets, with_duration, settings).await?);
+        if stage == Stage::Baseline {
+            if let Some(job) = gateway_job {
+                let runs = running_jobs.as_ref().is_none_or(|jobs| jobs.iter().any(|j| j == job));
+                report
+                    .checks
+                    .push(scrape::gateway_target_check(stack, job, targets, runs));
+            }
+        } else {
+            let with_duration = kinds.contains(&CheckKind::ScrapeDuration);
+            report
+                .checks
+                .extend(scrape::target_checks(client, stack, targets, with_duration, settings).await?);
+        }
     }
     if let Some(targets) = &targets
         && kinds.contains(&CheckKind::DualRun)
@@ -452,21 +498,47 @@ mod tests {
 
     #[test]
     fn each_stage_runs_the_checks_of_its_gate() {
-        let names = |stage: Stage, app_url: bool| -> Vec<&str> {
-            stage.checks(app_url).into_iter().map(CheckKind::label).collect()
+        let names = |stage: Stage, app_url: bool, prometheus: bool| -> Vec<&str> {
+            stage
+                .checks(app_url, prometheus)
+                .into_iter()
+                .map(CheckKind::label)
+                .collect()
         };
-        assert_eq!(names(Stage::Baseline, false), ["app /metrics"]);
+        assert_eq!(names(Stage::Baseline, false, false), ["app /metrics"]);
         assert_eq!(
-            names(Stage::After(PhaseId::Scrape), false),
+            names(Stage::Baseline, false, true),
+            ["app /metrics", "running config", "target"]
+        );
+        assert_eq!(
+            names(Stage::After(PhaseId::Scrape), false, true),
             ["running config", "target", "scrape duration"]
         );
         assert_eq!(
-            names(Stage::After(PhaseId::Scrape), true),
+            names(Stage::After(PhaseId::Scrape), true, true),
             ["app /metrics", "running config", "target", "scrape duration"]
         );
-        assert_eq!(names(Stage::After(PhaseId::DualRun), false), ["target", "dual-run"]);
-        assert_eq!(names(Stage::After(PhaseId::Dashboards), false), ["target", "queries"]);
-        assert_eq!(names(Stage::After(PhaseId::Remove), true), ["pushgateway gone"]);
+        assert_eq!(
+            names(Stage::After(PhaseId::DualRun), false, true),
+            ["running config", "target", "scrape duration", "dual-run"]
+        );
+        assert_eq!(
+            names(Stage::After(PhaseId::Dashboards), false, true),
+            ["running config", "target", "scrape duration", "queries"]
+        );
+        // What holds from `scrape` on keeps being checked after `remove` and `docs`.
+        for phase in [PhaseId::Remove, PhaseId::Docs] {
+            assert_eq!(
+                names(Stage::After(phase), true, true),
+                [
+                    "app /metrics",
+                    "running config",
+                    "target",
+                    "scrape duration",
+                    "pushgateway gone"
+                ]
+            );
+        }
         assert!(!Stage::Baseline.needs_prometheus(false));
         assert!(Stage::After(PhaseId::Scrape).needs_prometheus(false));
     }

@@ -287,9 +287,11 @@ pub(crate) mod tests {
                     metric("http_requests_total", ComparedBy::Rate, Some(0.5), Verdict::Differs),
                     metric("queue_depth", ComparedBy::Value, Some(0.0), Verdict::Match),
                 ],
+                reset_at: Default::default(),
                 window_series: None,
             }],
             queries: vec![],
+            load: None,
             stats: RunStats::default(),
         }
     }

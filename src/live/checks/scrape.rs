@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::reload::LiveConfig;
-use super::{Check, CheckKind, LiveTargets, Status, VerifyError, VerifySettings, format_duration, unix_seconds};
+use super::{Check, CheckKind, LiveTargets, Stage, Status, VerifyError, VerifySettings, format_duration, unix_seconds};
 use crate::live::compare::{Matcher, selector};
 use crate::live::endpoint::Endpoint;
 use crate::live::error::LiveError;
@@ -128,23 +128,54 @@ pub async fn exposition_checks(
     let mut summaries = Vec::new();
     for app_url in urls {
         let endpoint = app_endpoint(live, &app_url.base)?;
-        let report = check_exposition(&endpoint, &app_url.path).await.map_err(|error| {
-            let help = match app_url.source {
-                UrlSource::Given => "check that the app runs and serves its metrics at that URL".to_string(),
-                UrlSource::Target => format!(
-                    "this URL comes from the app's scrape target {}:{}, which may only resolve inside \
-                     Compose; pass the URL this machine reaches the app at with --app-url URL",
-                    app_url.app,
-                    app_url.base.trim_start_matches("http://").trim_end_matches('/')
-                ),
-            };
-            VerifyError::from(error).help(help)
-        })?;
+        let report = match check_exposition(&endpoint, &app_url.path).await {
+            Ok(report) => report,
+            // A URL or client that cannot be used: the check cannot run at all.
+            Err(error) if is_setup_error(&error) => return Err(VerifyError::from(error)),
+            // The app does not answer (or answers an error): that is what the check is for.
+            Err(error) => {
+                checks.push(unreachable_check(&app_url, &error));
+                continue;
+            }
+        };
         let summary = summarize(&app_url, &report);
         checks.push(exposition_check(&summary));
         summaries.push(summary);
     }
     Ok((checks, summaries))
+}
+
+/// Errors that say the check itself cannot be run (a bad URL, header, secret or CA file),
+/// as opposed to an app that does not answer.
+fn is_setup_error(error: &LiveError) -> bool {
+    matches!(
+        error,
+        LiveError::InvalidUrl { .. }
+            | LiveError::InvalidHeader { .. }
+            | LiveError::Secret { .. }
+            | LiveError::CaFile { .. }
+            | LiveError::Client { .. }
+    )
+}
+
+/// The failed check for an app whose /metrics could not be fetched: down, refusing, timing
+/// out or answering an HTTP error.
+pub fn unreachable_check(app_url: &AppUrl, error: &LiveError) -> Check {
+    let help = match app_url.source {
+        UrlSource::Given => "check that the app runs and serves its metrics at that URL".to_string(),
+        UrlSource::Target => format!(
+            "this URL comes from the app's scrape target {}, which may only resolve inside \
+             Compose; pass the URL this machine reaches the app at with --app-url URL",
+            app_url.base.trim_start_matches("http://").trim_end_matches('/')
+        ),
+    };
+    Check::new(
+        CheckKind::Exposition,
+        &app_url.app,
+        Status::Fail,
+        format!("cannot fetch /metrics: {error}"),
+    )
+    .note(help)
 }
 
 fn app_endpoint(live: &LiveTargets, base: &str) -> Result<Endpoint, LiveError> {
@@ -274,9 +305,18 @@ fn format_size(bytes: usize) -> String {
     }
 }
 
-/// Does Prometheus *run* the new jobs? `/api/v1/status/config` is the configuration it
-/// loaded; the file may be newer.
-pub fn running_config_checks(yaml: &str, stack: &Stack, prometheus_url: &str) -> Vec<Check> {
+/// Does Prometheus *run* what the files say? `/api/v1/status/config` is the configuration it
+/// loaded; the files may be newer (or older, after a rollback without reload). Judged for
+/// the jobs the phases add and remove: each app's job (from `scrape` on) and the gateway's
+/// (`gateway_job`, while it should run). A job the files no longer have but Prometheus still
+/// runs fails too.
+pub fn running_config_checks(
+    yaml: &str,
+    stack: &Stack,
+    stage: Stage,
+    gateway_job: Option<&str>,
+    prometheus_url: &str,
+) -> Vec<Check> {
     let live = match LiveConfig::parse(yaml) {
         Ok(live) => live,
         Err(reason) => {
@@ -288,47 +328,161 @@ pub fn running_config_checks(yaml: &str, stack: &Stack, prometheus_url: &str) ->
             )];
         }
     };
-    stack
-        .settings
-        .apps
-        .iter()
-        .map(|app| {
-            if live.jobs.iter().any(|job| job == &app.job) {
-                Check::new(
+    let file = &stack.prometheus.file.path;
+    let reload_note = format!(
+        "reload it: `pullover verify --reload` (or `curl -X POST {prometheus_url}-/reload`); \
+         `pullover apply --reload` and `pullover rollback --reload` do it when writing"
+    );
+    let jobs_note = (!live.jobs.is_empty()).then(|| format!("jobs Prometheus runs: {}", live.jobs.join(", ")));
+    let mismatch = |subject: &str, detail: String| {
+        let mut check = Check::new(CheckKind::RunningConfig, subject, Status::Fail, detail).note(reload_note.clone());
+        if let Some(note) = &jobs_note {
+            check = check.note(note.clone());
+        }
+        check
+    };
+    let mut checks = Vec::new();
+    for app in &stack.settings.apps {
+        let runs = live.jobs.iter().any(|job| job == &app.job);
+        let file_has_it = stack.prometheus.job(&app.job).is_some();
+        let check = match (runs, file_has_it) {
+            (true, true) => Check::new(
+                CheckKind::RunningConfig,
+                &app.service,
+                Status::Pass,
+                format!("Prometheus runs job `{}`", app.job),
+            ),
+            (false, true) => mismatch(
+                &app.service,
+                format!(
+                    "{file} has job `{}` but Prometheus runs a configuration without it: it was not reloaded",
+                    app.job
+                ),
+            ),
+            (true, false) => mismatch(
+                &app.service,
+                format!(
+                    "Prometheus still runs job `{}`, which {file} no longer has: it was not reloaded",
+                    app.job
+                ),
+            ),
+            // Before `scrape` the job is not there yet, as it should be.
+            (false, false) if stage == Stage::Baseline => continue,
+            (false, false) => {
+                let mut check = Check::new(
                     CheckKind::RunningConfig,
                     &app.service,
-                    Status::Pass,
-                    format!("Prometheus runs job `{}`", app.job),
+                    Status::Fail,
+                    format!(
+                        "neither {file} nor the configuration Prometheus runs has job `{}`",
+                        app.job
+                    ),
                 )
-            } else {
-                let file_has_it = stack.prometheus.job(&app.job).is_some();
-                let detail = if file_has_it {
-                    format!(
-                        "{} has job `{}` but Prometheus runs a configuration without it: it was not reloaded",
-                        stack.prometheus.file.path, app.job
-                    )
-                } else {
-                    format!(
-                        "neither {} nor the configuration Prometheus runs has job `{}`",
-                        stack.prometheus.file.path, app.job
-                    )
-                };
-                let mut check = Check::new(CheckKind::RunningConfig, &app.service, Status::Fail, detail);
-                if file_has_it {
-                    check = check.note(format!(
-                        "reload it: `pullover verify --reload` (or `curl -X POST {prometheus_url}-/reload`); \
-                         `pullover apply --reload` does it when applying"
-                    ));
-                } else {
-                    check = check.note("`pullover apply scrape` adds it");
-                }
-                if !live.jobs.is_empty() {
-                    check = check.note(format!("jobs Prometheus runs: {}", live.jobs.join(", ")));
+                .note("`pullover apply scrape` adds it");
+                if let Some(note) = &jobs_note {
+                    check = check.note(note.clone());
                 }
                 check
             }
-        })
-        .collect()
+        };
+        checks.push(check);
+    }
+    if let Some(job) = gateway_job {
+        let subject = gateway_subject(stack, job);
+        let runs = live.jobs.iter().any(|j| j == job);
+        let file_has_it = stack.prometheus.job(job).is_some();
+        match (runs, file_has_it) {
+            (true, true) => checks.push(Check::new(
+                CheckKind::RunningConfig,
+                &subject,
+                Status::Pass,
+                format!("Prometheus runs the Pushgateway's job `{job}`"),
+            )),
+            (false, true) => checks.push(mismatch(
+                &subject,
+                format!(
+                    "{file} has the Pushgateway's job `{job}` but Prometheus runs a configuration without it: it was not reloaded"
+                ),
+            )),
+            (true, false) => checks.push(mismatch(
+                &subject,
+                format!("Prometheus still runs job `{job}`, which {file} no longer has: it was not reloaded"),
+            )),
+            (false, false) => {}
+        }
+    }
+    checks
+}
+
+/// How the gateway is named in a check line: its service, else its job.
+fn gateway_subject(stack: &Stack, job: &str) -> String {
+    stack
+        .settings
+        .gateway
+        .as_ref()
+        .and_then(|g| g.service.clone())
+        .unwrap_or_else(|| job.to_string())
+}
+
+/// Before `scrape`: the Pushgateway's target is up (the pushed series come through it).
+/// `runs`: whether Prometheus's running configuration has the job (a job it runs may not
+/// list its target yet: discovery takes about 5 s after a (re)load).
+pub fn gateway_target_check(stack: &Stack, job: &str, targets: &Targets, runs: bool) -> Check {
+    let subject = gateway_subject(stack, job);
+    let listed: Vec<&Target> = targets.of_job(job).collect();
+    if listed.is_empty() {
+        return if runs {
+            Check::new(
+                CheckKind::Target,
+                subject,
+                Status::Inconclusive,
+                format!(
+                    "Prometheus runs job `{job}` but lists no target in it yet; targets show up about 5 s after a (re)load, run again"
+                ),
+            )
+        } else {
+            Check::new(
+                CheckKind::Target,
+                subject,
+                Status::Fail,
+                format!("Prometheus has no active target in the Pushgateway's job `{job}`"),
+            )
+        };
+    }
+    let down: Vec<&&Target> = listed.iter().filter(|t| t.health == TargetHealth::Down).collect();
+    let names = |list: &[&Target]| -> String {
+        list.iter()
+            .map(|t| t.instance().unwrap_or(&t.scrape_url).to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match down.first() {
+        Some(target) => Check::new(
+            CheckKind::Target,
+            subject,
+            Status::Fail,
+            format!(
+                "job `{job}` target {} is down: {}",
+                target.instance().unwrap_or(&target.scrape_url),
+                target.last_error
+            ),
+        ),
+        None if listed.iter().all(|t| t.health == TargetHealth::Up) => Check::new(
+            CheckKind::Target,
+            subject,
+            Status::Pass,
+            format!("job `{job}` target {} is up", names(&listed)),
+        ),
+        None => Check::new(
+            CheckKind::Target,
+            subject,
+            Status::Inconclusive,
+            format!(
+                "job `{job}` target {} has not been scraped yet; run again after one interval",
+                names(&listed)
+            ),
+        ),
+    }
 }
 
 /// The active target of `app`'s scrape job at its `service:port` (or the job's only target).

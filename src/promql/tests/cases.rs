@@ -177,15 +177,15 @@ fn push_time_staleness() {
     honor_labels: true  (metrics-api same job, etl-batch -> etl)
        unchanged
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job="metrics-api"})
+         try: up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})
     honor_labels: false (one app: metrics-api)
        unchanged
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job="metrics-api"})
+         try: up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})
     honor_labels: false (two apps: metrics-api, etl-batch -> etl)
        unchanged
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job=~"metrics-api|etl"})
+         try: up{job=~"metrics-api|etl"} == 0 or absent(up{job=~"metrics-api|etl"})
     "#);
 }
 
@@ -195,15 +195,15 @@ fn push_time_staleness_alert_through_gateway() {
     honor_labels: true  (metrics-api same job, etl-batch -> etl)
        unchanged
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="pushgateway", exported_job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job=~"metrics-api|etl"})
+         try: up{job=~"metrics-api|etl"} == 0 or absent(up{job=~"metrics-api|etl"})
     honor_labels: false (one app: metrics-api)
        unchanged
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="pushgateway", exported_job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job="metrics-api"})
+         try: up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})
     honor_labels: false (two apps: metrics-api, etl-batch -> etl)
        unchanged
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="pushgateway", exported_job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job="metrics-api"})
+         try: up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})
     "#);
 }
 
@@ -489,15 +489,15 @@ fn unless_on_push_time() {
        ! matches-nothing-under-honor-labels: `page_views_total{job="pushgateway"}` matches nothing: with honor_labels: true pushed series keep the job and instance they were pushed with, and the Pushgateway target (job "pushgateway") only has the gateway's own metrics. Left unchanged
          try: job="metrics-api"
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job=~"metrics-api|etl"})
+         try: up{job=~"metrics-api|etl"} == 0 or absent(up{job=~"metrics-api|etl"})
     honor_labels: false (one app: metrics-api)
        unchanged
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job="metrics-api"})
+         try: up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})
     honor_labels: false (two apps: metrics-api, etl-batch -> etl)
        unchanged
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job=~"metrics-api|etl"})
+         try: up{job=~"metrics-api|etl"} == 0 or absent(up{job=~"metrics-api|etl"})
     "#);
 }
 
@@ -618,15 +618,15 @@ time() - push_time_seconds{job="metrics-api"}
     honor_labels: true  (metrics-api same job, etl-batch -> etl)
        unchanged
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job="metrics-api"})
+         try: up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})
     honor_labels: false (one app: metrics-api)
        unchanged
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job="metrics-api"})
+         try: up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})
     honor_labels: false (two apps: metrics-api, etl-batch -> etl)
        unchanged
        ! no-scraped-equivalent [keeps query]: `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-         try: time() - timestamp(up{job=~"metrics-api|etl"})
+         try: up{job=~"metrics-api|etl"} == 0 or absent(up{job=~"metrics-api|etl"})
     "#);
 }
 

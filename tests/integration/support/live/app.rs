@@ -27,10 +27,27 @@ pub struct PushTarget {
 #[derive(Default)]
 struct Controls {
     stop: AtomicBool,
+    /// Stop serving /metrics (the listener closes: connections are refused), keep pushing.
+    stop_serving: AtomicBool,
     paused: AtomicBool,
     /// Milliseconds since start when pushed values began to diverge; `u64::MAX` = never.
     diverge_since_ms: AtomicU64,
     pushes: AtomicU64,
+    /// Milliseconds since start of the last restart: counters count from there (0 = none).
+    restarted_at_ms: AtomicU64,
+    /// How long rendering /metrics takes, milliseconds.
+    metrics_delay_ms: AtomicU64,
+    /// Requests served (any path).
+    served: AtomicU64,
+}
+
+impl Controls {
+    /// Time since the app (re)started: what its counters grow with.
+    fn uptime(&self, started: Instant) -> Duration {
+        started
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.restarted_at_ms.load(Ordering::SeqCst)))
+    }
 }
 
 pub struct MetricsApp {
@@ -38,6 +55,7 @@ pub struct MetricsApp {
     started: Instant,
     controls: Arc<Controls>,
     threads: Vec<JoinHandle<()>>,
+    server: Option<JoinHandle<()>>,
 }
 
 impl MetricsApp {
@@ -54,15 +72,16 @@ impl MetricsApp {
         let mut threads = Vec::new();
 
         let serve_controls = Arc::clone(&controls);
-        threads.push(std::thread::spawn(move || {
+        let server = Some(std::thread::spawn(move || {
             for stream in listener.incoming() {
-                if serve_controls.stop.load(Ordering::SeqCst) {
+                if serve_controls.stop.load(Ordering::SeqCst) || serve_controls.stop_serving.load(Ordering::SeqCst) {
                     break;
                 }
                 if let Ok(stream) = stream {
-                    serve(stream, started);
+                    serve(stream, &serve_controls, started);
                 }
             }
+            // The listener drops here: from now on connections are refused.
         }));
 
         if let Some(push) = push {
@@ -75,7 +94,7 @@ impl MetricsApp {
                 while !push_controls.stop.load(Ordering::SeqCst) {
                     if !push_controls.paused.load(Ordering::SeqCst) {
                         let diverge = push_controls.diverge_since_ms.load(Ordering::SeqCst);
-                        let body = render(started.elapsed(), Some(diverge), false);
+                        let body = render(push_controls.uptime(started), Some(diverge), false);
                         if let Ok((status, _)) = http_request(push.gateway, "PUT", &path, &body, Duration::from_secs(2))
                             && status < 300
                         {
@@ -92,6 +111,17 @@ impl MetricsApp {
             started,
             controls,
             threads,
+            server,
+        }
+    }
+
+    /// The app goes down as far as anyone scraping it can tell: its port closes (connection
+    /// refused). It keeps pushing, as a half-dead process might.
+    pub fn stop_serving(&mut self) {
+        self.controls.stop_serving.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+        if let Some(server) = self.server.take() {
+            let _ = server.join();
         }
     }
 
@@ -111,6 +141,24 @@ impl MetricsApp {
         self.diverge_pushed_values(self.started.elapsed());
     }
 
+    /// The app restarts: every counter starts again from zero, on /metrics and in the next
+    /// push alike (a counter reset both sources see, each at its own time).
+    pub fn restart_counters(&self) {
+        let millis = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.controls.restarted_at_ms.store(millis, Ordering::SeqCst);
+    }
+
+    /// From now on /metrics takes `delay` to render (a costly exposition).
+    pub fn set_metrics_delay(&self, delay: Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.controls.metrics_delay_ms.store(millis, Ordering::SeqCst);
+    }
+
+    /// Requests served so far, on any path.
+    pub fn served_requests(&self) -> u64 {
+        self.controls.served.load(Ordering::SeqCst)
+    }
+
     /// Stop (or resume) pushing, as a dead pusher would.
     pub fn set_pushing(&self, on: bool) {
         self.controls.paused.store(!on, Ordering::SeqCst);
@@ -126,7 +174,7 @@ impl Drop for MetricsApp {
         self.controls.stop.store(true, Ordering::SeqCst);
         // Wake the blocking accept.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
-        for thread in self.threads.drain(..) {
+        for thread in self.threads.drain(..).chain(self.server.take()) {
             let _ = thread.join();
         }
     }
@@ -142,7 +190,7 @@ fn sleep_until_unless_stopped(stop: &AtomicBool, until: Instant) {
     }
 }
 
-fn serve(mut stream: TcpStream, started: Instant) {
+fn serve(mut stream: TcpStream, controls: &Controls, started: Instant) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let mut request = Vec::new();
     let mut buffer = [0u8; 1024];
@@ -154,8 +202,16 @@ fn serve(mut stream: TcpStream, started: Instant) {
     }
     let request = String::from_utf8_lossy(&request);
     let path = request.split(' ').nth(1).unwrap_or("");
+    controls.served.fetch_add(1, Ordering::SeqCst);
     let (status, body) = if path == "/metrics" {
-        ("200 OK", render(started.elapsed(), None, true))
+        let delay = controls.metrics_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_millis(delay));
+        }
+        ("200 OK", render(controls.uptime(started), None, true))
+    } else if path == "/" {
+        // The app's own page, as its users see it.
+        ("200 OK", "<h1>metrics-api</h1>\n".to_string())
     } else {
         ("404 Not Found", "not found\n".to_string())
     };
