@@ -521,7 +521,7 @@ pub fn findings(service: &str, identity: &PushedIdentity) -> Vec<Finding> {
                 "pushed-identity-assumed",
                 Severity::Info,
                 format!(
-                    "nothing says which job {service} pushes as (no pin, no push call found in its code, no query on its metrics): assuming its service name \"{}\"",
+                    "nothing says which job {service} pushes as (no pin, no push call found in its code, no query on its metrics): assuming it pushes under its own name \"{}\"",
                     identity.job
                 ),
             )

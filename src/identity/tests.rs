@@ -166,7 +166,7 @@ fn the_service_name_is_a_stated_assumption() {
     );
     let finding = &findings("metrics-api", &identity)[0];
     assert_eq!(finding.id, "pushed-identity-assumed");
-    assert!(finding.message.contains("assuming its service name"));
+    assert!(finding.message.contains("assuming it pushes under its own name"));
 }
 
 #[test]
