@@ -36,7 +36,7 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
       7:15     query            report    alert rule · rules group "metrics-api" › alert "MetricsApiPushStale"
                                           time() - push_time_seconds{job="pushgateway"} > 300
                                           hazard [no-scraped-equivalent] `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-                                            = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+                                            = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       16:15    query            report    alert rule · rules group "metrics-api" › alert "PushgatewayDown"
                                           up{job="pushgateway"} == 0
                                           hazard [no-scraped-equivalent] `up{job="pushgateway"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
@@ -103,14 +103,14 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
                                           todo [no-scraped-equivalent] `push_failure_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last failed push; a failed scrape shows as `up == 0` instead. Left unchanged
                                             = tip: suggested: `up{job="metrics-api"} == 0`
                                           todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-                                            = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+                                            = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       314:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Gateway memory"
                                           process_resident_memory_bytes{job="pushgateway"}
                                           todo [ambiguous-app] `process_resident_memory_bytes{job="pushgateway"}`: both the Pushgateway and metrics-api export `process_resident_memory_bytes` under job "pushgateway", and nothing in the selector says whose it reads; add instance="app-1" for the app's, or add instance="pushgateway:9091" for the gateway's. Left unchanged
       410:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Seconds since last push (metrics-api)"
                                           time() - push_time_seconds{job="pushgateway", instance="app-1"}
                                           todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-                                            = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+                                            = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       506:19   query            report    panel query · dashboard "Pushgateway Health" › panel "Pushgateway requests / s"
                                           sum by (handler, code) (rate(pushgateway_http_requests_total{job="pushgateway"}[$__rate_interval]))
                                           todo [no-scraped-equivalent] `pushgateway_http_requests_total{job="pushgateway"}` is a metric of the Pushgateway itself (`pushgateway_http_requests_total`), which goes away with it. Left unchanged
@@ -126,7 +126,7 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
       184:19   query            report    panel query · dashboard "Website Overview" › row "Traffic" › panel "Seconds since last push"
                                           time() - push_time_seconds{job="pushgateway", instance="app-1"}
                                           todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
-                                            = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+                                            = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       249:19   query            rewrite   panel query · dashboard "Website Overview" › row "Traffic" › panel "Requests / s"
                                           sum(rate(http_requests_total{job=~"pushgateway|website"}[$__rate_interval]))
                                           → sum(rate(http_requests_total{job=~"metrics-api|website"}[$__rate_interval]))
@@ -300,11 +300,11 @@ fn analyze_shape_for_the_seed_in_json() {
     "#);
     insta::assert_snapshot!(serde_json::to_string_pretty(&json["summary"]).unwrap(), @r#"
     {
-      "references": 66,
+      "references": 69,
       "files": 9,
-      "rewrite": 8,
-      "report": 26,
-      "hazards": 16,
+      "rewrite": 27,
+      "report": 9,
+      "hazards": 2,
       "todos": 9
     }
     "#);

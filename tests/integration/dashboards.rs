@@ -281,13 +281,13 @@ fn seed_plan_rewrites_pinned_instances_and_reports_what_cannot_move() {
              = tip: suggested: `up{job="metrics-api"}`
       todo [no-scraped-equivalent] `push_time_seconds` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:167:19 (dashboard "Pushgateway Health" › panel "Stale push groups (> 5m)")
-             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+             = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       todo [no-scraped-equivalent] `push_failure_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last failed push; a failed scrape shows as `up == 0` instead. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:249:19 (dashboard "Pushgateway Health" › panel "Last push failed")
              = tip: suggested: `up{job="metrics-api"} == 0`
       todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:249:19 (dashboard "Pushgateway Health" › panel "Last push failed")
-             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+             = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       todo [ambiguous-app] `process_resident_memory_bytes{job="pushgateway"}`: both the Pushgateway and metrics-api export `process_resident_memory_bytes` under job "pushgateway", and nothing in the selector says whose it reads; add instance="app-1" for the app's, or add instance="pushgateway:9091" for the gateway's. Left unchanged
              --> grafana/dashboards/pushgateway-health.json:314:19 (dashboard "Pushgateway Health" › panel "Gateway memory")
       todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
@@ -298,7 +298,7 @@ fn seed_plan_rewrites_pinned_instances_and_reports_what_cannot_move() {
              = tip: suggested: `up{job="metrics-api"}`
       todo [no-scraped-equivalent] `push_time_seconds{job="pushgateway", instance="app-1"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> grafana/dashboards/website-overview.json:184:19 (dashboard "Website Overview" › row "Traffic" › panel "Seconds since last push")
-             = tip: suggested: `time() - timestamp(up{job="metrics-api"})`
+             = tip: suggested: `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`
       todo [variable-options-change] variable "instance" lists `instance` values of pushed series ("app-1"); once they are scraped it lists "metrics-api:8080"
              --> grafana/dashboards/website-overview.json:756:23 (dashboard "Website Overview" › variable "instance")
              = tip: update the variable's saved selection and default, and links that pass `var-instance=`

@@ -143,10 +143,9 @@ fn seed_init_shows_each_setting_and_why() {
         # The name of its new scrape job.
         job: metrics-api
         # The `job` it pushes as: what dashboards and rules select today.
-        # found: `pushAdd` at metrics-api/server.js:125 pushes as job "metrics-api"
-        pushed_job: metrics-api
+        # found: its code: `pushAdd` at metrics-api/server.js:125 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
+        pushed_job: pushgateway
         # The `instance` values it pushes with ("" = no instance label).
-        # found: `pushAdd` at metrics-api/server.js:125 pushes with instance "app-1"
         pushed_instances:
           - app-1
         # Its code: read for its push calls, listed by the `docs` phase.
