@@ -95,6 +95,21 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                 value: Value::String(entry),
                 comment: None,
             },
+            // `rule_files:` with only comments under it (Prometheus's sample config): a list
+            // of one item, after the comments.
+            _ if stack
+                .prometheus
+                .doc
+                .value()
+                .get("rule_files")
+                .is_some_and(Value::is_null) =>
+            {
+                YamlEdit::Append {
+                    route: Route::root().key("rule_files"),
+                    value: Value::String(entry),
+                    comment: None,
+                }
+            }
             Some(_) => {
                 return Err(Diagnostic::error(format!(
                     "{}: `rule_files` is not a list pullover can add to",

@@ -170,13 +170,33 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
     for pattern in &prom.rule_files {
         let file_name = pattern.rsplit('/').next().unwrap_or(pattern);
         if file_name == DUAL_RUN_RULE_FILE {
-            out.edits.push(YamlEdit::Remove {
-                route: Route::root().key("rule_files").item(ItemMatch::Scalar(pattern.clone())),
-            });
+            let route = Route::root().key("rule_files").item(ItemMatch::Scalar(pattern.clone()));
+            // `rule_files:` that held only comments before dual-run gets them back, not
+            // removed with the list.
+            out.edits
+                .push(if prom.rule_files.len() == 1 && comments_under_rule_files(prom) {
+                    YamlEdit::RemoveOnlyItem { route }
+                } else {
+                    YamlEdit::Remove { route }
+                });
             out.because.push("unload the dual-run rules".to_string());
         }
     }
     out
+}
+
+/// Whether comment lines sit between `rule_files:` and its first item.
+fn comments_under_rule_files(prom: &crate::stack::prometheus::PromConfig) -> bool {
+    let text = prom.file.text();
+    let Some(entry) = prom.doc.root().and_then(|root| root.get("rule_files")) else {
+        return false;
+    };
+    let Some(first) = entry.value.as_ref().and_then(|list| list.items().into_iter().next()) else {
+        return false;
+    };
+    let Some(dash) = first.dash_offset() else { return false };
+    text.get(entry.key_range.end..dash)
+        .is_some_and(|between| between.lines().skip(1).any(|line| line.trim_start().starts_with('#')))
 }
 
 /// `pushgateway:9091` for a gateway at pushgateway:9091 (a scheme or path is not part of a target).
