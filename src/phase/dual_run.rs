@@ -292,7 +292,7 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
 }
 
 /// Every rule's `expr`, with where it is.
-fn rule_exprs(file: &SourceFile) -> Result<Vec<(String, Location)>, crate::edit::yaml::YamlError> {
+pub(crate) fn rule_exprs(file: &SourceFile) -> Result<Vec<(String, Location)>, crate::edit::yaml::YamlError> {
     let doc = YamlDoc::parse(file.text())?;
     let groups = doc
         .value()

@@ -255,7 +255,16 @@ fn load(
         .map(|c| services::read_service_files(dir, c))
         .unwrap_or_default();
     let live = merge_live(pinned.live.clone().unwrap_or_default(), overrides);
-    let scrape = pinned.scrape.clone().unwrap_or_default();
+    let mut scrape = pinned.scrape.clone().unwrap_or_default();
+    if let Some(gateway) = &gateway
+        && !interval_pinned(settings_source.as_ref())
+    {
+        // The new jobs scrape as often as the gateway was: queries written for its data
+        // (`rate(x[1m])` over a 5 s job) keep enough samples.
+        let (interval, why) = prometheus.interval_of(gateway.job.as_deref());
+        found.push(evidence("scrape.interval", interval.clone(), why));
+        scrape.interval = interval;
+    }
     check_settings(&apps, &scrape, settings_source.as_ref())?;
     Ok(Stack {
         settings: Settings {
@@ -276,6 +285,13 @@ fn load(
         service_files,
         observed_pushes: Vec::new(),
     })
+}
+
+/// Whether pullover.yaml sets `scrape: {interval: …}` itself.
+fn interval_pinned(source: Option<&SourceFile>) -> bool {
+    source
+        .and_then(|file| crate::edit::yaml::YamlDoc::parse(file.text()).ok())
+        .is_some_and(|doc| doc.value().get("scrape").and_then(|s| s.get("interval")).is_some())
 }
 
 /// Settings the scrape phase would write into prometheus.yml as they are: anything Prometheus

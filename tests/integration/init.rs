@@ -94,6 +94,8 @@ fn seed_init_shows_each_setting_and_why() {
           a usual docs file at the stack root
       docs: METRICS.md
           a usual docs file at the stack root
+      scrape.interval: 15s
+          the global `scrape_interval` in prometheus/prometheus.yml
 
     Wrote pullover.yaml: each key says why it was chosen. Review it, then run `pullover plan`.
     "#);
@@ -159,7 +161,7 @@ fn seed_init_shows_each_setting_and_why() {
 
     # How the new scrape jobs scrape the apps.
     scrape:
-      interval: 30s
+      interval: 15s
       metrics_path: /metrics
     "#);
 }

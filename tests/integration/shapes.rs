@@ -55,3 +55,58 @@ fn rule_files_with_only_comments_becomes_a_list_keeping_them_and_remove_gives_th
     assert_eq!(p.read("prometheus/prometheus.yml"), original);
     all_phases_and_back(&p);
 }
+
+#[test]
+fn the_new_job_scrapes_as_often_as_the_gateway_job_keeps_its_target_labels_and_short_ranges_are_reported() {
+    let p = pullover().stack("fast-gateway");
+    let run = p.run(["plan", "scrape"]);
+    run.success();
+    insta::assert_snapshot!(p.clean(&run.stdout), @r#"
+    Phase 1/5 `scrape`: add a direct scrape job for each app
+
+    diff --git a/prometheus/prometheus.yml b/prometheus/prometheus.yml
+    --- a/prometheus/prometheus.yml
+    +++ b/prometheus/prometheus.yml
+    @@ -18,3 +18,12 @@
+           - targets: ["pushgateway:9091"]
+             labels:
+               cluster: prod
+    +
+    +  # worker: scraped directly instead of through the Pushgateway (pullover: scrape)
+    +  - job_name: worker
+    +    scrape_interval: 5s
+    +    metrics_path: /metrics
+    +    static_configs:
+    +      - targets: ["worker:9500"]
+    +        labels:
+    +          cluster: prod
+
+    Findings:
+    hazard [double-count-during-dual-run] pushed and scraped series of worker will both carry job="worker" and differ only by instance
+             = tip: sums over job alone double-count until the `remove` phase; the `dashboards` phase lists those queries
+      info [target-labels-copied] the gateway's target in job `pushgateway` adds cluster: prod, and queries select worker's series on it: the new target gets it too
+    hazard [range-under-four-intervals] `[15s]` over worker_jobs_total is shorter than 4× the interval worker will be scraped at (5s): at most 3 sample(s) per window
+             --> grafana/dashboards/worker.json:91:19 (panel "Jobs / s, instant" panel query)
+             = tip: widen the range to at least 20s or use $__rate_interval, or scrape more often with `scrape: {interval: …}` in pullover.yaml
+
+    Plan: 1 file to change, 0 to create, 0 to delete (+9 −0 lines).
+    Apply it with `pullover apply scrape`.
+    "#);
+    all_phases_and_back(&p);
+}
+
+#[test]
+fn a_pinned_interval_wins_over_the_gateway_jobs() {
+    let p = pullover().stack("fast-gateway");
+    p.write("pullover.yaml", "scrape:\n  interval: 1m\n");
+    let run = p.run(["plan", "scrape"]);
+    run.success();
+    assert!(run.stdout.contains("scrape_interval: 1m"), "{}", run.stdout);
+    // Three [1m] (two rules, a panel) and the [15s] panel are now under 4 × 1m: each is reported.
+    assert_eq!(
+        run.stdout.matches("[range-under-four-intervals]").count(),
+        4,
+        "{}",
+        run.stdout
+    );
+}
