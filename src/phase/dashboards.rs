@@ -25,7 +25,7 @@ use yaml_serde::Value;
 
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::dashboard::{
-    DashboardError, DashboardScan, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_scanned_strings, scan,
+    DashboardError, DashboardScan, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_scanned_strings,
 };
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, ScalarTextEdit, YamlDoc, YamlError};
@@ -168,7 +168,8 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
     }
     // Dashboards are read on every core (the first error, in file order, still stops the plan).
     let mut dashboards = Vec::new();
-    for read in crate::parallel::map_in_parallel(dashboard_files, read_dashboard) {
+    let known = crate::stack::grafana::known(&stack.datasources);
+    for read in crate::parallel::map_in_parallel(dashboard_files, |file| read_dashboard(file, &known)) {
         dashboards.extend(read?);
     }
     let mut rules = Vec::new();
@@ -262,8 +263,11 @@ enum SiteTarget {
     Yaml(Route),
 }
 
-fn read_dashboard(file: &SourceFile) -> Result<Option<Source<'_>>, Diagnostic> {
-    let scanned = scan(file.text()).map_err(|e| dashboard_error(file, &e))?;
+fn read_dashboard<'f>(
+    file: &'f SourceFile,
+    known: &crate::dashboard::KnownDatasources,
+) -> Result<Option<Source<'f>>, Diagnostic> {
+    let scanned = crate::dashboard::scan_with(file.text(), known).map_err(|e| dashboard_error(file, &e))?;
     if scanned.model == Model::NotADashboard && scanned.strays.is_empty() {
         return Ok(None);
     }

@@ -206,7 +206,7 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
         if file.path.file_name() == DASHBOARD_FILE_NAME {
             continue;
         }
-        match crate::dashboard::scan(file.text()) {
+        match crate::dashboard::scan_with(file.text(), &crate::stack::grafana::known(&stack.datasources)) {
             Ok(scan) => queries.extend(
                 scan.sites
                     .into_iter()

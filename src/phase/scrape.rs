@@ -212,7 +212,7 @@ fn pushed_queries(stack: &Stack, gateway: &Gateway, app: &App) -> Vec<PushedQuer
         if file.path.file_name() == super::dual_run::DASHBOARD_FILE_NAME {
             continue;
         }
-        if let Ok(scan) = crate::dashboard::scan(file.text()) {
+        if let Ok(scan) = crate::dashboard::scan_with(file.text(), &crate::stack::grafana::known(&stack.datasources)) {
             queries.extend(
                 scan.sites
                     .into_iter()

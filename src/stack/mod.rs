@@ -5,6 +5,7 @@
 pub mod app_code;
 pub mod compose;
 pub mod discover;
+pub mod grafana;
 pub mod mentions;
 pub mod prometheus;
 pub mod read;
@@ -94,6 +95,8 @@ pub struct Stack {
     pub evidence: Vec<Evidence>,
     /// Code and env files of services built from the stack folder (read only).
     pub service_files: Vec<services::ServiceFiles>,
+    /// Data sources Grafana's provisioning declares (names and uids dashboards refer to).
+    pub datasources: Vec<grafana::ProvisionedDatasource>,
     /// Pushed groups a live Pushgateway or Prometheus reported. Reading the stack never fills
     /// this: the command edge does, through `live/`, when a URL is given, so planners stay pure.
     pub observed_pushes: Vec<ObservedPush>,
@@ -254,6 +257,7 @@ fn load(
         .as_ref()
         .map(|c| services::read_service_files(dir, c))
         .unwrap_or_default();
+    let datasources = grafana::read_datasources(dir, compose.as_ref());
     let live = merge_live(pinned.live.clone().unwrap_or_default(), overrides);
     let mut scrape = pinned.scrape.clone().unwrap_or_default();
     if let Some(gateway) = &gateway
@@ -283,6 +287,7 @@ fn load(
         code,
         evidence: found,
         service_files,
+        datasources,
         observed_pushes: Vec::new(),
     })
 }

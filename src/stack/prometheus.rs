@@ -17,6 +17,9 @@ pub struct PromConfig {
     pub global_scrape_timeout: Option<String>,
 }
 
+/// One `static_configs` entry: its targets and the `labels` it adds to them.
+pub type StaticLabels = (Vec<String>, Vec<(String, String)>);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScrapeJob {
     pub name: String,
@@ -28,7 +31,7 @@ pub struct ScrapeJob {
     /// Its own `scrape_interval`, as written.
     pub scrape_interval: Option<String>,
     /// The `labels` of each of its `static_configs`, with that config's targets.
-    pub static_labels: Vec<(Vec<String>, Vec<(String, String)>)>,
+    pub static_labels: Vec<StaticLabels>,
     /// Byte offset of the job's `job_name` value, for findings.
     pub offset: usize,
 }

@@ -884,9 +884,10 @@ fn promtool_accepts_every_rewritten_rule_file() {
     }
     // grafana-resources' rules only read push_time_seconds or add up both sources; shared-volume
     // pushes under the scrape job's own name with no instance matcher: reported, none moves.
+    // null-rule-files has no rule file.
     assert_eq!(
         without_rule_rewrite,
-        ["grafana-resources", "shared-volume"],
+        ["grafana-resources", "null-rule-files", "shared-volume"],
         "every other stack has a rule to rewrite"
     );
 }

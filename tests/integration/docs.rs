@@ -46,7 +46,7 @@ fn seed_docs_plan_rewrites_the_architecture_line_and_the_metrics_flow_and_lists_
     -5. Grafana queries Prometheus.
     +1. `metrics-api` keeps its metrics in its own registry and serves them in the
     +   Prometheus text format at `GET /metrics` on port 8080.
-    +2. Prometheus scrapes `metrics-api:8080` as job `metrics-api` every 30s.
+    +2. Prometheus scrapes `metrics-api:8080` as job `metrics-api` every 15s.
     +   The series carry the labels of the target they were scraped from
     +   (`job="metrics-api", instance="metrics-api:8080"`).
     +3. Grafana queries Prometheus.

@@ -596,7 +596,9 @@ fn expected_compose(before: &Value, gateway: &str, kept_env: &[String]) -> Value
 /// prometheus.yml without the gateway: jobs that only scrape it (or the job
 /// pinned as its own) go, a job that scrapes it among others loses that
 /// target, and the dual-run rule file is unloaded.
-fn expected_prometheus(before: &Value, address: &str, pinned: Option<&str>) -> Value {
+/// `comments_under_rule_files`: a `rule_files:` that held only comments before dual-run made it
+/// a list keeps them, with no value, when the list empties.
+fn expected_prometheus(before: &Value, address: &str, pinned: Option<&str>, comments_under_rule_files: bool) -> Value {
     let mut value = before.clone();
     let root = value.as_mapping_mut().unwrap();
     if let Some(Value::Sequence(jobs)) = root.get_mut("scrape_configs") {
@@ -631,7 +633,11 @@ fn expected_prometheus(before: &Value, address: &str, pinned: Option<&str>) -> V
     if let Some(Value::Sequence(files)) = root.get_mut("rule_files") {
         files.retain(|f| f.as_str() != Some(DUAL_RUN_RULE_FILE));
         if files.is_empty() {
-            root.shift_remove("rule_files");
+            if comments_under_rule_files {
+                root.insert("rule_files".into(), Value::Null);
+            } else {
+                root.shift_remove("rule_files");
+            }
         }
     }
     value
@@ -676,7 +682,18 @@ fn every_remove_plan_means_exactly_the_intended_change() {
         );
 
         let prom_after = typed(&text(&change(&stack.prometheus.file.path).after));
-        let expected = expected_prometheus(stack.prometheus.doc.value(), &gateway.address(), gateway.job.as_deref());
+        let prom_text = stack.prometheus.file.text();
+        let comments_under_rule_files = prom_text
+            .lines()
+            .skip_while(|l| !l.starts_with("rule_files:"))
+            .nth(1)
+            .is_some_and(|l| l.trim_start().starts_with('#'));
+        let expected = expected_prometheus(
+            stack.prometheus.doc.value(),
+            &gateway.address(),
+            gateway.job.as_deref(),
+            comments_under_rule_files,
+        );
         assert_eq!(
             prom_after, expected,
             "{name}: prometheus.yml does not mean what was intended"

@@ -110,3 +110,29 @@ fn a_pinned_interval_wins_over_the_gateway_jobs() {
         run.stdout
     );
 }
+
+#[test]
+fn panels_naming_their_data_source_by_name_or_uid_are_read_with_grafanas_provisioning() {
+    let p = pullover().stack("datasource-by-name");
+    p.run(["apply", "scrape", "--yes"]).success();
+    p.run(["apply", "dual-run", "--yes"]).success();
+    let run = p.run(["plan", "dashboards"]);
+    run.success();
+    assert!(!run.stdout.contains("has no type"), "{}", run.stdout);
+    // The panel that names "metrics" is rewritten; the Loki panel is not touched.
+    assert!(
+        run.stdout.contains(r#"+          "expr": "sum by (kind) (rate(billing_invoices_total{job=\"billing\", instance=\"billing:9600\"}[5m]))","#),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("count_over_time"), "{}", run.stdout);
+    // The uid-only and default panels are read as PromQL: their double count is reported.
+    assert_eq!(
+        run.stdout.matches("[double-count-during-dual-run]").count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    p.run(["rollback", "--to", "baseline", "--yes"]).success();
+    all_phases_and_back(&p);
+}

@@ -326,14 +326,19 @@ pub(super) fn dashboards_on_gateway_series(stack: &Stack, gateway: &Gateway) -> 
         .filter(|f| f.path.file_name() != DUAL_RUN_DASHBOARD)
         .collect();
     // Each dashboard on its own, on every core; the findings in file order.
-    crate::parallel::map_in_parallel(files, |file| dashboard_on_gateway_series(file, &mapping))
+    let known = crate::stack::grafana::known(&stack.datasources);
+    crate::parallel::map_in_parallel(files, |file| dashboard_on_gateway_series(file, &mapping, &known))
         .into_iter()
         .flatten()
         .collect()
 }
 
-fn dashboard_on_gateway_series(file: &SourceFile, mapping: &SeriesMapping) -> Vec<Finding> {
-    let Ok(scan) = dashboard::scan(file.text()) else {
+fn dashboard_on_gateway_series(
+    file: &SourceFile,
+    mapping: &SeriesMapping,
+    known: &dashboard::KnownDatasources,
+) -> Vec<Finding> {
+    let Ok(scan) = dashboard::scan_with(file.text(), known) else {
         return Vec::new();
     };
     let mut findings = Vec::new();
