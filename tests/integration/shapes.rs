@@ -136,3 +136,44 @@ fn panels_naming_their_data_source_by_name_or_uid_are_read_with_grafanas_provisi
     p.run(["rollback", "--to", "baseline", "--yes"]).success();
     all_phases_and_back(&p);
 }
+
+#[test]
+fn section_comments_stay_with_the_blocks_they_head_and_a_banner_naming_the_gateway_goes_with_it() {
+    let p = pullover().stack("section-comments");
+    for phase in ["scrape", "dual-run", "dashboards", "remove"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    insta::assert_snapshot!(block(&p.read("prometheus/prometheus.yml"), "  # -- batch and exporters"), @r#"
+    # -- batch and exporters --------------------------------------------
+      # exporters
+    - job_name: node
+      static_configs:
+        - targets: ["node-exporter:9100"]
+    # batch: scraped directly instead of through the Pushgateway (pullover: scrape)
+    - job_name: batch
+      scrape_interval: 15s
+      metrics_path: /metrics
+      static_configs:
+        - targets: ["batch:9700"]
+    "#);
+    insta::assert_snapshot!(p.read("docker-compose.yml").lines().take(16).collect::<Vec<_>>().join("\n"), @r#"
+    services:
+      # -- apps -----------------------------------------------------------
+      batch:
+        build: ./batch
+        expose:
+          - "9700"
+
+      # -- monitoring -----------------------------------------------------
+      prometheus:
+        image: prom/prometheus:v2.53.0
+        volumes:
+          - ./prometheus:/etc/prometheus:ro
+        ports:
+          - "9090:9090"
+
+      node-exporter:
+    "#);
+    p.run(["rollback", "--to", "baseline", "--yes"]).success();
+    all_phases_and_back(&p);
+}

@@ -803,14 +803,15 @@ impl YamlDoc {
             }
             end = rest_end;
         }
-        // Comment lines indented deeper than the node that follow it are its own
-        // (a commented-out setting); blank lines between them go with them.
+        // Comment lines indented deeper than the node that follow it are its own (a commented-out
+        // setting); blank lines between them go with them. A prose comment there heads what
+        // follows (`# exporters` above the next jobs): it and what comes after it stay.
         let mut scan = end;
         while let Some(line) = line_at(text, scan) {
             let content = &text[line.clone()];
             if content.trim().is_empty() {
                 scan = line.end;
-            } else if is_comment_line(content) && indent_of_line(content) > indent {
+            } else if is_comment_line(content) && indent_of_line(content) > indent && is_commented_out_yaml(content) {
                 end = line.end;
                 scan = line.end;
             } else {
@@ -830,6 +831,14 @@ impl YamlDoc {
         }
         // Comments with nothing but `---` above them are the file's header, not the first key's.
         if start < line_start && is_header(&text[..start]) {
+            start = line_start;
+        }
+        // A section banner (`# -- exporters ------`) above it heads the blocks after it too,
+        // unless it names what is removed (`# === Pushgateway ===`): then it is that block's own.
+        if start < line_start
+            && next_sibling.is_some()
+            && is_section_banner(&text[start..line_start], route_name(route).as_deref())
+        {
             start = line_start;
         }
         let prev_line = (start > 0).then(|| {
@@ -916,6 +925,44 @@ fn is_header(before: &str) -> bool {
         let line = line.trim_start_matches('\u{feff}').trim();
         line.is_empty() || line == "---" || line.starts_with('#') || line.starts_with('%')
     })
+}
+
+/// `# key: value`, `# - item`: a setting commented out, as opposed to prose.
+fn is_commented_out_yaml(line: &str) -> bool {
+    let body = line.trim_start().trim_start_matches('#').trim();
+    if body.starts_with("- ") || body == "-" {
+        return true;
+    }
+    body.split_once(':').is_some_and(|(key, rest)| {
+        !key.is_empty()
+            && key
+                .trim_matches(['"', '\''])
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+            && (rest.is_empty() || rest.starts_with(' '))
+    })
+}
+
+/// Whether the comment lines `comments` hold a banner line (a run of `-`, `=`, `*`, `#` or `~`)
+/// and do not name `name`.
+fn is_section_banner(comments: &str, name: Option<&str>) -> bool {
+    let banner = comments.lines().any(|line| {
+        let body = line.trim_start().trim_start_matches('#');
+        ['-', '=', '*', '#', '~']
+            .iter()
+            .any(|c| body.contains(&c.to_string().repeat(3)))
+    });
+    let names_it = name.is_some_and(|name| comments.to_lowercase().contains(&name.to_lowercase()));
+    banner && !names_it
+}
+
+/// The name of the mapping key or job a route ends at (`pushgateway`).
+fn route_name(route: &Route) -> Option<String> {
+    match route.0.last()? {
+        Seg::Key(key) => Some(key.clone()),
+        Seg::Item(ItemMatch::Field { value, .. }) | Seg::Item(ItemMatch::Scalar(value)) => Some(value.clone()),
+        Seg::Item(_) => None,
+    }
 }
 
 fn is_comment_line(line: &str) -> bool {

@@ -603,3 +603,60 @@ fn appending_to_a_bare_key_at_the_end_of_a_file_without_final_newline() {
     );
     assert_eq!(out, "global: {}\nrule_files:\n  - a.yml");
 }
+
+#[test]
+fn a_section_banner_above_a_removed_job_stays_with_the_jobs_after_it_and_a_prose_comment_under_it_too() {
+    let text = "\
+scrape_configs:
+  # -- batch and exporters ------
+  - job_name: pushgateway
+    static_configs:
+      - targets: ['pushgateway:9091']
+    # exporters
+  - job_name: node
+";
+    let out = produces(
+        &given(text),
+        &[YamlEdit::Remove {
+            route: Route::root().key("scrape_configs").item(ItemMatch::Field {
+                key: "job_name".into(),
+                value: "pushgateway".into(),
+            }),
+        }],
+    );
+    insta::assert_snapshot!(out, @r"
+    scrape_configs:
+      # -- batch and exporters ------
+        # exporters
+      - job_name: node
+    ");
+}
+
+#[test]
+fn a_banner_naming_the_removed_service_goes_with_it_and_so_do_its_commented_out_settings() {
+    let text = "\
+services:
+  # ====================
+  # Pushgateway
+  # ====================
+  pushgateway:
+    image: prom/pushgateway
+    # ports:
+    #   - \"9091:9091\"
+  # -- monitoring ------
+  prometheus:
+    image: prom/prometheus
+";
+    let out = produces(
+        &given(text),
+        &[YamlEdit::Remove {
+            route: Route::root().key("services").key("pushgateway"),
+        }],
+    );
+    insta::assert_snapshot!(out, @r"
+    services:
+      # -- monitoring ------
+      prometheus:
+        image: prom/prometheus
+    ");
+}
