@@ -48,17 +48,15 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let mut findings = not_scraped_yet(stack, gateway);
 
     if let Some(file) = stack.compose.as_ref() {
+        let mut edits = Vec::new();
+        let mut because = Vec::new();
         match gateway.service.as_deref() {
             Some(service) => {
                 let outcome = compose::plan(stack, file, gateway, service);
                 findings.extend(outcome.findings);
                 if !outcome.edits.is_empty() {
-                    let after = file.doc.edit(&outcome.edits).map_err(|e| e.to_diagnostic(&file.file))?;
-                    builder = builder.modify(
-                        &file.file,
-                        after,
-                        format!("remove the {service} service and what points at it"),
-                    );
+                    edits.extend(outcome.edits);
+                    because.push(format!("remove the {service} service and what points at it"));
                 }
             }
             None => findings.push(Finding::new(
@@ -70,6 +68,16 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                     file.file.path
                 ),
             )),
+        }
+        // The mounts dual-run added for its own files go with them.
+        let unmount = super::mounts::remove_mounts(file, &[DUAL_RUN_RULE_FILE, DUAL_RUN_DASHBOARD]);
+        if !unmount.is_empty() {
+            edits.extend(unmount);
+            because.push("unmount the dual-run files".to_string());
+        }
+        if !edits.is_empty() {
+            let after = file.doc.edit(&edits).map_err(|e| e.to_diagnostic(&file.file))?;
+            builder = builder.modify(&file.file, after, because.join("; "));
         }
     }
 

@@ -193,7 +193,7 @@ fn bind_source_for(mounts: &[Mount], container_path: &str) -> Option<String> {
 }
 
 /// The stack file a bind-mount source names, when it names one inside the stack.
-fn stack_path_of_source(compose_dir: &str, source: &str) -> Option<RelPath> {
+pub(crate) fn stack_path_of_source(compose_dir: &str, source: &str) -> Option<RelPath> {
     let source = source.strip_prefix("./").unwrap_or(source);
     if source.starts_with('/') || source.starts_with('~') || source.starts_with('$') {
         return None;

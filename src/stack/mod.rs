@@ -831,7 +831,9 @@ fn rule_patterns(compose: Option<&Compose>, prometheus: &PromConfig) -> Vec<(Str
                         .iter()
                         .filter(|s| discover::is_prometheus_service(s))
                         .find_map(|s| {
-                            discover::host_path_for(c.file.path.parent(), &s.volumes, pattern).map(|p| p.to_string())
+                            discover::host_path_for(c.file.path.parent(), &s.volumes, pattern)
+                                .map(|p| p.to_string())
+                                .or_else(|| file_mounts_glob(c, s, pattern))
                         })
                 })
             } else {
@@ -840,6 +842,29 @@ fn rule_patterns(compose: Option<&Compose>, prometheus: &PromConfig) -> Vec<(Str
             (pattern.clone(), host)
         })
         .collect()
+}
+
+/// A container glob (`/etc/prometheus/rules/*.yml`) no mounted folder reaches, when files
+/// are mounted one by one at paths it matches: the same glob over the host folder they all
+/// come from.
+fn file_mounts_glob(compose: &Compose, service: &compose::Service, pattern: &str) -> Option<String> {
+    let glob = glob::Pattern::new(pattern).ok()?;
+    let (_, file_part) = pattern.rsplit_once('/')?;
+    let mut folder: Option<String> = None;
+    for mount in service.volumes.iter().filter(|m| m.bind && glob.matches(&m.target)) {
+        let host = discover::host_path_for(compose.file.path.parent(), std::slice::from_ref(mount), &mount.target)?;
+        let parent = host.parent().to_string();
+        if folder.as_ref().is_some_and(|f| f != &parent) {
+            return None;
+        }
+        folder = Some(parent);
+    }
+    let folder = folder?;
+    Some(if folder.is_empty() {
+        file_part.to_string()
+    } else {
+        format!("{folder}/{file_part}")
+    })
 }
 
 fn read_rule_files(

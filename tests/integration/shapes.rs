@@ -177,3 +177,127 @@ fn section_comments_stay_with_the_blocks_they_head_and_a_banner_naming_the_gatew
     p.run(["rollback", "--to", "baseline", "--yes"]).success();
     all_phases_and_back(&p);
 }
+
+/// The files the Prometheus service of the stack's Compose file sees, copied to where it sees
+/// them under `root` (`/etc/prometheus/prometheus.yml` → `root/etc/prometheus/prometheus.yml`);
+/// absolute `rule_files` of the config are moved under `root` too. Returns the config's path.
+fn container_view_of_prometheus(p: &Pullover, root: &std::path::Path) -> std::path::PathBuf {
+    use pullover::stack::Stack;
+    use pullover::stack::settings::Overrides;
+    let stack = Stack::load(&p.path(), &Overrides::default()).unwrap();
+    let compose = stack.compose.as_ref().unwrap();
+    let service = compose.services.iter().find(|s| s.name == "prometheus").unwrap();
+    let config_target = service
+        .command
+        .iter()
+        .find_map(|arg| arg.strip_prefix("--config.file="))
+        .unwrap_or("/etc/prometheus/prometheus.yml")
+        .to_string();
+    for mount in service.volumes.iter().filter(|m| m.bind) {
+        let source = mount.source.as_deref().unwrap();
+        let host = p
+            .path()
+            .join(compose.file.path.parent())
+            .join(source.trim_start_matches("./"));
+        let target = root.join(mount.target.trim_start_matches('/'));
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        if host.is_dir() {
+            crate::support::copy_dir(&host, &target);
+        } else if host.is_file() {
+            std::fs::copy(&host, &target).unwrap();
+        }
+    }
+    let config = root.join(config_target.trim_start_matches('/'));
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("- /", &format!("- {}/", root.display()))).unwrap();
+    config
+}
+
+/// Starts a real Prometheus on `config` and returns what `/api/v1/rules` says once it is ready.
+fn rules_loaded_by_prometheus(config: &std::path::Path, data: &std::path::Path) -> String {
+    use crate::support::live::{free_port, http_request};
+    use std::time::{Duration, Instant};
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let log = data.join("prometheus.log");
+    std::fs::create_dir_all(data).unwrap();
+    let out = std::fs::File::create(&log).unwrap();
+    let mut server = Killed(
+        std::process::Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg(format!("--storage.tsdb.path={}", data.join("tsdb").display()))
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let started = Instant::now();
+    loop {
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!(
+                "prometheus exited with {status}:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        if let Ok((200, _)) = http_request(addr, "GET", "/-/ready", "", Duration::from_millis(500)) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "prometheus not ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, body) = http_request(addr, "GET", "/api/v1/rules", "", Duration::from_secs(5)).unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[test]
+fn prometheus_started_with_only_the_files_compose_mounts_loads_the_dual_run_rules() {
+    if !crate::support::live::stack::binaries_or_skip("prometheus_started_with_only_the_files_compose_mounts")
+        || !crate::support::require_tool("promtool")
+    {
+        return;
+    }
+    for name in ["mount-config-only", "mount-rule-files"] {
+        let p = pullover().stack(name);
+        p.run(["apply", "scrape", "--yes"]).success();
+        let run = p.run(["apply", "dual-run", "--yes"]);
+        run.success();
+        assert!(run.stdout.contains("[mount-added]"), "{name}: {}", run.stdout);
+        let view = tempfile::tempdir().unwrap();
+        let config = container_view_of_prometheus(&p, &view.path().join("root"));
+        if let Err(out) = crate::support::promtool_check_config(&config) {
+            panic!("{name}: promtool rejects the container's view:\n{out}");
+        }
+        let rules = rules_loaded_by_prometheus(&config, &view.path().join("data"));
+        assert!(
+            rules.contains("\"name\":\"pullover-dual-run\"") && rules.contains("pullover_dual_run_divergence"),
+            "{name}: the dual-run rules are not loaded: {rules}"
+        );
+        // The stack's own rule file is loaded too (it is mounted on its own in mount-rule-files).
+        if name == "mount-rule-files" {
+            assert!(rules.contains("MailerStalled"), "{rules}");
+        }
+        // remove takes the mounts out again; rolling back gives the stack back.
+        p.run(["apply", "dashboards", "--yes"]).success();
+        p.run(["apply", "remove", "--yes"]).success();
+        let compose = std::fs::read_dir(p.path())
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().contains("compose"))
+            .unwrap()
+            .path();
+        let compose = std::fs::read_to_string(compose).unwrap();
+        assert!(!compose.contains("pullover-dual-run"), "{name}: {compose}");
+        p.run(["rollback", "--to", "baseline", "--yes"]).success();
+        all_phases_and_back(&p);
+    }
+}
