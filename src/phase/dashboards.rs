@@ -38,6 +38,9 @@ use crate::stack::{Gateway, Stack};
 use super::dual_run::{DASHBOARD_FILE_NAME as DUAL_RUN_DASHBOARD, RULE_FILE_NAME as DUAL_RUN_RULES};
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
+    if stack.settings.gateway.is_none() {
+        return Err(super::no_gateway(super::PhaseId::Dashboards));
+    }
     // The per-query record is for `analyze`; the plan needs the files and findings, moved.
     let Survey { findings, files, .. } = survey_with(stack, Keep::FilesAndFindings)?;
     let mut builder = ChangeSet::builder().findings(findings);

@@ -37,14 +37,7 @@ const SOURCE_LABELS: &str = "job, instance, exported_job, exported_instance";
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let mut builder = ChangeSet::builder();
     let Some(gateway) = &stack.settings.gateway else {
-        return builder
-            .finding(Finding::new(
-                "no-pushgateway",
-                Severity::Info,
-                "no Pushgateway found in this stack: nothing to compare",
-            ))
-            .build()
-            .map_err(|e| Diagnostic::error(e.to_string()));
+        return Err(super::no_gateway(super::PhaseId::DualRun));
     };
     let (learned, unread) = learn_metrics(stack, gateway);
     for finding in unread {

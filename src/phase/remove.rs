@@ -32,17 +32,7 @@ pub const DUAL_RUN_DASHBOARD: &str = "pullover-dual-run.json";
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let mut builder = ChangeSet::builder();
     let Some(gateway) = &stack.settings.gateway else {
-        return builder
-            .finding(
-                Finding::new(
-                    "no-pushgateway",
-                    Severity::Info,
-                    "no Pushgateway found in this stack: nothing to remove",
-                )
-                .tip("if it runs under another name, pass --gateway SERVICE or set `gateway: {service: …}` in pullover.yaml"),
-            )
-            .build()
-            .map_err(|e| Diagnostic::error(e.to_string()));
+        return Err(super::no_gateway(super::PhaseId::Remove));
     };
 
     let mut findings = not_scraped_yet(stack, gateway);

@@ -14,17 +14,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let prom = &stack.prometheus;
     let mut builder = ChangeSet::builder();
     let Some(gateway) = &stack.settings.gateway else {
-        return builder
-            .finding(
-                Finding::new(
-                    "no-pushgateway",
-                    Severity::Info,
-                    "no Pushgateway found in this stack: nothing to migrate",
-                )
-                .tip("if it runs elsewhere, name its scrape job with `gateway: {job: …}` in pullover.yaml"),
-            )
-            .build()
-            .map_err(|e| Diagnostic::error(e.to_string()));
+        return Err(super::no_gateway(super::PhaseId::Scrape));
     };
     let mut new_jobs = Vec::new();
     for app in &stack.settings.apps {

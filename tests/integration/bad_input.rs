@@ -82,9 +82,10 @@ fn a_stack_without_pushgateway_has_nothing_to_do() {
             .replace("prom/pushgateway:v1.5.1", "nginx")
             .replace("  pushgateway:\n", "  cache:\n"),
     );
+    // Nothing to act on because the gateway is missing: an error that says so, not a no-op.
     let run = p.run(["plan", "--detailed-exitcode"]);
-    run.code(0);
-    assert!(run.stdout.contains("no-pushgateway"), "{}", run.stdout);
+    run.code(1);
+    assert!(run.stderr.contains("no Pushgateway found"), "{}", run.stderr);
 }
 
 #[test]

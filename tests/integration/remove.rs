@@ -817,16 +817,13 @@ fn a_compose_file_without_a_pushgateway_has_nothing_to_remove() {
     );
     let before = p.hashes();
     let run = p.run(["plan", "remove", "--detailed-exitcode"]);
-    run.code(0);
-    insta::assert_snapshot!(p.clean(&run.stdout), @"
-    Phase 4/5 `remove`: remove the Pushgateway service, its scrape job and the dual-run artefacts
-
-    Findings:
-      info [no-pushgateway] no Pushgateway found in this stack: nothing to remove
-             = tip: if it runs under another name, pass --gateway SERVICE or set `gateway: {service: …}` in pullover.yaml
-
-    No changes: the files already look as this phase would leave them.
-    ");
+    run.code(1);
+    insta::assert_snapshot!(p.clean(&run.stderr), @r#"
+    note: `scrape` is not applied yet; `pullover apply remove` refuses until it is
+    error: no Pushgateway found in this stack: phase `remove` has nothing to act on
+     = help: found no Compose service running prom/pushgateway (or named pushgateway), and no scrape job pinned as the gateway's
+     = help: name it with --gateway SERVICE, `gateway: {service: …}` in pullover.yaml, or for a gateway outside Compose `gateway: {job: …}`; nothing was written
+    "#);
     assert_eq!(p.hashes(), before);
 }
 

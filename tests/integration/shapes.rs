@@ -301,3 +301,46 @@ fn prometheus_started_with_only_the_files_compose_mounts_loads_the_dual_run_rule
         all_phases_and_back(&p);
     }
 }
+
+#[test]
+fn a_phase_with_no_gateway_to_act_on_says_what_is_missing_exits_1_and_is_not_journalled() {
+    let p = pullover().stack("null-rule-files");
+    let compose = p.read("compose.yaml");
+    p.write(
+        "compose.yaml",
+        &compose
+            .replace("prom/pushgateway:v1.9.0", "nginx")
+            .replace("  pushgateway:\n", "  cache:\n"),
+    );
+    let prom = p.read("prometheus/prometheus.yml");
+    p.write(
+        "prometheus/prometheus.yml",
+        &prom.replace("pushgateway:9091", "cache:80"),
+    );
+    let before = p.hashes();
+    let run = p.run(["apply", "scrape", "--yes"]);
+    run.code(1);
+    assert!(run.stderr.contains("no Pushgateway found"), "{}", run.stderr);
+    assert!(run.stderr.contains("--gateway SERVICE"), "{}", run.stderr);
+    assert_eq!(p.hashes(), before);
+    let history = p.run(["history"]);
+    assert!(!history.stdout.contains("scrape"), "{}", history.stdout);
+}
+
+#[test]
+fn docs_after_remove_works_from_the_journal_without_a_pullover_yaml() {
+    let p = pullover().stack("null-rule-files");
+    for phase in ["scrape", "dual-run", "dashboards", "remove"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    let run = p.run(["apply", "docs", "--yes"]);
+    run.success();
+    assert!(
+        p.read("README.md")
+            .contains("Export (9400) /metrics ←scrape─ Prometheus (9090) → Grafana (3000)"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("[pushgateway-mention]"), "{}", run.stdout);
+    p.run(["rollback", "--to", "baseline", "--yes"]).success();
+}
