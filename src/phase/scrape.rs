@@ -16,6 +16,17 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let Some(gateway) = &stack.settings.gateway else {
         return Err(super::no_gateway(super::PhaseId::Scrape));
     };
+    if gateway.service.is_none() {
+        builder = builder.finding(Finding::new(
+            "external-gateway",
+            Severity::Info,
+            format!(
+                "the Pushgateway at {} is not a service of this stack: it is scraped by job `{}`, and `remove` will remove that job and touch no service",
+                gateway.address(),
+                gateway.job.as_deref().unwrap_or("?")
+            ),
+        ).tip("if that is not the gateway, name it with `gateway: {service: …}` or `gateway: {job: …}` in pullover.yaml"));
+    }
     let mut new_jobs = Vec::new();
     for app in &stack.settings.apps {
         if gateway.job.as_deref() == Some(app.job.as_str()) {

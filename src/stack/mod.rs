@@ -483,7 +483,14 @@ fn resolve_gateway(
                 }
                 None => return Ok(None),
             },
-            None => return Ok(None),
+            None => match external_gateway_job(prometheus)? {
+                Some((job, target, why)) => {
+                    found.push(evidence("gateway.job", job, why));
+                    let (h, p) = target.rsplit_once(':').unwrap_or((target.as_str(), "9091"));
+                    (h.to_string(), p.parse().unwrap_or(9091))
+                }
+                None => return Ok(None),
+            },
         },
     };
     let job = match &pinned_gateway.job {
@@ -550,6 +557,56 @@ fn resolve_gateway(
         job,
         honor_labels,
     }))
+}
+
+/// With no gateway service in the Compose file (commented out, or running elsewhere): the one
+/// scrape job that looks like a Pushgateway's — static targets only, all on port 9091, or
+/// `honor_labels` on a job named after the gateway. Its name, its target and why.
+fn external_gateway_job(prometheus: &PromConfig) -> Result<Option<(String, String, String)>, Diagnostic> {
+    let candidates: Vec<(&prometheus::ScrapeJob, String)> = prometheus
+        .jobs
+        .iter()
+        .filter(|j| !j.has_service_discovery && !j.targets.is_empty())
+        .filter_map(|j| {
+            let on_9091 = j
+                .targets
+                .iter()
+                .all(|t| t.rsplit_once(':').is_some_and(|(_, p)| p == "9091"));
+            let named = j.honor_labels && j.name.to_ascii_lowercase().contains("pushgateway");
+            let mut why = Vec::new();
+            if on_9091 {
+                why.push("its targets are on Pushgateway's port 9091");
+            }
+            if j.honor_labels {
+                why.push("it sets honor_labels");
+            }
+            if named {
+                why.push("its name says so");
+            }
+            (on_9091 || named).then(|| (j, why.join(", ")))
+        })
+        .collect();
+    match candidates.as_slice() {
+        [] => Ok(None),
+        [(job, why)] => Ok(job.targets.first().map(|target| {
+            (
+                job.name.clone(),
+                target.clone(),
+                format!(
+                    "no Compose service runs a Pushgateway, but job `{}` scrapes {target} and looks like one ({why}): an external gateway",
+                    job.name
+                ),
+            )
+        })),
+        many => {
+            let names: Vec<&str> = many.iter().map(|(j, _)| j.name.as_str()).collect();
+            Err(Diagnostic::error(format!(
+                "no Compose service runs a Pushgateway, and several scrape jobs look like one: {}",
+                names.join(", ")
+            ))
+            .help("name the one that scrapes the pushed metrics with `gateway: {job: …}` in pullover.yaml"))
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

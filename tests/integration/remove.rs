@@ -815,6 +815,15 @@ fn a_compose_file_without_a_pushgateway_has_nothing_to_remove() {
             .replace("prom/pushgateway:v1.5.1", "nginx")
             .replace("  pushgateway:\n", "  cache:\n"),
     );
+    // And no scrape job that looks like a gateway's (that would be an external gateway).
+    let prom = p.read("prometheus/prometheus.yml");
+    p.write(
+        "prometheus/prometheus.yml",
+        &prom
+            .replace("job_name: pushgateway", "job_name: cache")
+            .replace("honor_labels: true", "honor_labels: false")
+            .replace("pushgateway:9091", "cache:80"),
+    );
     let before = p.hashes();
     let run = p.run(["plan", "remove", "--detailed-exitcode"]);
     run.code(1);

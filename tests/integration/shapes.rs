@@ -315,7 +315,10 @@ fn a_phase_with_no_gateway_to_act_on_says_what_is_missing_exits_1_and_is_not_jou
     let prom = p.read("prometheus/prometheus.yml");
     p.write(
         "prometheus/prometheus.yml",
-        &prom.replace("pushgateway:9091", "cache:80"),
+        &prom
+            .replace("job_name: \"pushgateway\"", "job_name: \"cache\"")
+            .replace("honor_labels: true", "honor_labels: false")
+            .replace("pushgateway:9091", "cache:80"),
     );
     let before = p.hashes();
     let run = p.run(["apply", "scrape", "--yes"]);
@@ -343,4 +346,44 @@ fn docs_after_remove_works_from_the_journal_without_a_pullover_yaml() {
     );
     assert!(run.stdout.contains("[pushgateway-mention]"), "{}", run.stdout);
     p.run(["rollback", "--to", "baseline", "--yes"]).success();
+}
+
+#[test]
+fn a_gateway_scrape_job_with_no_compose_service_is_an_external_gateway_whose_job_remove_takes() {
+    let p = pullover().stack("external-gateway");
+    let run = p.run(["apply", "scrape", "--yes"]);
+    run.success();
+    assert!(run.stdout.contains("[external-gateway]"), "{}", run.stdout);
+    for phase in ["dual-run", "dashboards"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    let compose = p.read("docker-compose.yml");
+    let run = p.run(["apply", "remove", "--yes"]);
+    run.success();
+    assert!(run.stdout.contains("[gateway-not-in-compose]"), "{}", run.stdout);
+    assert_eq!(p.read("docker-compose.yml"), compose, "no service is touched");
+    let prom = p.read("prometheus/prometheus.yml");
+    assert!(!prom.contains("pushgw.example.internal"), "{prom}");
+    assert!(prom.contains("job_name: uploader"), "{prom}");
+    p.run(["rollback", "--to", "baseline", "--yes"]).success();
+    all_phases_and_back(&p);
+}
+
+#[test]
+fn two_jobs_that_look_like_gateways_and_no_service_is_an_error_naming_the_key() {
+    let p = pullover().stack("external-gateway");
+    let prom = p.read("prometheus/prometheus.yml");
+    p.write(
+        "prometheus/prometheus.yml",
+        &format!("{prom}\n  - job_name: other\n    static_configs:\n      - targets: [\"pgw2:9091\"]\n"),
+    );
+    let run = p.run(["plan", "scrape"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("several scrape jobs look like one: pushgateway, other"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("`gateway: {job: …}`"), "{}", run.stderr);
 }
