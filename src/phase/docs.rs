@@ -87,6 +87,8 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             .tip("remove the push calls and the gateway address from the apps once Prometheus scrapes them; reword or delete the prose"),
         );
     }
+    // What `analyze` would still find in rules and dashboards: queries on the gateway's series.
+    builder = builder.findings(super::remove::still_on_gateway_series(stack, gateway));
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
 }
 

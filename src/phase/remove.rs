@@ -108,6 +108,13 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         .map_err(|e| Diagnostic::error(e.to_string()))
 }
 
+/// Rules and dashboard panels that still read the gateway's series, for the `docs` checklist.
+pub(crate) fn still_on_gateway_series(stack: &Stack, gateway: &Gateway) -> Vec<Finding> {
+    let mut findings = leftovers::rules_on_gateway_series(stack, gateway);
+    findings.extend(leftovers::dashboards_on_gateway_series(stack, gateway));
+    findings
+}
+
 /// Apps with no direct scrape job yet: removing the gateway now loses their metrics.
 fn not_scraped_yet(stack: &Stack, gateway: &Gateway) -> Vec<Finding> {
     let prom = &stack.prometheus;

@@ -509,14 +509,23 @@ fn resolve_gateway(
                     ));
                     Some(one.to_string())
                 }
-                [] => prometheus.job(&host).map(|j| {
-                    found.push(evidence(
-                        "gateway.job",
-                        j.name.clone(),
-                        "named after the gateway service",
-                    ));
-                    j.name.clone()
-                }),
+                [] => match prometheus.job(&host) {
+                    Some(j) => {
+                        found.push(evidence(
+                            "gateway.job",
+                            j.name.clone(),
+                            "named after the gateway service",
+                        ));
+                        Some(j.name.clone())
+                    }
+                    None => service
+                        .as_ref()
+                        .and_then(|(name, _)| docker_sd_job(compose?, name, prometheus))
+                        .map(|(job, why)| {
+                            found.push(evidence("gateway.job", job.clone(), why));
+                            job
+                        }),
+                },
                 many => {
                     return Err(Diagnostic::error(format!(
                         "several scrape jobs target {host}:{port}: {}",
@@ -557,6 +566,42 @@ fn resolve_gateway(
         job,
         honor_labels,
     }))
+}
+
+/// The Docker service-discovery job that finds the gateway service by its labels
+/// (`prometheus-scrape.enabled: "true"` read as `__meta_docker_container_label_prometheus_scrape_enabled`).
+fn docker_sd_job(compose: &Compose, service: &str, prometheus: &PromConfig) -> Option<(String, String)> {
+    use yaml_serde::Value;
+    let labels: Vec<String> = match compose.doc.value().get("services")?.get(service)?.get("labels")? {
+        Value::Mapping(map) => map.keys().filter_map(crate::edit::yaml::scalar_string).collect(),
+        Value::Sequence(items) => items
+            .iter()
+            .filter_map(crate::edit::yaml::scalar_string)
+            .map(|entry| entry.split('=').next().unwrap_or_default().to_string())
+            .collect(),
+        _ => return None,
+    };
+    let jobs = prometheus.doc.value().get("scrape_configs")?.as_sequence()?;
+    jobs.iter()
+        .filter(|job| job.get("docker_sd_configs").is_some())
+        .find_map(|job| {
+            let name = job.get("job_name").and_then(crate::edit::yaml::scalar_string)?;
+            let text = yaml_serde::to_string(job).ok()?;
+            labels.iter().find_map(|label| {
+                let meta: String = label
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+                    .collect();
+                text.contains(&format!("__meta_docker_container_label_{meta}")).then(|| {
+                    (
+                        name.clone(),
+                        format!(
+                            "service {service} carries the Docker service-discovery label `{label}` that job `{name}` reads"
+                        ),
+                    )
+                })
+            })
+        })
 }
 
 /// With no gateway service in the Compose file (commented out, or running elsewhere): the one

@@ -345,6 +345,12 @@ fn docs_after_remove_works_from_the_journal_without_a_pullover_yaml() {
         run.stdout
     );
     assert!(run.stdout.contains("[pushgateway-mention]"), "{}", run.stdout);
+    // The checklist holds what analyze still finds: the panel that reads push_time_seconds.
+    assert!(
+        run.stdout.contains("[panel-on-gateway-series]") && run.stdout.contains("\"Since last push\""),
+        "{}",
+        run.stdout
+    );
     p.run(["rollback", "--to", "baseline", "--yes"]).success();
 }
 
@@ -386,4 +392,29 @@ fn two_jobs_that_look_like_gateways_and_no_service_is_an_error_naming_the_key() 
         run.stderr
     );
     assert!(run.stderr.contains("`gateway: {job: …}`"), "{}", run.stderr);
+}
+
+#[test]
+fn a_gateway_found_by_docker_labels_names_its_job_and_remove_keeps_the_discovery_job() {
+    let p = pullover().stack("docker-sd-gateway");
+    let run = p.run(["analyze"]);
+    run.success();
+    assert!(!run.stdout.contains("(none)"), "{}", run.stdout);
+    for phase in ["scrape", "dual-run", "dashboards"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    let run = p.run(["apply", "remove", "--yes"]);
+    run.success();
+    assert!(run.stdout.contains("[gateway-by-docker-labels]"), "{}", run.stdout);
+    assert!(!run.stdout.contains("[no-gateway-job]"), "{}", run.stdout);
+    let compose = p.read("docker-compose.yml");
+    assert!(!compose.contains("pushgateway:"), "{compose}");
+    assert_eq!(
+        compose.matches("prometheus-scrape.enabled").count(),
+        1,
+        "the exporter keeps its labels: {compose}"
+    );
+    assert!(p.read("prometheus/prometheus.yml").contains("job_name: docker"));
+    p.run(["rollback", "--to", "baseline", "--yes"]).success();
+    all_phases_and_back(&p);
 }

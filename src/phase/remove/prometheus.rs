@@ -31,6 +31,7 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
         .unwrap_or_default();
     let mut removed_jobs = Vec::new();
     let mut trimmed_jobs = 0;
+    let mut by_labels = false;
     for job in &prom.jobs {
         let Some(raw) = raw_jobs
             .iter()
@@ -57,6 +58,23 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
             == Some(job.name.as_str());
         let pinned_sole_target = named_in_settings && job.targets.len() == 1 && !job.has_service_discovery;
         let location = Location::at(&prom.file, job.offset);
+        // A Docker service-discovery job finds every labelled container: it stays, and the
+        // gateway's labels go with its service.
+        if pinned && to_gateway.is_empty() && raw.get("docker_sd_configs").is_some() {
+            out.findings.push(
+                Finding::new(
+                    "gateway-by-docker-labels",
+                    Severity::Info,
+                    format!(
+                        "job `{}` found the gateway by its Docker labels; it stays for the other containers it finds, and the labels go with the gateway's service",
+                        job.name
+                    ),
+                )
+                .at(location),
+            );
+            by_labels = true;
+            continue;
+        }
         if (pinned && (others == 0 || pinned_sole_target))
             || (!to_gateway.is_empty() && others == 0 && !job.has_service_discovery)
         {
@@ -157,7 +175,7 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
             ),
         );
     }
-    if removed_jobs.is_empty() && trimmed_jobs == 0 {
+    if removed_jobs.is_empty() && trimmed_jobs == 0 && !by_labels {
         out.findings.push(
             Finding::new(
                 "no-gateway-job",
