@@ -520,7 +520,10 @@ fn resolve_gateway(
                     }
                     None => service
                         .as_ref()
-                        .and_then(|(name, _)| docker_sd_job(compose?, name, prometheus))
+                        .and_then(|(name, _)| {
+                            docker_sd_job(compose?, name, prometheus)
+                                .or_else(|| published_port_job(compose?, name, port, prometheus))
+                        })
                         .map(|(job, why)| {
                             found.push(evidence("gateway.job", job.clone(), why));
                             job
@@ -602,6 +605,33 @@ fn docker_sd_job(compose: &Compose, service: &str, prometheus: &PromConfig) -> O
                 })
             })
         })
+}
+
+/// The one job whose static targets are all the gateway's published port on the host
+/// (`host.docker.internal:9092` for `ports: ["9092:9091"]`): Prometheus runs outside Compose's
+/// network and reaches the gateway there.
+fn published_port_job(
+    compose: &Compose,
+    service: &str,
+    port: u16,
+    prometheus: &PromConfig,
+) -> Option<(String, String)> {
+    let aliases = discover::published_aliases(compose, service, port);
+    let jobs: Vec<&prometheus::ScrapeJob> = prometheus
+        .jobs
+        .iter()
+        .filter(|j| !j.has_service_discovery && !j.targets.is_empty() && j.targets.iter().all(|t| aliases.contains(t)))
+        .collect();
+    match jobs.as_slice() {
+        [job] => Some((
+            job.name.clone(),
+            format!(
+                "its static target {} is the host port Compose publishes for service {service}'s port {port}",
+                job.targets.join(", ")
+            ),
+        )),
+        _ => None,
+    }
 }
 
 /// With no gateway service in the Compose file (commented out, or running elsewhere): the one

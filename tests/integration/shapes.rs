@@ -418,3 +418,34 @@ fn a_gateway_found_by_docker_labels_names_its_job_and_remove_keeps_the_discovery
     p.run(["rollback", "--to", "baseline", "--yes"]).success();
     all_phases_and_back(&p);
 }
+
+#[test]
+fn a_gateway_job_scraping_the_published_host_port_is_named_with_why_and_removed() {
+    let p = pullover().stack("null-rule-files");
+    let compose = p.read("compose.yaml");
+    p.write("compose.yaml", &compose.replace("\"9091:9091\"", "\"9092:9091\""));
+    let prom = p.read("prometheus/prometheus.yml");
+    p.write(
+        "prometheus/prometheus.yml",
+        &prom
+            .replace("job_name: \"pushgateway\"", "job_name: \"batch\"")
+            .replace("pushgateway:9091", "host.docker.internal:9092"),
+    );
+    let run = p.run(["init", "--yes"]);
+    run.success();
+    assert!(
+        run.stdout.contains("gateway.job: batch")
+            && run
+                .stdout
+                .contains("its static target host.docker.internal:9092 is the host port Compose publishes"),
+        "{}",
+        run.stdout
+    );
+    std::fs::remove_file(p.file("pullover.yaml")).unwrap();
+    for phase in ["scrape", "dual-run", "dashboards", "remove"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    let prom = p.read("prometheus/prometheus.yml");
+    assert!(!prom.contains("host.docker.internal:9092"), "{prom}");
+    p.run(["rollback", "--to", "baseline", "--yes"]).success();
+}

@@ -43,7 +43,12 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
             key: "job_name".into(),
             value: job.name.clone(),
         });
-        let is_gateway = |t: &str| is_gateway_target(t, gateway);
+        // The gateway as a Prometheus outside Compose reaches it: its published host port.
+        let aliases = match (&stack.compose, gateway.service.as_deref()) {
+            (Some(compose), Some(service)) => crate::stack::discover::published_aliases(compose, service, gateway.port),
+            _ => Vec::new(),
+        };
+        let is_gateway = |t: &str| is_gateway_target(t, gateway) || aliases.iter().any(|a| a == t);
         let to_gateway: Vec<&String> = job.targets.iter().filter(|t| is_gateway(t)).collect();
         let others = job.targets.len() - to_gateway.len();
         let pinned = gateway.job.as_deref() == Some(job.name.as_str());
