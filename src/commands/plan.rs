@@ -73,7 +73,7 @@ pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
         );
     };
     let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
-    if stack.settings.gateway.is_none() && phase == PhaseId::Docs {
+    if stack.settings.gateway.is_none() {
         remember_gateway(ctx, &mut stack)?;
     }
     if phase.learns_from_live() {

@@ -122,11 +122,12 @@ fn ready_for_remove(stack: &str) -> Pullover {
 
 #[test]
 fn a_gateway_job_pullover_yaml_names_goes_even_when_prometheus_reaches_it_by_another_address() {
-    // Prometheus outside Compose scrapes the gateway at 127.0.0.1:9091, not pushgateway:9091.
+    // Prometheus elsewhere scrapes the gateway at 10.0.0.5:9091, not pushgateway:9091 (and not
+    // the port Compose publishes on this host, which would be clear evidence).
     let p = pullover().stack("seed");
     let config = p
         .read("prometheus/prometheus.yml")
-        .replace("'pushgateway:9091'", "'127.0.0.1:9091'");
+        .replace("'pushgateway:9091'", "'10.0.0.5:9091'");
     p.write("prometheus/prometheus.yml", &config);
     let guessed = p.run(["plan", "remove"]);
     guessed.success();
@@ -143,7 +144,7 @@ fn a_gateway_job_pullover_yaml_names_goes_even_when_prometheus_reaches_it_by_ano
     assert!(named.stdout.contains("-  - job_name: pushgateway"), "{}", named.stdout);
     assert!(
         named.stdout.contains(
-            "job `pushgateway` scrapes 127.0.0.1:9091, not pushgateway:9091; removed because pullover.yaml names it the gateway's job"
+            "job `pushgateway` scrapes 10.0.0.5:9091, not pushgateway:9091; removed because pullover.yaml names it the gateway's job"
         ),
         "{}",
         named.stdout
@@ -617,7 +618,9 @@ fn expected_prometheus(before: &Value, address: &str, pinned: Option<&str>, comm
                 .as_mapping()
                 .is_some_and(|m| m.keys().any(|k| k.as_str().is_some_and(|k| k.ends_with("_sd_configs"))));
             let only_gateway = !targets.is_empty() && targets.iter().all(|t| *t == address) && !discovers;
-            let pinned_alone = name.is_some() && name == pinned && targets.iter().all(|t| *t == address);
+            // A Docker service-discovery job finds other containers too: it stays.
+            let docker_sd = job.get("docker_sd_configs").is_some();
+            let pinned_alone = name.is_some() && name == pinned && targets.iter().all(|t| *t == address) && !docker_sd;
             !(only_gateway || pinned_alone)
         });
         for job in jobs.iter_mut() {
@@ -667,8 +670,16 @@ fn every_remove_plan_means_exactly_the_intended_change() {
                 .find(|c| &c.path == path)
                 .unwrap_or_else(|| panic!("{name}: {path} is not changed"))
         };
+        // An external gateway (no Compose service) leaves the Compose file alone.
+        let Some(service) = gateway.service.as_deref() else {
+            assert!(
+                plan.changes.iter().all(|c| c.path != compose.file.path),
+                "{name}: the Compose file is changed, though the gateway is not one of its services"
+            );
+            continue;
+        };
         let compose_after = typed(&text(&change(&compose.file.path).after));
-        let mut expected = expected_compose(compose.doc.value(), gateway.service.as_deref().unwrap(), &kept_env);
+        let mut expected = expected_compose(compose.doc.value(), service, &kept_env);
         // `x-` blocks only the gateway used go too; which ones is the anchors' business.
         let drop_unused_extensions = |v: &mut Value, keep: &Value| {
             if let Some(map) = v.as_mapping_mut() {
