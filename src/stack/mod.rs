@@ -266,8 +266,11 @@ fn load(
         // The new jobs scrape as often as the gateway was: queries written for its data
         // (`rate(x[1m])` over a 5 s job) keep enough samples.
         let (interval, why) = prometheus.interval_of(gateway.job.as_deref());
-        found.push(evidence("scrape.interval", interval.clone(), why));
-        scrape.interval = interval;
+        // One Prometheus itself would refuse is left to it: the default stays.
+        if prometheus::duration_seconds(&interval).is_some_and(|seconds| seconds > 0.0) {
+            found.push(evidence("scrape.interval", interval.clone(), why));
+            scrape.interval = interval;
+        }
     }
     check_settings(&apps, &scrape, settings_source.as_ref())?;
     Ok(Stack {
