@@ -76,11 +76,77 @@ pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
         );
     };
     let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    if stack.settings.gateway.is_none() {
+        remember_gateway(ctx, &mut stack)?;
+    }
     if phase.learns_from_live() {
         super::live::observe_pushes(ctx, &mut stack)?;
         super::live::observe_prometheus_version(ctx, &mut stack)?;
     }
     Ok(planner(&stack)?)
+}
+
+/// After `remove` the stack has no gateway left to find: the `docs` phase learns which gateway
+/// and apps were migrated from the stack as it was before `remove`, rebuilt from the journal's
+/// snapshots in a temporary folder.
+fn remember_gateway(ctx: &Context, stack: &mut Stack) -> Result<()> {
+    let state = ctx.state()?;
+    if !state.exists() {
+        return Ok(());
+    }
+    let applied = state.journal()?.applied();
+    let Some(remove) = applied.iter().rev().find(|p| p.phase == PhaseId::Remove.name()) else {
+        return Ok(());
+    };
+    let copy = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let root = copy.path().join("stack");
+    copy_tree(state.root(), &root)?;
+    let objects = state.objects();
+    for file in &remove.files {
+        let path = root.join(file.path.as_str());
+        match &file.before {
+            Some(blob) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(&path, objects.get(&blob.sha256)?)?;
+            }
+            None => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    let Ok(before) = Stack::load(&root, &ctx.global.overrides()) else {
+        return Ok(());
+    };
+    if let Some(gateway) = before.settings.gateway {
+        stack.evidence.push(crate::stack::discover::Evidence {
+            setting: "gateway.service".into(),
+            value: gateway.service.clone().unwrap_or_else(|| gateway.address()),
+            because: format!("the stack before the `remove` phase (journal #{})", remove.seq),
+        });
+        stack.settings.gateway = Some(gateway);
+        stack.settings.apps = before.settings.apps;
+    }
+    Ok(())
+}
+
+/// Copies the stack folder, pullover's own state left out.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)?.flatten() {
+        if entry.file_name() == ".pullover" {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
 
 /// The patch holds the real bytes (secrets too), so only its owner may read it.

@@ -198,6 +198,57 @@ fn sounds_like_prometheus(reference: &str) -> bool {
         .any(|hint| reference.contains(hint))
 }
 
+/// What the stack's Grafana provisioning says about data sources: the plugin of each name and
+/// uid, and of the default data source. Dashboards that name a data source without its type
+/// (`"datasource": "metrics"`, `{"uid": "P4169…"}`) are read with it.
+#[derive(Debug, Default, Clone)]
+pub struct KnownDatasources {
+    /// Name or uid → plugin id.
+    plugins: HashMap<String, String>,
+    /// The default data source's plugin and name.
+    default: Option<(String, String)>,
+}
+
+impl KnownDatasources {
+    /// From `(name, uid, plugin, is_default)` of each provisioned data source.
+    pub fn new<'a>(declared: impl IntoIterator<Item = (&'a str, Option<&'a str>, &'a str, bool)>) -> Self {
+        let mut known = KnownDatasources::default();
+        for (name, uid, plugin, is_default) in declared {
+            known.plugins.insert(name.to_owned(), plugin.to_owned());
+            if let Some(uid) = uid {
+                known.plugins.insert(uid.to_owned(), plugin.to_owned());
+            }
+            if is_default && known.default.is_none() {
+                known.default = Some((plugin.to_owned(), name.to_owned()));
+            }
+        }
+        known
+    }
+
+    /// Fills in the plugin of a data source named by uid or name only.
+    pub(crate) fn resolve(&self, datasource: &mut Datasource) {
+        if let Datasource::Fixed {
+            plugin: plugin @ None,
+            uid,
+            name,
+        } = datasource
+        {
+            // Grafana looks a string reference up as a uid, then as a name.
+            *plugin = [uid.as_deref(), name.as_deref()]
+                .into_iter()
+                .flatten()
+                .find_map(|reference| self.plugins.get(reference).cloned());
+        }
+    }
+
+    /// Why a query to the default data source is not PromQL, when the default is known to be
+    /// another kind.
+    pub(crate) fn default_skip(&self) -> Option<SkipReason> {
+        let (plugin, _) = self.default.as_ref()?;
+        (!is_promql_plugin(plugin)).then(|| SkipReason::NotPromql { plugin: plugin.clone() })
+    }
+}
+
 /// What the file says about data sources, gathered while walking it.
 #[derive(Debug, Default)]
 pub(crate) struct DatasourceIndex {

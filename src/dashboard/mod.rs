@@ -31,11 +31,11 @@ mod v2;
 #[cfg(test)]
 mod tests;
 
-pub use datasource::{Datasource, SkipReason};
+pub use datasource::{Datasource, KnownDatasources, SkipReason};
 pub use error::{DashboardError, ErrorKind};
 pub use json::MAX_DEPTH;
 pub use position::{LineCol, line_col};
 pub use rewrite::{StringEdit, rewrite_scanned_strings, rewrite_strings, rewrite_strings_read_back};
 pub use scan::{
-    DashboardScan, Legend, LibraryPanelRef, Model, Owner, QuerySite, SiteKind, SkippedSite, StrayQuery, scan,
+    DashboardScan, Legend, LibraryPanelRef, Model, Owner, QuerySite, SiteKind, SkippedSite, StrayQuery, scan, scan_with,
 };

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use jsonc_parser::ast::{StringLit, Value};
 
-use super::datasource::{self, Datasource, DatasourceIndex, SkipReason};
+use super::datasource::{self, Datasource, DatasourceIndex, KnownDatasources, SkipReason};
 use super::error::{DashboardError, ErrorKind};
 use super::json::{self, get, get_str};
 use super::position::{LineCol, line_col};
@@ -207,6 +207,13 @@ impl DashboardScan {
 /// Strict JSON only (a BOM is allowed); duplicate keys in a dashboard are an error, because
 /// Grafana would silently use the last one and an edit could land on the ignored one.
 pub fn scan(source: &str) -> Result<DashboardScan, DashboardError> {
+    scan_with(source, &KnownDatasources::default())
+}
+
+/// [`scan`], with the data sources the stack's Grafana provisioning declares: a query whose data
+/// source is named without a type gets the provisioned one's, and a query to the default data
+/// source is skipped when the default is not Prometheus.
+pub fn scan_with(source: &str, known: &KnownDatasources) -> Result<DashboardScan, DashboardError> {
     let doc = json::parse_strict(source)?;
     let root = &doc.root;
     let found = detect(root, doc.base)?;
@@ -233,7 +240,7 @@ pub fn scan(source: &str) -> Result<DashboardScan, DashboardError> {
             .and_then(|metadata| get_str(metadata, "name"))
             .or_else(|| own("uid")),
     };
-    let (sites, skipped, library_panels) = collector.finish();
+    let (sites, skipped, library_panels) = collector.finish(known);
     let reached: HashSet<usize> = sites
         .iter()
         .map(|site| site.literal.start)
@@ -491,12 +498,16 @@ impl Collector {
         });
     }
 
-    fn finish(self) -> (Vec<QuerySite>, Vec<SkippedSite>, Vec<LibraryPanelRef>) {
+    fn finish(self, known: &KnownDatasources) -> (Vec<QuerySite>, Vec<SkippedSite>, Vec<LibraryPanelRef>) {
         let mut sites = Vec::new();
         let mut skipped = Vec::new();
         for Candidate { mut site, verdict } in self.candidates {
             site.datasource = self.index.resolve(&site.datasource);
+            known.resolve(&mut site.datasource);
             let verdict = match verdict {
+                Verdict::ByDatasource if site.datasource == Datasource::Default => {
+                    known.default_skip().map_or(Ok(()), Err)
+                }
                 Verdict::ByDatasource => datasource::classify(&site.datasource),
                 Verdict::Keep => Ok(()),
                 Verdict::Skip(reason) => Err(reason),

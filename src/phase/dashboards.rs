@@ -23,7 +23,7 @@ use serde::Serialize;
 use yaml_serde::Value;
 
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
-use crate::dashboard::{DashboardError, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_scanned_strings, scan};
+use crate::dashboard::{DashboardError, Model, Owner, SiteKind, SkipReason, StringEdit, rewrite_scanned_strings};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, ScalarTextEdit, YamlDoc, YamlError};
 use crate::promql::{
@@ -37,6 +37,9 @@ use crate::stack::{Gateway, Stack};
 use super::dual_run::{DASHBOARD_FILE_NAME as DUAL_RUN_DASHBOARD, RULE_FILE_NAME as DUAL_RUN_RULES};
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
+    if stack.settings.gateway.is_none() {
+        return Err(super::no_gateway(super::PhaseId::Dashboards));
+    }
     // The per-query record is for `analyze`; the plan needs the files and findings, moved.
     let Survey { findings, files, .. } = survey_with(stack, Keep::FilesAndFindings)?;
     let mut builder = ChangeSet::builder().findings(findings);
@@ -167,7 +170,8 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
     }
     // Dashboards are read on every core (the first error, in file order, still stops the plan).
     let mut dashboards = Vec::new();
-    for read in crate::parallel::map_in_parallel(dashboard_files, read_dashboard) {
+    let known = crate::stack::grafana::known(&stack.datasources);
+    for read in crate::parallel::map_in_parallel(dashboard_files, |file| read_dashboard(file, &known)) {
         dashboards.extend(read?);
     }
     let mut rules = Vec::new();
@@ -263,8 +267,11 @@ enum SiteTarget {
     Yaml(Route),
 }
 
-fn read_dashboard(file: &SourceFile) -> Result<Option<Source<'_>>, Diagnostic> {
-    let scanned = scan(file.text()).map_err(|e| dashboard_error(file, &e))?;
+fn read_dashboard<'f>(
+    file: &'f SourceFile,
+    known: &crate::dashboard::KnownDatasources,
+) -> Result<Option<Source<'f>>, Diagnostic> {
+    let scanned = crate::dashboard::scan_with(file.text(), known).map_err(|e| dashboard_error(file, &e))?;
     if scanned.model == Model::NotADashboard && scanned.strays.is_empty() {
         return Ok(None);
     }

@@ -43,14 +43,7 @@ const SHOWN_LINE_CHARS: usize = 120;
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let mut builder = ChangeSet::builder();
     let Some(gateway) = &stack.settings.gateway else {
-        return builder
-            .finding(Finding::new(
-                "no-pushgateway",
-                Severity::Info,
-                "no Pushgateway found in this stack: no docs to update",
-            ))
-            .build()
-            .map_err(|e| Diagnostic::error(e.to_string()));
+        return Err(super::no_gateway(super::PhaseId::Docs));
     };
     let scanner = MentionScanner::new(Some(gateway));
     let flow = FlowModel::new(stack);
@@ -94,6 +87,8 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             .tip("remove the push calls and the gateway address from the apps once Prometheus scrapes them; reword or delete the prose"),
         );
     }
+    // What `analyze` would still find in rules and dashboards: queries on the gateway's series.
+    builder = builder.findings(super::remove::still_on_gateway_series(stack, gateway));
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
 }
 

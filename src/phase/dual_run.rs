@@ -11,10 +11,12 @@ use minijinja::{Environment, context};
 use serde::Serialize;
 use yaml_serde::Value;
 
+use super::mounts;
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlDoc, YamlEdit};
 use crate::promql;
+use crate::stack::discover;
 use crate::stack::source::{RelPath, SourceFile};
 use crate::stack::{App, Gateway, Stack};
 
@@ -35,14 +37,7 @@ const SOURCE_LABELS: &str = "job, instance, exported_job, exported_instance";
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let mut builder = ChangeSet::builder();
     let Some(gateway) = &stack.settings.gateway else {
-        return builder
-            .finding(Finding::new(
-                "no-pushgateway",
-                Severity::Info,
-                "no Pushgateway found in this stack: nothing to compare",
-            ))
-            .build()
-            .map_err(|e| Diagnostic::error(e.to_string()));
+        return Err(super::no_gateway(super::PhaseId::DualRun));
     };
     for app in &stack.settings.apps {
         if !app.identity.is_decided() {
@@ -100,7 +95,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     }
     read_by_the_stacks_prometheus(&apps, &stack.prometheus_dialect)?;
     let rules_text = render_rules(&apps)?;
-    let (rule_path, wire) = rule_file_location(stack);
+    let (rule_path, wire, pattern) = rule_file_location(stack);
     builder = upsert(
         builder,
         stack,
@@ -115,6 +110,21 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                 value: Value::String(entry),
                 comment: None,
             },
+            // `rule_files:` with only comments under it (Prometheus's sample config): a list
+            // of one item, after the comments.
+            _ if stack
+                .prometheus
+                .doc
+                .value()
+                .get("rule_files")
+                .is_some_and(Value::is_null) =>
+            {
+                YamlEdit::Append {
+                    route: Route::root().key("rule_files"),
+                    value: Value::String(entry),
+                    comment: None,
+                }
+            }
             Some(_) => {
                 return Err(Diagnostic::error(format!(
                     "{}: `rule_files` is not a list pullover can add to",
@@ -138,9 +148,20 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             .map_err(|e| e.to_diagnostic(&stack.prometheus.file))?;
         builder = builder.modify(&stack.prometheus.file, after, "load the dual-run rules");
     }
+    let mut compose_edits = Vec::new();
+    let (edits, findings) = mount_rule_file(stack, &rule_path, pattern.as_deref());
+    compose_edits.extend(edits);
+    for finding in findings {
+        builder = builder.finding(finding);
+    }
     match stack.dashboards_dir() {
         Some(dir) => {
             let path = RelPath::join_relative(dir.as_str(), DASHBOARD_FILE_NAME).map_err(Diagnostic::error)?;
+            let (edits, findings) = mount_dashboard(stack, &dir, &path);
+            compose_edits.extend(edits);
+            for finding in findings {
+                builder = builder.finding(finding);
+            }
             builder = upsert(
                 builder,
                 stack,
@@ -160,7 +181,130 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             );
         }
     }
+    if let Some(compose) = stack.compose.as_ref().filter(|_| !compose_edits.is_empty()) {
+        let after = compose
+            .doc
+            .edit(&compose_edits)
+            .map_err(|e| e.to_diagnostic(&compose.file))?;
+        builder = builder.modify(
+            &compose.file,
+            after,
+            "mount the dual-run files where the containers read them",
+        );
+    }
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// The Compose edits (and what they mean) that let Prometheus see the rule file at `path`:
+/// none when a bind mount already reaches it where prometheus.yml's `rule_files` expects it, or
+/// when Prometheus does not run from this Compose file with its config mounted.
+fn mount_rule_file(stack: &Stack, path: &RelPath, pattern: Option<&str>) -> (Vec<YamlEdit>, Vec<Finding>) {
+    let Some(compose) = &stack.compose else {
+        return (Vec::new(), Vec::new());
+    };
+    let Some(service) = compose.services.iter().find(|s| discover::is_prometheus_service(s)) else {
+        return (Vec::new(), Vec::new());
+    };
+    let Some(config) = mounts::container_path(compose, service, &stack.prometheus.file.path) else {
+        return (Vec::new(), Vec::new());
+    };
+    let config_dir = mounts::container_dir(&config);
+    let folder = match pattern {
+        Some(pattern) => mounts::container_join(config_dir, mounts::container_dir(pattern)),
+        None => mounts::container_join(config_dir, ""),
+    };
+    let expected = format!("{}/{RULE_FILE_NAME}", folder.trim_end_matches('/'));
+    mount_file(compose, service, path, &expected, "Prometheus")
+}
+
+/// The Compose edits that let Grafana load the comparison dashboard: when its folder is not
+/// mounted whole but its dashboards are mounted one by one, a mount for this one too.
+fn mount_dashboard(stack: &Stack, dir: &RelPath, path: &RelPath) -> (Vec<YamlEdit>, Vec<Finding>) {
+    let Some(compose) = &stack.compose else {
+        return (Vec::new(), Vec::new());
+    };
+    let Some(service) = compose.services.iter().find(|s| discover::is_grafana_service(s)) else {
+        return (Vec::new(), Vec::new());
+    };
+    if mounts::container_path(compose, service, path).is_some() {
+        return (Vec::new(), Vec::new());
+    }
+    let sibling = stack
+        .dashboards
+        .iter()
+        .filter(|f| f.path.parent() == dir.as_str() && f.path.file_name() != DASHBOARD_FILE_NAME)
+        .find_map(|f| mounts::container_path(compose, service, &f.path));
+    match sibling {
+        Some(sibling) => {
+            let expected = format!("{}/{DASHBOARD_FILE_NAME}", mounts::container_dir(&sibling));
+            mount_file(compose, service, path, &expected, "Grafana")
+        }
+        None => (
+            Vec::new(),
+            vec![
+                Finding::new(
+                    "not-in-container",
+                    Severity::Hazard,
+                    format!(
+                        "service {} mounts nothing of {dir}: Grafana will not load the comparison dashboard {path}",
+                        service.name
+                    ),
+                )
+                .tip("mount the folder Grafana's dashboard provider reads, or pin the dashboards folder with --dashboards DIR"),
+            ],
+        ),
+    }
+}
+
+/// A mount of `path` at `expected` in `service`, unless one already puts it there.
+fn mount_file(
+    compose: &crate::stack::compose::Compose,
+    service: &crate::stack::compose::Service,
+    path: &RelPath,
+    expected: &str,
+    what: &str,
+) -> (Vec<YamlEdit>, Vec<Finding>) {
+    let seen = mounts::container_path(compose, service, path);
+    if seen.as_deref() == Some(expected) {
+        return (Vec::new(), Vec::new());
+    }
+    let why = match &seen {
+        Some(elsewhere) => format!("service {} sees {path} at {elsewhere}", service.name),
+        None => format!("no bind mount of service {} reaches {path}", service.name),
+    };
+    match mounts::add_mount(compose, service, path, expected) {
+        Some(added) => (
+            vec![added.edit],
+            vec![
+                Finding::new(
+                    "mount-added",
+                    Severity::Info,
+                    format!(
+                        "{why}: added the mount `{}` so {what} reads it at {expected}; `remove` takes it out again",
+                        added.shown
+                    ),
+                )
+                .tip(format!(
+                    "recreate the container for the mount to apply: `docker compose up -d {}`",
+                    service.name
+                )),
+            ],
+        ),
+        None => (
+            Vec::new(),
+            vec![
+                Finding::new(
+                    "not-in-container",
+                    Severity::Hazard,
+                    format!("{why}, and pullover cannot add a mount for it: {what} will not read it at {expected}"),
+                )
+                .tip(format!(
+                    "mount {path} at {expected} in service {} by hand",
+                    service.name
+                )),
+            ],
+        ),
+    }
 }
 
 /// Creates the file, or replaces it when a previous version differs.
@@ -177,10 +321,10 @@ fn upsert(
     }
 }
 
-/// Where the rule file goes, and the `rule_files` entry to add when no
-/// existing pattern loads it.
-fn rule_file_location(stack: &Stack) -> (RelPath, Option<String>) {
-    for (_, host) in &stack.rule_patterns {
+/// Where the rule file goes, the `rule_files` entry to add when no existing pattern loads it,
+/// and the existing pattern that loads it.
+fn rule_file_location(stack: &Stack) -> (RelPath, Option<String>, Option<String>) {
+    for (pattern, host) in &stack.rule_patterns {
         let Some(host) = host else { continue };
         let dir = host.rsplit_once('/').map_or("", |(d, _)| d);
         if dir.contains(['*', '?', '[']) {
@@ -190,14 +334,14 @@ fn rule_file_location(stack: &Stack) -> (RelPath, Option<String>) {
             continue;
         };
         if glob::Pattern::new(host).is_ok_and(|p| p.matches(candidate.as_str())) {
-            return (candidate, None);
+            return (candidate, None, Some(pattern.clone()));
         }
     }
     let config_dir = stack.prometheus.file.path.parent();
     let path =
         RelPath::join_relative(config_dir, RULE_FILE_NAME).unwrap_or_else(|_| stack.prometheus.file.path.clone());
     let already = stack.prometheus.rule_files.iter().any(|r| r == RULE_FILE_NAME);
-    (path, (!already).then(|| RULE_FILE_NAME.to_string()))
+    (path, (!already).then(|| RULE_FILE_NAME.to_string()), None)
 }
 
 /// Metric names each app pushes, learnt from the queries of the dashboards and
@@ -211,7 +355,7 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
         if file.path.file_name() == DASHBOARD_FILE_NAME {
             continue;
         }
-        match crate::dashboard::scan(file.text()) {
+        match crate::dashboard::scan_with(file.text(), &crate::stack::grafana::known(&stack.datasources)) {
             Ok(scan) => queries.extend(
                 scan.sites
                     .into_iter()
@@ -297,7 +441,7 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
 }
 
 /// Every rule's `expr`, with where it is.
-fn rule_exprs(file: &SourceFile) -> Result<Vec<(String, Location)>, crate::edit::yaml::YamlError> {
+pub(crate) fn rule_exprs(file: &SourceFile) -> Result<Vec<(String, Location)>, crate::edit::yaml::YamlError> {
     let doc = YamlDoc::parse(file.text())?;
     let groups = doc
         .value()

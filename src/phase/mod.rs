@@ -4,6 +4,7 @@
 pub mod dashboards;
 pub mod docs;
 pub mod dual_run;
+pub mod mounts;
 pub mod remove;
 pub mod scrape;
 
@@ -105,4 +106,14 @@ impl std::fmt::Display for PhaseId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// The error of a phase that has nothing to act on because no Pushgateway was found: the phase
+/// is not journalled as applied, and the message says what would settle it.
+pub fn no_gateway(phase: PhaseId) -> crate::diagnostic::Diagnostic {
+    crate::diagnostic::Diagnostic::error(format!(
+        "no Pushgateway found in this stack: phase `{phase}` has nothing to act on"
+    ))
+    .help("found no Compose service running prom/pushgateway (or named pushgateway), and no scrape job pinned as the gateway's")
+    .help("name it with --gateway SERVICE, `gateway: {service: …}` in pullover.yaml, or for a gateway outside Compose `gateway: {job: …}`; nothing was written")
 }

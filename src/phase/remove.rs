@@ -32,33 +32,21 @@ pub const DUAL_RUN_DASHBOARD: &str = "pullover-dual-run.json";
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let mut builder = ChangeSet::builder();
     let Some(gateway) = &stack.settings.gateway else {
-        return builder
-            .finding(
-                Finding::new(
-                    "no-pushgateway",
-                    Severity::Info,
-                    "no Pushgateway found in this stack: nothing to remove",
-                )
-                .tip("if it runs under another name, pass --gateway SERVICE or set `gateway: {service: …}` in pullover.yaml"),
-            )
-            .build()
-            .map_err(|e| Diagnostic::error(e.to_string()));
+        return Err(super::no_gateway(super::PhaseId::Remove));
     };
 
     let mut findings = not_scraped_yet(stack, gateway);
 
     if let Some(file) = stack.compose.as_ref() {
+        let mut edits = Vec::new();
+        let mut because = Vec::new();
         match gateway.service.as_deref() {
             Some(service) => {
                 let outcome = compose::plan(stack, file, gateway, service);
                 findings.extend(outcome.findings);
                 if !outcome.edits.is_empty() {
-                    let after = file.doc.edit(&outcome.edits).map_err(|e| e.to_diagnostic(&file.file))?;
-                    builder = builder.modify(
-                        &file.file,
-                        after,
-                        format!("remove the {service} service and what points at it"),
-                    );
+                    edits.extend(outcome.edits);
+                    because.push(format!("remove the {service} service and what points at it"));
                 }
             }
             None => findings.push(Finding::new(
@@ -70,6 +58,16 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                     file.file.path
                 ),
             )),
+        }
+        // The mounts dual-run added for its own files go with them.
+        let unmount = super::mounts::remove_mounts(file, &[DUAL_RUN_RULE_FILE, DUAL_RUN_DASHBOARD]);
+        if !unmount.is_empty() {
+            edits.extend(unmount);
+            because.push("unmount the dual-run files".to_string());
+        }
+        if !edits.is_empty() {
+            let after = file.doc.edit(&edits).map_err(|e| e.to_diagnostic(&file.file))?;
+            builder = builder.modify(&file.file, after, because.join("; "));
         }
     }
 
@@ -108,6 +106,13 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         .findings(findings)
         .build()
         .map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// Rules and dashboard panels that still read the gateway's series, for the `docs` checklist.
+pub(crate) fn still_on_gateway_series(stack: &Stack, gateway: &Gateway) -> Vec<Finding> {
+    let mut findings = leftovers::rules_on_gateway_series(stack, gateway);
+    findings.extend(leftovers::dashboards_on_gateway_series(stack, gateway));
+    findings
 }
 
 /// Apps with no direct scrape job yet: removing the gateway now loses their metrics.

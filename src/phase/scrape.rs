@@ -6,25 +6,27 @@ use yaml_serde::{Mapping, Value};
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{NodeKind, Route, YamlEdit};
+use crate::promql::SelectorView;
 use crate::stack::prometheus::duration_seconds;
-use crate::stack::{App, Stack};
+use crate::stack::{App, Gateway, Stack};
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let prom = &stack.prometheus;
     let mut builder = ChangeSet::builder();
     let Some(gateway) = &stack.settings.gateway else {
-        return builder
-            .finding(
-                Finding::new(
-                    "no-pushgateway",
-                    Severity::Info,
-                    "no Pushgateway found in this stack: nothing to migrate",
-                )
-                .tip("if it runs elsewhere, name its scrape job with `gateway: {job: …}` in pullover.yaml"),
-            )
-            .build()
-            .map_err(|e| Diagnostic::error(e.to_string()));
+        return Err(super::no_gateway(super::PhaseId::Scrape));
     };
+    if gateway.service.is_none() {
+        builder = builder.finding(Finding::new(
+            "external-gateway",
+            Severity::Info,
+            format!(
+                "the Pushgateway at {} is not a service of this stack: it is scraped by job `{}`, and `remove` will remove that job and touch no service",
+                gateway.address(),
+                gateway.job.as_deref().unwrap_or("?")
+            ),
+        ).tip("if that is not the gateway, name it with `gateway: {service: …}` or `gateway: {job: …}` in pullover.yaml"));
+    }
     let mut new_jobs = Vec::new();
     for app in &stack.settings.apps {
         if gateway.job.as_deref() == Some(app.job.as_str()) {
@@ -92,7 +94,25 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                 .tip("sums over job alone double-count until the `remove` phase; the `dashboards` phase lists those queries"),
             );
         }
-        new_jobs.push(scrape_job(app, stack));
+        let queries = pushed_queries(stack, gateway, app);
+        let labels = labels_to_copy(stack, gateway, &queries);
+        if !labels.is_empty() {
+            let shown: Vec<String> = labels.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            builder = builder.finding(Finding::new(
+                "target-labels-copied",
+                Severity::Info,
+                format!(
+                    "the gateway's target in job `{}` adds {}, and queries select {}'s series on it: the new target gets it too",
+                    gateway.job.as_deref().unwrap_or("?"),
+                    shown.join(", "),
+                    app.service
+                ),
+            ));
+        }
+        for finding in short_ranges(stack, app, &queries) {
+            builder = builder.finding(finding);
+        }
+        new_jobs.push(scrape_job(app, stack, &labels));
     }
     if new_jobs.is_empty() {
         return builder.build().map_err(|e| Diagnostic::error(e.to_string()));
@@ -140,7 +160,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         .map_err(|e| Diagnostic::error(e.to_string()))
 }
 
-fn scrape_job(app: &App, stack: &Stack) -> (Value, String) {
+fn scrape_job(app: &App, stack: &Stack, labels: &[(String, String)]) -> (Value, String) {
     let scrape = &stack.settings.scrape;
     let mut job = Mapping::new();
     job.insert("job_name".into(), Value::String(app.job.clone()));
@@ -160,6 +180,13 @@ fn scrape_job(app: &App, stack: &Stack) -> (Value, String) {
     job.insert("metrics_path".into(), Value::String(scrape.metrics_path.clone()));
     let mut static_config = Mapping::new();
     static_config.insert("targets".into(), Value::Sequence(vec![Value::String(app.target())]));
+    if !labels.is_empty() {
+        let labels: Mapping = labels
+            .iter()
+            .map(|(k, v)| (Value::String(k.clone()), Value::String(v.clone())))
+            .collect();
+        static_config.insert("labels".into(), Value::Mapping(labels));
+    }
     job.insert(
         "static_configs".into(),
         Value::Sequence(vec![Value::Mapping(static_config)]),
@@ -169,4 +196,135 @@ fn scrape_job(app: &App, stack: &Stack) -> (Value, String) {
         app.service
     );
     (Value::Mapping(job), comment)
+}
+
+/// A query of a dashboard or rule file, with the selectors in it that pick an app's pushed
+/// series.
+struct PushedQuery {
+    text: String,
+    at: Location,
+    selectors: Vec<SelectorView>,
+}
+
+/// Every query of the dashboards and rule files that selects `app`'s pushed series.
+fn pushed_queries(stack: &Stack, gateway: &Gateway, app: &App) -> Vec<PushedQuery> {
+    let mut queries: Vec<(String, Location)> = Vec::new();
+    for file in &stack.dashboards {
+        if file.path.file_name() == super::dual_run::DASHBOARD_FILE_NAME {
+            continue;
+        }
+        if let Ok(scan) = crate::dashboard::scan_with(file.text(), &crate::stack::grafana::known(&stack.datasources)) {
+            queries.extend(
+                scan.sites
+                    .into_iter()
+                    .filter(|s| s.kind != crate::dashboard::SiteKind::PanelLink)
+                    .map(|s| {
+                        let at = Location::at(file, s.literal.start).with_context(format!("{} {}", s.owner, s.kind));
+                        (s.value, at)
+                    }),
+            );
+        }
+    }
+    for file in &stack.rule_files {
+        if file.path.file_name() == super::dual_run::RULE_FILE_NAME {
+            continue;
+        }
+        if let Ok(exprs) = super::dual_run::rule_exprs(file) {
+            queries.extend(exprs);
+        }
+    }
+    let only_app = stack.settings.apps.len() == 1;
+    queries
+        .into_iter()
+        .filter_map(|(text, at)| {
+            let selectors: Vec<SelectorView> = crate::promql::selectors(&text)
+                .ok()?
+                .into_iter()
+                .filter(|s| {
+                    if gateway.honor_labels {
+                        s.equals("job") == Some(app.pushed_job.as_str())
+                    } else {
+                        s.equals("exported_job") == Some(app.pushed_job.as_str())
+                            || (only_app && gateway.job.as_deref().is_some_and(|j| s.equals("job") == Some(j)))
+                    }
+                })
+                .collect();
+            (!selectors.is_empty()).then_some(PushedQuery { text, at, selectors })
+        })
+        .collect()
+}
+
+/// The `labels` the gateway's static target adds that queries on the pushed series select
+/// on: without them on the new target those queries would match nothing.
+fn labels_to_copy(stack: &Stack, gateway: &Gateway, queries: &[PushedQuery]) -> Vec<(String, String)> {
+    let Some(job) = gateway.job.as_deref().and_then(|j| stack.prometheus.job(j)) else {
+        return Vec::new();
+    };
+    let address = gateway.address();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (targets, labels) in &job.static_labels {
+        if !(targets.contains(&address) || job.static_labels.len() == 1) {
+            continue;
+        }
+        for (name, value) in labels {
+            let selected = queries
+                .iter()
+                .flat_map(|q| &q.selectors)
+                .any(|s| s.matchers.iter().any(|m| &m.label == name));
+            let reserved = matches!(name.as_str(), "job" | "instance") || name.starts_with("__");
+            if selected && !reserved && !out.iter().any(|(n, _)| n == name) {
+                out.push((name.clone(), value.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Range selectors over the pushed series shorter than four intervals of the new job: `rate`
+/// over them sees too few samples once the app is scraped at that interval.
+fn short_ranges(stack: &Stack, app: &App, queries: &[PushedQuery]) -> Vec<Finding> {
+    let interval = &stack.settings.scrape.interval;
+    let Some(seconds) = duration_seconds(interval) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for query in queries {
+        for selector in &query.selectors {
+            let Some(range) = range_after(&query.text, selector.span.end) else {
+                continue;
+            };
+            let Some(range_seconds) = duration_seconds(range) else {
+                continue; // a template variable such as $__rate_interval: Grafana sizes it
+            };
+            if range_seconds >= 4.0 * seconds {
+                continue;
+            }
+            let samples = (range_seconds / seconds).floor();
+            out.push(
+                Finding::new(
+                    "range-under-four-intervals",
+                    Severity::Hazard,
+                    format!(
+                        "`[{range}]` over {} is shorter than 4× the interval {} will be scraped at ({interval}): at most {samples} sample(s) per window",
+                        selector.metric.as_deref().unwrap_or("the pushed series"),
+                        app.service
+                    ),
+                )
+                .tip(format!(
+                    "widen the range to at least {}s or use $__rate_interval, or scrape more often with `scrape: {{interval: …}}` in pullover.yaml",
+                    4.0 * seconds
+                ))
+                .at(query.at.clone()),
+            );
+        }
+    }
+    out
+}
+
+/// The duration of a range selector `[5m]` (or of a subquery's range) right after `end`.
+fn range_after(query: &str, end: usize) -> Option<&str> {
+    let rest = query.get(end..)?.trim_start();
+    let inner = rest.strip_prefix('[')?;
+    let inner = &inner[..inner.find(']')?];
+    Some(inner.split(':').next().unwrap_or(inner).trim())
 }

@@ -193,7 +193,7 @@ fn bind_source_for(mounts: &[Mount], container_path: &str) -> Option<String> {
 }
 
 /// The stack file a bind-mount source names, when it names one inside the stack.
-fn stack_path_of_source(compose_dir: &str, source: &str) -> Option<RelPath> {
+pub(crate) fn stack_path_of_source(compose_dir: &str, source: &str) -> Option<RelPath> {
     let source = source.strip_prefix("./").unwrap_or(source);
     if source.starts_with('/') || source.starts_with('~') || source.starts_with('$') {
         return None;
@@ -563,6 +563,52 @@ pub fn find_dashboard_dirs(dir: &StackDir, compose: Option<&Compose>) -> Result<
         }
     }
     Ok(found)
+}
+
+/// The addresses a Prometheus outside the gateway's network reaches it at: each host port
+/// Compose publishes for its container port `port`, on `host.docker.internal`, `localhost`
+/// and `127.0.0.1` (`9092:9091` → `host.docker.internal:9092`, …).
+pub fn published_aliases(compose: &Compose, service: &str, port: u16) -> Vec<String> {
+    use yaml_serde::Value;
+    let Some(ports) = compose
+        .doc
+        .value()
+        .get("services")
+        .and_then(|s| s.get(service))
+        .and_then(|s| s.get("ports"))
+        .and_then(Value::as_sequence)
+    else {
+        return Vec::new();
+    };
+    let mut published: Vec<u16> = Vec::new();
+    for entry in ports {
+        let pair = match entry {
+            Value::Mapping(_) => entry
+                .get("published")
+                .and_then(crate::edit::yaml::scalar_string)
+                .zip(entry.get("target").and_then(crate::edit::yaml::scalar_string)),
+            other => crate::edit::yaml::scalar_string(other).and_then(|text| {
+                let text = text.split('/').next().unwrap_or_default().to_string();
+                let mut parts: Vec<&str> = text.rsplitn(3, ':').collect();
+                parts.reverse();
+                match parts.as_slice() {
+                    [.., host, container] => Some((host.to_string(), container.to_string())),
+                    _ => None,
+                }
+            }),
+        };
+        if let Some((host, container)) = pair
+            && container.parse::<u16>().ok() == Some(port)
+            && let Ok(host) = host.parse::<u16>()
+            && !published.contains(&host)
+        {
+            published.push(host);
+        }
+    }
+    published
+        .iter()
+        .flat_map(|p| ["host.docker.internal", "localhost", "127.0.0.1"].map(|h| format!("{h}:{p}")))
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod app_code;
 pub mod compose;
 pub mod discover;
+pub mod grafana;
 pub mod mentions;
 pub mod prometheus;
 pub mod prometheus_version;
@@ -101,6 +102,8 @@ pub struct Stack {
     pub evidence: Vec<Evidence>,
     /// Code and env files of services built from the stack folder (read only).
     pub service_files: Vec<services::ServiceFiles>,
+    /// Data sources Grafana's provisioning declares (names and uids dashboards refer to).
+    pub datasources: Vec<grafana::ProvisionedDatasource>,
     /// Pushed groups a live Pushgateway or Prometheus reported. Reading the stack never fills
     /// this: the command edge does ([`Stack::observe`]), through `live/`, when a URL is given,
     /// so planners stay pure.
@@ -328,8 +331,21 @@ fn load(
         .as_ref()
         .map(|c| services::read_service_files(dir, c))
         .unwrap_or_default();
+    let datasources = grafana::read_datasources(dir, compose.as_ref());
     let live = merge_live(pinned.live.clone().unwrap_or_default(), overrides);
-    let scrape = pinned.scrape.clone().unwrap_or_default();
+    let mut scrape = pinned.scrape.clone().unwrap_or_default();
+    if let Some(gateway) = &gateway
+        && !interval_pinned(settings_source.as_ref())
+    {
+        // The new jobs scrape as often as the gateway was: queries written for its data
+        // (`rate(x[1m])` over a 5 s job) keep enough samples.
+        let (interval, why) = prometheus.interval_of(gateway.job.as_deref());
+        // One Prometheus itself would refuse is left to it: the default stays.
+        if prometheus::duration_seconds(&interval).is_some_and(|seconds| seconds > 0.0) {
+            found.push(evidence("scrape.interval", interval.clone(), why));
+            scrape.interval = interval;
+        }
+    }
     check_settings(&apps, &scrape, settings_source.as_ref())?;
     let mut stack = Stack {
         settings: Settings {
@@ -348,6 +364,7 @@ fn load(
         code,
         evidence: found,
         service_files,
+        datasources,
         observed_pushes: Vec::new(),
         query_clues: Vec::new(),
         prometheus_dialect,
@@ -386,9 +403,10 @@ fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
         other_jobs: &other_jobs,
     };
     let files: Vec<&SourceFile> = stack.dashboards.iter().collect();
+    let known = grafana::known(&stack.datasources);
     let parts = crate::parallel::map_in_parallel(files, |file| {
         let mut collector = identity::clues::ClueCollector::default();
-        if let Ok(scanned) = crate::dashboard::scan(file.text()) {
+        if let Ok(scanned) = crate::dashboard::scan_with(file.text(), &known) {
             for site in scanned
                 .sites
                 .iter()
@@ -425,6 +443,13 @@ fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
         }
     }
     collector.finish()
+}
+
+/// Whether pullover.yaml sets `scrape: {interval: …}` itself.
+fn interval_pinned(source: Option<&SourceFile>) -> bool {
+    source
+        .and_then(|file| crate::edit::yaml::YamlDoc::parse(file.text()).ok())
+        .is_some_and(|doc| doc.value().get("scrape").and_then(|s| s.get("interval")).is_some())
 }
 
 /// Settings the scrape phase would write into prometheus.yml as they are: anything Prometheus
@@ -611,7 +636,14 @@ fn resolve_gateway(
                 }
                 None => return Ok(None),
             },
-            None => return Ok(None),
+            None => match external_gateway_job(prometheus)? {
+                Some((job, target, why)) => {
+                    found.push(evidence("gateway.job", job, why));
+                    let (h, p) = target.rsplit_once(':').unwrap_or((target.as_str(), "9091"));
+                    (h.to_string(), p.parse().unwrap_or(9091))
+                }
+                None => return Ok(None),
+            },
         },
     };
     let job = match &pinned_gateway.job {
@@ -630,14 +662,26 @@ fn resolve_gateway(
                     ));
                     Some(one.to_string())
                 }
-                [] => prometheus.job(&host).map(|j| {
-                    found.push(evidence(
-                        "gateway.job",
-                        j.name.clone(),
-                        "named after the gateway service",
-                    ));
-                    j.name.clone()
-                }),
+                [] => match prometheus.job(&host) {
+                    Some(j) => {
+                        found.push(evidence(
+                            "gateway.job",
+                            j.name.clone(),
+                            "named after the gateway service",
+                        ));
+                        Some(j.name.clone())
+                    }
+                    None => service
+                        .as_ref()
+                        .and_then(|(name, _)| {
+                            docker_sd_job(compose?, name, prometheus)
+                                .or_else(|| published_port_job(compose?, name, port, prometheus))
+                        })
+                        .map(|(job, why)| {
+                            found.push(evidence("gateway.job", job.clone(), why));
+                            job
+                        }),
+                },
                 many => {
                     return Err(Diagnostic::error(format!(
                         "several scrape jobs target {host}:{port}: {}",
@@ -678,6 +722,119 @@ fn resolve_gateway(
         job,
         honor_labels,
     }))
+}
+
+/// The Docker service-discovery job that finds the gateway service by its labels
+/// (`prometheus-scrape.enabled: "true"` read as `__meta_docker_container_label_prometheus_scrape_enabled`).
+fn docker_sd_job(compose: &Compose, service: &str, prometheus: &PromConfig) -> Option<(String, String)> {
+    use yaml_serde::Value;
+    let labels: Vec<String> = match compose.doc.value().get("services")?.get(service)?.get("labels")? {
+        Value::Mapping(map) => map.keys().filter_map(crate::edit::yaml::scalar_string).collect(),
+        Value::Sequence(items) => items
+            .iter()
+            .filter_map(crate::edit::yaml::scalar_string)
+            .map(|entry| entry.split('=').next().unwrap_or_default().to_string())
+            .collect(),
+        _ => return None,
+    };
+    let jobs = prometheus.doc.value().get("scrape_configs")?.as_sequence()?;
+    jobs.iter()
+        .filter(|job| job.get("docker_sd_configs").is_some())
+        .find_map(|job| {
+            let name = job.get("job_name").and_then(crate::edit::yaml::scalar_string)?;
+            let text = yaml_serde::to_string(job).ok()?;
+            labels.iter().find_map(|label| {
+                let meta: String = label
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+                    .collect();
+                text.contains(&format!("__meta_docker_container_label_{meta}")).then(|| {
+                    (
+                        name.clone(),
+                        format!(
+                            "service {service} carries the Docker service-discovery label `{label}` that job `{name}` reads"
+                        ),
+                    )
+                })
+            })
+        })
+}
+
+/// The one job whose static targets are all the gateway's published port on the host
+/// (`host.docker.internal:9092` for `ports: ["9092:9091"]`): Prometheus runs outside Compose's
+/// network and reaches the gateway there.
+fn published_port_job(
+    compose: &Compose,
+    service: &str,
+    port: u16,
+    prometheus: &PromConfig,
+) -> Option<(String, String)> {
+    let aliases = discover::published_aliases(compose, service, port);
+    let jobs: Vec<&prometheus::ScrapeJob> = prometheus
+        .jobs
+        .iter()
+        .filter(|j| !j.has_service_discovery && !j.targets.is_empty() && j.targets.iter().all(|t| aliases.contains(t)))
+        .collect();
+    match jobs.as_slice() {
+        [job] => Some((
+            job.name.clone(),
+            format!(
+                "its static target {} is the host port Compose publishes for service {service}'s port {port}",
+                job.targets.join(", ")
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// With no gateway service in the Compose file (commented out, or running elsewhere): the one
+/// scrape job that looks like a Pushgateway's — static targets only, all on port 9091, or
+/// `honor_labels` on a job named after the gateway. Its name, its target and why.
+fn external_gateway_job(prometheus: &PromConfig) -> Result<Option<(String, String, String)>, Diagnostic> {
+    let candidates: Vec<(&prometheus::ScrapeJob, String)> = prometheus
+        .jobs
+        .iter()
+        .filter(|j| !j.has_service_discovery && !j.targets.is_empty())
+        .filter_map(|j| {
+            let on_9091 = j
+                .targets
+                .iter()
+                .all(|t| t.rsplit_once(':').is_some_and(|(_, p)| p == "9091"));
+            let named = j.honor_labels && j.name.to_ascii_lowercase().contains("pushgateway");
+            let mut why = Vec::new();
+            if on_9091 {
+                why.push("its targets are on Pushgateway's port 9091");
+            }
+            if j.honor_labels {
+                why.push("it sets honor_labels");
+            }
+            if named {
+                why.push("its name says so");
+            }
+            (on_9091 || named).then(|| (j, why.join(", ")))
+        })
+        .collect();
+    match candidates.as_slice() {
+        [] => Ok(None),
+        [(job, why)] => Ok(job.targets.first().map(|target| {
+            (
+                job.name.clone(),
+                target.clone(),
+                format!(
+                    "no Compose service runs a Pushgateway, but job `{}` scrapes {target} and looks like one ({why}): an external gateway",
+                    job.name
+                ),
+            )
+        })),
+        many => {
+            let names: Vec<&str> = many.iter().map(|(j, _)| j.name.as_str()).collect();
+            Err(Diagnostic::error(format!(
+                "no Compose service runs a Pushgateway, and several scrape jobs look like one: {}",
+                names.join(", ")
+            ))
+            .help("name the one that scrapes the pushed metrics with `gateway: {job: …}` in pullover.yaml"))
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -944,7 +1101,9 @@ fn rule_patterns(compose: Option<&Compose>, prometheus: &PromConfig) -> Vec<(Str
                         .iter()
                         .filter(|s| discover::is_prometheus_service(s))
                         .find_map(|s| {
-                            discover::host_path_for(c.file.path.parent(), &s.volumes, pattern).map(|p| p.to_string())
+                            discover::host_path_for(c.file.path.parent(), &s.volumes, pattern)
+                                .map(|p| p.to_string())
+                                .or_else(|| file_mounts_glob(c, s, pattern))
                         })
                 })
             } else {
@@ -953,6 +1112,29 @@ fn rule_patterns(compose: Option<&Compose>, prometheus: &PromConfig) -> Vec<(Str
             (pattern.clone(), host)
         })
         .collect()
+}
+
+/// A container glob (`/etc/prometheus/rules/*.yml`) no mounted folder reaches, when files
+/// are mounted one by one at paths it matches: the same glob over the host folder they all
+/// come from.
+fn file_mounts_glob(compose: &Compose, service: &compose::Service, pattern: &str) -> Option<String> {
+    let glob = glob::Pattern::new(pattern).ok()?;
+    let (_, file_part) = pattern.rsplit_once('/')?;
+    let mut folder: Option<String> = None;
+    for mount in service.volumes.iter().filter(|m| m.bind && glob.matches(&m.target)) {
+        let host = discover::host_path_for(compose.file.path.parent(), std::slice::from_ref(mount), &mount.target)?;
+        let parent = host.parent().to_string();
+        if folder.as_ref().is_some_and(|f| f != &parent) {
+            return None;
+        }
+        folder = Some(parent);
+    }
+    let folder = folder?;
+    Some(if folder.is_empty() {
+        file_part.to_string()
+    } else {
+        format!("{folder}/{file_part}")
+    })
 }
 
 fn read_rule_files(

@@ -17,6 +17,9 @@ pub struct PromConfig {
     pub global_scrape_timeout: Option<String>,
 }
 
+/// One `static_configs` entry: its targets and the `labels` it adds to them.
+pub type StaticLabels = (Vec<String>, Vec<(String, String)>);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScrapeJob {
     pub name: String,
@@ -25,6 +28,10 @@ pub struct ScrapeJob {
     pub targets: Vec<String>,
     /// Whether the job also finds targets another way (file_sd, dns_sd, docker_sd…).
     pub has_service_discovery: bool,
+    /// Its own `scrape_interval`, as written.
+    pub scrape_interval: Option<String>,
+    /// The `labels` of each of its `static_configs`, with that config's targets.
+    pub static_labels: Vec<StaticLabels>,
     /// Byte offset of the job's `job_name` value, for findings.
     pub offset: usize,
 }
@@ -87,6 +94,32 @@ impl PromConfig {
                         .collect()
                 })
                 .unwrap_or_default();
+            let static_labels = job
+                .get("static_configs")
+                .and_then(Value::as_sequence)
+                .map(|configs| {
+                    configs
+                        .iter()
+                        .map(|c| {
+                            let targets = c
+                                .get("targets")
+                                .and_then(Value::as_sequence)
+                                .map(|t| t.iter().filter_map(scalar_string).collect())
+                                .unwrap_or_default();
+                            let labels = c
+                                .get("labels")
+                                .and_then(Value::as_mapping)
+                                .map(|m| {
+                                    m.iter()
+                                        .filter_map(|(k, v)| Some((scalar_string(k)?, scalar_string(v)?)))
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            (targets, labels)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             let has_service_discovery = job
                 .as_mapping()
                 .is_some_and(|m| m.keys().filter_map(scalar_string).any(|k| k.ends_with("_sd_configs")));
@@ -95,6 +128,8 @@ impl PromConfig {
                 name,
                 targets,
                 has_service_discovery,
+                scrape_interval: job.get("scrape_interval").and_then(scalar_string),
+                static_labels,
                 offset,
             });
         }
@@ -111,6 +146,27 @@ impl PromConfig {
             jobs,
             rule_files,
         })
+    }
+
+    /// How often the job named `job` scrapes: its own `scrape_interval`, else the global one,
+    /// else Prometheus's default (1m); with where that comes from.
+    pub fn interval_of(&self, job: Option<&str>) -> (String, String) {
+        if let Some((name, interval)) = job
+            .and_then(|name| self.job(name))
+            .and_then(|j| Some((&j.name, j.scrape_interval.clone()?)))
+        {
+            return (
+                interval,
+                format!("the `scrape_interval` of job `{name}` in {}", self.file.path),
+            );
+        }
+        match &self.global_scrape_interval {
+            Some(global) => (
+                global.clone(),
+                format!("the global `scrape_interval` in {}", self.file.path),
+            ),
+            None => ("1m".into(), "Prometheus's default `scrape_interval`".into()),
+        }
     }
 
     pub fn job(&self, name: &str) -> Option<&ScrapeJob> {

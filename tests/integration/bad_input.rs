@@ -82,9 +82,19 @@ fn a_stack_without_pushgateway_has_nothing_to_do() {
             .replace("prom/pushgateway:v1.5.1", "nginx")
             .replace("  pushgateway:\n", "  cache:\n"),
     );
+    // And no scrape job that looks like a gateway's (that would be an external gateway).
+    let prom = p.read("prometheus/prometheus.yml");
+    p.write(
+        "prometheus/prometheus.yml",
+        &prom
+            .replace("job_name: pushgateway", "job_name: cache")
+            .replace("honor_labels: true", "honor_labels: false")
+            .replace("pushgateway:9091", "cache:80"),
+    );
+    // Nothing to act on because the gateway is missing: an error that says so, not a no-op.
     let run = p.run(["plan", "--detailed-exitcode"]);
-    run.code(0);
-    assert!(run.stdout.contains("no-pushgateway"), "{}", run.stdout);
+    run.code(1);
+    assert!(run.stderr.contains("no Pushgateway found"), "{}", run.stderr);
 }
 
 #[test]

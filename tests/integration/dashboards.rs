@@ -993,9 +993,15 @@ fn promtool_accepts_every_rewritten_rule_file() {
     }
     // grafana-resources' rules only read push_time_seconds or add up both sources; shared-volume
     // pushes under the scrape job's own name with no instance matcher: reported, none moves.
+    // mount-config-only and null-rule-files have no rule file.
     assert_eq!(
         without_rule_rewrite,
-        ["grafana-resources", "shared-volume"],
+        [
+            "grafana-resources",
+            "mount-config-only",
+            "null-rule-files",
+            "shared-volume"
+        ],
         "every other stack has a rule to rewrite"
     );
 }

@@ -47,7 +47,7 @@ fn seed_docs_plan_rewrites_the_architecture_line_and_the_metrics_flow_and_lists_
     -5. Grafana queries Prometheus.
     +1. `metrics-api` keeps its metrics in its own registry and serves them in the
     +   Prometheus text format at `GET /metrics` on port 8080.
-    +2. Prometheus scrapes `metrics-api:8080` as job `metrics-api` every 30s.
+    +2. Prometheus scrapes `metrics-api:8080` as job `metrics-api` every 15s.
     +   The series carry the labels of the target they were scraped from
     +   (`job="metrics-api", instance="metrics-api:8080"`).
     +3. Grafana queries Prometheus.
@@ -115,6 +115,27 @@ fn seed_docs_plan_rewrites_the_architecture_line_and_the_metrics_flow_and_lists_
              --> metrics-api/server.js:134:71
       info [pushgateway-mentions-left] 19 line(s) in docs and app code still mention the Pushgateway (listed above)
              = tip: remove the push calls and the gateway address from the apps once Prometheus scrapes them; reword or delete the prose
+      todo [rule-on-gateway-series] alert `MetricsApiPushStale` reads what goes away with the Pushgateway: `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
+             --> prometheus/rules/pushgateway.yml:7:15 (alert `MetricsApiPushStale`)
+             = tip: rewrite it (e.g. on `time() - timestamp(up{job="metrics-api"})`) or delete it; pullover does not edit rules in this phase
+      todo [rule-on-gateway-series] alert `PushgatewayDown` reads what goes away with the Pushgateway: `up{job="pushgateway"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
+             --> prometheus/rules/pushgateway.yml:16:15 (alert `PushgatewayDown`)
+             = tip: rewrite it (e.g. on `up{job="metrics-api"}`) or delete it; pullover does not edit rules in this phase
+    hazard [rule-on-pushed-series] rule `job:http_requests:rate5m` still selects the pushed series, which stop with the Pushgateway
+             --> prometheus/rules/pushgateway.yml:27:15 (rule `job:http_requests:rate5m`)
+             = tip: apply the `dashboards` phase first: it rewrites rule queries to the scraped series
+    hazard [panel-on-pushed-series] 4 queries of dashboard "Metrics API" still select the pushed series, which stop with the Pushgateway: panel "Request latency" in row "Requests", panel "Views of $page, last hour" in row "Pages", panel "Heap used" in row "Runtime"
+             --> grafana/dashboards/metrics-api.json:232:19 (panel "Request latency" in row "Requests")
+             = tip: apply the `dashboards` phase first: it rewrites them to the scraped series
+      todo [panel-on-gateway-series] 6 queries of dashboard "Pushgateway Health" read what goes away with the Pushgateway (its own metrics, push times): panel "Pushgateway up", panel "Stale push groups (> 5m)", panel "Last push failed", panel "Gateway memory", panel "Seconds since last push (metrics-api)", panel "Pushgateway requests / s"
+             --> grafana/dashboards/pushgateway-health.json:99:19 (panel "Pushgateway up")
+             = tip: rewrite or delete them; the `dashboards` phase suggested replacements
+      todo [panel-on-gateway-series] 1 query of dashboard "Website Overview" read what goes away with the Pushgateway (its own metrics, push times): panel "Seconds since last push" in row "Traffic"
+             --> grafana/dashboards/website-overview.json:184:19 (panel "Seconds since last push" in row "Traffic")
+             = tip: rewrite or delete them; the `dashboards` phase suggested replacements
+    hazard [panel-on-pushed-series] 3 queries of dashboard "Website Overview" still select the pushed series, which stop with the Pushgateway: panel "Page views (total)" in row "Traffic", panel "Error ratio" in row "Traffic", panel "Views by page and country (5m rate)" in row "Per page"
+             --> grafana/dashboards/website-overview.json:110:19 (panel "Page views (total)" in row "Traffic")
+             = tip: apply the `dashboards` phase first: it rewrites them to the scraped series
 
     Plan: 2 files to change, 0 to create, 0 to delete (+10 −15 lines).
     Apply it with `pullover apply docs`.
@@ -167,6 +188,30 @@ fn honor_false_docs_plan_changes_one_line_and_lists_the_python_push() {
              --> batch-etl/etl.py:74:78
       info [pushgateway-mentions-left] 11 line(s) in docs and app code still mention the Pushgateway (listed above)
              = tip: remove the push calls and the gateway address from the apps once Prometheus scrapes them; reword or delete the prose
+      todo [rule-on-gateway-series] alert `BatchEtlNotPushing` reads what goes away with the Pushgateway: `push_time_seconds{job="pushgateway", exported_job="batch-etl"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
+             --> prometheus/rules/etl.rules.yml:5:11 (alert `BatchEtlNotPushing`)
+             = tip: rewrite it (e.g. on `time() - timestamp(up{job="batch-etl"})`) or delete it; pullover does not edit rules in this phase
+    hazard [rule-on-pushed-series] alert `BatchEtlRowsFailing` still selects the pushed series, which stop with the Pushgateway
+             --> prometheus/rules/etl.rules.yml:13:11 (alert `BatchEtlRowsFailing`)
+             = tip: apply the `dashboards` phase first: it rewrites rule queries to the scraped series
+    hazard [rule-on-pushed-series] alert `BatchEtlNoSuccess` still selects the pushed series, which stop with the Pushgateway
+             --> prometheus/rules/etl.rules.yml:18:11 (alert `BatchEtlNoSuccess`)
+             = tip: apply the `dashboards` phase first: it rewrites rule queries to the scraped series
+    hazard [rule-on-pushed-series] rule `exported_job:etl_rows_processed:rate5m` still selects the pushed series, which stop with the Pushgateway
+             --> prometheus/rules/etl.rules.yml:23:11 (rule `exported_job:etl_rows_processed:rate5m`)
+             = tip: apply the `dashboards` phase first: it rewrites rule queries to the scraped series
+      todo [panel-on-gateway-series] 3 queries of dashboard "Batch ETL" read what goes away with the Pushgateway (its own metrics, push times): panel "Since last push", panel "Targets up", panel "Scrape targets"
+             --> grafana/dashboards/etl-overview.json:153:19 (panel "Since last push")
+             = tip: rewrite or delete them; the `dashboards` phase suggested replacements
+    hazard [panel-on-pushed-series] 9 queries of dashboard "Batch ETL" still select the pushed series, which stop with the Pushgateway: panel "Since last successful batch", panel "Last batch duration", panel "Rows processed / s", panel "Rows / s by table", panel "Rejected row ratio", variable "exported_job", variable "table"
+             --> grafana/dashboards/etl-overview.json:86:19 (panel "Since last successful batch")
+             = tip: apply the `dashboards` phase first: it rewrites them to the scraped series
+      todo [panel-on-gateway-series] 2 queries of dashboard "ETL (legacy)" read what goes away with the Pushgateway (its own metrics, push times): panel "Seconds since last push" in row "Freshness", panel "Targets up" in row "Freshness"
+             --> grafana/dashboards/legacy-etl.json:247:23 (panel "Seconds since last push" in row "Freshness")
+             = tip: rewrite or delete them; the `dashboards` phase suggested replacements
+    hazard [panel-on-pushed-series] 4 queries of dashboard "ETL (legacy)" still select the pushed series, which stop with the Pushgateway: panel "Rows processed / s ([[job]])" in row "Throughput", panel "Rows rejected" in row "Throughput", panel "Seconds since last success" in row "Freshness", variable "job"
+             --> grafana/dashboards/legacy-etl.json:59:23 (panel "Rows processed / s ([[job]])" in row "Throughput")
+             = tip: apply the `dashboards` phase first: it rewrites them to the scraped series
 
     Plan: 1 file to change, 0 to create, 0 to delete (+1 −1 lines).
     Apply it with `pullover apply docs`.

@@ -99,6 +99,8 @@ fn seed_init_shows_each_setting_and_why() {
           a usual docs file at the stack root
       apps.metrics-api.pushed_job: pushgateway
           its code: `pushAdd` at metrics-api/server.js:125 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
+      scrape.interval: 15s
+          the global `scrape_interval` in prometheus/prometheus.yml
 
     Wrote pullover.yaml: each key says why it was chosen. Review it, then run `pullover plan`.
     "#);
@@ -167,7 +169,7 @@ fn seed_init_shows_each_setting_and_why() {
 
     # How the new scrape jobs scrape the apps.
     scrape:
-      interval: 30s
+      interval: 15s
       metrics_path: /metrics
     "#);
 }

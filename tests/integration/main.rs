@@ -26,5 +26,6 @@ mod remove;
 mod remove_props;
 mod scrape;
 mod secrets;
+mod shapes;
 mod verify_e2e;
 mod verify_report;

@@ -122,11 +122,12 @@ fn ready_for_remove(stack: &str) -> Pullover {
 
 #[test]
 fn a_gateway_job_pullover_yaml_names_goes_even_when_prometheus_reaches_it_by_another_address() {
-    // Prometheus outside Compose scrapes the gateway at 127.0.0.1:9091, not pushgateway:9091.
+    // Prometheus elsewhere scrapes the gateway at 10.0.0.5:9091, not pushgateway:9091 (and not
+    // the port Compose publishes on this host, which would be clear evidence).
     let p = pullover().stack("seed");
     let config = p
         .read("prometheus/prometheus.yml")
-        .replace("'pushgateway:9091'", "'127.0.0.1:9091'");
+        .replace("'pushgateway:9091'", "'10.0.0.5:9091'");
     p.write("prometheus/prometheus.yml", &config);
     let guessed = p.run(["plan", "remove"]);
     guessed.success();
@@ -143,7 +144,7 @@ fn a_gateway_job_pullover_yaml_names_goes_even_when_prometheus_reaches_it_by_ano
     assert!(named.stdout.contains("-  - job_name: pushgateway"), "{}", named.stdout);
     assert!(
         named.stdout.contains(
-            "job `pushgateway` scrapes 127.0.0.1:9091, not pushgateway:9091; removed because pullover.yaml names it the gateway's job"
+            "job `pushgateway` scrapes 10.0.0.5:9091, not pushgateway:9091; removed because pullover.yaml names it the gateway's job"
         ),
         "{}",
         named.stdout
@@ -599,7 +600,9 @@ fn expected_compose(before: &Value, gateway: &str, kept_env: &[String]) -> Value
 /// prometheus.yml without the gateway: jobs that only scrape it (or the job
 /// pinned as its own) go, a job that scrapes it among others loses that
 /// target, and the dual-run rule file is unloaded.
-fn expected_prometheus(before: &Value, address: &str, pinned: Option<&str>) -> Value {
+/// `comments_under_rule_files`: a `rule_files:` that held only comments before dual-run made it
+/// a list keeps them, with no value, when the list empties.
+fn expected_prometheus(before: &Value, address: &str, pinned: Option<&str>, comments_under_rule_files: bool) -> Value {
     let mut value = before.clone();
     let root = value.as_mapping_mut().unwrap();
     if let Some(Value::Sequence(jobs)) = root.get_mut("scrape_configs") {
@@ -618,7 +621,9 @@ fn expected_prometheus(before: &Value, address: &str, pinned: Option<&str>) -> V
                 .as_mapping()
                 .is_some_and(|m| m.keys().any(|k| k.as_str().is_some_and(|k| k.ends_with("_sd_configs"))));
             let only_gateway = !targets.is_empty() && targets.iter().all(|t| *t == address) && !discovers;
-            let pinned_alone = name.is_some() && name == pinned && targets.iter().all(|t| *t == address);
+            // A Docker service-discovery job finds other containers too: it stays.
+            let docker_sd = job.get("docker_sd_configs").is_some();
+            let pinned_alone = name.is_some() && name == pinned && targets.iter().all(|t| *t == address) && !docker_sd;
             !(only_gateway || pinned_alone)
         });
         for job in jobs.iter_mut() {
@@ -634,7 +639,11 @@ fn expected_prometheus(before: &Value, address: &str, pinned: Option<&str>) -> V
     if let Some(Value::Sequence(files)) = root.get_mut("rule_files") {
         files.retain(|f| f.as_str() != Some(DUAL_RUN_RULE_FILE));
         if files.is_empty() {
-            root.shift_remove("rule_files");
+            if comments_under_rule_files {
+                root.insert("rule_files".into(), Value::Null);
+            } else {
+                root.shift_remove("rule_files");
+            }
         }
     }
     value
@@ -664,8 +673,16 @@ fn every_remove_plan_means_exactly_the_intended_change() {
                 .find(|c| &c.path == path)
                 .unwrap_or_else(|| panic!("{name}: {path} is not changed"))
         };
+        // An external gateway (no Compose service) leaves the Compose file alone.
+        let Some(service) = gateway.service.as_deref() else {
+            assert!(
+                plan.changes.iter().all(|c| c.path != compose.file.path),
+                "{name}: the Compose file is changed, though the gateway is not one of its services"
+            );
+            continue;
+        };
         let compose_after = typed(&text(&change(&compose.file.path).after));
-        let mut expected = expected_compose(compose.doc.value(), gateway.service.as_deref().unwrap(), &kept_env);
+        let mut expected = expected_compose(compose.doc.value(), service, &kept_env);
         // `x-` blocks only the gateway used go too; which ones is the anchors' business.
         let drop_unused_extensions = |v: &mut Value, keep: &Value| {
             if let Some(map) = v.as_mapping_mut() {
@@ -679,7 +696,18 @@ fn every_remove_plan_means_exactly_the_intended_change() {
         );
 
         let prom_after = typed(&text(&change(&stack.prometheus.file.path).after));
-        let expected = expected_prometheus(stack.prometheus.doc.value(), &gateway.address(), gateway.job.as_deref());
+        let prom_text = stack.prometheus.file.text();
+        let comments_under_rule_files = prom_text
+            .lines()
+            .skip_while(|l| !l.starts_with("rule_files:"))
+            .nth(1)
+            .is_some_and(|l| l.trim_start().starts_with('#'));
+        let expected = expected_prometheus(
+            stack.prometheus.doc.value(),
+            &gateway.address(),
+            gateway.job.as_deref(),
+            comments_under_rule_files,
+        );
         assert_eq!(
             prom_after, expected,
             "{name}: prometheus.yml does not mean what was intended"
@@ -801,18 +829,24 @@ fn a_compose_file_without_a_pushgateway_has_nothing_to_remove() {
             .replace("prom/pushgateway:v1.5.1", "nginx")
             .replace("  pushgateway:\n", "  cache:\n"),
     );
+    // And no scrape job that looks like a gateway's (that would be an external gateway).
+    let prom = p.read("prometheus/prometheus.yml");
+    p.write(
+        "prometheus/prometheus.yml",
+        &prom
+            .replace("job_name: pushgateway", "job_name: cache")
+            .replace("honor_labels: true", "honor_labels: false")
+            .replace("pushgateway:9091", "cache:80"),
+    );
     let before = p.hashes();
     let run = p.run(["plan", "remove", "--detailed-exitcode"]);
-    run.code(0);
-    insta::assert_snapshot!(p.clean(&run.stdout), @"
-    Phase 4/5 `remove`: remove the Pushgateway service, its scrape job and the dual-run artefacts
-
-    Findings:
-      info [no-pushgateway] no Pushgateway found in this stack: nothing to remove
-             = tip: if it runs under another name, pass --gateway SERVICE or set `gateway: {service: …}` in pullover.yaml
-
-    No changes: the files already look as this phase would leave them.
-    ");
+    run.code(1);
+    insta::assert_snapshot!(p.clean(&run.stderr), @r#"
+    note: `scrape` is not applied yet; `pullover apply remove` refuses until it is
+    error: no Pushgateway found in this stack: phase `remove` has nothing to act on
+     = help: found no Compose service running prom/pushgateway (or named pushgateway), and no scrape job pinned as the gateway's
+     = help: name it with --gateway SERVICE, `gateway: {service: …}` in pullover.yaml, or for a gateway outside Compose `gateway: {job: …}`; nothing was written
+    "#);
     assert_eq!(p.hashes(), before);
 }
 

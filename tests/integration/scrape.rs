@@ -20,7 +20,7 @@ fn seed_scrape_plan_adds_one_job_and_nothing_else() {
      
     +  # metrics-api: scraped directly instead of through the Pushgateway (pullover: scrape)
     +  - job_name: metrics-api
-    +    scrape_interval: 30s
+    +    scrape_interval: 15s
     +    metrics_path: /metrics
     +    static_configs:
     +      - targets: ['metrics-api:8080']

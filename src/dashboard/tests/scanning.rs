@@ -306,3 +306,33 @@ fn queries_the_models_do_not_reach_are_strays_and_reached_ones_are_not() {
         assert_eq!(scan(source).unwrap().strays, Vec::new());
     }
 }
+
+#[test]
+fn data_sources_named_without_a_type_are_read_with_the_provisioned_ones() {
+    use super::super::{KnownDatasources, SkipReason, scan_with};
+    let dashboard = r#"{"title": "t", "panels": [
+        {"title": "by name", "datasource": "metrics", "targets": [{"expr": "a"}]},
+        {"title": "by uid", "datasource": {"uid": "P41"}, "targets": [{"expr": "b"}]},
+        {"title": "default", "targets": [{"expr": "c"}]},
+        {"title": "logs", "datasource": "logs", "targets": [{"expr": "{job=\"x\"}"}]}
+    ]}"#;
+    // Without the provisioning, the names say nothing.
+    let alone = scan(dashboard).unwrap();
+    assert_eq!(alone.sites.len(), 1, "only the default-data-source query is kept");
+    let prometheus_default = KnownDatasources::new([
+        ("metrics", Some("P41"), "prometheus", true),
+        ("logs", Some("L1"), "loki", false),
+    ]);
+    let scanned = scan_with(dashboard, &prometheus_default).unwrap();
+    let kept: Vec<&str> = scanned.sites.iter().map(|s| s.value.as_str()).collect();
+    assert_eq!(kept, ["a", "b", "c"]);
+    assert_eq!(
+        scanned.skipped.iter().map(|s| &s.reason).collect::<Vec<_>>(),
+        [&SkipReason::NotPromql { plugin: "loki".into() }]
+    );
+    // A Loki default: queries without a data source are LogQL.
+    let loki_default = KnownDatasources::new([("metrics", None, "prometheus", false), ("logs", None, "loki", true)]);
+    let scanned = scan_with(dashboard, &loki_default).unwrap();
+    let kept: Vec<&str> = scanned.sites.iter().map(|s| s.value.as_str()).collect();
+    assert_eq!(kept, ["a"]);
+}

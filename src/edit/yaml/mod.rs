@@ -47,7 +47,9 @@ pub struct YamlDoc {
 /// An edit named by what it changes.
 #[derive(Debug, Clone)]
 pub enum YamlEdit {
-    /// Append `value` as the last item of the sequence at `route`.
+    /// Append `value` as the last item of the sequence at `route`. A key with no value
+    /// (`rule_files:` and only comments under it) becomes a block list of that one item, the
+    /// comments kept above it.
     Append {
         route: Route,
         value: Value,
@@ -65,6 +67,12 @@ pub enum YamlEdit {
     Remove { route: Route },
     /// Replace the scalar at `route`, keeping its quoting style.
     SetScalar { route: Route, value: String },
+    /// Remove the only item of the block list at `route`'s parent and nothing else: the key
+    /// stays with no value and the comment lines under it stay (the undo of an [`Append`] to
+    /// a key with no value).
+    ///
+    /// [`Append`]: YamlEdit::Append
+    RemoveOnlyItem { route: Route },
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -356,10 +364,19 @@ impl YamlDoc {
         })?;
         match edit {
             YamlEdit::Append { route, value, comment } => {
-                let seq = route
+                // yaml-edit gives a key with no value an empty scalar.
+                let found = route
                     .find(root)
-                    .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
+                    .filter(|node| !(node.kind() == NodeKind::Scalar && node.0.text().to_string().trim().is_empty()));
+                let Some(seq) = found else {
+                    let splice = self.null_to_list_splice(root, route, value, comment.as_deref())?;
+                    return Ok((vec![splice], edit.clone()));
+                };
                 let splice = self.append_splice(route, &seq, (value, comment.as_deref()), &[])?;
+                Ok((vec![splice], edit.clone()))
+            }
+            YamlEdit::RemoveOnlyItem { route } => {
+                let splice = self.only_item_splice(root, route)?;
                 Ok((vec![splice], edit.clone()))
             }
             YamlEdit::InsertKey {
@@ -394,6 +411,121 @@ impl YamlDoc {
                 Ok((vec![Splice::replace(node.range(), text)], edit.clone()))
             }
         }
+    }
+
+    /// `key:` with no value, and only comment lines (or nothing) under it, becomes a block
+    /// list: the item goes after the last comment line indented under the key, at that
+    /// comment's column (else two columns in from the key).
+    fn null_to_list_splice(
+        &self,
+        root: &Node,
+        route: &Route,
+        value: &Value,
+        comment: Option<&str>,
+    ) -> Result<Splice, YamlError> {
+        let unsupported = |reason: &str, offset: Option<usize>| YamlError::Unsupported {
+            route: route.clone(),
+            reason: reason.into(),
+            offset,
+        };
+        let Some((parent_route, Seg::Key(key))) = route.parent() else {
+            return Err(YamlError::NotFound { route: route.clone() });
+        };
+        let parent = parent_route
+            .find(root)
+            .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
+        let entry = parent
+            .get(key)
+            .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
+        if parent.is_flow() || matches!(value, Value::Mapping(_) | Value::Sequence(_)) {
+            return Err(unsupported("it has no value to append to", Some(entry.key_range.start)));
+        }
+        let text = &self.text;
+        let eol = line_ending(text);
+        let key_line_start = text[..entry.key_range.start].rfind('\n').map_or(0, |i| i + 1);
+        let key_col = entry.key_range.start - key_line_start;
+        let key_line_end = line_at(text, entry.key_range.start).map_or(text.len(), |r| r.end);
+        // Nothing but the colon and a comment may follow the key on its line.
+        let rest = text[entry.key_range.end..key_line_end].trim();
+        let rest = rest.strip_prefix(':').unwrap_or(rest).trim();
+        if !(rest.is_empty() || rest.starts_with('#')) {
+            return Err(unsupported(
+                "its value is written on its line (`~` or `null`)",
+                Some(entry.key_range.start),
+            ));
+        }
+        let mut at = key_line_end;
+        let mut column = None;
+        let mut scan = key_line_end;
+        while let Some(line) = line_at(text, scan) {
+            let content = &text[line.clone()];
+            if content.trim().is_empty() {
+                scan = line.end;
+            } else if is_comment_line(content) && indent_of_line(content) > key_col {
+                column = Some(indent_of_line(content));
+                at = line.end;
+                scan = line.end;
+            } else {
+                break;
+            }
+        }
+        let column = column.unwrap_or(key_col + 2);
+        let lead = if at == text.len() && !text.ends_with('\n') {
+            eol
+        } else {
+            ""
+        };
+        let style = self.style_beside(None, eol);
+        let item = style.render_item(value, column, comment);
+        // A file without a final newline keeps not having one.
+        let item = if lead.is_empty() {
+            item.as_str()
+        } else {
+            item.trim_end_matches(['\r', '\n'])
+        };
+        Ok(Splice::insert(at, format!("{lead}{item}")))
+    }
+
+    /// The lines of the only item of a block list, and nothing around them.
+    fn only_item_splice(&self, root: &Node, route: &Route) -> Result<Splice, YamlError> {
+        let unsupported = |reason: &str, offset: Option<usize>| YamlError::Unsupported {
+            route: route.clone(),
+            reason: reason.into(),
+            offset,
+        };
+        let Some((parent_route, Seg::Item(m))) = route.parent() else {
+            return Err(YamlError::NotFound { route: route.clone() });
+        };
+        let seq = parent_route
+            .find(root)
+            .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
+        let items = seq.items();
+        let index = route::item_index_in_tree(&seq, m).ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
+        let (Some(item), 1) = (items.get(index), items.len()) else {
+            return Err(unsupported(
+                "it is not the only item of its list",
+                Some(seq.range().start),
+            ));
+        };
+        let dash = item
+            .dash_offset()
+            .filter(|_| !seq.is_flow())
+            .ok_or_else(|| unsupported("it is not a block list item", Some(item.range().start)))?;
+        let text = &self.text;
+        let line_start = text[..dash].rfind('\n').map_or(0, |i| i + 1);
+        if !text[line_start..dash].chars().all(|c| c == ' ' || c == '\t') {
+            return Err(unsupported("it shares its line with other content", Some(dash)));
+        }
+        let mut start = line_start;
+        let end = end_of_content_line(text, &item.syntax);
+        // A file without a final newline keeps not having one.
+        if end == text.len() && !text.ends_with('\n') && start > 0 {
+            start -= 1;
+            if start > 0 && text.as_bytes().get(start - 1) == Some(&b'\r') {
+                start -= 1;
+            }
+        }
+        Ok(Splice::delete(start..end))
     }
 
     /// The insertion that appends `value` to the list `seq`, and after it `more` (block lists
@@ -671,14 +803,15 @@ impl YamlDoc {
             }
             end = rest_end;
         }
-        // Comment lines indented deeper than the node that follow it are its own
-        // (a commented-out setting); blank lines between them go with them.
+        // Comment lines indented deeper than the node that follow it are its own (a commented-out
+        // setting); blank lines between them go with them. A prose comment there heads what
+        // follows (`# exporters` above the next jobs): it and what comes after it stay.
         let mut scan = end;
         while let Some(line) = line_at(text, scan) {
             let content = &text[line.clone()];
             if content.trim().is_empty() {
                 scan = line.end;
-            } else if is_comment_line(content) && indent_of_line(content) > indent {
+            } else if is_comment_line(content) && indent_of_line(content) > indent && is_commented_out_yaml(content) {
                 end = line.end;
                 scan = line.end;
             } else {
@@ -698,6 +831,14 @@ impl YamlDoc {
         }
         // Comments with nothing but `---` above them are the file's header, not the first key's.
         if start < line_start && is_header(&text[..start]) {
+            start = line_start;
+        }
+        // A section banner (`# -- exporters ------`) above it heads the blocks after it too,
+        // unless it names what is removed (`# === Pushgateway ===`): then it is that block's own.
+        if start < line_start
+            && next_sibling.is_some()
+            && is_section_banner(&text[start..line_start], route_name(route).as_deref())
+        {
             start = line_start;
         }
         let prev_line = (start > 0).then(|| {
@@ -786,6 +927,44 @@ fn is_header(before: &str) -> bool {
     })
 }
 
+/// `# key: value`, `# - item`: a setting commented out, as opposed to prose.
+fn is_commented_out_yaml(line: &str) -> bool {
+    let body = line.trim_start().trim_start_matches('#').trim();
+    if body.starts_with("- ") || body == "-" {
+        return true;
+    }
+    body.split_once(':').is_some_and(|(key, rest)| {
+        !key.is_empty()
+            && key
+                .trim_matches(['"', '\''])
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+            && (rest.is_empty() || rest.starts_with(' '))
+    })
+}
+
+/// Whether the comment lines `comments` hold a banner line (a run of `-`, `=`, `*`, `#` or `~`)
+/// and do not name `name`.
+fn is_section_banner(comments: &str, name: Option<&str>) -> bool {
+    let banner = comments.lines().any(|line| {
+        let body = line.trim_start().trim_start_matches('#');
+        ['-', '=', '*', '#', '~']
+            .iter()
+            .any(|c| body.contains(&c.to_string().repeat(3)))
+    });
+    let names_it = name.is_some_and(|name| comments.to_lowercase().contains(&name.to_lowercase()));
+    banner && !names_it
+}
+
+/// The name of the mapping key or job a route ends at (`pushgateway`).
+fn route_name(route: &Route) -> Option<String> {
+    match route.0.last()? {
+        Seg::Key(key) => Some(key.clone()),
+        Seg::Item(ItemMatch::Field { value, .. }) | Seg::Item(ItemMatch::Scalar(value)) => Some(value.clone()),
+        Seg::Item(_) => None,
+    }
+}
+
 fn is_comment_line(line: &str) -> bool {
     line.trim_start_matches([' ', '\t', '\u{feff}']).starts_with('#')
 }
@@ -815,7 +994,8 @@ fn edit_route(edit: &YamlEdit) -> &Route {
         YamlEdit::Append { route, .. }
         | YamlEdit::InsertKey { route, .. }
         | YamlEdit::Remove { route }
-        | YamlEdit::SetScalar { route, .. } => route,
+        | YamlEdit::SetScalar { route, .. }
+        | YamlEdit::RemoveOnlyItem { route } => route,
     }
 }
 
@@ -823,7 +1003,19 @@ fn edit_route(edit: &YamlEdit) -> &Route {
 fn apply_to_value(value: &mut Value, edit: &YamlEdit) -> Option<()> {
     match edit {
         YamlEdit::Append { route, value: new, .. } => {
-            route.find_value_mut(value)?.as_sequence_mut()?.push(new.clone());
+            let target = route.find_value_mut(value)?;
+            if target.is_null() {
+                *target = Value::Sequence(Vec::new());
+            }
+            target.as_sequence_mut()?.push(new.clone());
+        }
+        YamlEdit::RemoveOnlyItem { route } => {
+            let (parent, _) = route.parent()?;
+            let target = parent.find_value_mut(value)?;
+            if target.as_sequence()?.len() != 1 {
+                return None;
+            }
+            *target = Value::Null;
         }
         YamlEdit::InsertKey {
             route, key, value: new, ..

@@ -544,3 +544,119 @@ fn a_removal_that_would_empty_what_holds_the_collection_is_refused() {
     .unwrap_err();
     insta::assert_snapshot!(err, @"cannot edit `scrape_configs`: it is the only key of the document, which would be left empty");
 }
+
+/// Prometheus's own sample prometheus.yml: `rule_files:` with only comments under it.
+const SAMPLE_RULE_FILES: &str = "\
+# Load rules once and periodically evaluate them according to the global 'evaluation_interval'.
+rule_files:
+  # - \"first_rules.yml\"
+  # - \"second_rules.yml\"
+
+# A scrape configuration containing exactly one endpoint to scrape:
+scrape_configs:
+  - job_name: \"prometheus\"
+";
+
+#[test]
+fn appending_to_a_key_with_only_comments_under_it_writes_a_list_after_the_comments() {
+    let doc = given(SAMPLE_RULE_FILES);
+    let out = produces(
+        &doc,
+        &[YamlEdit::Append {
+            route: Route::root().key("rule_files"),
+            value: Value::String("pullover-dual-run.yml".into()),
+            comment: None,
+        }],
+    );
+    insta::assert_snapshot!(out, @r#"
+    # Load rules once and periodically evaluate them according to the global 'evaluation_interval'.
+    rule_files:
+      # - "first_rules.yml"
+      # - "second_rules.yml"
+      - "pullover-dual-run.yml"
+
+    # A scrape configuration containing exactly one endpoint to scrape:
+    scrape_configs:
+      - job_name: "prometheus"
+    "#);
+    // And removing that one item gives the file back, comments and all.
+    let back = produces(
+        &given(&out),
+        &[YamlEdit::RemoveOnlyItem {
+            route: Route::root()
+                .key("rule_files")
+                .item(ItemMatch::Scalar("pullover-dual-run.yml".into())),
+        }],
+    );
+    assert_eq!(back, SAMPLE_RULE_FILES);
+}
+
+#[test]
+fn appending_to_a_bare_key_at_the_end_of_a_file_without_final_newline() {
+    let out = produces(
+        &given("global: {}\nrule_files:"),
+        &[YamlEdit::Append {
+            route: Route::root().key("rule_files"),
+            value: Value::String("a.yml".into()),
+            comment: None,
+        }],
+    );
+    assert_eq!(out, "global: {}\nrule_files:\n  - a.yml");
+}
+
+#[test]
+fn a_section_banner_above_a_removed_job_stays_with_the_jobs_after_it_and_a_prose_comment_under_it_too() {
+    let text = "\
+scrape_configs:
+  # -- batch and exporters ------
+  - job_name: pushgateway
+    static_configs:
+      - targets: ['pushgateway:9091']
+    # exporters
+  - job_name: node
+";
+    let out = produces(
+        &given(text),
+        &[YamlEdit::Remove {
+            route: Route::root().key("scrape_configs").item(ItemMatch::Field {
+                key: "job_name".into(),
+                value: "pushgateway".into(),
+            }),
+        }],
+    );
+    insta::assert_snapshot!(out, @r"
+    scrape_configs:
+      # -- batch and exporters ------
+        # exporters
+      - job_name: node
+    ");
+}
+
+#[test]
+fn a_banner_naming_the_removed_service_goes_with_it_and_so_do_its_commented_out_settings() {
+    let text = "\
+services:
+  # ====================
+  # Pushgateway
+  # ====================
+  pushgateway:
+    image: prom/pushgateway
+    # ports:
+    #   - \"9091:9091\"
+  # -- monitoring ------
+  prometheus:
+    image: prom/prometheus
+";
+    let out = produces(
+        &given(text),
+        &[YamlEdit::Remove {
+            route: Route::root().key("services").key("pushgateway"),
+        }],
+    );
+    insta::assert_snapshot!(out, @r"
+    services:
+      # -- monitoring ------
+      prometheus:
+        image: prom/prometheus
+    ");
+}

@@ -300,9 +300,9 @@ fn a_stack_without_a_pushgateway_has_nothing_to_rewrite() {
     .unwrap();
     fs::write(dir.path().join("prometheus.yml"), "scrape_configs: []\n").unwrap();
     let stack = Stack::load(dir.path(), &Overrides::default()).unwrap();
-    let plan = plan(&stack).unwrap();
-    assert!(plan.is_empty());
-    assert_eq!(ids(&plan), ["no-pushgateway"]);
+    // Nothing to act on is an error, not an empty phase journalled as applied.
+    let error = plan(&stack).unwrap_err();
+    assert!(error.message.contains("no Pushgateway found"), "{}", error.message);
 }
 
 #[test]

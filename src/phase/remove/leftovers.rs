@@ -319,14 +319,22 @@ pub(super) fn dashboards_on_gateway_series(stack: &Stack, gateway: &Gateway) -> 
         .collect();
     // Each dashboard on its own, on every core; the findings in file order.
     let dialect = &stack.prometheus_dialect;
-    crate::parallel::map_in_parallel(files, |file| dashboard_on_gateway_series(file, &mapping, dialect))
-        .into_iter()
-        .flatten()
-        .collect()
+    let known = crate::stack::grafana::known(&stack.datasources);
+    crate::parallel::map_in_parallel(files, |file| {
+        dashboard_on_gateway_series(file, &mapping, dialect, &known)
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
-fn dashboard_on_gateway_series(file: &SourceFile, mapping: &SeriesMapping, dialect: &promql::Dialect) -> Vec<Finding> {
-    let Ok(scan) = dashboard::scan(file.text()) else {
+fn dashboard_on_gateway_series(
+    file: &SourceFile,
+    mapping: &SeriesMapping,
+    dialect: &promql::Dialect,
+    known: &dashboard::KnownDatasources,
+) -> Vec<Finding> {
+    let Ok(scan) = dashboard::scan_with(file.text(), known) else {
         return Vec::new();
     };
     let mut findings = Vec::new();

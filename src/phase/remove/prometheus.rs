@@ -31,6 +31,7 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
         .unwrap_or_default();
     let mut removed_jobs = Vec::new();
     let mut trimmed_jobs = 0;
+    let mut by_labels = false;
     for job in &prom.jobs {
         let Some(raw) = raw_jobs
             .iter()
@@ -42,7 +43,12 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
             key: "job_name".into(),
             value: job.name.clone(),
         });
-        let is_gateway = |t: &str| is_gateway_target(t, gateway);
+        // The gateway as a Prometheus outside Compose reaches it: its published host port.
+        let aliases = match (&stack.compose, gateway.service.as_deref()) {
+            (Some(compose), Some(service)) => crate::stack::discover::published_aliases(compose, service, gateway.port),
+            _ => Vec::new(),
+        };
+        let is_gateway = |t: &str| is_gateway_target(t, gateway) || aliases.iter().any(|a| a == t);
         let to_gateway: Vec<&String> = job.targets.iter().filter(|t| is_gateway(t)).collect();
         let others = job.targets.len() - to_gateway.len();
         let pinned = gateway.job.as_deref() == Some(job.name.as_str());
@@ -57,6 +63,23 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
             == Some(job.name.as_str());
         let pinned_sole_target = named_in_settings && job.targets.len() == 1 && !job.has_service_discovery;
         let location = Location::at(&prom.file, job.offset);
+        // A Docker service-discovery job finds every labelled container: it stays, and the
+        // gateway's labels go with its service.
+        if pinned && to_gateway.is_empty() && raw.get("docker_sd_configs").is_some() {
+            out.findings.push(
+                Finding::new(
+                    "gateway-by-docker-labels",
+                    Severity::Info,
+                    format!(
+                        "job `{}` found the gateway by its Docker labels; it stays for the other containers it finds, and the labels go with the gateway's service",
+                        job.name
+                    ),
+                )
+                .at(location),
+            );
+            by_labels = true;
+            continue;
+        }
         if (pinned && (others == 0 || pinned_sole_target))
             || (!to_gateway.is_empty() && others == 0 && !job.has_service_discovery)
         {
@@ -157,7 +180,7 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
             ),
         );
     }
-    if removed_jobs.is_empty() && trimmed_jobs == 0 {
+    if removed_jobs.is_empty() && trimmed_jobs == 0 && !by_labels {
         out.findings.push(
             Finding::new(
                 "no-gateway-job",
@@ -170,13 +193,33 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
     for pattern in &prom.rule_files {
         let file_name = pattern.rsplit('/').next().unwrap_or(pattern);
         if file_name == DUAL_RUN_RULE_FILE {
-            out.edits.push(YamlEdit::Remove {
-                route: Route::root().key("rule_files").item(ItemMatch::Scalar(pattern.clone())),
-            });
+            let route = Route::root().key("rule_files").item(ItemMatch::Scalar(pattern.clone()));
+            // `rule_files:` that held only comments before dual-run gets them back, not
+            // removed with the list.
+            out.edits
+                .push(if prom.rule_files.len() == 1 && comments_under_rule_files(prom) {
+                    YamlEdit::RemoveOnlyItem { route }
+                } else {
+                    YamlEdit::Remove { route }
+                });
             out.because.push("unload the dual-run rules".to_string());
         }
     }
     out
+}
+
+/// Whether comment lines sit between `rule_files:` and its first item.
+fn comments_under_rule_files(prom: &crate::stack::prometheus::PromConfig) -> bool {
+    let text = prom.file.text();
+    let Some(entry) = prom.doc.root().and_then(|root| root.get("rule_files")) else {
+        return false;
+    };
+    let Some(first) = entry.value.as_ref().and_then(|list| list.items().into_iter().next()) else {
+        return false;
+    };
+    let Some(dash) = first.dash_offset() else { return false };
+    text.get(entry.key_range.end..dash)
+        .is_some_and(|between| between.lines().skip(1).any(|line| line.trim_start().starts_with('#')))
 }
 
 /// `pushgateway:9091` for a gateway at pushgateway:9091 (a scheme or path is not part of a target).
