@@ -98,7 +98,11 @@ pub fn find_compose_file(
         let separator = root_env.get("COMPOSE_PATH_SEPARATOR").map_or(":", String::as_str);
         let first = listed.split(separator).next().unwrap_or(listed).trim();
         if let Ok(rel) = RelPath::new(first)
-            && dir.is_file(&rel)
+            && dir.file_entry(
+                &rel,
+                "the Compose file",
+                "COMPOSE_FILE in .env names it; point it at the real Compose file",
+            )?
         {
             return Ok(Some((
                 rel.clone(),
@@ -106,19 +110,24 @@ pub fn find_compose_file(
             )));
         }
     }
-    Ok(COMPOSE_FILE_NAMES.iter().find_map(|name| {
-        let rel = RelPath::new(*name).ok()?;
-        dir.is_file(&rel).then(|| {
-            (
+    // A name that is there but is no readable file inside the stack is an
+    // error, never "no Compose file": that would read as nothing to migrate.
+    for name in COMPOSE_FILE_NAMES.iter().copied() {
+        let Ok(rel) = RelPath::new(name) else { continue };
+        let help =
+            format!("make {name} the stack's Compose file, or remove it and set `compose_file:` in pullover.yaml");
+        if dir.file_entry(&rel, "the Compose file", &help)? {
+            return Ok(Some((
                 rel,
                 evidence(
                     "compose_file",
-                    *name,
+                    name,
                     "the first Compose file name found in the stack root",
                 ),
-            )
-        })
-    }))
+            )));
+        }
+    }
+    Ok(None)
 }
 
 fn is_pushgateway_image(image: &str) -> bool {

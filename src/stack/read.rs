@@ -51,6 +51,58 @@ impl StackDir {
         self.checked_path(rel).ok().is_some_and(|p| p.is_dir())
     }
 
+    /// Whether a file must be read at `rel`: `Ok(false)` when nothing is there,
+    /// `Ok(true)` for a regular file inside the stack (maybe through a symlink
+    /// inside it), and an error naming what is there instead: a folder, a
+    /// named pipe, a dangling symlink, or a symlink out of the stack.
+    pub fn file_entry(&self, rel: &RelPath, what: &str, help: &str) -> Result<bool, Diagnostic> {
+        let path = self.path_of(rel);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Diagnostic::error(format!("cannot read {what} {rel}: {e}")).help(help.to_string())),
+        };
+        let real = if meta.file_type().is_symlink() {
+            match fs::canonicalize(&path) {
+                Ok(real) => real,
+                Err(_) => {
+                    let target = fs::read_link(&path)
+                        .map(|t| t.display().to_string())
+                        .unwrap_or_default();
+                    return Err(Diagnostic::error(format!(
+                        "{what} {rel} is a symlink to {target:?}, which does not exist; nothing was written"
+                    ))
+                    .help(help.to_string()));
+                }
+            }
+        } else {
+            path.clone()
+        };
+        self.checked_path(rel)?;
+        let meta = fs::metadata(&real)
+            .map_err(|e| Diagnostic::error(format!("cannot read {what} {rel}: {e}")).help(help.to_string()))?;
+        if !meta.is_file() {
+            let kind = {
+                use std::os::unix::fs::FileTypeExt;
+                let t = meta.file_type();
+                if t.is_dir() {
+                    "a folder"
+                } else if t.is_fifo() {
+                    "a named pipe"
+                } else if t.is_socket() {
+                    "a socket"
+                } else {
+                    "a device"
+                }
+            };
+            return Err(
+                Diagnostic::error(format!("{what} {rel} is {kind}, not a file; nothing was written"))
+                    .help(help.to_string()),
+            );
+        }
+        Ok(true)
+    }
+
     /// Resolves `rel`, refusing anything whose real location is outside the root.
     fn checked_path(&self, rel: &RelPath) -> Result<PathBuf, Diagnostic> {
         let path = self.path_of(rel);
@@ -106,8 +158,14 @@ impl StackDir {
     pub fn files_under_skipping(&self, dir: &RelPath, extensions: &[&str], skip: &[&str]) -> Vec<RelPath> {
         let mut out = Vec::new();
         let Ok(start) = self.checked_path(dir) else { return out };
+        let mut visited = std::collections::HashSet::new();
         let mut pending = vec![start];
         while let Some(folder) = pending.pop() {
+            // Each real folder once: a symlink loop (`a/loop -> ..`) or two
+            // links to one folder must not list its files again and again.
+            if !fs::canonicalize(&folder).is_ok_and(|real| visited.insert(real)) {
+                continue;
+            }
             let Ok(entries) = fs::read_dir(&folder) else { continue };
             for entry in entries.flatten() {
                 let path = entry.path();
@@ -141,8 +199,12 @@ impl StackDir {
     pub fn source_files_under(&self, dir: &RelPath, suffixes: &[&str], skip: &[&str], limit: usize) -> Vec<RelPath> {
         let mut out = Vec::new();
         let Ok(start) = self.checked_path(dir) else { return out };
+        let mut visited = std::collections::HashSet::new();
         let mut pending = vec![start];
         while let Some(folder) = pending.pop() {
+            if !fs::canonicalize(&folder).is_ok_and(|real| visited.insert(real)) {
+                continue;
+            }
             let Ok(entries) = fs::read_dir(&folder) else { continue };
             let mut entries: Vec<_> = entries.flatten().collect();
             entries.sort_by_key(|e| e.file_name());
