@@ -486,3 +486,170 @@ fn a_compose_file_that_is_no_file_in_the_stack_is_an_error() {
         assert!(!w.p.path().join(".pullover").exists(), "{what}: an apply was journaled");
     }
 }
+
+// 9. Smaller holes.
+
+#[test]
+fn a_patch_file_is_always_fresh_and_0600_and_never_written_through_a_symlink() {
+    let w = world();
+    let patch = w.outside.join("phase.patch");
+    fs::write(&patch, "old\n").unwrap();
+    fs::set_permissions(&patch, fs::Permissions::from_mode(0o644)).unwrap();
+    w.p.run(["plan", "--patch", patch.to_str().unwrap()]).success();
+    assert_eq!(fs::metadata(&patch).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(fs::read_to_string(&patch).unwrap().starts_with("diff --git"));
+
+    // Through a symlink (at a managed file, or anywhere): refused.
+    let link = w.outside.join("link.patch");
+    symlink(w.p.path().join("prometheus/prometheus.yml"), &link).unwrap();
+    w.refuses(&[&["plan", "--patch", link.to_str().unwrap()]], "it is a symlink");
+    // Straight at a file the plan changes: refused too.
+    let managed = w.p.path().join("prometheus/prometheus.yml");
+    w.refuses(
+        &[&["plan", "--patch", managed.to_str().unwrap()]],
+        "it is prometheus/prometheus.yml, a file this plan changes",
+    );
+}
+
+#[test]
+fn control_characters_in_file_names_are_quoted_as_git_quotes_them() {
+    let p = pullover().stack("seed");
+    p.run(["apply", "scrape", "--yes"]).success();
+    p.run(["apply", "dual-run", "--yes"]).success();
+    let name = "evil\n+++ forged \"q\"\t.json";
+    fs::copy(
+        p.file("grafana/dashboards/metrics-api.json"),
+        p.path().join("grafana/dashboards").join(name),
+    )
+    .unwrap();
+    let patch = p.path().parent().unwrap().join("dashboards.patch");
+    let plan = p.run(["plan", "dashboards", "--patch", patch.to_str().unwrap()]);
+    plan.success();
+    let quoted = r#""a/grafana/dashboards/evil\n+++ forged \"q\"\t.json""#;
+    assert!(plan.stdout.contains(&format!("--- {quoted}\n")), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("evil\n"), "a raw newline reached the terminal");
+    assert!(!plan.stdout.lines().any(|l| l.starts_with("+++ forged")));
+    let text = fs::read_to_string(&patch).unwrap();
+    assert!(text.contains(&format!("diff --git {quoted} ")), "{text}");
+    // git reads the quoted name back: the patch applies to the stack.
+    crate::support::git_apply(&p.path(), &patch, true, "the patch with a quoted name");
+}
+
+#[test]
+fn init_force_over_a_symlinked_pullover_yaml_is_refused() {
+    let w = world();
+    fs::write(w.outside.join("shared.yaml"), "apps: []\n").unwrap();
+    symlink(w.outside.join("shared.yaml"), w.p.path().join("pullover.yaml")).unwrap();
+    w.refuses(&[&["init", "--force", "--yes"]], "pullover.yaml in");
+    let answer = run_bounded(&w.p, &["init", "--force", "--yes"]);
+    assert!(answer.stderr.contains("is a symlink"), "{}", answer.stderr);
+}
+
+#[test]
+fn a_folder_symlink_loop_is_visited_once() {
+    let p = pullover().stack("seed");
+    p.run(["apply", "scrape", "--yes"]).success();
+    p.run(["apply", "dual-run", "--yes"]).success();
+    let files = |p: &Pullover| {
+        let run = p.run(["plan", "dashboards"]);
+        run.success();
+        run.stdout.lines().filter(|l| l.starts_with("diff --git")).count()
+    };
+    let without = files(&p);
+    symlink(".", p.path().join("grafana/dashboards/loop")).unwrap();
+    symlink("..", p.path().join("grafana/dashboards/up")).unwrap();
+    let started = Instant::now();
+    assert_eq!(files(&p), without);
+    assert!(started.elapsed() < TIME_LIMIT);
+}
+
+#[test]
+fn an_app_host_that_is_not_a_host_name_is_refused() {
+    let w = world();
+    for bad in ["../../etc:80", "a b:80", "x\"y:80", "host/path:80"] {
+        w.refuses(&[&["--app", bad, "plan"]], "is not a host name");
+    }
+    fs::write(
+        w.p.path().join("pullover.yaml"),
+        "apps:\n  - service: \"../../etc\"\n    port: 80\n",
+    )
+    .unwrap();
+    w.refuses(&[&["plan"], &["apply", "--yes"]], "pullover.yaml: apps: service");
+    fs::remove_file(w.p.path().join("pullover.yaml")).unwrap();
+    w.p.run(["--app", "metrics-api:8080", "plan"]).success();
+}
+
+fn object_count(p: &Pullover) -> usize {
+    let objects = p.path().join(".pullover/objects");
+    let Ok(prefixes) = fs::read_dir(objects) else { return 0 };
+    prefixes
+        .flatten()
+        .map(|d| fs::read_dir(d.path()).map_or(0, |files| files.count()))
+        .sum()
+}
+
+#[test]
+fn snapshots_no_journal_entry_uses_are_collected() {
+    // Killed after snapshotting, before the journal's begin: orphans.
+    let p = pullover().stack("seed").env("PULLOVER_FAILPOINT", "before-begin");
+    let killed = p.run(["apply", "scrape", "--yes"]);
+    assert!(killed.signal.is_some(), "{}", killed.stderr);
+    assert!(object_count(&p) >= 2, "the killed apply left its snapshots");
+    assert!(!p.path().join(".pullover/journal.jsonl").exists());
+    let again = p.run_clean(["apply", "scrape", "--yes"]);
+    again.success();
+    assert!(
+        again
+            .stderr
+            .contains("snapshots from .pullover/objects that no journal entry uses"),
+        "{}",
+        again.stderr
+    );
+    // What is left is exactly what the journal names: scrape's before and after.
+    assert_eq!(object_count(&p), 2);
+    // An apply undone by recovery leaves its snapshots to be collected too,
+    // and what is kept still rolls every phase back.
+    let crashed = p.fork().env("PULLOVER_FAILPOINT", "after-begin");
+    assert!(crashed.run(["apply", "dual-run", "--yes"]).signal.is_some());
+    assert!(object_count(&crashed) > 2);
+    let recovered = crashed.run_clean(["rollback", "--yes"]);
+    recovered.success();
+    assert!(
+        recovered.stderr.contains("undid the interrupted apply"),
+        "{}",
+        recovered.stderr
+    );
+    assert!(
+        recovered.stderr.contains("no journal entry uses"),
+        "{}",
+        recovered.stderr
+    );
+    assert_eq!(crashed.hashes(), pullover().stack("seed").hashes());
+}
+
+#[test]
+fn an_anchor_in_prometheus_yml_gets_advice_promtool_accepts() {
+    let p = pullover().stack("seed");
+    let config = p.read("prometheus/prometheus.yml").replace(
+        "    honor_labels: true\n    static_configs:\n      - targets: ['pushgateway:9091']\n",
+        "    honor_labels: true\n    scrape_timeout: &timeout 10s\n    static_configs:\n      - targets: ['pushgateway:9091']\n\n  - job_name: node\n    scrape_timeout: *timeout\n    static_configs:\n      - targets: ['node:9100']\n",
+    );
+    assert!(config.contains("*timeout"));
+    p.write("prometheus/prometheus.yml", &config);
+    for phase in ["scrape", "dual-run", "dashboards"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    let run = p.run(["plan", "remove"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("write the value of `&timeout` out where `*timeout` is"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("move `&timeout` to an `x-` block"),
+        "{}",
+        run.stderr
+    );
+}
