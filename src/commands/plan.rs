@@ -75,7 +75,9 @@ pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
     if phase.learns_from_live() {
         super::live::observe_pushes(ctx, &mut stack)?;
     }
-    Ok(planner(&stack)?)
+    let mut changeset = planner(&stack)?;
+    changeset.findings.extend(crate::stack::outside::findings(&stack));
+    Ok(changeset)
 }
 
 /// The patch holds the real bytes (secrets too), so only its owner may read

@@ -6,6 +6,7 @@ pub mod app_code;
 pub mod compose;
 pub mod discover;
 pub mod mentions;
+pub mod outside;
 pub mod prometheus;
 pub mod read;
 pub mod services;

@@ -653,3 +653,55 @@ fn an_anchor_in_prometheus_yml_gets_advice_promtool_accepts() {
         run.stderr
     );
 }
+
+// 6. Files mounted from outside the stack are reported, not skipped silently.
+
+#[test]
+fn mounts_from_outside_the_stack_are_reported_naming_the_mount() {
+    let w = world();
+    let compose =
+        w.p.read("docker-compose.yml")
+            .replace(
+                "      - ./prometheus:/etc/prometheus:ro\n",
+                "      - ./prometheus:/etc/prometheus:ro\n      - /srv/shared-rules:/etc/prometheus/shared:ro\n",
+            )
+            .replace(
+                "      - ./grafana/dashboards:/var/lib/grafana/dashboards:ro\n",
+                "      - /etc:/var/lib/grafana/dashboards:ro\n",
+            );
+    w.p.write("docker-compose.yml", &compose);
+    let config = w.p.read("prometheus/prometheus.yml").replace(
+        "  - \"rules/*.yml\"\n",
+        "  - \"rules/*.yml\"\n  - /etc/prometheus/shared/*.yml\n  - ../../outside/*.yml\n",
+    );
+    w.p.write("prometheus/prometheus.yml", &config);
+    w.p.write(
+        "pullover.yaml",
+        "apps:\n  - service: metrics-api\n    port: 8080\n    code: [/opt/metrics-api]\n",
+    );
+    let stack_before = everything(&w.p.path());
+    for args in [&["analyze"][..], &["plan", "scrape"], &["--format", "json", "analyze"]] {
+        let run = run_bounded(&w.p, args);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        for expected in [
+            "service prometheus mounts `/srv/shared-rules` at /etc/prometheus/shared (`rule_files: /etc/prometheus/shared/*.yml`)",
+            "service grafana mounts `/etc` at /var/lib/grafana/dashboards",
+            "`rule_files: ../../outside/*.yml` in prometheus/prometheus.yml points outside the stack folder",
+            "`code: /opt/metrics-api` of app metrics-api in pullover.yaml is outside the stack folder",
+        ] {
+            assert!(
+                run.stdout.contains(expected),
+                "`{}` does not say {expected}:\n{}",
+                args.join(" "),
+                run.stdout
+            );
+        }
+    }
+    let analyze = w.p.run(["analyze"]);
+    assert!(
+        analyze.stdout.contains("--> docker-compose.yml:40:9"),
+        "{}",
+        analyze.stdout
+    );
+    assert_eq!(everything(&w.p.path()), stack_before);
+}
