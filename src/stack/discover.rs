@@ -254,7 +254,7 @@ pub fn find_prometheus_config(
             if let Some(rel) = &in_stack {
                 // Read, not just looked at: a symlink out of the stack or a folder in its
                 // place is an error of its own, clearer than "not found".
-                if dir.read(rel)?.is_some() {
+                if dir.read_as(rel, super::limits::Kind::PrometheusConfig)?.is_some() {
                     let why = format!("bind-mounted into service {} at {in_container}", service.name);
                     return Ok((rel.clone(), evidence("prometheus_config", rel.to_string(), why)));
                 }
@@ -530,7 +530,10 @@ pub fn find_dashboard_dirs(dir: &StackDir, compose: Option<&Compose>) -> Result<
                 .map(|p| dir.files_under(&p, &[".yml", ".yaml"]))
                 .unwrap_or_default();
             for provider in provider_files {
-                let Ok(Some(file)) = dir.read(&provider) else { continue };
+                // Too large or too deep is an error, as a file that is not YAML is below.
+                let Some(file) = dir.read_as(&provider, super::limits::Kind::Provisioning)? else {
+                    continue;
+                };
                 let doc = crate::edit::yaml::YamlDoc::parse(file.text()).map_err(|e| {
                     e.to_diagnostic(&file).help(
                         "or pin the dashboards folder with `dashboards: [DIR]` in pullover.yaml (--dashboards DIR)",

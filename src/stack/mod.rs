@@ -5,6 +5,7 @@
 pub mod app_code;
 pub mod compose;
 pub mod discover;
+pub mod limits;
 pub mod mentions;
 pub mod outside;
 pub mod prometheus;
@@ -160,7 +161,7 @@ fn load(
 ) -> Result<Stack, Diagnostic> {
     let settings_path = RelPath::new(SETTINGS_FILE).map_err(Diagnostic::error)?;
     let settings_source = if use_settings_file {
-        dir.read(&settings_path)?
+        dir.read_as(&settings_path, limits::Kind::Settings)?
     } else {
         None
     };
@@ -172,7 +173,12 @@ fn load(
     let compose = match discover::find_compose_file(dir, &pinned, &root_env)? {
         Some((path, why)) => {
             found.push(why);
-            let file = dir.require(&path, "Compose file", "check `compose_file:` in pullover.yaml")?;
+            let file = dir.require_as(
+                &path,
+                limits::Kind::Compose,
+                "Compose file",
+                "check `compose_file:` in pullover.yaml",
+            )?;
             // Compose reads `.env` from the project folder: the Compose file's.
             let vars = match path.parent() {
                 "" => root_env,
@@ -201,8 +207,9 @@ fn load(
             rel
         }
     };
-    let prometheus = PromConfig::parse(dir.require(
+    let prometheus = PromConfig::parse(dir.require_as(
         &prom_path,
+        limits::Kind::PrometheusConfig,
         "Prometheus config",
         "pass --prometheus-config PATH relative to the stack folder",
     )?)?;
@@ -229,7 +236,7 @@ fn load(
     let mut dashboards = Vec::new();
     for folder in &dashboard_dirs {
         for path in dir.files_under(folder, &[".json"]) {
-            if let Some(file) = dir.read(&path)? {
+            if let Some(file) = dir.read_as(&path, limits::Kind::Dashboard)? {
                 dashboards.push(file);
             }
         }

@@ -2,15 +2,16 @@
 //! (through `..` or a symlink) outside the root is refused.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
+use crate::stack::limits::{self, Kind};
 use crate::stack::source::{RelPath, SourceFile};
 
-/// Files larger than this are refused: no dashboard or config is this big, and
-/// reading one would only make a plan slow and a diff unreadable.
+/// The largest file of any kind pullover reads (each kind has its own, smaller
+/// limit in [`limits`]); snapshots are capped from it.
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
@@ -116,8 +117,15 @@ impl StackDir {
         }
     }
 
-    /// Reads a file; `Ok(None)` when it does not exist.
+    /// Reads a file; `Ok(None)` when it does not exist. Its kind (and so its
+    /// limits, see [`limits`]) follows from its name.
     pub fn read(&self, rel: &RelPath) -> Result<Option<SourceFile>, Diagnostic> {
+        self.read_as(rel, Kind::by_name(rel))
+    }
+
+    /// Reads a file of a known kind, within that kind's size and nesting
+    /// limits; `Ok(None)` when it does not exist.
+    pub fn read_as(&self, rel: &RelPath, kind: Kind) -> Result<Option<SourceFile>, Diagnostic> {
         let path = self.checked_path(rel)?;
         let meta = match fs::metadata(&path) {
             Ok(meta) => meta,
@@ -127,23 +135,25 @@ impl StackDir {
         if !meta.is_file() {
             return Err(Diagnostic::error(format!("{rel} is not a regular file")));
         }
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(Diagnostic::error(format!(
-                "{rel} is {} MB, larger than the {} MB pullover reads",
-                meta.len() / (1024 * 1024),
-                MAX_FILE_BYTES / (1024 * 1024)
-            ))
-            .help(
-                "is this really a config or dashboard file? exclude its folder with `dashboards:` in pullover.yaml",
-            ));
-        }
-        let bytes = fs::read(&path).map_err(|e| Diagnostic::error(format!("cannot read {rel}: {e}")))?;
+        limits::check_size(rel, kind, meta.len())?;
+        let mut bytes = Vec::new();
+        fs::File::open(&path)
+            .and_then(|file| file.take(kind.max_bytes() + 1).read_to_end(&mut bytes))
+            .map_err(|e| Diagnostic::error(format!("cannot read {rel}: {e}")))?;
+        // It may have grown since it was measured.
+        limits::check_size(rel, kind, bytes.len() as u64)?;
         let mode = meta.permissions().mode() & 0o7777;
-        SourceFile::from_bytes(rel.clone(), bytes, mode).map(Some)
+        let file = SourceFile::from_bytes(rel.clone(), bytes, mode)?;
+        limits::check_nesting(&file, kind)?;
+        Ok(Some(file))
     }
 
     pub fn require(&self, rel: &RelPath, what: &str, help: &str) -> Result<SourceFile, Diagnostic> {
-        self.read(rel)?
+        self.require_as(rel, Kind::by_name(rel), what, help)
+    }
+
+    pub fn require_as(&self, rel: &RelPath, kind: Kind, what: &str, help: &str) -> Result<SourceFile, Diagnostic> {
+        self.read_as(rel, kind)?
             .ok_or_else(|| Diagnostic::error(format!("{what} {rel} does not exist")).help(help.to_string()))
     }
 

@@ -705,3 +705,69 @@ fn mounts_from_outside_the_stack_are_reported_naming_the_mount() {
     );
     assert_eq!(everything(&w.p.path()), stack_before);
 }
+
+// 8. Inputs that cost too much are refused at once, per kind of file.
+
+#[test]
+fn oversized_and_deeply_nested_files_are_refused_quickly_in_little_memory() {
+    let long_list = |n: usize| (0..n).map(|i| format!("      - \"{i}:{i}\"\n")).collect::<String>();
+    let deep_yaml = format!("x-deep: {}1{}\n", "[".repeat(200_000), "]".repeat(200_000));
+    let deep_json = format!("{{\"deep\": {}1{}}}", "[".repeat(200_000), "]".repeat(200_000));
+    type Break = Box<dyn Fn(&Pullover)>;
+    let cases: Vec<(&str, Break, &str)> = vec![
+        (
+            "a Compose file of 2 MB with one long list",
+            Box::new(move |p: &Pullover| {
+                let compose = p.read("docker-compose.yml");
+                p.write(
+                    "docker-compose.yml",
+                    &compose.replacen("      - \"9091:9091\"\n", &long_list(100_000), 1),
+                )
+            }),
+            "larger than the 1.0 MiB pullover reads as a Compose file",
+        ),
+        (
+            "a Compose file nested 200,000 deep",
+            Box::new({
+                let deep = deep_yaml.clone();
+                move |p: &Pullover| p.write("docker-compose.yml", &(p.read("docker-compose.yml") + &deep))
+            }),
+            "docker-compose.yml nests deeper than 100 levels",
+        ),
+        (
+            "a prometheus.yml nested 200,000 deep",
+            Box::new({
+                let deep = deep_yaml.clone();
+                move |p: &Pullover| {
+                    let config = p
+                        .read("prometheus/prometheus.yml")
+                        .replace("global:", &format!("{}global:", deep.replace("x-deep", "deep")));
+                    p.write("prometheus/prometheus.yml", &config)
+                }
+            }),
+            "prometheus/prometheus.yml nests deeper than 100 levels",
+        ),
+        (
+            "a dashboard nested 200,000 deep",
+            Box::new(move |p: &Pullover| p.write("grafana/dashboards/deep.json", &deep_json)),
+            "grafana/dashboards/deep.json nests deeper than 100 levels",
+        ),
+        (
+            "a pullover.yaml of 2 MB",
+            Box::new(|p: &Pullover| p.write("pullover.yaml", &format!("# {}\n", "x".repeat(2 * 1024 * 1024)))),
+            "larger than the 1.0 MiB pullover reads as pullover.yaml",
+        ),
+    ];
+    for (what, setup, expected) in cases {
+        let w = world();
+        setup(&w.p);
+        eprintln!("case: {what}");
+        let started = Instant::now();
+        w.refuses(&[&["analyze"], &["plan"], &["apply", "--yes"]], expected);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{what}: {:?}",
+            started.elapsed()
+        );
+    }
+}
