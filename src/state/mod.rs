@@ -197,6 +197,8 @@ impl StateDir {
     ) -> Result<T, E> {
         self.check_layout()?;
         let created_dir = nofollow::ensure_dir(&self.dir).map_err(self.refused(&self.dir))?;
+        let journal_len = || fs::symlink_metadata(self.journal_path()).ok().map(|m| m.len());
+        let journal_before = journal_len();
         let path = self.lock_path();
         // Looked at before it is opened, so not even a device is opened.
         let created_lock = !nofollow::is_regular(&path).map_err(self.refused(&path))?;
@@ -252,9 +254,10 @@ impl StateDir {
         failpoint::hit("lock-acquired");
         let result = work(&Locked { state: self }, stale);
         let _ = write_holder(&mut guard, "");
-        // A command that failed before writing anything leaves no trace:
-        // neither the lock file nor the folder it made for it.
-        if result.is_err() && created_lock && matches!(nofollow::is_regular(&self.journal_path()), Ok(false)) {
+        // A command that failed without journaling anything leaves no trace:
+        // neither the lock file it made nor the folder it made for it (which
+        // stays if a snapshot was written: the next apply collects it).
+        if result.is_err() && created_lock && journal_len() == journal_before {
             let _ = fs::remove_file(&path);
             if created_dir {
                 let _ = fs::remove_dir(&self.dir);

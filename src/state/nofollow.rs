@@ -150,6 +150,10 @@ pub fn open(path: &Path, options: &mut OpenOptions) -> Result<Option<File>, Refu
 
 /// Reads at most `limit` bytes of an open file; more is refused.
 pub fn read_capped(file: &mut File, limit: u64) -> Result<Vec<u8>, Refused> {
+    // Measured first, so a huge file is refused without reading it.
+    if file.metadata()?.len() > limit {
+        return Err(Refused::TooLarge { limit });
+    }
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {

@@ -38,8 +38,7 @@ fn everything(root: &Path) -> BTreeMap<String, String> {
                 pending.push(path.clone());
                 format!("dir {mode:o}")
             } else if meta.is_file() {
-                let bytes = fs::read(&path).unwrap();
-                format!("file {} {mode:o}", pullover::changeset::sha256_hex(&bytes))
+                format!("file {} {mode:o}", hash_file(&path))
             } else {
                 format!("special {:o} rdev {}", meta.mode(), meta.rdev())
             };
@@ -47,6 +46,24 @@ fn everything(root: &Path) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+/// A file's hash read 1 MiB at a time: this process stays small, so the peak
+/// memory measured of a child (which a fork starts with the parent's pages)
+/// is the child's own.
+fn hash_file(path: &Path) -> String {
+    use std::io::Read;
+    let mut file = fs::File::open(path).unwrap();
+    let mut chunk = vec![0u8; 1024 * 1024];
+    let mut hashes = String::new();
+    loop {
+        let n = file.read(&mut chunk).unwrap();
+        if n == 0 {
+            break;
+        }
+        hashes.push_str(&pullover::changeset::sha256_hex(&chunk[..n]));
+    }
+    pullover::changeset::sha256_hex(hashes.as_bytes())
 }
 
 /// The seed stack and, beside it, a sentinel folder with a file a planted
@@ -770,4 +787,15 @@ fn oversized_and_deeply_nested_files_are_refused_quickly_in_little_memory() {
             started.elapsed()
         );
     }
+}
+
+#[test]
+fn a_journal_larger_than_its_cap_is_refused_without_reading_it() {
+    let w = world();
+    w.mkdir_state();
+    // Sparse: 300 MB that cost no disk; the cap is 256 MiB.
+    let file = fs::File::create(w.state("journal.jsonl")).unwrap();
+    file.set_len(300 * 1024 * 1024).unwrap();
+    drop(file);
+    w.refuses(STATE_COMMANDS, "is larger than the 256 MiB pullover reads from it");
 }
