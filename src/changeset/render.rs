@@ -23,25 +23,29 @@ pub fn file_diff(change: &FileChange) -> String {
 
 /// [`file_diff`] and the lines it adds and removes, from one diff.
 pub fn counted_file_diff(change: &FileChange) -> (String, (usize, usize)) {
+    // Names as git writes them: quoted with escapes when they hold a control
+    // character, a quote or a backslash (`"a/x\ny.json"`).
     let path = change.path.as_str();
+    let side = |prefix: &str| crate::stack::source::quote_path(&format!("{prefix}{path}")).into_owned();
+    let (a_name, b_name) = (side("a/"), side("b/"));
     let (before, after) = texts(change);
-    let mut out = format!("diff --git a/{path} b/{path}\n");
+    let mut out = format!("diff --git {a_name} {b_name}\n");
     let (old_name, new_name) = match change.kind() {
         ChangeKind::Create => {
             out.push_str(&format!(
                 "new file mode 100{:o}\n",
                 git_mode(change.after.as_ref().map_or(0o644, |s| s.mode))
             ));
-            ("/dev/null".to_string(), format!("b/{path}"))
+            ("/dev/null".to_string(), b_name.clone())
         }
         ChangeKind::Delete => {
             out.push_str(&format!(
                 "deleted file mode 100{:o}\n",
                 git_mode(change.before.as_ref().map_or(0o644, |s| s.mode))
             ));
-            (format!("a/{path}"), "/dev/null".to_string())
+            (a_name.clone(), "/dev/null".to_string())
         }
-        ChangeKind::Modify => (format!("a/{path}"), format!("b/{path}")),
+        ChangeKind::Modify => (a_name.clone(), b_name.clone()),
     };
     let diff = TextDiff::from_lines(before.as_ref(), after.as_ref());
     let body = diff

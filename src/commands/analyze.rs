@@ -166,7 +166,7 @@ pub struct Report {
 /// The inventory of `stack`, read from `root` (docs and app code are searched there).
 pub fn analyze(stack: &Stack, root: &Path) -> Report {
     let mut references = Vec::new();
-    let mut findings = Vec::new();
+    let mut findings = crate::stack::outside::findings(stack);
     let Some(gateway) = &stack.settings.gateway else {
         findings.push(Finding::new(
             "no-pushgateway",

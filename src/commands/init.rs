@@ -32,7 +32,25 @@ struct InitJson<'a> {
 
 pub fn run(ctx: &Context, args: &InitArgs) -> Result<Outcome> {
     let path = ctx.global.stack.join(SETTINGS_FILE);
-    let existing_mode = std::fs::symlink_metadata(&path).ok().map(|m| {
+    let existing = std::fs::symlink_metadata(&path).ok();
+    // A symlink's own mode is 0777: never copy it, and never replace a link
+    // (it may be shared with other stacks) or anything but a regular file.
+    if let Some(meta) = &existing
+        && !meta.is_file()
+    {
+        let what = if meta.file_type().is_symlink() {
+            "a symlink"
+        } else {
+            "not a regular file"
+        };
+        return Err(Diagnostic::error(format!(
+            "{SETTINGS_FILE} in {} is {what}; init writes only a regular {SETTINGS_FILE}, nothing was written",
+            ctx.global.stack.display()
+        ))
+        .help("edit the file it points to, or remove the link and run `pullover init` again")
+        .into());
+    }
+    let existing_mode = existing.map(|m| {
         use std::os::unix::fs::PermissionsExt;
         m.permissions().mode() & 0o7777
     });

@@ -169,6 +169,13 @@ fn recover(ctx: &Context, locked: &Locked<'_>, stale: Option<String>) -> Result<
     if let Some(recovery) = engine::recover(locked)? {
         ctx.note(&recovery_message(&recovery));
     }
+    let collected = engine::collect_garbage(locked)?;
+    if collected > 0 {
+        ctx.note(&format!(
+            "removed {collected} snapshot{} from .pullover/objects that no journal entry uses (left by an interrupted or undone apply)",
+            if collected == 1 { "" } else { "s" }
+        ));
+    }
     Ok(())
 }
 
@@ -176,7 +183,7 @@ fn recover(ctx: &Context, locked: &Locked<'_>, stale: Option<String>) -> Result<
 /// read-only commands need no lock in the common case.
 fn recover_if_needed(ctx: &Context, state: &StateDir) -> Result<()> {
     let journal = state.journal()?;
-    let stale_lock = matches!(state.lock_state(), LockState::Stale { .. });
+    let stale_lock = matches!(state.lock_state()?, LockState::Stale { .. });
     if engine::pending_recovery(&journal).is_some() || stale_lock {
         state.with_lock("recover", |locked, stale| recover(ctx, locked, stale))?;
     }

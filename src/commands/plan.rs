@@ -1,9 +1,8 @@
 //! `pullover plan [PHASE]`: the next (or named) phase as a diff. Writes
 //! nothing but an optional `--patch` file.
 
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::PermissionsExt;
 
 use anyhow::{Context as _, Result};
 
@@ -42,7 +41,7 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     }
     let changeset = plan_phase(ctx, phase)?;
     if let Some(path) = &args.patch {
-        write_patch(path, &changeset)?;
+        write_patch(path, state.root(), &changeset)?;
         ctx.note(&format!(
             "wrote the patch to {} (apply it with `git apply`)",
             path.display()
@@ -83,7 +82,9 @@ pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
         super::live::observe_pushes(ctx, &mut stack)?;
         super::live::observe_prometheus_version(ctx, &mut stack)?;
     }
-    Ok(planner(&stack)?)
+    let mut changeset = planner(&stack)?;
+    changeset.findings.extend(crate::stack::outside::findings(&stack));
+    Ok(changeset)
 }
 
 /// After `remove` the stack has no gateway left to find: the `docs` phase learns which gateway
@@ -91,7 +92,7 @@ pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
 /// snapshots in a temporary folder.
 fn remember_gateway(ctx: &Context, stack: &mut Stack) -> Result<()> {
     let state = ctx.state()?;
-    if !state.exists() {
+    if !state.exists()? {
         return Ok(());
     }
     let applied = state.journal()?.applied();
@@ -149,16 +150,47 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// The patch holds the real bytes (secrets too), so only its owner may read it.
-fn write_patch(path: &std::path::Path, changeset: &ChangeSet) -> Result<()> {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
+/// The patch holds the real bytes (secrets too), so only its owner may read
+/// it: it is always a fresh file of mode 0600 (a temp file renamed into
+/// place), never an existing file reopened, and never written through a
+/// symlink (which could aim it at a file of the stack, or anywhere).
+fn write_patch(path: &std::path::Path, stack_root: &std::path::Path, changeset: &ChangeSet) -> Result<()> {
+    let refuse = |what: &str| -> anyhow::Error {
+        Diagnostic::error(format!("--patch {}: {what}; nothing was written", path.display()))
+            .help("pass --patch a new file name, outside the stack (e.g. --patch /tmp/phase.patch)")
+            .into()
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(refuse("it is a symlink, and pullover does not write through one"));
+        }
+        Ok(meta) if !meta.is_file() => return Err(refuse("it exists and is not a regular file")),
+        _ => {}
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    // Nor over a file the plan itself changes: `plan` writes no stack file.
+    if let (Ok(real_dir), Some(name)) = (std::fs::canonicalize(dir), path.file_name()) {
+        let real = real_dir.join(name);
+        if let Some(change) = changeset
+            .changes
+            .iter()
+            .find(|c| stack_root.join(c.path.as_str()) == real)
+        {
+            return Err(refuse(&format!("it is {}, a file this plan changes", change.path)));
+        }
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pullover-patch-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
         .with_context(|| format!("cannot write the patch to {}", path.display()))?;
-    file.write_all(render::patch(changeset).as_bytes())?;
-    file.sync_all()?;
+    tmp.write_all(render::patch(changeset).as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write the patch to {}", path.display()))?;
     Ok(())
 }

@@ -37,7 +37,7 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
     let journal = state.journal()?;
     let applied = journal.applied();
     let next = next_phase(&applied);
-    let lock = state.lock_state();
+    let lock = state.lock_state()?;
     // An open transaction of a pullover running now is not interrupted.
     let running = match &lock {
         LockState::Held { holder } => Some(holder.clone()),

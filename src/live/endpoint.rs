@@ -303,12 +303,18 @@ pub fn connection_from_sources(
     let var = |suffix: &str| env(&format!("{prefix}_{suffix}")).filter(|value| !value.trim().is_empty());
     let mut endpoint = endpoint;
     if let Some(lines) = var("HEADERS") {
-        for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        for (number, line) in lines.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            // The line itself is never echoed: a malformed `Authorization Bearer …`
+            // is still a credential.
             let Some((name, value)) = line.split_once(':') else {
-                return Err(LiveError::InvalidHeader {
-                    name: line.chars().take(40).collect(),
-                    reason: format!("{prefix}_HEADERS holds one `Name: value` per line"),
-                });
+                return Err(LiveError::Spec(format!(
+                    "line {} of {prefix}_HEADERS has no `:` ({prefix}_HEADERS holds one `Name: value` per line; the line is not shown, it may hold a credential)",
+                    number + 1
+                )));
             };
             endpoint = endpoint.with_header(name.trim(), value.trim());
         }
@@ -350,7 +356,7 @@ fn normalize_base_url(text: &str) -> Result<Url, LiveError> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid(
-            "a base URL cannot carry a query or fragment; give headers with --header instead",
+            "a base URL cannot carry a query or fragment; give extra headers in PULLOVER_PROMETHEUS_HEADERS (or _PUSHGATEWAY_, _APP_) instead, one `Name: value` a line",
         ));
     }
     if !url.username().is_empty() || url.password().is_some() {
@@ -405,6 +411,11 @@ mod connection_tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("P_HEADERS holds one `Name: value` per line"), "{err}");
+        let err = from(&[("P_HEADERS", "X-A: b\nAuthorization Bearer s3cr3t-token")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2 of P_HEADERS has no `:`"), "{err}");
+        assert!(!err.contains("s3cr3t"), "{err}");
         let err = from(&[("P_INSECURE_SKIP_VERIFY", "yes")]).unwrap_err().to_string();
         assert!(err.contains("set it to true or false"), "{err}");
     }

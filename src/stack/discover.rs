@@ -98,7 +98,11 @@ pub fn find_compose_file(
         let separator = root_env.get("COMPOSE_PATH_SEPARATOR").map_or(":", String::as_str);
         let first = listed.split(separator).next().unwrap_or(listed).trim();
         if let Ok(rel) = RelPath::new(first)
-            && dir.is_file(&rel)
+            && dir.file_entry(
+                &rel,
+                "the Compose file",
+                "COMPOSE_FILE in .env names it; point it at the real Compose file",
+            )?
         {
             return Ok(Some((
                 rel.clone(),
@@ -106,19 +110,24 @@ pub fn find_compose_file(
             )));
         }
     }
-    Ok(COMPOSE_FILE_NAMES.iter().find_map(|name| {
-        let rel = RelPath::new(*name).ok()?;
-        dir.is_file(&rel).then(|| {
-            (
+    // A name that is there but is no readable file inside the stack is an
+    // error, never "no Compose file": that would read as nothing to migrate.
+    for name in COMPOSE_FILE_NAMES.iter().copied() {
+        let Ok(rel) = RelPath::new(name) else { continue };
+        let help =
+            format!("make {name} the stack's Compose file, or remove it and set `compose_file:` in pullover.yaml");
+        if dir.file_entry(&rel, "the Compose file", &help)? {
+            return Ok(Some((
                 rel,
                 evidence(
                     "compose_file",
-                    *name,
+                    name,
                     "the first Compose file name found in the stack root",
                 ),
-            )
-        })
-    }))
+            )));
+        }
+    }
+    Ok(None)
 }
 
 fn is_pushgateway_image(image: &str) -> bool {
@@ -245,7 +254,7 @@ pub fn find_prometheus_config(
             if let Some(rel) = &in_stack {
                 // Read, not just looked at: a symlink out of the stack or a folder in its
                 // place is an error of its own, clearer than "not found".
-                if dir.read(rel)?.is_some() {
+                if dir.read_as(rel, super::limits::Kind::PrometheusConfig)?.is_some() {
                     let why = format!("bind-mounted into service {} at {in_container}", service.name);
                     return Ok((rel.clone(), evidence("prometheus_config", rel.to_string(), why)));
                 }
@@ -521,7 +530,10 @@ pub fn find_dashboard_dirs(dir: &StackDir, compose: Option<&Compose>) -> Result<
                 .map(|p| dir.files_under(&p, &[".yml", ".yaml"]))
                 .unwrap_or_default();
             for provider in provider_files {
-                let Ok(Some(file)) = dir.read(&provider) else { continue };
+                // Too large or too deep is an error, as a file that is not YAML is below.
+                let Some(file) = dir.read_as(&provider, super::limits::Kind::Provisioning)? else {
+                    continue;
+                };
                 let doc = crate::edit::yaml::YamlDoc::parse(file.text()).map_err(|e| {
                     e.to_diagnostic(&file).help(
                         "or pin the dashboards folder with `dashboards: [DIR]` in pullover.yaml (--dashboards DIR)",

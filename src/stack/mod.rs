@@ -6,7 +6,9 @@ pub mod app_code;
 pub mod compose;
 pub mod discover;
 pub mod grafana;
+pub mod limits;
 pub mod mentions;
+pub mod outside;
 pub mod prometheus;
 pub mod prometheus_version;
 pub mod read;
@@ -233,7 +235,7 @@ fn load(
 ) -> Result<Stack, Diagnostic> {
     let settings_path = RelPath::new(SETTINGS_FILE).map_err(Diagnostic::error)?;
     let settings_source = if use_settings_file {
-        dir.read(&settings_path)?
+        dir.read_as(&settings_path, limits::Kind::Settings)?
     } else {
         None
     };
@@ -245,7 +247,12 @@ fn load(
     let compose = match discover::find_compose_file(dir, &pinned, &root_env)? {
         Some((path, why)) => {
             found.push(why);
-            let file = dir.require(&path, "Compose file", "check `compose_file:` in pullover.yaml")?;
+            let file = dir.require_as(
+                &path,
+                limits::Kind::Compose,
+                "Compose file",
+                "check `compose_file:` in pullover.yaml",
+            )?;
             // Compose reads `.env` from the project folder: the Compose file's.
             let vars = match path.parent() {
                 "" => root_env,
@@ -277,8 +284,9 @@ fn load(
             rel
         }
     };
-    let prometheus = PromConfig::parse(dir.require(
+    let prometheus = PromConfig::parse(dir.require_as(
         &prom_path,
+        limits::Kind::PrometheusConfig,
         "Prometheus config",
         "pass --prometheus-config PATH relative to the stack folder",
     )?)?;
@@ -305,7 +313,7 @@ fn load(
     let mut dashboards = Vec::new();
     for folder in &dashboard_dirs {
         for path in dir.files_under(folder, &[".json"]) {
-            if let Some(file) = dir.read(&path)? {
+            if let Some(file) = dir.read_as(&path, limits::Kind::Dashboard)? {
                 dashboards.push(file);
             }
         }

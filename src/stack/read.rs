@@ -2,15 +2,16 @@
 //! (through `..` or a symlink) outside the root is refused.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
+use crate::stack::limits::{self, Kind};
 use crate::stack::source::{RelPath, SourceFile};
 
-/// Files larger than this are refused: no dashboard or config is this big, and
-/// reading one would only make a plan slow and a diff unreadable.
+/// The largest file of any kind pullover reads (each kind has its own, smaller
+/// limit in [`limits`]); snapshots are capped from it.
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
@@ -51,6 +52,58 @@ impl StackDir {
         self.checked_path(rel).ok().is_some_and(|p| p.is_dir())
     }
 
+    /// Whether a file must be read at `rel`: `Ok(false)` when nothing is there,
+    /// `Ok(true)` for a regular file inside the stack (maybe through a symlink
+    /// inside it), and an error naming what is there instead: a folder, a
+    /// named pipe, a dangling symlink, or a symlink out of the stack.
+    pub fn file_entry(&self, rel: &RelPath, what: &str, help: &str) -> Result<bool, Diagnostic> {
+        let path = self.path_of(rel);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Diagnostic::error(format!("cannot read {what} {rel}: {e}")).help(help.to_string())),
+        };
+        let real = if meta.file_type().is_symlink() {
+            match fs::canonicalize(&path) {
+                Ok(real) => real,
+                Err(_) => {
+                    let target = fs::read_link(&path)
+                        .map(|t| t.display().to_string())
+                        .unwrap_or_default();
+                    return Err(Diagnostic::error(format!(
+                        "{what} {rel} is a symlink to {target:?}, which does not exist; nothing was written"
+                    ))
+                    .help(help.to_string()));
+                }
+            }
+        } else {
+            path.clone()
+        };
+        self.checked_path(rel)?;
+        let meta = fs::metadata(&real)
+            .map_err(|e| Diagnostic::error(format!("cannot read {what} {rel}: {e}")).help(help.to_string()))?;
+        if !meta.is_file() {
+            let kind = {
+                use std::os::unix::fs::FileTypeExt;
+                let t = meta.file_type();
+                if t.is_dir() {
+                    "a folder"
+                } else if t.is_fifo() {
+                    "a named pipe"
+                } else if t.is_socket() {
+                    "a socket"
+                } else {
+                    "a device"
+                }
+            };
+            return Err(
+                Diagnostic::error(format!("{what} {rel} is {kind}, not a file; nothing was written"))
+                    .help(help.to_string()),
+            );
+        }
+        Ok(true)
+    }
+
     /// Resolves `rel`, refusing anything whose real location is outside the root.
     fn checked_path(&self, rel: &RelPath) -> Result<PathBuf, Diagnostic> {
         let path = self.path_of(rel);
@@ -64,8 +117,15 @@ impl StackDir {
         }
     }
 
-    /// Reads a file; `Ok(None)` when it does not exist.
+    /// Reads a file; `Ok(None)` when it does not exist. Its kind (and so its
+    /// limits, see [`limits`]) follows from its name.
     pub fn read(&self, rel: &RelPath) -> Result<Option<SourceFile>, Diagnostic> {
+        self.read_as(rel, Kind::by_name(rel))
+    }
+
+    /// Reads a file of a known kind, within that kind's size and nesting
+    /// limits; `Ok(None)` when it does not exist.
+    pub fn read_as(&self, rel: &RelPath, kind: Kind) -> Result<Option<SourceFile>, Diagnostic> {
         let path = self.checked_path(rel)?;
         let meta = match fs::metadata(&path) {
             Ok(meta) => meta,
@@ -75,23 +135,25 @@ impl StackDir {
         if !meta.is_file() {
             return Err(Diagnostic::error(format!("{rel} is not a regular file")));
         }
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(Diagnostic::error(format!(
-                "{rel} is {} MB, larger than the {} MB pullover reads",
-                meta.len() / (1024 * 1024),
-                MAX_FILE_BYTES / (1024 * 1024)
-            ))
-            .help(
-                "is this really a config or dashboard file? exclude its folder with `dashboards:` in pullover.yaml",
-            ));
-        }
-        let bytes = fs::read(&path).map_err(|e| Diagnostic::error(format!("cannot read {rel}: {e}")))?;
+        limits::check_size(rel, kind, meta.len())?;
+        let mut bytes = Vec::new();
+        fs::File::open(&path)
+            .and_then(|file| file.take(kind.max_bytes() + 1).read_to_end(&mut bytes))
+            .map_err(|e| Diagnostic::error(format!("cannot read {rel}: {e}")))?;
+        // It may have grown since it was measured.
+        limits::check_size(rel, kind, bytes.len() as u64)?;
         let mode = meta.permissions().mode() & 0o7777;
-        SourceFile::from_bytes(rel.clone(), bytes, mode).map(Some)
+        let file = SourceFile::from_bytes(rel.clone(), bytes, mode)?;
+        limits::check_nesting(&file, kind)?;
+        Ok(Some(file))
     }
 
     pub fn require(&self, rel: &RelPath, what: &str, help: &str) -> Result<SourceFile, Diagnostic> {
-        self.read(rel)?
+        self.require_as(rel, Kind::by_name(rel), what, help)
+    }
+
+    pub fn require_as(&self, rel: &RelPath, kind: Kind, what: &str, help: &str) -> Result<SourceFile, Diagnostic> {
+        self.read_as(rel, kind)?
             .ok_or_else(|| Diagnostic::error(format!("{what} {rel} does not exist")).help(help.to_string()))
     }
 
@@ -106,8 +168,14 @@ impl StackDir {
     pub fn files_under_skipping(&self, dir: &RelPath, extensions: &[&str], skip: &[&str]) -> Vec<RelPath> {
         let mut out = Vec::new();
         let Ok(start) = self.checked_path(dir) else { return out };
+        let mut visited = std::collections::HashSet::new();
         let mut pending = vec![start];
         while let Some(folder) = pending.pop() {
+            // Each real folder once: a symlink loop (`a/loop -> ..`) or two
+            // links to one folder must not list its files again and again.
+            if !fs::canonicalize(&folder).is_ok_and(|real| visited.insert(real)) {
+                continue;
+            }
             let Ok(entries) = fs::read_dir(&folder) else { continue };
             for entry in entries.flatten() {
                 let path = entry.path();
@@ -141,8 +209,12 @@ impl StackDir {
     pub fn source_files_under(&self, dir: &RelPath, suffixes: &[&str], skip: &[&str], limit: usize) -> Vec<RelPath> {
         let mut out = Vec::new();
         let Ok(start) = self.checked_path(dir) else { return out };
+        let mut visited = std::collections::HashSet::new();
         let mut pending = vec![start];
         while let Some(folder) = pending.pop() {
+            if !fs::canonicalize(&folder).is_ok_and(|real| visited.insert(real)) {
+                continue;
+            }
             let Ok(entries) = fs::read_dir(&folder) else { continue };
             let mut entries: Vec<_> = entries.flatten().collect();
             entries.sort_by_key(|e| e.file_name());

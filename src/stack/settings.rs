@@ -119,7 +119,7 @@ impl SettingsFile {
             return Ok(SettingsFile::default());
         }
         // From the text, not the parsed value: the error then knows its line and column.
-        yaml_serde::from_str(file.text()).map_err(|e| {
+        let settings: SettingsFile = yaml_serde::from_str(file.text()).map_err(|e| {
             let message = e.to_string();
             // The snippet shows where; drop yaml's own " at line L column C".
             let message = match (e.location(), message.rfind(" at line ")) {
@@ -135,8 +135,47 @@ impl SettingsFile {
                 }
                 None => error,
             }
-        })
+        })?;
+        for app in &settings.apps {
+            check_host(&app.service).map_err(|message| {
+                Diagnostic::error(format!("{}: apps: service {message}", file.path))
+                    .help("set `service:` under `apps:` to the Compose service or host Prometheus scrapes")
+            })?;
+        }
+        Ok(settings)
     }
+}
+
+/// An app's host as it goes into a scrape target (`host:port`): a Compose
+/// service name, a DNS name, an IPv4 address or a bracketed IPv6 one.
+/// Anything else (`../../etc`, a space, a quote) would write a target
+/// Prometheus refuses, or YAML that means something else.
+pub fn check_host(host: &str) -> Result<(), String> {
+    let fail = || {
+        Err(format!(
+            "`{}` is not a host name: use a Compose service or DNS name (letters, digits, `-`, `_`, `.`), an IPv4 address or [IPv6]",
+            host.escape_debug()
+        ))
+    };
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return if !inner.is_empty() && inner.parse::<std::net::Ipv6Addr>().is_ok() {
+            Ok(())
+        } else {
+            fail()
+        };
+    }
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !label.starts_with('-')
+    };
+    if host.len() > 253 || !host.split('.').all(label_ok) {
+        return fail();
+    }
+    Ok(())
 }
 
 /// Global flags that override settings (`--app`, `--gateway`, …).
@@ -187,6 +226,7 @@ impl std::str::FromStr for AppArg {
         if service.is_empty() {
             return Err("expected SERVICE:PORT, e.g. metrics-api:8080, or NAME=HOST:PORT".into());
         }
+        check_host(service)?;
         Ok(AppArg {
             service: service.to_string(),
             port,
@@ -228,6 +268,25 @@ mod tests {
             }
         );
         assert!("api:http".parse::<AppArg>().is_err());
+        for bad in [
+            "../../etc:80",
+            "a b:80",
+            "x\"y:80",
+            "-x:80",
+            "a..b:80",
+            "[zz]:80",
+            "a/b:80",
+        ] {
+            assert!(bad.parse::<AppArg>().is_err(), "{bad}");
+        }
+        for good in [
+            "metrics-api:80",
+            "10.0.0.7:80",
+            "[::1]:80",
+            "app_1.svc.cluster.local:80",
+        ] {
+            assert!(good.parse::<AppArg>().is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -83,9 +83,47 @@ impl From<RelPath> for String {
     }
 }
 
+/// A file name as git prints it: unchanged when plain, else in double quotes
+/// with C escapes (`\n`, `\t`, `\"`, `\\`, `\ooo` for other control bytes),
+/// so a newline in a name can neither forge a `+` line in a diff nor move the
+/// terminal's cursor. Non-ASCII letters stay as they are (git's
+/// `core.quotePath=false`); `git apply` reads both forms.
+pub fn quote_path(name: &str) -> std::borrow::Cow<'_, str> {
+    let needs = |c: char| c.is_ascii_control() || c == '"' || c == '\\' || (c.is_control() && !c.is_ascii());
+    if !name.chars().any(needs) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('"');
+    for c in name.chars() {
+        match c {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if needs(c) => {
+                let mut buf = [0u8; 4];
+                for byte in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\{byte:03o}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    std::borrow::Cow::Owned(out)
+}
+
 impl fmt::Display for RelPath {
+    /// Quoted as git quotes names when it holds a control character (see
+    /// [`quote_path`]); [`RelPath::as_str`] is the name itself.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&quote_path(&self.0))
     }
 }
 

@@ -13,6 +13,16 @@ const TEMP_PREFIX: &str = ".pullover-";
 const TEMP_SUFFIX: &str = ".tmp";
 
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    write_atomic_inner(path, bytes, mode, true)
+}
+
+/// [`write_atomic`] for pullover's own bookkeeping (`journal.head`): the
+/// same steps, without the failpoints that count the writes of managed files.
+pub fn write_atomic_quiet(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    write_atomic_inner(path, bytes, mode, false)
+}
+
+fn write_atomic_inner(path: &Path, bytes: &[u8], mode: u32, failpoints: bool) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("a file path without a folder"))?;
@@ -30,9 +40,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid));
     }
     tmp.as_file().sync_all()?;
-    failpoint::hit("temp-written");
+    if failpoints {
+        failpoint::hit("temp-written");
+    }
     tmp.persist(path).map_err(|e| e.error)?;
-    failpoint::hit("after-rename");
+    if failpoints {
+        failpoint::hit("after-rename");
+    }
     sync_dir(dir)
 }
 

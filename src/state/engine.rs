@@ -41,6 +41,7 @@ fn append(locked: &Locked<'_>, journal: &Journal, event: Event) -> Result<u64, S
     let record = Record {
         v: journal::FORMAT_VERSION,
         seq,
+        prev: Some(journal.chain_head()),
         time: now(),
         user: current_user(),
         tool: tool(),
@@ -321,6 +322,37 @@ pub fn recover(locked: &Locked<'_>) -> Result<Option<Recovery>, StateError> {
         finished: finish,
         restored,
     }))
+}
+
+/// Removes snapshots no journal entry needs: those of aborted transactions and
+/// those a crash left before its `begin` was written (an apply snapshots every
+/// file first). Kept: every blob of a committed transaction and of the open
+/// one. Runs under the lock, so no other pullover is writing snapshots.
+pub fn collect_garbage(locked: &Locked<'_>) -> Result<usize, StateError> {
+    let state = locked.state;
+    let journal = state.journal()?;
+    let open = journal.interrupted().map(|r| r.seq);
+    let mut keep = std::collections::HashSet::new();
+    for record in &journal.records {
+        let Event::Begin { files, .. } = &record.event else {
+            continue;
+        };
+        let committed = journal
+            .records
+            .iter()
+            .any(|r| matches!(r.event, Event::Commit { of } if of == record.seq));
+        if committed || open == Some(record.seq) {
+            for file in files {
+                for blob in [&file.before, &file.after].into_iter().flatten() {
+                    keep.insert(blob.sha256.clone());
+                }
+            }
+        }
+    }
+    state
+        .objects()
+        .collect(&keep)
+        .map_err(io_err("cannot remove unused snapshots from .pullover/objects"))
 }
 
 /// A managed file that is not as the last phase that touched it left it.

@@ -26,6 +26,7 @@ pub const POINTS: &[&str] = &[
     "after-snapshot",
     "before-begin",
     "journal-torn",
+    "before-head",
     "after-begin",
     "before-file-write",
     "after-create-dir",

@@ -9,10 +9,11 @@ pub mod atomic;
 pub mod engine;
 pub mod failpoint;
 pub mod journal;
+pub mod nofollow;
 pub mod objects;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Seek, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -26,6 +27,9 @@ pub const STATE_DIR: &str = ".pullover";
 
 /// How long a busy lock is retried even without `--lock-timeout`.
 const MIN_LOCK_RETRY: Duration = Duration::from_millis(250);
+
+/// What is read of the lock file: a holder line is about 100 bytes.
+const MAX_LOCK_BYTES: u64 = 4096;
 
 #[derive(Debug, Clone)]
 pub struct StateDir {
@@ -56,6 +60,10 @@ pub enum StateError {
     OutsideRoot { path: RelPath, real: String },
     #[error("{error}; {}", if *undone { "the files written before it were put back, so every file is as it was" } else { "the next pullover command puts back the files written before it" })]
     WriteFailed { error: Box<StateError>, undone: bool },
+    #[error(
+        "{path} {problem}; pullover keeps its state only in real files and folders inside the stack, so nothing was read or written there"
+    )]
+    Unsafe { path: String, problem: String },
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error("{context}: {source}")]
@@ -73,12 +81,19 @@ impl StateError {
                 humantime::format_duration(*waited)
             )],
             StateError::WriteFailed { error, .. } => error.help(),
-            StateError::ChangedSincePlan { .. } => vec!["run the command again to see the plan for the file as it is now".into()],
+            StateError::ChangedSincePlan { .. } => {
+                vec!["run the command again to see the plan for the file as it is now".into()]
+            }
             StateError::RecoveryConflict { path, .. } => vec![
-                format!("someone edited {path} while the interrupted command ran; compare it with `pullover history` and the snapshots in .pullover/objects"),
+                format!(
+                    "someone edited {path} while the interrupted command ran; compare it with `pullover history` and the snapshots in .pullover/objects"
+                ),
                 "move your edit aside, restore the file, and run the command again".into(),
             ],
-            StateError::Journal(_) => vec!["the journal is append-only JSON lines; restore .pullover/journal.jsonl from a backup or fix the named line".into()],
+            StateError::Journal(e) => e.help(),
+            StateError::Unsafe { path, .. } => vec![format!(
+                "{path} did not come from pullover: remove it (`rm {path}` removes a symlink, not its target; `rmdir` a folder), then run the command again"
+            )],
             _ => Vec::new(),
         }
     }
@@ -112,11 +127,51 @@ impl StateDir {
         ObjectStore::new(self.dir.join("objects"))
     }
 
-    pub fn exists(&self) -> bool {
-        self.dir.is_dir()
+    /// Whether `.pullover` exists, as a real folder (a symlink is an error).
+    pub fn exists(&self) -> Result<bool, StateError> {
+        nofollow::is_real_dir(&self.dir).map_err(self.refused(&self.dir))
     }
 
+    /// The error for a path of the state folder that is not what it must be.
+    fn refused(&self, path: &Path) -> impl FnOnce(nofollow::Refused) -> StateError {
+        let shown = path.strip_prefix(&self.root).unwrap_or(path).display().to_string();
+        move |refused| match refused {
+            nofollow::Refused::Io(source) => StateError::Io {
+                context: format!("cannot open {shown}"),
+                source,
+            },
+            refused => StateError::Unsafe {
+                path: shown,
+                problem: refused.to_string(),
+            },
+        }
+    }
+
+    /// Checks that `.pullover` and each file and folder pullover keeps in it
+    /// is what it must be (a real folder, regular files), so every command
+    /// refuses a planted symlink, pipe or device the same way, before it reads
+    /// or writes anything there. Returns whether `.pullover` exists.
+    pub fn check_layout(&self) -> Result<bool, StateError> {
+        if !self.exists()? {
+            return Ok(false);
+        }
+        for file in [
+            self.lock_path(),
+            self.journal_path(),
+            journal::head_path(&self.journal_path()),
+        ] {
+            nofollow::is_regular(&file).map_err(self.refused(&file))?;
+        }
+        let objects = self.dir.join("objects");
+        nofollow::is_real_dir(&objects).map_err(self.refused(&objects))?;
+        Ok(true)
+    }
+
+    /// The journal, verified; empty when there is none.
     pub fn journal(&self) -> Result<Journal, StateError> {
+        if !self.check_layout()? {
+            return Ok(Journal::default());
+        }
         Ok(Journal::read(&self.journal_path())?)
     }
 
@@ -140,15 +195,22 @@ impl StateDir {
         command: &str,
         work: impl FnOnce(&Locked<'_>, Option<String>) -> Result<T, E>,
     ) -> Result<T, E> {
-        fs::create_dir_all(&self.dir).map_err(io_err(format!("cannot create {}", self.dir.display())))?;
+        self.check_layout()?;
+        let created_dir = nofollow::ensure_dir(&self.dir).map_err(self.refused(&self.dir))?;
+        let journal_len = || fs::symlink_metadata(self.journal_path()).ok().map(|m| m.len());
+        let journal_before = journal_len();
         let path = self.lock_path();
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(format!("cannot open {}", path.display())))?;
+        // Looked at before it is opened, so not even a device is opened.
+        let created_lock = !nofollow::is_regular(&path).map_err(self.refused(&path))?;
+        let file = nofollow::open(
+            &path,
+            OpenOptions::new().create(true).truncate(false).read(true).write(true),
+        )
+        .map_err(self.refused(&path))?
+        .ok_or_else(|| StateError::Io {
+            context: format!("cannot create {}", path.display()),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        })?;
         let mut lock = fd_lock::RwLock::new(file);
         let started = Instant::now();
         let mut waiting = false;
@@ -181,8 +243,7 @@ impl StateDir {
             }
         };
         // A holder line left in the file means its owner died holding the lock.
-        let mut previous = String::new();
-        let _ = guard.read_to_string(&mut previous);
+        let previous = nofollow::read_capped(&mut guard, MAX_LOCK_BYTES).unwrap_or_default();
         let stale = Holder::parse(&previous).map(|h| h.explain_stale());
         let me = format!(
             "pid {} running `pullover {command}` since {}",
@@ -193,31 +254,46 @@ impl StateDir {
         failpoint::hit("lock-acquired");
         let result = work(&Locked { state: self }, stale);
         let _ = write_holder(&mut guard, "");
+        // A command that failed without journaling anything leaves no trace:
+        // neither the lock file it made nor the folder it made for it (which
+        // stays if a snapshot was written: the next apply collects it).
+        if result.is_err() && created_lock && journal_len() == journal_before {
+            let _ = fs::remove_file(&path);
+            if created_dir {
+                let _ = fs::remove_dir(&self.dir);
+            }
+        }
         drop(guard);
         result
     }
 
     /// Whether another pullover holds the lock now, or one died holding it.
     /// Takes no lock and writes nothing (for `status`).
-    pub fn lock_state(&self) -> LockState {
-        let Ok(file) = File::open(self.lock_path()) else {
-            return LockState::Free;
+    pub fn lock_state(&self) -> Result<LockState, StateError> {
+        if !self.exists()? {
+            return Ok(LockState::Free);
+        }
+        let path = self.lock_path();
+        if !nofollow::is_regular(&path).map_err(self.refused(&path))? {
+            return Ok(LockState::Free);
+        }
+        let Some(mut file) = nofollow::open(&path, OpenOptions::new().read(true)).map_err(self.refused(&path))? else {
+            return Ok(LockState::Free);
         };
-        let holder = read_holder(&self.lock_path());
+        let holder = nofollow::read_capped(&mut file, MAX_LOCK_BYTES)
+            .ok()
+            .and_then(|bytes| Holder::parse(&bytes));
         let lock = fd_lock::RwLock::new(file);
         let held = matches!(lock.try_read(), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
-        match (held, holder) {
+        Ok(match (held, holder) {
             (true, holder) => LockState::Held {
-                holder: holder.unwrap_or_else(|| "holder unknown".into()),
+                holder: holder.map_or_else(|| "holder unknown".into(), |h| h.line),
             },
-            (false, Some(line)) => match Holder::parse(&line) {
-                Some(holder) => LockState::Stale {
-                    explanation: holder.explain_stale(),
-                },
-                None => LockState::Free,
+            (false, Some(holder)) => LockState::Stale {
+                explanation: holder.explain_stale(),
             },
             (false, None) => LockState::Free,
-        }
+        })
     }
 
     /// Where a managed file really is: through a symlink (inside the stack) to
@@ -300,18 +376,36 @@ struct Holder {
 }
 
 impl Holder {
-    fn parse(text: &str) -> Option<Holder> {
+    /// The line pullover wrote; anything else in the lock file (it may have
+    /// come with a cloned repository) is never printed: it becomes "holder
+    /// unknown".
+    fn parse(bytes: &[u8]) -> Option<Holder> {
+        let text = std::str::from_utf8(bytes).ok()?;
         let line = text.trim();
         if line.is_empty() {
             return None;
         }
+        let written_by_pullover = line.len() <= 512
+            && !line.chars().any(char::is_control)
+            && line.contains(" running `pullover ")
+            && line.contains("` since ");
         let pid = line
             .strip_prefix("pid ")
             .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|pid| pid.parse().ok());
-        Some(Holder {
-            line: line.to_string(),
-            pid,
+            .and_then(|pid| pid.parse().ok())
+            .filter(|_| written_by_pullover);
+        Some(match pid {
+            Some(pid) => Holder {
+                line: line.to_string(),
+                pid: Some(pid),
+            },
+            None => Holder {
+                line: format!(
+                    "holder unknown: the lock file holds {} bytes pullover did not write",
+                    bytes.len()
+                ),
+                pid: None,
+            },
         })
     }
 
@@ -339,9 +433,8 @@ fn process_is_running(pid: i32) -> bool {
 }
 
 fn read_holder(path: &Path) -> Option<String> {
-    let text = fs::read_to_string(path).ok()?;
-    let line = text.trim();
-    (!line.is_empty()).then(|| line.to_string())
+    let bytes = nofollow::read(path, MAX_LOCK_BYTES).ok()??;
+    Holder::parse(&bytes).map(|h| h.line)
 }
 
 fn write_holder(file: &mut File, text: &str) -> io::Result<()> {

@@ -1,6 +1,7 @@
 //! CLI-level tests: each runs the real binary on a copy of a stack in `stacks/`.
 
 mod support;
+mod trust;
 
 mod analyze;
 mod bad_corpus;

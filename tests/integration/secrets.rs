@@ -111,3 +111,66 @@ fn the_patch_file_keeps_the_real_bytes_and_only_its_owner_reads_it() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&patch).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+/// The forms the first masker missed (issue 13): a block scalar, `DB_PASS`,
+/// an empty URL user, JSON-escaped slashes, a flow list of bearer tokens, a
+/// value with an escaped quote and a space, `privateKey` and `Pass` keys.
+const MORE_SECRETS: &[&str] = &[
+    "block-secret-94",
+    "block-secret-line-two",
+    "dbpass-91",
+    "redis-pw-92",
+    "bearer-token-93",
+    "json-pw-95",
+    "pk-96",
+    "pass-97",
+];
+
+#[test]
+fn block_scalars_env_urls_flow_lists_and_json_keys_are_masked_in_diffs_and_json() {
+    let p = pullover().stack("seed");
+    let prometheus = p.read("prometheus/prometheus.yml").replace(
+        "  - job_name: pushgateway\n    honor_labels: true\n",
+        "  - job_name: pushgateway\n    honor_labels: true\n    authorization:\n      credentials: |\n        block-secret-94\n        block-secret-line-two\n",
+    );
+    p.write("prometheus/prometheus.yml", &prometheus);
+    let compose = p.read("docker-compose.yml").replace(
+        "    image: prom/pushgateway:v1.5.1\n",
+        "    image: prom/pushgateway:v1.5.1\n    environment:\n      DB_PASS: \"dbpass-91 with \\\"quote\"\n      REDIS_URL: redis://:redis-pw-92@redis:6379/0\n      JSON_URL: \"http:\\/\\/admin:json-pw-95@grafana\"\n    labels:\n      secrets: [\"Bearer bearer-token-93\"]\n      keys: {\"privateKey\": \"pk-96\", \"Pass\": \"pass-97\"}\n",
+    );
+    p.write("docker-compose.yml", &compose);
+    for args in [&["plan", "remove"][..], &["--format", "json", "plan", "remove"]] {
+        let run = p.run(args);
+        run.success();
+        // The secrets are in the diff (the remove phase deletes them), masked.
+        assert!(
+            run.stdout.contains("DB_PASS") && run.stdout.contains("credentials"),
+            "{}",
+            run.stdout
+        );
+        for secret in MORE_SECRETS {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "`{}` prints {secret}:\n{}",
+                args.join(" "),
+                run.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn a_malformed_headers_line_is_named_by_number_not_printed() {
+    let p = pullover().stack("seed").env(
+        "PULLOVER_PROMETHEUS_HEADERS",
+        "X-Scope-OrgID: t1\nAuthorization Bearer tok-from-env-98",
+    );
+    let run = p.run(["verify", "--prometheus-url", "http://127.0.0.1:9"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("line 2 of PULLOVER_PROMETHEUS_HEADERS has no `:`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("tok-from-env-98"), "{}", run.stderr);
+}

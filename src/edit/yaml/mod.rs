@@ -135,8 +135,13 @@ impl YamlError {
             YamlError::Unsupported { .. } => {
                 diag.help("make this edit by hand, or rewrite the node in block style; nothing was written")
             }
-            YamlError::AnchorInUse { anchor, .. } => diag.help(format!(
+            // Compose keeps `x-` blocks for anchors; Prometheus and promtool
+            // refuse any unknown top-level key, `x-` ones included.
+            YamlError::AnchorInUse { anchor, .. } if file.path.file_name().contains("compose") => diag.help(format!(
                 "move `&{anchor}` to an `x-` block that stays, or write its value out where `*{anchor}` is; nothing was written"
+            )),
+            YamlError::AnchorInUse { anchor, .. } => diag.help(format!(
+                "write the value of `&{anchor}` out where `*{anchor}` is (this file cannot hold an `x-` block: Prometheus refuses unknown top-level keys); nothing was written"
             )),
             _ => diag,
         }
