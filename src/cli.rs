@@ -40,9 +40,14 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The stack folder (holding docker-compose.yml).
+    /// The stack folder (holding docker-compose.yml). Without it, the nearest folder from
+    /// here up that holds a Compose file or pullover.yaml (as git finds its repository).
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
     pub stack: PathBuf,
+    /// Whether `--stack` was on the command line (set by `main` from clap's matches); when
+    /// not, `commands::run` walks up to the stack root.
+    #[arg(skip)]
+    pub stack_given: bool,
     /// An app that pushes today and is to be scraped directly (repeatable).
     #[arg(long = "app", global = true, value_name = "SERVICE:PORT")]
     pub apps: Vec<AppArg>,

@@ -3,7 +3,8 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use pullover::cli::Cli;
 use pullover::commands::{self, Outcome};
 
@@ -11,8 +12,14 @@ fn main() -> ExitCode {
     pullover::contained::install_panic_hook();
     // clap exits 2 on a usage error; 2 means "changes pending" here, so a
     // typo must not look like a plan to a CI script: usage errors exit 1.
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            cli.global.stack_given = matches.value_source("stack") == Some(ValueSource::CommandLine);
+            cli
+        }
         Err(err) => {
             let _ = err.print();
             return if err.use_stderr() {

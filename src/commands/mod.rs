@@ -15,7 +15,7 @@ mod verify;
 
 use std::io::{self, IsTerminal, Write};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use crate::changeset::ChangeSet;
@@ -128,10 +128,13 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         ColorChoice::Never => false,
         ColorChoice::Auto => console::colors_enabled() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let ctx = Context {
+    let mut ctx = Context {
         global: cli.global,
         color,
     };
+    if !ctx.global.stack_given && !matches!(cli.command, Command::Completions(_)) {
+        find_stack_root(&mut ctx)?;
+    }
     match cli.command {
         Command::Analyze => analyze::run(&ctx),
         Command::Status => status::run(&ctx),
@@ -143,6 +146,21 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Completions(args) => completions::run(&ctx, &args),
     }
+}
+
+/// Without `--stack`, the stack is the nearest folder from here up holding a Compose file
+/// (as git finds its repository); with none, an error before anything is read or written.
+fn find_stack_root(ctx: &mut Context) -> Result<()> {
+    let here = std::env::current_dir().context("cannot read the working directory")?;
+    let (root, marker) = crate::stack::root::find_from(&here)?;
+    if root != std::path::Path::new(".") {
+        ctx.note(&format!(
+            "the stack is {} (the folder holding {marker}); pass --stack DIR to pick another",
+            root.display()
+        ));
+    }
+    ctx.global.stack = root;
+    Ok(())
 }
 
 /// The error as a person reads it: a [`Diagnostic`] with its place and help,

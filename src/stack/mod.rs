@@ -8,6 +8,7 @@ pub mod discover;
 pub mod mentions;
 pub mod prometheus;
 pub mod read;
+pub mod root;
 pub mod services;
 pub mod settings;
 pub mod settings_yaml;

@@ -26,3 +26,4 @@ mod scrape;
 mod secrets;
 mod verify_e2e;
 mod verify_report;
+mod workflow;

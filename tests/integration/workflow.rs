@@ -1,0 +1,57 @@
+//! The operator's and reviewer's workflow (issue 15): where am I, teaching errors, machine-readable
+//! errors and gates, small wording, and the plan as a pull-request description.
+
+use std::fs;
+
+use crate::support::pullover;
+
+// --- Where am I: the stack root is found by walking up to the Compose file. ---
+
+#[test]
+fn apply_from_a_subfolder_finds_the_stack_root_and_writes_there() {
+    let p = pullover().stack("seed");
+    let run = p.run_in("prometheus", ["apply", "--yes"]);
+    run.success();
+    assert!(
+        run.stderr
+            .contains("the stack is .. (the folder holding docker-compose.yml)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("Applied phase `scrape`"), "{}", run.stdout);
+    assert!(p.read("prometheus/prometheus.yml").contains("job_name: metrics-api"));
+    assert!(p.file(".pullover").is_dir(), "the journal lives at the stack root");
+    assert!(
+        !p.file("prometheus/.pullover").exists(),
+        "nothing is written in the subfolder"
+    );
+    // Two levels down, `status` reads the same journal.
+    let status = p.run_in("grafana/dashboards", ["status"]);
+    status.success();
+    assert!(status.stdout.contains("scrape"), "{}", status.stdout);
+}
+
+#[test]
+fn without_a_compose_file_anywhere_up_pullover_refuses_and_writes_nothing() {
+    let p = pullover().stack("seed");
+    // A folder beside the stack: no Compose file in it or above it.
+    let outside = p.path().parent().unwrap().join("elsewhere");
+    fs::create_dir_all(&outside).unwrap();
+    let before = p.hashes();
+    let run = p.run_in("../elsewhere", ["apply", "--yes"]);
+    run.code(1);
+    assert!(run.stderr.contains("no Compose file in"), "{}", run.stderr);
+    assert!(run.stderr.contains("pass --stack DIR"), "{}", run.stderr);
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 0, "nothing written");
+    assert_eq!(p.hashes(), before);
+    assert!(!p.file(".pullover").exists());
+}
+
+#[test]
+fn an_explicit_stack_is_taken_as_given_without_walking_up() {
+    let p = pullover().stack("seed");
+    // `--stack prometheus` names a folder with no Compose file: pullover does not look above it.
+    let run = p.run_in("prometheus", ["--stack", ".", "plan"]);
+    assert!(!run.stderr.contains("the stack is"), "{}", run.stderr);
+    assert!(!run.stdout.contains("job_name: metrics-api"), "{}", run.stdout);
+}
