@@ -48,10 +48,13 @@ pub struct GlobalArgs {
     /// not, `commands::run` walks up to the stack root.
     #[arg(skip)]
     pub stack_given: bool,
-    /// An app that pushes today and is to be scraped directly (repeatable).
+    /// An app that pushes today and is to be scraped directly (repeatable). SERVICE is a
+    /// Compose service; a host outside Compose is spelled as one (`host.example:8080`, an IP
+    /// address) or as `external:HOST:PORT`.
     #[arg(long = "app", global = true, value_name = "SERVICE:PORT")]
     pub apps: Vec<AppArg>,
-    /// The Compose service running Pushgateway.
+    /// The Compose service running Pushgateway (a host outside Compose: with a dot, an IP
+    /// address, or `external:HOST`).
     #[arg(long, global = true, value_name = "SERVICE")]
     pub gateway: Option<String>,
     /// prometheus.yml, relative to the stack folder.

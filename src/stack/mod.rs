@@ -5,6 +5,7 @@
 pub mod app_code;
 pub mod compose;
 pub mod discover;
+pub mod flags;
 pub mod mentions;
 pub mod prometheus;
 pub mod read;
@@ -250,6 +251,8 @@ fn load(
         }
         None => None,
     };
+    // A typo'd --app/--gateway is an error naming the nearest service, not a quiet guess.
+    let overrides = &flags::check(compose.as_ref(), overrides)?;
 
     let prom_path = match discover::find_prometheus_config(dir, compose.as_ref(), &pinned, overrides) {
         Ok((path, why)) => {

@@ -55,3 +55,82 @@ fn an_explicit_stack_is_taken_as_given_without_walking_up() {
     assert!(!run.stderr.contains("the stack is"), "{}", run.stderr);
     assert!(!run.stdout.contains("job_name: metrics-api"), "{}", run.stdout);
 }
+
+// --- Mistakes get a teaching error, not a quiet guess. ---
+
+#[test]
+fn a_typo_in_app_is_an_error_naming_the_nearest_service() {
+    let p = pullover().stack("seed");
+    let before = p.hashes();
+    let run = p.run(["--app", "metrics-apy:8080", "apply", "--yes"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("no service metrics-apy in docker-compose.yml; did you mean metrics-api?"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--app metrics-api:8080"), "{}", run.stderr);
+    assert!(run.stderr.contains("external:metrics-apy:8080"), "{}", run.stderr);
+    assert_eq!(p.hashes(), before, "nothing written");
+    let journal = p.run(["history"]);
+    assert!(
+        !journal.stdout.contains("scrape"),
+        "nothing journaled: {}",
+        journal.stdout
+    );
+}
+
+#[test]
+fn a_typo_in_gateway_is_an_error_naming_the_nearest_service() {
+    let p = pullover().stack("seed");
+    let run = p.run(["--gateway", "pushgatway", "plan"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("no service pushgatway in docker-compose.yml; did you mean pushgateway?"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("points at"), "{}", run.stderr);
+}
+
+#[test]
+fn a_name_far_from_every_service_lists_the_services() {
+    let p = pullover().stack("seed");
+    let run = p.run(["--app", "zzz:1", "plan"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("no service zzz in docker-compose.yml\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("its services are: "), "{}", run.stderr);
+    assert!(run.stderr.contains("metrics-api"), "{}", run.stderr);
+}
+
+#[test]
+fn a_host_outside_compose_is_accepted_when_spelled_as_one_and_said_so() {
+    for (flag, target) in [
+        ("worker.example:9100", "worker.example:9100"),
+        ("10.0.0.5:9100", "10.0.0.5:9100"),
+        ("external:worker:9100", "worker:9100"),
+    ] {
+        let p = pullover().stack("seed");
+        let run = p.run(["--app", flag, "--format", "json", "plan", "scrape"]);
+        run.success();
+        let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let diff = json["changes"][0]["diff"].as_str().unwrap();
+        assert!(diff.contains(&format!("'{target}'")), "{flag}: {diff}");
+        let said = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "app-not-in-compose");
+        assert!(
+            said,
+            "{flag}: the plan says the host is outside Compose: {}",
+            run.stdout
+        );
+    }
+}
