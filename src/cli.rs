@@ -126,7 +126,7 @@ pub enum Command {
     Analyze,
     /// Show the next (or named) phase as a unified diff; writes nothing.
     #[command(
-        after_help = "Examples:\n  pullover plan\n  pullover plan dashboards --patch dashboards.patch\n  pullover plan --detailed-exitcode   # exit 2 when changes are pending"
+        after_help = "Examples:\n  pullover plan\n  pullover plan dashboards --patch dashboards.patch\n  pullover plan --detailed-exitcode   # exit 2 when changes are pending\n  pullover plan --fail-on hazard      # exit 4 when a hazard remains"
     )]
     Plan(PlanArgs),
     /// Plan, show, confirm, write and journal the next (or named) phase.
@@ -252,6 +252,28 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes, 0 when it has none (as Terraform).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Exit 4 when a finding at or above LEVEL remains (as pint's --fail-on); ahead of
+    /// --detailed-exitcode's 2.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub fail_on: Option<FailOn>,
+}
+
+/// The lowest severity `plan --fail-on` fails on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Todo,
+    Hazard,
+}
+
+impl FailOn {
+    pub fn severity(self) -> crate::changeset::Severity {
+        match self {
+            FailOn::Info => crate::changeset::Severity::Info,
+            FailOn::Todo => crate::changeset::Severity::Todo,
+            FailOn::Hazard => crate::changeset::Severity::Hazard,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

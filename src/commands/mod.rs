@@ -36,6 +36,8 @@ pub enum Outcome {
     ChangesPending,
     /// 3: `verify` ran and a check failed.
     CheckFailed,
+    /// 4: `plan --fail-on LEVEL` found findings at or above LEVEL.
+    FindingsAtLevel,
 }
 
 pub struct Context {
@@ -161,6 +163,26 @@ fn find_stack_root(ctx: &mut Context) -> Result<()> {
     }
     ctx.global.stack = root;
     Ok(())
+}
+
+/// The error as `--format json` prints it on stdout: `{"version":1,"error":{…}}` with a
+/// finding's fields.
+pub fn error_json(err: &anyhow::Error) -> String {
+    let diag = if let Some(diag) = err.downcast_ref::<Diagnostic>() {
+        diag.clone()
+    } else if let Some(state) = err.downcast_ref::<StateError>() {
+        let mut diag = Diagnostic::error(state.to_string()).id("state");
+        for help in state.help() {
+            diag = diag.help(help);
+        }
+        diag
+    } else {
+        Diagnostic::error(format!("{err:#}"))
+    };
+    let mut text =
+        serde_json::to_string_pretty(&serde_json::json!({"version": 1, "error": diag.to_json()})).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// The error as a person reads it: a [`Diagnostic`] with its place and help,

@@ -56,6 +56,23 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
             ctx.print(&format!("Apply it with `pullover apply {phase}`.\n"))?;
         }
     }
+    if let Some(level) = args.fail_on {
+        let at_level = changeset
+            .findings
+            .iter()
+            .filter(|f| f.severity >= level.severity())
+            .count();
+        if at_level > 0 {
+            ctx.note(&format!(
+                "{at_level} finding{} at or above `{}` remain{} (--fail-on {}): exit 4",
+                if at_level == 1 { "" } else { "s" },
+                level.severity().label(),
+                if at_level == 1 { "s" } else { "" },
+                level.severity().label(),
+            ));
+            return Ok(Outcome::FindingsAtLevel);
+        }
+    }
     // Queries waiting for a decision are pending work too, as Terraform's exit 2 means.
     Ok(
         if args.detailed_exitcode && (!changeset.is_empty() || changeset.waiting() > 0) {

@@ -66,7 +66,7 @@ fn check_name(compose: Option<&Compose>, name: &str, flag: &str, example: &str) 
     diag = diag.help(format!(
         "a host outside Compose must be spelled as one: with a dot ({flag} {host_example}), an IP address, or {flag} {EXTERNAL}{example}; nothing was written"
     ));
-    Err(diag)
+    Err(diag.id("unknown-service"))
 }
 
 /// A name that can only be a host: it has a dot, is an IP address (v6 in brackets or not), or

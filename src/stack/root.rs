@@ -31,7 +31,8 @@ pub fn find_from(start: &Path) -> Result<(PathBuf, String), Diagnostic> {
     .help(format!(
         "run pullover inside the stack (the folder holding {} or pullover.yaml, or any folder under it), or pass --stack DIR; nothing was written",
         COMPOSE_FILE_NAMES[2]
-    )))
+    ))
+    .id("no-stack-root"))
 }
 
 #[cfg(test)]

@@ -134,3 +134,100 @@ fn a_host_outside_compose_is_accepted_when_spelled_as_one_and_said_so() {
         );
     }
 }
+
+// --- Machine-readable everything: JSON errors, plan --fail-on. ---
+
+fn json_error(stdout: &str) -> serde_json::Value {
+    let json: serde_json::Value =
+        serde_json::from_str(stdout).unwrap_or_else(|e| panic!("stdout is JSON ({e}): {stdout}"));
+    assert_eq!(json["version"], 1, "{json}");
+    json["error"].clone()
+}
+
+#[test]
+fn with_format_json_an_error_is_json_on_stdout_and_the_exit_code_stays_1() {
+    let p = pullover().stack("seed");
+    let run = p.run(["--format", "json", "--app", "metrics-apy:8080", "plan"]);
+    run.code(1);
+    let error = json_error(&run.stdout);
+    assert_eq!(error["id"], "unknown-service");
+    assert_eq!(error["severity"], "error");
+    assert_eq!(
+        error["message"],
+        "no service metrics-apy in docker-compose.yml; did you mean metrics-api?"
+    );
+    assert!(
+        error["tip"].as_str().unwrap().contains("--app metrics-api:8080"),
+        "{error}"
+    );
+    // People still read it on stderr.
+    assert!(run.stderr.contains("error: no service metrics-apy"), "{}", run.stderr);
+}
+
+#[test]
+fn a_json_error_with_a_place_carries_its_location() {
+    let p = pullover().stack("seed");
+    p.write(
+        "prometheus/prometheus.yml",
+        "scrape_configs:\n  - job_name: [unclosed\n",
+    );
+    let run = p.run(["--format", "json", "plan"]);
+    run.code(1);
+    let error = json_error(&run.stdout);
+    assert_eq!(error["id"], "error");
+    assert_eq!(error["location"]["path"], "prometheus/prometheus.yml", "{error}");
+    assert!(error["location"]["line"].as_u64().unwrap() >= 2, "{error}");
+    assert!(error["location"]["column"].as_u64().unwrap() >= 1, "{error}");
+}
+
+#[test]
+fn a_usage_error_with_format_json_is_json_too() {
+    let p = pullover().stack("seed");
+    let run = p.run(["--format", "json", "plan", "--no-such-flag"]);
+    run.code(1);
+    let error = json_error(&run.stdout);
+    assert_eq!(error["id"], "usage");
+    assert!(error["message"].as_str().unwrap().contains("--no-such-flag"), "{error}");
+}
+
+#[test]
+fn without_format_json_stdout_stays_empty_on_error() {
+    let p = pullover().stack("seed");
+    let run = p.run(["--app", "metrics-apy:8080", "plan"]);
+    run.code(1);
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn plan_fail_on_exits_4_when_findings_at_or_above_the_level_remain() {
+    let p = pullover().stack("seed-own-job");
+    // The scrape phase of this stack has a double-count hazard.
+    let run = p.run(["plan", "scrape", "--fail-on", "hazard"]);
+    run.code(4);
+    assert!(
+        run.stderr
+            .contains("1 finding at or above `hazard` remains (--fail-on hazard): exit 4"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("double-count"),
+        "the plan is still shown: {}",
+        run.stdout
+    );
+    p.run(["plan", "scrape", "--fail-on", "todo"]).code(4);
+    // It wins over --detailed-exitcode's 2.
+    p.run(["plan", "scrape", "--fail-on", "hazard", "--detailed-exitcode"])
+        .code(4);
+    // The docs phase has todos and infos but no hazard.
+    p.run(["plan", "docs", "--fail-on", "hazard"]).success();
+    p.run(["--format", "json", "plan", "docs", "--fail-on", "todo"]).code(4);
+}
+
+#[test]
+fn plan_fail_on_passes_when_nothing_reaches_the_level() {
+    let p = pullover().stack("seed");
+    p.run(["plan", "scrape", "--fail-on", "todo"]).success();
+    p.run(["plan", "scrape", "--fail-on", "todo", "--detailed-exitcode"])
+        .code(2);
+}
