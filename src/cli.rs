@@ -134,7 +134,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Undo the last applied phase, or every phase after `--to PHASE`.
     #[command(
-        after_help = "Examples:\n  pullover rollback\n  pullover rollback --to scrape\n  pullover rollback --to baseline --yes"
+        after_help = "Examples:\n  pullover rollback\n  pullover rollback --to scrape\n  pullover rollback --to baseline --yes\n  pullover rollback --to 3             # N from `pullover history`"
     )]
     Rollback(RollbackArgs),
     /// What was applied and rolled back, when, by whom, with file hashes.
@@ -295,8 +295,9 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// Undo every phase applied after this one (`baseline`: all of them).
-    #[arg(long, value_name = "PHASE")]
+    /// Undo every phase applied after this one (`baseline`: all of them), or after entry N
+    /// of `pullover history` (an apply whose phase is still applied).
+    #[arg(long, value_name = "PHASE|N")]
     pub to: Option<String>,
     /// Roll back even when managed files changed since they were applied.
     #[arg(long)]

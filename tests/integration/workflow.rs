@@ -231,3 +231,123 @@ fn plan_fail_on_passes_when_nothing_reaches_the_level() {
     p.run(["plan", "scrape", "--fail-on", "todo", "--detailed-exitcode"])
         .code(2);
 }
+
+// --- Small things that read as carelessness. ---
+
+#[test]
+fn history_numbers_entries_as_a_person_reads_them_and_rollback_takes_them() {
+    let p = pullover().stack("seed");
+    p.run(["apply", "scrape", "--yes"]).success();
+    p.run(["apply", "dual-run", "--yes"]).success();
+    p.run(["rollback", "--yes"]).success();
+    p.run(["apply", "dual-run", "--yes"]).success();
+    let history = p.run(["history"]);
+    history.success();
+    let numbers: Vec<&str> = history
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(numbers, ["#1", "#2", "#3", "#4"], "{}", history.stdout);
+    assert!(
+        history
+            .stdout
+            .lines()
+            .nth(0)
+            .unwrap()
+            .contains("apply    scrape     done")
+    );
+
+    // #2 applied dual-run, but #3 rolled that back: not a point to return to.
+    let gone = p.run(["rollback", "--to", "2", "--yes"]);
+    gone.code(1);
+    assert!(
+        gone.stderr
+            .contains("entry #2 applied `dual-run`, and that apply is no longer in place"),
+        "{}",
+        gone.stderr
+    );
+    let rollback_entry = p.run(["rollback", "--to", "3", "--yes"]);
+    rollback_entry.code(1);
+    assert!(
+        rollback_entry.stderr.contains("entry #3 is a rollback of `dual-run`"),
+        "{}",
+        rollback_entry.stderr
+    );
+    p.run(["rollback", "--to", "9", "--yes"]).code(1);
+
+    // Back to just after #1: scrape stays, the dual-run of #4 is undone.
+    let after_scrape = p.read("prometheus/prometheus.yml");
+    p.run(["rollback", "--to", "1", "--yes"]).success();
+    let status = p.run(["--format", "json", "status"]);
+    status.success();
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let applied: Vec<String> = json["phases"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{json}"))
+        .iter()
+        .filter(|p| p["state"] == "applied")
+        .map(|p| p["phase"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(applied, ["scrape"], "{json}");
+    assert!(after_scrape.contains("job_name: metrics-api"));
+    // --to 0 is the baseline.
+    p.run(["rollback", "--to", "0", "--yes"]).success();
+    assert!(!p.read("prometheus/prometheus.yml").contains("job_name: metrics-api"));
+}
+
+#[test]
+fn history_names_the_user_when_no_user_variable_is_set() {
+    let p = pullover().stack("seed");
+    let output = p
+        .command(["apply", "scrape", "--yes"])
+        .env_remove("USER")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let history = p.run(["history"]);
+    let name = std::process::Command::new("id").arg("-un").output().unwrap();
+    let name = String::from_utf8_lossy(&name.stdout).trim().to_string();
+    assert!(!name.is_empty());
+    assert!(
+        history.stdout.contains(&format!("by {name} with")),
+        "{}",
+        history.stdout
+    );
+    assert!(!history.stdout.contains("by uid"), "{}", history.stdout);
+}
+
+#[test]
+fn the_docs_finding_reads_as_english_for_one_doc() {
+    let p = pullover().stack("seed");
+    // One doc left, with nothing for the docs phase to update.
+    fs::remove_file(p.file("METRICS.md")).unwrap();
+    p.write("README.md", "# Seed\n\nA stack.\n");
+    let run = p.run(["--format", "json", "plan", "docs"]);
+    run.success();
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let finding = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "no-docs-spot")
+        .unwrap_or_else(|| panic!("{json}"))
+        .clone();
+    let message = finding["message"].as_str().unwrap();
+    assert!(message.starts_with("README.md holds no architecture line"), "{message}");
+}
+
+#[test]
+fn the_scrape_target_is_named_once_when_the_app_cannot_be_reached() {
+    let p = pullover().stack("seed");
+    let run = p.run(["verify", "--timeout", "2s"]);
+    run.code(1);
+    assert!(!run.stderr.contains("metrics-api:metrics-api"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the scrape target of metrics-api, metrics-api:8080"),
+        "{}",
+        run.stderr
+    );
+}

@@ -132,7 +132,7 @@ pub async fn exposition_checks(
             let help = match app_url.source {
                 UrlSource::Given => "check that the app runs and serves its metrics at that URL".to_string(),
                 UrlSource::Target => format!(
-                    "this URL comes from the app's scrape target {}:{}, which may only resolve inside \
+                    "this URL comes from the scrape target of {}, {}, which may only resolve inside \
                      Compose; pass the URL this machine reaches the app at with --app-url URL",
                     app_url.app,
                     app_url.base.trim_start_matches("http://").trim_end_matches('/')
