@@ -76,7 +76,7 @@ pub struct GlobalArgs {
     /// same stack (e.g. 30s, 2m); 0s refuses at once, naming it.
     #[arg(long, global = true, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration, env = "PULLOVER_LOCK_TIMEOUT")]
     pub lock_timeout: std::time::Duration,
-    /// Output for people (text) or programs (json).
+    /// Output for people (text), programs (json), or a pull request (markdown; `plan` only).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
@@ -102,6 +102,8 @@ impl GlobalArgs {
 pub enum Format {
     Text,
     Json,
+    /// `plan` only: a pull-request description (GitHub-flavoured Markdown).
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,7 +128,7 @@ pub enum Command {
     Analyze,
     /// Show the next (or named) phase as a unified diff; writes nothing.
     #[command(
-        after_help = "Examples:\n  pullover plan\n  pullover plan dashboards --patch dashboards.patch\n  pullover plan --detailed-exitcode   # exit 2 when changes are pending\n  pullover plan --fail-on hazard      # exit 4 when a hazard remains"
+        after_help = "Examples:\n  pullover plan\n  pullover plan dashboards --patch dashboards.patch\n  pullover plan --detailed-exitcode   # exit 2 when changes are pending\n  pullover plan --fail-on hazard      # exit 4 when a hazard remains\n  pullover plan --format markdown     # a pull-request description (see docs/ci-github-actions.md)"
     )]
     Plan(PlanArgs),
     /// Plan, show, confirm, write and journal the next (or named) phase.

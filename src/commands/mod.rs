@@ -134,6 +134,14 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         global: cli.global,
         color,
     };
+    if ctx.global.format == Format::Markdown && !matches!(cli.command, Command::Plan(_)) {
+        return Err(
+            Diagnostic::error("--format markdown is for `plan` (a pull-request description)")
+                .help("use --format text or --format json with this command")
+                .id("format-not-supported")
+                .into(),
+        );
+    }
     if !ctx.global.stack_given && !matches!(cli.command, Command::Completions(_)) {
         find_stack_root(&mut ctx)?;
     }

@@ -8,7 +8,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use anyhow::{Context as _, Result};
 
 use super::{Context, Outcome, applied_ids, next_phase, plan_json, print_plan, recover_if_needed};
-use crate::changeset::{ChangeSet, render};
+use crate::changeset::{ChangeSet, markdown, render};
+use crate::cli::Format;
 use crate::cli::PlanArgs;
 use crate::diagnostic::Diagnostic;
 use crate::phase::PhaseId;
@@ -50,6 +51,17 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     }
     if ctx.json() {
         ctx.print_json(&plan_json("plan", phase, &changeset))?;
+    } else if ctx.global.format == Format::Markdown {
+        let next = PhaseId::ALL.get(phase.number()).copied();
+        let text = markdown::PhaseText {
+            name: phase.name(),
+            number: phase.number(),
+            of: PhaseId::ALL.len(),
+            summary: phase.summary(),
+            gate: (phase != PhaseId::Docs).then(|| phase.gate()),
+            next: next.map(PhaseId::name),
+        };
+        ctx.print(&markdown::render(&text, &changeset))?;
     } else {
         print_plan(ctx, phase, &changeset)?;
         if !changeset.is_empty() && !done.contains(&phase) {

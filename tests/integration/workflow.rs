@@ -351,3 +351,161 @@ fn the_scrape_target_is_named_once_when_the_app_cannot_be_reached() {
         run.stderr
     );
 }
+
+// --- Reviewable anywhere: plan --format markdown, read by a real CommonMark/GFM parser. ---
+
+/// What a Markdown reader sees: headings, tables (header and rows of cell text), fenced code
+/// blocks (info string and text), and raw HTML, parsed by pulldown-cmark with GFM tables.
+#[derive(Debug, Default)]
+struct Rendered {
+    headings: Vec<(u8, String)>,
+    tables: Vec<(Vec<String>, Vec<Vec<String>>)>,
+    code: Vec<(String, String)>,
+    html: String,
+}
+
+fn parse_markdown(text: &str) -> Rendered {
+    use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+    let mut out = Rendered::default();
+    let mut heading: Option<(u8, String)> = None;
+    let mut code: Option<(String, String)> = None;
+    let mut row: Option<Vec<String>> = None;
+    let mut cell: Option<String> = None;
+    let mut in_head = false;
+    for event in Parser::new_ext(text, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => heading = Some((level as u8, String::new())),
+            Event::End(TagEnd::Heading(_)) => out.headings.extend(heading.take()),
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => code = Some((info.to_string(), String::new())),
+            Event::End(TagEnd::CodeBlock) => out.code.extend(code.take()),
+            Event::Start(Tag::Table(_)) => out.tables.push((Vec::new(), Vec::new())),
+            Event::Start(Tag::TableHead) => {
+                in_head = true;
+                row = Some(Vec::new());
+            }
+            Event::End(TagEnd::TableHead) => {
+                in_head = false;
+                out.tables.last_mut().unwrap().0 = row.take().unwrap();
+            }
+            Event::Start(Tag::TableRow) => row = Some(Vec::new()),
+            Event::End(TagEnd::TableRow) => {
+                if !in_head {
+                    out.tables.last_mut().unwrap().1.extend(row.take());
+                }
+            }
+            Event::Start(Tag::TableCell) => cell = Some(String::new()),
+            Event::End(TagEnd::TableCell) => row.as_mut().unwrap().extend(cell.take()),
+            Event::Html(html) | Event::InlineHtml(html) => out.html.push_str(&html),
+            Event::Text(t) | Event::Code(t) => {
+                if let Some((_, text)) = code.as_mut() {
+                    text.push_str(&t);
+                } else if let Some(c) = cell.as_mut() {
+                    c.push_str(&t);
+                } else if let Some((_, h)) = heading.as_mut() {
+                    h.push_str(&t);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn plan_as_markdown_is_a_pull_request_description_a_parser_reads() {
+    let p = pullover().stack("seed-own-job");
+    let run = p.run(["plan", "dashboards", "--format", "markdown"]);
+    run.success();
+    let md = parse_markdown(&run.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&p.run(["--format", "json", "plan", "dashboards"]).stdout).unwrap();
+
+    // The phase, then findings, changes and the gate that comes next.
+    assert_eq!(md.headings[0], (2, "pullover plan: phase 3/5 dashboards".to_string()));
+    let titles: Vec<&str> = md.headings.iter().map(|(_, t)| t.as_str()).collect();
+    for title in ["Findings", "Changes", "Next"] {
+        assert!(titles.contains(&title), "{titles:?}");
+    }
+    assert!(run.stdout.contains("3 files to change"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("`pullover apply remove` refuses until it passes"),
+        "{}",
+        run.stdout
+    );
+
+    // Findings grouped by severity, most severe first, one table each, every finding a row.
+    let findings = json["findings"].as_array().unwrap();
+    let count = |s: &str| findings.iter().filter(|f| f["severity"] == s).count();
+    let groups: Vec<&str> = titles.iter().copied().filter(|t| t.contains(" (")).collect();
+    assert_eq!(
+        groups,
+        [
+            format!("Hazard ({})", count("hazard")),
+            format!("Todo ({})", count("todo")),
+            format!("Info ({})", count("info"))
+        ]
+    );
+    assert_eq!(md.tables.len(), 3);
+    for (header, rows) in &md.tables {
+        assert_eq!(header, &["Finding", "What", "Where", "Tip"]);
+        for row in rows {
+            assert_eq!(row.len(), 4, "a pipe in a message must not split its cell: {row:?}");
+        }
+    }
+    let rows: Vec<&Vec<String>> = md.tables.iter().flat_map(|(_, rows)| rows).collect();
+    assert_eq!(rows.len(), findings.len());
+    for (row, finding) in rows.iter().zip(findings.iter().filter(|f| f["severity"] == "hazard")) {
+        assert_eq!(row[0], finding["id"].as_str().unwrap());
+        // The message as a reader sees it: its `code` spans rendered, so without backticks.
+        assert_eq!(row[1], finding["message"].as_str().unwrap().replace('`', ""));
+    }
+
+    // Each file's diff in a fenced diff block, byte for byte the plan's own diff.
+    let changes = json["changes"].as_array().unwrap();
+    let diffs: Vec<&(String, String)> = md.code.iter().filter(|(info, _)| info == "diff").collect();
+    assert_eq!(diffs.len(), changes.len());
+    for ((_, text), change) in diffs.iter().zip(changes) {
+        assert_eq!(text, change["diff"].as_str().unwrap());
+    }
+}
+
+#[test]
+fn long_diffs_are_folded_in_details() {
+    let p = pullover().stack("seed");
+    let run = p.run(["plan", "dual-run", "--format", "markdown"]);
+    run.success();
+    let md = parse_markdown(&run.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&p.run(["--format", "json", "plan", "dual-run"]).stdout).unwrap();
+    let long: Vec<&serde_json::Value> = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["diff"].as_str().unwrap().lines().count() > 40)
+        .collect();
+    assert!(!long.is_empty(), "the dual-run plan creates a dashboard: a long diff");
+    assert_eq!(md.html.matches("<details>").count(), long.len(), "{}", md.html);
+    assert_eq!(md.html.matches("</details>").count(), long.len());
+    for change in long {
+        let path = change["path"].as_str().unwrap();
+        assert!(
+            md.html.contains(&format!("<summary><code>{path}</code>")),
+            "{}",
+            md.html
+        );
+        // Folded, the diff is still a fenced diff block a renderer shows.
+        assert!(
+            md.code
+                .iter()
+                .any(|(info, text)| info == "diff" && text == change["diff"].as_str().unwrap())
+        );
+    }
+}
+
+#[test]
+fn markdown_is_for_plan_only() {
+    let p = pullover().stack("seed");
+    let run = p.run(["status", "--format", "markdown"]);
+    run.code(1);
+    assert!(run.stderr.contains("--format markdown is for `plan`"), "{}", run.stderr);
+}
