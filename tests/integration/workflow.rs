@@ -509,3 +509,54 @@ fn markdown_is_for_plan_only() {
     run.code(1);
     assert!(run.stderr.contains("--format markdown is for `plan`"), "{}", run.stderr);
 }
+
+#[test]
+fn the_documented_github_actions_workflow_runs_a_plan_pullover_accepts() {
+    let root = crate::support::repo_root();
+    let text = fs::read_to_string(root.join("docs/pullover-plan.github-actions.yml")).unwrap();
+    let workflow: serde_json::Value = yaml_serde::from_str(&text).unwrap();
+    assert!(
+        workflow["on"]["pull_request"]["paths"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    );
+    assert_eq!(workflow["permissions"]["pull-requests"], "write");
+    let steps = workflow["jobs"]["plan"]["steps"].as_array().unwrap();
+    let script = steps
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .find(|run| run.contains("pullover --stack"))
+        .expect("a step runs pullover");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["run"].as_str().is_some_and(|r| r.contains("gh pr comment")))
+    );
+    // The command as written (continuation lines joined, up to the redirect), with the
+    // workflow's own FAIL_ON, must be one pullover accepts.
+    let command = script.replace("\\\n", " ");
+    let line = command.lines().find(|l| l.contains("pullover --stack")).unwrap();
+    let fail_on = workflow["env"]["FAIL_ON"].as_str().unwrap();
+    let args: Vec<String> = line
+        .split('>')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip_while(|w| *w != "pullover")
+        .skip(3) // pullover --stack "$STACK"
+        .map(|w| w.replace("\"$FAIL_ON\"", fail_on))
+        .collect();
+    assert!(args.iter().any(|a| a == "markdown"), "{args:?}");
+    let p = pullover().stack("seed");
+    let run = p.run(&args);
+    run.success();
+    assert!(
+        run.stdout.starts_with("## pullover plan: phase 1/5 `scrape`"),
+        "{}",
+        run.stdout
+    );
+    // On a stack with a hazard the same command exits 4, which the workflow reports.
+    let own_job = pullover().stack("seed-own-job");
+    own_job.run(&args).code(4);
+    assert!(text.contains("\"$code\" -ne 4"));
+}
