@@ -32,6 +32,11 @@ pub(super) fn entries(journal: &Journal) -> impl Iterator<Item = (usize, &Record
         .map(|(i, r)| (i + 1, r))
 }
 
+/// The number `history` shows for the apply or rollback that began at journal `seq`.
+pub(super) fn entry_number(journal: &Journal, seq: u64) -> usize {
+    entries(journal).take_while(|(_, r)| r.seq <= seq).count()
+}
+
 fn render(journal: &Journal) -> String {
     if journal.records.is_empty() {
         return "No history yet: nothing was applied to this stack.\n".to_string();

@@ -184,7 +184,8 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
         let (changes, owned_dirs) = engine::undo_changes(state, phase)?;
         let seq = engine::execute(locked, Action::Rollback, &phase.phase, &changes, &owned_dirs)?;
         if !ctx.json() {
-            ctx.print(&format!("Rolled back phase `{}` (journal #{seq}).\n", phase.phase))?;
+            let entry = super::history::entry_number(&state.journal()?, seq);
+            ctx.print(&format!("Rolled back phase `{}` (history #{entry}).\n", phase.phase))?;
         }
         done.push(RolledBack {
             phase: phase.phase.clone(),

@@ -560,3 +560,28 @@ fn the_documented_github_actions_workflow_runs_a_plan_pullover_accepts() {
     own_job.run(&args).code(4);
     assert!(text.contains("\"$code\" -ne 4"));
 }
+
+#[test]
+fn apply_rollback_and_status_name_the_history_number() {
+    let p = pullover().stack("seed");
+    let first = p.run(["apply", "scrape", "--yes"]);
+    assert!(
+        first.stdout.contains("Applied phase `scrape` (history #1)"),
+        "{}",
+        first.stdout
+    );
+    let second = p.run(["apply", "dual-run", "--yes"]);
+    assert!(
+        second.stdout.contains("Applied phase `dual-run` (history #2)"),
+        "{}",
+        second.stdout
+    );
+    let status = p.run(["status"]);
+    assert!(status.stdout.contains("(history #2)"), "{}", status.stdout);
+    let back = p.run(["rollback", "--yes"]);
+    assert!(
+        back.stdout.contains("Rolled back phase `dual-run` (history #3)"),
+        "{}",
+        back.stdout
+    );
+}
