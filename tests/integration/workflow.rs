@@ -254,7 +254,7 @@ fn history_numbers_entries_as_a_person_reads_them_and_rollback_takes_them() {
         history
             .stdout
             .lines()
-            .nth(0)
+            .next()
             .unwrap()
             .contains("apply    scrape     done")
     );
@@ -388,11 +388,7 @@ fn parse_markdown(text: &str) -> Rendered {
                 out.tables.last_mut().unwrap().0 = row.take().unwrap();
             }
             Event::Start(Tag::TableRow) => row = Some(Vec::new()),
-            Event::End(TagEnd::TableRow) => {
-                if !in_head {
-                    out.tables.last_mut().unwrap().1.extend(row.take());
-                }
-            }
+            Event::End(TagEnd::TableRow) if !in_head => out.tables.last_mut().unwrap().1.extend(row.take()),
             Event::Start(Tag::TableCell) => cell = Some(String::new()),
             Event::End(TagEnd::TableCell) => row.as_mut().unwrap().extend(cell.take()),
             Event::Html(html) | Event::InlineHtml(html) => out.html.push_str(&html),
