@@ -40,14 +40,22 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The stack folder (holding docker-compose.yml).
+    /// The stack folder (holding docker-compose.yml). Without it, the nearest folder from
+    /// here up that holds a Compose file or pullover.yaml (as git finds its repository).
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
     pub stack: PathBuf,
-    /// An app that pushes today and is to be scraped directly (repeatable); NAME=HOST:PORT
-    /// names its scrape job apart from the address it is scraped at.
+    /// Whether `--stack` was on the command line (set by `main` from clap's matches); when
+    /// not, `commands::run` walks up to the stack root.
+    #[arg(skip)]
+    pub stack_given: bool,
+    /// An app that pushes today and is to be scraped directly (repeatable). SERVICE is a
+    /// Compose service; a host outside Compose is spelled as one (`host.example:8080`, an IP
+    /// address) or as `external:HOST:PORT`; NAME=HOST:PORT names its scrape job apart from the
+    /// address it is scraped at.
     #[arg(long = "app", global = true, value_name = "SERVICE:PORT")]
     pub apps: Vec<AppArg>,
-    /// The Compose service running Pushgateway.
+    /// The Compose service running Pushgateway (a host outside Compose: with a dot, an IP
+    /// address, or `external:HOST`).
     #[arg(long, global = true, value_name = "SERVICE")]
     pub gateway: Option<String>,
     /// prometheus.yml, relative to the stack folder.
@@ -69,7 +77,7 @@ pub struct GlobalArgs {
     /// same stack (e.g. 30s, 2m); 0s refuses at once, naming it.
     #[arg(long, global = true, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration, env = "PULLOVER_LOCK_TIMEOUT")]
     pub lock_timeout: std::time::Duration,
-    /// Output for people (text) or programs (json).
+    /// Output for people (text), programs (json), or a pull request (markdown; `plan` only).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
@@ -95,6 +103,8 @@ impl GlobalArgs {
 pub enum Format {
     Text,
     Json,
+    /// `plan` only: a pull-request description (GitHub-flavoured Markdown).
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -119,7 +129,7 @@ pub enum Command {
     Analyze,
     /// Show the next (or named) phase as a unified diff; writes nothing.
     #[command(
-        after_help = "Examples:\n  pullover plan\n  pullover plan dashboards --patch dashboards.patch\n  pullover plan --detailed-exitcode   # exit 2 when changes are pending"
+        after_help = "Examples:\n  pullover plan\n  pullover plan dashboards --patch dashboards.patch\n  pullover plan --detailed-exitcode   # exit 2 when changes are pending\n  pullover plan --fail-on hazard      # exit 4 when a hazard remains\n  pullover plan --format markdown     # a pull-request description (see docs/ci-github-actions.md)"
     )]
     Plan(PlanArgs),
     /// Plan, show, confirm, write and journal the next (or named) phase.
@@ -127,7 +137,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Undo the last applied phase, or every phase after `--to PHASE`.
     #[command(
-        after_help = "Examples:\n  pullover rollback\n  pullover rollback --to scrape\n  pullover rollback --to baseline --yes"
+        after_help = "Examples:\n  pullover rollback\n  pullover rollback --to scrape\n  pullover rollback --to baseline --yes\n  pullover rollback --to 3             # N from `pullover history`"
     )]
     Rollback(RollbackArgs),
     /// What was applied and rolled back, when, by whom, with file hashes.
@@ -260,6 +270,28 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes, 0 when it has none (as Terraform).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Exit 4 when a finding at or above LEVEL remains (as pint's --fail-on); ahead of
+    /// --detailed-exitcode's 2.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub fail_on: Option<FailOn>,
+}
+
+/// The lowest severity `plan --fail-on` fails on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Todo,
+    Hazard,
+}
+
+impl FailOn {
+    pub fn severity(self) -> crate::changeset::Severity {
+        match self {
+            FailOn::Info => crate::changeset::Severity::Info,
+            FailOn::Todo => crate::changeset::Severity::Todo,
+            FailOn::Hazard => crate::changeset::Severity::Hazard,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -281,8 +313,9 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// Undo every phase applied after this one (`baseline`: all of them).
-    #[arg(long, value_name = "PHASE")]
+    /// Undo every phase applied after this one (`baseline`: all of them), or after entry N
+    /// of `pullover history` (an apply whose phase is still applied).
+    #[arg(long, value_name = "PHASE|N")]
     pub to: Option<String>,
     /// Roll back even when managed files changed since they were applied.
     #[arg(long)]

@@ -13,6 +13,9 @@ use crate::stack::source::{RelPath, SourceFile, line_col, line_span};
 
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
+    /// A stable kebab-case id, as findings have (`--format json` errors carry it); `error`
+    /// when none was given.
+    pub id: Option<&'static str>,
     pub message: String,
     pub snippet: Option<Box<Snippet>>,
     pub help: Vec<String>,
@@ -36,6 +39,7 @@ impl Snippet {
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Diagnostic {
         Diagnostic {
+            id: None,
             message: message.into(),
             snippet: None,
             help: Vec::new(),
@@ -51,6 +55,35 @@ impl Diagnostic {
             label: label.into(),
         }));
         self
+    }
+
+    /// Gives the error a stable id for programs (`--format json`).
+    pub fn id(mut self, id: &'static str) -> Diagnostic {
+        self.id = Some(id);
+        self
+    }
+
+    /// The error as `--format json` prints it: a finding's fields (id, severity, message,
+    /// tip, location), secrets masked as in the text.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut error = serde_json::json!({
+            "id": self.id.unwrap_or("error"),
+            "severity": "error",
+            "message": mask_line(&self.message).into_owned(),
+        });
+        if !self.help.is_empty() {
+            let help: Vec<String> = self.help.iter().map(|h| mask_line(h).into_owned()).collect();
+            error["tip"] = serde_json::Value::String(help.join("; "));
+        }
+        if let Some(snippet) = &self.snippet {
+            let (line, column) = snippet.line_col();
+            error["location"] = serde_json::json!({
+                "path": snippet.path.as_str(),
+                "line": line,
+                "column": column,
+            });
+        }
+        error
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {

@@ -4,6 +4,7 @@
 //! Rendering ([`render`]), applying and rolling back (`state/`) work on this
 //! model only, so adding a phase never touches them.
 
+pub mod markdown;
 pub mod redact;
 pub mod render;
 

@@ -93,9 +93,10 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
         &BTreeMap::new(),
         found,
     )?;
+    let entry = super::history::entry_number(&locked.state.journal()?, seq);
     if !ctx.json() {
         ctx.print(&format!(
-            "Applied phase `{phase}` (journal #{seq}). Gate before the next phase: {}; `pullover verify` checks it.\nUndo it with `pullover rollback`.\n",
+            "Applied phase `{phase}` (history #{entry}). Gate before the next phase: {}; `pullover verify` checks it.\nUndo it with `pullover rollback`.\n",
             phase.gate()
         ))?;
     }
@@ -105,7 +106,7 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
             ctx,
             &client,
             &ExpectedConfig::between(&before, &after),
-            &format!("phase `{phase}` is applied (journal #{seq})"),
+            &format!("phase `{phase}` is applied (history #{entry})"),
             "`pullover rollback --reload` undoes it and reloads",
             &live::runtime()?,
         )?;

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::{Context, Outcome};
-use crate::state::journal::{Event, Journal};
+use crate::state::journal::{Event, Journal, Record};
 
 pub fn run(ctx: &Context) -> Result<Outcome> {
     let journal = ctx.state()?.journal()?;
@@ -20,12 +20,29 @@ fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
 
+/// The applies and rollbacks as a person reads them, numbered 1, 2, 3… in journal order: the
+/// numbers `history` shows and `rollback --to N` takes. The journal's own sequence numbers
+/// (which also count each commit and abort) are not shown, so old journals read the same way.
+pub(super) fn entries(journal: &Journal) -> impl Iterator<Item = (usize, &Record)> {
+    journal
+        .records
+        .iter()
+        .filter(|r| matches!(r.event, Event::Begin { .. }))
+        .enumerate()
+        .map(|(i, r)| (i + 1, r))
+}
+
+/// The number `history` shows for the apply or rollback that began at journal `seq`.
+pub(super) fn entry_number(journal: &Journal, seq: u64) -> usize {
+    entries(journal).take_while(|(_, r)| r.seq <= seq).count()
+}
+
 fn render(journal: &Journal) -> String {
     if journal.records.is_empty() {
         return "No history yet: nothing was applied to this stack.\n".to_string();
     }
     let mut out = String::new();
-    for record in &journal.records {
+    for (number, record) in entries(journal) {
         let Event::Begin {
             action, phase, files, ..
         } = &record.event
@@ -33,14 +50,14 @@ fn render(journal: &Journal) -> String {
             continue;
         };
         let end = journal.records.iter().find_map(|r| match &r.event {
-            Event::Commit { of } if *of == record.seq => Some(format!("done (#{})", r.seq)),
-            Event::Abort { of, reason } if *of == record.seq => Some(format!("undone (#{}: {reason})", r.seq)),
+            Event::Commit { of } if *of == record.seq => Some("done".to_string()),
+            Event::Abort { of, reason } if *of == record.seq => Some(format!("undone ({reason})")),
             _ => None,
         });
         let end = end.unwrap_or_else(|| "interrupted".to_string());
         out.push_str(&format!(
             "#{:<3} {}  {:<8} {:<10} {}  by {} with {}\n",
-            record.seq,
+            number,
             record.time,
             action.name(),
             phase,

@@ -15,7 +15,7 @@ mod verify;
 
 use std::io::{self, IsTerminal, Write};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use crate::changeset::ChangeSet;
@@ -36,6 +36,8 @@ pub enum Outcome {
     ChangesPending,
     /// 3: `verify` ran and a check failed.
     CheckFailed,
+    /// 4: `plan --fail-on LEVEL` found findings at or above LEVEL.
+    FindingsAtLevel,
 }
 
 pub struct Context {
@@ -128,10 +130,21 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         ColorChoice::Never => false,
         ColorChoice::Auto => console::colors_enabled() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let ctx = Context {
+    let mut ctx = Context {
         global: cli.global,
         color,
     };
+    if ctx.global.format == Format::Markdown && !matches!(cli.command, Command::Plan(_)) {
+        return Err(
+            Diagnostic::error("--format markdown is for `plan` (a pull-request description)")
+                .help("use --format text or --format json with this command")
+                .id("format-not-supported")
+                .into(),
+        );
+    }
+    if !ctx.global.stack_given && !matches!(cli.command, Command::Completions(_)) {
+        find_stack_root(&mut ctx)?;
+    }
     match cli.command {
         Command::Analyze => analyze::run(&ctx),
         Command::Status => status::run(&ctx),
@@ -143,6 +156,41 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Completions(args) => completions::run(&ctx, &args),
     }
+}
+
+/// Without `--stack`, the stack is the nearest folder from here up holding a Compose file
+/// (as git finds its repository); with none, an error before anything is read or written.
+fn find_stack_root(ctx: &mut Context) -> Result<()> {
+    let here = std::env::current_dir().context("cannot read the working directory")?;
+    let (root, marker) = crate::stack::root::find_from(&here)?;
+    if root != std::path::Path::new(".") {
+        ctx.note(&format!(
+            "the stack is {} (the folder holding {marker}); pass --stack DIR to pick another",
+            root.display()
+        ));
+    }
+    ctx.global.stack = root;
+    Ok(())
+}
+
+/// The error as `--format json` prints it on stdout: `{"version":1,"error":{…}}` with a
+/// finding's fields.
+pub fn error_json(err: &anyhow::Error) -> String {
+    let diag = if let Some(diag) = err.downcast_ref::<Diagnostic>() {
+        diag.clone()
+    } else if let Some(state) = err.downcast_ref::<StateError>() {
+        let mut diag = Diagnostic::error(state.to_string()).id("state");
+        for help in state.help() {
+            diag = diag.help(help);
+        }
+        diag
+    } else {
+        Diagnostic::error(format!("{err:#}"))
+    };
+    let mut text =
+        serde_json::to_string_pretty(&serde_json::json!({"version": 1, "error": diag.to_json()})).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// The error as a person reads it: a [`Diagnostic`] with its place and help,

@@ -7,7 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use anyhow::{Context as _, Result};
 
 use super::{Context, Outcome, applied_ids, next_phase, plan_json, print_plan, recover_if_needed};
-use crate::changeset::{ChangeSet, render};
+use crate::changeset::{ChangeSet, markdown, render};
+use crate::cli::Format;
 use crate::cli::PlanArgs;
 use crate::diagnostic::Diagnostic;
 use crate::phase::PhaseId;
@@ -49,10 +50,38 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     }
     if ctx.json() {
         ctx.print_json(&plan_json("plan", phase, &changeset))?;
+    } else if ctx.global.format == Format::Markdown {
+        let next = PhaseId::ALL.get(phase.number()).copied();
+        let text = markdown::PhaseText {
+            name: phase.name(),
+            number: phase.number(),
+            of: PhaseId::ALL.len(),
+            summary: phase.summary(),
+            gate: (phase != PhaseId::Docs).then(|| phase.gate()),
+            next: next.map(PhaseId::name),
+        };
+        ctx.print(&markdown::render(&text, &changeset))?;
     } else {
         print_plan(ctx, phase, &changeset)?;
         if !changeset.is_empty() && !done.contains(&phase) {
             ctx.print(&format!("Apply it with `pullover apply {phase}`.\n"))?;
+        }
+    }
+    if let Some(level) = args.fail_on {
+        let at_level = changeset
+            .findings
+            .iter()
+            .filter(|f| f.severity >= level.severity())
+            .count();
+        if at_level > 0 {
+            ctx.note(&format!(
+                "{at_level} finding{} at or above `{}` remain{} (--fail-on {}): exit 4",
+                if at_level == 1 { "" } else { "s" },
+                level.severity().label(),
+                if at_level == 1 { "s" } else { "" },
+                level.severity().label(),
+            ));
+            return Ok(Outcome::FindingsAtLevel);
         }
     }
     // Queries waiting for a decision are pending work too, as Terraform's exit 2 means.

@@ -19,7 +19,7 @@ use crate::phase::PhaseId;
 use crate::stack::Stack;
 use crate::stack::source::RelPath;
 use crate::state::engine::{self, Drift};
-use crate::state::journal::{Action, AppliedPhase, Blob};
+use crate::state::journal::{Action, AppliedPhase, Blob, Event, Journal};
 use crate::state::{Locked, StateDir};
 
 pub fn run(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
@@ -37,12 +37,48 @@ struct RolledBack {
     files: Vec<String>,
 }
 
+/// `--to N`, N from `pullover history`: keep the phases up to the one entry N applied (0:
+/// baseline). N must be an apply whose phase is still applied by that very entry.
+fn keep_through_entry(journal: &Journal, applied: &[AppliedPhase], number: &str) -> Result<usize> {
+    let n: usize = number.parse().unwrap_or(usize::MAX);
+    if n == 0 {
+        return Ok(0);
+    }
+    let help = "`pullover history` numbers the entries: pick an apply marked done whose phase is still applied (or --to baseline, --to PHASE)";
+    let Some((_, record)) = super::history::entries(journal).find(|(i, _)| *i == n) else {
+        return Err(Diagnostic::error(format!("history has no entry #{n}"))
+            .help(help)
+            .into());
+    };
+    let Event::Begin { action, phase, .. } = &record.event else {
+        return Err(Diagnostic::error(format!("history has no entry #{n}"))
+            .help(help)
+            .into());
+    };
+    if *action != Action::Apply {
+        return Err(Diagnostic::error(format!(
+            "entry #{n} is a rollback of `{phase}`, not an apply to roll back to"
+        ))
+        .help(help)
+        .into());
+    }
+    match applied.iter().position(|p| p.seq == record.seq) {
+        Some(i) => Ok(i + 1),
+        None => Err(Diagnostic::error(format!(
+            "entry #{n} applied `{phase}`, and that apply is no longer in place (undone or rolled back since)"
+        ))
+        .help(help)
+        .into()),
+    }
+}
+
 fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> Result<Outcome> {
     let state = locked.state;
     let applied = state.journal()?.applied();
     let keep = match args.to.as_deref() {
         None => applied.len().saturating_sub(1),
         Some("baseline") => 0,
+        Some(number) if number.parse::<usize>().is_ok() => keep_through_entry(&state.journal()?, &applied, number)?,
         Some(name) => {
             if PhaseId::from_name(name).is_none() {
                 let names: Vec<&str> = PhaseId::ALL.iter().map(|p| p.name()).collect();
@@ -148,7 +184,8 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
         let (changes, owned_dirs) = engine::undo_changes(state, phase)?;
         let seq = engine::execute(locked, Action::Rollback, &phase.phase, &changes, &owned_dirs)?;
         if !ctx.json() {
-            ctx.print(&format!("Rolled back phase `{}` (journal #{seq}).\n", phase.phase))?;
+            let entry = super::history::entry_number(&state.journal()?, seq);
+            ctx.print(&format!("Rolled back phase `{}` (history #{entry}).\n", phase.phase))?;
         }
         done.push(RolledBack {
             phase: phase.phase.clone(),

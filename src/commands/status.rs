@@ -106,10 +106,10 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
         };
         let detail = match (p.state, p.available) {
             ("applied", _) => format!(
-                "applied {} by {} (journal #{})",
+                "applied {} by {} (history #{})",
                 p.applied_at.as_deref().unwrap_or("?"),
                 p.applied_by.as_deref().unwrap_or("?"),
-                p.journal_seq.unwrap_or(0)
+                super::history::entry_number(&journal, p.journal_seq.unwrap_or(0))
             ),
             ("next", true) => "next: `pullover plan` shows it".to_string(),
             ("next", false) => "next, but not available in this version of pullover yet".to_string(),
@@ -133,8 +133,9 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
             crate::state::journal::Action::Rollback => "finishes it",
         };
         out.push_str(&format!(
-            "\nInterrupted: the {} of `{phase}` (journal #{seq}) did not finish; the next apply, plan or rollback {what}.\n",
-            action.name()
+            "\nInterrupted: the {} of `{phase}` (history #{}) did not finish; the next apply, plan or rollback {what}.\n",
+            action.name(),
+            super::history::entry_number(&journal, *seq)
         ));
     } else if drift.is_empty() {
         out.push_str(&format!(

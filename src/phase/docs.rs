@@ -58,10 +58,10 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     }
     if !any_spot {
         let names: Vec<&str> = stack.docs.iter().map(|d| d.path.as_str()).collect();
-        let searched = if names.is_empty() {
-            "no docs were found (README.md, METRICS.md)".to_string()
-        } else {
-            format!("{} hold", names.join(", "))
+        let searched = match names.as_slice() {
+            [] => "no docs were found (README.md, METRICS.md): there is".to_string(),
+            [one] => format!("{one} holds"),
+            many => format!("{} hold", many.join(", ")),
         };
         builder = builder.finding(
             Finding::new(

@@ -5,6 +5,7 @@
 pub mod app_code;
 pub mod compose;
 pub mod discover;
+pub mod flags;
 pub mod grafana;
 pub mod limits;
 pub mod mentions;
@@ -12,6 +13,7 @@ pub mod outside;
 pub mod prometheus;
 pub mod prometheus_version;
 pub mod read;
+pub mod root;
 pub mod services;
 pub mod settings;
 pub mod settings_yaml;
@@ -262,6 +264,8 @@ fn load(
         }
         None => None,
     };
+    // A typo'd --app/--gateway is an error naming the nearest service, not a quiet guess.
+    let overrides = &flags::check(compose.as_ref(), overrides)?;
 
     let (prometheus_dialect, why) = prometheus_version::resolve(compose.as_ref(), &pinned, settings_source.as_ref())?;
     found.push(why);

@@ -204,6 +204,14 @@ pub struct AppArg {
 impl std::str::FromStr for AppArg {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // `external:HOST:PORT`: a host outside Compose on purpose (checked in `stack::flags`).
+        if let Some(rest) = s.strip_prefix(crate::stack::flags::EXTERNAL) {
+            let inner: AppArg = rest.parse()?;
+            return Ok(AppArg {
+                service: format!("{}{}", crate::stack::flags::EXTERNAL, inner.service),
+                ..inner
+            });
+        }
         let (job, address) = match s.split_once('=') {
             Some((name, address)) => {
                 let name = name.trim();

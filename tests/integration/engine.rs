@@ -27,9 +27,9 @@ fn apply_then_rollback_restores_every_file_byte_for_byte() {
         .collect();
     assert_eq!(events, ["begin apply", "commit ", "begin rollback", "commit "]);
     insta::assert_snapshot!(p.clean(&p.run(["history"]).stdout), @"
-    #1   [TIME]  apply    scrape     done (#2)  by tester with pullover 0.1.0
+    #1   [TIME]  apply    scrape     done  by tester with pullover 0.1.0
            M prometheus/prometheus.yml  [SHA] → [SHA] mode 644
-    #3   [TIME]  rollback scrape     done (#4)  by tester with pullover 0.1.0
+    #2   [TIME]  rollback scrape     done  by tester with pullover 0.1.0
            M prometheus/prometheus.yml  [SHA] → [SHA] mode 644
     ");
 }

@@ -30,3 +30,4 @@ mod secrets;
 mod shapes;
 mod verify_e2e;
 mod verify_report;
+mod workflow;

@@ -158,6 +158,32 @@ impl Pullover {
         }
     }
 
+    /// Runs `pullover ARGS` with no `--stack`, from `rel` (a folder of the stack, or `..` for
+    /// the temp folder holding it), as a person runs it from where they stand.
+    pub fn run_in<I, S>(&self, rel: &str, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let output = Command::new(env!("CARGO_BIN_EXE_pullover"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("USER", "tester")
+            .env("NO_COLOR", "1")
+            .current_dir(self.path().join(rel))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run pullover");
+        use std::os::unix::process::ExitStatusExt;
+        Run {
+            code: output.status.code(),
+            signal: output.status.signal(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Runs without the environment added by [`Pullover::env`] (after a failpoint).
     pub fn run_clean<I, S>(&self, args: I) -> Run
     where
