@@ -194,11 +194,16 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
         ..Survey::default()
     };
     survey.findings.extend(skipped);
-    let dialect = &stack.prometheus_dialect;
+    let against = Against {
+        mapping: &mapping,
+        waiting: &waiting,
+        dialect: &stack.prometheus_dialect,
+        gateway,
+    };
     // Each dashboard is planned on its own, on every core, and the parts joined in file order.
     let parts = crate::parallel::map_in_parallel(dashboards, |source| {
         let mut part = Survey::default();
-        plan_source(&source, None, &mapping, &waiting, dialect, gateway, keep, &mut part);
+        plan_source(&source, None, against, keep, &mut part);
         part
     });
     for part in parts {
@@ -207,16 +212,7 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
         survey.queries.extend(part.queries);
     }
     for (source, doc) in &rules {
-        plan_source(
-            source,
-            Some(doc),
-            &mapping,
-            &waiting,
-            dialect,
-            gateway,
-            keep,
-            &mut survey,
-        );
+        plan_source(source, Some(doc), against, keep, &mut survey);
     }
     survey.mapping = Some(mapping);
     Ok(survey)
@@ -475,17 +471,24 @@ fn read_rules(file: &SourceFile) -> Result<(Source<'_>, YamlDoc), Diagnostic> {
 /// Edits to one query's text: byte ranges of the query, with their new text.
 type QueryEdits = Vec<(Range<usize>, String)>;
 
+/// What every query of the phase is planned against: who pushes as what, the apps whose
+/// identity is undecided, the Prometheus release that reads the queries, the gateway.
+#[derive(Clone, Copy)]
+struct Against<'a> {
+    mapping: &'a SeriesMapping,
+    waiting: &'a [(String, Vec<String>)],
+    dialect: &'a Dialect,
+    gateway: &'a Gateway,
+}
+
 /// Rewrites one file's queries (all or none of them) and records every outcome.
-fn plan_source(
-    source: &Source<'_>,
-    rules: Option<&YamlDoc>,
-    mapping: &SeriesMapping,
-    waiting: &[(String, Vec<String>)],
-    dialect: &Dialect,
-    gateway: &Gateway,
-    keep: Keep,
-    survey: &mut Survey,
-) {
+fn plan_source(source: &Source<'_>, rules: Option<&YamlDoc>, against: Against<'_>, keep: Keep, survey: &mut Survey) {
+    let Against {
+        mapping,
+        waiting,
+        dialect,
+        gateway,
+    } = against;
     let is_rules = matches!(source.kind, SourceKind::Rules);
     let mut planned: Vec<(PlannedQuery, QueryEdits)> = Vec::new();
     // Sites whose findings the plan already reports for another site.

@@ -115,17 +115,20 @@ fn seed_docs_plan_rewrites_the_architecture_line_and_the_metrics_flow_and_lists_
              --> metrics-api/server.js:134:71
       info [pushgateway-mentions-left] 19 line(s) in docs and app code still mention the Pushgateway (listed above)
              = tip: remove the push calls and the gateway address from the apps once Prometheus scrapes them; reword or delete the prose
-      todo [rule-on-gateway-series] alert `MetricsApiPushStale` reads what goes away with the Pushgateway: `push_time_seconds{job="metrics-api"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
+      todo [rule-on-gateway-series] alert `MetricsApiPushStale` reads what goes away with the Pushgateway: `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules/pushgateway.yml:7:15 (alert `MetricsApiPushStale`)
-             = tip: rewrite it (e.g. on `time() - timestamp(up{job="metrics-api"})`) or delete it; pullover does not edit rules in this phase
+             = tip: rewrite it (e.g. on `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`) or delete it; pullover does not edit rules in this phase
       todo [rule-on-gateway-series] alert `PushgatewayDown` reads what goes away with the Pushgateway: `up{job="pushgateway"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged
              --> prometheus/rules/pushgateway.yml:16:15 (alert `PushgatewayDown`)
              = tip: rewrite it (e.g. on `up{job="metrics-api"}`) or delete it; pullover does not edit rules in this phase
+    hazard [rule-on-pushed-series] rule `job:page_views:rate5m` still selects the pushed series, which stop with the Pushgateway
+             --> prometheus/rules/pushgateway.yml:24:15 (rule `job:page_views:rate5m`)
+             = tip: apply the `dashboards` phase first: it rewrites rule queries to the scraped series
     hazard [rule-on-pushed-series] rule `job:http_requests:rate5m` still selects the pushed series, which stop with the Pushgateway
              --> prometheus/rules/pushgateway.yml:27:15 (rule `job:http_requests:rate5m`)
              = tip: apply the `dashboards` phase first: it rewrites rule queries to the scraped series
-    hazard [panel-on-pushed-series] 4 queries of dashboard "Metrics API" still select the pushed series, which stop with the Pushgateway: panel "Request latency" in row "Requests", panel "Views of $page, last hour" in row "Pages", panel "Heap used" in row "Runtime"
-             --> grafana/dashboards/metrics-api.json:232:19 (panel "Request latency" in row "Requests")
+    hazard [panel-on-pushed-series] 13 queries of dashboard "Metrics API" still select the pushed series, which stop with the Pushgateway: panel "Requests / s by status" in row "Requests", panel "Request latency" in row "Requests", panel "p95 latency by route" in row "Requests", panel "Views of $page, last hour" in row "Pages", panel "Views of $page / s, change since yesterday" in row "Pages", panel "Heap used" in row "Runtime", panel "Event loop lag" in row "Runtime", variable "method", variable "page"
+             --> grafana/dashboards/metrics-api.json:124:19 (panel "Requests / s by status" in row "Requests")
              = tip: apply the `dashboards` phase first: it rewrites them to the scraped series
       todo [panel-on-gateway-series] 6 queries of dashboard "Pushgateway Health" read what goes away with the Pushgateway (its own metrics, push times): panel "Pushgateway up", panel "Stale push groups (> 5m)", panel "Last push failed", panel "Gateway memory", panel "Seconds since last push (metrics-api)", panel "Pushgateway requests / s"
              --> grafana/dashboards/pushgateway-health.json:99:19 (panel "Pushgateway up")
@@ -133,8 +136,8 @@ fn seed_docs_plan_rewrites_the_architecture_line_and_the_metrics_flow_and_lists_
       todo [panel-on-gateway-series] 1 query of dashboard "Website Overview" read what goes away with the Pushgateway (its own metrics, push times): panel "Seconds since last push" in row "Traffic"
              --> grafana/dashboards/website-overview.json:184:19 (panel "Seconds since last push" in row "Traffic")
              = tip: rewrite or delete them; the `dashboards` phase suggested replacements
-    hazard [panel-on-pushed-series] 3 queries of dashboard "Website Overview" still select the pushed series, which stop with the Pushgateway: panel "Page views (total)" in row "Traffic", panel "Error ratio" in row "Traffic", panel "Views by page and country (5m rate)" in row "Per page"
-             --> grafana/dashboards/website-overview.json:110:19 (panel "Page views (total)" in row "Traffic")
+    hazard [panel-on-pushed-series] 12 queries of dashboard "Website Overview" still select the pushed series, which stop with the Pushgateway: annotation "metrics-api restarts", panel "Page views (total)" in row "Traffic", panel "Requests / s" in row "Traffic", panel "Error ratio" in row "Traffic", panel "Page views / s by page" in row "Traffic", panel "Page views / s by country" in row "Traffic", panel "Views by page and country (5m rate)" in row "Per page", panel "Top pages, last 24h" in row "Per page", variable "instance", variable "page"
+             --> grafana/dashboards/website-overview.json:22:17 (annotation "metrics-api restarts")
              = tip: apply the `dashboards` phase first: it rewrites them to the scraped series
 
     Plan: 2 files to change, 0 to create, 0 to delete (+10 −15 lines).
@@ -190,7 +193,7 @@ fn honor_false_docs_plan_changes_one_line_and_lists_the_python_push() {
              = tip: remove the push calls and the gateway address from the apps once Prometheus scrapes them; reword or delete the prose
       todo [rule-on-gateway-series] alert `BatchEtlNotPushing` reads what goes away with the Pushgateway: `push_time_seconds{job="pushgateway", exported_job="batch-etl"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules/etl.rules.yml:5:11 (alert `BatchEtlNotPushing`)
-             = tip: rewrite it (e.g. on `time() - timestamp(up{job="batch-etl"})`) or delete it; pullover does not edit rules in this phase
+             = tip: rewrite it (e.g. on `up{job="batch-etl"} == 0 or absent(up{job="batch-etl"})`) or delete it; pullover does not edit rules in this phase
     hazard [rule-on-pushed-series] alert `BatchEtlRowsFailing` still selects the pushed series, which stop with the Pushgateway
              --> prometheus/rules/etl.rules.yml:13:11 (alert `BatchEtlRowsFailing`)
              = tip: apply the `dashboards` phase first: it rewrites rule queries to the scraped series

@@ -97,10 +97,10 @@ fn seed_init_shows_each_setting_and_why() {
           a usual docs file at the stack root
       docs: METRICS.md
           a usual docs file at the stack root
-      apps.metrics-api.pushed_job: pushgateway
-          its code: `pushAdd` at metrics-api/server.js:125 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
       scrape.interval: 15s
           the global `scrape_interval` in prometheus/prometheus.yml
+      apps.metrics-api.pushed_job: pushgateway
+          its code: `pushAdd` at metrics-api/server.js:125 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
 
     Wrote pullover.yaml: each key says why it was chosen. Review it, then run `pullover plan`.
     "#);

@@ -1001,7 +1001,8 @@ fn verify_load_flags_a_slow_metrics_page_passes_a_fast_one_and_sends_a_bounded_b
     assert!(load["metrics"]["p99_seconds"].as_f64().unwrap() < 0.5, "{load:#}");
     assert!(load["user_alone"]["p50_seconds"].as_f64().is_some(), "{load:#}");
     assert!(load["user_with_metrics"]["p99_seconds"].as_f64().is_some(), "{load:#}");
-    assert_eq!(load["scrape_interval_seconds"], 30.0);
+    // The new job scrapes as often as the gateway job did (15s in the seed).
+    assert_eq!(load["scrape_interval_seconds"], 15.0);
     let checks = report["checks"].as_array().unwrap();
     let metrics_check = checks.iter().find(|c| c["kind"] == "load").unwrap();
     assert_eq!(metrics_check["status"], "pass", "{metrics_check:#}");
