@@ -28,6 +28,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         ).tip("if that is not the gateway, name it with `gateway: {service: …}` or `gateway: {job: …}` in pullover.yaml"));
     }
     let mut new_jobs = Vec::new();
+    let all_queries = read_queries(stack);
     for app in &stack.settings.apps {
         if gateway.job.as_deref() == Some(app.job.as_str()) {
             return Err(Diagnostic::error(format!(
@@ -94,7 +95,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                 .tip("sums over job alone double-count until the `remove` phase; the `dashboards` phase lists those queries"),
             );
         }
-        let queries = pushed_queries(stack, gateway, app);
+        let queries = pushed_queries(&all_queries, stack, gateway, app);
         let labels = labels_to_copy(stack, gateway, &queries);
         if !labels.is_empty() {
             let shown: Vec<String> = labels.iter().map(|(k, v)| format!("{k}: {v}")).collect();
@@ -198,33 +199,38 @@ fn scrape_job(app: &App, stack: &Stack, labels: &[(String, String)]) -> (Value, 
     (Value::Mapping(job), comment)
 }
 
-/// A query of a dashboard or rule file, with the selectors in it that pick an app's pushed
-/// series.
+/// A query of a dashboard or rule file, with its selectors.
 struct PushedQuery {
     text: String,
     at: Location,
     selectors: Vec<SelectorView>,
 }
 
-/// Every query of the dashboards and rule files that selects `app`'s pushed series.
-fn pushed_queries(stack: &Stack, gateway: &Gateway, app: &App) -> Vec<PushedQuery> {
-    let mut queries: Vec<(String, Location)> = Vec::new();
-    for file in &stack.dashboards {
-        if file.path.file_name() == super::dual_run::DASHBOARD_FILE_NAME {
-            continue;
-        }
-        if let Ok(scan) = crate::dashboard::scan_with(file.text(), &crate::stack::grafana::known(&stack.datasources)) {
-            queries.extend(
-                scan.sites
-                    .into_iter()
-                    .filter(|s| s.kind != crate::dashboard::SiteKind::PanelLink)
-                    .map(|s| {
-                        let at = Location::at(file, s.literal.start).with_context(format!("{} {}", s.owner, s.kind));
-                        (s.value, at)
-                    }),
-            );
-        }
-    }
+/// Every query of the dashboards (read on every core) and rule files, with its selectors,
+/// read once for all apps: a big stack has thousands of dashboards and dozens of apps.
+fn read_queries(stack: &Stack) -> Vec<PushedQuery> {
+    let known = crate::stack::grafana::known(&stack.datasources);
+    let files: Vec<&crate::stack::source::SourceFile> = stack
+        .dashboards
+        .iter()
+        .filter(|f| f.path.file_name() != super::dual_run::DASHBOARD_FILE_NAME)
+        .collect();
+    let mut queries: Vec<(String, Location)> = crate::parallel::map_in_parallel(files, |file| {
+        let Ok(scan) = crate::dashboard::scan_with(file.text(), &known) else {
+            return Vec::new();
+        };
+        scan.sites
+            .into_iter()
+            .filter(|s| s.kind != crate::dashboard::SiteKind::PanelLink)
+            .map(|s| {
+                let at = Location::at(file, s.literal.start).with_context(format!("{} {}", s.owner, s.kind));
+                (s.value, at)
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     for file in &stack.rule_files {
         if file.path.file_name() == super::dual_run::RULE_FILE_NAME {
             continue;
@@ -233,30 +239,65 @@ fn pushed_queries(stack: &Stack, gateway: &Gateway, app: &App) -> Vec<PushedQuer
             queries.extend(exprs);
         }
     }
-    let only_app = stack.settings.apps.len() == 1;
     queries
         .into_iter()
         .filter_map(|(text, at)| {
-            let selectors: Vec<SelectorView> = crate::promql::selectors(&text)
-                .ok()?
-                .into_iter()
+            let selectors = crate::promql::selectors(&text).ok()?;
+            Some(PushedQuery { text, at, selectors })
+        })
+        .collect()
+}
+
+/// One query as it concerns one app: the selectors in it that pick the app's pushed series.
+struct AppQuery<'q> {
+    query: &'q PushedQuery,
+    selectors: Vec<&'q SelectorView>,
+}
+
+/// The queries that select `app`'s pushed series. Where several apps push under one job (the
+/// gateway's own, say), a selector is the app's only when it names one of its pushed instances.
+fn pushed_queries<'q>(all: &'q [PushedQuery], stack: &Stack, gateway: &Gateway, app: &App) -> Vec<AppQuery<'q>> {
+    let only_app = stack.settings.apps.len() == 1;
+    let shared = stack
+        .settings
+        .apps
+        .iter()
+        .filter(|a| a.pushed_job == app.pushed_job)
+        .count()
+        > 1;
+    let instance_label = if gateway.honor_labels {
+        "instance"
+    } else {
+        "exported_instance"
+    };
+    let its_instance = |s: &SelectorView| {
+        !shared
+            || s.named(instance_label)
+                .is_some_and(|named| named.iter().any(|i| app.pushed_instances.contains(i)))
+    };
+    all.iter()
+        .filter_map(|query| {
+            let selectors: Vec<&SelectorView> = query
+                .selectors
+                .iter()
                 .filter(|s| {
-                    if gateway.honor_labels {
+                    let pushed = if gateway.honor_labels {
                         s.equals("job") == Some(app.pushed_job.as_str())
                     } else {
                         s.equals("exported_job") == Some(app.pushed_job.as_str())
                             || (only_app && gateway.job.as_deref().is_some_and(|j| s.equals("job") == Some(j)))
-                    }
+                    };
+                    pushed && its_instance(s)
                 })
                 .collect();
-            (!selectors.is_empty()).then_some(PushedQuery { text, at, selectors })
+            (!selectors.is_empty()).then_some(AppQuery { query, selectors })
         })
         .collect()
 }
 
 /// The `labels` the gateway's static target adds that queries on the pushed series select
 /// on: without them on the new target those queries would match nothing.
-fn labels_to_copy(stack: &Stack, gateway: &Gateway, queries: &[PushedQuery]) -> Vec<(String, String)> {
+fn labels_to_copy(stack: &Stack, gateway: &Gateway, queries: &[AppQuery<'_>]) -> Vec<(String, String)> {
     let Some(job) = gateway.job.as_deref().and_then(|j| stack.prometheus.job(j)) else {
         return Vec::new();
     };
@@ -282,7 +323,7 @@ fn labels_to_copy(stack: &Stack, gateway: &Gateway, queries: &[PushedQuery]) -> 
 
 /// Range selectors over the pushed series shorter than four intervals of the new job: `rate`
 /// over them sees too few samples once the app is scraped at that interval.
-fn short_ranges(stack: &Stack, app: &App, queries: &[PushedQuery]) -> Vec<Finding> {
+fn short_ranges(stack: &Stack, app: &App, queries: &[AppQuery<'_>]) -> Vec<Finding> {
     let interval = &stack.settings.scrape.interval;
     let Some(seconds) = duration_seconds(interval) else {
         return Vec::new();
@@ -290,7 +331,7 @@ fn short_ranges(stack: &Stack, app: &App, queries: &[PushedQuery]) -> Vec<Findin
     let mut out = Vec::new();
     for query in queries {
         for selector in &query.selectors {
-            let Some(range) = range_after(&query.text, selector.span.end) else {
+            let Some(range) = range_after(&query.query.text, selector.span.end) else {
                 continue;
             };
             let Some(range_seconds) = duration_seconds(range) else {
@@ -314,7 +355,7 @@ fn short_ranges(stack: &Stack, app: &App, queries: &[PushedQuery]) -> Vec<Findin
                     "widen the range to at least {}s or use $__rate_interval, or scrape more often with `scrape: {{interval: …}}` in pullover.yaml",
                     4.0 * seconds
                 ))
-                .at(query.at.clone()),
+                .at(query.query.at.clone()),
             );
         }
     }
