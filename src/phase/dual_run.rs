@@ -17,7 +17,7 @@ use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlDoc, YamlEdit};
 use crate::promql;
 use crate::stack::discover;
-use crate::stack::source::{RelPath, SourceFile};
+use crate::stack::source::RelPath;
 use crate::stack::{App, Gateway, Stack};
 
 /// File name of the rule file and dashboard this phase writes (and `remove` deletes).
@@ -383,7 +383,7 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
         if file.path.file_name() == RULE_FILE_NAME {
             continue;
         }
-        match rule_exprs(file) {
+        match crate::stack::prometheus::rule_exprs(file) {
             Ok(exprs) => queries.extend(exprs),
             Err(error) => unread.push(
                 Finding::new(
@@ -438,47 +438,6 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
         }
     }
     (found.into_iter().collect(), unread)
-}
-
-/// Every rule's `expr`, with where it is.
-pub(crate) fn rule_exprs(file: &SourceFile) -> Result<Vec<(String, Location)>, crate::edit::yaml::YamlError> {
-    let doc = YamlDoc::parse(file.text())?;
-    let groups = doc
-        .value()
-        .get("groups")
-        .and_then(Value::as_sequence)
-        .cloned()
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for (g, group) in groups.iter().enumerate() {
-        let rules = group
-            .get("rules")
-            .and_then(Value::as_sequence)
-            .cloned()
-            .unwrap_or_default();
-        for (r, rule) in rules.iter().enumerate() {
-            let Some(expr) = rule.get("expr").and_then(Value::as_str) else {
-                continue;
-            };
-            let route = Route::root()
-                .key("groups")
-                .item(ItemMatch::Index(g))
-                .key("rules")
-                .item(ItemMatch::Index(r))
-                .key("expr");
-            let offset = doc.find(&route).map_or(0, |node| node.range().start);
-            let name = rule
-                .get("alert")
-                .or_else(|| rule.get("record"))
-                .and_then(Value::as_str)
-                .unwrap_or("(unnamed)");
-            out.push((
-                expr.to_string(),
-                Location::at(file, offset).with_context(format!("rule {name:?}")),
-            ));
-        }
-    }
-    Ok(out)
 }
 
 /// Series that only the gateway or Prometheus itself produce.

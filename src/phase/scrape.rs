@@ -235,7 +235,7 @@ fn read_queries(stack: &Stack) -> Vec<PushedQuery> {
         if file.path.file_name() == super::dual_run::RULE_FILE_NAME {
             continue;
         }
-        if let Ok(exprs) = super::dual_run::rule_exprs(file) {
+        if let Ok(exprs) = crate::stack::prometheus::rule_exprs(file) {
             queries.extend(exprs);
         }
     }

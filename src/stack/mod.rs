@@ -435,23 +435,8 @@ fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
         collector.merge(part);
     }
     for file in &stack.rule_files {
-        let Ok(doc) = crate::edit::yaml::YamlDoc::parse(file.text()) else {
-            continue;
-        };
-        for (route, rule) in prometheus::rules(&doc) {
-            let Some(expr) = rule.get("expr").and_then(crate::edit::yaml::scalar_string) else {
-                continue;
-            };
-            let offset = doc.find(&route.key("expr")).map_or(0, |node| node.range().start);
-            let name = ["alert", "record"]
-                .iter()
-                .find_map(|key| {
-                    rule.get(*key)
-                        .and_then(crate::edit::yaml::scalar_string)
-                        .map(|n| format!("{key} {n:?}"))
-                })
-                .unwrap_or_else(|| "a rule".to_string());
-            collector.read(&context, &expr, &Location::at(file, offset).with_context(name));
+        for (expr, location) in prometheus::rule_exprs(file).unwrap_or_default() {
+            collector.read(&context, &expr, &location);
         }
     }
     collector.finish()

@@ -3,6 +3,7 @@
 
 use yaml_serde::Value;
 
+use crate::changeset::Location;
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlDoc, scalar_string};
 use crate::stack::source::SourceFile;
@@ -292,6 +293,28 @@ pub fn rules(doc: &YamlDoc) -> Vec<(Route, Value)> {
         }
     }
     out
+}
+
+/// Every rule's `expr` of a rule file, with where it is (`rule "Name"`).
+pub fn rule_exprs(file: &SourceFile) -> Result<Vec<(String, Location)>, crate::edit::yaml::YamlError> {
+    let doc = YamlDoc::parse(file.text())?;
+    let mut out = Vec::new();
+    for (route, rule) in rules(&doc) {
+        let Some(expr) = rule.get("expr").and_then(Value::as_str) else {
+            continue;
+        };
+        let offset = doc.find(&route.key("expr")).map_or(0, |node| node.range().start);
+        let name = rule
+            .get("alert")
+            .or_else(|| rule.get("record"))
+            .and_then(Value::as_str)
+            .unwrap_or("(unnamed)");
+        out.push((
+            expr.to_string(),
+            Location::at(file, offset).with_context(format!("rule {name:?}")),
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
