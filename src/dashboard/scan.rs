@@ -499,7 +499,8 @@ impl Collector {
     }
 
     fn finish(self, known: &KnownDatasources) -> (Vec<QuerySite>, Vec<SkippedSite>, Vec<LibraryPanelRef>) {
-        let mut sites = Vec::new();
+        // Sized to the candidates: a stack keeps every dashboard's scan while it plans.
+        let mut sites = Vec::with_capacity(self.candidates.len());
         let mut skipped = Vec::new();
         for Candidate { mut site, verdict } in self.candidates {
             site.datasource = self.index.resolve(&site.datasource);
@@ -519,6 +520,7 @@ impl Collector {
         }
         // File order, so reports read top to bottom.
         sites.sort_by_key(|site| site.literal.start);
+        sites.shrink_to_fit();
         skipped.sort_by_key(|skipped| skipped.site.literal.start);
         (sites, skipped, self.library_panels)
     }

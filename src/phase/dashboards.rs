@@ -168,11 +168,6 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
             dashboard_files.push(dashboard);
         }
     }
-    // Dashboards are read on every core (the first error, in file order, still stops the plan).
-    let mut dashboards = Vec::new();
-    for read in crate::parallel::map_in_parallel(dashboard_files, read_dashboard) {
-        dashboards.extend(read?);
-    }
     let mut rules = Vec::new();
     for file in &stack.rule_files {
         if file.path.file_name() == DUAL_RUN_RULES {
@@ -199,13 +194,18 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
         dialect: &stack.prometheus_dialect,
         gateway,
     };
-    // Each dashboard is planned on its own, on every core, and the parts joined in file order.
-    let parts = crate::parallel::map_in_parallel(dashboards, |source| {
+    // Each dashboard is read and planned on its own, on every core, and the parts joined in file
+    // order (the first error, in file order, stops the plan). A dashboard's query sites live only
+    // while it is planned: a big stack's would not fit the memory budget all at once.
+    let parts = crate::parallel::map_in_parallel(dashboard_files, |dashboard| {
         let mut part = Survey::default();
-        plan_source(&source, None, against, keep, &mut part);
-        part
+        if let Some(source) = read_dashboard(dashboard)? {
+            plan_source(&source, None, against, keep, &mut part);
+        }
+        Ok::<_, Diagnostic>(part)
     });
     for part in parts {
+        let part = part?;
         survey.files.extend(part.files);
         survey.findings.extend(part.findings);
         survey.queries.extend(part.queries);

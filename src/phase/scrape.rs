@@ -223,11 +223,14 @@ fn read_queries(stack: &Stack) -> Vec<PushedQuery> {
             queries.extend(exprs);
         }
     }
+    // Only a selector with `job =` or `exported_job =` can pick an app's pushed series
+    // ([`pushed_queries`]); the rest are not kept (a big stack has tens of thousands).
     queries
         .into_iter()
         .filter_map(|(text, at)| {
-            let selectors = crate::promql::selectors(&text).ok()?;
-            Some(PushedQuery { text, at, selectors })
+            let mut selectors = crate::promql::selectors(&text).ok()?;
+            selectors.retain(|s| s.equals("job").is_some() || s.equals("exported_job").is_some());
+            (!selectors.is_empty()).then_some(PushedQuery { text, at, selectors })
         })
         .collect()
 }

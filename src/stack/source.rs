@@ -146,7 +146,9 @@ pub struct SourceFile {
     /// Byte offsets where lines start, built on the first [`SourceFile::line_col`]: a phase
     /// locates every query of a big dashboard, and scanning from the start each time is
     /// quadratic.
-    line_starts: Arc<OnceLock<Vec<usize>>>,
+    /// Byte offsets of line starts, as `u32` (files are capped far below 4 GiB,
+    /// [`super::limits`]): a big stack keeps one index per dashboard.
+    line_starts: Arc<OnceLock<Vec<u32>>>,
 }
 
 impl SourceFile {
@@ -202,7 +204,7 @@ impl SourceFile {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let starts = self.line_starts.get_or_init(|| {
             std::iter::once(0)
-                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .chain(self.text.match_indices('\n').map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)))
                 .collect()
         });
         let mut offset = offset.min(self.text.len());
@@ -210,8 +212,8 @@ impl SourceFile {
             offset -= 1;
         }
         // The last line starting at or before `offset`; `starts[0]` is 0, so there is one.
-        let line = starts.partition_point(|&start| start <= offset);
-        let line_start = starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
+        let line = starts.partition_point(|&start| start as usize <= offset);
+        let line_start = starts.get(line.wrapping_sub(1)).map_or(0, |&start| start as usize);
         let col = self.text[line_start..offset]
             .trim_start_matches('\u{feff}')
             .chars()
