@@ -124,7 +124,7 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
                 state,
                 &journal,
                 &drifted,
-                "The rollback undoes only pullover's own changes: these edits stay, and are recorded in the journal as made outside pullover.",
+                "A rollback undoes only pullover's own changes: edits that do not meet them stay, recorded in the journal as made outside pullover.",
             )?
         );
     }
