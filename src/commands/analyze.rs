@@ -232,7 +232,7 @@ pub fn analyze(stack: &Stack, root: &Path) -> Report {
         .map(|c| &c.file.path)
         .chain([&stack.prometheus.file.path])
         .chain(stack.rule_files.iter().map(|f| &f.path))
-        .chain(stack.dashboards.iter().map(|f| &f.path))
+        .chain(stack.dashboard_files().map(|f| &f.path))
         .collect();
     let dashboard_dirs: Vec<String> = stack
         .evidence

@@ -141,7 +141,7 @@ fn run_load(
     // Prometheus's default scrape_timeout (10s), never longer than the interval.
     let timeout = interval.min(Duration::from_secs(10));
     let mut shortest: Option<(Duration, String)> = None;
-    for file in stack.dashboards.iter().chain(&stack.rule_files) {
+    for file in stack.dashboard_files().chain(&stack.rule_files) {
         if let Some(range) = load::shortest_rate_range(file.text())
             && shortest.as_ref().is_none_or(|(s, _)| range < *s)
         {

@@ -30,7 +30,7 @@ use crate::promql::{
     Dialect, QueryFinding, QueryFindingKind, QueryRewrite, SeriesMapping, rewrite_query_in, selectors,
 };
 use crate::stack::source::{RelPath, SourceFile};
-use crate::stack::{Gateway, Stack};
+use crate::stack::{DashboardFile, Gateway, Stack};
 
 // The comparison artefacts the `dual-run` phase writes read pushed and scraped series side by
 // side on purpose.
@@ -161,17 +161,16 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
     };
     let mut skipped = Vec::new();
     let mut dashboard_files = Vec::new();
-    for file in &stack.dashboards {
-        if file.path.file_name() == DUAL_RUN_DASHBOARD {
-            skipped.push(dual_run_skipped(file));
+    for dashboard in &stack.dashboards {
+        if dashboard.file.path.file_name() == DUAL_RUN_DASHBOARD {
+            skipped.push(dual_run_skipped(&dashboard.file));
         } else {
-            dashboard_files.push(file);
+            dashboard_files.push(dashboard);
         }
     }
     // Dashboards are read on every core (the first error, in file order, still stops the plan).
     let mut dashboards = Vec::new();
-    let known = crate::stack::grafana::known(&stack.datasources);
-    for read in crate::parallel::map_in_parallel(dashboard_files, |file| read_dashboard(file, &known)) {
+    for read in crate::parallel::map_in_parallel(dashboard_files, read_dashboard) {
         dashboards.extend(read?);
     }
     let mut rules = Vec::new();
@@ -263,11 +262,9 @@ enum SiteTarget {
     Yaml(Route),
 }
 
-fn read_dashboard<'f>(
-    file: &'f SourceFile,
-    known: &crate::dashboard::KnownDatasources,
-) -> Result<Option<Source<'f>>, Diagnostic> {
-    let scanned = crate::dashboard::scan_with(file.text(), known).map_err(|e| dashboard_error(file, &e))?;
+fn read_dashboard(dashboard: &DashboardFile) -> Result<Option<Source<'_>>, Diagnostic> {
+    let file = &dashboard.file;
+    let scanned = dashboard.scan.as_ref().map_err(|e| dashboard_error(file, e))?;
     if scanned.model == Model::NotADashboard && scanned.strays.is_empty() {
         return Ok(None);
     }

@@ -234,8 +234,7 @@ fn mount_dashboard(
         return (Vec::new(), Vec::new());
     }
     let sibling = stack
-        .dashboards
-        .iter()
+        .dashboard_files()
         .filter(|f| f.path.parent() == dir.as_str() && f.path.file_name() != DASHBOARD_FILE_NAME)
         .find_map(|f| mounts::container_path(compose, service, &f.path));
     match sibling {
@@ -355,20 +354,13 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
     let mut unread = Vec::new();
     // Each query with where it is, for a finding when it does not parse.
     let mut queries: Vec<(String, Location)> = Vec::new();
-    for file in &stack.dashboards {
+    for dashboard in &stack.dashboards {
+        let file = &dashboard.file;
         if file.path.file_name() == DASHBOARD_FILE_NAME {
             continue;
         }
-        match crate::dashboard::scan_with(file.text(), &crate::stack::grafana::known(&stack.datasources)) {
-            Ok(scan) => queries.extend(
-                scan.sites
-                    .into_iter()
-                    .filter(|s| s.kind != crate::dashboard::SiteKind::PanelLink)
-                    .map(|s| {
-                        let at = Location::at(file, s.literal.start).with_context(format!("{} {}", s.owner, s.kind));
-                        (s.value, at)
-                    }),
-            ),
+        match &dashboard.scan {
+            Ok(_) => queries.extend(dashboard.queries()),
             Err(error) => unread.push(
                 Finding::new(
                     "unreadable-dashboard",
@@ -509,7 +501,7 @@ impl AppModel {
                 }
             }
         } else {
-            let job = gateway.job.clone().unwrap_or_else(|| "pushgateway".into());
+            let job = gateway.job_label();
             format!("job={}, exported_job={}", quote(&job), quote(&app.pushed_job))
         };
         let metrics = metrics

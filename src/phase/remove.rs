@@ -90,8 +90,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         builder = builder.delete(file, "dual-run is over: its comparison rules go");
     }
     for file in stack
-        .dashboards
-        .iter()
+        .dashboard_files()
         .filter(|f| f.path.file_name() == DUAL_RUN_DASHBOARD)
     {
         builder = builder.delete(file, "dual-run is over: its comparison dashboard goes");

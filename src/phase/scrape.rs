@@ -209,28 +209,12 @@ struct PushedQuery {
 /// Every query of the dashboards (read on every core) and rule files, with its selectors,
 /// read once for all apps: a big stack has thousands of dashboards and dozens of apps.
 fn read_queries(stack: &Stack) -> Vec<PushedQuery> {
-    let known = crate::stack::grafana::known(&stack.datasources);
-    let files: Vec<&crate::stack::source::SourceFile> = stack
+    let mut queries: Vec<(String, Location)> = stack
         .dashboards
         .iter()
-        .filter(|f| f.path.file_name() != super::dual_run::DASHBOARD_FILE_NAME)
+        .filter(|d| d.file.path.file_name() != super::dual_run::DASHBOARD_FILE_NAME)
+        .flat_map(|d| d.queries())
         .collect();
-    let mut queries: Vec<(String, Location)> = crate::parallel::map_in_parallel(files, |file| {
-        let Ok(scan) = crate::dashboard::scan_with(file.text(), &known) else {
-            return Vec::new();
-        };
-        scan.sites
-            .into_iter()
-            .filter(|s| s.kind != crate::dashboard::SiteKind::PanelLink)
-            .map(|s| {
-                let at = Location::at(file, s.literal.start).with_context(format!("{} {}", s.owner, s.kind));
-                (s.value, at)
-            })
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
     for file in &stack.rule_files {
         if file.path.file_name() == super::dual_run::RULE_FILE_NAME {
             continue;

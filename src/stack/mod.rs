@@ -57,6 +57,23 @@ impl Gateway {
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
+
+    /// The `job` label the gateway's own series carry: its scrape job's name, or
+    /// `pushgateway` (the name almost every stack gives it) when no job scrapes it.
+    pub fn job_label(&self) -> String {
+        self.job.clone().unwrap_or_else(|| "pushgateway".to_string())
+    }
+
+    /// The `instance` labels the gateway's own series carry: its scrape job's targets as
+    /// written in `prometheus`, or its address when the job lists none.
+    pub fn instance_labels(&self, prometheus: &PromConfig) -> Vec<String> {
+        self.job
+            .as_deref()
+            .and_then(|job| prometheus.job(job))
+            .map(|job| job.targets.clone())
+            .filter(|targets| !targets.is_empty())
+            .unwrap_or_else(|| vec![self.address()])
+    }
 }
 
 /// An app that pushes today and will be scraped directly.
@@ -97,7 +114,8 @@ pub struct Stack {
     /// `rule_files` patterns of prometheus.yml as written, each with its host
     /// glob relative to the stack root (`None` when it cannot be mapped).
     pub rule_patterns: Vec<(String, Option<String>)>,
-    pub dashboards: Vec<SourceFile>,
+    /// Every dashboard file with its scan, read once when the stack loads.
+    pub dashboards: Vec<DashboardFile>,
     pub docs: Vec<SourceFile>,
     /// App code and config: the `build:` folders of the Compose services and
     /// the `code:` of the apps (dependencies and build output skipped).
@@ -116,6 +134,37 @@ pub struct Stack {
     pub query_clues: Vec<identity::clues::QueryClue>,
     /// The Prometheus that reads the queries (version and feature flags), and how that is known.
     pub prometheus_dialect: crate::promql::Dialect,
+}
+
+/// A Grafana dashboard file and what [`crate::dashboard::scan_with`] read in it, with the data
+/// sources the stack provisions. Read once, when the stack loads: the pushed-identity clues and
+/// every phase read the same scan (a big stack has thousands of dashboards).
+#[derive(Debug, Clone)]
+pub struct DashboardFile {
+    pub file: SourceFile,
+    pub scan: Result<crate::dashboard::DashboardScan, crate::dashboard::DashboardError>,
+}
+
+impl DashboardFile {
+    /// Scans `file` with the data sources the stack's Grafana provisioning declares.
+    pub fn read(file: SourceFile, known: &crate::dashboard::KnownDatasources) -> Self {
+        let scan = crate::dashboard::scan_with(file.text(), known);
+        Self { file, scan }
+    }
+
+    /// Every PromQL query of the dashboard (panel links aside) with where it is; none when the
+    /// file does not read (the dashboards phase reports that).
+    pub fn queries(&self) -> impl Iterator<Item = (String, Location)> + '_ {
+        self.scan
+            .iter()
+            .flat_map(|scan| &scan.sites)
+            .filter(|site| site.kind != crate::dashboard::SiteKind::PanelLink)
+            .map(|site| {
+                let at = Location::at(&self.file, site.literal.start)
+                    .with_context(format!("{} {}", site.owner, site.kind));
+                (site.value.clone(), at)
+            })
+    }
 }
 
 /// One pushed group seen on a live server: the grouping key the app pushed with.
@@ -155,7 +204,7 @@ impl Stack {
     /// `pushed_job`, `pushed_instances` and `metrics`, which every phase and check reads.
     fn resolve_identities(&mut self) {
         let Some(gateway) = &self.settings.gateway else { return };
-        let gateway_job = gateway.job.clone().unwrap_or_else(|| "pushgateway".to_string());
+        let gateway_job = gateway.job_label();
         let targets: Vec<String> = self.settings.apps.iter().map(App::target).collect();
         let facts: Vec<identity::AppFacts<'_>> = self
             .settings
@@ -204,6 +253,11 @@ impl Stack {
         }
     }
 
+    /// The dashboard files, without their scans.
+    pub fn dashboard_files(&self) -> impl Iterator<Item = &SourceFile> {
+        self.dashboards.iter().map(|d| &d.file)
+    }
+
     /// Every file this stack was read from.
     pub fn files(&self) -> impl Iterator<Item = &SourceFile> {
         self.compose
@@ -211,7 +265,7 @@ impl Stack {
             .map(|c| &c.file)
             .chain(std::iter::once(&self.prometheus.file))
             .chain(&self.rule_files)
-            .chain(&self.dashboards)
+            .chain(self.dashboards.iter().map(|d| &d.file))
             .chain(&self.docs)
             .chain(&self.code)
     }
@@ -361,6 +415,8 @@ fn load(
         .map(|c| services::read_service_files(dir, c))
         .unwrap_or_default();
     let datasources = grafana::read_datasources(dir, compose.as_ref());
+    let known = grafana::known(&datasources);
+    let dashboards = crate::parallel::map_in_parallel(dashboards, |file| DashboardFile::read(file, &known));
     let live = merge_live(pinned.live.clone().unwrap_or_default(), overrides);
     let mut scrape = pinned.scrape.clone().unwrap_or_default();
     if let Some(gateway) = &gateway
@@ -410,14 +466,8 @@ fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
     let Some(gateway) = &stack.settings.gateway else {
         return Vec::new();
     };
-    let gateway_job = gateway.job.clone().unwrap_or_else(|| "pushgateway".to_string());
-    let gateway_instances = gateway
-        .job
-        .as_deref()
-        .and_then(|job| stack.prometheus.job(job))
-        .map(|job| job.targets.clone())
-        .filter(|targets| !targets.is_empty())
-        .unwrap_or_else(|| vec![gateway.address()]);
+    let gateway_job = gateway.job_label();
+    let gateway_instances = gateway.instance_labels(&stack.prometheus);
     let other_jobs: Vec<String> = stack
         .prometheus
         .jobs
@@ -431,17 +481,16 @@ fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
         gateway_instances: &gateway_instances,
         other_jobs: &other_jobs,
     };
-    let files: Vec<&SourceFile> = stack.dashboards.iter().collect();
-    let known = grafana::known(&stack.datasources);
-    let parts = crate::parallel::map_in_parallel(files, |file| {
+    let parts = crate::parallel::map_in_parallel(stack.dashboards.iter().collect(), |dashboard: &DashboardFile| {
         let mut collector = identity::clues::ClueCollector::default();
-        if let Ok(scanned) = crate::dashboard::scan_with(file.text(), &known) {
+        if let Ok(scanned) = &dashboard.scan {
             for site in scanned
                 .sites
                 .iter()
                 .filter(|s| s.kind != crate::dashboard::SiteKind::PanelLink)
             {
-                let location = Location::at(file, site.literal.start).with_context(scanned.context(&site.owner));
+                let location =
+                    Location::at(&dashboard.file, site.literal.start).with_context(scanned.context(&site.owner));
                 collector.read(&context, &site.value, &location);
             }
         }

@@ -7,25 +7,6 @@ use crate::identity;
 use crate::promql::{AppMapping, SeriesMapping, selectors};
 use crate::stack::{Gateway, Stack};
 
-pub(super) fn gateway_job(gateway: &Gateway) -> String {
-    gateway.job.clone().unwrap_or_else(|| "pushgateway".to_string())
-}
-
-/// The gateway job's targets as written, or the gateway's address.
-fn gateway_instances(stack: &Stack, gateway: &Gateway) -> Vec<String> {
-    let targets = gateway
-        .job
-        .as_deref()
-        .and_then(|job| stack.prometheus.job(job))
-        .map(|job| job.targets.clone())
-        .unwrap_or_default();
-    if targets.is_empty() {
-        vec![gateway.address()]
-    } else {
-        targets
-    }
-}
-
 /// What the rewrite may act on.
 pub(super) struct Learnt {
     pub mapping: SeriesMapping,
@@ -57,8 +38,8 @@ pub(super) fn series_mapping(stack: &Stack, gateway: &Gateway) -> Learnt {
     Learnt {
         mapping: SeriesMapping {
             honor_labels: gateway.honor_labels,
-            gateway_job: gateway_job(gateway),
-            gateway_instances: gateway_instances(stack, gateway),
+            gateway_job: gateway.job_label(),
+            gateway_instances: gateway.instance_labels(&stack.prometheus),
             apps,
         },
         findings,

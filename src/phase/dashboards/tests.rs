@@ -419,7 +419,11 @@ mod properties {
     fn with_dashboard(stack: &Stack, text: &str) -> Stack {
         let mut stack = stack.clone();
         let path = RelPath::new("grafana/dashboards/fuzz.json").unwrap();
-        stack.dashboards = vec![SourceFile::from_text(path, text, 0o644)];
+        let known = crate::stack::grafana::known(&stack.datasources);
+        stack.dashboards = vec![crate::stack::DashboardFile::read(
+            SourceFile::from_text(path, text, 0o644),
+            &known,
+        )];
         stack
     }
 

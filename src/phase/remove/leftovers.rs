@@ -5,12 +5,12 @@
 
 use super::{DUAL_RUN_DASHBOARD, DUAL_RUN_RULE_FILE, is_gateway_env};
 use crate::changeset::{Finding, Location, Severity};
-use crate::dashboard::{self, SiteKind};
+use crate::dashboard::SiteKind;
 use crate::edit::yaml::{YamlDoc, scalar_string};
 use crate::promql::{self, AppMapping, QueryFindingKind, SeriesMapping};
 use crate::stack::prometheus::rules;
 use crate::stack::source::SourceFile;
-use crate::stack::{Gateway, Stack};
+use crate::stack::{DashboardFile, Gateway, Stack};
 
 /// How a line of code reads an environment variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,13 +181,8 @@ pub(super) fn env_file_entries(stack: &Stack, gateway: &Gateway) -> Vec<Finding>
 
 /// How pushed series are labelled today, for reading queries.
 fn series_mapping(stack: &Stack, gateway: &Gateway) -> SeriesMapping {
-    let gateway_job = gateway.job.clone().unwrap_or_else(|| gateway.host.clone());
-    let gateway_instances = stack
-        .prometheus
-        .job(&gateway_job)
-        .map(|j| j.targets.clone())
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| vec![gateway.address()]);
+    let gateway_job = gateway.job_label();
+    let gateway_instances = gateway.instance_labels(&stack.prometheus);
     SeriesMapping {
         honor_labels: gateway.honor_labels,
         gateway_job,
@@ -312,16 +307,15 @@ pub(super) fn rules_on_gateway_series(stack: &Stack, gateway: &Gateway) -> Vec<F
 /// finding per dashboard, naming the panels.
 pub(super) fn dashboards_on_gateway_series(stack: &Stack, gateway: &Gateway) -> Vec<Finding> {
     let mapping = series_mapping(stack, gateway);
-    let files: Vec<&SourceFile> = stack
+    let dashboards: Vec<&DashboardFile> = stack
         .dashboards
         .iter()
-        .filter(|f| f.path.file_name() != DUAL_RUN_DASHBOARD)
+        .filter(|d| d.file.path.file_name() != DUAL_RUN_DASHBOARD)
         .collect();
     // Each dashboard on its own, on every core; the findings in file order.
     let dialect = &stack.prometheus_dialect;
-    let known = crate::stack::grafana::known(&stack.datasources);
-    crate::parallel::map_in_parallel(files, |file| {
-        dashboard_on_gateway_series(file, &mapping, dialect, &known)
+    crate::parallel::map_in_parallel(dashboards, |dashboard| {
+        dashboard_on_gateway_series(dashboard, &mapping, dialect)
     })
     .into_iter()
     .flatten()
@@ -329,12 +323,12 @@ pub(super) fn dashboards_on_gateway_series(stack: &Stack, gateway: &Gateway) -> 
 }
 
 fn dashboard_on_gateway_series(
-    file: &SourceFile,
+    dashboard: &DashboardFile,
     mapping: &SeriesMapping,
     dialect: &promql::Dialect,
-    known: &dashboard::KnownDatasources,
 ) -> Vec<Finding> {
-    let Ok(scan) = dashboard::scan_with(file.text(), known) else {
+    let file = &dashboard.file;
+    let Ok(scan) = &dashboard.scan else {
         return Vec::new();
     };
     let mut findings = Vec::new();
