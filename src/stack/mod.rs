@@ -160,8 +160,8 @@ impl DashboardFile {
             .flat_map(|scan| &scan.sites)
             .filter(|site| site.kind != crate::dashboard::SiteKind::PanelLink)
             .map(|site| {
-                let at = Location::at(&self.file, site.literal.start)
-                    .with_context(format!("{} {}", site.owner, site.kind));
+                let at =
+                    Location::at(&self.file, site.literal.start).with_context(format!("{} {}", site.owner, site.kind));
                 (site.value.clone(), at)
             })
     }
