@@ -267,6 +267,10 @@ pub struct PlanArgs {
     /// Also write the diff to FILE (real bytes, mode 0600), for `git apply`.
     #[arg(long, value_name = "FILE")]
     pub patch: Option<PathBuf>,
+    /// Also save the plan to FILE (real bytes, mode 0600): `pullover apply FILE` writes exactly
+    /// it, and refuses if anything it was planned from changed since (as Terraform's saved plan).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// Exit 2 when the plan has changes, 0 when it has none (as Terraform).
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -296,8 +300,9 @@ impl FailOn {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The phase to apply (default: the next one).
-    pub phase: Option<PhaseId>,
+    /// The phase to apply (default: the next one), or a plan saved by `pullover plan --out FILE`.
+    #[arg(value_name = "PHASE|PLANFILE")]
+    pub target: Option<String>,
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -317,7 +322,8 @@ pub struct RollbackArgs {
     /// of `pullover history` (an apply whose phase is still applied).
     #[arg(long, value_name = "PHASE|N")]
     pub to: Option<String>,
-    /// Roll back even when managed files changed since they were applied.
+    /// Roll back even where an edit made outside pullover meets pullover's own change: those
+    /// lines get pullover's side back (the edit is journaled and kept in .pullover/objects).
     #[arg(long)]
     pub force: bool,
     /// Do not ask for confirmation.

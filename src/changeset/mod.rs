@@ -7,6 +7,7 @@
 pub mod markdown;
 pub mod redact;
 pub mod render;
+pub mod saved;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -1,12 +1,13 @@
-//! `pullover apply [PHASE]`: plan, show, confirm, write, journal — under the
-//! state lock, so two applies never interleave.
+//! `pullover apply [PHASE|PLANFILE]`: plan (or read the plan saved by `plan --out`), show,
+//! confirm, write, journal — under the state lock, so two applies never interleave.
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 
 use super::live::{self, Gate};
-use super::{Context, Outcome, applied_ids, next_phase, plan_json, print_plan, recover};
+use super::{Context, Outcome, applied_ids, current_drift, next_phase, plan_json, print_plan, recover};
+use crate::changeset::{ChangeSet, FileChange, saved};
 use crate::cli::ApplyArgs;
 use crate::diagnostic::Diagnostic;
 use crate::live::PrometheusClient;
@@ -28,7 +29,15 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<Outcome> {
 fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'_>) -> Result<Outcome> {
     let applied = locked.state.journal()?.applied();
     let done = applied_ids(&applied);
-    let Some(phase) = args.phase.or_else(|| next_phase(&applied)) else {
+    let saved = match args.target.as_deref() {
+        Some(target) if PhaseId::from_name(target).is_none() => Some(saved_changeset(ctx, locked, target)?),
+        _ => None,
+    };
+    let named = match &saved {
+        Some((phase, _)) => Some(*phase),
+        None => args.target.as_deref().and_then(PhaseId::from_name),
+    };
+    let Some(phase) = named.or_else(|| next_phase(&applied)) else {
         ctx.print("Every phase is applied; nothing to do.\n")?;
         return Ok(Outcome::Success);
     };
@@ -43,7 +52,10 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
                 .into(),
         );
     }
-    let changeset = super::plan::plan_phase(ctx, phase)?;
+    let changeset = match saved {
+        Some((_, changeset)) => changeset,
+        None => super::plan::plan_phase(ctx, phase)?,
+    };
     // Before anything is written: --reload needs a Prometheus to reload.
     let reload = if args.reload {
         Some(reload_target(ctx, args)?)
@@ -53,9 +65,22 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
     if let Gate::Closed = live::gate(ctx, phase, &args.live, args.force, locked.state)? {
         return Ok(Outcome::CheckFailed);
     }
+    let (journal, drift) = current_drift(locked.state)?;
     if ctx.json() {
-        ctx.print_json(&plan_json("apply", phase, &changeset))?;
+        ctx.print_json(&plan_json(
+            "apply",
+            phase,
+            &changeset,
+            super::drift::to_json(locked.state, &journal, &drift)?,
+        ))?;
     } else {
+        ctx.print(&super::drift::report(
+            ctx,
+            locked.state,
+            &journal,
+            &drift,
+            "Applying records these edits as made outside pullover; a rollback keeps them.",
+        )?)?;
         print_plan(ctx, phase, &changeset)?;
     }
     let waiting = changeset.waiting();
@@ -85,6 +110,7 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
             live::fill_from_journal(&mut stack, &applied);
             Found::of(&stack).to_json()
         });
+    engine::record_edits(locked, &drift, &format!("apply of `{phase}`"))?;
     let seq = engine::execute_recording(
         locked,
         Action::Apply,
@@ -113,6 +139,109 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
     }
     Ok(Outcome::Success)
 }
+
+/// The changes of a plan saved by `plan --out FILE`, exactly as saved, after checking that
+/// nothing it was planned from changed since: the journal's last entry, every input file's
+/// hash, and each changed file as it was. Any difference refuses, naming FILE.
+fn saved_changeset(ctx: &Context, locked: &crate::state::Locked<'_>, target: &str) -> Result<(PhaseId, ChangeSet)> {
+    let file = std::path::Path::new(target);
+    let refuse = |what: String, help: &str| -> anyhow::Error {
+        Diagnostic::error(format!("saved plan {target}: {what}; nothing was written"))
+            .help(help.to_string())
+            .id("saved-plan-refused")
+            .into()
+    };
+    let plan_again = format!("review what changed, then plan again: pullover plan --out {target}");
+    let meta = match std::fs::metadata(file) {
+        Ok(meta) if meta.is_file() => meta,
+        _ => {
+            let names: Vec<&str> = PhaseId::ALL.iter().map(|p| p.name()).collect();
+            return Err(
+                Diagnostic::error(format!("`{target}` is neither a phase nor a saved plan file"))
+                    .help(format!(
+                        "apply a phase ({}), or a plan saved with `pullover plan --out FILE`",
+                        names.join(", ")
+                    ))
+                    .into(),
+            );
+        }
+    };
+    if meta.len() > MAX_SAVED_PLAN_BYTES {
+        return Err(refuse(
+            format!("it is larger than {MAX_SAVED_PLAN_BYTES} bytes"),
+            &plan_again,
+        ));
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| refuse(format!("cannot read it ({e})"), &plan_again))?;
+    let plan = saved::parse(&text).map_err(|e| refuse(e, &plan_again))?;
+    let Some(phase) = PhaseId::from_name(&plan.phase) else {
+        return Err(refuse(
+            format!("it names no phase of this pullover (`{}`)", plan.phase),
+            &plan_again,
+        ));
+    };
+    let state = locked.state;
+    if state.journal()?.chain_head() != plan.journal {
+        return Err(refuse(
+            "it is stale: the journal has entries made since it was planned (`pullover history` shows them)".into(),
+            &plan_again,
+        ));
+    }
+    let changed = saved::changed_inputs(&plan.inputs, &super::plan::plan_inputs(ctx, state)?);
+    if !changed.is_empty() {
+        return Err(refuse(
+            format!("the files it was planned from changed since: {}", changed.join(", ")),
+            &plan_again,
+        ));
+    }
+    if plan.waiting > 0 {
+        return Err(refuse(
+            format!("{} of its queries wait for a decision", plan.waiting),
+            "settle what the `pushed-identity-undecided` finding names, then plan again",
+        ));
+    }
+    let mut changes = Vec::new();
+    for change in &plan.changes {
+        let before = engine::disk_state(state, &change.path)?;
+        let as_planned = match (&before, &change.before) {
+            (None, None) => true,
+            (Some(now), Some(then)) => now.sha256() == then.sha256 && now.mode == then.mode,
+            _ => false,
+        };
+        if !as_planned {
+            return Err(refuse(
+                format!("{} is not as it was planned from", change.path),
+                &plan_again,
+            ));
+        }
+        let after = change
+            .after
+            .as_ref()
+            .map(|a| a.state())
+            .transpose()
+            .map_err(|e| refuse(format!("the change of {}: {e}", change.path), &plan_again))?;
+        changes.push(FileChange {
+            path: change.path.clone(),
+            before,
+            after,
+            because: change.because.clone(),
+        });
+    }
+    ctx.note(&format!(
+        "applying the plan saved in {target} (phase `{phase}`, planned {} with {}); its findings are in the file",
+        plan.time, plan.tool
+    ));
+    Ok((
+        phase,
+        ChangeSet {
+            changes,
+            findings: Vec::new(),
+        },
+    ))
+}
+
+/// A saved plan larger than this is refused unread (a plan of 1,000 dashboards is ~50 MB).
+const MAX_SAVED_PLAN_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The Prometheus `--reload` talks to, and what its files say before the phase.
 fn reload_target(ctx: &Context, args: &ApplyArgs) -> Result<(PrometheusClient, ConfigView)> {

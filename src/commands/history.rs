@@ -1,5 +1,6 @@
-//! `pullover history`: every apply and rollback from the journal, with who,
-//! when, and the hashes of each file before and after.
+//! `pullover history`: every apply and rollback from the journal, and every edit made outside
+//! pullover that an apply or rollback found, with who, when, and the hashes of each file
+//! before and after.
 
 use anyhow::Result;
 
@@ -27,12 +28,13 @@ pub(super) fn entries(journal: &Journal) -> impl Iterator<Item = (usize, &Record
     journal
         .records
         .iter()
-        .filter(|r| matches!(r.event, Event::Begin { .. }))
+        .filter(|r| matches!(r.event, Event::Begin { .. } | Event::Edited { .. }))
         .enumerate()
         .map(|(i, r)| (i + 1, r))
 }
 
-/// The number `history` shows for the apply or rollback that began at journal `seq`.
+/// The number `history` shows for the apply or rollback that began at journal `seq` (or the
+/// edits recorded there).
 pub(super) fn entry_number(journal: &Journal, seq: u64) -> usize {
     entries(journal).take_while(|(_, r)| r.seq <= seq).count()
 }
@@ -43,6 +45,14 @@ fn render(journal: &Journal) -> String {
     }
     let mut out = String::new();
     for (number, record) in entries(journal) {
+        if let Event::Edited { files, noticed } = &record.event {
+            out.push_str(&format!(
+                "#{:<3} {}  edited   outside pullover: found at the {noticed} by {} with {}\n",
+                number, record.time, record.user, record.tool
+            ));
+            render_files(&mut out, files);
+            continue;
+        }
         let Event::Begin {
             action, phase, files, ..
         } = &record.event
@@ -65,18 +75,22 @@ fn render(journal: &Journal) -> String {
             record.user,
             record.tool
         ));
-        for file in files {
-            let (mark, detail) = match (&file.before, &file.after) {
-                (None, Some(a)) => ("A", format!("created {} mode {:o}", short(&a.sha256), a.mode)),
-                (Some(b), None) => ("D", format!("deleted {} mode {:o}", short(&b.sha256), b.mode)),
-                (Some(b), Some(a)) => (
-                    "M",
-                    format!("{} → {} mode {:o}", short(&b.sha256), short(&a.sha256), a.mode),
-                ),
-                (None, None) => ("?", String::new()),
-            };
-            out.push_str(&format!("       {mark} {}  {detail}\n", file.path));
-        }
+        render_files(&mut out, files);
     }
     out
+}
+
+fn render_files(out: &mut String, files: &[crate::state::journal::FileRecord]) {
+    for file in files {
+        let (mark, detail) = match (&file.before, &file.after) {
+            (None, Some(a)) => ("A", format!("created {} mode {:o}", short(&a.sha256), a.mode)),
+            (Some(b), None) => ("D", format!("deleted {} mode {:o}", short(&b.sha256), b.mode)),
+            (Some(b), Some(a)) => (
+                "M",
+                format!("{} → {} mode {:o}", short(&b.sha256), short(&a.sha256), a.mode),
+            ),
+            (None, None) => ("?", String::new()),
+        };
+        out.push_str(&format!("       {mark} {}  {detail}\n", file.path));
+    }
 }

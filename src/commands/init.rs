@@ -76,6 +76,17 @@ pub fn run(ctx: &Context, args: &InitArgs) -> Result<Outcome> {
     if !ctx.json() {
         ctx.print(&report(ctx, &stack.evidence))?;
     }
+    let has_grafana = stack
+        .compose
+        .as_ref()
+        .is_some_and(|c| c.services.iter().any(crate::stack::discover::is_grafana_service));
+    if has_grafana && stack.dashboards_dir().is_none() {
+        ctx.note(
+            "no dashboards folder found (nothing is bind-mounted where Grafana's provisioning reads dashboards), \
+             so the `dashboards` phase has no dashboard to rewrite, as `plan` has none: name their folder with \
+             --dashboards DIR or `dashboards: [DIR]` in pullover.yaml (`.` for the stack folder itself)",
+        );
+    }
     if stack.settings.gateway.is_none() {
         ctx.note(
             "no Pushgateway found (no service runs prom/pushgateway or is named pushgateway); \
@@ -170,7 +181,9 @@ impl Ask for TerminalAsk {
 
     fn path(&mut self, question: &PathQuestion) -> Result<Option<String>, Diagnostic> {
         if !self.interactive {
-            return Err(question.unresolved.clone());
+            // As `plan` does: init is never stricter than plan. An optional setting nobody can
+            // answer stays unset (and is said so below); a required one is the error.
+            return crate::stack::discover::NeverAsk.path(question);
         }
         let answer: String = dialoguer::Input::new()
             .with_prompt(&question.prompt)

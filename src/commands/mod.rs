@@ -5,6 +5,7 @@
 mod analyze;
 mod apply;
 mod completions;
+mod drift;
 mod history;
 mod init;
 mod live;
@@ -318,14 +319,30 @@ struct PlanJson<'a> {
     phase: PhaseId,
     changes: Vec<render::ChangeJson>,
     findings: &'a [crate::changeset::Finding],
+    /// Managed files changed outside pullover since it last wrote them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    drift: Vec<drift::DriftJson>,
 }
 
-fn plan_json<'a>(command: &'a str, phase: PhaseId, changeset: &'a ChangeSet) -> PlanJson<'a> {
+fn plan_json<'a>(
+    command: &'a str,
+    phase: PhaseId,
+    changeset: &'a ChangeSet,
+    drift: Vec<drift::DriftJson>,
+) -> PlanJson<'a> {
     PlanJson {
         version: 1,
         command,
         phase,
         changes: render::changes_json(changeset),
         findings: &changeset.findings,
+        drift,
     }
+}
+
+/// Drift of the managed files, when the stack has a journal.
+fn current_drift(state: &StateDir) -> Result<(crate::state::journal::Journal, Vec<engine::Drift>)> {
+    let journal = state.journal()?;
+    let drift = engine::drift(state, &journal)?;
+    Ok((journal, drift))
 }

@@ -1,13 +1,13 @@
 //! `pullover plan [PHASE]`: the next (or named) phase as a diff. Writes
-//! nothing but an optional `--patch` file.
+//! nothing but an optional `--patch` file and an optional saved plan (`--out`).
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
 use anyhow::{Context as _, Result};
 
-use super::{Context, Outcome, applied_ids, next_phase, plan_json, print_plan, recover_if_needed};
-use crate::changeset::{ChangeSet, markdown, render};
+use super::{Context, Outcome, applied_ids, current_drift, next_phase, plan_json, print_plan, recover_if_needed};
+use crate::changeset::{ChangeSet, markdown, render, saved};
 use crate::cli::Format;
 use crate::cli::PlanArgs;
 use crate::diagnostic::Diagnostic;
@@ -41,15 +41,38 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         ));
     }
     let changeset = plan_phase(ctx, phase)?;
+    let (journal, drift) = current_drift(&state)?;
+    if let Some(path) = &args.out {
+        let saved = saved_plan(ctx, &state, &journal, phase, &changeset)?;
+        let mut text = serde_json::to_string_pretty(&saved)?;
+        text.push('\n');
+        write_private(path, "--out", state.root(), &changeset, text.as_bytes())?;
+        ctx.note(&format!(
+            "saved the plan to {} (apply exactly it with `pullover apply {}`)",
+            path.display(),
+            path.display()
+        ));
+    }
     if let Some(path) = &args.patch {
-        write_patch(path, state.root(), &changeset)?;
+        write_private(
+            path,
+            "--patch",
+            state.root(),
+            &changeset,
+            render::patch(&changeset).as_bytes(),
+        )?;
         ctx.note(&format!(
             "wrote the patch to {} (apply it with `git apply`)",
             path.display()
         ));
     }
     if ctx.json() {
-        ctx.print_json(&plan_json("plan", phase, &changeset))?;
+        ctx.print_json(&plan_json(
+            "plan",
+            phase,
+            &changeset,
+            super::drift::to_json(&state, &journal, &drift)?,
+        ))?;
     } else if ctx.global.format == Format::Markdown {
         let next = PhaseId::ALL.get(phase.number()).copied();
         let text = markdown::PhaseText {
@@ -61,7 +84,17 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
             next: next.map(PhaseId::name),
         };
         ctx.print(&markdown::render(&text, &changeset))?;
+        if !drift.is_empty() {
+            ctx.print(&markdown_drift(&journal, &drift, &state)?)?;
+        }
     } else {
+        ctx.print(&super::drift::report(
+            ctx,
+            &state,
+            &journal,
+            &drift,
+            "`pullover apply` records these edits as made outside pullover; a rollback keeps them.",
+        )?)?;
         print_plan(ctx, phase, &changeset)?;
         if !changeset.is_empty() && !done.contains(&phase) {
             ctx.print(&format!("Apply it with `pullover apply {phase}`.\n"))?;
@@ -92,6 +125,20 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
             Outcome::Success
         },
     )
+}
+
+/// Drift as a section of the pull-request description: each file's headline and diff.
+fn markdown_drift(
+    journal: &crate::state::journal::Journal,
+    drift: &[crate::state::engine::Drift],
+    state: &crate::state::StateDir,
+) -> Result<String> {
+    let mut out = String::from("\n### Changed outside pullover\n\n");
+    for d in super::drift::to_json(state, journal, drift)? {
+        out.push_str(&format!("{}:\n\n```diff\n{}```\n\n", d.message, d.diff));
+    }
+    out.push_str("`pullover apply` records these edits as made outside pullover; a rollback keeps them.\n");
+    Ok(out)
 }
 
 /// Reads the stack and runs the phase's planner.
@@ -183,10 +230,19 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
 /// it: it is always a fresh file of mode 0600 (a temp file renamed into
 /// place), never an existing file reopened, and never written through a
 /// symlink (which could aim it at a file of the stack, or anywhere).
-fn write_patch(path: &std::path::Path, stack_root: &std::path::Path, changeset: &ChangeSet) -> Result<()> {
+fn write_private(
+    path: &std::path::Path,
+    flag: &str,
+    stack_root: &std::path::Path,
+    changeset: &ChangeSet,
+    bytes: &[u8],
+) -> Result<()> {
     let refuse = |what: &str| -> anyhow::Error {
-        Diagnostic::error(format!("--patch {}: {what}; nothing was written", path.display()))
-            .help("pass --patch a new file name, outside the stack (e.g. --patch /tmp/phase.patch)")
+        Diagnostic::error(format!("{flag} {}: {what}; nothing was written", path.display()))
+            .help(format!(
+                "pass {flag} a new file name, outside the stack (e.g. {flag} /tmp/phase.{})",
+                if flag == "--out" { "plan" } else { "patch" }
+            ))
             .into()
     };
     match std::fs::symlink_metadata(path) {
@@ -215,11 +271,50 @@ fn write_patch(path: &std::path::Path, stack_root: &std::path::Path, changeset: 
         .prefix(".pullover-patch-")
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
-        .with_context(|| format!("cannot write the patch to {}", path.display()))?;
-    tmp.write_all(render::patch(changeset).as_bytes())?;
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path)
         .map_err(|e| e.error)
-        .with_context(|| format!("cannot write the patch to {}", path.display()))?;
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// The plan as `plan --out` saves it: the changes, the inputs it was planned from (every file
+/// of the stack it read, `pullover.yaml` and `.env` included) and the journal's last entry.
+fn saved_plan(
+    ctx: &Context,
+    state: &crate::state::StateDir,
+    journal: &crate::state::journal::Journal,
+    phase: PhaseId,
+    changeset: &ChangeSet,
+) -> Result<saved::SavedPlan> {
+    let findings = serde_json::to_value(&changeset.findings)?;
+    Ok(saved::save(
+        saved::Context {
+            tool: format!("pullover {}", env!("CARGO_PKG_VERSION")),
+            phase: phase.name(),
+            time: crate::state::now(),
+            journal: journal.chain_head(),
+            inputs: plan_inputs(ctx, state)?,
+            findings,
+        },
+        changeset,
+    ))
+}
+
+/// Every file a plan is made from, with its sha256, as the stack reads now.
+pub(super) fn plan_inputs(
+    ctx: &Context,
+    state: &crate::state::StateDir,
+) -> Result<std::collections::BTreeMap<crate::stack::source::RelPath, String>> {
+    let stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
+    let mut inputs = stack.input_hashes();
+    for name in [crate::stack::settings::SETTINGS_FILE, ".env"] {
+        let rel = crate::stack::source::RelPath::new(name).map_err(anyhow::Error::msg)?;
+        if let Some(blob) = state.disk_blob(&rel)? {
+            inputs.insert(rel, blob.sha256);
+        }
+    }
+    Ok(inputs)
 }

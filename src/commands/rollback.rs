@@ -1,26 +1,26 @@
 //! `pullover rollback [--to PHASE] [--force]`: undo applied phases, newest
-//! first, each as its own journaled transaction, restoring exact bytes and
-//! modes. Drift (a managed file edited since) is shown and refused without
-//! `--force`.
-
-use std::collections::BTreeMap;
+//! first, each as its own journaled transaction. Each is a three-way revert of
+//! the phase's own change (as `git revert`): with no edit since, the exact
+//! bytes and modes come back; edits made outside pullover stay (and are
+//! journaled as such), and where one meets pullover's change the rollback
+//! shows the conflict and refuses without `--force`. docs/rollback.md.
 
 use anyhow::Result;
 use serde::Serialize;
 
 use super::live;
 use super::{Context, Outcome, recover};
+use crate::changeset::ChangeSet;
 use crate::changeset::render::{self, file_diff};
-use crate::changeset::{ChangeSet, FileChange, FileState};
 use crate::cli::RollbackArgs;
 use crate::diagnostic::Diagnostic;
 use crate::live::checks::reload::{ConfigView, ExpectedConfig};
 use crate::phase::PhaseId;
 use crate::stack::Stack;
-use crate::stack::source::RelPath;
+use crate::state::Locked;
 use crate::state::engine::{self, Drift};
-use crate::state::journal::{Action, AppliedPhase, Blob, Event, Journal};
-use crate::state::{Locked, StateDir};
+use crate::state::journal::{Action, AppliedPhase, Event, Journal};
+use crate::state::revert;
 
 pub fn run(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
     let state = ctx.state()?;
@@ -51,9 +51,11 @@ fn keep_through_entry(journal: &Journal, applied: &[AppliedPhase], number: &str)
             .into());
     };
     let Event::Begin { action, phase, .. } = &record.event else {
-        return Err(Diagnostic::error(format!("history has no entry #{n}"))
-            .help(help)
-            .into());
+        return Err(Diagnostic::error(format!(
+            "entry #{n} records edits made outside pullover, not an apply to roll back to"
+        ))
+        .help(help)
+        .into());
     };
     if *action != Action::Apply {
         return Err(Diagnostic::error(format!(
@@ -111,34 +113,47 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
         }
         return Ok(Outcome::Success);
     }
-    let touched: Vec<&RelPath> = undo.iter().flat_map(|p| p.files.iter().map(|f| &f.path)).collect();
-    let drifted: Vec<Drift> = engine::drift(state, &applied)?
-        .into_iter()
-        .filter(|d| touched.contains(&&d.path))
-        .collect();
-    if !drifted.is_empty() {
-        let mut text = ctx.bold("These managed files changed after pullover wrote them:\n");
-        for d in &drifted {
-            text.push_str(&render::display_diff(
-                &file_diff(&drift_change(state, d)?),
-                ctx.display(),
+    let journal = state.journal()?;
+    let drifted: Vec<Drift> = engine::drift(state, &journal)?;
+    let plan = engine::plan_revert(state, &undo)?;
+    if !drifted.is_empty() && !ctx.json() {
+        eprint!(
+            "{}",
+            super::drift::report(
+                ctx,
+                state,
+                &journal,
+                &drifted,
+                "A rollback undoes only pullover's own changes: edits that do not meet them stay, recorded in the journal as made outside pullover.",
+            )?
+        );
+    }
+    if !plan.conflicts.is_empty() {
+        let mut text = String::new();
+        for conflict in &plan.conflicts {
+            text.push_str(&revert::render_conflicts(
+                conflict.path.as_str(),
+                &format!("`{}`", conflict.phase),
+                &conflict.conflicts,
             ));
         }
-        eprint!("{text}");
+        eprint!("{}", crate::changeset::redact::mask_text(&text));
+        let paths: Vec<String> = plan.conflicts.iter().map(|c| c.path.to_string()).collect();
         if !args.force {
-            let paths: Vec<String> = drifted.iter().map(|d| d.path.to_string()).collect();
             return Err(Diagnostic::error(format!(
-                "refusing to roll back: {} changed since phase `{}` was applied",
+                "refusing to roll back: {} changed outside pullover where phase `{}` changed {}; nothing was written",
                 paths.join(", "),
-                drifted[0].phase
+                plan.conflicts[0].phase,
+                if paths.len() == 1 { "it" } else { "them" },
             ))
-            .help("keep the edits and roll back by hand, or pass --force: the rollback then replaces them, and their content stays in .pullover/objects")
+            .id("rollback-conflict")
+            .help("settle the lines shown above by hand and roll back again, or pass --force: the rollback then restores pullover's side of those lines (your version is recorded in the journal and kept in .pullover/objects); edits elsewhere stay either way")
             .into());
         }
-        ctx.note("--force: rolling back over the changes shown above; their content is kept in .pullover/objects");
+        ctx.note("--force: restoring pullover's side of the conflicting lines shown above; your version is recorded in the journal and kept in .pullover/objects");
     }
     let preview = ChangeSet {
-        changes: composite_undo(state, &undo)?,
+        changes: plan.overall.clone(),
         findings: Vec::new(),
     };
     let names: Vec<&str> = undo.iter().map(|p| p.phase.as_str()).collect();
@@ -164,10 +179,12 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
         None
     };
     if !ctx.json() {
-        let mut text = ctx.bold(&format!(
-            "Roll back {}: restore these files as they were before\n\n",
-            names.join(", then ")
-        ));
+        let what = if plan.kept.is_empty() {
+            "restore these files as they were before"
+        } else {
+            "undo pullover's own changes to these files (the edits made outside pullover stay)"
+        };
+        let mut text = ctx.bold(&format!("Roll back {}: {what}\n\n", names.join(", then ")));
         for change in &preview.changes {
             text.push_str(&render::display_diff(&file_diff(change), ctx.display()));
             text.push('\n');
@@ -179,22 +196,41 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
         ctx.print("Nothing was written.\n")?;
         return Ok(Outcome::Success);
     }
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    engine::record_edits(locked, &drifted, &format!("rollback of {}", quoted.join(", then ")))?;
     let mut done = Vec::new();
-    for phase in undo {
-        let (changes, owned_dirs) = engine::undo_changes(state, phase)?;
-        let seq = engine::execute(locked, Action::Rollback, &phase.phase, &changes, &owned_dirs)?;
+    for step in &plan.steps {
+        let seq = engine::execute(locked, Action::Rollback, &step.phase, &step.changes, &step.owned_dirs)?;
         if !ctx.json() {
             let entry = super::history::entry_number(&state.journal()?, seq);
-            ctx.print(&format!("Rolled back phase `{}` (history #{entry}).\n", phase.phase))?;
+            ctx.print(&format!("Rolled back phase `{}` (history #{entry}).\n", step.phase))?;
         }
         done.push(RolledBack {
-            phase: phase.phase.clone(),
+            phase: step.phase.clone(),
             seq,
-            files: changes.iter().map(|c| c.path.to_string()).collect(),
+            files: step.changes.iter().map(|c| c.path.to_string()).collect(),
         });
     }
+    let kept: Vec<String> = plan
+        .kept
+        .iter()
+        .filter(|path| !plan.conflicts.iter().any(|c| &c.path == *path))
+        .map(|path| path.to_string())
+        .collect();
+    if !kept.is_empty() && !ctx.json() {
+        ctx.print(&format!(
+            "Kept the edits made outside pullover in {} (recorded in `pullover history`).\n",
+            kept.join(", ")
+        ))?;
+    }
     if ctx.json() {
-        ctx.print_json(&serde_json::json!({"version": 1, "command": "rollback", "rolled_back": done}))?;
+        ctx.print_json(&serde_json::json!({
+            "version": 1,
+            "command": "rollback",
+            "rolled_back": done,
+            "drift": super::drift::to_json(state, &journal, &drifted)?,
+            "forced_conflicts": plan.conflicts.iter().map(|c| c.path.to_string()).collect::<Vec<_>>(),
+        }))?;
     }
     if let Some((client, before)) = reload {
         let after = ConfigView::of(&Stack::load(&ctx.global.stack, &ctx.global.overrides())?);
@@ -208,60 +244,4 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
         )?;
     }
     Ok(Outcome::Success)
-}
-
-fn read_blob(state: &StateDir, blob: &Option<Blob>) -> Result<Option<FileState>> {
-    Ok(match blob {
-        Some(b) => Some(FileState {
-            bytes: state.objects().get(&b.sha256)?.into(),
-            mode: b.mode,
-        }),
-        None => None,
-    })
-}
-
-fn disk_state(state: &StateDir, path: &RelPath) -> Result<Option<FileState>> {
-    let blob = state.disk_blob(path)?;
-    Ok(match (state.read_disk(path)?, blob) {
-        (Some(bytes), Some(blob)) => Some(FileState {
-            bytes: bytes.into(),
-            mode: blob.mode,
-        }),
-        _ => None,
-    })
-}
-
-/// The drift of one file as a change from what pullover wrote to what is there.
-fn drift_change(state: &StateDir, drift: &Drift) -> Result<FileChange> {
-    Ok(FileChange {
-        path: drift.path.clone(),
-        before: read_blob(state, &drift.expected)?,
-        after: disk_state(state, &drift.path)?,
-        because: format!("edited after phase {} was applied", drift.phase),
-    })
-}
-
-/// Every file back to how the oldest undone phase found it, from how it is now.
-fn composite_undo(state: &StateDir, undo: &[&AppliedPhase]) -> Result<Vec<FileChange>> {
-    let mut target: BTreeMap<RelPath, Option<Blob>> = BTreeMap::new();
-    // `undo` is newest first, so the oldest phase's `before` is inserted last and wins.
-    for phase in undo {
-        for file in &phase.files {
-            target.insert(file.path.clone(), file.before.clone());
-        }
-    }
-    let mut changes = Vec::new();
-    for (path, blob) in target {
-        let current = disk_state(state, &path)?;
-        let restore = read_blob(state, &blob)?;
-        if current != restore {
-            changes.push(FileChange {
-                path,
-                before: current,
-                after: restore,
-                because: "rollback".into(),
-            });
-        }
-    }
-    Ok(changes)
 }

@@ -7,8 +7,10 @@ use serde::Serialize;
 
 use super::{Context, Outcome, next_phase};
 use crate::phase::PhaseId;
+use crate::stack::source::RelPath;
 use crate::state::LockState;
 use crate::state::engine::{self, Drift};
+use crate::state::journal::{AppliedPhase, Event, Journal};
 
 #[derive(Serialize)]
 struct PhaseStatus {
@@ -27,9 +29,27 @@ struct PhaseStatus {
 #[derive(Serialize)]
 struct DriftJson {
     path: String,
-    phase: String,
+    message: String,
     expected_sha256: Option<String>,
     actual_sha256: Option<String>,
+}
+
+/// Edits made outside pullover that an apply or rollback recorded while the phases applied
+/// now were in place: (path, history number).
+fn recorded_edits(journal: &Journal, applied: &[AppliedPhase]) -> Vec<(String, usize)> {
+    let Some(first) = applied.first() else {
+        return Vec::new();
+    };
+    let managed: Vec<&RelPath> = applied.iter().flat_map(|p| p.files.iter().map(|f| &f.path)).collect();
+    let mut out = Vec::new();
+    for record in journal.records.iter().filter(|r| r.seq > first.seq) {
+        if let Event::Edited { files, .. } = &record.event {
+            for file in files.iter().filter(|f| managed.contains(&&f.path)) {
+                out.push((file.path.to_string(), super::history::entry_number(journal, record.seq)));
+            }
+        }
+    }
+    out
 }
 
 pub fn run(ctx: &Context) -> Result<Outcome> {
@@ -48,7 +68,7 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
     let drift: Vec<Drift> = if interrupted.is_some() || running.is_some() {
         Vec::new()
     } else {
-        engine::drift(&state, &applied)?
+        engine::drift(&state, &journal)?
     };
     let phases: Vec<PhaseStatus> = PhaseId::ALL
         .into_iter()
@@ -77,6 +97,7 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
         paths.dedup();
         paths.len()
     };
+    let edits = recorded_edits(&journal, &applied);
     if ctx.json() {
         ctx.print_json(&serde_json::json!({
             "version": 1,
@@ -88,9 +109,10 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
             "running": running,
             "stale_lock": match &lock { LockState::Stale { explanation } => Some(explanation), _ => None },
             "interrupted": interrupted.as_ref().filter(|_| running.is_none()).map(|(a, p, s)| serde_json::json!({"action": a.name(), "phase": p, "journal_seq": s})),
+            "recorded_edits": edits.iter().map(|(path, entry)| serde_json::json!({"path": path, "history": entry})).collect::<Vec<_>>(),
             "drift": drift.iter().map(|d| DriftJson {
                 path: d.path.to_string(),
-                phase: d.phase.clone(),
+                message: super::drift::headline(&journal, d),
                 expected_sha256: d.expected.as_ref().map(|b| b.sha256.clone()),
                 actual_sha256: d.actual.as_ref().map(|b| b.sha256.clone()),
             }).collect::<Vec<_>>(),
@@ -139,22 +161,20 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
         ));
     } else if drift.is_empty() {
         out.push_str(&format!(
-            "\nManaged files: {managed}, none changed since pullover wrote them.\n"
+            "\nManaged files: {managed}, none changed outside pullover since it last wrote or recorded them.\n"
         ));
     } else {
-        out.push_str(&format!(
-            "\nManaged files: {managed}; changed since pullover wrote them:\n"
-        ));
+        out.push_str(&format!("\nManaged files: {managed}; changed outside pullover:\n"));
         for d in &drift {
-            let what = match (&d.expected, &d.actual) {
-                (_, None) => "deleted",
-                (None, Some(_)) => "re-created",
-                (Some(e), Some(a)) if e.sha256 == a.sha256 => "mode changed",
-                _ => "edited",
-            };
-            out.push_str(&format!("  {} ({what}; written by phase `{}`)\n", d.path, d.phase));
+            out.push_str(&format!("  {}\n", super::drift::headline(&journal, d)));
         }
-        out.push_str("`pullover rollback` refuses over these unless --force.\n");
+        out.push_str("The next apply or rollback records these edits as made outside pullover; a rollback keeps them, and refuses (unless --force) where one meets pullover's own change.\n");
+    }
+    if !edits.is_empty() && running.is_none() && interrupted.is_none() {
+        out.push_str("Edits made outside pullover, recorded while these phases are applied (a rollback keeps them):\n");
+        for (path, entry) in &edits {
+            out.push_str(&format!("  {path} (history #{entry})\n"));
+        }
     }
     ctx.print(&out)?;
     Ok(Outcome::Success)

@@ -219,7 +219,11 @@ fn mount_rule_file(stack: &Stack, path: &RelPath, pattern: Option<&str>) -> (Vec
 
 /// The Compose edits that let Grafana load the comparison dashboard: when its folder is not
 /// mounted whole but its dashboards are mounted one by one, a mount for this one too.
-fn mount_dashboard(stack: &Stack, dir: &RelPath, path: &RelPath) -> (Vec<YamlEdit>, Vec<Finding>) {
+fn mount_dashboard(
+    stack: &Stack,
+    dir: &crate::stack::DashboardsFolder,
+    path: &RelPath,
+) -> (Vec<YamlEdit>, Vec<Finding>) {
     let Some(compose) = &stack.compose else {
         return (Vec::new(), Vec::new());
     };

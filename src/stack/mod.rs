@@ -160,8 +160,8 @@ impl DashboardFile {
             .flat_map(|scan| &scan.sites)
             .filter(|site| site.kind != crate::dashboard::SiteKind::PanelLink)
             .map(|site| {
-                let at = Location::at(&self.file, site.literal.start)
-                    .with_context(format!("{} {}", site.owner, site.kind));
+                let at =
+                    Location::at(&self.file, site.literal.start).with_context(format!("{} {}", site.owner, site.kind));
                 (site.value.clone(), at)
             })
     }
@@ -270,16 +270,29 @@ impl Stack {
             .chain(&self.code)
     }
 
+    /// Every file read, the service code and env files included, with its sha256: what a
+    /// saved plan records it was planned from.
+    pub fn input_hashes(&self) -> std::collections::BTreeMap<RelPath, String> {
+        self.files()
+            .chain(
+                self.service_files
+                    .iter()
+                    .flat_map(|s| s.code.iter().chain(&s.env_files)),
+            )
+            .map(|f| (f.path.clone(), crate::changeset::sha256_hex(f.text().as_bytes())))
+            .collect()
+    }
+
     pub fn file(&self, path: &RelPath) -> Option<&SourceFile> {
         self.files().find(|f| &f.path == path)
     }
 
     /// Folder new dashboards go to: the first provisioned dashboards folder.
-    pub fn dashboards_dir(&self) -> Option<RelPath> {
+    pub fn dashboards_dir(&self) -> Option<DashboardsFolder> {
         self.evidence
             .iter()
             .find(|e| e.setting == "dashboards")
-            .and_then(|e| RelPath::new(e.value.clone()).ok())
+            .and_then(|e| dashboards_folder(&e.value).ok())
     }
 }
 
@@ -370,7 +383,11 @@ fn load(
     let dashboard_dirs = resolve_dashboard_dirs(dir, compose.as_ref(), &pinned, overrides, ask, &mut found)?;
     let mut dashboards = Vec::new();
     for folder in &dashboard_dirs {
-        for path in dir.files_under(folder, &[".json"]) {
+        let paths = match folder {
+            DashboardsFolder::Root => dir.files_at_root(&[".json"]),
+            DashboardsFolder::Folder(rel) => dir.files_under(rel, &[".json"]),
+        };
+        for path in paths {
             if let Some(file) = dir.read_as(&path, limits::Kind::Dashboard)? {
                 dashboards.push(file);
             }
@@ -1208,6 +1225,42 @@ fn read_rule_files(
     Ok(files)
 }
 
+/// A dashboards folder: one of the stack, or the stack folder itself (`.`), whose own JSON
+/// files are read but not its subfolders' (those hold app code and other folders: name them
+/// apart; README: "How it decides what to change").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DashboardsFolder {
+    Root,
+    Folder(RelPath),
+}
+
+impl DashboardsFolder {
+    /// The folder as a prefix of the paths in it (`""` for the root).
+    pub fn as_str(&self) -> &str {
+        match self {
+            DashboardsFolder::Root => "",
+            DashboardsFolder::Folder(rel) => rel.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for DashboardsFolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DashboardsFolder::Root => f.write_str("."),
+            DashboardsFolder::Folder(rel) => write!(f, "{rel}"),
+        }
+    }
+}
+
+/// `dashboards:` (or `--dashboards`): `.` (or `./`) names the stack folder itself.
+fn dashboards_folder(value: &str) -> Result<DashboardsFolder, Diagnostic> {
+    if matches!(value.trim(), "." | "./") {
+        return Ok(DashboardsFolder::Root);
+    }
+    setting_path("dashboards", value).map(DashboardsFolder::Folder)
+}
+
 fn resolve_dashboard_dirs(
     dir: &StackDir,
     compose: Option<&Compose>,
@@ -1215,7 +1268,7 @@ fn resolve_dashboard_dirs(
     overrides: &Overrides,
     ask: &mut dyn Ask,
     found: &mut Vec<Evidence>,
-) -> Result<Vec<RelPath>, Diagnostic> {
+) -> Result<Vec<DashboardsFolder>, Diagnostic> {
     let explicit = if !overrides.dashboards.is_empty() {
         Some((overrides.dashboards.clone(), "--dashboards"))
     } else if !pinned.dashboards.is_empty() {
@@ -1227,13 +1280,15 @@ fn resolve_dashboard_dirs(
         return dirs
             .into_iter()
             .map(|d| {
-                let rel = setting_path("dashboards", &d)?;
-                if !dir.is_dir(&rel) {
+                let folder = dashboards_folder(&d)?;
+                if let DashboardsFolder::Folder(rel) = &folder
+                    && !dir.is_dir(rel)
+                {
                     return Err(Diagnostic::error(format!("dashboards folder {rel} is not a folder of the stack"))
-                        .help("fix `dashboards:` in pullover.yaml (or --dashboards DIR): folders relative to the stack folder"));
+                        .help("fix `dashboards:` in pullover.yaml (or --dashboards DIR): folders relative to the stack folder, `.` for the stack folder itself"));
                 }
-                found.push(evidence("dashboards", rel.to_string(), why));
-                Ok(rel)
+                found.push(evidence("dashboards", folder.to_string(), why));
+                Ok(folder)
             })
             .collect();
     }
@@ -1252,20 +1307,22 @@ fn resolve_dashboard_dirs(
             ),
         };
         if let Some(answer) = ask.path(&question)? {
-            let rel = setting_path("dashboards", &answer)?;
-            if !dir.is_dir(&rel) {
+            let folder = dashboards_folder(&answer)?;
+            if let DashboardsFolder::Folder(rel) = &folder
+                && !dir.is_dir(rel)
+            {
                 return Err(Diagnostic::error(format!("{rel} is not a folder of the stack"))
-                    .help("answer with a folder relative to the stack folder, e.g. grafana/dashboards"));
+                    .help("answer with a folder relative to the stack folder, e.g. grafana/dashboards (`.`: the stack folder itself)"));
             }
-            found.push(evidence("dashboards", rel.to_string(), "answered at the prompt"));
-            return Ok(vec![rel]);
+            found.push(evidence("dashboards", folder.to_string(), "answered at the prompt"));
+            return Ok(vec![folder]);
         }
     }
     Ok(discovered
         .into_iter()
         .map(|(rel, why)| {
             found.push(why);
-            rel
+            DashboardsFolder::Folder(rel)
         })
         .collect())
 }

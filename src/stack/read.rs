@@ -163,6 +163,23 @@ impl StackDir {
         self.files_under_skipping(dir, extensions, &[])
     }
 
+    /// The files of the stack folder itself (not of its subfolders) whose names end in one of
+    /// `extensions`, sorted; hidden ones skipped.
+    pub fn files_at_root(&self, extensions: &[&str]) -> Vec<RelPath> {
+        let mut out: Vec<RelPath> = fs::read_dir(&self.canonical_root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                !name.starts_with('.') && extensions.iter().any(|ext| name.ends_with(ext)) && entry.path().is_file()
+            })
+            .filter_map(|entry| self.relative(&entry.path()))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// [`StackDir::files_under`], not descending into folders named in `skip`
     /// (`node_modules`, `vendor`).
     pub fn files_under_skipping(&self, dir: &RelPath, extensions: &[&str], skip: &[&str]) -> Vec<RelPath> {

@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::fs;
 
-use super::journal::{self, Action, AppliedPhase, Blob, Event, FileRecord, Journal, Record};
-use super::{Locked, StateDir, StateError, atomic, current_user, failpoint, io_err, now};
+use super::journal::{self, Action, AppliedPhase, Blob, Event, FileRecord, Journal, Record, WrittenBy};
+use super::{Locked, StateDir, StateError, atomic, current_user, failpoint, io_err, now, revert};
 use crate::changeset::{FileChange, FileState};
 use crate::stack::source::RelPath;
 
@@ -334,6 +334,15 @@ pub fn collect_garbage(locked: &Locked<'_>) -> Result<usize, StateError> {
     let open = journal.interrupted().map(|r| r.seq);
     let mut keep = std::collections::HashSet::new();
     for record in &journal.records {
+        // What a person's edit left is kept: it may be all that is left of it.
+        if let Event::Edited { files, .. } = &record.event {
+            for file in files {
+                for blob in [&file.before, &file.after].into_iter().flatten() {
+                    keep.insert(blob.sha256.clone());
+                }
+            }
+            continue;
+        }
         let Event::Begin { files, .. } = &record.event else {
             continue;
         };
@@ -355,32 +364,36 @@ pub fn collect_garbage(locked: &Locked<'_>) -> Result<usize, StateError> {
         .map_err(io_err("cannot remove unused snapshots from .pullover/objects"))
 }
 
-/// A managed file that is not as the last phase that touched it left it.
+/// A managed file that is not as pullover last wrote (or recorded) it: changed outside pullover.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Drift {
     pub path: RelPath,
-    pub phase: String,
+    /// What wrote the content expected there.
+    pub by: WrittenBy,
     pub expected: Option<Blob>,
     pub actual: Option<Blob>,
 }
 
 /// Drift of every file the applied phases manage.
-pub fn drift(state: &StateDir, applied: &[AppliedPhase]) -> Result<Vec<Drift>, StateError> {
-    let mut expected: BTreeMap<RelPath, (String, Option<Blob>)> = BTreeMap::new();
-    for phase in applied {
-        for file in &phase.files {
-            expected.insert(file.path.clone(), (phase.phase.clone(), file.after.clone()));
-        }
-    }
+pub fn drift(state: &StateDir, journal: &Journal) -> Result<Vec<Drift>, StateError> {
+    let mut managed: Vec<RelPath> = journal
+        .applied()
+        .iter()
+        .flat_map(|p| p.files.iter().map(|f| f.path.clone()))
+        .collect();
+    managed.sort();
+    managed.dedup();
+    let known = journal.last_known();
     let mut out = Vec::new();
-    for (path, (phase, blob)) in expected {
+    for path in managed {
+        let Some((blob, by)) = known.get(&path) else { continue };
         let actual = state.disk_blob(&path)?;
-        let same = same_content(&actual, &blob) && actual.as_ref().map(|a| a.mode) == blob.as_ref().map(|b| b.mode);
+        let same = same_content(&actual, blob) && actual.as_ref().map(|a| a.mode) == blob.as_ref().map(|b| b.mode);
         if !same {
             out.push(Drift {
                 path,
-                phase,
-                expected: blob,
+                by: by.clone(),
+                expected: blob.clone(),
                 actual,
             });
         }
@@ -388,46 +401,164 @@ pub fn drift(state: &StateDir, applied: &[AppliedPhase]) -> Result<Vec<Drift>, S
     Ok(out)
 }
 
-/// The changes that undo `phase`: from what it wrote back to what was there.
-/// With drift, `before` is what is on disk now, so the shown diff and the
-/// check before writing describe the real file.
-pub fn undo_changes(state: &StateDir, phase: &AppliedPhase) -> Result<(Vec<FileChange>, OwnedDirs), StateError> {
+/// Records `drift` in the journal as edits made outside pullover, the content found kept in
+/// `objects/`. Run under the lock by the apply or rollback that found it, before it writes.
+pub fn record_edits(locked: &Locked<'_>, drift: &[Drift], noticed: &str) -> Result<(), StateError> {
+    if drift.is_empty() {
+        return Ok(());
+    }
+    let state = locked.state;
     let objects = state.objects();
-    let mut changes = Vec::new();
-    let mut owned_dirs = BTreeMap::new();
-    for file in &phase.files {
-        let current = match state.read_disk(&file.path)? {
+    let mut files = Vec::new();
+    for d in drift {
+        let after = match state.read_disk(&d.path)? {
             Some(bytes) => {
-                let mode = state.disk_blob(&file.path)?.map_or(0o644, |b| b.mode);
-                Some(FileState {
-                    bytes: bytes.into(),
+                let mode = state.disk_blob(&d.path)?.map_or(0o644, |b| b.mode);
+                objects
+                    .put(&bytes)
+                    .map_err(io_err("cannot write a snapshot to .pullover/objects"))?;
+                Some(Blob {
+                    sha256: crate::changeset::sha256_hex(&bytes),
                     mode,
                 })
             }
             None => None,
         };
-        let restore = match &file.before {
-            Some(blob) => Some(FileState {
-                bytes: objects
-                    .get(&blob.sha256)
-                    .map_err(io_err(format!("cannot read the snapshot of {}", file.path)))?
-                    .into(),
-                mode: blob.mode,
-            }),
-            None => None,
-        };
-        if file.before.is_none() {
-            owned_dirs.insert(file.path.clone(), file.created_dirs.clone());
-        }
-        if current == restore {
-            continue;
-        }
-        changes.push(FileChange {
-            path: file.path.clone(),
-            before: current,
-            after: restore,
-            because: format!("undo phase {}", phase.phase),
+        files.push(FileRecord {
+            path: d.path.clone(),
+            before: d.expected.clone(),
+            after,
+            created_dirs: Vec::new(),
         });
     }
-    Ok((changes, owned_dirs))
+    let journal = state.journal()?;
+    append(
+        locked,
+        &journal,
+        Event::Edited {
+            files,
+            noticed: noticed.to_string(),
+        },
+    )?;
+    Ok(())
+}
+
+/// One phase's undo, as one transaction.
+#[derive(Debug, Clone)]
+pub struct RevertStep {
+    pub phase: String,
+    pub changes: Vec<FileChange>,
+    pub owned_dirs: OwnedDirs,
+}
+
+/// Where a phase's undo meets a person's edit of the same lines.
+#[derive(Debug, Clone)]
+pub struct FileConflict {
+    pub path: RelPath,
+    pub phase: String,
+    pub conflicts: Vec<revert::Conflict>,
+}
+
+/// Undoing phases, newest first, each a three-way revert of what it changed ([`revert`]):
+/// edits made since stay. Conflicting regions hold the restored text (what `--force` writes).
+#[derive(Debug, Clone, Default)]
+pub struct RevertPlan {
+    pub steps: Vec<RevertStep>,
+    pub conflicts: Vec<FileConflict>,
+    /// From the files as they are to the files as the last step leaves them.
+    pub overall: Vec<FileChange>,
+    /// Files left other than as the oldest undone phase found them: edits made outside
+    /// pullover kept (or conflicts, with their restored side).
+    pub kept: Vec<RelPath>,
+}
+
+/// The revert of `undo` (newest first) from the files as they are now. Reads only.
+pub fn plan_revert(state: &StateDir, undo: &[&AppliedPhase]) -> Result<RevertPlan, StateError> {
+    let mut now: BTreeMap<RelPath, Option<FileState>> = BTreeMap::new();
+    let mut initial: BTreeMap<RelPath, Option<FileState>> = BTreeMap::new();
+    let mut plan = RevertPlan::default();
+    // What a byte-identical restore would leave: the oldest undone phase's `before` wins.
+    let mut exact: BTreeMap<RelPath, Option<Blob>> = BTreeMap::new();
+    for phase in undo {
+        let mut changes = Vec::new();
+        let mut owned_dirs = BTreeMap::new();
+        for file in &phase.files {
+            exact.insert(file.path.clone(), file.before.clone());
+            if !now.contains_key(&file.path) {
+                let disk = disk_state(state, &file.path)?;
+                initial.insert(file.path.clone(), disk.clone());
+                now.insert(file.path.clone(), disk);
+            }
+            let ours = now.get(&file.path).cloned().flatten();
+            let base = blob_state(state, &file.path, &file.after)?;
+            let target = blob_state(state, &file.path, &file.before)?;
+            let reverted = revert::revert(base.as_ref(), ours.as_ref(), target.as_ref());
+            if !reverted.conflicts.is_empty() {
+                plan.conflicts.push(FileConflict {
+                    path: file.path.clone(),
+                    phase: phase.phase.clone(),
+                    conflicts: reverted.conflicts,
+                });
+            }
+            if file.before.is_none() {
+                owned_dirs.insert(file.path.clone(), file.created_dirs.clone());
+            }
+            if reverted.result == ours {
+                continue;
+            }
+            changes.push(FileChange {
+                path: file.path.clone(),
+                before: ours,
+                after: reverted.result.clone(),
+                because: format!("undo phase {}", phase.phase),
+            });
+            now.insert(file.path.clone(), reverted.result);
+        }
+        plan.steps.push(RevertStep {
+            phase: phase.phase.clone(),
+            changes,
+            owned_dirs,
+        });
+    }
+    for (path, first) in initial {
+        let last = now.remove(&path).flatten();
+        let restored = exact.get(&path).cloned().flatten();
+        if blob_of(&last) != restored {
+            plan.kept.push(path.clone());
+        }
+        if first != last {
+            plan.overall.push(FileChange {
+                path,
+                before: first,
+                after: last,
+                because: "rollback".into(),
+            });
+        }
+    }
+    Ok(plan)
+}
+
+/// The file as it is on disk, `None` when absent.
+pub fn disk_state(state: &StateDir, path: &RelPath) -> Result<Option<FileState>, StateError> {
+    let Some(bytes) = state.read_disk(path)? else {
+        return Ok(None);
+    };
+    let mode = state.disk_blob(path)?.map_or(0o644, |b| b.mode);
+    Ok(Some(FileState {
+        bytes: bytes.into(),
+        mode,
+    }))
+}
+
+/// A snapshot's content, `None` for an absent file.
+pub fn blob_state(state: &StateDir, path: &RelPath, blob: &Option<Blob>) -> Result<Option<FileState>, StateError> {
+    let Some(blob) = blob else { return Ok(None) };
+    let bytes = state
+        .objects()
+        .get(&blob.sha256)
+        .map_err(io_err(format!("cannot read the snapshot of {path}")))?;
+    Ok(Some(FileState {
+        bytes: bytes.into(),
+        mode: blob.mode,
+    }))
 }

@@ -80,6 +80,14 @@ pub enum Event {
         of: u64,
         reason: String,
     },
+    /// Managed files found changed outside pullover: `before` is what pullover last wrote
+    /// (or last recorded), `after` what was there. Recorded, under the lock and before its
+    /// own write, by the apply or rollback that found them (`noticed`), so the edit is the
+    /// person's in the history and its content stays in `objects/`.
+    Edited {
+        files: Vec<FileRecord>,
+        noticed: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -120,6 +128,21 @@ pub struct Journal {
     pub records: Vec<Record>,
     /// sha256 of the last complete line: the `prev` of the next record.
     last_hash: Option<String>,
+}
+
+/// What put a managed file's last known content there (see [`Journal::last_known`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WrittenBy {
+    Apply {
+        phase: String,
+    },
+    Rollback {
+        phase: String,
+    },
+    /// A person, outside pullover: the `edited` record at this seq.
+    Edit {
+        seq: u64,
+    },
 }
 
 /// A phase as it stands applied, replayed from the journal.
@@ -251,6 +274,13 @@ impl Verifier<'_> {
                 }
                 self.open_begin = Some((record.seq, *action, phase.clone()));
             }
+            Event::Edited { .. } => {
+                if let Some((open, _, _)) = &self.open_begin {
+                    return Err(broken(format!(
+                        "it records a hand edit while entry #{open} is still open"
+                    )));
+                }
+            }
             Event::Commit { of } | Event::Abort { of, .. } => {
                 let committed = matches!(record.event, Event::Commit { .. });
                 let Some((open, action, phase)) = self.open_begin.take().filter(|(open, _, _)| open == of) else {
@@ -354,7 +384,7 @@ impl Journal {
             .find(|r| matches!(r.event, Event::Begin { .. }))?;
         let closed = self.records.iter().any(|r| match r.event {
             Event::Commit { of } | Event::Abort { of, .. } => of == last_begin.seq,
-            Event::Begin { .. } => false,
+            Event::Begin { .. } | Event::Edited { .. } => false,
         });
         (!closed).then_some(last_begin)
     }
@@ -363,6 +393,37 @@ impl Journal {
         self.records
             .iter()
             .any(|r| matches!(r.event, Event::Commit { of } if of == seq))
+    }
+
+    /// Each file's content as pullover last wrote it (a committed apply or rollback) or last
+    /// recorded it (an `edited` record), and what did.
+    pub fn last_known(&self) -> std::collections::BTreeMap<RelPath, (Option<Blob>, WrittenBy)> {
+        let mut known = std::collections::BTreeMap::new();
+        for record in &self.records {
+            match &record.event {
+                Event::Begin {
+                    action, phase, files, ..
+                } if self.is_committed(record.seq) => {
+                    let by = match action {
+                        Action::Apply => WrittenBy::Apply { phase: phase.clone() },
+                        Action::Rollback => WrittenBy::Rollback { phase: phase.clone() },
+                    };
+                    for file in files {
+                        known.insert(file.path.clone(), (file.after.clone(), by.clone()));
+                    }
+                }
+                Event::Edited { files, .. } => {
+                    for file in files {
+                        known.insert(
+                            file.path.clone(),
+                            (file.after.clone(), WrittenBy::Edit { seq: record.seq }),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        known
     }
 
     /// The stack of applied phases, oldest first.

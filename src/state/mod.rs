@@ -11,6 +11,7 @@ pub mod failpoint;
 pub mod journal;
 pub mod nofollow;
 pub mod objects;
+pub mod revert;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, Write};

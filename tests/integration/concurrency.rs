@@ -76,6 +76,9 @@ fn assert_not_interleaved(p: &Pullover) -> Vec<String> {
             Event::Commit { of } | Event::Abort { of, .. } => {
                 assert_eq!(open.take(), Some(of), "end #{} out of place", record.seq);
             }
+            Event::Edited { .. } => {
+                assert_eq!(open, None, "edits recorded #{} inside an open transaction", record.seq);
+            }
         }
     }
     assert_eq!(open, None, "a transaction was left open");

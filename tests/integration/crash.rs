@@ -104,6 +104,13 @@ fn assert_journal_consistent(p: &Pullover, what: &str) {
                     record.seq
                 );
             }
+            Event::Edited { .. } => {
+                assert!(
+                    open.is_empty(),
+                    "{what}: edits recorded #{} while #{open:?} is open",
+                    record.seq
+                );
+            }
         }
     }
 }

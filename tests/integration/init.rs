@@ -266,3 +266,74 @@ fn compose_paths_from_dot_env_are_followed() {
     );
     p.run(["plan"]).success();
 }
+
+/// The seed as a team keeps it when Grafana holds its dashboards in its own database: no
+/// provisioning mounts, and the exported dashboard JSON committed at the stack root.
+fn dashboards_at_the_root() -> Pullover {
+    let p = pullover().stack("seed");
+    let compose = p.read("docker-compose.yml");
+    let without_mounts = compose
+        .replace("      - ./grafana/provisioning:/etc/grafana/provisioning:ro\n", "")
+        .replace("      - ./grafana/dashboards:/var/lib/grafana/dashboards:ro\n", "");
+    assert_ne!(compose, without_mounts);
+    p.write("docker-compose.yml", &without_mounts);
+    for entry in std::fs::read_dir(p.file("grafana/dashboards")).unwrap().flatten() {
+        std::fs::rename(entry.path(), p.file(entry.file_name().to_str().unwrap())).unwrap();
+    }
+    std::fs::remove_dir_all(p.file("grafana")).unwrap();
+    p
+}
+
+#[test]
+fn init_on_a_stack_without_a_dashboards_folder_writes_what_plan_uses() {
+    let p = dashboards_at_the_root();
+    let discovered = plans(&p);
+    let run = p.run(["init", "--yes"]);
+    run.success();
+    assert!(run.stderr.contains("no dashboards folder found"), "{}", run.stderr);
+    assert!(run.stderr.contains("`.` for the stack folder itself"), "{}", run.stderr);
+    assert!(
+        !p.read("pullover.yaml").contains("dashboards:"),
+        "{}",
+        p.read("pullover.yaml")
+    );
+    assert_eq!(plans(&p), discovered, "the written pullover.yaml plans as plan did");
+}
+
+#[test]
+fn dashboards_at_the_stack_root_are_named_with_a_dot() {
+    let p = dashboards_at_the_root();
+    let flagged = p.run(["--dashboards", ".", "--format", "json", "plan", "dashboards"]);
+    flagged.success();
+    let flagged: serde_json::Value = serde_json::from_str(&flagged.stdout).unwrap();
+    let changed: Vec<&str> = flagged["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        changed.contains(&"metrics-api.json"),
+        "the root's dashboards are rewritten: {changed:?}"
+    );
+    assert!(
+        changed
+            .iter()
+            .filter(|p| p.ends_with(".json"))
+            .all(|p| !p.contains('/')),
+        "only the root's own JSON files (not the app's package.json): {changed:?}"
+    );
+
+    let run = p.run(["--dashboards", ".", "init", "--yes"]);
+    run.success();
+    let text = p.read("pullover.yaml");
+    let file = SourceFile::from_text(RelPath::new("pullover.yaml").unwrap(), text.clone(), 0o644);
+    assert_eq!(SettingsFile::parse(&file).unwrap().dashboards, ["."], "{text}");
+    let pinned = p.run(["--format", "json", "plan", "dashboards"]);
+    pinned.success();
+    let pinned: serde_json::Value = serde_json::from_str(&pinned.stdout).unwrap();
+    assert_eq!(
+        pinned["changes"], flagged["changes"],
+        "pullover.yaml pins what --dashboards . read"
+    );
+}
