@@ -21,18 +21,7 @@ use crate::stack::{App, Stack};
 pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     let survey = survey(stack)?;
     let gateway = kube.gateway.as_ref();
-    let batch_jobs: Vec<String> = kube
-        .pushers
-        .iter()
-        .filter(|p| !kube.objects[p.object].is_long_running())
-        .filter_map(|p| p.url_job.as_ref().map(|(job, _)| job.clone()))
-        .collect();
-    let mut findings: Vec<Finding> = survey
-        .findings
-        .iter()
-        .map(|f| in_kubernetes_terms(f, stack))
-        .map(|f| batch_job_stays(f, &batch_jobs))
-        .collect();
+    let mut findings: Vec<Finding> = survey.findings.iter().map(|f| in_kubernetes(f, stack, kube)).collect();
     if let Some(gateway) = gateway {
         for query in &survey.queries {
             findings.extend(gateway_target_labels(query, gateway, kube));
@@ -75,12 +64,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         let file = &kube.manifests[manifest].file;
         builder = builder.modify(file, text, "rewrite the queries to select the scraped series");
     }
-    let findings = findings.into_iter().map(|mut finding| {
-        if let Some(location) = finding.location.as_ref().and_then(|l| embedded::locate(kube, l)) {
-            finding.location = Some(location);
-        }
-        finding
-    });
+    let findings = findings.iter().map(|f| in_kubernetes(f, stack, kube));
     builder.findings(findings).build().map_err(|e| Diagnostic::error(e.to_string()))
 }
 
@@ -91,6 +75,22 @@ fn pins_new_instance<'a>(apps: &'a [App], before: &str, after: &str) -> Option<&
         let target = app.target();
         after.matches(&target).count() > before.matches(&target).count()
     })
+}
+
+/// A finding of the shared planners as it holds on a Kubernetes stack: located in its manifest,
+/// the sources told apart by `service`, a batch job's queries left to it.
+pub fn in_kubernetes(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Finding {
+    let batch_jobs: Vec<String> = kube
+        .pushers
+        .iter()
+        .filter(|p| !kube.objects[p.object].is_long_running())
+        .filter_map(|p| p.url_job.as_ref().map(|(job, _)| job.clone()))
+        .collect();
+    let mut finding = batch_job_stays(in_kubernetes_terms(finding, stack), &batch_jobs);
+    if let Some(location) = finding.location.as_ref().and_then(|l| embedded::locate(kube, l)) {
+        finding.location = Some(location);
+    }
+    finding
 }
 
 /// A finding of the shared survey, in Kubernetes terms: the two sources are told apart by the

@@ -6,6 +6,8 @@
 //! an empty plan: "No changes" would tell a script the work is done.
 
 mod dashboards;
+mod dual_run;
+pub use dashboards::in_kubernetes;
 mod scrape;
 #[cfg(test)]
 mod tests;
@@ -23,8 +25,9 @@ pub fn plan(phase: PhaseId, stack: &Stack, kube: &KubeStack) -> Result<ChangeSet
     }
     let mut changeset = match phase {
         PhaseId::Scrape => scrape::plan(stack, kube)?,
+        PhaseId::DualRun => dual_run::plan(stack, kube)?,
         PhaseId::Dashboards => dashboards::plan(stack, kube)?,
-        PhaseId::DualRun | PhaseId::Remove | PhaseId::Docs => return Err(not_yet(phase, None)),
+        PhaseId::Remove | PhaseId::Docs => return Err(not_yet(phase, None)),
     };
     changeset.findings.splice(0..0, kube.findings.iter().cloned());
     changeset.findings.dedup();
@@ -40,7 +43,7 @@ pub fn not_yet(phase: PhaseId, shape: Option<&str>) -> Diagnostic {
     Diagnostic::error(format!("{what}; nothing was planned"))
         .help("docs/kubernetes.md lists which phases and shapes work on Kubernetes stacks today")
         .help(format!(
-            "do this phase by hand (the phase table in README.md says what it does), then `pullover apply {phase}` records nothing: it refuses until it is supported"
+            "do it by hand for now (the phase table in README.md says what `{phase}` does); pullover cannot record it as applied on this stack yet"
         ))
 }
 

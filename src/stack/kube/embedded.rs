@@ -107,7 +107,9 @@ pub fn find(kube: &KubeStack, notes: &mut Vec<Finding>) -> Result<Vec<Embedded>,
                 let end = text[value_range.end..]
                     .find('\n')
                     .map_or(text.len(), |i| value_range.end + i + 1);
-                let path = view_path(&manifest.file.path, object, "spec")?;
+                // Named as a rule file: the dual-run one is then `pullover-dual-run.yml`, which the
+                // dashboards phase leaves alone as on Compose.
+                let path = view_path(&manifest.file.path, object, &format!("{}.yml", object.name))?;
                 let view = SourceFile::from_text(path, &text[start..end], manifest.file.mode);
                 let (first_line, _) = line_col(manifest.file.text(), part.range.start + start);
                 out.push(Embedded {
