@@ -20,6 +20,7 @@ mod engine;
 mod engine_corpus;
 mod every_phase;
 mod init;
+mod kubernetes;
 mod live_client;
 mod pushed_identity;
 mod pushed_identity_live;

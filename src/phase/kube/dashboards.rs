@@ -36,6 +36,22 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                 file.path
             )));
         };
+        let (text, moved) = instance_as_service(&stack.settings.apps, &file.text);
+        if moved > 0 {
+            findings.push(
+                Finding::new(
+                    "kube-instance-as-service",
+                    Severity::Todo,
+                    format!(
+                        "{}: {moved} quer{} pinned to a pushed instance now select the app's Service (every pod of it): on Kubernetes the new target's instance is a pod's IP",
+                        file.path,
+                        if moved == 1 { "y" } else { "ies" }
+                    ),
+                )
+                .tip("check each: a sum over the pods is what the single pusher pushed only when it pushed the whole app's numbers"),
+            );
+        }
+        let file = crate::phase::dashboards::RewrittenFile { text, ..file };
         if let Some(app) = pins_new_instance(&stack.settings.apps, source.text(), &file.text) {
             findings.push(
                 Finding::new(
@@ -68,6 +84,23 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     builder.findings(findings).build().map_err(|e| Diagnostic::error(e.to_string()))
 }
 
+/// `text` with every `instance="app:port"` the rewrite wrote (Compose's name of the new target)
+/// naming the app's Service instead, as written in a JSON string or a YAML double-quoted
+/// scalar too; and how many.
+fn instance_as_service(apps: &[App], text: &str) -> (String, usize) {
+    let mut text = text.to_string();
+    let mut moved = 0;
+    for app in apps {
+        for (quote_open, quote_close) in [("\"", "\""), ("\\\"", "\\\"")] {
+            let from = format!("instance={quote_open}{}{quote_close}", app.target());
+            let to = format!("service={quote_open}{}{quote_close}", app.job);
+            moved += text.matches(&from).count();
+            text = text.replace(&from, &to);
+        }
+    }
+    (text, moved)
+}
+
 /// The app whose new target's `instance` (its Compose-style `service:port`) the rewrite would
 /// write into `after`.
 fn pins_new_instance<'a>(apps: &'a [App], before: &str, after: &str) -> Option<&'a App> {
@@ -87,9 +120,24 @@ pub fn in_kubernetes(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Find
         .filter_map(|p| p.url_job.as_ref().map(|(job, _)| job.clone()))
         .collect();
     let mut finding = batch_job_stays(in_kubernetes_terms(finding, stack), &batch_jobs);
+    // A view's path is no file: name the manifest and the object.
+    let named: Vec<_> = kube
+        .embedded
+        .iter()
+        .filter(|v| finding.message.contains(v.view.path.as_str()))
+        .collect();
+    for view in named {
+        let object = &kube.objects[view.object];
+        let real = format!("{} ({})", kube.manifests[object.manifest].file.path, object.display());
+        finding.message = finding.message.replace(view.view.path.as_str(), &real);
+    }
     if let Some(location) = finding.location.as_ref().and_then(|l| embedded::locate(kube, l)) {
         finding.location = Some(location);
     }
+    finding.message = finding.message.replace(
+        "(the `remove` phase deletes it)",
+        "(`remove` does not run on Kubernetes yet: delete it by hand after the move, or `pullover rollback`)",
+    );
     finding
 }
 
