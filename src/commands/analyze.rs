@@ -284,11 +284,7 @@ pub fn analyze(stack: &Stack, root: &Path) -> Report {
 }
 
 /// The gateway's objects, how Prometheus scrapes it, and each pusher's mention of it.
-fn kube_references(
-    kube: &crate::stack::kube::KubeStack,
-    references: &mut Vec<Reference>,
-    findings: &mut Vec<Finding>,
-) {
+fn kube_references(kube: &crate::stack::kube::KubeStack, references: &mut Vec<Reference>, findings: &mut Vec<Finding>) {
     use crate::stack::kube::ScrapePath;
     findings.extend(kube.findings.iter().cloned());
     let Some(gateway) = &kube.gateway else { return };
@@ -326,7 +322,12 @@ fn kube_references(
                 "ServiceMonitor {} scrapes the gateway as job `{}` (honorLabels: {}); its labels are copied onto the new ServiceMonitors",
                 kube.objects[*monitor].name, gateway.job, gateway.honor_labels
             );
-            references.push(object_reference(*monitor, "gateway-servicemonitor", Action::Review, what));
+            references.push(object_reference(
+                *monitor,
+                "gateway-servicemonitor",
+                Action::Review,
+                what,
+            ));
         }
         ScrapePath::AdditionalScrapeConfigs { file, job } => {
             if let Some(values) = kube.values.iter().find(|v| &v.file.path == file) {
@@ -343,12 +344,18 @@ fn kube_references(
         let (action, what) = if object.is_long_running() {
             (
                 Action::Review,
-                format!("{} names the gateway; `scrape` adds a ServiceMonitor for it", object.display()),
+                format!(
+                    "{} names the gateway; `scrape` adds a ServiceMonitor for it",
+                    object.display()
+                ),
             )
         } else {
             (
                 Action::Leave,
-                format!("{} is a batch job: it keeps pushing, and the gateway stays for it", object.display()),
+                format!(
+                    "{} is a batch job: it keeps pushing, and the gateway stays for it",
+                    object.display()
+                ),
             )
         };
         for (location, text) in &pusher.mentions {

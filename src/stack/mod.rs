@@ -119,7 +119,7 @@ pub struct Stack {
     pub prometheus_dialect: crate::promql::Dialect,
     /// A stack kept as Kubernetes manifests: what was read, for the `phase::kube` planners
     /// (its dashboards and rules are views in `dashboards` and `rule_files`).
-    pub kube: Option<std::sync::Arc<kube::KubeStack>>,
+    pub kube: Option<std::rc::Rc<kube::KubeStack>>,
 }
 
 /// One pushed group seen on a live server: the grouping key the app pushed with.

@@ -201,7 +201,9 @@ impl StackDir {
     /// folders and folders named in `skip`.
     pub fn files_in_stack(&self, extensions: &[&str], skip: &[&str]) -> Vec<RelPath> {
         let mut out = Vec::new();
-        let Ok(entries) = fs::read_dir(&self.canonical_root) else { return out };
+        let Ok(entries) = fs::read_dir(&self.canonical_root) else {
+            return out;
+        };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') {

@@ -1,8 +1,8 @@
 //! Stacks kept as Kubernetes manifests (`stacks/k8s-*`), through the real CLI: what is read,
-//! each phase that runs on them applied in order with every written manifest checked (kind and
-//! apiVersion, `kubectl kustomize` of every kustomization, `promtool check rules` of every rule
-//! group), the phases that do not run yet refusing with exit 1, and `rollback --to baseline`
-//! giving every byte back.
+//! the five phases applied in order with every written manifest checked (kind and apiVersion,
+//! `kubectl kustomize` of every kustomization, `promtool check rules` of every rule group), the
+//! shapes `scrape` does not handle yet refusing with exit 1, and `rollback --to baseline` giving
+//! every byte back.
 
 use std::path::Path;
 use std::process::Command;
@@ -10,8 +10,8 @@ use std::process::Command;
 use pullover::edit::yaml::YamlStream;
 use yaml_serde::Value;
 
-use crate::support::{Pullover, kube_stacks, pullover, require_tool};
 use crate::support::tree::{differing, tree};
+use crate::support::{Pullover, kube_stacks, pullover, require_tool};
 
 /// The apiVersion each kind is served as (Kubernetes 1.25+, Prometheus Operator v1), written
 /// here independently of pullover's own table.
@@ -53,9 +53,16 @@ fn check_manifests(root: &Path, what: &str, kubectl: bool, promtool: bool) {
             continue;
         }
         if let Some(api_version) = served_as(kind) {
-            assert_eq!(object["apiVersion"].as_str(), Some(api_version), "{what}: {path}: {kind}");
+            assert_eq!(
+                object["apiVersion"].as_str(),
+                Some(api_version),
+                "{what}: {path}: {kind}"
+            );
         }
-        assert!(object["metadata"]["name"].as_str().is_some(), "{what}: {path}: {kind} has no name");
+        assert!(
+            object["metadata"]["name"].as_str().is_some(),
+            "{what}: {path}: {kind} has no name"
+        );
         if kind == "ServiceMonitor" {
             let endpoints = object["spec"]["endpoints"].as_sequence().expect("endpoints");
             assert!(
@@ -119,13 +126,39 @@ fn rendered(p: &Pullover, folder: &str) -> String {
 #[test]
 fn every_kubernetes_stack_is_read_as_the_user_keeps_it() {
     // (stack, gateway job, honor_labels, [(app, pushed job, new job)])
-    let expected: &[(&str, &str, bool, &[(&str, &str, &str)])] = &[
-        ("k8s-cronjob", "pushgateway", true, &[("inventory-api", "inventory-api", "inventory-api")]),
+    type Apps = &'static [(&'static str, &'static str, &'static str)];
+    let expected: &[(&str, &str, bool, Apps)] = &[
+        (
+            "k8s-cronjob",
+            "pushgateway",
+            true,
+            &[("inventory-api", "inventory-api", "inventory-api")],
+        ),
         ("k8s-helm", "pushgateway", true, &[("checkout", "checkout", "checkout")]),
-        ("k8s-honor-false", "pushgateway", false, &[("orders-sync", "orders-sync", "orders-sync")]),
-        ("k8s-kustomize", "pushgateway", true, &[("billing", "billing", "billing")]),
-        ("k8s-plain-prometheus", "prometheus-pushgateway", true, &[("reports", "reports", "reports")]),
-        ("k8s-raw", "pushgateway", true, &[("metrics-api", "pushgateway", "metrics-api")]),
+        (
+            "k8s-honor-false",
+            "pushgateway",
+            false,
+            &[("orders-sync", "orders-sync", "orders-sync")],
+        ),
+        (
+            "k8s-kustomize",
+            "pushgateway",
+            true,
+            &[("billing", "billing", "billing")],
+        ),
+        (
+            "k8s-plain-prometheus",
+            "prometheus-pushgateway",
+            true,
+            &[("reports", "reports", "reports")],
+        ),
+        (
+            "k8s-raw",
+            "pushgateway",
+            true,
+            &[("metrics-api", "pushgateway", "metrics-api")],
+        ),
     ];
     assert_eq!(
         kube_stacks(),
@@ -166,9 +199,18 @@ fn a_cronjob_that_pushes_keeps_the_gateway_and_its_queries() {
     let p = pullover().stack("k8s-cronjob");
     let run = p.run(["plan", "dashboards"]);
     run.success();
-    assert!(run.stdout.contains("[kube-batch-pusher-keeps-gateway] CronJob/inventory-export"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("[kube-batch-pusher-keeps-gateway] CronJob/inventory-export"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("[kube-batch-query-stays]"), "{}", run.stdout);
-    assert!(!run.stdout.contains("push_time_seconds{job=\"inventory-api\"}"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("push_time_seconds{job=\"inventory-api\"}"),
+        "{}",
+        run.stdout
+    );
     // The CronJob is no app: only the Deployment gets a ServiceMonitor.
     let scrape = p.run(["plan", "scrape"]);
     scrape.success();
@@ -179,14 +221,21 @@ fn a_cronjob_that_pushes_keeps_the_gateway_and_its_queries() {
 #[test]
 fn shapes_whose_scrape_path_is_not_a_servicemonitor_refuse_scrape_and_say_why() {
     for (name, path) in [
-        ("k8s-helm", "additionalScrapeConfigs in values/kube-prometheus-stack.yaml"),
+        (
+            "k8s-helm",
+            "additionalScrapeConfigs in values/kube-prometheus-stack.yaml",
+        ),
         ("k8s-plain-prometheus", "ConfigMap prometheus-server"),
     ] {
         let p = pullover().stack(name);
         let before = p.hashes();
         let run = p.run(["apply", "scrape", "--yes"]);
         assert_eq!(run.code, Some(1), "{name}: {}", run.stderr);
-        assert!(run.stderr.contains("cannot yet be planned on this Kubernetes stack"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("cannot yet be planned on this Kubernetes stack"),
+            "{}",
+            run.stderr
+        );
         assert!(run.stderr.contains(path), "{name}: {}", run.stderr);
         assert!(!run.stdout.contains("No changes"));
         assert_eq!(p.hashes(), before, "{name}: a refused phase wrote something");
@@ -194,14 +243,14 @@ fn shapes_whose_scrape_path_is_not_a_servicemonitor_refuse_scrape_and_say_why() 
 }
 
 #[test]
-fn scrape_dual_run_and_dashboards_apply_on_each_servicemonitor_shape_and_roll_back_to_baseline() {
+fn all_five_phases_apply_on_each_servicemonitor_shape_and_roll_back_to_baseline() {
     let kubectl = require_tool("kubectl");
     let promtool = require_tool("promtool");
     for name in ["k8s-raw", "k8s-honor-false", "k8s-kustomize", "k8s-cronjob"] {
         let p = pullover().stack(name);
         let original = tree(&p.path());
         check_manifests(&p.path(), &format!("{name} as written"), kubectl, promtool);
-        for phase in ["scrape", "dual-run", "dashboards"] {
+        for phase in ["scrape", "dual-run", "dashboards", "remove"] {
             let what = format!("{name} {phase}");
             let run = p.run(["apply", phase, "--yes"]);
             assert_eq!(run.code, Some(0), "{what}: {}{}", run.stdout, run.stderr);
@@ -209,29 +258,62 @@ fn scrape_dual_run_and_dashboards_apply_on_each_servicemonitor_shape_and_roll_ba
             // Planning it again changes nothing.
             let again = p.run(["--format", "json", "plan", phase]);
             let plan: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
-            if phase == "dashboards" {
-                assert_eq!(plan["changes"].as_array().map(Vec::len), Some(0), "{what}: planned again");
+            // (After `remove` the gateway is gone, so planning `remove` again finds none, except
+            // where a CronJob keeps it.)
+            if phase == "dashboards" || (phase == "remove" && name == "k8s-cronjob") {
+                assert_eq!(
+                    plan["changes"].as_array().map(Vec::len),
+                    Some(0),
+                    "{what}: planned again"
+                );
             }
         }
         if kubectl && name == "k8s-kustomize" {
             let out = rendered(&p, "overlays/prod");
-            assert!(out.contains("name: billing\n  namespace: billing\nspec:\n  endpoints:"), "{out}");
-            assert!(out.contains("name: pullover-dual-run"), "{out}");
+            assert!(
+                out.contains("name: billing\n  namespace: billing\nspec:\n  endpoints:"),
+                "{out}"
+            );
+            assert!(
+                !out.contains("pushgateway"),
+                "{name}: the gateway is still rendered:\n{out}"
+            );
+            assert!(
+                !p.file("overlays/prod/pushgateway-resources.yaml").exists(),
+                "the patch of the gateway stays"
+            );
         }
-        for phase in ["remove", "docs"] {
-            let before = p.hashes();
-            let run = p.run(["plan", phase]);
-            assert_eq!(run.code, Some(1), "{name} {phase}: {}", run.stdout);
-            assert!(run.stderr.contains("not yet supported on a Kubernetes stack"), "{}", run.stderr);
-            assert_eq!(p.hashes(), before);
+        let images: Vec<String> = objects(&p.path())
+            .iter()
+            .filter_map(|(_, o)| yaml_serde::to_string(o).ok())
+            .filter(|text| text.contains("pushgateway:v"))
+            .collect();
+        if name == "k8s-cronjob" {
+            assert_eq!(images.len(), 1, "{name}: the gateway must stay for the CronJob");
+            assert!(
+                p.read("manifests/inventory-export.yaml")
+                    .contains("pushgateway.inventory.svc")
+            );
+        } else {
+            assert!(images.is_empty(), "{name}: the gateway is still deployed");
         }
+        assert!(
+            !objects(&p.path()).iter().any(|(f, _)| f.contains("pullover-dual-run")),
+            "{name}: dual-run left"
+        );
+        let run = p.run(["apply", "docs", "--yes"]);
+        assert_eq!(run.code, Some(0), "{name} docs: {}{}", run.stdout, run.stderr);
+        check_manifests(&p.path(), &format!("{name} docs"), kubectl, promtool);
         p.run(["rollback", "--to", "baseline", "--yes"]).success();
         let back = tree(&p.path());
         let changed: Vec<String> = differing(&original, &back)
             .into_iter()
             .filter(|path| !path.starts_with(".pullover"))
             .collect();
-        assert!(changed.is_empty(), "{name}: after rollback --to baseline these differ: {changed:?}");
+        assert!(
+            changed.is_empty(),
+            "{name}: after rollback --to baseline these differ: {changed:?}"
+        );
     }
 }
 
@@ -266,7 +348,11 @@ fn table_queries() -> Vec<String> {
 #[test]
 fn the_rewrite_table_gives_the_same_queries_in_a_configmap_as_in_a_json_file() {
     let queries = table_queries();
-    assert!(queries.len() >= 20, "only {} queries read from the table", queries.len());
+    assert!(
+        queries.len() >= 20,
+        "only {} queries read from the table",
+        queries.len()
+    );
     let panels: Vec<serde_json::Value> = queries
         .iter()
         .enumerate()
@@ -302,11 +388,21 @@ fn the_rewrite_table_gives_the_same_queries_in_a_configmap_as_in_a_json_file() {
         p.run(["apply", phase, "--yes"]).success();
     }
     let file_after = p.read("dashboards/table.json");
-    assert_ne!(file_after, format!("{dashboard}\n"), "the table rewrote nothing in the JSON file");
+    assert_ne!(
+        file_after,
+        format!("{dashboard}\n"),
+        "the table rewrote nothing in the JSON file"
+    );
     let manifest_after = p.read("manifests/table.yaml");
     let stream = YamlStream::parse(&manifest_after).unwrap();
-    let in_configmap = stream.docs()[0].doc.value()["data"]["table.json"].as_str().unwrap().to_string();
-    assert_eq!(in_configmap, file_after, "the ConfigMap's dashboard differs from the file's");
+    let in_configmap = stream.docs()[0].doc.value()["data"]["table.json"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        in_configmap, file_after,
+        "the ConfigMap's dashboard differs from the file's"
+    );
     // Only lines holding a rewritten query changed, each still indented as it was.
     let before_lines: Vec<&str> = configmap.lines().collect();
     let after_lines: Vec<&str> = manifest_after.lines().collect();

@@ -142,7 +142,14 @@ mod tests {
         let kinds: Vec<_> = stream
             .docs()
             .iter()
-            .map(|d| d.doc.value().get("kind").and_then(|k| k.as_str()).unwrap_or_default().to_string())
+            .map(|d| {
+                d.doc
+                    .value()
+                    .get("kind")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            })
             .collect();
         assert_eq!(kinds, ["Service", "ConfigMap", "Secret"]);
         let joined: String = stream.docs().iter().map(|d| &MANIFESTS[d.range.clone()]).collect();
@@ -153,7 +160,7 @@ mod tests {
     fn a_leading_marker_and_crlf() {
         let text = "---\r\na: 1\r\n---\r\nb: 2\r\n";
         let ranges = document_ranges(text);
-        assert_eq!(ranges, vec![0..10, 10..text.len()]);
+        assert_eq!(ranges, vec![0..11, 11..text.len()]);
     }
 
     #[test]
@@ -161,7 +168,10 @@ mod tests {
         let stream = YamlStream::parse(MANIFESTS).unwrap();
         let second = stream.docs()[1].range.clone();
         let out = stream.replace_docs(&[(1, String::new())]).unwrap();
-        assert_eq!(out, format!("{}{}", &MANIFESTS[..second.start], &MANIFESTS[second.end..]));
+        assert_eq!(
+            out,
+            format!("{}{}", &MANIFESTS[..second.start], &MANIFESTS[second.end..])
+        );
     }
 
     #[test]

@@ -81,7 +81,10 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         builder = builder.modify(file, text, "rewrite the queries to select the scraped series");
     }
     let findings = findings.iter().map(|f| in_kubernetes(f, stack, kube));
-    builder.findings(findings).build().map_err(|e| Diagnostic::error(e.to_string()))
+    builder
+        .findings(findings)
+        .build()
+        .map_err(|e| Diagnostic::error(e.to_string()))
 }
 
 /// `text` with every `instance="app:port"` the rewrite wrote (Compose's name of the new target)
@@ -151,9 +154,10 @@ fn in_kubernetes_terms(finding: &Finding, stack: &Stack) -> Finding {
         finding.message = finding.message.replace(&compose_style, &kubernetes);
         finding.tip = finding.tip.map(|tip| tip.replace(&compose_style, &kubernetes));
         if finding.id == "double-count-during-dual-run" {
-            finding.message = finding
-                .message
-                .replace("differ only by instance", "differ by `service` (and `namespace`, `pod`)");
+            finding.message = finding.message.replace(
+                "differ only by instance",
+                "differ by `service` (and `namespace`, `pod`)",
+            );
         }
     }
     finding
@@ -174,7 +178,9 @@ fn batch_job_stays(finding: Finding, batch_jobs: &[String]) -> Finding {
     let mut kept = Finding::new(
         "kube-batch-query-stays",
         Severity::Info,
-        format!("a query on job \"{job}\", which a batch job pushes as, stays as it is: the job keeps pushing to the gateway"),
+        format!(
+            "a query on job \"{job}\", which a batch job pushes as, stays as it is: the job keeps pushing to the gateway"
+        ),
     );
     kept.location = finding.location;
     kept
@@ -191,15 +197,23 @@ fn gateway_target_labels(query: &PlannedQuery, gateway: &KubeGateway, kube: &Kub
     };
     let port_name = gateway
         .service
-        .and_then(|s| kube.objects[s].value.get("spec")?.get("ports")?.as_sequence()?.first().cloned())
+        .and_then(|s| {
+            kube.objects[s]
+                .value
+                .get("spec")?
+                .get("ports")?
+                .as_sequence()?
+                .first()
+                .cloned()
+        })
         .and_then(|p| p.get("name").and_then(|n| n.as_str()).map(str::to_string));
     let workload = gateway.workload.map(|w| kube.objects[w].name.clone());
     let mut out = Vec::new();
     for selector in &selectors {
         for matcher in &selector.matchers {
             let gateways = match matcher.label.as_str() {
-                "namespace" => matcher.values.iter().any(|v| *v == gateway.namespace),
-                "service" => matcher.values.iter().any(|v| *v == gateway.service_name),
+                "namespace" => matcher.values.contains(&gateway.namespace),
+                "service" => matcher.values.contains(&gateway.service_name),
                 "endpoint" => port_name.as_ref().is_some_and(|p| matcher.values.contains(p)),
                 "container" => matcher.values.iter().any(|v| v.contains("pushgateway")),
                 "pod" => workload

@@ -23,7 +23,8 @@ use crate::stack::{App, Stack};
 pub const FILE_NAME: &str = "pullover-dual-run.yaml";
 
 /// Labels that differ between the two sources by construction.
-const SOURCE_LABELS: &str = "job, instance, exported_job, exported_instance, namespace, service, pod, endpoint, container";
+const SOURCE_LABELS: &str =
+    "job, instance, exported_job, exported_instance, namespace, service, pod, endpoint, container";
 const TOLERANCE: f64 = 0.05;
 const WINDOW: &str = "5m";
 const ALERT_FOR: &str = "10m";
@@ -51,7 +52,11 @@ struct Selectors {
 
 fn selectors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, app: &App) -> Selectors {
     let old = if gateway.honor_labels {
-        format!("job={}, service={}", quote(&app.pushed_job), quote(&gateway.service_name))
+        format!(
+            "job={}, service={}",
+            quote(&app.pushed_job),
+            quote(&gateway.service_name)
+        )
     } else {
         format!("job={}, exported_job={}", quote(&gateway.job), quote(&app.pushed_job))
     };
@@ -61,7 +66,12 @@ fn selectors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, app: &App) 
         .find(|o| o.name == app.service && o.is_long_running())
         .and_then(|o| o.namespace.clone());
     let new = match namespace {
-        Some(ns) => format!("job={}, namespace={}, service={}", quote(&app.job), quote(&ns), quote(&app.job)),
+        Some(ns) => format!(
+            "job={}, namespace={}, service={}",
+            quote(&app.job),
+            quote(&ns),
+            quote(&app.job)
+        ),
         None => format!("job={}, service={}", quote(&app.job), quote(&app.job)),
     };
     let mut names: BTreeSet<String> = app.metrics.iter().cloned().collect();
@@ -76,7 +86,8 @@ fn selectors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, app: &App) 
         .into_iter()
         .filter(|m| is_app_metric(m))
         .map(|m| {
-            let counter = m.ends_with("_total") || m.ends_with("_count") || m.ends_with("_sum") || m.ends_with("_bucket");
+            let counter =
+                m.ends_with("_total") || m.ends_with("_count") || m.ends_with("_sum") || m.ends_with("_bucket");
             (m, counter)
         })
         .collect();
@@ -109,7 +120,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     let ScrapePath::ServiceMonitor(monitor_index) = gateway.scrape else {
         return Err(super::not_yet(
             PhaseId::DualRun,
-            Some(&format!("the gateway is scraped by {}", gateway.scrape.describe(kube))),
+            &format!("the gateway is scraped by {}", gateway.scrape.describe(kube)),
         ));
     };
     let monitor = &kube.objects[monitor_index];
@@ -133,9 +144,15 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                 Finding::new(
                     "no-known-metrics",
                     Severity::Todo,
-                    format!("no metric of {} is known: the rule only checks that its scrape is not missing", app.service),
+                    format!(
+                        "no metric of {} is known: the rule only checks that its scrape is not missing",
+                        app.service
+                    ),
                 )
-                .tip(format!("list them as `metrics:` for {} under `apps:` in pullover.yaml", app.service)),
+                .tip(format!(
+                    "list them as `metrics:` for {} under `apps:` in pullover.yaml",
+                    app.service
+                )),
             );
         }
         apps.push(s);
@@ -160,7 +177,10 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         .and_then(|o| o.labels().into_iter().find(|(k, _)| k == SIDECAR_LABEL).map(|(_, v)| v))
         .unwrap_or_else(|| "1".to_string());
     let namespace = monitor.namespace.clone().filter(|_| monitor.namespace_written);
-    let interval = gateway.interval.clone().unwrap_or_else(|| stack.settings.scrape.interval.clone());
+    let interval = gateway
+        .interval
+        .clone()
+        .unwrap_or_else(|| stack.settings.scrape.interval.clone());
 
     let mut text = String::from(
         "# pullover dual-run: the pushed (old) and scraped (new) series side by side.\n# Written by `pullover apply dual-run`; `pullover rollback` removes it again.\n",
@@ -199,7 +219,12 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         .filter(|o| o.namespace_written)
         .and_then(|o| o.namespace.clone())
         .or(namespace.clone());
-    metadata(&mut text, "pullover-dual-run-dashboard", dashboard_namespace.as_deref(), &labels);
+    metadata(
+        &mut text,
+        "pullover-dual-run-dashboard",
+        dashboard_namespace.as_deref(),
+        &labels,
+    );
     text.push_str("data:\n  pullover-dual-run.json: |-\n");
     let dashboard = serde_json::to_string_pretty(&dashboard(&apps)).map_err(|e| Diagnostic::error(e.to_string()))?;
     for line in dashboard.lines() {
@@ -211,9 +236,17 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     let manifest = &kube.manifests[monitor.manifest];
     let folder = manifest.file.path.parent();
     let path = RelPath::join_relative(folder, FILE_NAME).map_err(Diagnostic::error)?;
-    crate::edit::yaml::YamlStream::parse(&text)
-        .map_err(|e| Diagnostic::error(format!("the dual-run manifest pullover wrote does not parse (a bug): {e}")))?;
-    builder = builder.create(path, text, manifest.file.mode, "compare pushed and scraped series (dual-run)");
+    crate::edit::yaml::YamlStream::parse(&text).map_err(|e| {
+        Diagnostic::error(format!(
+            "the dual-run manifest pullover wrote does not parse (a bug): {e}"
+        ))
+    })?;
+    builder = builder.create(
+        path,
+        text,
+        manifest.file.mode,
+        "compare pushed and scraped series (dual-run)",
+    );
     if let Some(k) = kube.kustomizations.iter().find(|k| {
         k.folder() == folder
             && k.resources()

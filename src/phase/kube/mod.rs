@@ -2,15 +2,14 @@
 //! as the Compose ones, returning a ChangeSet over the manifest files. What each does, and the
 //! label model it follows, is in `docs/kubernetes.md`.
 //!
-//! A phase this version cannot yet do on Kubernetes is an error that says so (exit 1), never
-//! an empty plan: "No changes" would tell a script the work is done.
+//! A phase this version cannot yet do on a shape of Kubernetes stack is an error that says so
+//! (exit 1), never an empty plan: "No changes" would tell a script the work is done.
 
 mod dashboards;
 mod dual_run;
+mod remove;
 pub use dashboards::in_kubernetes;
 mod scrape;
-#[cfg(test)]
-mod tests;
 
 use super::PhaseId;
 use crate::changeset::ChangeSet;
@@ -20,6 +19,10 @@ use crate::stack::kube::KubeStack;
 
 /// Plans `phase` on a Kubernetes stack.
 pub fn plan(phase: PhaseId, stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
+    // After `remove` there is no gateway left to find: `docs` learns it from the stack as it was.
+    if phase == PhaseId::Docs {
+        return docs(stack, kube);
+    }
     if kube.gateway.is_none() {
         return Err(no_gateway(phase));
     }
@@ -27,24 +30,35 @@ pub fn plan(phase: PhaseId, stack: &Stack, kube: &KubeStack) -> Result<ChangeSet
         PhaseId::Scrape => scrape::plan(stack, kube)?,
         PhaseId::DualRun => dual_run::plan(stack, kube)?,
         PhaseId::Dashboards => dashboards::plan(stack, kube)?,
-        PhaseId::Remove | PhaseId::Docs => return Err(not_yet(phase, None)),
+        PhaseId::Remove => remove::plan(kube)?,
+        PhaseId::Docs => docs(stack, kube)?,
     };
     changeset.findings.splice(0..0, kube.findings.iter().cloned());
     changeset.findings.dedup();
     Ok(changeset)
 }
 
-/// The error of a phase this version cannot do on a Kubernetes stack (or on this shape of one).
-pub fn not_yet(phase: PhaseId, shape: Option<&str>) -> Diagnostic {
-    let what = match shape {
-        Some(shape) => format!("phase `{phase}` cannot yet be planned on this Kubernetes stack: {shape}"),
-        None => format!("phase `{phase}` is not yet supported on a Kubernetes stack"),
-    };
-    Diagnostic::error(format!("{what}; nothing was planned"))
-        .help("docs/kubernetes.md lists which phases and shapes work on Kubernetes stacks today")
-        .help(format!(
-            "do it by hand for now (the phase table in README.md says what `{phase}` does); pullover cannot record it as applied on this stack yet"
-        ))
+/// The shared planner: the docs are README.md and METRICS.md as on Compose; after `remove` the
+/// gateway and apps come from the stack before it (`commands::plan`).
+fn docs(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
+    let mut changeset = super::docs::plan(stack)?;
+    changeset.findings = changeset
+        .findings
+        .iter()
+        .map(|f| in_kubernetes(f, stack, kube))
+        .collect();
+    Ok(changeset)
+}
+
+/// The error of a phase this version cannot yet do on this shape of Kubernetes stack.
+pub fn not_yet(phase: PhaseId, shape: &str) -> Diagnostic {
+    Diagnostic::error(format!(
+        "phase `{phase}` cannot yet be planned on this Kubernetes stack: {shape}; nothing was planned"
+    ))
+    .help("docs/kubernetes.md lists which phases and shapes work on Kubernetes stacks today")
+    .help(format!(
+        "do it by hand for now (the phase table in README.md says what `{phase}` does); pullover cannot record it as applied on this stack yet"
+    ))
 }
 
 fn no_gateway(phase: PhaseId) -> Diagnostic {

@@ -34,10 +34,10 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         other => {
             return Err(super::not_yet(
                 PhaseId::Scrape,
-                Some(&format!(
+                &format!(
                     "the gateway is scraped by {}, and only a ServiceMonitor is copied for the apps yet",
                     other.describe(kube)
-                )),
+                ),
             ));
         }
     };
@@ -210,7 +210,11 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             .doc
             .edit(&edits)
             .map_err(|e| e.to_diagnostic(&kustomization.file))?;
-        builder = builder.modify(&kustomization.file, after, "deploy the new ServiceMonitor with the rest");
+        builder = builder.modify(
+            &kustomization.file,
+            after,
+            "deploy the new ServiceMonitor with the rest",
+        );
     }
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
 }

@@ -62,9 +62,13 @@ pub fn find(kube: &KubeStack, notes: &mut Vec<Finding>) -> Result<Vec<Embedded>,
         match object.kind.as_str() {
             "ConfigMap" | "Secret" if sidecar => {
                 for key in ["data", "stringData"] {
-                    let Some(map) = object.value.get(key).and_then(Value::as_mapping) else { continue };
+                    let Some(map) = object.value.get(key).and_then(Value::as_mapping) else {
+                        continue;
+                    };
                     for (name, _) in map {
-                        let Some(name) = name.as_str().filter(|n| n.ends_with(".json")) else { continue };
+                        let Some(name) = name.as_str().filter(|n| n.ends_with(".json")) else {
+                            continue;
+                        };
                         if object.kind == "Secret" && key == "data" {
                             notes.push(cannot_edit(object, &format!("its `data.{name}` is base64")));
                             continue;
@@ -76,9 +80,13 @@ pub fn find(kube: &KubeStack, notes: &mut Vec<Finding>) -> Result<Vec<Embedded>,
             }
             "ConfigMap" => {
                 // A rule file inside a ConfigMap (the plain prometheus chart's `alerting_rules.yml`).
-                let Some(map) = object.value.get("data").and_then(Value::as_mapping) else { continue };
+                let Some(map) = object.value.get("data").and_then(Value::as_mapping) else {
+                    continue;
+                };
                 for (name, value) in map {
-                    let (Some(name), Some(text)) = (name.as_str(), value.as_str()) else { continue };
+                    let (Some(name), Some(text)) = (name.as_str(), value.as_str()) else {
+                        continue;
+                    };
                     let holds_rules = (name.ends_with(".yml") || name.ends_with(".yaml"))
                         && yaml_serde::from_str::<Value>(text)
                             .ok()
@@ -130,7 +138,10 @@ pub fn find(kube: &KubeStack, notes: &mut Vec<Finding>) -> Result<Vec<Embedded>,
                     .into_iter()
                     .find(|key| spec.and_then(|s| s.get(*key)).is_some())
                 {
-                    notes.push(cannot_edit(object, &format!("its dashboard comes from `spec.{source}`")));
+                    notes.push(cannot_edit(
+                        object,
+                        &format!("its dashboard comes from `spec.{source}`"),
+                    ));
                 }
             }
             _ => {}
@@ -298,7 +309,10 @@ fn line_edits(old: &str, new: &str) -> Vec<(Range<usize>, String)> {
                 let prefix = common_prefix(a, b);
                 let suffix = common_suffix(&a[prefix..], &b[prefix..]);
                 let start = offset_of(o) + prefix;
-                edits.push((start..offset_of(o) + a.len() - suffix, b[prefix..b.len() - suffix].to_string()));
+                edits.push((
+                    start..offset_of(o) + a.len() - suffix,
+                    b[prefix..b.len() - suffix].to_string(),
+                ));
             }
         } else {
             let start = offset_of(old_range.start);

@@ -16,7 +16,7 @@
 pub mod embedded;
 pub mod objects;
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 use yaml_serde::Value;
 
@@ -93,7 +93,10 @@ impl ScrapePath {
                 format!("job `{job}` of additionalScrapeConfigs in {file}")
             }
             ScrapePath::ConfigMapJob { object, job } => {
-                format!("job `{job}` of prometheus.yml in ConfigMap {}", kube.objects[*object].name)
+                format!(
+                    "job `{job}` of prometheus.yml in ConfigMap {}",
+                    kube.objects[*object].name
+                )
             }
             ScrapePath::Unknown => "nothing found in the stack".into(),
         }
@@ -118,7 +121,12 @@ pub struct Pusher {
 /// Whether `dir` holds a Kubernetes stack: no Compose file, and YAML with Kubernetes objects,
 /// a kustomization or Helm values of a chart pullover knows.
 pub fn detect(dir: &StackDir) -> bool {
-    const COMPOSE: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+    const COMPOSE: [&str; 4] = [
+        "compose.yaml",
+        "compose.yml",
+        "docker-compose.yml",
+        "docker-compose.yaml",
+    ];
     if COMPOSE
         .iter()
         .any(|name| RelPath::new(*name).is_ok_and(|rel| dir.is_file(&rel)))
@@ -203,7 +211,9 @@ pub fn load(dir: &StackDir, overrides: &Overrides, use_settings_file: bool) -> R
                     ),
                 )
                 .waiting()
-                .tip("add the port it serves /metrics on to the container's `ports:` (named `metrics`), then plan again"),
+                .tip(
+                    "add the port it serves /metrics on to the container's `ports:` (named `metrics`), then plan again",
+                ),
             );
             continue;
         };
@@ -310,7 +320,7 @@ pub fn load(dir: &StackDir, overrides: &Overrides, use_settings_file: bool) -> R
         observed_pushes: Vec::new(),
         query_clues: Vec::new(),
         prometheus_dialect: crate::promql::Dialect::assumed("a Kubernetes stack: the image tag is not read"),
-        kube: Some(Arc::new(kube)),
+        kube: Some(Rc::new(kube)),
     };
     Ok(stack.with_identities())
 }
@@ -362,7 +372,11 @@ fn read_all(dir: &StackDir) -> Result<KubeStack, Diagnostic> {
 fn json_dashboards(dir: &StackDir, kube: &KubeStack) -> Result<Vec<SourceFile>, Diagnostic> {
     let mut out = Vec::new();
     for k in &kube.kustomizations {
-        for rel in k.generated_files().into_iter().filter(|r| r.as_str().ends_with(".json")) {
+        for rel in k
+            .generated_files()
+            .into_iter()
+            .filter(|r| r.as_str().ends_with(".json"))
+        {
             if out.iter().any(|f: &SourceFile| f.path == rel) {
                 continue;
             }
@@ -454,9 +468,9 @@ fn app_service_name(kube: &KubeStack, pusher: &Pusher) -> Option<String> {
 fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGateway> {
     let workload = kube.objects.iter().position(|o| {
         o.is_long_running()
-            && o.containers().iter().any(|c| {
-                c.get("image").and_then(Value::as_str).is_some_and(is_gateway_image)
-            })
+            && o.containers()
+                .iter()
+                .any(|c| c.get("image").and_then(Value::as_str).is_some_and(is_gateway_image))
     });
     let service = match workload {
         Some(w) => service_of(kube, &kube.objects[w]),
@@ -484,7 +498,11 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
                 "prometheus-pushgateway",
                 format!("{} holds values of the prometheus-pushgateway chart", values.file.path),
             ));
-            ("prometheus-pushgateway".to_string(), "monitoring".to_string(), GATEWAY_PORT)
+            (
+                "prometheus-pushgateway".to_string(),
+                "monitoring".to_string(),
+                GATEWAY_PORT,
+            )
         }
     };
     if let Some(w) = workload {
@@ -546,9 +564,7 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
             .get("spec")
             .and_then(|s| s.get("jobLabel"))
             .and_then(Value::as_str)
-            && let Some((_, value)) = service_object.and_then(|svc| {
-                svc.labels().into_iter().find(|(k, _)| k == label)
-            })
+            && let Some((_, value)) = service_object.and_then(|svc| svc.labels().into_iter().find(|(k, _)| k == label))
         {
             gateway.job = value;
         }
@@ -610,8 +626,14 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
         else {
             continue;
         };
-        let Ok(config) = yaml_serde::from_str::<Value>(text) else { continue };
-        let jobs = config.get("scrape_configs").and_then(Value::as_sequence).cloned().unwrap_or_default();
+        let Ok(config) = yaml_serde::from_str::<Value>(text) else {
+            continue;
+        };
+        let jobs = config
+            .get("scrape_configs")
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default();
         if let Some(job) = jobs.iter().find(|j| names_gateway(j)) {
             let name = job.get("job_name").and_then(Value::as_str).unwrap_or("pushgateway");
             gateway.job = name.to_string();
@@ -637,7 +659,9 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
 
 /// Every workload container whose env values or args name the gateway's Service.
 fn find_pushers(kube: &KubeStack) -> Vec<Pusher> {
-    let Some(gateway) = &kube.gateway else { return Vec::new() };
+    let Some(gateway) = &kube.gateway else {
+        return Vec::new();
+    };
     let names = |text: &str, own_namespace: bool| {
         let svc = &gateway.service_name;
         let ns = &gateway.namespace;
@@ -650,8 +674,7 @@ fn find_pushers(kube: &KubeStack) -> Vec<Pusher> {
         .iter()
         .any(|needle| text.contains(needle.as_str()))
             || (text.ends_with(&format!("{svc}.{ns}")))
-            || (own_namespace
-                && (text.contains(&format!("//{svc}:")) || text.starts_with(&format!("{svc}:"))))
+            || (own_namespace && (text.contains(&format!("//{svc}:")) || text.starts_with(&format!("{svc}:"))))
     };
     let mut out = Vec::new();
     for (index, object) in kube.objects.iter().enumerate() {

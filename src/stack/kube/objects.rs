@@ -228,14 +228,19 @@ pub fn read(file: SourceFile) -> Result<Read, Diagnostic> {
                         file.path
                     ))
                     .at(&file, offset..offset + 10, "here")
-                    .help(format!("write `apiVersion: {}`; nothing was written", expected.join("` or `"))));
+                    .help(format!(
+                        "write `apiVersion: {}`; nothing was written",
+                        expected.join("` or `")
+                    )));
                 }
                 let metadata = value.get("metadata");
                 let Some(name) = metadata.and_then(|m| m.get("name")).and_then(Value::as_str) else {
                     let offset = at("kind");
-                    return Err(Diagnostic::error(format!("{}: a `{kind}` without `metadata.name`", file.path))
-                        .at(&file, offset..offset + 4, "here")
-                        .help("name it; nothing was written"));
+                    return Err(
+                        Diagnostic::error(format!("{}: a `{kind}` without `metadata.name`", file.path))
+                            .at(&file, offset..offset + 4, "here")
+                            .help("name it; nothing was written"),
+                    );
                 };
                 heads.push(ObjectHead {
                     doc: index,
