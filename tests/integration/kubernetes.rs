@@ -43,10 +43,40 @@ fn objects(root: &Path) -> Vec<(String, Value)> {
     out
 }
 
+fn objects_of_kind(root: &Path, kind: &str) -> Vec<(String, Value)> {
+    objects(root)
+        .into_iter()
+        .filter(|(_, o)| o["kind"].as_str() == Some(kind))
+        .collect()
+}
+
+/// Which checking tools are installed (in CI each must be: `scripts/test` installs them).
+#[derive(Clone, Copy)]
+struct Tools {
+    kubectl: bool,
+    promtool: bool,
+    schemas: bool,
+}
+
+impl Tools {
+    fn find() -> Tools {
+        Tools {
+            kubectl: require_tool("kubectl"),
+            promtool: require_tool("promtool"),
+            schemas: require_tool("kubernetes-validate"),
+        }
+    }
+}
+
 /// Kinds with the apiVersion Kubernetes serves them as, a name, and (for what pullover writes)
 /// the fields a ServiceMonitor needs; `kubectl kustomize` renders every kustomization; promtool
 /// accepts every rule group.
-fn check_manifests(root: &Path, what: &str, kubectl: bool, promtool: bool) {
+fn check_manifests(root: &Path, what: &str, tools: Tools) {
+    let Tools {
+        kubectl,
+        promtool,
+        schemas,
+    } = tools;
     for (path, object) in objects(root) {
         let kind = object["kind"].as_str().unwrap_or_default();
         if kind == "Kustomization" {
@@ -97,6 +127,42 @@ fn check_manifests(root: &Path, what: &str, kubectl: bool, promtool: bool) {
                 );
             }
         }
+    }
+    if schemas {
+        // Core kinds against Kubernetes' own schemas, unknown fields refused; a patch is a part
+        // of an object, not one. (The CRD kinds only get a warning from it: not checked here.)
+        let patches: Vec<String> = objects_of_kind(root, "Kustomization")
+            .iter()
+            .flat_map(|(file, k)| {
+                let folder = Path::new(file).parent().unwrap().to_path_buf();
+                k["patches"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["path"].as_str())
+                    .map(move |p| folder.join(p).to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let files: Vec<String> = objects(root)
+            .into_iter()
+            .map(|(file, _)| file)
+            .filter(|file| !file.ends_with("kustomization.yaml") && !patches.contains(file))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let out = Command::new("kubernetes-validate")
+            .args(["--strict", "--quiet", "--no-warn", "-k", "1.30.0"])
+            .args(&files)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{what}: kubernetes-validate rejects a manifest:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     if kubectl {
         for (path, _) in tree(root) {
@@ -244,17 +310,20 @@ fn shapes_whose_scrape_path_is_not_a_servicemonitor_refuse_scrape_and_say_why() 
 
 #[test]
 fn all_five_phases_apply_on_each_servicemonitor_shape_and_roll_back_to_baseline() {
-    let kubectl = require_tool("kubectl");
-    let promtool = require_tool("promtool");
+    let tools = Tools::find();
+    let kubectl = tools.kubectl;
     for name in ["k8s-raw", "k8s-honor-false", "k8s-kustomize", "k8s-cronjob"] {
         let p = pullover().stack(name);
         let original = tree(&p.path());
-        check_manifests(&p.path(), &format!("{name} as written"), kubectl, promtool);
+        check_manifests(&p.path(), &format!("{name} as written"), tools);
         for phase in ["scrape", "dual-run", "dashboards", "remove"] {
             let what = format!("{name} {phase}");
             let run = p.run(["apply", phase, "--yes"]);
             assert_eq!(run.code, Some(0), "{what}: {}{}", run.stdout, run.stderr);
-            check_manifests(&p.path(), &what, kubectl, promtool);
+            // The schema check (a slow Python tool) runs after the phases that write objects
+            // other than rules and dashboards: scrape and remove.
+            let schemas = tools.schemas && matches!(phase, "scrape" | "remove");
+            check_manifests(&p.path(), &what, Tools { schemas, ..tools });
             // Planning it again changes nothing.
             let again = p.run(["--format", "json", "plan", phase]);
             let plan: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
@@ -303,7 +372,14 @@ fn all_five_phases_apply_on_each_servicemonitor_shape_and_roll_back_to_baseline(
         );
         let run = p.run(["apply", "docs", "--yes"]);
         assert_eq!(run.code, Some(0), "{name} docs: {}{}", run.stdout, run.stderr);
-        check_manifests(&p.path(), &format!("{name} docs"), kubectl, promtool);
+        check_manifests(
+            &p.path(),
+            &format!("{name} docs"),
+            Tools {
+                schemas: false,
+                ..tools
+            },
+        );
         p.run(["rollback", "--to", "baseline", "--yes"]).success();
         let back = tree(&p.path());
         let changed: Vec<String> = differing(&original, &back)
