@@ -40,6 +40,8 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
 #[serde(rename_all = "kebab-case")]
 pub enum Area {
     Compose,
+    /// Kubernetes manifests, kustomizations and Helm values.
+    Kubernetes,
     Prometheus,
     Rules,
     Dashboards,
@@ -224,8 +226,31 @@ pub fn analyze(stack: &Stack, root: &Path) -> Report {
     if let Some(compose) = &stack.compose {
         compose_references(compose, gateway, &mut references, &mut findings);
     }
-    prometheus_references(stack, gateway, &mut references);
+    match &stack.kube {
+        // A Kubernetes stack's prometheus.yml is pullover's own model, not a file of the stack.
+        Some(kube) => kube_references(kube, &mut references, &mut findings),
+        None => prometheus_references(stack, gateway, &mut references),
+    }
     query_references(&survey, &mut references, &mut findings);
+    if let Some(kube) = &stack.kube {
+        for reference in &mut references {
+            let at = Location {
+                path: reference.path.clone(),
+                line: reference.line,
+                column: reference.column,
+                context: None,
+            };
+            if let Some(real) = crate::stack::kube::embedded::locate(kube, &at) {
+                (reference.path, reference.line, reference.column) = (real.path, real.line, real.column);
+            }
+            for finding in &mut reference.findings {
+                *finding = crate::phase::kube::in_kubernetes(finding, stack, kube);
+            }
+        }
+        for finding in &mut findings {
+            *finding = crate::phase::kube::in_kubernetes(finding, stack, kube);
+        }
+    }
     let covered: BTreeSet<&RelPath> = stack
         .compose
         .iter()
@@ -233,6 +258,8 @@ pub fn analyze(stack: &Stack, root: &Path) -> Report {
         .chain([&stack.prometheus.file.path])
         .chain(stack.rule_files.iter().map(|f| &f.path))
         .chain(stack.dashboard_files().map(|f| &f.path))
+        .chain(stack.kube.iter().flat_map(|k| k.manifests.iter().map(|m| &m.file.path)))
+        .chain(stack.kube.iter().flat_map(|k| k.values.iter().map(|v| &v.file.path)))
         .collect();
     let dashboard_dirs: Vec<String> = stack
         .evidence
@@ -254,6 +281,99 @@ pub fn analyze(stack: &Stack, root: &Path) -> Report {
         references,
         findings,
     )
+}
+
+/// The gateway's objects, how Prometheus scrapes it, and each pusher's mention of it.
+fn kube_references(kube: &crate::stack::kube::KubeStack, references: &mut Vec<Reference>, findings: &mut Vec<Finding>) {
+    use crate::stack::kube::ScrapePath;
+    findings.extend(kube.findings.iter().cloned());
+    let Some(gateway) = &kube.gateway else { return };
+    let object_reference = |index: usize, kind: &'static str, action: Action, what: String| {
+        let object = &kube.objects[index];
+        let manifest = &kube.manifests[object.manifest];
+        let part = &manifest.stream.docs()[object.doc];
+        let offset = part
+            .doc
+            .root()
+            .and_then(|root| root.get("kind"))
+            .map_or(part.range.start, |entry| part.range.start + entry.range().start);
+        reference(&manifest.file, offset, Area::Kubernetes, kind, action, what)
+    };
+    // `remove` is not done on Kubernetes yet: what it would remove is for a person to review.
+    if let Some(workload) = gateway.workload {
+        let what = format!("the Pushgateway {}", kube.objects[workload].display());
+        references.push(object_reference(workload, "gateway-workload", Action::Review, what));
+    }
+    if let Some(service) = gateway.service {
+        let what = format!("the gateway's Service {}", kube.objects[service].name);
+        references.push(object_reference(service, "gateway-service", Action::Review, what));
+    }
+    let job_at = |file: &SourceFile, job: &str| {
+        let offset = file.text().find(&format!("job_name: {job}")).unwrap_or(0);
+        let what = format!(
+            "the scrape job `{job}` scrapes the gateway (honor_labels: {}); `scrape` does not yet add jobs here",
+            gateway.honor_labels
+        );
+        reference(file, offset, Area::Kubernetes, "scrape-job", Action::Review, what)
+    };
+    match &gateway.scrape {
+        ScrapePath::ServiceMonitor(monitor) => {
+            let what = format!(
+                "ServiceMonitor {} scrapes the gateway as job `{}` (honorLabels: {}); its labels are copied onto the new ServiceMonitors",
+                kube.objects[*monitor].name, gateway.job, gateway.honor_labels
+            );
+            references.push(object_reference(
+                *monitor,
+                "gateway-servicemonitor",
+                Action::Review,
+                what,
+            ));
+        }
+        ScrapePath::AdditionalScrapeConfigs { file, job } => {
+            if let Some(values) = kube.values.iter().find(|v| &v.file.path == file) {
+                references.push(job_at(&values.file, job));
+            }
+        }
+        ScrapePath::ConfigMapJob { object, job } => {
+            references.push(job_at(&kube.manifests[kube.objects[*object].manifest].file, job));
+        }
+        ScrapePath::Unknown => {}
+    }
+    for pusher in &kube.pushers {
+        let object = &kube.objects[pusher.object];
+        let (action, what) = if object.is_long_running() {
+            (
+                Action::Review,
+                format!(
+                    "{} names the gateway; `scrape` adds a ServiceMonitor for it",
+                    object.display()
+                ),
+            )
+        } else {
+            (
+                Action::Leave,
+                format!(
+                    "{} is a batch job: it keeps pushing, and the gateway stays for it",
+                    object.display()
+                ),
+            )
+        };
+        for (location, text) in &pusher.mentions {
+            references.push(Reference {
+                path: location.path.clone(),
+                line: location.line,
+                column: location.column,
+                area: Area::Kubernetes,
+                kind: "pusher",
+                action,
+                what: mask_text(&what),
+                context: None,
+                text: mask_text(text),
+                rewritten: None,
+                findings: Vec::new(),
+            });
+        }
+    }
 }
 
 fn finish(

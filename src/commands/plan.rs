@@ -158,7 +158,10 @@ pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
         super::live::observe_pushes(ctx, &mut stack)?;
         super::live::observe_prometheus_version(ctx, &mut stack)?;
     }
-    let mut changeset = planner(&stack)?;
+    let mut changeset = match stack.kube.clone() {
+        Some(kube) => crate::phase::kube::plan(phase, &stack, &kube)?,
+        None => planner(&stack)?,
+    };
     changeset.findings.extend(crate::stack::outside::findings(&stack));
     Ok(changeset)
 }

@@ -4,6 +4,7 @@
 pub mod dashboards;
 pub mod docs;
 pub mod dual_run;
+pub mod kube;
 pub mod mounts;
 pub mod remove;
 pub mod scrape;

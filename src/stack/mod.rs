@@ -7,6 +7,7 @@ pub mod compose;
 pub mod discover;
 pub mod flags;
 pub mod grafana;
+pub mod kube;
 pub mod limits;
 pub mod mentions;
 pub mod outside;
@@ -134,6 +135,9 @@ pub struct Stack {
     pub query_clues: Vec<identity::clues::QueryClue>,
     /// The Prometheus that reads the queries (version and feature flags), and how that is known.
     pub prometheus_dialect: crate::promql::Dialect,
+    /// A stack kept as Kubernetes manifests: what was read, for the `phase::kube` planners
+    /// (its dashboards and rules are views in `dashboards` and `rule_files`).
+    pub kube: Option<std::rc::Rc<kube::KubeStack>>,
 }
 
 /// A Grafana dashboard file and what [`crate::dashboard::scan_with`] read in it, with the data
@@ -184,6 +188,9 @@ impl Stack {
     /// discovery cannot decide, the error names the key or flag to set.
     pub fn load(root: &Path, overrides: &Overrides) -> Result<Stack, Diagnostic> {
         let dir = StackDir::open(root)?;
+        if kube::detect(&dir) {
+            return kube::load(&dir, overrides, true);
+        }
         load(&dir, overrides, true, &mut NeverAsk)
     }
 
@@ -191,7 +198,18 @@ impl Stack {
     /// writes from); `ask` settles what discovery cannot decide alone.
     pub fn discover(root: &Path, overrides: &Overrides, ask: &mut dyn Ask) -> Result<Stack, Diagnostic> {
         let dir = StackDir::open(root)?;
+        if kube::detect(&dir) {
+            return kube::load(&dir, overrides, false);
+        }
         load(&dir, overrides, false, ask)
+    }
+
+    /// Reads what the stack's queries say of who pushes as what and decides every app's
+    /// identity: the last step of reading a stack.
+    pub(crate) fn with_identities(mut self) -> Stack {
+        self.query_clues = query_clues(&self);
+        self.resolve_identities();
+        self
     }
 
     /// Adds what live servers report and decides every app's identity again with it.
@@ -453,6 +471,7 @@ fn load(
         observed_pushes: Vec::new(),
         query_clues: Vec::new(),
         prometheus_dialect,
+        kube: None,
     };
     stack.query_clues = query_clues(&stack);
     stack.resolve_identities();

@@ -214,6 +214,31 @@ impl StackDir {
         out
     }
 
+    /// Every file of the stack whose name ends in one of `extensions`, sorted, skipping hidden
+    /// folders and folders named in `skip`.
+    pub fn files_in_stack(&self, extensions: &[&str], skip: &[&str]) -> Vec<RelPath> {
+        let mut out = Vec::new();
+        let Ok(entries) = fs::read_dir(&self.canonical_root) else {
+            return out;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let Ok(rel) = RelPath::new(name.clone()) else { continue };
+            if entry.path().is_dir() {
+                if !skip.contains(&name.as_str()) {
+                    out.extend(self.files_under_skipping(&rel, extensions, skip));
+                }
+            } else if extensions.iter().any(|ext| name.ends_with(ext)) && self.is_file(&rel) {
+                out.push(rel);
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Size in bytes of a regular file inside the stack.
     pub fn size(&self, rel: &RelPath) -> Option<u64> {
         let path = self.checked_path(rel).ok()?;

@@ -32,6 +32,7 @@ pub fn find_from(start: &Path) -> Result<(PathBuf, String), Diagnostic> {
         "run pullover inside the stack (the folder holding {} or pullover.yaml, or any folder under it), or pass --stack DIR; nothing was written",
         COMPOSE_FILE_NAMES[2]
     ))
+    .help("a stack of Kubernetes manifests has no such file: pass --stack DIR, or write its pullover.yaml with `pullover --stack DIR init`")
     .id("no-stack-root"))
 }
 

@@ -21,6 +21,7 @@ mod engine_corpus;
 mod every_phase;
 mod hand_edits;
 mod init;
+mod kubernetes;
 mod live_client;
 mod pushed_identity;
 mod pushed_identity_live;

@@ -13,6 +13,7 @@
 mod render;
 mod route;
 mod scalar;
+mod stream;
 mod tree;
 
 use std::ops::Range;
@@ -24,6 +25,7 @@ use yaml_serde::Value;
 pub use render::{Style, needs_quotes, render_plain_or_quoted};
 pub use route::{ItemMatch, Route, Seg, scalar_string};
 pub use scalar::{ScalarStyle, ScalarTextEdit};
+pub use stream::{StreamDoc, YamlStream, document_ranges};
 use tree::SyntaxNode;
 pub use tree::{AnchorMark, Entry, Item, Node, NodeKind, decode_scalar};
 

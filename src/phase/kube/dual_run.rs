@@ -1,0 +1,306 @@
+//! `dual-run` on Kubernetes: one new manifest next to the gateway's ServiceMonitor holding a
+//! PrometheusRule (the divergence of each app metric between the pushed and the scraped series,
+//! an alert when they disagree or the scrape is missing) and a sidecar ConfigMap with the
+//! comparison dashboard. The two sources are told apart as the operator labels them
+//! (`docs/kubernetes.md`, "The label model"): pushed series carry the gateway's `service`,
+//! scraped ones the app's; every label the operator adds is left out of the comparison.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use yaml_serde::Value;
+
+use crate::changeset::{ChangeSet, Finding, Severity};
+use crate::diagnostic::Diagnostic;
+use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
+use crate::phase::PhaseId;
+use crate::stack::kube::embedded::SIDECAR_LABEL;
+use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath};
+use crate::stack::source::RelPath;
+use crate::stack::{App, Stack};
+
+/// The file this phase writes (and `remove` would delete).
+pub const FILE_NAME: &str = "pullover-dual-run.yaml";
+
+/// Labels that differ between the two sources by construction.
+const SOURCE_LABELS: &str =
+    "job, instance, exported_job, exported_instance, namespace, service, pod, endpoint, container";
+const TOLERANCE: f64 = 0.05;
+const WINDOW: &str = "5m";
+const ALERT_FOR: &str = "10m";
+
+/// Metrics the gateway (or every Go/Node process) exports itself: never an app's.
+fn is_app_metric(name: &str) -> bool {
+    !(name == "up"
+        || name.starts_with("push_")
+        || name.starts_with("pushgateway_")
+        || name.starts_with("process_")
+        || name.starts_with("go_")
+        || name.starts_with("scrape_"))
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
+
+struct Selectors {
+    app: String,
+    old: String,
+    new: String,
+    metrics: Vec<(String, bool)>,
+}
+
+fn selectors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, app: &App) -> Selectors {
+    let old = if gateway.honor_labels {
+        format!(
+            "job={}, service={}",
+            quote(&app.pushed_job),
+            quote(&gateway.service_name)
+        )
+    } else {
+        format!("job={}, exported_job={}", quote(&gateway.job), quote(&app.pushed_job))
+    };
+    let namespace = kube
+        .objects
+        .iter()
+        .find(|o| o.name == app.service && o.is_long_running())
+        .and_then(|o| o.namespace.clone());
+    let new = match namespace {
+        Some(ns) => format!(
+            "job={}, namespace={}, service={}",
+            quote(&app.job),
+            quote(&ns),
+            quote(&app.job)
+        ),
+        None => format!("job={}, service={}", quote(&app.job), quote(&app.job)),
+    };
+    let mut names: BTreeSet<String> = app.metrics.iter().cloned().collect();
+    names.extend(
+        stack
+            .query_clues
+            .iter()
+            .filter(|clue| clue.job == app.pushed_job)
+            .filter_map(|clue| clue.metric.clone()),
+    );
+    let metrics = names
+        .into_iter()
+        .filter(|m| is_app_metric(m))
+        .map(|m| {
+            let counter =
+                m.ends_with("_total") || m.ends_with("_count") || m.ends_with("_sum") || m.ends_with("_bucket");
+            (m, counter)
+        })
+        .collect();
+    Selectors {
+        app: app.service.clone(),
+        old,
+        new,
+        metrics,
+    }
+}
+
+fn side(name: &str, counter: bool, selector: &str) -> String {
+    if counter {
+        format!("sum without ({SOURCE_LABELS}) (rate({name}{{{selector}}}[{WINDOW}]))")
+    } else {
+        format!("max without ({SOURCE_LABELS}) (avg_over_time({name}{{{selector}}}[{WINDOW}]))")
+    }
+}
+
+fn divergence(name: &str, counter: bool, s: &Selectors) -> String {
+    let old = side(name, counter, &s.old);
+    let new = side(name, counter, &s.new);
+    format!("max(abs(({old}) - ({new})) / clamp_min(abs({new}), 0.001))")
+}
+
+pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
+    let Some(gateway) = &kube.gateway else {
+        return Err(super::no_gateway(PhaseId::DualRun));
+    };
+    let ScrapePath::ServiceMonitor(monitor_index) = gateway.scrape else {
+        return Err(super::not_yet(
+            PhaseId::DualRun,
+            &format!("the gateway is scraped by {}", gateway.scrape.describe(kube)),
+        ));
+    };
+    let monitor = &kube.objects[monitor_index];
+    let mut builder = ChangeSet::builder();
+    let mut apps = Vec::new();
+    for app in &stack.settings.apps {
+        if !app.identity.is_decided() {
+            return Err(Diagnostic::error(format!(
+                "cannot write the dual-run comparison for {}: which job it pushes as is undecided ({}); nothing was written",
+                app.service,
+                app.identity.candidate_jobs().join(" or ")
+            ))
+            .help(format!(
+                "set it: `apps: [{{service: {}, pushed_job: JOB}}]` in pullover.yaml",
+                app.service
+            )));
+        }
+        let s = selectors(stack, kube, gateway, app);
+        if s.metrics.is_empty() {
+            builder = builder.finding(
+                Finding::new(
+                    "no-known-metrics",
+                    Severity::Todo,
+                    format!(
+                        "no metric of {} is known: the rule only checks that its scrape is not missing",
+                        app.service
+                    ),
+                )
+                .tip(format!(
+                    "list them as `metrics:` for {} under `apps:` in pullover.yaml",
+                    app.service
+                )),
+            );
+        }
+        apps.push(s);
+    }
+    let naming = |k: &str| k == "app" || k == "k8s-app" || k == "name" || k.starts_with("app.kubernetes.io/");
+    // Labels the Prometheus selects rules by: those of a PrometheusRule of the stack, else the
+    // gateway's ServiceMonitor's.
+    let rule_labels: Vec<(String, String)> = kube
+        .objects
+        .iter()
+        .find(|o| o.kind == "PrometheusRule")
+        .unwrap_or(monitor)
+        .labels()
+        .into_iter()
+        .filter(|(k, _)| !naming(k))
+        .collect();
+    let sidecar = kube
+        .objects
+        .iter()
+        .find(|o| o.kind == "ConfigMap" && o.labels().iter().any(|(k, _)| k == SIDECAR_LABEL));
+    let sidecar_value = sidecar
+        .and_then(|o| o.labels().into_iter().find(|(k, _)| k == SIDECAR_LABEL).map(|(_, v)| v))
+        .unwrap_or_else(|| "1".to_string());
+    let namespace = monitor.namespace.clone().filter(|_| monitor.namespace_written);
+    let interval = gateway
+        .interval
+        .clone()
+        .unwrap_or_else(|| stack.settings.scrape.interval.clone());
+
+    let mut text = String::from(
+        "# pullover dual-run: the pushed (old) and scraped (new) series side by side.\n# Written by `pullover apply dual-run`; `pullover rollback` removes it again.\n",
+    );
+    text.push_str("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\n");
+    metadata(&mut text, "pullover-dual-run", namespace.as_deref(), &rule_labels);
+    text.push_str(&format!(
+        "spec:\n  groups:\n    - name: pullover-dual-run\n      interval: {}\n      rules:\n",
+        render_plain_or_quoted(&interval, None)
+    ));
+    for s in &apps {
+        for (name, counter) in &s.metrics {
+            text.push_str(&format!(
+                "        - record: pullover_dual_run_divergence\n          expr: {}\n          labels:\n            app: {}\n            metric: {}\n",
+                quote(&divergence(name, *counter, s)),
+                quote(&s.app),
+                quote(name)
+            ));
+        }
+        let missing = format!("count({{{}}}) unless on() count({{{}}})", s.old, s.new);
+        text.push_str(&format!(
+            "        - alert: PulloverDualRunScrapedMissing\n          expr: {}\n          for: {ALERT_FOR}\n          labels:\n            severity: warning\n            app: {}\n",
+            quote(&missing),
+            quote(&s.app)
+        ));
+    }
+    if apps.iter().any(|s| !s.metrics.is_empty()) {
+        text.push_str(&format!(
+            "        - alert: PulloverDualRunDivergence\n          expr: pullover_dual_run_divergence > {TOLERANCE}\n          for: {ALERT_FOR}\n          labels:\n            severity: warning\n"
+        ));
+    }
+    text.push_str("---\n# The comparison dashboard, loaded by the Grafana sidecar.\napiVersion: v1\nkind: ConfigMap\n");
+    let mut labels = vec![(SIDECAR_LABEL.to_string(), sidecar_value)];
+    labels.retain(|(k, _)| !naming(k));
+    let dashboard_namespace = sidecar
+        .filter(|o| o.namespace_written)
+        .and_then(|o| o.namespace.clone())
+        .or(namespace.clone());
+    metadata(
+        &mut text,
+        "pullover-dual-run-dashboard",
+        dashboard_namespace.as_deref(),
+        &labels,
+    );
+    text.push_str("data:\n  pullover-dual-run.json: |-\n");
+    let dashboard = serde_json::to_string_pretty(&dashboard(&apps)).map_err(|e| Diagnostic::error(e.to_string()))?;
+    for line in dashboard.lines() {
+        text.push_str("    ");
+        text.push_str(line);
+        text.push('\n');
+    }
+
+    let manifest = &kube.manifests[monitor.manifest];
+    let folder = manifest.file.path.parent();
+    let path = RelPath::join_relative(folder, FILE_NAME).map_err(Diagnostic::error)?;
+    crate::edit::yaml::YamlStream::parse(&text).map_err(|e| {
+        Diagnostic::error(format!(
+            "the dual-run manifest pullover wrote does not parse (a bug): {e}"
+        ))
+    })?;
+    builder = builder.create(
+        path,
+        text,
+        manifest.file.mode,
+        "compare pushed and scraped series (dual-run)",
+    );
+    if let Some(k) = kube.kustomizations.iter().find(|k| {
+        k.folder() == folder
+            && k.resources()
+                .iter()
+                .any(|r| RelPath::join_relative(folder, r).is_ok_and(|p| p == manifest.file.path))
+    }) {
+        let after = k
+            .doc
+            .edit(&[YamlEdit::Append {
+                route: Route::root().key("resources"),
+                value: Value::String(FILE_NAME.into()),
+                comment: None,
+            }])
+            .map_err(|e| e.to_diagnostic(&k.file))?;
+        builder = builder.modify(&k.file, after, "deploy the dual-run comparison with the rest");
+    }
+    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+fn metadata(out: &mut String, name: &str, namespace: Option<&str>, labels: &[(String, String)]) {
+    out.push_str(&format!("metadata:\n  name: {name}\n"));
+    if let Some(namespace) = namespace {
+        out.push_str(&format!("  namespace: {}\n", render_plain_or_quoted(namespace, None)));
+    }
+    if !labels.is_empty() {
+        out.push_str("  labels:\n");
+        for (k, v) in labels {
+            out.push_str(&format!("    {}: {}\n", render_plain_or_quoted(k, None), quote(v)));
+        }
+    }
+}
+
+fn dashboard(apps: &[Selectors]) -> serde_json::Value {
+    let mut panels = Vec::new();
+    let mut y = 0;
+    for s in apps {
+        for (name, counter) in &s.metrics {
+            panels.push(json!({
+                "id": panels.len() + 1,
+                "type": "timeseries",
+                "title": format!("{} · {name}: pushed vs scraped", s.app),
+                "gridPos": {"h": 8, "w": 24, "x": 0, "y": y},
+                "targets": [
+                    {"refId": "A", "expr": side(name, *counter, &s.old), "legendFormat": "pushed"},
+                    {"refId": "B", "expr": side(name, *counter, &s.new), "legendFormat": "scraped"}
+                ]
+            }));
+            y += 8;
+        }
+    }
+    json!({
+        "title": "pullover dual-run",
+        "uid": "pullover-dual-run",
+        "schemaVersion": 39,
+        "panels": panels
+    })
+}

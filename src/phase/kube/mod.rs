@@ -1,0 +1,69 @@
+//! The phases on a stack kept as Kubernetes manifests ([`crate::stack::kube`]): pure planners,
+//! as the Compose ones, returning a ChangeSet over the manifest files. What each does, and the
+//! label model it follows, is in `docs/kubernetes.md`.
+//!
+//! A phase this version cannot yet do on a shape of Kubernetes stack is an error that says so
+//! (exit 1), never an empty plan: "No changes" would tell a script the work is done.
+
+mod dashboards;
+mod dual_run;
+mod remove;
+pub use dashboards::in_kubernetes;
+mod scrape;
+
+use super::PhaseId;
+use crate::changeset::ChangeSet;
+use crate::diagnostic::Diagnostic;
+use crate::stack::Stack;
+use crate::stack::kube::KubeStack;
+
+/// Plans `phase` on a Kubernetes stack.
+pub fn plan(phase: PhaseId, stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
+    // After `remove` there is no gateway left to find: `docs` learns it from the stack as it was.
+    if phase == PhaseId::Docs {
+        return docs(stack, kube);
+    }
+    if kube.gateway.is_none() {
+        return Err(no_gateway(phase));
+    }
+    let mut changeset = match phase {
+        PhaseId::Scrape => scrape::plan(stack, kube)?,
+        PhaseId::DualRun => dual_run::plan(stack, kube)?,
+        PhaseId::Dashboards => dashboards::plan(stack, kube)?,
+        PhaseId::Remove => remove::plan(kube)?,
+        PhaseId::Docs => docs(stack, kube)?,
+    };
+    changeset.findings.splice(0..0, kube.findings.iter().cloned());
+    changeset.findings.dedup();
+    Ok(changeset)
+}
+
+/// The shared planner: the docs are README.md and METRICS.md as on Compose; after `remove` the
+/// gateway and apps come from the stack before it (`commands::plan`).
+fn docs(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
+    let mut changeset = super::docs::plan(stack)?;
+    changeset.findings = changeset
+        .findings
+        .iter()
+        .map(|f| in_kubernetes(f, stack, kube))
+        .collect();
+    Ok(changeset)
+}
+
+/// The error of a phase this version cannot yet do on this shape of Kubernetes stack.
+pub fn not_yet(phase: PhaseId, shape: &str) -> Diagnostic {
+    Diagnostic::error(format!(
+        "phase `{phase}` cannot yet be planned on this Kubernetes stack: {shape}; nothing was planned"
+    ))
+    .help("docs/kubernetes.md lists which phases and shapes work on Kubernetes stacks today")
+    .help(format!(
+        "do it by hand for now (the phase table in README.md says what `{phase}` does); pullover cannot record it as applied on this stack yet"
+    ))
+}
+
+fn no_gateway(phase: PhaseId) -> Diagnostic {
+    Diagnostic::error(format!(
+        "no Pushgateway found in this Kubernetes stack: phase `{phase}` has nothing to act on"
+    ))
+    .help("pullover looks for a Deployment or StatefulSet running the pushgateway image, or values of the prometheus-pushgateway chart")
+}

@@ -1,0 +1,314 @@
+//! `scrape` on Kubernetes: each long-running pusher gets a ServiceMonitor, in a new file next to
+//! its manifest, that the cluster's Prometheus picks up the way it picks up the gateway's.
+//!
+//! - The Service: the one selecting the pusher's pods, with the port serving /metrics named
+//!   (a ServiceMonitor names ports; an unnamed one scrapes nothing); the port is added to it
+//!   when the Service lacks it; a Service named after the workload is created when there is none.
+//! - The ServiceMonitor carries the labels of the gateway's ServiceMonitor, the one that already
+//!   works (`release: …`, `team: …`), without the labels naming the gateway itself.
+//! - `job` stays the Service's name: the new target's job is the app's own.
+//! - A new file is added to the `resources` of the kustomization in its folder.
+
+use yaml_serde::Value;
+
+use crate::changeset::{ChangeSet, Finding, Severity};
+use crate::diagnostic::Diagnostic;
+use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
+use crate::phase::PhaseId;
+use crate::stack::kube::objects::{Object, string_map};
+use crate::stack::kube::{KubeStack, ScrapePath, service_of};
+use crate::stack::source::RelPath;
+use crate::stack::{App, Stack};
+
+/// Labels that name an object rather than select it for a Prometheus: never copied.
+fn names_the_object(key: &str) -> bool {
+    key == "app" || key == "k8s-app" || key == "name" || key.starts_with("app.kubernetes.io/")
+}
+
+pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
+    let Some(gateway) = &kube.gateway else {
+        return Err(super::no_gateway(PhaseId::Scrape));
+    };
+    let monitor = match &gateway.scrape {
+        ScrapePath::ServiceMonitor(index) => &kube.objects[*index],
+        other => {
+            return Err(super::not_yet(
+                PhaseId::Scrape,
+                &format!(
+                    "the gateway is scraped by {}, and only a ServiceMonitor is copied for the apps yet",
+                    other.describe(kube)
+                ),
+            ));
+        }
+    };
+    let copied: Vec<(String, String)> = monitor
+        .labels()
+        .into_iter()
+        .filter(|(k, _)| !names_the_object(k))
+        .collect();
+    let mut builder = ChangeSet::builder();
+    if copied.is_empty() {
+        builder = builder.finding(Finding::new(
+            "kube-no-selector-labels",
+            Severity::Info,
+            format!(
+                "ServiceMonitor {} carries no label but its own names: the new ServiceMonitors carry none either",
+                monitor.name
+            ),
+        ));
+    }
+    // Files a kustomization must list, by kustomization.
+    let mut listed: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut service_edits: Vec<(usize, Vec<(usize, YamlEdit)>)> = Vec::new();
+    for app in &stack.settings.apps {
+        let Some(workload_index) = kube
+            .objects
+            .iter()
+            .position(|o| o.name == app.service && o.is_long_running())
+        else {
+            continue;
+        };
+        let workload = &kube.objects[workload_index];
+        let manifest = &kube.manifests[workload.manifest];
+        let folder = manifest.file.path.parent();
+        let file_name = format!("{}-servicemonitor.yaml", app.service);
+        let path = RelPath::join_relative(folder, &file_name).map_err(Diagnostic::error)?;
+        if kube.manifests.iter().any(|m| m.file.path == path) {
+            builder = builder.finding(Finding::new(
+                "kube-servicemonitor-exists",
+                Severity::Info,
+                format!("{path} exists already: left as it is"),
+            ));
+            continue;
+        }
+        let container_port = kube
+            .pushers
+            .iter()
+            .find(|p| p.object == workload_index)
+            .and_then(|p| p.port.clone())
+            .unwrap_or((app.port, None));
+        let mut text = String::new();
+        let (service_name, service_labels, port_name) = match service_of(kube, workload) {
+            Some(index) => {
+                let service = &kube.objects[index];
+                let labels = service.labels();
+                if labels.is_empty() {
+                    return Err(Diagnostic::error(format!(
+                        "Service {} has no labels, so no ServiceMonitor can select it; nothing was written",
+                        service.name
+                    ))
+                    .help(format!("label it (e.g. `app: {}`), then plan again", service.name)));
+                }
+                let port_name = match existing_port(service, &container_port) {
+                    Some(Some(name)) => name,
+                    Some(None) => {
+                        return Err(Diagnostic::error(format!(
+                            "Service {}: the port to port {} has no name, and a ServiceMonitor names the port it scrapes; nothing was written",
+                            service.name, container_port.0
+                        ))
+                        .help("name the port (`name: metrics`), then plan again"));
+                    }
+                    None => {
+                        let name = container_port.1.clone().unwrap_or_else(|| "metrics".to_string());
+                        let mut port = yaml_serde::Mapping::new();
+                        port.insert("name".into(), Value::String(name.clone()));
+                        port.insert("port".into(), Value::Number(container_port.0.into()));
+                        port.insert(
+                            "targetPort".into(),
+                            match &container_port.1 {
+                                Some(named) => Value::String(named.clone()),
+                                None => Value::Number(container_port.0.into()),
+                            },
+                        );
+                        let edit = YamlEdit::Append {
+                            route: Route::root().key("spec").key("ports"),
+                            value: Value::Mapping(port),
+                            comment: Some("scraped by Prometheus (pullover scrape)".into()),
+                        };
+                        match service_edits.iter_mut().find(|(m, _)| *m == service.manifest) {
+                            Some((_, edits)) => edits.push((service.doc, edit)),
+                            None => service_edits.push((service.manifest, vec![(service.doc, edit)])),
+                        }
+                        name
+                    }
+                };
+                (service.name.clone(), labels, port_name)
+            }
+            None => {
+                let selector = string_map(
+                    workload
+                        .value
+                        .get("spec")
+                        .and_then(|s| s.get("selector"))
+                        .and_then(|s| s.get("matchLabels")),
+                );
+                if selector.is_empty() {
+                    return Err(Diagnostic::error(format!(
+                        "{} has no `spec.selector.matchLabels` to select its pods by; nothing was written",
+                        workload.display()
+                    )));
+                }
+                let name = container_port.1.clone().unwrap_or_else(|| "metrics".to_string());
+                text.push_str(&render_service(workload, &app.job, &selector, &name, &container_port));
+                text.push_str("---\n");
+                (app.job.clone(), selector, name)
+            }
+        };
+        text.push_str(&render_monitor(
+            workload,
+            app,
+            &service_name,
+            &service_labels,
+            &copied,
+            &port_name,
+            stack,
+            gateway.interval.as_deref(),
+        ));
+        let because = format!(
+            "scrape {} directly: job `{}`, port `{port_name}`",
+            workload.display(),
+            service_name
+        );
+        builder = builder.create(path.clone(), text, manifest.file.mode, because);
+        if let Some(k) = kube.kustomizations.iter().position(|k| {
+            k.folder() == folder
+                && k.resources()
+                    .iter()
+                    .any(|r| RelPath::join_relative(folder, r).is_ok_and(|p| p == manifest.file.path))
+        }) {
+            match listed.iter_mut().find(|(i, _)| *i == k) {
+                Some((_, files)) => files.push(file_name),
+                None => listed.push((k, vec![file_name])),
+            }
+        }
+    }
+    for (manifest_index, edits) in service_edits {
+        let manifest = &kube.manifests[manifest_index];
+        let mut replaced = Vec::new();
+        for (doc, edit) in edits {
+            let part = &manifest.stream.docs()[doc];
+            let text = part.doc.edit(&[edit]).map_err(|e| e.to_diagnostic(&manifest.file))?;
+            replaced.push((doc, text));
+        }
+        let after = manifest
+            .stream
+            .replace_docs(&replaced)
+            .map_err(|e| e.to_diagnostic(&manifest.file))?;
+        builder = builder.modify(&manifest.file, after, "name the port serving /metrics");
+    }
+    for (k, files) in listed {
+        let kustomization = &kube.kustomizations[k];
+        let edits: Vec<YamlEdit> = files
+            .into_iter()
+            .map(|name| YamlEdit::Append {
+                route: Route::root().key("resources"),
+                value: Value::String(name),
+                comment: None,
+            })
+            .collect();
+        let after = kustomization
+            .doc
+            .edit(&edits)
+            .map_err(|e| e.to_diagnostic(&kustomization.file))?;
+        builder = builder.modify(
+            &kustomization.file,
+            after,
+            "deploy the new ServiceMonitor with the rest",
+        );
+    }
+    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// The name of the Service port that reaches `port`: `Some(None)` when it has none, `None`
+/// when no port of the Service reaches it.
+fn existing_port(service: &Object, port: &(u16, Option<String>)) -> Option<Option<String>> {
+    let ports = service.value.get("spec")?.get("ports")?.as_sequence()?;
+    ports.iter().find_map(|p| {
+        let number = p.get("port").and_then(Value::as_u64);
+        let reaches = match p.get("targetPort") {
+            Some(Value::String(name)) => port.1.as_deref() == Some(name.as_str()),
+            Some(target) => target.as_u64() == Some(u64::from(port.0)),
+            None => number == Some(u64::from(port.0)),
+        };
+        reaches.then(|| p.get("name").and_then(Value::as_str).map(str::to_string))
+    })
+}
+
+fn yaml_string(s: &str) -> String {
+    render_plain_or_quoted(s, None)
+}
+
+fn metadata(out: &mut String, workload: &Object, name: &str, labels: &[(String, String)]) {
+    out.push_str(&format!("metadata:\n  name: {}\n", yaml_string(name)));
+    if workload.namespace_written
+        && let Some(namespace) = &workload.namespace
+    {
+        out.push_str(&format!("  namespace: {}\n", yaml_string(namespace)));
+    }
+    if !labels.is_empty() {
+        out.push_str("  labels:\n");
+        for (k, v) in labels {
+            out.push_str(&format!("    {}: {}\n", yaml_string(k), yaml_string(v)));
+        }
+    }
+}
+
+fn render_service(
+    workload: &Object,
+    name: &str,
+    selector: &[(String, String)],
+    port_name: &str,
+    port: &(u16, Option<String>),
+) -> String {
+    let mut out = format!(
+        "# The Service the ServiceMonitor below selects: {} serves /metrics on port {}.\napiVersion: v1\nkind: Service\n",
+        workload.display(),
+        port.0
+    );
+    metadata(&mut out, workload, name, selector);
+    out.push_str("spec:\n  selector:\n");
+    for (k, v) in selector {
+        out.push_str(&format!("    {}: {}\n", yaml_string(k), yaml_string(v)));
+    }
+    let target = match &port.1 {
+        Some(named) => yaml_string(named),
+        None => port.0.to_string(),
+    };
+    out.push_str(&format!(
+        "  ports:\n    - name: {}\n      port: {}\n      targetPort: {target}\n",
+        yaml_string(port_name),
+        port.0
+    ));
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_monitor(
+    workload: &Object,
+    app: &App,
+    service_name: &str,
+    service_labels: &[(String, String)],
+    copied: &[(String, String)],
+    port_name: &str,
+    stack: &Stack,
+    interval: Option<&str>,
+) -> String {
+    let mut out = format!(
+        "# Prometheus scrapes {} directly (pullover scrape); its targets get job=\"{service_name}\".\n# Labels as on the gateway's ServiceMonitor, which the Prometheus already selects.\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n",
+        workload.display()
+    );
+    metadata(&mut out, workload, &app.service, copied);
+    out.push_str("spec:\n  selector:\n    matchLabels:\n");
+    for (k, v) in service_labels {
+        out.push_str(&format!("      {}: {}\n", yaml_string(k), yaml_string(v)));
+    }
+    out.push_str(&format!(
+        "  endpoints:\n    - port: {}\n      path: {}\n",
+        yaml_string(port_name),
+        yaml_string(&stack.settings.scrape.metrics_path)
+    ));
+    if let Some(interval) = interval {
+        out.push_str(&format!("      interval: {}\n", yaml_string(interval)));
+    }
+    out
+}
