@@ -257,10 +257,15 @@ fn applied_ids(applied: &[AppliedPhase]) -> Vec<PhaseId> {
     applied.iter().filter_map(|p| PhaseId::from_name(&p.phase)).collect()
 }
 
-/// The first phase, in order, that is not applied.
+/// The first phase, in order, that is not applied, after the last applied one (an `expose`
+/// left out because the apps serve /metrics already is not asked for again after `scrape`).
 fn next_phase(applied: &[AppliedPhase]) -> Option<PhaseId> {
     let done = applied_ids(applied);
-    PhaseId::ALL.into_iter().find(|p| !done.contains(p))
+    let after = done.iter().map(|p| p.number()).max();
+    PhaseId::ALL
+        .into_iter()
+        .filter(|p| after.is_none_or(|last| p.number() > last))
+        .find(|p| !done.contains(p))
 }
 
 /// Findings rendered and printed at a time (each stands alone).
@@ -273,7 +278,7 @@ fn print_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> Result<()
     ctx.print(&ctx.bold(&format!(
         "Phase {}/{} `{}`: {}\n",
         phase.number(),
-        PhaseId::ALL.len(),
+        PhaseId::LAST,
         phase,
         phase.summary()
     )))?;

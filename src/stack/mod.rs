@@ -220,6 +220,11 @@ impl Stack {
         self.files().find(|f| &f.path == path)
     }
 
+    /// The app's own code and config files (its `build:` folder or `code:`).
+    pub fn code_of(&self, app: &App) -> Vec<&SourceFile> {
+        code_under(&self.code, &app.code)
+    }
+
     /// Folder new dashboards go to: the first provisioned dashboards folder.
     pub fn dashboards_dir(&self) -> Option<RelPath> {
         self.evidence

@@ -87,11 +87,16 @@ impl Stage {
     /// stage adds. Before `scrape`, when a Prometheus is configured, it must run what the
     /// files say (the gateway's job, its target up): a rollback without reload shows there.
     pub fn checks(self, explicit_app_url: bool, prometheus: bool) -> Vec<CheckKind> {
+        // After `expose` nothing is scraped yet: the checks are the baseline's.
+        let stage = match self {
+            Stage::After(PhaseId::Expose) => Stage::Baseline,
+            other => other,
+        };
         let mut checks = Vec::new();
-        if matches!(self, Stage::Baseline) || explicit_app_url {
+        if matches!(stage, Stage::Baseline) || explicit_app_url {
             checks.push(CheckKind::Exposition);
         }
-        match self {
+        match stage {
             Stage::Baseline => {
                 if prometheus {
                     checks.extend([CheckKind::RunningConfig, CheckKind::Target]);
@@ -100,7 +105,7 @@ impl Stage {
             Stage::After(phase) => {
                 checks.extend([CheckKind::RunningConfig, CheckKind::Target, CheckKind::ScrapeDuration]);
                 match phase {
-                    PhaseId::Scrape => {}
+                    PhaseId::Expose | PhaseId::Scrape => {}
                     PhaseId::DualRun => checks.push(CheckKind::DualRun),
                     PhaseId::Dashboards => checks.push(CheckKind::Queries),
                     PhaseId::Remove | PhaseId::Docs => checks.push(CheckKind::Gone),
