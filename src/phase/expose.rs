@@ -96,6 +96,8 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     for app in &stack.settings.apps {
         let files = stack.code_of(app);
         builder = builder.findings(hazards(&files));
+        // Only an app whose code this phase changes gets its port exposed: one that serves
+        // already is reached as it is today.
         match exposure(stack, app) {
             Exposure::Serves { file, line, how } => {
                 builder = builder.finding(Finding::new(
@@ -103,7 +105,6 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                     Severity::Info,
                     format!("{} serves its metrics already ({how}, {file}:{line}): nothing to add", app.service),
                 ));
-                exposed.push(app);
             }
             Exposure::Unknown => {
                 builder = builder.finding(

@@ -18,6 +18,7 @@ mod docs;
 mod dual_run;
 mod engine;
 mod engine_corpus;
+mod expose;
 mod every_phase;
 mod init;
 mod live_client;

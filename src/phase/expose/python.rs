@@ -23,6 +23,7 @@ static MAIN_DEF: LazyLock<Regex> =
 static MAIN_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?m)^if\s+__name__\s*==\s*['"]__main__['"]\s*:[ \t]*\r?$"#).expect("static regex")
 });
+static OS_IMPORT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^import\s+os\s*$").expect("static regex"));
 static WEB_APP: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(?P<kind>Flask|FastAPI)\s*\(").expect("static regex"));
 
@@ -80,7 +81,13 @@ pub fn plan(text: &str, port: u16) -> Result<String, Unplanned> {
             "cannot read how prometheus_client is imported (a one-line `from prometheus_client import …` or `import prometheus_client`)",
         ));
     };
-    let line = style.render(&indent, &[&format!("{function}({port}{registry_arg})")]);
+    // Where the file reads its settings from the environment, the port is one of them.
+    let port_arg = if OS_IMPORT.is_match(text) {
+        format!("int(os.environ.get('METRICS_PORT', '{port}'))")
+    } else {
+        port.to_string()
+    };
+    let line = style.render(&indent, &[&format!("{function}({port_arg}{registry_arg})")]);
     let mut out = String::with_capacity(text.len() + line.len() + 20);
     let mut last = 0;
     if let Some((import_end, added)) = &import {
@@ -114,11 +121,11 @@ mod tests {
 
     #[test]
     fn a_worker_starts_the_server_first_thing_in_main_on_the_pushed_registry() {
-        let py = "from prometheus_client import CollectorRegistry, Counter, push_to_gateway\n\nregistry = CollectorRegistry()\n\ndef push():\n    push_to_gateway(GW, job=\"etl\", registry=registry)\n\ndef main():\n    \"\"\"Loop.\"\"\"\n    while True:\n        push()\n";
+        let py = "import os\nfrom prometheus_client import CollectorRegistry, Counter, push_to_gateway\n\nregistry = CollectorRegistry()\n\ndef push():\n    push_to_gateway(GW, job=\"etl\", registry=registry)\n\ndef main():\n    \"\"\"Loop.\"\"\"\n    while True:\n        push()\n";
         let after = plan(py, 9102).unwrap();
         assert_eq!(
             after,
-            "from prometheus_client import CollectorRegistry, Counter, push_to_gateway, start_http_server\n\nregistry = CollectorRegistry()\n\ndef push():\n    push_to_gateway(GW, job=\"etl\", registry=registry)\n\ndef main():\n    \"\"\"Loop.\"\"\"\n    start_http_server(9102, registry=registry)\n    while True:\n        push()\n"
+            "import os\nfrom prometheus_client import CollectorRegistry, Counter, push_to_gateway, start_http_server\n\nregistry = CollectorRegistry()\n\ndef push():\n    push_to_gateway(GW, job=\"etl\", registry=registry)\n\ndef main():\n    \"\"\"Loop.\"\"\"\n    start_http_server(int(os.environ.get(\"METRICS_PORT\", \"9102\")), registry=registry)\n    while True:\n        push()\n"
         );
     }
 

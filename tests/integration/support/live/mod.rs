@@ -2,6 +2,7 @@
 //! inside the test process, and a tiny HTTP server that misbehaves on purpose.
 
 pub mod app;
+pub mod real_app;
 pub mod fake_http;
 pub mod stack;
 
