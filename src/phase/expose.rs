@@ -50,7 +50,11 @@ impl Unplanned {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Exposure {
     /// Its code serves metrics already.
-    Serves { file: String, line: usize, how: &'static str },
+    Serves {
+        file: String,
+        line: usize,
+        how: &'static str,
+    },
     /// Its code pushes and serves nothing: `expose` has an edit for it, or a snippet.
     PushesOnly { file: String, line: usize },
     /// No push call in the code read (or no code read): nothing to decide from.
@@ -103,7 +107,10 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                 builder = builder.finding(Finding::new(
                     "already-serves-metrics",
                     Severity::Info,
-                    format!("{} serves its metrics already ({how}, {file}:{line}): nothing to add", app.service),
+                    format!(
+                        "{} serves its metrics already ({how}, {file}:{line}): nothing to add",
+                        app.service
+                    ),
                 ));
             }
             Exposure::Unknown => {
@@ -120,7 +127,9 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                 );
             }
             Exposure::PushesOnly { .. } => {
-                let Some((file, offset)) = pushing_file(&files) else { continue };
+                let Some((file, offset)) = pushing_file(&files) else {
+                    continue;
+                };
                 let (line, column) = file.line_col(offset);
                 let location = Location {
                     path: file.path.clone(),
@@ -185,9 +194,9 @@ fn snippet(client: Client, app: &App) -> String {
         Client::ClientGolang => format!(
             "go func() {{\n\thttp.Handle(\"/metrics\", promhttp.HandlerFor(registry, promhttp.HandlerOpts{{}}))\n\tlog.Fatal(http.ListenAndServe(\":{port}\", nil))\n}}()"
         ),
-        Client::JavaSimpleclient => format!(
-            "HTTPServer server = new HTTPServer.Builder().withPort({port}).withRegistry(registry).build();"
-        ),
+        Client::JavaSimpleclient => {
+            format!("HTTPServer server = new HTTPServer.Builder().withPort({port}).withRegistry(registry).build();")
+        }
         Client::Micrometer => format!(
             "management.endpoints.web.exposure.include=health,prometheus\nmanagement.server.port={port}\n# then set `metrics_path: /actuator/prometheus` under `scrape:` in pullover.yaml"
         ),
@@ -210,7 +219,10 @@ fn hazards(files: &[&SourceFile]) -> Vec<Finding> {
                     .at(Location::at(file, hazard.offset)),
             );
         }
-        for call in calls.iter().filter(|c| matches!(c.function.as_str(), "push" | "push_to_gateway")) {
+        for call in calls
+            .iter()
+            .filter(|c| matches!(c.function.as_str(), "push" | "push_to_gateway"))
+        {
             if call.instance == Instance::None {
                 findings.push(
                     Finding::new(
@@ -238,7 +250,9 @@ fn expose_ports(stack: &Stack, apps: &[&App], builder: ChangeSetBuilder) -> Resu
     let mut edits = Vec::new();
     let mut names = Vec::new();
     for app in apps.iter().filter(|a| a.in_compose) {
-        let Some(service) = compose.service(&app.service) else { continue };
+        let Some(service) = compose.service(&app.service) else {
+            continue;
+        };
         if service.expose.contains(&app.port) || service.container_ports.contains(&app.port) {
             continue;
         }

@@ -984,7 +984,9 @@ fn resolve_apps(
                         let (paths, _) = roots_of(&app.service).unwrap_or_default();
                         let files = code_under(code, &paths);
                         files.iter().any(|f| !app_code::push_calls(f.text()).is_empty())
-                            && !files.iter().any(|f| app_code::serving::serves_metrics(f.text()).is_some())
+                            && !files
+                                .iter()
+                                .any(|f| app_code::serving::serves_metrics(f.text()).is_some())
                     };
                     match listens {
                         Some(port) => {

@@ -31,7 +31,11 @@ fn expose_inserts_only_the_lines_it_must_and_rolls_back_byte_for_byte() {
         let before = p.read(code);
         let plan = p.run(["plan"]);
         plan.success();
-        assert!(plan.stdout.contains("Phase 0/5 `expose`"), "{stack}: the first phase is expose\n{}", plan.stdout);
+        assert!(
+            plan.stdout.contains("Phase 0/5 `expose`"),
+            "{stack}: the first phase is expose\n{}",
+            plan.stdout
+        );
         p.run(["apply", "expose", "--yes"]).success();
         let after = p.read(code);
         let diff = similar::TextDiff::from_lines(&before, &after);
@@ -54,11 +58,17 @@ fn expose_inserts_only_the_lines_it_must_and_rolls_back_byte_for_byte() {
             assert!(extended, "{stack}: `{line}` is changed, not extended");
         }
         assert!(
-            inserted.iter().any(|l| l.contains("/metrics") || l.contains("start_http_server")),
+            inserted
+                .iter()
+                .any(|l| l.contains("/metrics") || l.contains("start_http_server")),
             "{stack}: no endpoint inserted: {inserted:?}"
         );
         // Indentation of every inserted line is a multiple of the file's unit.
-        let unit = if *stack == "node-express" || stack.starts_with("python") { 4 } else { 2 };
+        let unit = if *stack == "node-express" || stack.starts_with("python") {
+            4
+        } else {
+            2
+        };
         for line in &inserted {
             let lead = line.len() - line.trim_start_matches(' ').len();
             assert_eq!(lead % unit, 0, "{stack}: `{line}` is not indented like the file");
@@ -66,12 +76,24 @@ fn expose_inserts_only_the_lines_it_must_and_rolls_back_byte_for_byte() {
         // What scrape adds next targets what expose chose.
         let scrape = p.run(["plan", "scrape"]);
         scrape.success();
-        assert!(!scrape.stdout.contains("app-serves-no-metrics"), "{stack}:\n{}", scrape.stdout);
+        assert!(
+            !scrape.stdout.contains("app-serves-no-metrics"),
+            "{stack}:\n{}",
+            scrape.stdout
+        );
         p.run(["rollback", "--yes"]).success();
-        assert_eq!(p.hashes(), original, "{stack}: rollback of expose is not byte-identical");
+        assert_eq!(
+            p.hashes(),
+            original,
+            "{stack}: rollback of expose is not byte-identical"
+        );
         // Skipping expose is allowed, and scrape says what that means.
         let scrape = p.run(["plan", "scrape"]);
-        assert!(scrape.stdout.contains("hazard [app-serves-no-metrics]"), "{stack}:\n{}", scrape.stdout);
+        assert!(
+            scrape.stdout.contains("hazard [app-serves-no-metrics]"),
+            "{stack}:\n{}",
+            scrape.stdout
+        );
     }
 }
 
@@ -81,7 +103,13 @@ fn apps_that_serve_metrics_already_get_no_change_from_expose() {
     for stack in stacks().iter().filter(|s| !push_only.contains(s.as_str())) {
         let p = pullover().stack(stack);
         let run = p.run(["plan", "expose", "--detailed-exitcode"]);
-        assert_eq!(run.code, Some(0), "{stack}: expose plans a change\n{}{}", run.stdout, run.stderr);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "{stack}: expose plans a change\n{}{}",
+            run.stdout,
+            run.stderr
+        );
     }
 }
 
@@ -89,8 +117,14 @@ fn apps_that_serve_metrics_already_get_no_change_from_expose() {
 fn the_seed_after_expose_serves_what_it_pushes() {
     let test = "the_seed_after_expose_serves_what_it_pushes";
     run_node_app(test, "seed", "metrics-api", "server.js", |app| {
-        let (status, _) = http_request(app, "POST", "/events", r#"{"page": "/", "country": "de"}"#, Duration::from_secs(5))
-            .unwrap_or_else(|e| panic!("POST /events: {e}"));
+        let (status, _) = http_request(
+            app,
+            "POST",
+            "/events",
+            r#"{"page": "/", "country": "de"}"#,
+            Duration::from_secs(5),
+        )
+        .unwrap_or_else(|e| panic!("POST /events: {e}"));
         assert_eq!(status, 204);
     });
 }
@@ -155,7 +189,11 @@ fn run_node_app(test: &str, stack: &str, folder: &str, main: &str, exercise: imp
         addr,
     );
     exercise(addr);
-    let pushed_job = if stack == "seed" { "pushgateway" } else { stack_job(stack) };
+    let pushed_job = if stack == "seed" {
+        "pushgateway"
+    } else {
+        stack_job(stack)
+    };
     same_families(&app, gateway_addr, pushed_job);
     drop(gateway);
 }
@@ -172,7 +210,10 @@ fn start_gateway(dir: &Path) -> (ServerProcess, SocketAddr) {
     let gateway = ServerProcess::spawn(
         "pushgateway",
         PUSHGATEWAY_BIN,
-        &[format!("--web.listen-address={addr}"), "--persistence.file=".to_string()],
+        &[
+            format!("--web.listen-address={addr}"),
+            "--persistence.file=".to_string(),
+        ],
         addr,
         dir,
     );
@@ -189,7 +230,10 @@ fn same_families(app: &RealApp, gateway: SocketAddr, job: &str) {
         assert_eq!(status, 200, "GET /metrics:\n{body}\nlog:\n{}", app.log_text());
         let served = parse_exposition(&body);
         let errors: Vec<String> = served.errors().map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "/metrics is not valid exposition text: {errors:#?}\n{body}");
+        assert!(
+            errors.is_empty(),
+            "/metrics is not valid exposition text: {errors:#?}\n{body}"
+        );
         let served: BTreeSet<String> = served
             .families
             .iter()

@@ -115,6 +115,11 @@ impl Stage {
         checks
     }
 
+    /// Nothing is scraped directly yet: no phase applied, or only `expose`.
+    pub fn before_scrape(self) -> bool {
+        matches!(self, Stage::Baseline | Stage::After(PhaseId::Expose))
+    }
+
     pub fn needs_prometheus(self, explicit_app_url: bool) -> bool {
         self.checks(explicit_app_url, false)
             .iter()
@@ -415,7 +420,7 @@ pub async fn verify(
     if let Some(targets) = &targets
         && kinds.contains(&CheckKind::Target)
     {
-        if stage == Stage::Baseline {
+        if stage.before_scrape() {
             if let Some(job) = gateway_job {
                 let runs = running_jobs.as_ref().is_none_or(|jobs| jobs.iter().any(|j| j == job));
                 report

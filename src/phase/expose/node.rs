@@ -39,7 +39,8 @@ static INLINE_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("static regex")
 });
-static NAMED_HANDLER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*(?P<name>[\w$]+)\s*[,)]").expect("static regex"));
+static NAMED_HANDLER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*(?P<name>[\w$]+)\s*[,)]").expect("static regex"));
 
 /// The registry the push sends: the Pushgateway's third argument, else the default one.
 fn registry(text: &str) -> Option<String> {

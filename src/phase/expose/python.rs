@@ -11,18 +11,19 @@ use super::Unplanned;
 use super::style::{Style, indent_of_next_line, next_line_start};
 
 static FROM_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^from\s+prometheus_client\s+import\s+(?P<names>[^\n(\\#]*[^\s(\\#])[ \t]*\r?$").expect("static regex")
+    Regex::new(r"(?m)^from\s+prometheus_client\s+import\s+(?P<names>[^\n(\\#]*[^\s(\\#])[ \t]*\r?$")
+        .expect("static regex")
 });
 static MODULE_IMPORT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^import\s+prometheus_client[ \t]*\r?$").expect("static regex"));
 static REGISTRY_ARG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:push_to_gateway|pushadd_to_gateway)\s*\([^)]*?\bregistry\s*=\s*(?P<reg>[\w.]+)").expect("static regex")
+    Regex::new(r"\b(?:push_to_gateway|pushadd_to_gateway)\s*\([^)]*?\bregistry\s*=\s*(?P<reg>[\w.]+)")
+        .expect("static regex")
 });
 static MAIN_DEF: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^def\s+main\s*\([^)]*\)\s*(?:->[^:]+)?:[ \t]*\r?$").expect("static regex"));
-static MAIN_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)^if\s+__name__\s*==\s*['"]__main__['"]\s*:[ \t]*\r?$"#).expect("static regex")
-});
+static MAIN_BLOCK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?m)^if\s+__name__\s*==\s*['"]__main__['"]\s*:[ \t]*\r?$"#).expect("static regex"));
 static OS_IMPORT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^import\s+os\s*$").expect("static regex"));
 static WEB_APP: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(?P<kind>Flask|FastAPI)\s*\(").expect("static regex"));
@@ -62,7 +63,9 @@ pub fn plan(text: &str, port: u16) -> Result<String, Unplanned> {
         return Err(Unplanned::new(
             "found no `def main():` and no `if __name__ == \"__main__\":` block to start the server in",
         )
-        .snippet(format!("from prometheus_client import start_http_server\nstart_http_server({port}{registry_arg})")));
+        .snippet(format!(
+            "from prometheus_client import start_http_server\nstart_http_server({port}{registry_arg})"
+        )));
     };
     let mut at = next_line_start(text, block.end());
     let indent = indent_of_next_line(text, at)
@@ -70,7 +73,9 @@ pub fn plan(text: &str, port: u16) -> Result<String, Unplanned> {
         .map_or_else(|| style.unit.clone(), str::to_string);
     at = after_docstring(text, at);
     let (function, import) = if let Some(import) = FROM_IMPORT.captures(text) {
-        let names = import.name("names").ok_or_else(|| Unplanned::new("cannot read the import"))?;
+        let names = import
+            .name("names")
+            .ok_or_else(|| Unplanned::new("cannot read the import"))?;
         let already = names.as_str().split(',').any(|n| n.trim() == "start_http_server");
         let edit = (!already).then(|| (names.end(), ", start_http_server".to_string()));
         ("start_http_server".to_string(), edit)
@@ -133,6 +138,9 @@ mod tests {
     fn flask_is_a_snippet_not_a_guess() {
         let py = "from flask import Flask\nfrom prometheus_client import push_to_gateway\napp = Flask(__name__)\n";
         let err = plan(py, 8000).unwrap_err();
-        assert!(err.snippet.as_deref().is_some_and(|s| s.contains("make_wsgi_app")), "{err:?}");
+        assert!(
+            err.snippet.as_deref().is_some_and(|s| s.contains("make_wsgi_app")),
+            "{err:?}"
+        );
     }
 }

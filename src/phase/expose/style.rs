@@ -107,7 +107,10 @@ mod tests {
         assert_eq!(style.unit, "    ");
         assert_eq!(style.quote, '"');
         assert!(!style.semicolons);
-        assert_eq!(style.render("", &["if (a) {", "\u{1}b('c');", "}"]), "if (a) {\n    b(\"c\")\n}\n");
+        assert_eq!(
+            style.render("", &["if (a) {", "\u{1}b('c');", "}"]),
+            "if (a) {\n    b(\"c\")\n}\n"
+        );
         let seed = "const a = require('x');\nfunction f() {\n  g('y');\n}\n";
         let style = Style::of(seed, "    ");
         assert_eq!((style.unit.as_str(), style.quote, style.semicolons), ("  ", '\'', true));

@@ -33,16 +33,20 @@ impl Client {
     }
 }
 
-static PROM_CLIENT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"require\(\s*['"]prom-client['"]\s*\)|from\s+['"]prom-client['"]"#).expect("static regex"));
-static PYTHON_CLIENT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^\s*(?:from\s+prometheus_client\b|import\s+prometheus_client\b)").expect("static regex"));
+static PROM_CLIENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"require\(\s*['"]prom-client['"]\s*\)|from\s+['"]prom-client['"]"#).expect("static regex")
+});
+static PYTHON_CLIENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^\s*(?:from\s+prometheus_client\b|import\s+prometheus_client\b)").expect("static regex")
+});
 static GO_CLIENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#""github\.com/prometheus/client_golang/"#).expect("static regex"));
 static JAVA_CLIENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bimport\s+io\.prometheus\.(?:client|metrics)\.").expect("static regex"));
-static MICROMETER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"prometheus\.metrics\.export\.pushgateway|metrics\.export\.prometheus\.pushgateway").expect("static regex"));
+static MICROMETER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"prometheus\.metrics\.export\.pushgateway|metrics\.export\.prometheus\.pushgateway")
+        .expect("static regex")
+});
 
 /// The client library `text` (at `path`) uses, by its imports.
 pub fn client_of(path: &str, text: &str) -> Option<Client> {
@@ -92,10 +96,7 @@ pub fn serves_metrics(text: &str) -> Option<Serving> {
         "java" => "simpleclient's HTTPServer",
         _ => "the actuator's prometheus endpoint",
     };
-    Some(Serving {
-        offset: m.start(),
-        how,
-    })
+    Some(Serving { offset: m.start(), how })
 }
 
 /// A way the pushed values may differ from what a scrape of the same process reads.
@@ -171,11 +172,20 @@ mod tests {
 
     #[test]
     fn the_client_comes_from_the_imports() {
-        assert_eq!(client_of("a/server.js", "const client = require('prom-client');"), Some(Client::PromClient));
-        assert_eq!(client_of("a/w.py", "from prometheus_client import Counter\n"), Some(Client::PythonClient));
+        assert_eq!(
+            client_of("a/server.js", "const client = require('prom-client');"),
+            Some(Client::PromClient)
+        );
+        assert_eq!(
+            client_of("a/w.py", "from prometheus_client import Counter\n"),
+            Some(Client::PythonClient)
+        );
         assert_eq!(client_of("a/w.py", "import requests\n"), None);
         assert_eq!(
-            client_of("main.go", "import \"github.com/prometheus/client_golang/prometheus/push\""),
+            client_of(
+                "main.go",
+                "import \"github.com/prometheus/client_golang/prometheus/push\""
+            ),
             Some(Client::ClientGolang)
         );
     }

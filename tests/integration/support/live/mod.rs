@@ -2,8 +2,8 @@
 //! inside the test process, and a tiny HTTP server that misbehaves on purpose.
 
 pub mod app;
-pub mod real_app;
 pub mod fake_http;
+pub mod real_app;
 pub mod stack;
 
 use std::io::{Read, Write};

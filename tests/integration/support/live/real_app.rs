@@ -29,7 +29,9 @@ fn skip<T>(test: &str, message: &str) -> Option<T> {
 }
 
 fn run(command: &mut Command) -> Result<(), String> {
-    let output = command.output().map_err(|err| format!("cannot run {command:?}: {err}"))?;
+    let output = command
+        .output()
+        .map_err(|err| format!("cannot run {command:?}: {err}"))?;
     if output.status.success() {
         Ok(())
     } else {
@@ -54,14 +56,24 @@ pub fn node_modules(test: &str, package_json: &Path) -> Option<PathBuf> {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     std::fs::write(dir.join("package.json"), &text).unwrap_or_else(|e| panic!("{e}"));
     let installed = run(Command::new("npm")
-        .args(["install", "--omit=dev", "--no-audit", "--no-fund", "--no-package-lock", "--silent"])
+        .args([
+            "install",
+            "--omit=dev",
+            "--no-audit",
+            "--no-fund",
+            "--no-package-lock",
+            "--silent",
+        ])
         .current_dir(&dir));
     match installed {
         Ok(()) => {
             let _ = std::fs::write(dir.join("node_modules/.installed"), "");
             Some(dir.join("node_modules"))
         }
-        Err(err) => skip(test, &format!("cannot install the app's npm dependencies (the test script installs nodejs and npm): {err}")),
+        Err(err) => skip(
+            test,
+            &format!("cannot install the app's npm dependencies (the test script installs nodejs and npm): {err}"),
+        ),
     }
 }
 
@@ -73,14 +85,22 @@ pub fn python_with_client(test: &str) -> Option<PathBuf> {
         return Some(python);
     }
     let made = run(Command::new("python3").args(["-m", "venv"]).arg(&dir)).and_then(|()| {
-        run(Command::new(dir.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", "prometheus_client"]))
+        run(Command::new(dir.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "prometheus_client",
+        ]))
     });
     match made {
         Ok(()) => {
             let _ = std::fs::write(dir.join(".installed"), "");
             Some(python)
         }
-        Err(err) => skip(test, &format!("cannot make a venv with prometheus_client (the test script installs python3-venv): {err}")),
+        Err(err) => skip(
+            test,
+            &format!("cannot make a venv with prometheus_client (the test script installs python3-venv): {err}"),
+        ),
     }
 }
 
@@ -98,7 +118,10 @@ pub fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {response:?}")))?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -116,7 +139,12 @@ impl RealApp {
         let out = File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
         let err = out.try_clone().unwrap_or_else(|e| panic!("{e}"));
         let mut command = Command::new(program);
-        command.args(args).current_dir(dir).stdin(Stdio::null()).stdout(out).stderr(err);
+        command
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
         for (key, value) in env {
             command.env(key, value);
         }
@@ -128,18 +156,26 @@ impl RealApp {
                 Ok(())
             });
         }
-        let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         let mut app = RealApp { addr, log, child };
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = app.child.try_wait() {
-                panic!("the app exited with {status} before it answered; log:\n{}", app.log_text());
+                panic!(
+                    "the app exited with {status} before it answered; log:\n{}",
+                    app.log_text()
+                );
             }
             if http_request(addr, "GET", "/", "", Duration::from_millis(500)).is_ok() {
                 return app;
             }
             if started.elapsed() > READY_DEADLINE {
-                panic!("the app did not answer on {addr} within {READY_DEADLINE:?}; log:\n{}", app.log_text());
+                panic!(
+                    "the app did not answer on {addr} within {READY_DEADLINE:?}; log:\n{}",
+                    app.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
