@@ -56,7 +56,7 @@ fn a_phase_whose_predecessor_is_not_applied_is_refused() {
 #[test]
 fn drift_is_shown_and_refused_unless_forced() {
     let p = pullover().stack("seed");
-    p.run(["apply", "--yes"]).success();
+    p.run(["apply", "scrape", "--yes"]).success();
     let edited = p.read("prometheus/prometheus.yml") + "# an operator's edit\n";
     p.write("prometheus/prometheus.yml", &edited);
     let status = p.run(["status"]);

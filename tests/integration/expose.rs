@@ -19,8 +19,8 @@ use crate::support::{pullover, stacks};
 /// The stacks whose app only pushes, with the file `expose` changes.
 const PUSH_ONLY: &[(&str, &str)] = &[
     ("seed", "metrics-api/server.js"),
-    ("node-express", "api/app.js"),
-    ("python-worker", "worker/reindex.py"),
+    ("tests/push-only/node-express", "api/app.js"),
+    ("tests/push-only/python-worker", "worker/reindex.py"),
 ];
 
 #[test]
@@ -132,7 +132,7 @@ fn the_seed_after_expose_serves_what_it_pushes() {
 #[test]
 fn an_express_app_after_expose_serves_what_it_pushes() {
     let test = "an_express_app_after_expose_serves_what_it_pushes";
-    run_node_app(test, "node-express", "api", "app.js", |_| {});
+    run_node_app(test, "tests/push-only/node-express", "api", "app.js", |_| {});
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn a_python_worker_after_expose_serves_what_it_pushes() {
         return;
     }
     let Some(python) = python_with_client(test) else { return };
-    let p = pullover().stack("python-worker");
+    let p = pullover().stack("tests/push-only/python-worker");
     p.run(["apply", "expose", "--yes"]).success();
     let (gateway, gateway_addr) = start_gateway(&p.path());
     let port = free_port();
@@ -200,7 +200,7 @@ fn run_node_app(test: &str, stack: &str, folder: &str, main: &str, exercise: imp
 
 fn stack_job(stack: &str) -> &'static str {
     match stack {
-        "node-express" => "orders-api",
+        "tests/push-only/node-express" => "orders-api",
         other => panic!("no pushed job known for {other}"),
     }
 }

@@ -92,7 +92,7 @@ fn detailed_exitcode_is_2_when_changes_are_pending() {
 #[test]
 fn flags_override_discovery() {
     let p = pullover().stack("seed");
-    let run = p.run(["--app", "website:80", "--format", "json", "plan"]);
+    let run = p.run(["--app", "website:80", "--format", "json", "plan", "scrape"]);
     run.success();
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let diff = json["changes"][0]["diff"].as_str().unwrap();
