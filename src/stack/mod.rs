@@ -979,7 +979,15 @@ fn resolve_apps(
                             .and_then(|(_, v)| v.as_deref()?.parse().ok())
                     });
                     let listens = service.and_then(|s| s.listen_port()).or(from_env);
-                    // An app that only pushes listens nowhere yet: `expose` gives it this port.
+                    // An app that only pushes and declares no port listens nowhere yet: `expose`
+                    // gives it this port. A port written but unreadable stays an error.
+                    let declares_port = compose.is_some_and(|c| {
+                        c.doc
+                            .value()
+                            .get("services")
+                            .and_then(|s| s.get(app.service.as_str()))
+                            .is_some_and(|s| s.get("expose").is_some() || s.get("ports").is_some())
+                    });
                     let pushes_only = || {
                         let (paths, _) = roots_of(&app.service).unwrap_or_default();
                         let files = code_under(code, &paths);
@@ -997,7 +1005,7 @@ fn resolve_apps(
                             ));
                             port
                         }
-                        None if pushes_only() => {
+                        None if !declares_port && pushes_only() => {
                             found.push(evidence(
                                 &key("port"),
                                 EXPOSE_DEFAULT_PORT.to_string(),

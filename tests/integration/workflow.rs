@@ -547,12 +547,13 @@ fn the_documented_github_actions_workflow_runs_a_plan_pullover_accepts() {
     let run = p.run(&args);
     run.success();
     assert!(
-        run.stdout.starts_with("## pullover plan: phase 1/5 `scrape`"),
+        run.stdout.starts_with("## pullover plan: phase 0/5 `expose`"),
         "{}",
         run.stdout
     );
     // On a stack with a hazard the same command exits 4, which the workflow reports.
     let own_job = pullover().stack("seed-own-job");
+    own_job.run(["apply", "expose", "--yes"]).success();
     own_job.run(&args).code(4);
     assert!(text.contains("\"$code\" -ne 4"));
 }
