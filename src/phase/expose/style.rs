@@ -54,10 +54,10 @@ impl Style {
             if self.quote != '\'' {
                 line = line.replace('\'', &self.quote.to_string());
             }
-            if !self.semicolons {
-                if let Some(stripped) = line.strip_suffix(';') {
-                    line = stripped.to_string();
-                }
+            if !self.semicolons
+                && let Some(stripped) = line.strip_suffix(';')
+            {
+                line = stripped.to_string();
             }
             out.push_str(indent);
             out.push_str(&line);
