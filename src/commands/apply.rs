@@ -45,7 +45,7 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
         ctx.print(&format!("Phase `{phase}` is applied already; nothing to do.\n"))?;
         return Ok(Outcome::Success);
     }
-    if let Some(missing) = PhaseId::ALL.iter().take(phase.number() - 1).find(|p| !done.contains(p)) {
+    if let Some(missing) = phase.required_before().find(|p| !done.contains(p)) {
         return Err(
             Diagnostic::error(format!("phase `{phase}` comes after `{missing}`, which is not applied"))
                 .help(format!("apply `{missing}` first: pullover apply {missing}"))

@@ -258,10 +258,15 @@ fn applied_ids(applied: &[AppliedPhase]) -> Vec<PhaseId> {
     applied.iter().filter_map(|p| PhaseId::from_name(&p.phase)).collect()
 }
 
-/// The first phase, in order, that is not applied.
+/// The first phase, in order, that is not applied, after the last applied one (an `expose`
+/// left out because the apps serve /metrics already is not asked for again after `scrape`).
 fn next_phase(applied: &[AppliedPhase]) -> Option<PhaseId> {
     let done = applied_ids(applied);
-    PhaseId::ALL.into_iter().find(|p| !done.contains(p))
+    let after = done.iter().map(|p| p.number()).max();
+    PhaseId::ALL
+        .into_iter()
+        .filter(|p| after.is_none_or(|last| p.number() > last))
+        .find(|p| !done.contains(p))
 }
 
 /// Findings rendered and printed at a time (each stands alone).
@@ -274,7 +279,7 @@ fn print_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> Result<()
     ctx.print(&ctx.bold(&format!(
         "Phase {}/{} `{}`: {}\n",
         phase.number(),
-        PhaseId::ALL.len(),
+        PhaseId::LAST,
         phase,
         phase.summary()
     )))?;
@@ -296,7 +301,19 @@ fn print_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> Result<()
     }
     let mut out = String::new();
     let waiting = changeset.waiting();
-    if changeset.is_empty() && waiting == 0 {
+    let todos = changeset
+        .findings
+        .iter()
+        .filter(|f| f.severity == crate::changeset::Severity::Todo)
+        .count();
+    if changeset.is_empty() && waiting == 0 && todos > 0 {
+        // Never "No changes" alone while a person still has work this phase asked for.
+        out.push_str(&format!(
+            "No file changes: {todos} to-do{} above {} left for a person.\n",
+            if todos == 1 { "" } else { "s" },
+            if todos == 1 { "is" } else { "are" }
+        ));
+    } else if changeset.is_empty() && waiting == 0 {
         out.push_str("No changes: the files already look as this phase would leave them.\n");
     } else if changeset.is_empty() {
         out.push_str("No file changes yet: ");

@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         ctx.note(&format!(
             "phase `{phase}` is applied already; this shows what planning it again finds"
         ));
-    } else if let Some(missing) = PhaseId::ALL.iter().take(phase.number() - 1).find(|p| !done.contains(p)) {
+    } else if let Some(missing) = phase.required_before().find(|p| !done.contains(p)) {
         ctx.note(&format!(
             "`{missing}` is not applied yet; `pullover apply {phase}` refuses until it is"
         ));
@@ -74,11 +74,11 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
             super::drift::to_json(&state, &journal, &drift)?,
         ))?;
     } else if ctx.global.format == Format::Markdown {
-        let next = PhaseId::ALL.get(phase.number()).copied();
+        let next = PhaseId::ALL.get(phase.number() + 1).copied();
         let text = markdown::PhaseText {
             name: phase.name(),
             number: phase.number(),
-            of: PhaseId::ALL.len(),
+            of: PhaseId::LAST,
             summary: phase.summary(),
             gate: (phase != PhaseId::Docs).then(|| phase.gate()),
             next: next.map(PhaseId::name),

@@ -4,6 +4,7 @@
 pub mod dashboards;
 pub mod docs;
 pub mod dual_run;
+pub mod expose;
 pub mod kube;
 pub mod mounts;
 pub mod remove;
@@ -18,6 +19,7 @@ use crate::stack::Stack;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum PhaseId {
+    Expose,
     Scrape,
     DualRun,
     Dashboards,
@@ -28,7 +30,8 @@ pub enum PhaseId {
 pub type Planner = fn(&Stack) -> Result<ChangeSet, Diagnostic>;
 
 impl PhaseId {
-    pub const ALL: [PhaseId; 5] = [
+    pub const ALL: [PhaseId; 6] = [
+        PhaseId::Expose,
         PhaseId::Scrape,
         PhaseId::DualRun,
         PhaseId::Dashboards,
@@ -38,6 +41,7 @@ impl PhaseId {
 
     pub fn name(self) -> &'static str {
         match self {
+            PhaseId::Expose => "expose",
             PhaseId::Scrape => "scrape",
             PhaseId::DualRun => "dual-run",
             PhaseId::Dashboards => "dashboards",
@@ -50,13 +54,32 @@ impl PhaseId {
         PhaseId::ALL.into_iter().find(|p| p.name() == name)
     }
 
-    /// 1-based position.
+    /// Position as the docs number phases: `expose` is 0 (only apps that push and serve
+    /// nothing need it), `scrape` 1, … `docs` 5 ([`PhaseId::LAST`]).
     pub fn number(self) -> usize {
-        PhaseId::ALL.iter().position(|p| *p == self).map_or(0, |i| i + 1)
+        PhaseId::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    /// The last phase's number, the "of" in "phase 1/5".
+    pub const LAST: usize = PhaseId::ALL.len() - 1;
+
+    /// Whether `apply` of a later phase needs this one applied first. `expose` does not: an
+    /// app that already serves /metrics has nothing for it, and `scrape` says when one does not.
+    pub fn required_before_later(self) -> bool {
+        self != PhaseId::Expose
+    }
+
+    /// The phases `apply self` needs applied first.
+    pub fn required_before(self) -> impl Iterator<Item = PhaseId> {
+        PhaseId::ALL
+            .into_iter()
+            .take_while(move |p| *p != self)
+            .filter(|p| p.required_before_later())
     }
 
     pub fn summary(self) -> &'static str {
         match self {
+            PhaseId::Expose => "make each app that only pushes serve its metrics at /metrics",
             PhaseId::Scrape => "add a direct scrape job for each app",
             PhaseId::DualRun => "run both sources; add a comparison dashboard and divergence rules",
             PhaseId::Dashboards => "rewrite dashboard and rule queries to the scraped series",
@@ -68,6 +91,7 @@ impl PhaseId {
     /// What must hold, on the live system, before the next phase.
     pub fn gate(self) -> &'static str {
         match self {
+            PhaseId::Expose => "the app serves valid exposition text at /metrics",
             PhaseId::Scrape => "the app serves /metrics and Prometheus reports the new target up",
             PhaseId::DualRun => "old and new series agree within tolerance",
             PhaseId::Dashboards => "every rewritten query returns what the old one returned",
@@ -79,6 +103,7 @@ impl PhaseId {
     /// The planner, or `None` while this version of pullover does not have it.
     pub fn planner(self) -> Option<Planner> {
         match self {
+            PhaseId::Expose => Some(expose::plan),
             PhaseId::Scrape => Some(scrape::plan),
             PhaseId::DualRun => Some(dual_run::plan),
             PhaseId::Dashboards => Some(dashboards::plan),
@@ -97,9 +122,9 @@ impl PhaseId {
         )
     }
 
+    /// The phase before, among those a later one requires (so `scrape` has none).
     pub fn previous(self) -> Option<PhaseId> {
-        let i = self.number();
-        (i > 1).then(|| PhaseId::ALL[i - 2])
+        self.required_before().last()
     }
 }
 

@@ -71,6 +71,19 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             }
             continue;
         }
+        if let super::expose::Exposure::PushesOnly { file, line } = super::expose::exposure(stack, app) {
+            builder = builder.finding(
+                Finding::new(
+                    "app-serves-no-metrics",
+                    Severity::Hazard,
+                    format!(
+                        "{} pushes ({file}:{line}) and its code serves no /metrics: the new target will be down",
+                        app.service
+                    ),
+                )
+                .tip("apply `expose` first (pullover plan expose shows the change to its code)"),
+            );
+        }
         if !app.in_compose {
             builder = builder.finding(Finding::new(
                 "app-not-in-compose",

@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+pub mod serving;
+
 /// File names (suffixes) read as app code or app config.
 pub const CODE_SUFFIXES: &[&str] = &[
     ".js",
@@ -262,6 +264,40 @@ static MICROMETER_JOB: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
+
+/// The arguments of the call whose `(` ends just before `start`, as written.
+pub fn call_arguments(text: &str, start: usize) -> &str {
+    balanced_args(text, start)
+}
+
+/// Call arguments split at their top-level commas (brackets and quotes kept whole).
+pub fn split_arguments(args: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    for (i, c) in args.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                '(' | '{' | '[' => depth += 1,
+                ')' | '}' | ']' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => {
+                    parts.push(args.get(start..i).unwrap_or("").trim());
+                    start = i + 1;
+                }
+                _ => {}
+            },
+        }
+    }
+    let last = args.get(start..).unwrap_or("").trim();
+    if !last.is_empty() {
+        parts.push(last);
+    }
+    parts
+}
 
 /// The first argument of a call, trimmed.
 fn first_positional(args: &str) -> Option<&str> {

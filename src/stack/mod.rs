@@ -305,6 +305,11 @@ impl Stack {
         self.files().find(|f| &f.path == path)
     }
 
+    /// The app's own code and config files (its `build:` folder or `code:`).
+    pub fn code_of(&self, app: &App) -> Vec<&SourceFile> {
+        code_under(&self.code, &app.code)
+    }
+
     /// Folder new dashboards go to: the first provisioned dashboards folder.
     pub fn dashboards_dir(&self) -> Option<DashboardsFolder> {
         self.evidence
@@ -622,6 +627,10 @@ fn code_roots(compose: Option<&Compose>, pinned: &SettingsFile) -> Vec<(String, 
     }
     roots
 }
+
+/// The port `expose` serves /metrics on for an app that listens on none (prometheus_client's
+/// own documented example port).
+pub const EXPOSE_DEFAULT_PORT: u16 = 8000;
 
 /// No app's code is this big; beyond it a folder is a dependency tree.
 const MAX_CODE_FILES: usize = 2000;
@@ -1054,20 +1063,52 @@ fn resolve_apps(
                             .find(|(k, _)| k == "PORT")
                             .and_then(|(_, v)| v.as_deref()?.parse().ok())
                     });
-                    let port = service.and_then(|s| s.listen_port()).or(from_env).ok_or_else(|| {
-                        Diagnostic::error(format!("cannot tell which port {} serves /metrics on", app.service)).help(
-                            format!(
+                    let listens = service.and_then(|s| s.listen_port()).or(from_env);
+                    // An app that only pushes and declares no port listens nowhere yet: `expose`
+                    // gives it this port. A port written but unreadable stays an error.
+                    let declares_port = compose.is_some_and(|c| {
+                        c.doc
+                            .value()
+                            .get("services")
+                            .and_then(|s| s.get(app.service.as_str()))
+                            .is_some_and(|s| s.get("expose").is_some() || s.get("ports").is_some())
+                    });
+                    let pushes_only = || {
+                        let (paths, _) = roots_of(&app.service).unwrap_or_default();
+                        let files = code_under(code, &paths);
+                        files.iter().any(|f| !app_code::push_calls(f.text()).is_empty())
+                            && !files
+                                .iter()
+                                .any(|f| app_code::serving::serves_metrics(f.text()).is_some())
+                    };
+                    match listens {
+                        Some(port) => {
+                            found.push(evidence(
+                                &key("port"),
+                                port.to_string(),
+                                "from the service's expose/ports/PORT",
+                            ));
+                            port
+                        }
+                        None if !declares_port && pushes_only() => {
+                            found.push(evidence(
+                                &key("port"),
+                                EXPOSE_DEFAULT_PORT.to_string(),
+                                "its code only pushes and it listens on no port: `expose` serves /metrics there",
+                            ));
+                            EXPOSE_DEFAULT_PORT
+                        }
+                        None => {
+                            return Err(Diagnostic::error(format!(
+                                "cannot tell which port {} serves /metrics on",
+                                app.service
+                            ))
+                            .help(format!(
                                 "pass --app {}:PORT, or set `port:` for it under `apps:` in pullover.yaml",
                                 app.service
-                            ),
-                        )
-                    })?;
-                    found.push(evidence(
-                        &key("port"),
-                        port.to_string(),
-                        "from the service's expose/ports/PORT",
-                    ));
-                    port
+                            )));
+                        }
+                    }
                 }
             };
             let (code_paths, code_why) = roots_of(&app.service).unwrap_or_default();

@@ -203,23 +203,23 @@ fn seed_analyze_lists_every_reference_by_file_with_what_happens_to_it() {
                                           | `grafana/dashboards/` | Website Overview, Metrics API, Pushgateway Health |
 
     metrics-api/server.js
-      5:18     code-mention     review    pushes to or configures the Pushgateway
-                                          // pushed to the Pushgateway every PUSH_INTERVAL_SECONDS.
+      4:65     code-mention     review    pushes to or configures the Pushgateway
+                                          // live in prom-client's default registry and are pushed to the Pushgateway
       12:7     code-mention     review    pushes to or configures the Pushgateway
                                           const PUSHGATEWAY_URL = process.env.PUSHGATEWAY_URL || 'http://pushgateway:9091';
-      120:36   code-mention     review    pushes to or configures the Pushgateway
+      116:36   code-mention     review    pushes to or configures the Pushgateway
                                           // Push the whole registry as job "pushgateway" (the dashboards select it there), instance "app-1".
-      121:28   code-mention     review    pushes to or configures the Pushgateway
+      117:28   code-mention     review    pushes to or configures the Pushgateway
                                           const gateway = new client.Pushgateway(PUSHGATEWAY_URL, { timeout: 5000 }, register);
-      125:19   code-mention     review    pushes to or configures the Pushgateway
+      121:19   code-mention     review    pushes to or configures the Pushgateway
                                           await gateway.pushAdd({ jobName: 'pushgateway', groupings: { instance: 'app-1' } });
-      127:30   code-mention     review    pushes to or configures the Pushgateway
+      123:30   code-mention     review    pushes to or configures the Pushgateway
                                           console.error(`push to ${PUSHGATEWAY_URL} failed: ${err.message}`);
-      134:71   code-mention     review    pushes to or configures the Pushgateway
+      130:71   code-mention     review    pushes to or configures the Pushgateway
                                           console.log(`metrics-api listening on ${HOST}:${PORT}, pushing to ${PUSHGATEWAY_URL} every ${PUSH_INTERVAL_SECONDS}s`);
 
     About the stack:
-      info [pushed-identity] metrics-api pushes as job "pushgateway", instance "app-1": its code: `pushAdd` at metrics-api/server.js:125 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
+      info [pushed-identity] metrics-api pushes as job "pushgateway", instance "app-1": its code: `pushAdd` at metrics-api/server.js:121 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
              --> grafana/dashboards/metrics-api.json:124:19 (dashboard "Metrics API" › row "Requests" › panel "Requests / s by status")
              = tip: pin it in pullover.yaml: `apps: [{service: metrics-api, pushed_job: pushgateway, pushed_instances: [app-1]}]`
 

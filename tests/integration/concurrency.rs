@@ -122,7 +122,7 @@ fn a_second_apply_refuses_at_once_naming_the_first_and_writes_nothing() {
 
     let out = first.release();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(assert_not_interleaved(&p), ["apply scrape"]);
+    assert_eq!(assert_not_interleaved(&p), ["apply expose"]);
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn with_a_lock_timeout_the_second_apply_waits_and_then_applies_the_next_phase() 
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(status.success(), "{rest}");
-    assert_eq!(assert_not_interleaved(&p), ["apply scrape", "apply dual-run"]);
+    assert_eq!(assert_not_interleaved(&p), ["apply expose", "apply scrape"]);
 }
 
 #[test]
@@ -262,5 +262,5 @@ fn a_file_edited_between_the_plan_shown_and_the_write_stops_apply_and_keeps_the_
     assert!(stderr.contains("run the command again to see the plan"), "{stderr}");
     assert_eq!(p.read(config), edited, "the person's edit was overwritten");
     let status = p.run(["status"]);
-    assert!(status.stdout.contains("[>] 1 scrape      next"), "{}", status.stdout);
+    assert!(status.stdout.contains("[>] 0 expose      next"), "{}", status.stdout);
 }

@@ -23,7 +23,7 @@ use crate::support::{Pullover, applicable_phases, pullover, stacks};
 /// A copy of `stack` with every phase before `phase` applied.
 fn prepared(stack: &str, phase: PhaseId) -> Pullover {
     let p = pullover().stack(stack);
-    for earlier in PhaseId::ALL.iter().take(phase.number() - 1) {
+    for earlier in phase.required_before() {
         p.run(["apply", earlier.name(), "--yes"]).success();
     }
     p

@@ -273,7 +273,7 @@ fn seed_plan_rewrites_pinned_instances_and_reports_what_cannot_move() {
     +        expr: sum by (code) (rate(http_requests_total{job="metrics-api", instance="metrics-api:8080"}[5m]))
 
     Findings:
-      info [pushed-identity] metrics-api pushes as job "pushgateway", instance "app-1": its code: `pushAdd` at metrics-api/server.js:125 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
+      info [pushed-identity] metrics-api pushes as job "pushgateway", instance "app-1": its code: `pushAdd` at metrics-api/server.js:121 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
              --> grafana/dashboards/metrics-api.json:124:19 (dashboard "Metrics API" › row "Requests" › panel "Requests / s by status")
              = tip: pin it in pullover.yaml: `apps: [{service: metrics-api, pushed_job: pushgateway, pushed_instances: [app-1]}]`
       todo [no-scraped-equivalent] `up{job="pushgateway"}` is the health of the Pushgateway target, which goes away; the app's own target reports `up` once scraped. Left unchanged

@@ -52,8 +52,8 @@ fn seed_docs_plan_rewrites_the_architecture_line_and_the_metrics_flow_and_lists_
     +   (`job="metrics-api", instance="metrics-api:8080"`).
     +3. Grafana queries Prometheus.
      
-    -The metrics API also serves the same registry on `GET /metrics` (port 8080),
-    -which nothing scrapes yet.
+    -The metrics API serves no `GET /metrics`: nothing can scrape it directly, so
+    -pushing is the only way its counters reach Prometheus.
     +Nothing is pushed any more: when an app stops, its target goes down
     +(`up == 0`) and its series go stale, so no "last push" timestamp is needed
     +to notice it.
@@ -99,20 +99,20 @@ fn seed_docs_plan_rewrites_the_architecture_line_and_the_metrics_flow_and_lists_
              --> METRICS.md:36:30
       todo [pushgateway-mention] the docs mention the Pushgateway: - `PushgatewayDown`: Prometheus cannot scrape the Pushgateway.
              --> METRICS.md:39:4
-      todo [pushgateway-mention] mentions the Pushgateway: // pushed to the Pushgateway every PUSH_INTERVAL_SECONDS.
-             --> metrics-api/server.js:5:18
+      todo [pushgateway-mention] mentions the Pushgateway: // live in prom-client's default registry and are pushed to the Pushgateway
+             --> metrics-api/server.js:4:65
       todo [pushgateway-mention] holds the Pushgateway's address: const PUSHGATEWAY_URL = process.env.PUSHGATEWAY_URL || 'http://pushgateway:9091';
              --> metrics-api/server.js:12:7
       todo [pushgateway-mention] mentions the Pushgateway: // Push the whole registry as job "pushgateway" (the dashboards select it there), instance "app-1".
-             --> metrics-api/server.js:120:36
+             --> metrics-api/server.js:116:36
       todo [pushgateway-mention] pushes to the Pushgateway: const gateway = new client.Pushgateway(PUSHGATEWAY_URL, { timeout: 5000 }, register);
-             --> metrics-api/server.js:121:17
+             --> metrics-api/server.js:117:17
       todo [pushgateway-mention] pushes to the Pushgateway: await gateway.pushAdd({ jobName: 'pushgateway', groupings: { instance: 'app-1' } });
-             --> metrics-api/server.js:125:19
+             --> metrics-api/server.js:121:19
       todo [pushgateway-mention] mentions the Pushgateway: console.error(`push to ${PUSHGATEWAY_URL} failed: ${err.message}`);
-             --> metrics-api/server.js:127:30
+             --> metrics-api/server.js:123:30
       todo [pushgateway-mention] mentions the Pushgateway: console.log(`metrics-api listening on ${HOST}:${PORT}, pushing to ${PUSHGATEWAY_URL} every ${PUSH_INTERVAL_SECONDS}s`);
-             --> metrics-api/server.js:134:71
+             --> metrics-api/server.js:130:71
       info [pushgateway-mentions-left] 19 line(s) in docs and app code still mention the Pushgateway (listed above)
              = tip: remove the push calls and the gateway address from the apps once Prometheus scrapes them; reword or delete the prose
       todo [rule-on-gateway-series] alert `MetricsApiPushStale` reads what goes away with the Pushgateway: `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged

@@ -14,7 +14,7 @@ fn prometheus_config(stack: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn seed_dual_run_rules_compare_each_learnt_metric() {
     let p = pullover().stack("seed");
-    p.run(["apply", "--yes"]).success();
+    p.run(["apply", "scrape", "--yes"]).success();
     let run = p.run(["--format", "json", "plan"]);
     run.success();
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -107,7 +107,7 @@ fn a_crash_between_the_files_of_dual_run_is_undone() {
     // dual-run writes two or three files: kill after the first and after the second.
     for point in ["after-file-write#1", "after-file-write#2", "before-file-write#2"] {
         let p = pullover().stack("honor-false");
-        p.run(["apply", "--yes"]).success();
+        p.run(["apply", "scrape", "--yes"]).success();
         let before = p.hashes();
         let crashed = p.env("PULLOVER_FAILPOINT", point);
         let run = crashed.run(["apply", "--yes"]);

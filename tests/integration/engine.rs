@@ -27,10 +27,10 @@ fn apply_then_rollback_restores_every_file_byte_for_byte() {
         .collect();
     assert_eq!(events, ["begin apply", "commit ", "begin rollback", "commit "]);
     insta::assert_snapshot!(p.clean(&p.run(["history"]).stdout), @"
-    #1   [TIME]  apply    scrape     done  by tester with pullover 0.1.0
-           M prometheus/prometheus.yml  [SHA] → [SHA] mode 644
-    #2   [TIME]  rollback scrape     done  by tester with pullover 0.1.0
-           M prometheus/prometheus.yml  [SHA] → [SHA] mode 644
+    #1   [TIME]  apply    expose     done  by tester with pullover 0.1.0
+           M metrics-api/server.js  [SHA] → [SHA] mode 644
+    #2   [TIME]  rollback expose     done  by tester with pullover 0.1.0
+           M metrics-api/server.js  [SHA] → [SHA] mode 644
     ");
 }
 
@@ -106,7 +106,8 @@ fn status_works_on_a_fresh_stack_and_in_json() {
     run.success();
     insta::assert_snapshot!(p.clean(&run.stdout), @"
     Stack [STACK]
-      [>] 1 scrape      next: `pullover plan` shows it
+      [>] 0 expose      next: `pullover plan` shows it
+      [ ] 1 scrape      
       [ ] 2 dual-run    
       [ ] 3 dashboards  
       [ ] 4 remove      

@@ -100,7 +100,7 @@ fn seed_init_shows_each_setting_and_why() {
       scrape.interval: 15s
           the global `scrape_interval` in prometheus/prometheus.yml
       apps.metrics-api.pushed_job: pushgateway
-          its code: `pushAdd` at metrics-api/server.js:125 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
+          its code: `pushAdd` at metrics-api/server.js:121 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
 
     Wrote pullover.yaml: each key says why it was chosen. Review it, then run `pullover plan`.
     "#);
@@ -145,7 +145,7 @@ fn seed_init_shows_each_setting_and_why() {
         # The name of its new scrape job.
         job: metrics-api
         # The `job` it pushes as: what dashboards and rules select today.
-        # found: its code: `pushAdd` at metrics-api/server.js:125 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
+        # found: its code: `pushAdd` at metrics-api/server.js:121 pushes as job "pushgateway"; the dashboards and rules select its metrics with job="pushgateway" (32 selectors, e.g. `http_requests_total{job="pushgateway", method=~"$method"}`)
         pushed_job: pushgateway
         # The `instance` values it pushes with ("" = no instance label).
         pushed_instances:

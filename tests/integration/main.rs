@@ -19,6 +19,7 @@ mod dual_run;
 mod engine;
 mod engine_corpus;
 mod every_phase;
+mod expose;
 mod hand_edits;
 mod init;
 mod kubernetes;

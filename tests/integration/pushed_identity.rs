@@ -45,7 +45,7 @@ fn the_users_stack_moves_every_app_selector_off_job_pushgateway_in_every_model_a
         plan.stdout
     );
     assert!(
-        plan.stdout.contains("metrics-api/server.js:125"),
+        plan.stdout.contains("metrics-api/server.js:121"),
         "the push call is cited: {}",
         plan.stdout
     );
@@ -175,7 +175,7 @@ fn a_pin_wins_over_what_the_stack_says() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("its code: `pushAdd` at metrics-api/server.js:125"),
+        run.stdout.contains("its code: `pushAdd` at metrics-api/server.js:121"),
         "{}",
         run.stdout
     );
@@ -222,7 +222,7 @@ fn undecided_queries_are_pending_work_not_no_changes() {
     assert!(plan.stdout.contains("[pushed-identity-undecided]"), "{}", plan.stdout);
     assert!(
         plan.stdout
-            .contains("its code: `pushAdd` at metrics-api/server.js:125 pushes as job \"metrics-api\""),
+            .contains("its code: `pushAdd` at metrics-api/server.js:121 pushes as job \"metrics-api\""),
         "both sides are named: {}",
         plan.stdout
     );
@@ -295,5 +295,5 @@ fn init_never_writes_a_guess_as_a_fact() {
     q.run(["init", "--yes"]).success();
     let written = q.read("pullover.yaml");
     assert!(written.contains("    pushed_job: pushgateway\n"), "{written}");
-    assert!(written.contains("metrics-api/server.js:125"), "{written}");
+    assert!(written.contains("metrics-api/server.js:121"), "{written}");
 }

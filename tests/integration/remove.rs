@@ -255,10 +255,10 @@ fn seed_remove_plan_takes_out_the_gateway_and_lists_what_is_left() {
              --> docker-compose.yml:69:3
              = tip: delete it once you are sure: `docker volume rm <project>_pushgateway_data` (`docker volume ls` shows the name)
       todo [push-logic] metrics-api still pushes to the Pushgateway (`Pushgateway`)
-             --> metrics-api/server.js:121:1
+             --> metrics-api/server.js:117:1
              = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now
       todo [push-logic] metrics-api still pushes to the Pushgateway (`pushAdd`)
-             --> metrics-api/server.js:125:5
+             --> metrics-api/server.js:121:5
              = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now
       todo [rule-on-gateway-series] alert `MetricsApiPushStale` reads what goes away with the Pushgateway: `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules/pushgateway.yml:7:15 (alert `MetricsApiPushStale`)

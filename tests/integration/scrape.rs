@@ -6,6 +6,8 @@ use crate::support::{promtool_check_config, pullover, require_tool, stacks};
 #[test]
 fn seed_scrape_plan_adds_one_job_and_nothing_else() {
     let p = pullover().stack("seed");
+    // The seed's app only pushes: `expose` comes first (tests/integration/expose.rs).
+    p.run(["apply", "expose", "--yes"]).success();
     let run = p.run(["plan"]);
     run.success();
     insta::assert_snapshot!(p.clean(&run.stdout), @"
@@ -76,7 +78,7 @@ fn promtool_accepts_every_prometheus_yml_after_scrape() {
 #[test]
 fn planning_scrape_again_after_apply_finds_nothing() {
     let p = pullover().stack("seed");
-    p.run(["apply", "--yes"]).success();
+    p.run(["apply", "scrape", "--yes"]).success();
     let run = p.run(["plan", "scrape", "--detailed-exitcode"]);
     run.code(0);
     assert!(run.stdout.contains("No changes"), "{}", run.stdout);
@@ -92,7 +94,7 @@ fn detailed_exitcode_is_2_when_changes_are_pending() {
 #[test]
 fn flags_override_discovery() {
     let p = pullover().stack("seed");
-    let run = p.run(["--app", "website:80", "--format", "json", "plan"]);
+    let run = p.run(["--app", "website:80", "--format", "json", "plan", "scrape"]);
     run.success();
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let diff = json["changes"][0]["diff"].as_str().unwrap();
@@ -103,7 +105,7 @@ fn flags_override_discovery() {
 #[test]
 fn two_apps_get_two_jobs() {
     let p = pullover().stack("grafana-resources");
-    let run = p.run(["--format", "json", "plan"]);
+    let run = p.run(["--format", "json", "plan", "scrape"]);
     run.success();
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let diff = json["changes"][0]["diff"].as_str().unwrap();

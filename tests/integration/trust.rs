@@ -521,10 +521,10 @@ fn a_patch_file_is_always_fresh_and_0600_and_never_written_through_a_symlink() {
     symlink(w.p.path().join("prometheus/prometheus.yml"), &link).unwrap();
     w.refuses(&[&["plan", "--patch", link.to_str().unwrap()]], "it is a symlink");
     // Straight at a file the plan changes: refused too.
-    let managed = w.p.path().join("prometheus/prometheus.yml");
+    let managed = w.p.path().join("metrics-api/server.js");
     w.refuses(
         &[&["plan", "--patch", managed.to_str().unwrap()]],
-        "it is prometheus/prometheus.yml, a file this plan changes",
+        "it is metrics-api/server.js, a file this plan changes",
     );
 }
 

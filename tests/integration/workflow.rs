@@ -10,7 +10,7 @@ use crate::support::pullover;
 #[test]
 fn apply_from_a_subfolder_finds_the_stack_root_and_writes_there() {
     let p = pullover().stack("seed");
-    let run = p.run_in("prometheus", ["apply", "--yes"]);
+    let run = p.run_in("prometheus", ["apply", "scrape", "--yes"]);
     run.success();
     assert!(
         run.stderr
@@ -228,6 +228,9 @@ fn plan_fail_on_exits_4_when_findings_at_or_above_the_level_remain() {
 #[test]
 fn plan_fail_on_passes_when_nothing_reaches_the_level() {
     let p = pullover().stack("seed");
+    // Without `expose` first, scrape's plan holds a hazard: the app serves no /metrics.
+    p.run(["plan", "scrape", "--fail-on", "hazard"]).code(4);
+    p.run(["apply", "expose", "--yes"]).success();
     p.run(["plan", "scrape", "--fail-on", "todo"]).success();
     p.run(["plan", "scrape", "--fail-on", "todo", "--detailed-exitcode"])
         .code(2);
@@ -544,12 +547,13 @@ fn the_documented_github_actions_workflow_runs_a_plan_pullover_accepts() {
     let run = p.run(&args);
     run.success();
     assert!(
-        run.stdout.starts_with("## pullover plan: phase 1/5 `scrape`"),
+        run.stdout.starts_with("## pullover plan: phase 0/5 `expose`"),
         "{}",
         run.stdout
     );
     // On a stack with a hazard the same command exits 4, which the workflow reports.
     let own_job = pullover().stack("seed-own-job");
+    own_job.run(["apply", "expose", "--yes"]).success();
     own_job.run(&args).code(4);
     assert!(text.contains("\"$code\" -ne 4"));
 }

@@ -87,11 +87,16 @@ impl Stage {
     /// stage adds. Before `scrape`, when a Prometheus is configured, it must run what the
     /// files say (the gateway's job, its target up): a rollback without reload shows there.
     pub fn checks(self, explicit_app_url: bool, prometheus: bool) -> Vec<CheckKind> {
+        // After `expose` nothing is scraped yet: the checks are the baseline's.
+        let stage = match self {
+            Stage::After(PhaseId::Expose) => Stage::Baseline,
+            other => other,
+        };
         let mut checks = Vec::new();
-        if matches!(self, Stage::Baseline) || explicit_app_url {
+        if matches!(stage, Stage::Baseline) || explicit_app_url {
             checks.push(CheckKind::Exposition);
         }
-        match self {
+        match stage {
             Stage::Baseline => {
                 if prometheus {
                     checks.extend([CheckKind::RunningConfig, CheckKind::Target]);
@@ -100,7 +105,7 @@ impl Stage {
             Stage::After(phase) => {
                 checks.extend([CheckKind::RunningConfig, CheckKind::Target, CheckKind::ScrapeDuration]);
                 match phase {
-                    PhaseId::Scrape => {}
+                    PhaseId::Expose | PhaseId::Scrape => {}
                     PhaseId::DualRun => checks.push(CheckKind::DualRun),
                     PhaseId::Dashboards => checks.push(CheckKind::Queries),
                     PhaseId::Remove | PhaseId::Docs => checks.push(CheckKind::Gone),
@@ -108,6 +113,11 @@ impl Stage {
             }
         }
         checks
+    }
+
+    /// Nothing is scraped directly yet: no phase applied, or only `expose`.
+    pub fn before_scrape(self) -> bool {
+        matches!(self, Stage::Baseline | Stage::After(PhaseId::Expose))
     }
 
     pub fn needs_prometheus(self, explicit_app_url: bool) -> bool {
@@ -410,7 +420,7 @@ pub async fn verify(
     if let Some(targets) = &targets
         && kinds.contains(&CheckKind::Target)
     {
-        if stage == Stage::Baseline {
+        if stage.before_scrape() {
             if let Some(job) = gateway_job {
                 let runs = running_jobs.as_ref().is_none_or(|jobs| jobs.iter().any(|j| j == job));
                 report

@@ -367,7 +367,7 @@ pub fn running_config_checks(
                 ),
             ),
             // Before `scrape` the job is not there yet, as it should be.
-            (false, false) if stage == Stage::Baseline => continue,
+            (false, false) if stage.before_scrape() => continue,
             (false, false) => {
                 let mut check = Check::new(
                     CheckKind::RunningConfig,

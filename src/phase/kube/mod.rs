@@ -27,6 +27,7 @@ pub fn plan(phase: PhaseId, stack: &Stack, kube: &KubeStack) -> Result<ChangeSet
         return Err(no_gateway(phase));
     }
     let mut changeset = match phase {
+        PhaseId::Expose => expose(stack, kube)?,
         PhaseId::Scrape => scrape::plan(stack, kube)?,
         PhaseId::DualRun => dual_run::plan(stack, kube)?,
         PhaseId::Dashboards => dashboards::plan(stack, kube)?,
@@ -36,6 +37,28 @@ pub fn plan(phase: PhaseId, stack: &Stack, kube: &KubeStack) -> Result<ChangeSet
     changeset.findings.splice(0..0, kube.findings.iter().cloned());
     changeset.findings.dedup();
     Ok(changeset)
+}
+
+/// The apps' code is not in a folder of manifests (their images are built elsewhere), so
+/// `expose` can only say what each pusher needs; `verify` checks its /metrics live.
+fn expose(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
+    use crate::changeset::{Finding, Severity};
+    let findings = stack.settings.apps.iter().map(|app| {
+        let finding = Finding::new(
+            "serve-metrics-by-hand",
+            Severity::Todo,
+            format!(
+                "{}'s code is not in this folder of manifests: if it only pushes, make it serve /metrics on port {} (docs/expose.md has the code for each client) and build its image again",
+                app.service, app.port
+            ),
+        )
+        .tip("`pullover verify --app-url URL` checks its /metrics; then plan `scrape`");
+        in_kubernetes(&finding, stack, kube)
+    });
+    ChangeSet::builder()
+        .findings(findings)
+        .build()
+        .map_err(|e| Diagnostic::error(e.to_string()))
 }
 
 /// The shared planner: the docs are README.md and METRICS.md as on Compose; after `remove` the

@@ -1,8 +1,8 @@
 'use strict';
 
 // Metrics API: the website reports page views here (POST /events). Counters
-// live in prom-client's default registry, are served on GET /metrics and are
-// pushed to the Pushgateway every PUSH_INTERVAL_SECONDS.
+// live in prom-client's default registry and are pushed to the Pushgateway
+// every PUSH_INTERVAL_SECONDS.
 
 const http = require('http');
 const client = require('prom-client');
@@ -93,10 +93,6 @@ async function handle(req, res) {
       return send(res, 400, `bad event: ${err.message}\n`);
     }
   }
-  if (req.method === 'GET' && route === '/metrics') {
-    const body = await register.metrics();
-    return send(res, 200, body, { 'Content-Type': register.contentType });
-  }
   if (req.method === 'GET' && route === '/healthz') {
     return send(res, 200, 'ok\n');
   }
@@ -105,7 +101,7 @@ async function handle(req, res) {
 
 const server = http.createServer((req, res) => {
   const route = new URL(req.url, 'http://localhost').pathname;
-  const known = ['/events', '/metrics', '/healthz'].includes(route) ? route : 'other';
+  const known = ['/events', '/healthz'].includes(route) ? route : 'other';
   const endTimer = httpDuration.startTimer({ method: req.method, route: known });
   res.on('finish', () => {
     httpRequests.inc({ method: req.method, code: String(res.statusCode) });

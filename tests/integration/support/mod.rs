@@ -82,9 +82,15 @@ pub fn pullover() -> Pullover {
 }
 
 impl Pullover {
-    /// Copies `stacks/<name>` to the temp folder as the stack under test.
+    /// Copies `stacks/<name>` to the temp folder as the stack under test (a `tests/…` path:
+    /// that fixture folder instead).
     pub fn stack(self, name: &str) -> Pullover {
-        copy_dir(&repo_root().join("stacks").join(name), &self.path());
+        let from = if name.starts_with("tests/") {
+            repo_root().join(name)
+        } else {
+            repo_root().join("stacks").join(name)
+        };
+        copy_dir(&from, &self.path());
         self
     }
 

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod fake_http;
+pub mod real_app;
 pub mod stack;
 
 use std::io::{Read, Write};

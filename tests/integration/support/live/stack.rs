@@ -60,7 +60,7 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    fn spawn(name: &'static str, program: &str, args: &[String], addr: SocketAddr, dir: &Path) -> Self {
+    pub fn spawn(name: &'static str, program: &str, args: &[String], addr: SocketAddr, dir: &Path) -> Self {
         let log = dir.join(format!("{name}.log"));
         let log_file = File::create(&log).unwrap_or_else(|err| panic!("cannot create {}: {err}", log.display()));
         let log_err = log_file

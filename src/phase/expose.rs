@@ -1,0 +1,286 @@
+//! Phase 0, `expose`: each app that only pushes serves its metrics for scraping, as a
+//! minimal diff of its own code in its own style (indentation, quotes, semicolons), and its
+//! Compose service exposes the port. The scrape job `scrape` then adds reads the same port
+//! (the app's, from Compose) and path (`/metrics`).
+//!
+//! What the code says decides: an app whose code already serves /metrics (a route,
+//! prometheus_client's server, promhttp, simpleclient's HTTPServer, the actuator endpoint)
+//! has nothing to do; for prom-client and prometheus_client the route or server is planned;
+//! for anything else a `todo` finding gives the snippet for that client, never a guessed
+//! edit. The counter-state hazards the push calls show are reported here too, since the
+//! dual-run comparison will show them after `scrape`. How each client is served:
+//! `docs/expose.md`.
+
+mod node;
+mod python;
+mod style;
+
+use yaml_serde::Value;
+
+use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Location, Severity};
+use crate::diagnostic::Diagnostic;
+use crate::edit::yaml::{Route, YamlEdit};
+use crate::stack::app_code::serving::{self, Client};
+use crate::stack::app_code::{self, Instance};
+use crate::stack::source::SourceFile;
+use crate::stack::{App, Stack};
+
+/// Why a client's file was left for a person, and what to add by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unplanned {
+    pub reason: String,
+    pub snippet: Option<String>,
+}
+
+impl Unplanned {
+    fn new(reason: impl Into<String>) -> Unplanned {
+        Unplanned {
+            reason: reason.into(),
+            snippet: None,
+        }
+    }
+
+    fn snippet(mut self, snippet: impl Into<String>) -> Unplanned {
+        self.snippet = Some(snippet.into());
+        self
+    }
+}
+
+/// What `expose` decided for one app, read by `scrape` too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exposure {
+    /// Its code serves metrics already.
+    Serves {
+        file: String,
+        line: usize,
+        how: &'static str,
+    },
+    /// Its code pushes and serves nothing: `expose` has an edit for it, or a snippet.
+    PushesOnly { file: String, line: usize },
+    /// No push call in the code read (or no code read): nothing to decide from.
+    Unknown,
+}
+
+/// Whether the app's code serves metrics, pushes only, or cannot tell.
+pub fn exposure(stack: &Stack, app: &App) -> Exposure {
+    let files = stack.code_of(app);
+    if let Some((file, serving)) = files
+        .iter()
+        .find_map(|f| serving::serves_metrics(f.text()).map(|s| (f, s)))
+    {
+        return Exposure::Serves {
+            file: file.path.to_string(),
+            line: file.line_col(serving.offset).0,
+            how: serving.how,
+        };
+    }
+    match pushing_file(&files) {
+        Some((file, offset)) => Exposure::PushesOnly {
+            file: file.path.to_string(),
+            line: file.line_col(offset).0,
+        },
+        None => Exposure::Unknown,
+    }
+}
+
+/// The first file with a push call, and the call's offset.
+fn pushing_file<'s>(files: &[&'s SourceFile]) -> Option<(&'s SourceFile, usize)> {
+    files.iter().find_map(|f| {
+        let calls = app_code::push_calls(f.text());
+        calls.first().map(|c| (*f, c.span.start))
+    })
+}
+
+pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
+    if stack.settings.gateway.is_none() {
+        return Err(super::no_gateway(super::PhaseId::Expose));
+    }
+    let mut builder = ChangeSet::builder();
+    let mut exposed: Vec<&App> = Vec::new();
+    for app in &stack.settings.apps {
+        let files = stack.code_of(app);
+        builder = builder.findings(hazards(&files));
+        // Only an app whose code this phase changes gets its port exposed: one that serves
+        // already is reached as it is today.
+        match exposure(stack, app) {
+            Exposure::Serves { file, line, how } => {
+                builder = builder.finding(Finding::new(
+                    "already-serves-metrics",
+                    Severity::Info,
+                    format!(
+                        "{} serves its metrics already ({how}, {file}:{line}): nothing to add",
+                        app.service
+                    ),
+                ));
+            }
+            Exposure::Unknown => {
+                builder = builder.finding(
+                    Finding::new(
+                        "no-push-code-read",
+                        Severity::Todo,
+                        format!(
+                            "no push call found in the code read for {}: pullover cannot tell whether it serves /metrics",
+                            app.service
+                        ),
+                    )
+                    .tip("name its code with `code:` for it under `apps:` in pullover.yaml; `pullover verify` checks its /metrics live"),
+                );
+            }
+            Exposure::PushesOnly { .. } => {
+                let Some((file, offset)) = pushing_file(&files) else {
+                    continue;
+                };
+                let (line, column) = file.line_col(offset);
+                let location = Location {
+                    path: file.path.clone(),
+                    line,
+                    column,
+                    context: None,
+                };
+                match plan_file(file, app) {
+                    Ok(after) => {
+                        builder = builder.modify(
+                            file,
+                            after,
+                            format!("{} serves its metrics at /metrics on port {}", app.service, app.port),
+                        );
+                        exposed.push(app);
+                    }
+                    Err(unplanned) => {
+                        let mut finding = Finding::new(
+                            "serve-metrics-by-hand",
+                            Severity::Todo,
+                            format!(
+                                "{} pushes and serves no /metrics, and pullover does not edit this code: {}",
+                                app.service, unplanned.reason
+                            ),
+                        )
+                        .at(location);
+                        if let Some(snippet) = unplanned.snippet {
+                            finding = finding.tip(format!(
+                                "add by hand (port {}, path /metrics), then `pullover verify`:\n{snippet}",
+                                app.port
+                            ));
+                        }
+                        builder = builder.finding(finding);
+                    }
+                }
+            }
+        }
+    }
+    builder = expose_ports(stack, &exposed, builder)?;
+    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// The edit for the file that pushes, by its client.
+fn plan_file(file: &SourceFile, app: &App) -> Result<String, Unplanned> {
+    match serving::client_of(file.path.as_str(), file.text()) {
+        Some(Client::PromClient) => node::plan(file.text()),
+        Some(Client::PythonClient) => python::plan(file.text(), app.port),
+        Some(client) => Err(Unplanned::new(format!("its client is {}", client.name())).snippet(snippet(client, app))),
+        None => Err(Unplanned::new(
+            "its push is not made with a client library pullover reads (prom-client, prometheus_client, client_golang, simpleclient, Micrometer)",
+        )
+        .snippet(
+            "serve the same metrics as text exposition format (https://prometheus.io/docs/instrumenting/exposition_formats/) at GET /metrics",
+        )),
+    }
+}
+
+/// What to add by hand for clients pullover does not edit.
+fn snippet(client: Client, app: &App) -> String {
+    let port = app.port;
+    match client {
+        Client::ClientGolang => format!(
+            "go func() {{\n\thttp.Handle(\"/metrics\", promhttp.HandlerFor(registry, promhttp.HandlerOpts{{}}))\n\tlog.Fatal(http.ListenAndServe(\":{port}\", nil))\n}}()"
+        ),
+        Client::JavaSimpleclient => {
+            format!("HTTPServer server = new HTTPServer.Builder().withPort({port}).withRegistry(registry).build();")
+        }
+        Client::Micrometer => format!(
+            "management.endpoints.web.exposure.include=health,prometheus\nmanagement.server.port={port}\n# then set `metrics_path: /actuator/prometheus` under `scrape:` in pullover.yaml"
+        ),
+        Client::PromClient | Client::PythonClient => String::new(),
+    }
+}
+
+/// Counter-state hazards the push code shows.
+fn hazards(files: &[&SourceFile]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for file in files {
+        let calls = app_code::push_calls(file.text());
+        if calls.is_empty() {
+            continue;
+        }
+        for hazard in serving::counter_hazards(file.text()) {
+            findings.push(
+                Finding::new(hazard.id, Severity::Hazard, hazard.message)
+                    .tip("the dual-run comparison after `scrape` shows the difference live; fix the push code or expect it there")
+                    .at(Location::at(file, hazard.offset)),
+            );
+        }
+        for call in calls
+            .iter()
+            .filter(|c| matches!(c.function.as_str(), "push" | "push_to_gateway"))
+        {
+            if call.instance == Instance::None {
+                findings.push(
+                    Finding::new(
+                        "push-replaces-group",
+                        Severity::Hazard,
+                        format!(
+                            "`{}` replaces the whole group and its grouping key has no instance: every replica pushing it overwrites the others, while a scrape reads each one",
+                            call.function
+                        ),
+                    )
+                    .tip("the scraped series add up over instances where the pushed ones showed the last pusher only")
+                    .at(Location::at(file, call.span.start)),
+                );
+            }
+        }
+    }
+    findings
+}
+
+/// `expose:` the app's port on its Compose service, where neither `expose` nor `ports` has it.
+fn expose_ports(stack: &Stack, apps: &[&App], builder: ChangeSetBuilder) -> Result<ChangeSetBuilder, Diagnostic> {
+    let Some(compose) = &stack.compose else {
+        return Ok(builder);
+    };
+    let mut edits = Vec::new();
+    let mut names = Vec::new();
+    for app in apps.iter().filter(|a| a.in_compose) {
+        let Some(service) = compose.service(&app.service) else {
+            continue;
+        };
+        if service.expose.contains(&app.port) || service.container_ports.contains(&app.port) {
+            continue;
+        }
+        let route = Route::root().key("services").key(app.service.clone());
+        let edit = if service.expose.is_empty() {
+            YamlEdit::InsertKey {
+                route,
+                key: "expose".into(),
+                value: Value::Sequence(vec![Value::String(app.port.to_string())]),
+                comment: None,
+            }
+        } else {
+            YamlEdit::Append {
+                route: route.key("expose"),
+                value: Value::String(app.port.to_string()),
+                comment: None,
+            }
+        };
+        edits.push(edit);
+        names.push(app.service.as_str());
+    }
+    if edits.is_empty() {
+        return Ok(builder);
+    }
+    let after = compose.doc.edit(&edits).map_err(|e| e.to_diagnostic(&compose.file))?;
+    Ok(builder.modify(
+        &compose.file,
+        after,
+        format!("expose the metrics port of {}", names.join(", ")),
+    ))
+}
