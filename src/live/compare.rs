@@ -305,11 +305,33 @@ pub enum ComparedBy {
     Rate,
     /// The value at the evaluation time: gauges, untyped, summary quantiles.
     Value,
+    /// Only that the series is there on both sides: gauges a client library's runtime
+    /// collector reads from the process at the moment it is asked (heap, open handles,
+    /// event-loop lag, threads). A push and a scrape ask at different moments, and a scrape
+    /// is itself an open handle, so their values differ without anything being wrong.
+    Presence,
+}
+
+/// Prefixes of the runtime collectors' metrics in the common clients (prom-client's
+/// `collectDefaultMetrics`, client_golang's Go and process collectors, prometheus_client's
+/// platform, process and GC collectors, the Java clients' JVM metrics); see docs/verify.md.
+const RUNTIME_PREFIXES: [&str; 6] = ["process_", "nodejs_", "go_", "python_", "jvm_", "dotnet_"];
+
+/// Whether `metric`, compared by value, is a runtime snapshot ([`ComparedBy::Presence`]).
+fn is_runtime_snapshot(metric: &str) -> bool {
+    RUNTIME_PREFIXES.iter().any(|prefix| metric.starts_with(prefix))
 }
 
 /// Counter-like series are compared by rate. `kinds` maps metric family names to their
 /// metadata type (Prometheus `/api/v1/metadata`); without an entry, the name decides.
 pub fn compared_by(metric: &str, kinds: &BTreeMap<String, MetricKind>) -> ComparedBy {
+    match by_kind_or_name(metric, kinds) {
+        ComparedBy::Value if is_runtime_snapshot(metric) => ComparedBy::Presence,
+        by => by,
+    }
+}
+
+fn by_kind_or_name(metric: &str, kinds: &BTreeMap<String, MetricKind>) -> ComparedBy {
     match kinds.get(metric) {
         Some(MetricKind::Counter) => return ComparedBy::Rate,
         Some(MetricKind::Gauge | MetricKind::Untyped) => return ComparedBy::Value,
@@ -439,6 +461,7 @@ pub fn compare_metric(
         }
         let (old_value, new_value) = (old.get(key).copied(), new.get(key).copied());
         let (difference, within) = match (old_value, new_value) {
+            (Some(a), Some(b)) if compared_by == ComparedBy::Presence => (Some(relative_difference(a, b)), true),
             (Some(a), Some(b)) => {
                 let difference = relative_difference(a, b);
                 let within = tolerance.accepts(a, b);
@@ -543,6 +566,7 @@ impl fmt::Display for DualRunReport {
             let by = match metric.compared_by {
                 ComparedBy::Rate => "rate ",
                 ComparedBy::Value => "value",
+                ComparedBy::Presence => "presence",
             };
             writeln!(
                 f,
@@ -704,7 +728,7 @@ pub async fn compare_dual_run(
                 ),
                 None => compare_metric(
                     name,
-                    ComparedBy::Value,
+                    compared_by(name, &kinds),
                     &Side {
                         present: old_present,
                         values: old_values.clone(),
@@ -1003,6 +1027,48 @@ mod tests {
         assert_eq!(by("jobs"), ComparedBy::Rate);
         assert_eq!(by("page_views_total"), ComparedBy::Rate);
         assert_eq!(by("queue_depth"), ComparedBy::Value);
+    }
+
+    #[test]
+    fn runtime_gauges_go_by_presence_and_their_counters_by_rate() {
+        let kinds: BTreeMap<String, MetricKind> = [
+            ("nodejs_active_handles".to_string(), MetricKind::Gauge),
+            ("process_cpu_seconds_total".to_string(), MetricKind::Counter),
+        ]
+        .into();
+        let by = |name: &str| compared_by(name, &kinds);
+        assert_eq!(by("nodejs_active_handles"), ComparedBy::Presence);
+        assert_eq!(by("nodejs_eventloop_lag_seconds"), ComparedBy::Presence);
+        assert_eq!(by("process_resident_memory_bytes"), ComparedBy::Presence);
+        assert_eq!(by("go_goroutines"), ComparedBy::Presence);
+        assert_eq!(by("process_cpu_seconds_total"), ComparedBy::Rate);
+        assert_eq!(by("go_gc_duration_seconds_count"), ComparedBy::Rate);
+        assert_eq!(by("processed_items"), ComparedBy::Value, "a prefix, not a substring");
+    }
+
+    #[test]
+    fn a_runtime_gauge_passes_on_presence_whatever_its_values_and_fails_when_missing() {
+        let old = side(&["a", "b"], &[("a", 3.0), ("b", 40.0)], 0);
+        let new = side(&["a", "b"], &[("a", 5.0), ("b", 90.0)], 0);
+        let seen = compare_metric(
+            "nodejs_active_handles",
+            ComparedBy::Presence,
+            &old,
+            &new,
+            Tolerance::default(),
+        );
+        assert_eq!(seen.verdict, Verdict::Match);
+        let by_value = compare_metric("queue_depth", ComparedBy::Value, &old, &new, Tolerance::default());
+        assert_eq!(by_value.verdict, Verdict::Differs);
+        let gone = side(&["a"], &[("a", 5.0)], 0);
+        let missing = compare_metric(
+            "nodejs_active_handles",
+            ComparedBy::Presence,
+            &old,
+            &gone,
+            Tolerance::default(),
+        );
+        assert_eq!(missing.verdict, Verdict::MissingOnNew);
     }
 
     fn side(present: &[&str], values: &[(&str, f64)], resets: u64) -> Side {

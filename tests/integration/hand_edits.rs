@@ -13,7 +13,7 @@ const EDITED_HEADER: &str = "# Prometheus configuration for the website stack (o
 /// from the job `scrape` added).
 fn scraped_then_edited() -> crate::support::Pullover {
     let p = pullover().stack("seed");
-    p.run(["apply", "--yes"]).success();
+    p.run(["apply", "scrape", "--yes"]).success();
     let text = p.read(CONFIG);
     assert!(text.starts_with(HEADER), "{text}");
     p.write(CONFIG, &text.replacen(HEADER, EDITED_HEADER, 1));
@@ -98,6 +98,7 @@ fn a_hand_edit_survives_rollback_to_baseline() {
 fn with_no_hand_edit_rollback_to_baseline_is_byte_identical() {
     let p = pullover().stack("seed");
     let before = p.hashes();
+    p.run(["apply", "expose", "--yes"]).success();
     p.run(["apply", "--yes"]).success();
     p.run(["apply", "--yes"]).success();
     p.run(["rollback", "--to", "baseline", "--yes"]).success();

@@ -7,7 +7,7 @@ use crate::support::{Pullover, pullover};
 
 fn saved(p: &Pullover) -> String {
     let file = p.path().parent().unwrap().join("scrape.plan");
-    let run = p.run(["plan", "--out", file.to_str().unwrap()]);
+    let run = p.run(["plan", "scrape", "--out", file.to_str().unwrap()]);
     run.success();
     assert!(run.stderr.contains("saved the plan to"), "{}", run.stderr);
     file.to_str().unwrap().to_string()
@@ -35,7 +35,7 @@ fn a_saved_plan_is_applied_exactly() {
     run.success();
     assert!(run.stdout.contains("Applied phase `scrape`"), "{}", run.stdout);
     let direct = pullover().stack("seed");
-    direct.run(["apply", "--yes"]).success();
+    direct.run(["apply", "scrape", "--yes"]).success();
     assert_eq!(
         p.hashes(),
         direct.hashes(),

@@ -119,6 +119,7 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
                 match metric.compared_by {
                     crate::live::compare::ComparedBy::Rate => "rate",
                     crate::live::compare::ComparedBy::Value => "value",
+                    crate::live::compare::ComparedBy::Presence => "presence",
                 }
             )),
             Verdict::MissingOnNew => problems.push(format!(

@@ -425,7 +425,7 @@ pub fn chart_svg(metric: &MetricWindow, window: &WindowSeries, tolerance: f64) -
             .axis_style(AXIS_COLOUR)
             .y_desc(match metric.compared_by {
                 ComparedBy::Rate => "per second",
-                ComparedBy::Value => "value",
+                ComparedBy::Value | ComparedBy::Presence => "value",
             })
             .draw()
             .map_err(draw_error)?;

@@ -57,6 +57,7 @@ impl MetricRow {
         let (compared_by, resets) = match metric.compared_by {
             ComparedBy::Rate => ("rate", format!("{}/{}", metric.resets_old, metric.resets_new)),
             ComparedBy::Value => ("value", "-".to_string()),
+            ComparedBy::Presence => ("presence", "-".to_string()),
         };
         MetricRow {
             metric: metric.metric.clone(),

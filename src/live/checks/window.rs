@@ -128,7 +128,7 @@ pub fn chart_queries(spec: &DualRunSpec, metric: &MetricComparison, rate_interva
             let queries = metric_queries(spec, &metric.metric, rate_interval);
             (queries.rate_old, queries.rate_new)
         }
-        ComparedBy::Value => (
+        ComparedBy::Value | ComparedBy::Presence => (
             selector(Some(&metric.metric), &spec.pushed_matchers()),
             selector(Some(&metric.metric), &spec.scraped_matchers()),
         ),
