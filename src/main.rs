@@ -9,7 +9,6 @@ use pullover::cli::Cli;
 use pullover::commands::{self, Outcome};
 
 fn main() -> ExitCode {
-    pullover::parallel::share_one_malloc_arena();
     pullover::contained::install_panic_hook();
     // clap exits 2 on a usage error; 2 means "changes pending" here, so a
     // typo must not look like a plan to a CI script: usage errors exit 1.

@@ -25,17 +25,3 @@ pub fn map_in_parallel<T: Send, R: Send>(items: Vec<T>, work: impl Fn(T) -> R + 
             .collect()
     })
 }
-
-/// One malloc arena for the whole process (glibc; elsewhere nothing to do). The workers of
-/// [`map_in_parallel`] build what a stack keeps (every dashboard's scan) and free far more
-/// (parse trees); with glibc's arena per thread that freed memory stays mapped where the main
-/// thread cannot reuse it, and the plan benchmark's peak RSS grew by a sixth. The workers
-/// parse more than they allocate, so sharing one arena costs no measurable time.
-pub fn share_one_malloc_arena() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; called first thing in `main`,
-    // before any thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-}
