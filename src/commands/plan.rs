@@ -150,9 +150,13 @@ pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
                 .into(),
         );
     };
+    // Read before the stack itself, so that the two never hold their dashboards at once.
+    let remembered = remembered_gateway(ctx)?;
     let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
-    if stack.settings.gateway.is_none() {
-        remember_gateway(ctx, &mut stack)?;
+    if stack.settings.gateway.is_none()
+        && let Some(remembered) = remembered
+    {
+        remembered.fill_in(&mut stack);
     }
     if phase.learns_from_live() {
         super::live::observe_pushes(ctx, &mut stack)?;
@@ -166,17 +170,37 @@ pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
     Ok(changeset)
 }
 
+/// The gateway and apps the stack had before `remove`, and where that was read.
+struct RememberedGateway {
+    gateway: crate::stack::Gateway,
+    apps: Vec<crate::stack::App>,
+    remove_seq: u64,
+}
+
+impl RememberedGateway {
+    fn fill_in(self, stack: &mut Stack) {
+        let gateway = self.gateway;
+        stack.evidence.push(crate::stack::discover::Evidence {
+            setting: "gateway.service".into(),
+            value: gateway.service.clone().unwrap_or_else(|| gateway.address()),
+            because: format!("the stack before the `remove` phase (journal #{})", self.remove_seq),
+        });
+        stack.settings.gateway = Some(gateway);
+        stack.settings.apps = self.apps;
+    }
+}
+
 /// After `remove` the stack has no gateway left to find: the `docs` phase learns which gateway
 /// and apps were migrated from the stack as it was before `remove`, rebuilt from the journal's
 /// snapshots in a temporary folder.
-fn remember_gateway(ctx: &Context, stack: &mut Stack) -> Result<()> {
+fn remembered_gateway(ctx: &Context) -> Result<Option<RememberedGateway>> {
     let state = ctx.state()?;
     if !state.exists()? {
-        return Ok(());
+        return Ok(None);
     }
     let applied = state.journal()?.applied();
     let Some(remove) = applied.iter().rev().find(|p| p.phase == PhaseId::Remove.name()) else {
-        return Ok(());
+        return Ok(None);
     };
     let copy = tempfile::tempdir().context("cannot create a temporary folder")?;
     let root = copy.path().join("stack");
@@ -197,18 +221,13 @@ fn remember_gateway(ctx: &Context, stack: &mut Stack) -> Result<()> {
         }
     }
     let Ok(before) = Stack::load(&root, &ctx.global.overrides()) else {
-        return Ok(());
+        return Ok(None);
     };
-    if let Some(gateway) = before.settings.gateway {
-        stack.evidence.push(crate::stack::discover::Evidence {
-            setting: "gateway.service".into(),
-            value: gateway.service.clone().unwrap_or_else(|| gateway.address()),
-            because: format!("the stack before the `remove` phase (journal #{})", remove.seq),
-        });
-        stack.settings.gateway = Some(gateway);
-        stack.settings.apps = before.settings.apps;
-    }
-    Ok(())
+    Ok(before.settings.gateway.map(|gateway| RememberedGateway {
+        gateway,
+        apps: before.settings.apps,
+        remove_seq: remove.seq,
+    }))
 }
 
 /// Copies the stack folder, pullover's own state left out.
