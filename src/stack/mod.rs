@@ -687,7 +687,8 @@ fn code_under<'s>(code: &'s [SourceFile], roots: &[RelPath]) -> Vec<&'s SourceFi
         .collect()
 }
 
-fn merge_live(mut live: LiveSettings, overrides: &Overrides) -> LiveSettings {
+/// The live URLs of `pullover.yaml`, each replaced by its flag when given.
+pub(crate) fn merge_live(mut live: LiveSettings, overrides: &Overrides) -> LiveSettings {
     if overrides.prometheus_url.is_some() {
         live.prometheus_url = overrides.prometheus_url.clone();
     }

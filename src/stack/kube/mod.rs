@@ -289,19 +289,7 @@ pub fn load(dir: &StackDir, overrides: &Overrides, use_settings_file: bool) -> R
     // No Grafana provisioning is read here: queries name their data source or the default.
     let known = crate::dashboard::KnownDatasources::default();
     let dashboards = crate::parallel::map_in_parallel(dashboards, |file| super::DashboardFile::read(file, &known));
-    let live = {
-        let mut live = pinned.live.clone().unwrap_or_default();
-        if overrides.prometheus_url.is_some() {
-            live.prometheus_url = overrides.prometheus_url.clone();
-        }
-        if overrides.pushgateway_url.is_some() {
-            live.pushgateway_url = overrides.pushgateway_url.clone();
-        }
-        if overrides.app_url.is_some() {
-            live.app_url = overrides.app_url.clone();
-        }
-        live
-    };
+    let live = super::merge_live(pinned.live.clone().unwrap_or_default(), overrides);
     let stack = Stack {
         settings: Settings {
             gateway,
