@@ -4,7 +4,7 @@
 //! comes next. Pure: the caller prints it. Secrets are masked as in every printed diff.
 
 use crate::changeset::redact::mask_text;
-use crate::changeset::render::{counted_file_diff, summary_counted};
+use crate::changeset::render::{counted_file_diff, no_change_headline, summary_counted, waiting_sentence};
 use crate::changeset::{ChangeKind, ChangeSet, Finding, Severity};
 
 /// Diffs longer than this many lines are folded in `<details>`.
@@ -58,7 +58,10 @@ pub fn render(phase: &PhaseText<'_>, changeset: &ChangeSet) -> String {
 
     out.push_str("### Changes\n\n");
     if changeset.is_empty() {
-        out.push_str("No changes: the files already look as this phase would leave them.\n\n");
+        // The same words as the text plan: never "No changes" while work is left.
+        out.push_str(&no_change_headline(changeset));
+        out.extend(waiting_sentence(changeset));
+        out.push('\n');
     }
     for (change, (diff, (added, removed))) in changeset.changes.iter().zip(&diffs) {
         let diff = mask_text(diff);

@@ -183,6 +183,39 @@ pub fn summary(changeset: &ChangeSet) -> String {
     summary_counted(changeset, lines)
 }
 
+/// What a plan that writes no file says in place of its summary: "No changes" only when no
+/// query waits for a decision and no to-do is left for a person (a script reads "No changes"
+/// as "done"). With queries waiting it is the start of [`waiting_sentence`]'s line.
+pub fn no_change_headline(changeset: &ChangeSet) -> String {
+    let todos = changeset
+        .findings
+        .iter()
+        .filter(|f| f.severity == crate::changeset::Severity::Todo)
+        .count();
+    if changeset.waiting() > 0 {
+        "No file changes yet: ".to_string()
+    } else if todos > 0 {
+        format!(
+            "No file changes: {todos} to-do{} above {} left for a person.\n",
+            if todos == 1 { "" } else { "s" },
+            if todos == 1 { "is" } else { "are" }
+        )
+    } else {
+        "No changes: the files already look as this phase would leave them.\n".to_string()
+    }
+}
+
+/// The line saying how many queries wait for a decision; `None` when none does.
+pub fn waiting_sentence(changeset: &ChangeSet) -> Option<String> {
+    let waiting = changeset.waiting();
+    (waiting > 0).then(|| {
+        format!(
+            "{waiting} quer{} wait for a decision (the findings marked \"waits\" say which and on what); the phase is not done until they are settled.\n",
+            if waiting == 1 { "y" } else { "ies" }
+        )
+    })
+}
+
 /// [`summary`] with the lines added and removed already counted.
 pub fn summary_counted(changeset: &ChangeSet, (added, removed): (usize, usize)) -> String {
     let count = |k: ChangeKind| changeset.changes.iter().filter(|c| c.kind() == k).count();

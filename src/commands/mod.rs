@@ -299,33 +299,12 @@ fn print_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> Result<()
         }
         ctx.print("\n")?;
     }
-    let mut out = String::new();
-    let waiting = changeset.waiting();
-    let todos = changeset
-        .findings
-        .iter()
-        .filter(|f| f.severity == crate::changeset::Severity::Todo)
-        .count();
-    if changeset.is_empty() && waiting == 0 && todos > 0 {
-        // Never "No changes" alone while a person still has work this phase asked for.
-        out.push_str(&format!(
-            "No file changes: {todos} to-do{} above {} left for a person.\n",
-            if todos == 1 { "" } else { "s" },
-            if todos == 1 { "is" } else { "are" }
-        ));
-    } else if changeset.is_empty() && waiting == 0 {
-        out.push_str("No changes: the files already look as this phase would leave them.\n");
-    } else if changeset.is_empty() {
-        out.push_str("No file changes yet: ");
+    let mut out = if changeset.is_empty() {
+        render::no_change_headline(changeset)
     } else {
-        out.push_str(&format!("Plan: {}.\n", render::summary_counted(changeset, lines)));
-    }
-    if waiting > 0 {
-        out.push_str(&format!(
-            "{waiting} quer{} wait for a decision (the findings marked \"waits\" say which and on what); the phase is not done until they are settled.\n",
-            if waiting == 1 { "y" } else { "ies" }
-        ));
-    }
+        format!("Plan: {}.\n", render::summary_counted(changeset, lines))
+    };
+    out.extend(render::waiting_sentence(changeset));
     ctx.print(&out)
 }
 
