@@ -294,7 +294,12 @@ impl ChangeSetBuilder {
     }
 
     pub fn findings(mut self, findings: impl IntoIterator<Item = Finding>) -> ChangeSetBuilder {
-        self.findings.extend(findings);
+        if self.findings.is_empty() {
+            // A phase's first findings are often a whole Vec: collecting it reuses its buffer.
+            self.findings = findings.into_iter().collect();
+        } else {
+            self.findings.extend(findings);
+        }
         self
     }
 

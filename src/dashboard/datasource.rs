@@ -27,7 +27,7 @@ use jsonc_parser::ast::Value;
 use super::json::{get, get_str};
 
 /// A query's data source as the file states it (after applying panel/target precedence).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Datasource {
     /// None given: Grafana's default data source.
     Default,

@@ -1,8 +1,9 @@
 //! Finding every string in a dashboard that holds a query.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use jsonc_parser::ast::{StringLit, Value};
 
@@ -92,14 +93,16 @@ pub struct QuerySite {
     pub pointer: String,
     pub kind: SiteKind,
     pub owner: Owner,
-    pub datasource: Datasource,
+    /// Shared by the sites of a file that go to the same data source: a stack keeps every
+    /// dashboard's scan while it plans, and most name one or two.
+    pub datasource: Arc<Datasource>,
     /// The string as Grafana reads it (escapes decoded).
     pub value: String,
     /// Byte range of the literal in the source, quotes included (pass it to `rewrite_strings`).
     pub literal: Range<usize>,
     /// A panel query's `legendFormat`, when it has one: its labels must exist on what the query
-    /// returns.
-    pub legend: Option<Legend>,
+    /// returns. Boxed: most queries have none, and a stack keeps every dashboard's sites.
+    pub legend: Option<Box<Legend>>,
 }
 
 /// A panel query's `legendFormat` string.
@@ -370,10 +373,14 @@ pub(crate) struct Collector {
     candidates: Vec<Candidate>,
     library_panels: Vec<LibraryPanelRef>,
     pub index: DatasourceIndex,
+    /// What a candidate's site holds until `finish` gives it its own data source.
+    unresolved: Arc<Datasource>,
 }
 
 struct Candidate {
+    /// Its `datasource` is set once the whole file is seen, from `datasource`.
     site: QuerySite,
+    datasource: Datasource,
     verdict: Verdict,
 }
 
@@ -390,6 +397,7 @@ impl Collector {
             candidates: Vec::new(),
             library_panels: Vec::new(),
             index: DatasourceIndex::default(),
+            unresolved: Arc::new(Datasource::Default),
         }
     }
 
@@ -419,10 +427,10 @@ impl Collector {
         if self.candidates.len() > count
             && let (Some(candidate), Some(legend)) = (self.candidates.last_mut(), legend)
         {
-            candidate.site.legend = Some(Legend {
+            candidate.site.legend = Some(Box::new(Legend {
                 value: legend.value.to_string(),
                 literal: self.base + legend.range.start..self.base + legend.range.end,
-            });
+            }));
         }
     }
 
@@ -489,11 +497,12 @@ impl Collector {
                 pointer,
                 kind,
                 owner: owner.clone(),
-                datasource: datasource.clone(),
+                datasource: Arc::clone(&self.unresolved),
                 value: literal.value.to_string(),
                 literal: self.base + literal.range.start..self.base + literal.range.end,
                 legend: None,
             },
+            datasource: datasource.clone(),
             verdict,
         });
     }
@@ -502,11 +511,22 @@ impl Collector {
         // Sized to the candidates: a stack keeps every dashboard's scan while it plans.
         let mut sites = Vec::with_capacity(self.candidates.len());
         let mut skipped = Vec::new();
-        for Candidate { mut site, verdict } in self.candidates {
-            site.datasource = self.index.resolve(&site.datasource);
-            known.resolve(&mut site.datasource);
+        let mut shared: HashMap<Datasource, Arc<Datasource>> = HashMap::new();
+        for Candidate {
+            mut site,
+            datasource,
+            verdict,
+        } in self.candidates
+        {
+            let mut datasource = self.index.resolve(&datasource);
+            known.resolve(&mut datasource);
+            site.datasource = Arc::clone(
+                shared
+                    .entry(datasource)
+                    .or_insert_with_key(|datasource| Arc::new(datasource.clone())),
+            );
             let verdict = match verdict {
-                Verdict::ByDatasource if site.datasource == Datasource::Default => {
+                Verdict::ByDatasource if *site.datasource == Datasource::Default => {
                     known.default_skip().map_or(Ok(()), Err)
                 }
                 Verdict::ByDatasource => datasource::classify(&site.datasource),

@@ -80,7 +80,8 @@ pub struct ClueCollector {
 }
 
 impl ClueCollector {
-    pub fn read(&mut self, context: &ReadContext<'_>, query: &str, location: &Location) {
+    /// `location` is asked for only when the query gives a clue not seen before: most never do.
+    pub fn read(&mut self, context: &ReadContext<'_>, query: &str, location: &dyn Fn() -> Location) {
         let Ok(found) = selectors(query) else { return };
         for selector in &found {
             let text = query.get(selector.span.clone()).unwrap_or_default();
@@ -114,7 +115,14 @@ impl ClueCollector {
         }
     }
 
-    fn add(&mut self, job: &str, instance: Option<&str>, metric: Option<&str>, text: &str, location: &Location) {
+    fn add(
+        &mut self,
+        job: &str,
+        instance: Option<&str>,
+        metric: Option<&str>,
+        text: &str,
+        location: &dyn Fn() -> Location,
+    ) {
         let key = (
             job.to_string(),
             instance.map(str::to_string),
@@ -132,7 +140,7 @@ impl ClueCollector {
             instance: instance.map(str::to_string),
             metric: metric.map(str::to_string),
             family: metric.map(family),
-            location: location.clone(),
+            location: location(),
             selector: text.to_string(),
             count: 1,
         });
@@ -143,7 +151,7 @@ impl ClueCollector {
         context: &ReadContext<'_>,
         selector: &SelectorView,
         text: &str,
-        location: &Location,
+        location: &dyn Fn() -> Location,
     ) {
         // An alternation (`job=~"pushgateway|website"`) says one of them, not which.
         let Some([job]) = selector.named("job") else { return };
@@ -186,7 +194,7 @@ impl ClueCollector {
         }
     }
 
-    fn read_exported_labels(&mut self, selector: &SelectorView, text: &str, location: &Location) {
+    fn read_exported_labels(&mut self, selector: &SelectorView, text: &str, location: &dyn Fn() -> Location) {
         let Some([job]) = selector.named("exported_job") else {
             return;
         };
@@ -231,7 +239,7 @@ mod tests {
         };
         let mut collector = ClueCollector::default();
         for query in queries {
-            collector.read(&context, query, &location);
+            collector.read(&context, query, &|| location.clone());
         }
         collector
             .finish()

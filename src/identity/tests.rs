@@ -24,7 +24,7 @@ fn clues(honor_labels: bool, queries: &[&str]) -> Vec<QueryClue> {
             column: 1,
             context: None,
         };
-        collector.read(&context, query, &location);
+        collector.read(&context, query, &|| location.clone());
     }
     collector.finish()
 }

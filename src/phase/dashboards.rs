@@ -204,8 +204,12 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
         }
         Ok::<_, Diagnostic>(part)
     });
+    let parts = parts.into_iter().collect::<Result<Vec<Survey>, Diagnostic>>()?;
+    // Sized once: tens of thousands of findings, grown by doubling, would briefly be held twice.
+    survey.files.reserve(parts.iter().map(|p| p.files.len()).sum());
+    survey.findings.reserve(parts.iter().map(|p| p.findings.len()).sum());
+    survey.queries.reserve(parts.iter().map(|p| p.queries.len()).sum());
     for part in parts {
-        let part = part?;
         survey.files.extend(part.files);
         survey.findings.extend(part.findings);
         survey.queries.extend(part.queries);

@@ -18,7 +18,7 @@ use crate::edit::yaml::{ItemMatch, Route, YamlDoc, YamlEdit};
 use crate::promql;
 use crate::stack::discover;
 use crate::stack::source::RelPath;
-use crate::stack::{App, Gateway, Stack};
+use crate::stack::{App, Gateway, Stack, StackQuery};
 
 /// File name of the rule file and dashboard this phase writes (and `remove` deletes).
 pub const RULE_FILE_NAME: &str = "pullover-dual-run.yml";
@@ -353,7 +353,7 @@ fn rule_file_location(stack: &Stack) -> (RelPath, Option<String>, Option<String>
 fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Vec<Finding>) {
     let mut unread = Vec::new();
     // Each query with where it is, for a finding when it does not parse.
-    let mut queries: Vec<(String, Location)> = Vec::new();
+    let mut queries: Vec<StackQuery<'_>> = Vec::new();
     for dashboard in &stack.dashboards {
         let file = &dashboard.file;
         if file.path.file_name() == DASHBOARD_FILE_NAME {
@@ -380,7 +380,7 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
             continue;
         }
         match crate::stack::prometheus::rule_exprs(file) {
-            Ok(exprs) => queries.extend(exprs),
+            Ok(exprs) => queries.extend(exprs.into_iter().map(|(text, at)| StackQuery::located(text, at))),
             Err(error) => unread.push(
                 Finding::new(
                     "unreadable-rule-file",
@@ -396,8 +396,8 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
         }
     }
     let mut found = BTreeSet::new();
-    for (query, at) in &queries {
-        let selectors = match promql::selectors(query) {
+    for query in &queries {
+        let selectors = match promql::selectors(&query.text) {
             Ok(selectors) => selectors,
             Err(error) => {
                 unread.push(
@@ -406,7 +406,7 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
                         Severity::Info,
                         format!("a query does not parse as PromQL ({error}); no metric was learnt from it"),
                     )
-                    .at(at.clone()),
+                    .at(query.location()),
                 );
                 continue;
             }

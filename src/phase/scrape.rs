@@ -8,7 +8,7 @@ use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{NodeKind, Route, YamlEdit};
 use crate::promql::SelectorView;
 use crate::stack::prometheus::duration_seconds;
-use crate::stack::{App, Gateway, Stack};
+use crate::stack::{App, Gateway, Stack, StackQuery};
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let prom = &stack.prometheus;
@@ -28,8 +28,9 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         ).tip("if that is not the gateway, name it with `gateway: {service: …}` or `gateway: {job: …}` in pullover.yaml"));
     }
     let mut new_jobs = Vec::new();
-    let all_queries = read_queries(stack);
-    for app in &stack.settings.apps {
+    let copyable = copyable_labels(stack, gateway);
+    let on_apps = queries_on_apps(stack, gateway, &copyable);
+    for (app, on_app) in stack.settings.apps.iter().zip(on_apps) {
         if gateway.job.as_deref() == Some(app.job.as_str()) {
             return Err(Diagnostic::error(format!(
                 "the new scrape job for {} would be named `{}`, the name of the Pushgateway's job",
@@ -108,8 +109,12 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                 .tip("sums over job alone double-count until the `remove` phase; the `dashboards` phase lists those queries"),
             );
         }
-        let queries = pushed_queries(&all_queries, stack, gateway, app);
-        let labels = labels_to_copy(stack, gateway, &queries);
+        let labels: Vec<(String, String)> = copyable
+            .iter()
+            .zip(&on_app.selects_label)
+            .filter(|(_, selected)| **selected)
+            .map(|(label, _)| label.clone())
+            .collect();
         if !labels.is_empty() {
             let shown: Vec<String> = labels.iter().map(|(k, v)| format!("{k}: {v}")).collect();
             builder = builder.finding(Finding::new(
@@ -123,7 +128,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                 ),
             ));
         }
-        for finding in short_ranges(stack, app, &queries) {
+        for finding in on_app.short_ranges {
             builder = builder.finding(finding);
         }
         new_jobs.push(scrape_job(app, stack, &labels));
@@ -212,92 +217,120 @@ fn scrape_job(app: &App, stack: &Stack, labels: &[(String, String)]) -> (Value, 
     (Value::Mapping(job), comment)
 }
 
-/// A query of a dashboard or rule file, with its selectors.
-struct PushedQuery {
-    text: String,
-    at: Location,
-    selectors: Vec<SelectorView>,
+/// What the dashboards and rules say about one app's pushed series.
+#[derive(Default)]
+struct QueriesOnApp {
+    /// For each of the gateway target's labels ([`copyable_labels`]): whether a query selects
+    /// the app's pushed series on it.
+    selects_label: Vec<bool>,
+    /// `range-under-four-intervals` hazards, in query order.
+    short_ranges: Vec<Finding>,
 }
 
-/// Every query of the dashboards (read on every core) and rule files, with its selectors,
-/// read once for all apps: a big stack has thousands of dashboards and dozens of apps.
-fn read_queries(stack: &Stack) -> Vec<PushedQuery> {
-    let mut queries: Vec<(String, Location)> = stack
+/// Reads every query of the dashboards and rule files once for all apps, keeping only what
+/// each app's plan needs: a big stack has tens of thousands of queries and dozens of apps.
+fn queries_on_apps(stack: &Stack, gateway: &Gateway, copyable: &[(String, String)]) -> Vec<QueriesOnApp> {
+    let apps = &stack.settings.apps;
+    let mut out: Vec<QueriesOnApp> = apps
+        .iter()
+        .map(|_| QueriesOnApp {
+            selects_label: vec![false; copyable.len()],
+            short_ranges: Vec::new(),
+        })
+        .collect();
+    let rules = stack
+        .rule_files
+        .iter()
+        .filter(|file| file.path.file_name() != super::dual_run::RULE_FILE_NAME)
+        .filter_map(|file| crate::stack::prometheus::rule_exprs(file).ok())
+        .flatten()
+        .map(|(text, at)| StackQuery::located(text, at));
+    let queries = stack
         .dashboards
         .iter()
         .filter(|d| d.file.path.file_name() != super::dual_run::DASHBOARD_FILE_NAME)
         .flat_map(|d| d.queries())
-        .collect();
-    for file in &stack.rule_files {
-        if file.path.file_name() == super::dual_run::RULE_FILE_NAME {
+        .chain(rules);
+    let pushed_series = PushedSeries::of_each_app(stack);
+    let only_app = apps.len() == 1;
+    for query in queries {
+        let Ok(selectors) = crate::promql::selectors(&query.text) else {
             continue;
-        }
-        if let Ok(exprs) = crate::stack::prometheus::rule_exprs(file) {
-            queries.extend(exprs);
+        };
+        for selector in &selectors {
+            let (job, exported_job) = (selector.equals("job"), selector.equals("exported_job"));
+            if job.is_none() && exported_job.is_none() {
+                continue;
+            }
+            for (series, on_app) in pushed_series.iter().zip(&mut out) {
+                if !series.selected_by(selector, job, exported_job, gateway, only_app) {
+                    continue;
+                }
+                for ((name, _), selected) in copyable.iter().zip(&mut on_app.selects_label) {
+                    *selected |= selector.matchers.iter().any(|m| &m.label == name);
+                }
+                on_app
+                    .short_ranges
+                    .extend(short_range(stack, series.app, &query, selector));
+            }
         }
     }
-    // Only a selector with `job =` or `exported_job =` can pick an app's pushed series
-    // ([`pushed_queries`]); the rest are not kept (a big stack has tens of thousands).
-    queries
-        .into_iter()
-        .filter_map(|(text, at)| {
-            let mut selectors = crate::promql::selectors(&text).ok()?;
-            selectors.retain(|s| s.equals("job").is_some() || s.equals("exported_job").is_some());
-            (!selectors.is_empty()).then_some(PushedQuery { text, at, selectors })
-        })
-        .collect()
+    out
 }
 
-/// One query as it concerns one app: the selectors in it that pick the app's pushed series.
-struct AppQuery<'q> {
-    query: &'q PushedQuery,
-    selectors: Vec<&'q SelectorView>,
+/// Whether a selector picks one app's pushed series.
+struct PushedSeries<'s> {
+    app: &'s App,
+    /// Several apps push under the app's job (the gateway's own, say): a selector is the app's
+    /// only when it names one of its pushed instances.
+    shared: bool,
 }
 
-/// The queries that select `app`'s pushed series. Where several apps push under one job (the
-/// gateway's own, say), a selector is the app's only when it names one of its pushed instances.
-fn pushed_queries<'q>(all: &'q [PushedQuery], stack: &Stack, gateway: &Gateway, app: &App) -> Vec<AppQuery<'q>> {
-    let only_app = stack.settings.apps.len() == 1;
-    let shared = stack
-        .settings
-        .apps
-        .iter()
-        .filter(|a| a.pushed_job == app.pushed_job)
-        .count()
-        > 1;
-    let instance_label = if gateway.honor_labels {
-        "instance"
-    } else {
-        "exported_instance"
-    };
-    let its_instance = |s: &SelectorView| {
-        !shared
-            || s.named(instance_label)
-                .is_some_and(|named| named.iter().any(|i| app.pushed_instances.contains(i)))
-    };
-    all.iter()
-        .filter_map(|query| {
-            let selectors: Vec<&SelectorView> = query
-                .selectors
-                .iter()
-                .filter(|s| {
-                    let pushed = if gateway.honor_labels {
-                        s.equals("job") == Some(app.pushed_job.as_str())
-                    } else {
-                        s.equals("exported_job") == Some(app.pushed_job.as_str())
-                            || (only_app && gateway.job.as_deref().is_some_and(|j| s.equals("job") == Some(j)))
-                    };
-                    pushed && its_instance(s)
-                })
-                .collect();
-            (!selectors.is_empty()).then_some(AppQuery { query, selectors })
-        })
-        .collect()
+impl<'s> PushedSeries<'s> {
+    fn of_each_app(stack: &'s Stack) -> Vec<Self> {
+        let apps = &stack.settings.apps;
+        apps.iter()
+            .map(|app| PushedSeries {
+                app,
+                shared: apps.iter().filter(|a| a.pushed_job == app.pushed_job).count() > 1,
+            })
+            .collect()
+    }
+
+    /// `job` and `exported_job` are the selector's `=` matchers on them, read once per selector.
+    fn selected_by(
+        &self,
+        selector: &SelectorView,
+        job: Option<&str>,
+        exported_job: Option<&str>,
+        gateway: &Gateway,
+        only_app: bool,
+    ) -> bool {
+        let pushed_job = Some(self.app.pushed_job.as_str());
+        let pushed = if gateway.honor_labels {
+            job == pushed_job
+        } else {
+            exported_job == pushed_job || (only_app && gateway.job.is_some() && job == gateway.job.as_deref())
+        };
+        if !pushed {
+            return false;
+        }
+        let instance_label = if gateway.honor_labels {
+            "instance"
+        } else {
+            "exported_instance"
+        };
+        !self.shared
+            || selector
+                .named(instance_label)
+                .is_some_and(|named| named.iter().any(|i| self.app.pushed_instances.contains(i)))
+    }
 }
 
-/// The `labels` the gateway's static target adds that queries on the pushed series select
-/// on: without them on the new target those queries would match nothing.
-fn labels_to_copy(stack: &Stack, gateway: &Gateway, queries: &[AppQuery<'_>]) -> Vec<(String, String)> {
+/// The `labels` the gateway's static target adds (`job`, `instance` and `__` labels aside):
+/// those that queries on an app's pushed series select on go onto its new target, or those
+/// queries would match nothing.
+fn copyable_labels(stack: &Stack, gateway: &Gateway) -> Vec<(String, String)> {
     let Some(job) = gateway.job.as_deref().and_then(|j| stack.prometheus.job(j)) else {
         return Vec::new();
     };
@@ -308,12 +341,8 @@ fn labels_to_copy(stack: &Stack, gateway: &Gateway, queries: &[AppQuery<'_>]) ->
             continue;
         }
         for (name, value) in labels {
-            let selected = queries
-                .iter()
-                .flat_map(|q| &q.selectors)
-                .any(|s| s.matchers.iter().any(|m| &m.label == name));
             let reserved = matches!(name.as_str(), "job" | "instance") || name.starts_with("__");
-            if selected && !reserved && !out.iter().any(|(n, _)| n == name) {
+            if !reserved && !out.iter().any(|(n, _)| n == name) {
                 out.push((name.clone(), value.clone()));
             }
         }
@@ -321,45 +350,34 @@ fn labels_to_copy(stack: &Stack, gateway: &Gateway, queries: &[AppQuery<'_>]) ->
     out
 }
 
-/// Range selectors over the pushed series shorter than four intervals of the new job: `rate`
-/// over them sees too few samples once the app is scraped at that interval.
-fn short_ranges(stack: &Stack, app: &App, queries: &[AppQuery<'_>]) -> Vec<Finding> {
+/// A range selector over the pushed series shorter than four intervals of the new job: `rate`
+/// over it sees too few samples once the app is scraped at that interval.
+fn short_range(stack: &Stack, app: &App, query: &StackQuery<'_>, selector: &SelectorView) -> Option<Finding> {
     let interval = &stack.settings.scrape.interval;
-    let Some(seconds) = duration_seconds(interval) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for query in queries {
-        for selector in &query.selectors {
-            let Some(range) = range_after(&query.query.text, selector.span.end) else {
-                continue;
-            };
-            let Some(range_seconds) = duration_seconds(range) else {
-                continue; // a template variable such as $__rate_interval: Grafana sizes it
-            };
-            if range_seconds >= 4.0 * seconds {
-                continue;
-            }
-            let samples = (range_seconds / seconds).floor();
-            out.push(
-                Finding::new(
-                    "range-under-four-intervals",
-                    Severity::Hazard,
-                    format!(
-                        "`[{range}]` over {} is shorter than 4× the interval {} will be scraped at ({interval}): at most {samples} sample(s) per window",
-                        selector.metric.as_deref().unwrap_or("the pushed series"),
-                        app.service
-                    ),
-                )
-                .tip(format!(
-                    "widen the range to at least {}s or use $__rate_interval, or scrape more often with `scrape: {{interval: …}}` in pullover.yaml",
-                    4.0 * seconds
-                ))
-                .at(query.query.at.clone()),
-            );
-        }
+    let seconds = duration_seconds(interval)?;
+    let range = range_after(&query.text, selector.span.end)?;
+    // A template variable such as $__rate_interval does not parse: Grafana sizes it.
+    let range_seconds = duration_seconds(range)?;
+    if range_seconds >= 4.0 * seconds {
+        return None;
     }
-    out
+    let samples = (range_seconds / seconds).floor();
+    Some(
+        Finding::new(
+            "range-under-four-intervals",
+            Severity::Hazard,
+            format!(
+                "`[{range}]` over {} is shorter than 4× the interval {} will be scraped at ({interval}): at most {samples} sample(s) per window",
+                selector.metric.as_deref().unwrap_or("the pushed series"),
+                app.service
+            ),
+        )
+        .tip(format!(
+            "widen the range to at least {}s or use $__rate_interval, or scrape more often with `scrape: {{interval: …}}` in pullover.yaml",
+            4.0 * seconds
+        ))
+        .at(query.location()),
+    )
 }
 
 /// The duration of a range selector `[5m]` (or of a subquery's range) right after `end`.

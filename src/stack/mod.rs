@@ -20,6 +20,7 @@ pub mod settings;
 pub mod settings_yaml;
 pub mod source;
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use compose::{Compose, ComposeVars, parse_dotenv};
@@ -156,18 +157,54 @@ impl DashboardFile {
         Self { file, scan }
     }
 
-    /// Every PromQL query of the dashboard (panel links aside) with where it is; none when the
-    /// file does not read (the dashboards phase reports that).
-    pub fn queries(&self) -> impl Iterator<Item = (String, Location)> + '_ {
+    /// Every PromQL query of the dashboard (panel links aside), borrowed from its scan; none
+    /// when the file does not read (the dashboards phase reports that).
+    pub fn queries(&self) -> impl Iterator<Item = StackQuery<'_>> + '_ {
         self.scan
             .iter()
             .flat_map(|scan| &scan.sites)
             .filter(|site| site.kind != crate::dashboard::SiteKind::PanelLink)
-            .map(|site| {
-                let at =
-                    Location::at(&self.file, site.literal.start).with_context(format!("{} {}", site.owner, site.kind));
-                (site.value.clone(), at)
+            .map(move |site| StackQuery {
+                text: Cow::Borrowed(&site.value),
+                at: QueryAt::Site { dashboard: self, site },
             })
+    }
+}
+
+/// A query of a dashboard or rule file. A dashboard's is borrowed from its scan and says where
+/// it is only when asked: a big stack has tens of thousands, and most never get a finding.
+#[derive(Debug, Clone)]
+pub struct StackQuery<'a> {
+    pub text: Cow<'a, str>,
+    at: QueryAt<'a>,
+}
+
+#[derive(Debug, Clone)]
+enum QueryAt<'a> {
+    Site {
+        dashboard: &'a DashboardFile,
+        site: &'a crate::dashboard::QuerySite,
+    },
+    Known(Location),
+}
+
+impl<'a> StackQuery<'a> {
+    /// A query read elsewhere (a rule's `expr`), with where it is.
+    pub fn located(text: String, at: Location) -> Self {
+        Self {
+            text: Cow::Owned(text),
+            at: QueryAt::Known(at),
+        }
+    }
+
+    /// Where the query is, with what it belongs to (`panel "Errors" panel query`).
+    pub fn location(&self) -> Location {
+        match &self.at {
+            QueryAt::Site { dashboard, site } => {
+                Location::at(&dashboard.file, site.literal.start).with_context(format!("{} {}", site.owner, site.kind))
+            }
+            QueryAt::Known(at) => at.clone(),
+        }
     }
 }
 
@@ -514,7 +551,7 @@ fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
                 .filter(|s| s.kind != crate::dashboard::SiteKind::PanelLink)
             {
                 let location =
-                    Location::at(&dashboard.file, site.literal.start).with_context(scanned.context(&site.owner));
+                    || Location::at(&dashboard.file, site.literal.start).with_context(scanned.context(&site.owner));
                 collector.read(&context, &site.value, &location);
             }
         }
@@ -526,7 +563,7 @@ fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
     }
     for file in &stack.rule_files {
         for (expr, location) in prometheus::rule_exprs(file).unwrap_or_default() {
-            collector.read(&context, &expr, &location);
+            collector.read(&context, &expr, &|| location.clone());
         }
     }
     collector.finish()

@@ -143,11 +143,10 @@ pub struct SourceFile {
     pub path: RelPath,
     text: Arc<str>,
     pub mode: u32,
-    /// Byte offsets where lines start, built on the first [`SourceFile::line_col`]: a phase
-    /// locates every query of a big dashboard, and scanning from the start each time is
-    /// quadratic.
-    /// Byte offsets of line starts, as `u32` (files are capped far below 4 GiB,
-    /// [`super::limits`]): a big stack keeps one index per dashboard.
+    /// Byte offsets where every [`LINES_PER_MARK`]-th line starts, built on the first
+    /// [`SourceFile::line_col`]: a phase locates every query of a big dashboard, and scanning
+    /// from the start each time is quadratic. `u32`, as files are capped far below 4 GiB
+    /// ([`super::limits`]), and sparse: a big stack keeps one index per dashboard.
     line_starts: Arc<OnceLock<Vec<u32>>>,
 }
 
@@ -202,11 +201,15 @@ impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset. Offsets past the
     /// end clamp to the end, so a span from any parser can be shown safely.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let starts = self.line_starts.get_or_init(|| {
+        // The start of every LINES_PER_MARK-th line: a stack keeps every dashboard's file, and
+        // a full table of line starts would cost more than the files' findings need.
+        let marks = self.line_starts.get_or_init(|| {
             std::iter::once(0)
                 .chain(
                     self.text
                         .match_indices('\n')
+                        .skip(LINES_PER_MARK - 1)
+                        .step_by(LINES_PER_MARK)
                         .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
                 )
                 .collect()
@@ -215,9 +218,12 @@ impl SourceFile {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        // The last line starting at or before `offset`; `starts[0]` is 0, so there is one.
-        let line = starts.partition_point(|&start| start as usize <= offset);
-        let line_start = starts.get(line.wrapping_sub(1)).map_or(0, |&start| start as usize);
+        // The last mark at or before `offset`; `marks[0]` is 0, so there is one.
+        let mark = marks.partition_point(|&start| start as usize <= offset).max(1) - 1;
+        let mark_start = marks.get(mark).map_or(0, |&start| (start as usize).min(offset));
+        let between = &self.text[mark_start..offset];
+        let line = mark * LINES_PER_MARK + between.matches('\n').count() + 1;
+        let line_start = between.rfind('\n').map_or(mark_start, |i| mark_start + i + 1);
         let col = self.text[line_start..offset]
             .trim_start_matches('\u{feff}')
             .chars()
@@ -226,6 +232,9 @@ impl SourceFile {
         (line, col)
     }
 }
+
+/// How many lines apart [`SourceFile::line_col`]'s marks are.
+const LINES_PER_MARK: usize = 32;
 
 /// 1-based line and column (in characters) of `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -276,6 +285,21 @@ mod tests {
         let file = SourceFile::from_text(RelPath::new("f.yml").unwrap(), text, 0o644);
         for offset in 0..=text.len() + 3 {
             assert_eq!(file.line_col(offset), line_col(text, offset), "offset {offset}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Past the marks too: files of many short lines, multi-byte characters and CRLF.
+        #[test]
+        fn the_sparse_line_index_agrees_with_a_scan_from_the_start(
+            lines in proptest::collection::vec("[a é€\r]{0,4}", 0..200),
+            probes in proptest::collection::vec(0usize..2000, 1..40),
+        ) {
+            let text = lines.join("\n");
+            let file = SourceFile::from_text(RelPath::new("f.yml").unwrap(), text.as_str(), 0o644);
+            for offset in probes {
+                proptest::prop_assert_eq!(file.line_col(offset), line_col(&text, offset), "offset {}", offset);
+            }
         }
     }
 
