@@ -84,6 +84,12 @@ pub fn execute_recording(
             });
         }
     }
+    // A folder this user cannot write (a read-only mount, another owner) is found before the
+    // journal or a snapshot is touched, so a refused apply leaves no trace; a write that still
+    // fails later (a full disk) is put back below.
+    for change in changes {
+        check_writable(state, &change.path)?;
+    }
     let objects = state.objects();
     let mut files = Vec::new();
     for change in changes {
@@ -141,6 +147,57 @@ pub fn execute_recording(
     append(locked, &journal, Event::Commit { of: seq })?;
     failpoint::hit("after-commit");
     Ok(seq)
+}
+
+/// Whether this process may replace or create `path`: an atomic write creates a temporary
+/// file in the folder that holds it (or in the nearest folder that exists, for a new file) and
+/// renames it over the file, so that folder must be writable and searchable.
+fn check_writable(state: &StateDir, path: &RelPath) -> Result<(), StateError> {
+    let real = state.real_path(path)?;
+    let Some(mut dir) = real.parent().map(std::path::Path::to_path_buf) else {
+        return Ok(());
+    };
+    while !dir.exists() {
+        match dir.parent() {
+            Some(parent) => dir = parent.to_path_buf(),
+            None => return Ok(()),
+        }
+    }
+    let Ok(c_dir) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return Ok(()); // a NUL in a path: the write itself reports it
+    };
+    // SAFETY: c_dir is a valid NUL-terminated string for the duration of the call.
+    // AT_EACCESS: judged with the effective user, as the write will be.
+    let rc = unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            c_dir.as_ptr(),
+            libc::W_OK | libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let error = std::io::Error::last_os_error();
+    let folder = dir
+        .strip_prefix(state.root())
+        .ok()
+        .filter(|rel| !rel.as_os_str().is_empty())
+        .map_or_else(
+            || "the stack folder".to_string(),
+            |rel| format!("its folder {}", rel.display()),
+        );
+    let problem = match error.raw_os_error() {
+        Some(libc::EROFS) => format!("{folder} is on a read-only file system"),
+        Some(libc::EACCES | libc::EPERM) => format!("{folder} is not writable"),
+        _ => format!("{folder} cannot be written ({error})"),
+    };
+    Err(StateError::NotWritable {
+        path: path.clone(),
+        problem,
+        user: super::current_user(),
+    })
 }
 
 fn missing_dirs(state: &StateDir, path: &RelPath) -> Result<Vec<RelPath>, StateError> {

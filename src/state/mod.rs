@@ -59,6 +59,12 @@ pub enum StateError {
     },
     #[error("{path} resolves to {real} outside the stack folder; pullover never writes there")]
     OutsideRoot { path: RelPath, real: String },
+    #[error("cannot write {path}: {problem} for user {user}; nothing was written")]
+    NotWritable {
+        path: RelPath,
+        problem: String,
+        user: String,
+    },
     #[error("{error}; {}", if *undone { "the files written before it were put back, so every file is as it was" } else { "the next pullover command puts back the files written before it" })]
     WriteFailed { error: Box<StateError>, undone: bool },
     #[error(
@@ -92,6 +98,9 @@ impl StateError {
                 "move your edit aside, restore the file, and run the command again".into(),
             ],
             StateError::Journal(e) => e.help(),
+            StateError::NotWritable { .. } => vec![
+                "run pullover as the user who owns the stack's files (or with write access to that folder), then run the command again".into(),
+            ],
             StateError::Unsafe { path, .. } => vec![format!(
                 "{path} did not come from pullover: remove it (`rm {path}` removes a symlink, not its target; `rmdir` a folder), then run the command again"
             )],
@@ -137,6 +146,19 @@ impl StateDir {
     fn refused(&self, path: &Path) -> impl FnOnce(nofollow::Refused) -> StateError {
         let shown = path.strip_prefix(&self.root).unwrap_or(path).display().to_string();
         move |refused| match refused {
+            nofollow::Refused::Io(source) if source.kind() == io::ErrorKind::PermissionDenied => {
+                match RelPath::new(shown.clone()) {
+                    Ok(path) => StateError::NotWritable {
+                        path,
+                        problem: "permission denied".to_string(),
+                        user: current_user(),
+                    },
+                    Err(_) => StateError::Io {
+                        context: format!("cannot open {shown}"),
+                        source,
+                    },
+                }
+            }
             nofollow::Refused::Io(source) => StateError::Io {
                 context: format!("cannot open {shown}"),
                 source,

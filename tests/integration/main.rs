@@ -4,6 +4,7 @@ mod support;
 mod trust;
 
 mod analyze;
+mod as_a_user;
 mod bad_corpus;
 mod bad_input;
 mod bench_stack;

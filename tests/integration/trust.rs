@@ -22,7 +22,7 @@ const MEMORY_LIMIT_KB: i64 = 256 * 1024;
 /// Every entry under `root`, symlinks not followed, `.pullover` included:
 /// a file's hash and mode, a link's target, a folder's mode, a special file's
 /// kind (never opened: a pipe would block).
-fn everything(root: &Path) -> BTreeMap<String, String> {
+pub(crate) fn everything(root: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
