@@ -5,8 +5,10 @@
 //! A phase this version cannot yet do on a shape of Kubernetes stack is an error that says so
 //! (exit 1), never an empty plan: "No changes" would tell a script the work is done.
 
+mod config_jobs;
 mod dashboards;
 mod dual_run;
+mod in_place;
 mod remove;
 pub use dashboards::in_kubernetes;
 mod scrape;

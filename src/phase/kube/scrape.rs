@@ -16,7 +16,9 @@ use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
 use crate::phase::PhaseId;
 use crate::stack::kube::objects::{Object, string_map};
-use crate::stack::kube::{KubeStack, ScrapePath, service_of};
+use super::config_jobs::{JobList, app_job, append_job};
+use super::in_place::Edits;
+use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, service_of};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
 
@@ -31,13 +33,13 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     };
     let monitor = match &gateway.scrape {
         ScrapePath::ServiceMonitor(index) => &kube.objects[*index],
-        other => {
+        ScrapePath::AdditionalScrapeConfigs { .. } | ScrapePath::ConfigMapJob { .. } => {
+            return plan_jobs(stack, kube, gateway);
+        }
+        ScrapePath::Unknown => {
             return Err(super::not_yet(
                 PhaseId::Scrape,
-                &format!(
-                    "the gateway is scraped by {}, and only a ServiceMonitor is copied for the apps yet",
-                    other.describe(kube)
-                ),
+                "nothing in the stack is seen scraping the gateway, so pullover does not know how this Prometheus finds its targets",
             ));
         }
     };
@@ -216,6 +218,88 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             "deploy the new ServiceMonitor with the rest",
         );
     }
+    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// Where Prometheus is configured by its own config (`additionalScrapeConfigs`, a ConfigMap's
+/// `prometheus.yml`): each long-running pusher gets a scrape job of its own next to the
+/// gateway's ([`app_job`]), named as its new `job` will be.
+fn plan_jobs(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway) -> Result<ChangeSet, Diagnostic> {
+    let Some(list) = JobList::of(kube, &gateway.scrape) else {
+        return Err(super::not_yet(PhaseId::Scrape, &gateway.scrape.describe(kube)));
+    };
+    let existing: Vec<String> = list
+        .jobs(kube)
+        .iter()
+        .filter_map(|j| j.get("job_name").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let mut edits = Edits::default();
+    let mut builder = ChangeSet::builder();
+    for app in &stack.settings.apps {
+        let Some(workload_index) = kube
+            .objects
+            .iter()
+            .position(|o| o.name == app.service && o.is_long_running())
+        else {
+            continue;
+        };
+        let workload = &kube.objects[workload_index];
+        if existing.contains(&app.job) {
+            builder = builder.finding(Finding::new(
+                "kube-scrape-job-exists",
+                Severity::Info,
+                format!(
+                    "{} has a job `{}` already: left as it is",
+                    gateway.scrape.describe(kube),
+                    app.job
+                ),
+            ));
+            continue;
+        }
+        if workload
+            .pod_template()
+            .and_then(|t| t.get("metadata"))
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("prometheus.io/scrape"))
+            .and_then(crate::edit::yaml::scalar_string)
+            .is_some_and(|v| v == "true")
+        {
+            builder = builder.finding(Finding::new(
+                "kube-pods-scraped-by-annotation",
+                Severity::Hazard,
+                format!(
+                    "{}'s pods are annotated `prometheus.io/scrape: \"true\"`: a job scraping by annotation reads them too, under its own job name, so its series would be there twice",
+                    workload.display()
+                ),
+            ).tip("drop the annotation, or drop the new job and select the app's series under the annotation job by hand"));
+        }
+        let port = kube
+            .pushers
+            .iter()
+            .find(|p| p.object == workload_index)
+            .and_then(|p| p.port.clone())
+            .unwrap_or((app.port, None));
+        let job = app_job(
+            &app.job,
+            workload,
+            &port,
+            &stack.settings.scrape.metrics_path,
+            gateway.interval.as_deref(),
+        )?;
+        let comment = format!(
+            "{} scraped directly (pullover scrape): its series get job=\"{}\"",
+            workload.display(),
+            app.job
+        );
+        list.edit(
+            kube,
+            &mut edits,
+            |route| append_job(route, job.clone(), &comment),
+            &format!("scrape {} directly: job `{}`", workload.display(), app.job),
+        )?;
+    }
+    builder = edits.values_into(kube, builder);
+    builder = edits.manifests_into(kube, builder)?;
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
 }
 
