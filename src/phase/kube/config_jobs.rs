@@ -80,12 +80,6 @@ impl JobList {
             Some(inner) => edits.edit_inside(kube, self.holder, &self.outer, &make(inner.clone()), because),
         }
     }
-
-    /// Where the text holding the list's config is, when it is a whole `prometheus.yml` (its
-    /// `rule_files` are then next to the list).
-    pub fn config_text(&self) -> Option<&Route> {
-        (self.inner.as_ref() == Some(&Route::root().key("scrape_configs"))).then_some(&self.outer)
-    }
 }
 
 /// kube-prometheus-stack's `prometheus.prometheusSpec.additionalScrapeConfigs`.

@@ -15,12 +15,18 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use yaml_serde::Value;
 
-use super::dual_run::FILE_NAME as DUAL_RUN_FILE;
-use crate::changeset::{ChangeSet, Finding, Severity};
+use super::config_jobs::{JobList, PROMETHEUS_YML, job_route, object_holder};
+use super::dual_run::{FILE_NAME as DUAL_RUN_FILE, GROUP, RULE_FILE, RULES_MAP};
+use super::in_place::{Edits, Holder};
+use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlEdit};
 use crate::phase::PhaseId;
+use crate::stack::kube::objects::Chart;
 use crate::stack::kube::{KubeStack, ScrapePath};
+
+/// The prometheus chart's key for its Pushgateway subchart.
+const PUSHGATEWAY_CHART: &str = "prometheus-pushgateway";
 use crate::stack::source::RelPath;
 
 pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
@@ -129,7 +135,24 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         ));
     }
 
+    // Where Prometheus is configured by its own config: the dual-run rules, and (below) the
+    // gateway's job.
+    let mut config = Edits::default();
+    remove_dual_run_rules(kube, &gateway.scrape, &mut config)?;
     if batch.is_empty() {
+        if let Some(list) = JobList::of(kube, &gateway.scrape) {
+            list.edit(
+                kube,
+                &mut config,
+                |route| {
+                    vec![YamlEdit::Remove {
+                        route: job_route(&route, &gateway.job),
+                    }]
+                },
+                "stop scraping the Pushgateway",
+            )?;
+        }
+        builder = turn_off_chart(kube, gateway.workload.is_some(), builder, &mut config)?;
         let mut gateway_objects: Vec<usize> = gateway.workload.into_iter().chain(gateway.service).collect();
         if let ScrapePath::ServiceMonitor(monitor) = gateway.scrape {
             gateway_objects.push(monitor);
@@ -170,7 +193,15 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
 
     // Manifests: documents removed, edits inside the others; a file left empty is deleted.
     let mut deleted: Vec<RelPath> = Vec::new();
-    let touched: BTreeSet<usize> = removed.iter().map(|(m, _)| *m).chain(edits.keys().copied()).collect();
+    let config_manifests: Vec<usize> = (0..kube.manifests.len())
+        .filter(|m| config.touches_manifest(*m))
+        .collect();
+    let touched: BTreeSet<usize> = removed
+        .iter()
+        .map(|(m, _)| *m)
+        .chain(edits.keys().copied())
+        .chain(config_manifests)
+        .collect();
     for manifest_index in touched {
         let manifest = &kube.manifests[manifest_index];
         let objects_in_file: BTreeSet<usize> = kube
@@ -190,6 +221,18 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             continue;
         }
         let mut replaced: Vec<(usize, String)> = removed_here.iter().map(|d| (*d, String::new())).collect();
+        for (doc, text) in config.manifest_docs(manifest_index) {
+            if removed_here.contains(&doc) {
+                continue;
+            }
+            if edits.get(&manifest_index).is_some_and(|docs| docs.contains_key(&doc)) {
+                return Err(Diagnostic::error(format!(
+                    "{}: one document edited two ways (a bug in pullover); nothing was written",
+                    manifest.file.path
+                )));
+            }
+            replaced.push((doc, text));
+        }
         for (doc, doc_edits) in edits.get(&manifest_index).into_iter().flatten() {
             if removed_here.contains(doc) {
                 continue;
@@ -206,6 +249,8 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             .map_err(|e| e.to_diagnostic(&manifest.file))?;
         builder = builder.modify(&manifest.file, after, "remove what only the Pushgateway needed");
     }
+
+    builder = config.values_into(kube, builder);
 
     // Kustomizations: resources naming a deleted file, patches targeting a removed object.
     let removed_objects: Vec<(String, String)> = kube
@@ -264,4 +309,114 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         }
     }
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// The dual-run rules where a shape configured by its own config keeps them: the entry of
+/// `additionalPrometheusRulesMap`, or the rule file in the server's ConfigMap and its line in
+/// `rule_files`.
+fn remove_dual_run_rules(kube: &KubeStack, scrape: &ScrapePath, config: &mut Edits) -> Result<(), Diagnostic> {
+    let because = "the dual-run comparison is over";
+    match scrape {
+        ScrapePath::AdditionalScrapeConfigs { file, .. } => {
+            let Some(index) = kube.values.iter().position(|v| &v.file.path == file) else {
+                return Ok(());
+            };
+            let route = Route::root().key(RULES_MAP).key(GROUP);
+            if route.find_value(kube.values[index].doc.value()).is_some() {
+                config.edit(kube, Holder::Values(index), &[YamlEdit::Remove { route }], because)?;
+            }
+        }
+        ScrapePath::ConfigMapJob { object, .. } => {
+            let configmap = &kube.objects[*object];
+            let Some(data) = configmap.value.get("data") else {
+                return Ok(());
+            };
+            if data.get(RULE_FILE).is_none() {
+                return Ok(());
+            }
+            let holder = object_holder(kube, *object);
+            config.edit(
+                kube,
+                holder,
+                &[YamlEdit::Remove {
+                    route: Route::root().key("data").key(RULE_FILE),
+                }],
+                because,
+            )?;
+            let listed: Vec<String> = data
+                .get(PROMETHEUS_YML)
+                .and_then(Value::as_str)
+                .and_then(|t| yaml_serde::from_str::<Value>(t).ok())
+                .map(|c| crate::stack::kube::objects::strings(c.get("rule_files")))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| f.rsplit('/').next() == Some(RULE_FILE))
+                .collect();
+            let removals: Vec<YamlEdit> = listed
+                .into_iter()
+                .map(|f| YamlEdit::Remove {
+                    route: Route::root().key("rule_files").item(ItemMatch::Scalar(f)),
+                })
+                .collect();
+            config.edit_inside(
+                kube,
+                holder,
+                &Route::root().key("data").key(PROMETHEUS_YML),
+                &removals,
+                because,
+            )?;
+        }
+        ScrapePath::ServiceMonitor(_) | ScrapePath::Unknown => {}
+    }
+    Ok(())
+}
+
+/// The prometheus-pushgateway chart, when the gateway is that chart's and not a workload of the
+/// stack: as a subchart of the prometheus chart its `enabled` flag turns false; as a release of
+/// its own its values file goes, and uninstalling the release is left to a person (it is
+/// installed by `helm`, a HelmRelease or an Application outside these files).
+fn turn_off_chart(
+    kube: &KubeStack,
+    gateway_in_stack: bool,
+    mut builder: ChangeSetBuilder,
+    config: &mut Edits,
+) -> Result<ChangeSetBuilder, Diagnostic> {
+    if gateway_in_stack {
+        return Ok(builder);
+    }
+    for (index, values) in kube.values.iter().enumerate() {
+        match values.chart {
+            Chart::Prometheus => {
+                let route = Route::root().key(PUSHGATEWAY_CHART).key("enabled");
+                if route.find_value(values.doc.value()).and_then(Value::as_bool) == Some(true) {
+                    config.edit(
+                        kube,
+                        Holder::Values(index),
+                        &[YamlEdit::SetScalar {
+                            route,
+                            value: "false".into(),
+                        }],
+                        "turn the Pushgateway subchart off",
+                    )?;
+                }
+            }
+            Chart::PrometheusPushgateway => {
+                builder = builder
+                    .delete(&values.file, "the Pushgateway chart's values: nothing pushes to it any more")
+                    .finding(
+                        Finding::new(
+                            "kube-uninstall-gateway-release",
+                            Severity::Todo,
+                            format!(
+                                "{} held the values of the prometheus-pushgateway release: deleting the file does not uninstall it",
+                                values.file.path
+                            ),
+                        )
+                        .tip("`helm uninstall prometheus-pushgateway -n monitoring`, or delete the HelmRelease / Argo CD Application that installs it"),
+                    );
+            }
+            Chart::KubePrometheusStack => {}
+        }
+    }
+    Ok(builder)
 }
