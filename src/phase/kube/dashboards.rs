@@ -36,7 +36,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                 file.path
             )));
         };
-        let (text, moved) = instance_as_service(&stack.settings.apps, &file.text);
+        let (text, moved) = instance_as_service(&stack.settings.apps, &file.text, by_monitor(kube));
         if moved > 0 {
             findings.push(
                 Finding::new(
@@ -90,13 +90,17 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
 /// `text` with every `instance="app:port"` the rewrite wrote (Compose's name of the new target)
 /// naming the app's Service instead, as written in a JSON string or a YAML double-quoted
 /// scalar too; and how many.
-fn instance_as_service(apps: &[App], text: &str) -> (String, usize) {
+fn instance_as_service(apps: &[App], text: &str, by_monitor: bool) -> (String, usize) {
     let mut text = text.to_string();
     let mut moved = 0;
     for app in apps {
         for (quote_open, quote_close) in [("\"", "\""), ("\\\"", "\\\"")] {
             let from = format!("instance={quote_open}{}{quote_close}", app.target());
-            let to = format!("service={quote_open}{}{quote_close}", app.job);
+            let to = if by_monitor {
+                format!("service={quote_open}{}{quote_close}", app.job)
+            } else {
+                format!("pod!={quote_open}{quote_close}")
+            };
             moved += text.matches(&from).count();
             text = text.replace(&from, &to);
         }
@@ -122,7 +126,7 @@ pub fn in_kubernetes(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Find
         .filter(|p| !kube.objects[p.object].is_long_running())
         .filter_map(|p| p.url_job.as_ref().map(|(job, _)| job.clone()))
         .collect();
-    let mut finding = batch_job_stays(in_kubernetes_terms(finding, stack), &batch_jobs);
+    let mut finding = batch_job_stays(in_kubernetes_terms(finding, stack, by_monitor(kube)), &batch_jobs);
     // A view's path is no file: name the manifest and the object.
     let named: Vec<_> = kube
         .embedded
@@ -144,19 +148,36 @@ pub fn in_kubernetes(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Find
     finding
 }
 
+/// Whether the apps are scraped through the Prometheus Operator (a ServiceMonitor, which gives
+/// their series the app's `service`), or by a job of Prometheus' own config (which gives them
+/// `pod` and `namespace`, `config_jobs::app_job`).
+fn by_monitor(kube: &KubeStack) -> bool {
+    kube.gateway
+        .as_ref()
+        .is_none_or(|g| matches!(g.scrape, crate::stack::kube::ScrapePath::ServiceMonitor(_)))
+}
+
 /// A finding of the shared survey, in Kubernetes terms: the two sources are told apart by the
 /// app's `service`, never by an `instance` like `app:port` that no Kubernetes target has.
-fn in_kubernetes_terms(finding: &Finding, stack: &Stack) -> Finding {
+fn in_kubernetes_terms(finding: &Finding, stack: &Stack, by_monitor: bool) -> Finding {
     let mut finding = finding.clone();
     for app in &stack.settings.apps {
         let compose_style = format!("instance=\"{}\"", app.target());
-        let kubernetes = format!("service=\"{}\"", app.job);
+        let kubernetes = if by_monitor {
+            format!("service=\"{}\"", app.job)
+        } else {
+            "pod!=\"\"".to_string()
+        };
         finding.message = finding.message.replace(&compose_style, &kubernetes);
         finding.tip = finding.tip.map(|tip| tip.replace(&compose_style, &kubernetes));
         if finding.id == "double-count-during-dual-run" {
             finding.message = finding.message.replace(
                 "differ only by instance",
-                "differ by `service` (and `namespace`, `pod`)",
+                if by_monitor {
+                    "differ by `service` (and `namespace`, `pod`)"
+                } else {
+                    "differ by `pod`, which only the scraped series carry"
+                },
             );
         }
     }
