@@ -599,3 +599,63 @@ fn the_rewrite_table_gives_the_same_queries_in_a_configmap_as_in_a_json_file() {
         .count();
     assert!(changed >= 5, "only {changed} queries rewritten");
 }
+
+#[test]
+fn helm_values_and_a_server_configmap_get_each_apps_job_next_to_the_gateways() {
+    for name in ["k8s-helm", "k8s-plain-prometheus"] {
+        let p = pullover().stack(name);
+        let scrape = p.run(["plan", "scrape"]);
+        scrape.success();
+        insta::assert_snapshot!(format!("{name}_scrape"), p.clean(&scrape.stdout));
+        p.run(["apply", "scrape", "--yes"]).success();
+        let dual_run = p.run(["plan", "dual-run"]);
+        dual_run.success();
+        insta::assert_snapshot!(format!("{name}_dual_run"), p.clean(&dual_run.stdout));
+    }
+}
+
+#[test]
+fn additional_scrape_configs_written_as_a_string_are_edited_inside_the_block() {
+    let p = pullover().stack("k8s-helm");
+    // The same jobs as the user often writes them: one YAML string, as the chart passes it on.
+    let values = "# kube-prometheus-stack values\nprometheus:\n  prometheusSpec:\n    additionalScrapeConfigs: |\n      # the gateway\n      - job_name: pushgateway\n        honor_labels: true\n        static_configs:\n          - targets: [\"prometheus-pushgateway.monitoring.svc:9091\"]\n    retention: 15d\n";
+    p.write("values/kube-prometheus-stack.yaml", values);
+    let original = tree(&p.path());
+    for phase in ["scrape", "dual-run", "dashboards"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    let after = p.read("values/kube-prometheus-stack.yaml");
+    // Every line of the file is still there, in order; the new ones are inside the block.
+    let mut old_lines = values.lines().peekable();
+    for line in after.lines() {
+        if old_lines.peek() == Some(&line) {
+            old_lines.next();
+        }
+    }
+    assert_eq!(old_lines.next(), None, "a line of the values changed:\n{after}");
+    let doc: Value = yaml_serde::from_str(&after).unwrap();
+    let text = doc["prometheus"]["prometheusSpec"]["additionalScrapeConfigs"]
+        .as_str()
+        .expect("still a string");
+    let jobs: Vec<Value> = yaml_serde::from_str(text).unwrap();
+    let names: Vec<&str> = jobs.iter().filter_map(|j| j["job_name"].as_str()).collect();
+    assert_eq!(names, ["pushgateway", "checkout"]);
+    assert!(after.contains("\n      - job_name: checkout\n"), "{after}");
+    check_manifests(&p.path(), "string-form values", Tools::find());
+    p.run(["apply", "remove", "--yes"]).success();
+    let removed: Value = yaml_serde::from_str(&p.read("values/kube-prometheus-stack.yaml")).unwrap();
+    let jobs: Vec<Value> = yaml_serde::from_str(
+        removed["prometheus"]["prometheusSpec"]["additionalScrapeConfigs"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0]["job_name"].as_str(), Some("checkout"));
+    p.run(["rollback", "--to", "baseline", "--yes"]).success();
+    let changed: Vec<String> = differing(&original, &tree(&p.path()))
+        .into_iter()
+        .filter(|path| !path.starts_with(".pullover"))
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}");
+}
