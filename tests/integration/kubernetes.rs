@@ -21,6 +21,7 @@ fn served_as(kind: &str) -> Option<&'static str> {
         "Service" | "ConfigMap" | "Secret" | "PersistentVolumeClaim" => "v1",
         "CronJob" | "Job" => "batch/v1",
         "ServiceMonitor" | "PodMonitor" | "PrometheusRule" => "monitoring.coreos.com/v1",
+        "Ingress" | "NetworkPolicy" => "networking.k8s.io/v1",
         _ => return None,
     })
 }
@@ -452,7 +453,35 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
         } else {
             assert!(images.is_empty(), "{name}: the gateway is still deployed");
         }
+        if name != "k8s-cronjob" {
+            // Nothing left routes to the gateway, configures a push or names it: no env var, no
+            // argument (nor the flag before it), no NetworkPolicy or Ingress route, no job.
+            // (Dashboards and rules keep their `push_time_seconds` panels: reported, never
+            // rewritten.)
+            let kept = |o: &Value| {
+                o["kind"] == "PrometheusRule" || !o["metadata"]["labels"]["grafana_dashboard"].is_null()
+            };
+            for (file, object) in objects(&p.path()).into_iter().filter(|(_, o)| !kept(o)) {
+                let text = yaml_serde::to_string(&object).unwrap();
+                assert!(
+                    !text.to_lowercase().contains("pushgateway") && !text.contains("PUSH_"),
+                    "{name}: {file} still names the gateway:\n{text}"
+                );
+            }
+        }
+        if name == "k8s-raw" {
+            let ingress = p.read("manifests/ingress.yaml");
+            assert!(ingress.contains("host: grafana.shop.example.com"), "{ingress}");
+            assert!(ingress.contains("        - grafana.shop.example.com\n      secretName"), "{ingress}");
+            let network = p.read("manifests/network.yaml");
+            assert!(network.contains("name: metrics-api-egress"), "{network}");
+            assert!(network.contains("k8s-app: kube-dns"), "{network}");
+        }
         if name == "k8s-helm" {
+            assert!(
+                p.read("apps/checkout.yaml").contains("args: [\"--port\", \"8081\"]"),
+                "the flag and the URL go as a pair, the rest stays"
+            );
             assert!(
                 !p.file("values/prometheus-pushgateway.yaml").exists(),
                 "the pushgateway chart's values stay"

@@ -23,7 +23,7 @@ use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlEdit};
 use crate::phase::PhaseId;
 use crate::stack::kube::objects::Chart;
-use crate::stack::kube::{KubeStack, ScrapePath};
+use crate::stack::kube::{KubeStack, ScrapePath, selects};
 
 /// The prometheus chart's key for its Pushgateway subchart.
 const PUSHGATEWAY_CHART: &str = "prometheus-pushgateway";
@@ -75,54 +75,60 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                 value: pusher.container.clone(),
             });
         let mentioned: Vec<&str> = pusher.mentions.iter().map(|(_, text)| text.as_str()).collect();
+        let doc_edits = edits.entry(object.manifest).or_default().entry(object.doc).or_default();
         for item in container.get("env").and_then(Value::as_sequence).into_iter().flatten() {
-            let (Some(name), Some(value)) = (
-                item.get("name").and_then(Value::as_str),
-                item.get("value").and_then(crate::edit::yaml::scalar_string),
-            ) else {
+            let Some(name) = item.get("name").and_then(Value::as_str) else {
                 continue;
             };
-            if mentioned.contains(&value.as_str()) {
-                edits
-                    .entry(object.manifest)
-                    .or_default()
-                    .entry(object.doc)
-                    .or_default()
-                    .push(YamlEdit::Remove {
-                        route: container_route.clone().key("env").item(ItemMatch::Field {
-                            key: "name".into(),
-                            value: name.to_string(),
-                        }),
-                    });
+            let value = item.get("value").and_then(crate::edit::yaml::scalar_string);
+            if value.is_some_and(|v| mentioned.contains(&v.as_str())) || is_push_setting(name) {
+                doc_edits.push(YamlEdit::Remove {
+                    route: container_route.clone().key("env").item(ItemMatch::Field {
+                        key: "name".into(),
+                        value: name.to_string(),
+                    }),
+                });
             }
         }
         for key in ["args", "command"] {
-            for arg in crate::stack::kube::objects::strings(container.get(key)) {
-                if !mentioned.contains(&arg.as_str()) {
+            let items: Vec<Option<String>> = container
+                .get(key)
+                .and_then(Value::as_sequence)
+                .map(|items| items.iter().map(crate::edit::yaml::scalar_string).collect())
+                .unwrap_or_default();
+            let mut gone: BTreeSet<usize> = BTreeSet::new();
+            for (index, arg) in items.iter().enumerate() {
+                let Some(arg) = arg.as_deref().filter(|a| mentioned.contains(a)) else {
                     continue;
-                }
+                };
+                // `--pushgateway=URL` is one item; `--pushgateway`, `URL` are two that go together.
+                let flag_before = index
+                    .checked_sub(1)
+                    .and_then(|i| items[i].as_deref())
+                    .filter(|flag| flag.starts_with('-') && !flag.contains('='));
                 if arg.starts_with('-') && arg.contains('=') {
-                    edits
-                        .entry(object.manifest)
-                        .or_default()
-                        .entry(object.doc)
-                        .or_default()
-                        .push(YamlEdit::Remove {
-                            route: container_route.clone().key(key).item(ItemMatch::Scalar(arg.clone())),
-                        });
+                    gone.insert(index);
+                } else if flag_before.is_some() {
+                    gone.extend([index - 1, index]);
                 } else {
                     builder = builder.finding(
                         Finding::new(
                             "kube-pusher-arg-left",
                             Severity::Todo,
                             format!(
-                                "{}: the `{key}` item `{arg}` names the gateway, and the flag before it goes with it: remove both by hand",
+                                "{}: the `{key}` item `{arg}` names the gateway and no flag before it says what it is: remove it (and what goes with it) by hand",
                                 object.display()
                             ),
                         )
                         .at(pusher.mentions[0].0.clone()),
                     );
                 }
+            }
+            // From the last, so each index still names its item.
+            for index in gone.into_iter().rev() {
+                doc_edits.push(YamlEdit::Remove {
+                    route: container_route.clone().key(key).item(ItemMatch::Index(index)),
+                });
             }
         }
         builder = builder.finding(Finding::new(
@@ -178,6 +184,26 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         }
         for index in gateway_objects {
             removed.insert((kube.objects[index].manifest, kube.objects[index].doc));
+        }
+        // What only lets traffic reach the gateway: NetworkPolicies and Ingress routes.
+        for object in &kube.objects {
+            let route_edits = match object.kind.as_str() {
+                "NetworkPolicy" => network_policy(kube, gateway, object, &mut builder),
+                "Ingress" => ingress_routes(gateway, object),
+                _ => continue,
+            };
+            match route_edits {
+                Some(Gone::Whole) => {
+                    removed.insert((object.manifest, object.doc));
+                }
+                Some(Gone::Parts(parts)) if !parts.is_empty() => edits
+                    .entry(object.manifest)
+                    .or_default()
+                    .entry(object.doc)
+                    .or_default()
+                    .extend(parts),
+                _ => {}
+            }
         }
     } else {
         builder = builder.finding(Finding::new(
@@ -419,4 +445,159 @@ fn turn_off_chart(
         }
     }
     Ok(builder)
+}
+
+/// An env var only the push reads (`PUSH_JOB`, `PUSH_INTERVAL_SECONDS`, `PUSHGATEWAY_JOB`,
+/// `METRICS_PUSH_TIMEOUT`): with the gateway gone it configures nothing.
+fn is_push_setting(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    name.starts_with("PUSH_")
+        || name.contains("PUSHGATEWAY")
+        || name.contains("_PUSH_")
+        || name.ends_with("_PUSH")
+}
+
+/// What goes of an object that routes traffic to the gateway.
+enum Gone {
+    Whole,
+    Parts(Vec<YamlEdit>),
+}
+
+fn labels_at(value: &Value, path: &[&str]) -> Vec<(String, String)> {
+    let mut at = Some(value);
+    for key in path {
+        at = at.and_then(|v| v.get(*key));
+    }
+    crate::stack::kube::objects::string_map(at)
+}
+
+/// A NetworkPolicy for the gateway's pods goes whole; in another, an egress rule whose every
+/// peer is the gateway's pods goes (unless it is the last: an egress list emptied means "no
+/// egress" only when `policyTypes` says so, which is for a person to check).
+fn network_policy(
+    kube: &KubeStack,
+    gateway: &crate::stack::kube::KubeGateway,
+    object: &crate::stack::kube::objects::Object,
+    builder: &mut ChangeSetBuilder,
+) -> Option<Gone> {
+    let pods = kube.objects[gateway.workload?].pod_labels();
+    let spec = object.value.get("spec")?;
+    let in_gateway_namespace = object.namespace_or_default() == gateway.namespace;
+    if in_gateway_namespace && selects(&labels_at(spec, &["podSelector", "matchLabels"]), &pods) {
+        return Some(Gone::Whole);
+    }
+    let rules = spec.get("egress").and_then(Value::as_sequence)?;
+    let to_gateway = |rule: &Value| {
+        let peers = rule.get("to").and_then(Value::as_sequence).cloned().unwrap_or_default();
+        !peers.is_empty()
+            && peers.iter().all(|peer| {
+                let namespace_ok = match peer.get("namespaceSelector") {
+                    Some(ns) => labels_at(ns, &["matchLabels"])
+                        .contains(&("kubernetes.io/metadata.name".to_string(), gateway.namespace.clone())),
+                    None => in_gateway_namespace,
+                };
+                namespace_ok && selects(&labels_at(peer, &["podSelector", "matchLabels"]), &pods)
+            })
+    };
+    let gone: Vec<usize> = (0..rules.len()).filter(|i| to_gateway(&rules[*i])).collect();
+    if gone.is_empty() {
+        return None;
+    }
+    if gone.len() == rules.len() {
+        *builder = std::mem::take(builder).finding(Finding::new(
+            "kube-network-policy-left",
+            Severity::Todo,
+            format!(
+                "{}: its only egress rules lead to the gateway; removing them all would change what the policy allows, so it is left for you",
+                object.display()
+            ),
+        ));
+        return None;
+    }
+    Some(Gone::Parts(
+        gone.into_iter()
+            .rev()
+            .map(|i| YamlEdit::Remove {
+                route: Route::root().key("spec").key("egress").item(ItemMatch::Index(i)),
+            })
+            .collect(),
+    ))
+}
+
+/// An Ingress's paths to the gateway's Service go, a rule left with none goes with its TLS host,
+/// and an Ingress left with no rule goes whole.
+fn ingress_routes(gateway: &crate::stack::kube::KubeGateway, object: &crate::stack::kube::objects::Object) -> Option<Gone> {
+    if object.namespace_or_default() != gateway.namespace {
+        return None;
+    }
+    let spec = object.value.get("spec")?;
+    let to_gateway = |backend: Option<&Value>| {
+        backend
+            .and_then(|b| b.get("service"))
+            .and_then(|s| s.get("name"))
+            .and_then(Value::as_str)
+            == Some(gateway.service_name.as_str())
+    };
+    let rules = spec.get("rules").and_then(Value::as_sequence).cloned().unwrap_or_default();
+    let mut edits = Vec::new();
+    let mut gone_rules = Vec::new();
+    let mut gone_hosts = Vec::new();
+    for (index, rule) in rules.iter().enumerate() {
+        let paths = rule
+            .get("http")
+            .and_then(|h| h.get("paths"))
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default();
+        let gone: Vec<usize> = (0..paths.len()).filter(|i| to_gateway(paths[*i].get("backend"))).collect();
+        if gone.is_empty() {
+            continue;
+        }
+        if gone.len() == paths.len() {
+            gone_rules.push(index);
+            if let Some(host) = rule.get("host").and_then(Value::as_str) {
+                gone_hosts.push(host.to_string());
+            }
+        } else {
+            for path in gone.into_iter().rev() {
+                edits.push(YamlEdit::Remove {
+                    route: Route::root()
+                        .key("spec")
+                        .key("rules")
+                        .item(ItemMatch::Index(index))
+                        .key("http")
+                        .key("paths")
+                        .item(ItemMatch::Index(path)),
+                });
+            }
+        }
+    }
+    let default_elsewhere = spec.get("defaultBackend").is_some_and(|b| !to_gateway(Some(b)));
+    if !rules.is_empty() && gone_rules.len() == rules.len() && !default_elsewhere {
+        return Some(Gone::Whole);
+    }
+    for index in gone_rules.into_iter().rev() {
+        edits.push(YamlEdit::Remove {
+            route: Route::root().key("spec").key("rules").item(ItemMatch::Index(index)),
+        });
+    }
+    let tls = spec.get("tls").and_then(Value::as_sequence).cloned().unwrap_or_default();
+    for (index, entry) in tls.iter().enumerate().rev() {
+        let hosts = crate::stack::kube::objects::strings(entry.get("hosts"));
+        let gone: Vec<&String> = hosts.iter().filter(|h| gone_hosts.contains(h)).collect();
+        if gone.is_empty() {
+            continue;
+        }
+        let entry_route = Route::root().key("spec").key("tls").item(ItemMatch::Index(index));
+        if gone.len() == hosts.len() {
+            edits.push(YamlEdit::Remove { route: entry_route });
+        } else {
+            for host in gone {
+                edits.push(YamlEdit::Remove {
+                    route: entry_route.clone().key("hosts").item(ItemMatch::Scalar(host.clone())),
+                });
+            }
+        }
+    }
+    Some(Gone::Parts(edits))
 }

@@ -416,7 +416,7 @@ fn aggregation_gateways(kube: &KubeStack) -> Vec<Finding> {
 }
 
 /// Whether `selector` (a Service's `spec.selector` or a `matchLabels`) selects `labels`.
-fn selects(selector: &[(String, String)], labels: &[(String, String)]) -> bool {
+pub fn selects(selector: &[(String, String)], labels: &[(String, String)]) -> bool {
     !selector.is_empty() && selector.iter().all(|pair| labels.contains(pair))
 }
 
