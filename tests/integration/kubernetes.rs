@@ -57,6 +57,7 @@ struct Tools {
     kubectl: bool,
     promtool: bool,
     schemas: bool,
+    crd_schemas: bool,
 }
 
 impl Tools {
@@ -65,8 +66,113 @@ impl Tools {
             kubectl: require_tool("kubectl"),
             promtool: require_tool("promtool"),
             schemas: require_tool("kubernetes-validate"),
+            crd_schemas: operator_models().is_some(),
         }
     }
+}
+
+/// The folder `scripts/test` installs `@kubernetes-models/prometheus-operator` into (npm): its
+/// validators are compiled from the Prometheus Operator's CRD schemas. `None` (and a note)
+/// outside CI when it is missing; in CI a missing one fails the test.
+fn operator_models() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("PROMETHEUS_OPERATOR_MODELS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::support::repo_root().join("target/prometheus-operator-models"));
+    let package = dir.join("node_modules/@kubernetes-models/prometheus-operator/package.json");
+    if package.is_file() && require_tool("node") {
+        return Some(dir);
+    }
+    let how = "run scripts/test (it installs @kubernetes-models/prometheus-operator@6.0.0 with npm), or set PROMETHEUS_OPERATOR_MODELS to such a folder";
+    if std::env::var_os("CI").is_some() {
+        panic!("the Prometheus Operator CRD validators are missing in {}: {how}", dir.display());
+    }
+    eprintln!("SKIPPED: the Prometheus Operator CRD validators are missing in {}: {how}", dir.display());
+    None
+}
+
+/// Runs each object through the validator of its kind; reads `[{file, object}]` on stdin, prints
+/// one line per object that breaks its CRD schema, exits 1 when any does.
+const CRD_CHECK: &str = r#"
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { join } from "node:path";
+const models = join(process.argv[2], "node_modules/@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1");
+const objects = JSON.parse(readFileSync(0, "utf8"));
+let failed = 0;
+for (const { file, object } of objects) {
+  const kind = object.kind;
+  const module = await import(pathToFileURL(join(models, `${kind}.js`)).href);
+  try {
+    new module[kind](object).validate();
+  } catch (error) {
+    failed += 1;
+    console.log(`${file}: ${kind} ${object.metadata?.name}: ${error.message}`);
+  }
+}
+console.log(`${objects.length} checked`);
+process.exit(failed ? 1 : 0);
+"#;
+
+/// Every ServiceMonitor, PodMonitor and PrometheusRule of the stack against the Prometheus
+/// Operator's CRD schemas (types, required fields, enums).
+fn check_crd_schemas(root: &Path, what: &str) {
+    if let Some(Err(report)) = crd_violations(root) {
+        panic!("{what}: an object breaks the Prometheus Operator's CRD schema:\n{report}");
+    }
+}
+
+/// What node's run of the CRD validators printed: `Ok` when every object passed; `None` when
+/// the validators are missing (outside CI).
+fn crd_violations(root: &Path) -> Option<Result<String, String>> {
+    let models = operator_models()?;
+    let objects: Vec<serde_json::Value> = objects(root)
+        .into_iter()
+        .filter(|(_, o)| matches!(o["kind"].as_str(), Some("ServiceMonitor" | "PodMonitor" | "PrometheusRule")))
+        .map(|(file, object)| serde_json::json!({"file": file, "object": serde_json::to_value(&object).unwrap()}))
+        .collect();
+    if objects.is_empty() {
+        return Some(Ok(String::new()));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("check.mjs");
+    std::fs::write(&script, CRD_CHECK).unwrap();
+    let mut child = Command::new("node")
+        .arg(&script)
+        .arg(&models)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(serde_json::to_string(&objects).unwrap().as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(if out.status.success() { Ok(report) } else { Err(report) })
+}
+
+#[test]
+fn the_crd_check_refuses_what_the_operator_would() {
+    let p = pullover().stack("k8s-raw");
+    let Some(Ok(report)) = crd_violations(&p.path()) else {
+        panic!("the stack as written breaks a CRD schema, or the check is missing in CI");
+    };
+    assert!(report.contains("2 checked"), "{report}");
+    let monitor = p.read("manifests/pushgateway.yaml").replace("honorLabels: true", "honorLabels: \"yes\"");
+    p.write("manifests/pushgateway.yaml", &monitor);
+    let Some(Err(report)) = crd_violations(&p.path()) else {
+        panic!("a string honorLabels passed the CRD check");
+    };
+    assert!(report.contains("honorLabels must be boolean"), "{report}");
 }
 
 /// Kinds with the apiVersion Kubernetes serves them as, a name, and (for what pullover writes)
@@ -77,7 +183,11 @@ fn check_manifests(root: &Path, what: &str, tools: Tools) {
         kubectl,
         promtool,
         schemas,
+        crd_schemas,
     } = tools;
+    if crd_schemas {
+        check_crd_schemas(root, what);
+    }
     for (path, object) in objects(root) {
         let kind = object["kind"].as_str().unwrap_or_default();
         if kind == "Kustomization" {
