@@ -424,7 +424,8 @@ fn every_kubernetes_stack_is_read_as_the_user_keeps_it() {
             "k8s-honor-false",
             "pushgateway",
             false,
-            &[("orders-sync", "orders-sync", "orders-sync")],
+            // `jobLabel: app.kubernetes.io/name`, which orders-sync's Service sets to `orders`.
+            &[("orders-sync", "orders-sync", "orders")],
         ),
         (
             "k8s-kustomize",
@@ -797,4 +798,25 @@ fn additional_scrape_configs_written_as_a_string_are_edited_inside_the_block() {
         .filter(|path| !path.starts_with(".pullover"))
         .collect();
     assert!(changed.is_empty(), "{changed:?}");
+}
+
+#[test]
+fn a_job_label_on_the_gateways_servicemonitor_names_the_new_job_and_the_rewrite_follows_it() {
+    let p = pullover().stack("k8s-honor-false");
+    p.run(["apply", "scrape", "--yes"]).success();
+    let monitor = p.read("orders-sync-servicemonitor.yaml");
+    assert!(monitor.contains("  jobLabel: app.kubernetes.io/name\n"), "{monitor}");
+    assert!(monitor.contains("get job=\"orders\""), "{monitor}");
+    p.run(["apply", "dual-run", "--yes"]).success();
+    let dual_run = p.read("pullover-dual-run.yaml");
+    assert!(
+        dual_run.contains(r#"job=\"orders\", namespace=\"orders\", service=\"orders-sync\""#),
+        "{dual_run}"
+    );
+    p.run(["apply", "dashboards", "--yes"]).success();
+    let rules = p.read("all.yaml");
+    assert!(
+        rules.contains(r#"sum by (job) (orders_backlog{job="orders"}) > 1000"#),
+        "{rules}"
+    );
 }

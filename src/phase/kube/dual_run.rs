@@ -17,7 +17,7 @@ use crate::phase::PhaseId;
 use super::config_jobs::{PROMETHEUS_YML, object_holder};
 use super::in_place::{Edits, Holder};
 use crate::stack::kube::embedded::SIDECAR_LABEL;
-use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath};
+use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, app_service_name};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
 
@@ -76,11 +76,12 @@ fn selectors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, app: &App) 
     } else {
         format!("job={}, exported_job={}", quote(&gateway.job), quote(&app.pushed_job))
     };
-    let namespace = kube
+    let workload = kube
         .objects
         .iter()
-        .find(|o| o.name == app.service && o.is_long_running())
-        .and_then(|o| o.namespace.clone());
+        .find(|o| o.name == app.service && o.is_long_running());
+    let namespace = workload.and_then(|o| o.namespace.clone());
+    let service = workload.map_or_else(|| app.job.clone(), |w| app_service_name(kube, w));
     let new = match namespace {
         Some(ns) if !by_monitor => format!("job={}, namespace={}, pod!=\"\"", quote(&app.job), quote(&ns)),
         None if !by_monitor => format!("job={}, pod!=\"\"", quote(&app.job)),
@@ -88,9 +89,9 @@ fn selectors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, app: &App) 
             "job={}, namespace={}, service={}",
             quote(&app.job),
             quote(&ns),
-            quote(&app.job)
+            quote(&service)
         ),
-        None => format!("job={}, service={}", quote(&app.job), quote(&app.job)),
+        None => format!("job={}, service={}", quote(&app.job), quote(&service)),
     };
     let mut names: BTreeSet<String> = app.metrics.iter().cloned().collect();
     names.extend(

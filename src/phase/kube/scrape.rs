@@ -151,25 +151,24 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                     )));
                 }
                 let name = container_port.1.clone().unwrap_or_else(|| "metrics".to_string());
-                text.push_str(&render_service(workload, &app.job, &selector, &name, &container_port));
+                text.push_str(&render_service(workload, &workload.name, &selector, &name, &container_port));
                 text.push_str("---\n");
-                (app.job.clone(), selector, name)
+                (workload.name.clone(), selector, name)
             }
         };
         text.push_str(&render_monitor(
             workload,
             app,
-            &service_name,
             &service_labels,
             &copied,
             &port_name,
             stack,
-            gateway.interval.as_deref(),
+            gateway,
         ));
         let because = format!(
-            "scrape {} directly: job `{}`, port `{port_name}`",
+            "scrape {} directly: job `{}`, Service {service_name} port `{port_name}`",
             workload.display(),
-            service_name
+            app.job
         );
         builder = builder.create(path.clone(), text, manifest.file.mode, because);
         if let Some(k) = kube.kustomizations.iter().position(|k| {
@@ -370,19 +369,24 @@ fn render_service(
 fn render_monitor(
     workload: &Object,
     app: &App,
-    service_name: &str,
     service_labels: &[(String, String)],
     copied: &[(String, String)],
     port_name: &str,
     stack: &Stack,
-    interval: Option<&str>,
+    gateway: &KubeGateway,
 ) -> String {
     let mut out = format!(
-        "# Prometheus scrapes {} directly (pullover scrape); its targets get job=\"{service_name}\".\n# Labels as on the gateway's ServiceMonitor, which the Prometheus already selects.\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n",
-        workload.display()
+        "# Prometheus scrapes {} directly (pullover scrape); its targets get job=\"{}\".\n# Labels as on the gateway's ServiceMonitor, which the Prometheus already selects.\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n",
+        workload.display(),
+        app.job
     );
     metadata(&mut out, workload, &app.service, copied);
-    out.push_str("spec:\n  selector:\n    matchLabels:\n");
+    out.push_str("spec:\n");
+    // As on the gateway's: `job` is the value of this label of the Service.
+    if let Some(label) = &gateway.job_label {
+        out.push_str(&format!("  jobLabel: {}\n", yaml_string(label)));
+    }
+    out.push_str("  selector:\n    matchLabels:\n");
     for (k, v) in service_labels {
         out.push_str(&format!("      {}: {}\n", yaml_string(k), yaml_string(v)));
     }
@@ -391,7 +395,7 @@ fn render_monitor(
         yaml_string(port_name),
         yaml_string(&stack.settings.scrape.metrics_path)
     ));
-    if let Some(interval) = interval {
+    if let Some(interval) = gateway.interval.as_deref() {
         out.push_str(&format!("      interval: {}\n", yaml_string(interval)));
     }
     out

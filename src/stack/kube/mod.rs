@@ -70,6 +70,8 @@ pub struct KubeGateway {
     pub honor_labels: bool,
     /// Its scrape interval, when the scrape path sets one.
     pub interval: Option<String>,
+    /// The `jobLabel` of its ServiceMonitor: the Service label whose value is `job`.
+    pub job_label: Option<String>,
 }
 
 /// How Prometheus scrapes the gateway.
@@ -225,7 +227,7 @@ pub fn load(dir: &StackDir, overrides: &Overrides, use_settings_file: bool) -> R
             code_job: pusher.url_job.clone(),
             code_instances: None,
         };
-        let job = app_service_name(&kube, pusher).unwrap_or_else(|| object.name.clone());
+        let job = new_job(&kube, pusher);
         found.push(evidence(
             &format!("apps.{}", object.name),
             format!("{} {} port {port}", object.kind, object.name),
@@ -450,10 +452,33 @@ pub fn service_of(kube: &KubeStack, workload: &Object) -> Option<usize> {
     })
 }
 
-/// The name the app's new scrape job gets: its Service's, or the workload's when a Service is
-/// to be created.
-fn app_service_name(kube: &KubeStack, pusher: &Pusher) -> Option<String> {
-    service_of(kube, &kube.objects[pusher.object]).map(|i| kube.objects[i].name.clone())
+/// The name of the Service the app is scraped through: the one selecting its pods, else the one
+/// `scrape` creates, named after the workload.
+pub fn app_service_name(kube: &KubeStack, workload: &Object) -> String {
+    service_of(kube, workload).map_or_else(|| workload.name.clone(), |i| kube.objects[i].name.clone())
+}
+
+/// The `job` the app's series get when scraped directly: its Service's name, or, when the
+/// gateway's ServiceMonitor names a `jobLabel` (and so does the app's), the value of that label
+/// on the app's Service (the one `scrape` creates carries the pods' selector labels).
+fn new_job(kube: &KubeStack, pusher: &Pusher) -> String {
+    let workload = &kube.objects[pusher.object];
+    let service_labels = match service_of(kube, workload) {
+        Some(i) => kube.objects[i].labels(),
+        None => objects::string_map(
+            workload
+                .value
+                .get("spec")
+                .and_then(|s| s.get("selector"))
+                .and_then(|s| s.get("matchLabels")),
+        ),
+    };
+    kube.gateway
+        .as_ref()
+        .and_then(|g| g.job_label.as_ref())
+        .filter(|_| kube.gateway.as_ref().is_some_and(|g| matches!(g.scrape, ScrapePath::ServiceMonitor(_))))
+        .and_then(|label| service_labels.into_iter().find(|(k, v)| k == label && !v.is_empty()))
+        .map_or_else(|| app_service_name(kube, workload), |(_, value)| value)
 }
 
 fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGateway> {
@@ -532,6 +557,7 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
         job: service_name.clone(),
         honor_labels: false,
         interval: None,
+        job_label: None,
     };
     if let Some(m) = monitor {
         let object = &kube.objects[m];
@@ -550,12 +576,14 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
             .and_then(Value::as_str)
             .map(str::to_string);
         // `job` is the Service's name, or the value of the Service label `jobLabel` names.
-        if let Some(label) = object
+        gateway.job_label = object
             .value
             .get("spec")
             .and_then(|s| s.get("jobLabel"))
             .and_then(Value::as_str)
-            && let Some((_, value)) = service_object.and_then(|svc| svc.labels().into_iter().find(|(k, _)| k == label))
+            .map(str::to_string);
+        if let Some(label) = &gateway.job_label
+            && let Some((_, value)) = service_object.and_then(|svc| svc.labels().into_iter().find(|(k, v)| k == label && !v.is_empty()))
         {
             gateway.job = value;
         }
