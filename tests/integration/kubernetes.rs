@@ -204,11 +204,17 @@ fn check_manifests(root: &Path, what: &str, tools: Tools) {
             object["metadata"]["name"].as_str().is_some(),
             "{what}: {path}: {kind} has no name"
         );
-        if kind == "ServiceMonitor" {
-            let endpoints = object["spec"]["endpoints"].as_sequence().expect("endpoints");
+        // A monitor names the port it scrapes; a wrong name validates and scrapes nothing.
+        let endpoints = match kind {
+            "ServiceMonitor" => Some("endpoints"),
+            "PodMonitor" => Some("podMetricsEndpoints"),
+            _ => None,
+        };
+        if let Some(endpoints) = endpoints {
+            let endpoints = object["spec"][endpoints].as_sequence().expect("endpoints");
             assert!(
                 endpoints.iter().all(|e| e["port"].as_str().is_some()),
-                "{what}: {path}: a ServiceMonitor endpoint without a named port"
+                "{what}: {path}: a {kind} endpoint without a named port"
             );
         }
         if promtool {
@@ -440,6 +446,12 @@ fn every_kubernetes_stack_is_read_as_the_user_keeps_it() {
             &[("reports", "reports", "reports")],
         ),
         (
+            "k8s-podmonitor",
+            "monitoring/pushgateway",
+            true,
+            &[("ledger", "ledger", "payments/ledger")],
+        ),
+        (
             "k8s-raw",
             "pushgateway",
             true,
@@ -508,7 +520,7 @@ fn a_cronjob_that_pushes_keeps_the_gateway_and_its_queries() {
 fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
     let tools = Tools::find();
     let kubectl = tools.kubectl;
-    assert_eq!(kube_stacks().len(), 6, "a new Kubernetes stack goes through the phases here too");
+    assert_eq!(kube_stacks().len(), 7, "a new Kubernetes stack goes through the phases here too");
     for name in kube_stacks() {
         let name = name.as_str();
         let p = pullover().stack(name);
@@ -579,6 +591,10 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
                     "{name}: {file} still names the gateway:\n{text}"
                 );
             }
+        }
+        if name == "k8s-podmonitor" {
+            let ledger = p.read("manifests/ledger.yaml");
+            assert!(ledger.contains("name: LEDGER_DB"), "a setting of the app's own went:\n{ledger}");
         }
         if name == "k8s-raw" {
             let ingress = p.read("manifests/ingress.yaml");
@@ -817,6 +833,46 @@ fn a_job_label_on_the_gateways_servicemonitor_names_the_new_job_and_the_rewrite_
     let rules = p.read("all.yaml");
     assert!(
         rules.contains(r#"sum by (job) (orders_backlog{job="orders"}) > 1000"#),
+        "{rules}"
+    );
+}
+
+#[test]
+fn where_the_cluster_scrapes_by_podmonitor_each_app_gets_one_and_the_job_is_namespace_slash_name() {
+    let p = pullover().stack("k8s-podmonitor");
+    let analyze = p.run(["analyze"]);
+    analyze.success();
+    assert!(
+        analyze.stdout.contains("`scrape` adds a PodMonitor for it"),
+        "{}",
+        analyze.stdout
+    );
+    p.run(["apply", "scrape", "--yes"]).success();
+    let monitor = p.read("manifests/ledger-podmonitor.yaml");
+    let value: Value = yaml_serde::from_str(&monitor).unwrap();
+    assert_eq!(value["kind"].as_str(), Some("PodMonitor"));
+    assert_eq!(value["metadata"]["labels"]["prometheus"].as_str(), Some("main"));
+    assert_eq!(
+        value["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"].as_str(),
+        Some("ledger")
+    );
+    assert_eq!(value["spec"]["podMetricsEndpoints"][0]["port"].as_str(), Some("metrics"));
+    assert!(p.read("manifests/kustomization.yaml").contains("- ledger-podmonitor.yaml"));
+    p.run(["apply", "dual-run", "--yes"]).success();
+    let dual_run = p.read("manifests/pullover-dual-run.yaml");
+    assert!(
+        dual_run.contains(r#"job=\"ledger\", pod=~\"pushgateway-.*\""#)
+            && dual_run.contains(r#"job=\"payments/ledger\", namespace=\"payments\", pod=~\"ledger-.*\""#),
+        "{dual_run}"
+    );
+    p.run(["apply", "dashboards", "--yes"]).success();
+    let rules = p.read("manifests/monitoring.yaml");
+    assert!(
+        rules.contains(r#"ledger_postings_failed_total{job="payments/ledger"}"#),
+        "{rules}"
+    );
+    assert!(
+        rules.contains(r#"ledger_postings_total{job=\"payments/ledger\"}"#),
         "{rules}"
     );
 }

@@ -14,7 +14,7 @@
 use crate::changeset::{ChangeSet, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::phase::dashboards::{PlannedQuery, QueryAction, survey};
-use crate::stack::kube::{KubeGateway, KubeStack, app_service_name, embedded};
+use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, embedded};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
 
@@ -65,7 +65,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                 .waiting()
                 .tip(format!(
                     "select the app's series by `{}` (or `pod=~\"{}-.*\"`) by hand",
-                    scraped_matcher(kube, app, "\""),
+                    super::scraped_matcher(kube, app, "\""),
                     app.service
                 )),
             );
@@ -97,7 +97,7 @@ fn instance_as_service(kube: &KubeStack, apps: &[App], text: &str) -> (String, u
     for app in apps {
         for quote in ["\"", "\\\""] {
             let from = format!("instance={quote}{}{quote}", app.target());
-            let to = scraped_matcher(kube, app, quote);
+            let to = super::scraped_matcher(kube, app, quote);
             moved += text.matches(&from).count();
             text = text.replace(&from, &to);
         }
@@ -141,47 +141,22 @@ pub fn in_kubernetes(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Find
     finding
 }
 
-/// Whether the apps are scraped through the Prometheus Operator (a ServiceMonitor, which gives
-/// their series the app's `service`), or by a job of Prometheus' own config (which gives them
-/// `pod` and `namespace`, `config_jobs::app_job`).
-fn by_monitor(kube: &KubeStack) -> bool {
-    kube.gateway
-        .as_ref()
-        .is_none_or(|g| matches!(g.scrape, crate::stack::kube::ScrapePath::ServiceMonitor(_)))
-}
-
-/// The matcher that selects the app's scraped series and not the pushed ones, its value quoted
-/// with `quote`: the app's Service under the Prometheus Operator, else a `pod`, which only the
-/// scraped series carry.
-fn scraped_matcher(kube: &KubeStack, app: &App, quote: &str) -> String {
-    if !by_monitor(kube) {
-        return format!("pod!={quote}{quote}");
-    }
-    let service = kube
-        .objects
-        .iter()
-        .find(|o| o.name == app.service && o.is_long_running())
-        .map_or_else(|| app.job.clone(), |w| app_service_name(kube, w));
-    format!("service={quote}{service}{quote}")
-}
-
 /// A finding of the shared survey, in Kubernetes terms: the two sources are told apart by the
 /// app's `service`, never by an `instance` like `app:port` that no Kubernetes target has.
 fn in_kubernetes_terms(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Finding {
-    let by_monitor = by_monitor(kube);
     let mut finding = finding.clone();
     for app in &stack.settings.apps {
         let compose_style = format!("instance=\"{}\"", app.target());
-        let kubernetes = scraped_matcher(kube, app, "\"");
+        let kubernetes = super::scraped_matcher(kube, app, "\"");
         finding.message = finding.message.replace(&compose_style, &kubernetes);
         finding.tip = finding.tip.map(|tip| tip.replace(&compose_style, &kubernetes));
         if finding.id == "double-count-during-dual-run" {
             finding.message = finding.message.replace(
                 "differ only by instance",
-                if by_monitor {
-                    "differ by `service` (and `namespace`, `pod`)"
-                } else {
-                    "differ by `pod`, which only the scraped series carry"
+                match kube.gateway.as_ref().map(|g| &g.scrape) {
+                    Some(ScrapePath::ServiceMonitor(_)) | None => "differ by `service` (and `namespace`, `pod`)",
+                    Some(ScrapePath::PodMonitor(_)) => "differ by `pod` (and `namespace`)",
+                    Some(_) => "differ by `pod`, which only the scraped series carry",
                 },
             );
         }

@@ -17,7 +17,7 @@ use crate::phase::PhaseId;
 use super::config_jobs::{PROMETHEUS_YML, object_holder};
 use super::in_place::{Edits, Holder};
 use crate::stack::kube::embedded::SIDECAR_LABEL;
-use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, app_service_name};
+use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
 
@@ -62,36 +62,36 @@ struct Selectors {
 }
 
 fn selectors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, app: &App) -> Selectors {
-    // Where Prometheus is configured by its own config, the gateway's job adds no `service`:
-    // the app's new job sets `pod` (`config_jobs::app_job`), which pushed series do not carry.
-    let by_monitor = matches!(gateway.scrape, ScrapePath::ServiceMonitor(_));
-    let old = if gateway.honor_labels && !by_monitor {
-        format!("job={}, pod=\"\"", quote(&app.pushed_job))
-    } else if gateway.honor_labels {
-        format!(
+    // Pushed series under honorLabels carry the labels the gateway's target gets: its Service
+    // (ServiceMonitor), its pod (PodMonitor), or none of these (a job of Prometheus' own config).
+    let old = match &gateway.scrape {
+        _ if !gateway.honor_labels => {
+            format!("job={}, exported_job={}", quote(&gateway.job), quote(&app.pushed_job))
+        }
+        ScrapePath::ServiceMonitor(_) => format!(
             "job={}, service={}",
             quote(&app.pushed_job),
             quote(&gateway.service_name)
-        )
-    } else {
-        format!("job={}, exported_job={}", quote(&gateway.job), quote(&app.pushed_job))
+        ),
+        ScrapePath::PodMonitor(_) => match gateway.workload {
+            Some(w) => format!(
+                "job={}, pod=~{}",
+                quote(&app.pushed_job),
+                quote(&format!("{}-.*", kube.objects[w].name))
+            ),
+            None => format!("job={}", quote(&app.pushed_job)),
+        },
+        _ => format!("job={}, pod=\"\"", quote(&app.pushed_job)),
     };
-    let workload = kube
+    let namespace = kube
         .objects
         .iter()
-        .find(|o| o.name == app.service && o.is_long_running());
-    let namespace = workload.and_then(|o| o.namespace.clone());
-    let service = workload.map_or_else(|| app.job.clone(), |w| app_service_name(kube, w));
+        .find(|o| o.name == app.service && o.is_long_running())
+        .and_then(|o| o.namespace.clone());
+    let scraped = super::scraped_matcher(kube, app, "\"");
     let new = match namespace {
-        Some(ns) if !by_monitor => format!("job={}, namespace={}, pod!=\"\"", quote(&app.job), quote(&ns)),
-        None if !by_monitor => format!("job={}, pod!=\"\"", quote(&app.job)),
-        Some(ns) => format!(
-            "job={}, namespace={}, service={}",
-            quote(&app.job),
-            quote(&ns),
-            quote(&service)
-        ),
-        None => format!("job={}, service={}", quote(&app.job), quote(&service)),
+        Some(ns) => format!("job={}, namespace={}, {scraped}", quote(&app.job), quote(&ns)),
+        None => format!("job={}, {scraped}", quote(&app.job)),
     };
     let mut names: BTreeSet<String> = app.metrics.iter().cloned().collect();
     names.extend(
@@ -175,7 +175,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         }
         apps.push(s);
     }
-    let ScrapePath::ServiceMonitor(monitor_index) = gateway.scrape else {
+    let (ScrapePath::ServiceMonitor(monitor_index) | ScrapePath::PodMonitor(monitor_index)) = gateway.scrape else {
         return in_config(stack, kube, gateway, &apps, builder);
     };
     let monitor = &kube.objects[monitor_index];
@@ -432,7 +432,7 @@ fn in_config(
             };
             edits.edit_inside(kube, holder, &config_route, &[add], because)?;
         }
-        ScrapePath::ServiceMonitor(_) | ScrapePath::Unknown => {}
+        ScrapePath::ServiceMonitor(_) | ScrapePath::PodMonitor(_) | ScrapePath::Unknown => {}
     }
     builder = edits.values_into(kube, builder);
     builder = edits.manifests_into(kube, builder)?;

@@ -160,7 +160,7 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         }
         builder = turn_off_chart(kube, gateway.workload.is_some(), builder, &mut config)?;
         let mut gateway_objects: Vec<usize> = gateway.workload.into_iter().chain(gateway.service).collect();
-        if let ScrapePath::ServiceMonitor(monitor) = gateway.scrape {
+        if let ScrapePath::ServiceMonitor(monitor) | ScrapePath::PodMonitor(monitor) = gateway.scrape {
             gateway_objects.push(monitor);
         }
         if let Some(workload) = gateway.workload {
@@ -392,7 +392,7 @@ fn remove_dual_run_rules(kube: &KubeStack, scrape: &ScrapePath, config: &mut Edi
                 because,
             )?;
         }
-        ScrapePath::ServiceMonitor(_) | ScrapePath::Unknown => {}
+        ScrapePath::ServiceMonitor(_) | ScrapePath::PodMonitor(_) | ScrapePath::Unknown => {}
     }
     Ok(())
 }

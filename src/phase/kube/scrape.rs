@@ -33,6 +33,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     };
     let monitor = match &gateway.scrape {
         ScrapePath::ServiceMonitor(index) => &kube.objects[*index],
+        ScrapePath::PodMonitor(index) => return plan_pod_monitors(stack, kube, gateway, &kube.objects[*index]),
         ScrapePath::AdditionalScrapeConfigs { .. } | ScrapePath::ConfigMapJob { .. } => {
             return plan_jobs(stack, kube, gateway);
         }
@@ -171,17 +172,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             app.job
         );
         builder = builder.create(path.clone(), text, manifest.file.mode, because);
-        if let Some(k) = kube.kustomizations.iter().position(|k| {
-            k.folder() == folder
-                && k.resources()
-                    .iter()
-                    .any(|r| RelPath::join_relative(folder, r).is_ok_and(|p| p == manifest.file.path))
-        }) {
-            match listed.iter_mut().find(|(i, _)| *i == k) {
-                Some((_, files)) => files.push(file_name),
-                None => listed.push((k, vec![file_name])),
-            }
-        }
+        list_beside(kube, workload, file_name, &mut listed);
     }
     for (manifest_index, edits) in service_edits {
         let manifest = &kube.manifests[manifest_index];
@@ -197,6 +188,33 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             .map_err(|e| e.to_diagnostic(&manifest.file))?;
         builder = builder.modify(&manifest.file, after, "name the port serving /metrics");
     }
+    builder = add_to_kustomizations(kube, listed, builder)?;
+    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// Notes that `file_name`, next to the workload's manifest, goes into the `resources` of the
+/// kustomization in that folder that lists the manifest.
+fn list_beside(kube: &KubeStack, workload: &Object, file_name: String, listed: &mut Vec<(usize, Vec<String>)>) {
+    let manifest = &kube.manifests[workload.manifest];
+    let folder = manifest.file.path.parent();
+    if let Some(k) = kube.kustomizations.iter().position(|k| {
+        k.folder() == folder
+            && k.resources()
+                .iter()
+                .any(|r| RelPath::join_relative(folder, r).is_ok_and(|p| p == manifest.file.path))
+    }) {
+        match listed.iter_mut().find(|(i, _)| *i == k) {
+            Some((_, files)) => files.push(file_name),
+            None => listed.push((k, vec![file_name])),
+        }
+    }
+}
+
+fn add_to_kustomizations(
+    kube: &KubeStack,
+    listed: Vec<(usize, Vec<String>)>,
+    mut builder: crate::changeset::ChangeSetBuilder,
+) -> Result<crate::changeset::ChangeSetBuilder, Diagnostic> {
     for (k, files) in listed {
         let kustomization = &kube.kustomizations[k];
         let edits: Vec<YamlEdit> = files
@@ -214,9 +232,108 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         builder = builder.modify(
             &kustomization.file,
             after,
-            "deploy the new ServiceMonitor with the rest",
+            "deploy the new monitor with the rest",
         );
     }
+    Ok(builder)
+}
+
+/// Where the cluster scrapes by PodMonitor: each long-running pusher gets a PodMonitor named
+/// after it, next to its manifest, selecting its pods by the workload's own selector and
+/// scraping the container port serving /metrics by name; labels (and `jobLabel`) as on the
+/// gateway's PodMonitor. Its targets' `job` is `<namespace>/<name>`, or the pod label
+/// `jobLabel` names.
+fn plan_pod_monitors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, monitor: &Object) -> Result<ChangeSet, Diagnostic> {
+    let copied: Vec<(String, String)> = monitor
+        .labels()
+        .into_iter()
+        .filter(|(k, _)| !names_the_object(k))
+        .collect();
+    let mut builder = ChangeSet::builder();
+    let mut listed: Vec<(usize, Vec<String>)> = Vec::new();
+    for app in &stack.settings.apps {
+        let Some(workload_index) = kube
+            .objects
+            .iter()
+            .position(|o| o.name == app.service && o.is_long_running())
+        else {
+            continue;
+        };
+        let workload = &kube.objects[workload_index];
+        let manifest = &kube.manifests[workload.manifest];
+        let file_name = format!("{}-podmonitor.yaml", app.service);
+        let path = RelPath::join_relative(manifest.file.path.parent(), &file_name).map_err(Diagnostic::error)?;
+        if kube.manifests.iter().any(|m| m.file.path == path) {
+            builder = builder.finding(Finding::new(
+                "kube-podmonitor-exists",
+                Severity::Info,
+                format!("{path} exists already: left as it is"),
+            ));
+            continue;
+        }
+        let port = kube
+            .pushers
+            .iter()
+            .find(|p| p.object == workload_index)
+            .and_then(|p| p.port.clone());
+        let Some((number, Some(port_name))) = port else {
+            return Err(Diagnostic::error(format!(
+                "{}: the container port serving /metrics has no name, and a PodMonitor names the port it scrapes; nothing was written",
+                workload.display()
+            ))
+            .help(format!(
+                "name it in the pod template (`- {{name: metrics, containerPort: {}}}`), then plan again",
+                port.map_or(app.port, |(n, _)| n)
+            )));
+        };
+        let selector = string_map(
+            workload
+                .value
+                .get("spec")
+                .and_then(|s| s.get("selector"))
+                .and_then(|s| s.get("matchLabels")),
+        );
+        if selector.is_empty() {
+            return Err(Diagnostic::error(format!(
+                "{} has no `spec.selector.matchLabels` to select its pods by; nothing was written",
+                workload.display()
+            )));
+        }
+        let mut text = format!(
+            "# Prometheus scrapes {} directly (pullover scrape), pod by pod; its targets get job=\"{}\".\n# Labels as on the gateway's PodMonitor, which the Prometheus already selects.\napiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\n",
+            workload.display(),
+            app.job
+        );
+        metadata(&mut text, workload, &app.service, &copied);
+        text.push_str("spec:\n");
+        if let Some(label) = &gateway.job_label {
+            text.push_str(&format!("  jobLabel: {}\n", yaml_string(label)));
+        }
+        text.push_str("  selector:\n    matchLabels:\n");
+        for (k, v) in &selector {
+            text.push_str(&format!("      {}: {}\n", yaml_string(k), yaml_string(v)));
+        }
+        text.push_str(&format!(
+            "  podMetricsEndpoints:\n    - port: {}\n      path: {}\n",
+            yaml_string(&port_name),
+            yaml_string(&stack.settings.scrape.metrics_path)
+        ));
+        if let Some(interval) = gateway.interval.as_deref() {
+            text.push_str(&format!("      interval: {}\n", yaml_string(interval)));
+        }
+        builder = builder.create(
+            path,
+            text,
+            manifest.file.mode,
+            format!(
+                "scrape {} directly: job `{}`, container port `{port_name}` ({number})",
+                workload.display(),
+                app.job
+            ),
+        );
+        list_beside(kube, workload, file_name, &mut listed);
+    }
+    builder = add_to_kustomizations(kube, listed, builder)?;
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
 }
 
