@@ -84,9 +84,15 @@ fn operator_models() -> Option<std::path::PathBuf> {
     }
     let how = "run scripts/test (it installs @kubernetes-models/prometheus-operator@6.0.0 with npm), or set PROMETHEUS_OPERATOR_MODELS to such a folder";
     if std::env::var_os("CI").is_some() {
-        panic!("the Prometheus Operator CRD validators are missing in {}: {how}", dir.display());
+        panic!(
+            "the Prometheus Operator CRD validators are missing in {}: {how}",
+            dir.display()
+        );
     }
-    eprintln!("SKIPPED: the Prometheus Operator CRD validators are missing in {}: {how}", dir.display());
+    eprintln!(
+        "SKIPPED: the Prometheus Operator CRD validators are missing in {}: {how}",
+        dir.display()
+    );
     None
 }
 
@@ -127,7 +133,12 @@ fn crd_violations(root: &Path) -> Option<Result<String, String>> {
     let models = operator_models()?;
     let objects: Vec<serde_json::Value> = objects(root)
         .into_iter()
-        .filter(|(_, o)| matches!(o["kind"].as_str(), Some("ServiceMonitor" | "PodMonitor" | "PrometheusRule")))
+        .filter(|(_, o)| {
+            matches!(
+                o["kind"].as_str(),
+                Some("ServiceMonitor" | "PodMonitor" | "PrometheusRule")
+            )
+        })
         .map(|(file, object)| serde_json::json!({"file": file, "object": serde_json::to_value(&object).unwrap()}))
         .collect();
     if objects.is_empty() {
@@ -167,7 +178,9 @@ fn the_crd_check_refuses_what_the_operator_would() {
         panic!("the stack as written breaks a CRD schema, or the check is missing in CI");
     };
     assert!(report.contains("2 checked"), "{report}");
-    let monitor = p.read("manifests/pushgateway.yaml").replace("honorLabels: true", "honorLabels: \"yes\"");
+    let monitor = p
+        .read("manifests/pushgateway.yaml")
+        .replace("honorLabels: true", "honorLabels: \"yes\"");
     p.write("manifests/pushgateway.yaml", &monitor);
     let Some(Err(report)) = crd_violations(&p.path()) else {
         panic!("a string honorLabels passed the CRD check");
@@ -254,7 +267,11 @@ fn check_manifests(root: &Path, what: &str, tools: Tools) {
                 config.insert("scrape_configs".into(), jobs);
                 promtool_check("config", &Value::Mapping(config), &format!("{what}: {path}"));
             }
-            for (_, rules) in values["additionalPrometheusRulesMap"].as_mapping().into_iter().flatten() {
+            for (_, rules) in values["additionalPrometheusRulesMap"]
+                .as_mapping()
+                .into_iter()
+                .flatten()
+            {
                 promtool_check("rules", rules, &format!("{what}: {path}"));
             }
         }
@@ -369,7 +386,9 @@ fn kubernetes_sd_as_static(config: &Value, what: &str) -> Value {
             assert!(ROLES.contains(&role), "{what}: kubernetes_sd_configs role {role:?}");
             if let Some(namespaces) = entry.get("namespaces") {
                 assert!(
-                    namespaces["names"].as_sequence().is_some_and(|n| n.iter().all(Value::is_string)),
+                    namespaces["names"]
+                        .as_sequence()
+                        .is_some_and(|n| n.iter().all(Value::is_string)),
                     "{what}: namespaces.names is no list of names"
                 );
             }
@@ -520,7 +539,11 @@ fn a_cronjob_that_pushes_keeps_the_gateway_and_its_queries() {
 fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
     let tools = Tools::find();
     let kubectl = tools.kubectl;
-    assert_eq!(kube_stacks().len(), 7, "a new Kubernetes stack goes through the phases here too");
+    assert_eq!(
+        kube_stacks().len(),
+        7,
+        "a new Kubernetes stack goes through the phases here too"
+    );
     for name in kube_stacks() {
         let name = name.as_str();
         let p = pullover().stack(name);
@@ -581,9 +604,8 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
             // argument (nor the flag before it), no NetworkPolicy or Ingress route, no job.
             // (Dashboards and rules keep their `push_time_seconds` panels: reported, never
             // rewritten.)
-            let kept = |o: &Value| {
-                o["kind"] == "PrometheusRule" || !o["metadata"]["labels"]["grafana_dashboard"].is_null()
-            };
+            let kept =
+                |o: &Value| o["kind"] == "PrometheusRule" || !o["metadata"]["labels"]["grafana_dashboard"].is_null();
             for (file, object) in objects(&p.path()).into_iter().filter(|(_, o)| !kept(o)) {
                 let text = yaml_serde::to_string(&object).unwrap();
                 assert!(
@@ -594,12 +616,18 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
         }
         if name == "k8s-podmonitor" {
             let ledger = p.read("manifests/ledger.yaml");
-            assert!(ledger.contains("name: LEDGER_DB"), "a setting of the app's own went:\n{ledger}");
+            assert!(
+                ledger.contains("name: LEDGER_DB"),
+                "a setting of the app's own went:\n{ledger}"
+            );
         }
         if name == "k8s-raw" {
             let ingress = p.read("manifests/ingress.yaml");
             assert!(ingress.contains("host: grafana.shop.example.com"), "{ingress}");
-            assert!(ingress.contains("        - grafana.shop.example.com\n      secretName"), "{ingress}");
+            assert!(
+                ingress.contains("        - grafana.shop.example.com\n      secretName"),
+                "{ingress}"
+            );
             let network = p.read("manifests/network.yaml");
             assert!(network.contains("name: metrics-api-egress"), "{network}");
             assert!(network.contains("k8s-app: kube-dns"), "{network}");
@@ -621,10 +649,16 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
             .map(|f| p.read(f))
             .collect();
         assert!(!configs.contains("pushgateway.monitoring.svc"), "{name}: {configs}");
-        assert!(!configs.contains("job_name: prometheus-pushgateway"), "{name}: {configs}");
+        assert!(
+            !configs.contains("job_name: prometheus-pushgateway"),
+            "{name}: {configs}"
+        );
         assert!(!configs.contains("pullover-dual-run"), "{name}: {configs}");
         if name == "k8s-helm" || name == "k8s-plain-prometheus" {
-            assert!(configs.contains("regex: checkout") || configs.contains("regex: \"reports\""), "{name}: {configs}");
+            assert!(
+                configs.contains("regex: checkout") || configs.contains("regex: \"reports\""),
+                "{name}: {configs}"
+            );
         }
         assert!(
             !objects(&p.path()).iter().any(|(f, _)| f.contains("pullover-dual-run")),
@@ -856,8 +890,14 @@ fn where_the_cluster_scrapes_by_podmonitor_each_app_gets_one_and_the_job_is_name
         value["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"].as_str(),
         Some("ledger")
     );
-    assert_eq!(value["spec"]["podMetricsEndpoints"][0]["port"].as_str(), Some("metrics"));
-    assert!(p.read("manifests/kustomization.yaml").contains("- ledger-podmonitor.yaml"));
+    assert_eq!(
+        value["spec"]["podMetricsEndpoints"][0]["port"].as_str(),
+        Some("metrics")
+    );
+    assert!(
+        p.read("manifests/kustomization.yaml")
+            .contains("- ledger-podmonitor.yaml")
+    );
     p.run(["apply", "dual-run", "--yes"]).success();
     let dual_run = p.read("manifests/pullover-dual-run.yaml");
     assert!(

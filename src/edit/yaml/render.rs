@@ -420,9 +420,15 @@ mod tests {
     #[test]
     fn text_of_several_lines_is_written_as_a_literal_block() {
         let mut map = yaml_serde::Mapping::new();
-        map.insert("rules.yml".into(), Value::String("groups:\n  - name: a\n\n    rules: []\n".into()));
+        map.insert(
+            "rules.yml".into(),
+            Value::String("groups:\n  - name: a\n\n    rules: []\n".into()),
+        );
         let text = Style::plain("\n").render_entry("data", &Value::Mapping(map), 0, None);
-        assert_eq!(text, "data:\n  rules.yml: |\n    groups:\n      - name: a\n\n        rules: []\n");
+        assert_eq!(
+            text,
+            "data:\n  rules.yml: |\n    groups:\n      - name: a\n\n        rules: []\n"
+        );
         assert!(!literal_block_fits("  leading space\nsecond"));
         assert!(!literal_block_fits("two finals\n\n"));
         assert!(!literal_block_fits("one line\n"));

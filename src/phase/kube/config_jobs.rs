@@ -154,10 +154,7 @@ pub fn app_job(
     let mut sd = Mapping::new();
     sd.insert("role".into(), Value::String("pod".into()));
     let mut namespaces = Mapping::new();
-    namespaces.insert(
-        "names".into(),
-        string_list(&[workload.namespace_or_default()]),
-    );
+    namespaces.insert("names".into(), string_list(&[workload.namespace_or_default()]));
     sd.insert("namespaces".into(), Value::Mapping(namespaces));
     job.insert(
         "kubernetes_sd_configs".into(),
@@ -181,10 +178,7 @@ pub fn app_job(
             &[("action", "keep"), ("regex", &number)],
         ),
     });
-    rules.push(relabel(
-        "__meta_kubernetes_namespace",
-        &[("target_label", "namespace")],
-    ));
+    rules.push(relabel("__meta_kubernetes_namespace", &[("target_label", "namespace")]));
     rules.push(relabel("__meta_kubernetes_pod_name", &[("target_label", "pod")]));
     job.insert("relabel_configs".into(), Value::Sequence(rules));
     Ok(Value::Mapping(job))

@@ -10,12 +10,12 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use yaml_serde::Value;
 
+use super::config_jobs::{PROMETHEUS_YML, object_holder};
+use super::in_place::{Edits, Holder};
 use crate::changeset::{ChangeSet, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
 use crate::phase::PhaseId;
-use super::config_jobs::{PROMETHEUS_YML, object_holder};
-use super::in_place::{Edits, Holder};
 use crate::stack::kube::embedded::SIDECAR_LABEL;
 use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath};
 use crate::stack::source::RelPath;
@@ -312,9 +312,15 @@ fn group_value(apps: &[Selectors], interval: &str) -> Value {
         }
         rules.push(map(vec![
             ("alert", string("PulloverDualRunScrapedMissing")),
-            ("expr", string(&format!("count({{{}}}) unless on() count({{{}}})", s.old, s.new))),
+            (
+                "expr",
+                string(&format!("count({{{}}}) unless on() count({{{}}})", s.old, s.new)),
+            ),
             ("for", string(ALERT_FOR)),
-            ("labels", map(vec![("severity", string("warning")), ("app", string(&s.app))])),
+            (
+                "labels",
+                map(vec![("severity", string("warning")), ("app", string(&s.app))]),
+            ),
         ]));
     }
     if apps.iter().any(|s| !s.metrics.is_empty()) {
@@ -355,10 +361,17 @@ fn in_config(
     match &gateway.scrape {
         ScrapePath::AdditionalScrapeConfigs { file, .. } => {
             let Some(index) = kube.values.iter().position(|v| &v.file.path == file) else {
-                return Err(Diagnostic::error(format!("{file} is no values file of the stack (a bug in pullover)")));
+                return Err(Diagnostic::error(format!(
+                    "{file} is no values file of the stack (a bug in pullover)"
+                )));
             };
             let holder = Holder::Values(index);
-            let edit = if kube.values[index].doc.value().get(RULES_MAP).is_some_and(Value::is_mapping) {
+            let edit = if kube.values[index]
+                .doc
+                .value()
+                .get(RULES_MAP)
+                .is_some_and(Value::is_mapping)
+            {
                 YamlEdit::InsertKey {
                     route: Route::root().key(RULES_MAP),
                     key: GROUP.into(),
@@ -401,7 +414,13 @@ fn in_config(
             let path = format!("{folder}/{RULE_FILE}");
             let rule_text = crate::edit::yaml::Style::plain("\n").render_entry(
                 "groups",
-                &Value::Sequence(groups.get("groups").and_then(Value::as_sequence).cloned().unwrap_or_default()),
+                &Value::Sequence(
+                    groups
+                        .get("groups")
+                        .and_then(Value::as_sequence)
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
                 0,
                 None,
             );

@@ -101,7 +101,13 @@ impl Edits {
     }
 
     /// Edits the document itself.
-    pub fn edit(&mut self, kube: &KubeStack, holder: Holder, edits: &[YamlEdit], because: &str) -> Result<(), Diagnostic> {
+    pub fn edit(
+        &mut self,
+        kube: &KubeStack,
+        holder: Holder,
+        edits: &[YamlEdit],
+        because: &str,
+    ) -> Result<(), Diagnostic> {
         if edits.is_empty() {
             return Ok(());
         }
@@ -149,7 +155,11 @@ impl Edits {
             .map_err(|e| Self::diagnostic(kube, holder, e))?;
         self.replace(kube, holder, text, because)?;
         // Read back: the block must now hold exactly the edited text.
-        let held = self.docs.get(&holder).and_then(|d| d.scalar_text(outer)).map(|(_, t)| t);
+        let held = self
+            .docs
+            .get(&holder)
+            .and_then(|d| d.scalar_text(outer))
+            .map(|(_, t)| t);
         if held.as_deref() != Some(new_inner.as_str()) {
             return Err(Diagnostic::error(format!(
                 "{file}: after editing the YAML held in `{outer}` the block does not read back as intended (a bug in pullover); nothing was written"
@@ -172,7 +182,11 @@ impl Edits {
     }
 
     /// The manifests this collector edited, each with its new text and the first reason.
-    pub fn manifests_into(&self, kube: &KubeStack, mut builder: ChangeSetBuilder) -> Result<ChangeSetBuilder, Diagnostic> {
+    pub fn manifests_into(
+        &self,
+        kube: &KubeStack,
+        mut builder: ChangeSetBuilder,
+    ) -> Result<ChangeSetBuilder, Diagnostic> {
         let manifests: std::collections::BTreeSet<usize> = self
             .docs
             .keys()

@@ -451,10 +451,7 @@ fn turn_off_chart(
 /// `METRICS_PUSH_TIMEOUT`): with the gateway gone it configures nothing.
 fn is_push_setting(name: &str) -> bool {
     let name = name.to_ascii_uppercase();
-    name.starts_with("PUSH_")
-        || name.contains("PUSHGATEWAY")
-        || name.contains("_PUSH_")
-        || name.ends_with("_PUSH")
+    name.starts_with("PUSH_") || name.contains("PUSHGATEWAY") || name.contains("_PUSH_") || name.ends_with("_PUSH")
 }
 
 /// What goes of an object that routes traffic to the gateway.
@@ -526,7 +523,10 @@ fn network_policy(
 
 /// An Ingress's paths to the gateway's Service go, a rule left with none goes with its TLS host,
 /// and an Ingress left with no rule goes whole.
-fn ingress_routes(gateway: &crate::stack::kube::KubeGateway, object: &crate::stack::kube::objects::Object) -> Option<Gone> {
+fn ingress_routes(
+    gateway: &crate::stack::kube::KubeGateway,
+    object: &crate::stack::kube::objects::Object,
+) -> Option<Gone> {
     if object.namespace_or_default() != gateway.namespace {
         return None;
     }
@@ -538,7 +538,11 @@ fn ingress_routes(gateway: &crate::stack::kube::KubeGateway, object: &crate::sta
             .and_then(Value::as_str)
             == Some(gateway.service_name.as_str())
     };
-    let rules = spec.get("rules").and_then(Value::as_sequence).cloned().unwrap_or_default();
+    let rules = spec
+        .get("rules")
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
     let mut edits = Vec::new();
     let mut gone_rules = Vec::new();
     let mut gone_hosts = Vec::new();
@@ -549,7 +553,9 @@ fn ingress_routes(gateway: &crate::stack::kube::KubeGateway, object: &crate::sta
             .and_then(Value::as_sequence)
             .cloned()
             .unwrap_or_default();
-        let gone: Vec<usize> = (0..paths.len()).filter(|i| to_gateway(paths[*i].get("backend"))).collect();
+        let gone: Vec<usize> = (0..paths.len())
+            .filter(|i| to_gateway(paths[*i].get("backend")))
+            .collect();
         if gone.is_empty() {
             continue;
         }
@@ -581,7 +587,11 @@ fn ingress_routes(gateway: &crate::stack::kube::KubeGateway, object: &crate::sta
             route: Route::root().key("spec").key("rules").item(ItemMatch::Index(index)),
         });
     }
-    let tls = spec.get("tls").and_then(Value::as_sequence).cloned().unwrap_or_default();
+    let tls = spec
+        .get("tls")
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
     for (index, entry) in tls.iter().enumerate().rev() {
         let hosts = crate::stack::kube::objects::strings(entry.get("hosts"));
         let gone: Vec<&String> = hosts.iter().filter(|h| gone_hosts.contains(h)).collect();

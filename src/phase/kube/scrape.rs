@@ -11,13 +11,13 @@
 
 use yaml_serde::Value;
 
+use super::config_jobs::{JobList, app_job, append_job};
+use super::in_place::Edits;
 use crate::changeset::{ChangeSet, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
 use crate::phase::PhaseId;
 use crate::stack::kube::objects::{Object, string_map};
-use super::config_jobs::{JobList, app_job, append_job};
-use super::in_place::Edits;
 use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, service_of};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
@@ -152,7 +152,13 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                     )));
                 }
                 let name = container_port.1.clone().unwrap_or_else(|| "metrics".to_string());
-                text.push_str(&render_service(workload, &workload.name, &selector, &name, &container_port));
+                text.push_str(&render_service(
+                    workload,
+                    &workload.name,
+                    &selector,
+                    &name,
+                    &container_port,
+                ));
                 text.push_str("---\n");
                 (workload.name.clone(), selector, name)
             }
@@ -229,11 +235,7 @@ fn add_to_kustomizations(
             .doc
             .edit(&edits)
             .map_err(|e| e.to_diagnostic(&kustomization.file))?;
-        builder = builder.modify(
-            &kustomization.file,
-            after,
-            "deploy the new monitor with the rest",
-        );
+        builder = builder.modify(&kustomization.file, after, "deploy the new monitor with the rest");
     }
     Ok(builder)
 }
@@ -243,7 +245,12 @@ fn add_to_kustomizations(
 /// scraping the container port serving /metrics by name; labels (and `jobLabel`) as on the
 /// gateway's PodMonitor. Its targets' `job` is `<namespace>/<name>`, or the pod label
 /// `jobLabel` names.
-fn plan_pod_monitors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, monitor: &Object) -> Result<ChangeSet, Diagnostic> {
+fn plan_pod_monitors(
+    stack: &Stack,
+    kube: &KubeStack,
+    gateway: &KubeGateway,
+    monitor: &Object,
+) -> Result<ChangeSet, Diagnostic> {
     let copied: Vec<(String, String)> = monitor
         .labels()
         .into_iter()

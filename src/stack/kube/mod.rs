@@ -465,7 +465,9 @@ pub fn pod_monitor_of(kube: &KubeStack, workload: &Object) -> Option<usize> {
         let namespaces = spec.and_then(|s| s.get("namespaceSelector"));
         let in_namespace = match namespaces {
             Some(n) if n.get("any").and_then(Value::as_bool) == Some(true) => true,
-            Some(n) if n.get("matchNames").is_some() => objects::strings(n.get("matchNames")).iter().any(|m| m == namespace),
+            Some(n) if n.get("matchNames").is_some() => {
+                objects::strings(n.get("matchNames")).iter().any(|m| m == namespace)
+            }
             _ => o.namespace_or_default() == namespace,
         };
         o.kind == "PodMonitor" && in_namespace && selects(&selector, &pods)
@@ -476,7 +478,12 @@ pub fn pod_monitor_of(kube: &KubeStack, workload: &Object) -> Option<usize> {
 /// names, else `<namespace>/<PodMonitor name>`.
 pub fn pod_monitor_job(monitor: &Object, workload: &Object, job_label: Option<&str>) -> String {
     job_label
-        .and_then(|label| workload.pod_labels().into_iter().find(|(k, v)| k == label && !v.is_empty()))
+        .and_then(|label| {
+            workload
+                .pod_labels()
+                .into_iter()
+                .find(|(k, v)| k == label && !v.is_empty())
+        })
         .map_or_else(
             || format!("{}/{}", monitor.namespace_or_default(), monitor.name),
             |(_, value)| value,
@@ -502,7 +509,12 @@ fn new_job(kube: &KubeStack, pusher: &Pusher) -> String {
         return gateway
             .job_label
             .as_deref()
-            .and_then(|label| workload.pod_labels().into_iter().find(|(k, v)| k == label && !v.is_empty()))
+            .and_then(|label| {
+                workload
+                    .pod_labels()
+                    .into_iter()
+                    .find(|(k, v)| k == label && !v.is_empty())
+            })
             .map_or_else(|| format!("{namespace}/{}", workload.name), |(_, value)| value);
     }
     let service_labels = match service_of(kube, workload) {
@@ -518,7 +530,11 @@ fn new_job(kube: &KubeStack, pusher: &Pusher) -> String {
     kube.gateway
         .as_ref()
         .and_then(|g| g.job_label.as_ref())
-        .filter(|_| kube.gateway.as_ref().is_some_and(|g| matches!(g.scrape, ScrapePath::ServiceMonitor(_))))
+        .filter(|_| {
+            kube.gateway
+                .as_ref()
+                .is_some_and(|g| matches!(g.scrape, ScrapePath::ServiceMonitor(_)))
+        })
         .and_then(|label| service_labels.into_iter().find(|(k, v)| k == label && !v.is_empty()))
         .map_or_else(|| app_service_name(kube, workload), |(_, value)| value)
 }
@@ -625,7 +641,8 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
             .and_then(Value::as_str)
             .map(str::to_string);
         if let Some(label) = &gateway.job_label
-            && let Some((_, value)) = service_object.and_then(|svc| svc.labels().into_iter().find(|(k, v)| k == label && !v.is_empty()))
+            && let Some((_, value)) =
+                service_object.and_then(|svc| svc.labels().into_iter().find(|(k, v)| k == label && !v.is_empty()))
         {
             gateway.job = value;
         }
