@@ -377,7 +377,7 @@ mod tests {
 
     #[test]
     fn lines_added_or_removed_are_whole_lines() {
-        let edits = line_edits("a\nb\n", "a\nx\ny\n");
+        let edits = line_edits("a\nb\nc\n", "a\nx\ny\nc\n");
         assert_eq!(edits, vec![(2..4, "x\ny\n".to_string())]);
     }
 }
