@@ -916,3 +916,47 @@ fn where_the_cluster_scrapes_by_podmonitor_each_app_gets_one_and_the_job_is_name
         "{rules}"
     );
 }
+
+#[test]
+fn a_scrape_config_held_in_a_quoted_string_is_refused_with_its_place_and_nothing_is_written() {
+    let p = pullover().stack("k8s-helm");
+    p.write(
+        "values/kube-prometheus-stack.yaml",
+        "prometheus:\n  prometheusSpec:\n    additionalScrapeConfigs: \"- job_name: pushgateway\\n  honor_labels: true\\n  static_configs:\\n    - targets: ['prometheus-pushgateway.monitoring.svc:9091']\\n\"\n",
+    );
+    let before = p.hashes();
+    let run = p.run(["apply", "scrape", "--yes"]);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("values/kube-prometheus-stack.yaml"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("literal block"), "{}", run.stderr);
+    assert!(!run.stdout.contains("No changes"));
+    assert_eq!(p.hashes(), before, "a refused phase wrote something");
+}
+
+#[test]
+fn a_gateway_nothing_is_seen_scraping_refuses_scrape_and_says_why() {
+    let p = pullover().stack("k8s-raw");
+    // The gateway's ServiceMonitor lives elsewhere (another repository, say).
+    let manifests = p.read("manifests/pushgateway.yaml");
+    let without_monitor: Vec<&str> = manifests
+        .split("\n---\n")
+        .filter(|doc| !doc.contains("kind: ServiceMonitor"))
+        .collect();
+    p.write("manifests/pushgateway.yaml", &without_monitor.join("\n---\n"));
+    let before = p.hashes();
+    for phase in ["scrape", "dual-run"] {
+        let run = p.run(["plan", phase]);
+        assert_eq!(run.code, Some(1), "{phase}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("cannot yet be planned on this Kubernetes stack"),
+            "{phase}: {}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("No changes"));
+    }
+    assert_eq!(p.hashes(), before, "a refused phase wrote something");
+}
