@@ -960,3 +960,20 @@ fn a_gateway_nothing_is_seen_scraping_refuses_scrape_and_says_why() {
     }
     assert_eq!(p.hashes(), before, "a refused phase wrote something");
 }
+
+#[test]
+fn remove_turns_the_pushgateway_subchart_of_the_prometheus_chart_off() {
+    let p = pullover().stack("k8s-helm");
+    // The prometheus chart installed only for its Pushgateway subchart, next to the release.
+    let values = "# helm upgrade --install gateway prometheus-community/prometheus -f values/prometheus.yaml\nserver:\n  enabled: false\nalertmanager:\n  enabled: false\nprometheus-pushgateway:\n  enabled: true   # checkout pushes here\n";
+    p.write("values/prometheus.yaml", values);
+    for phase in ["scrape", "dual-run", "dashboards", "remove"] {
+        let run = p.run(["apply", phase, "--yes"]);
+        assert_eq!(run.code, Some(0), "{phase}: {}{}", run.stdout, run.stderr);
+    }
+    assert_eq!(
+        p.read("values/prometheus.yaml"),
+        values.replace("enabled: true   # checkout", "enabled: false   # checkout"),
+        "only the subchart's flag changes"
+    );
+}

@@ -418,10 +418,7 @@ fn turn_off_chart(
                     config.edit(
                         kube,
                         Holder::Values(index),
-                        &[YamlEdit::SetScalar {
-                            route,
-                            value: "false".into(),
-                        }],
+                        &[YamlEdit::SetBool { route, value: false }],
                         "turn the Pushgateway subchart off",
                     )?;
                 }
