@@ -311,7 +311,7 @@ fn kube_references(kube: &crate::stack::kube::KubeStack, references: &mut Vec<Re
     let job_at = |file: &SourceFile, job: &str| {
         let offset = file.text().find(&format!("job_name: {job}")).unwrap_or(0);
         let what = format!(
-            "the scrape job `{job}` scrapes the gateway (honor_labels: {}); `scrape` does not yet add jobs here",
+            "the scrape job `{job}` scrapes the gateway (honor_labels: {}); `scrape` adds each app's job next to it",
             gateway.honor_labels
         );
         reference(file, offset, Area::Kubernetes, "scrape-job", Action::Review, what)
@@ -329,6 +329,13 @@ fn kube_references(kube: &crate::stack::kube::KubeStack, references: &mut Vec<Re
                 what,
             ));
         }
+        ScrapePath::PodMonitor(monitor) => {
+            let what = format!(
+                "PodMonitor {} scrapes the gateway as job `{}` (honorLabels: {}); its labels are copied onto the new PodMonitors",
+                kube.objects[*monitor].name, gateway.job, gateway.honor_labels
+            );
+            references.push(object_reference(*monitor, "gateway-podmonitor", Action::Review, what));
+        }
         ScrapePath::AdditionalScrapeConfigs { file, job } => {
             if let Some(values) = kube.values.iter().find(|v| &v.file.path == file) {
                 references.push(job_at(&values.file, job));
@@ -345,8 +352,13 @@ fn kube_references(kube: &crate::stack::kube::KubeStack, references: &mut Vec<Re
             (
                 Action::Review,
                 format!(
-                    "{} names the gateway; `scrape` adds a ServiceMonitor for it",
-                    object.display()
+                    "{} names the gateway; `scrape` adds {} for it",
+                    object.display(),
+                    match gateway.scrape {
+                        ScrapePath::PodMonitor(_) => "a PodMonitor",
+                        ScrapePath::AdditionalScrapeConfigs { .. } | ScrapePath::ConfigMapJob { .. } => "a scrape job",
+                        ScrapePath::ServiceMonitor(_) | ScrapePath::Unknown => "a ServiceMonitor",
+                    }
                 ),
             )
         } else {

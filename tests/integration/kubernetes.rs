@@ -21,6 +21,7 @@ fn served_as(kind: &str) -> Option<&'static str> {
         "Service" | "ConfigMap" | "Secret" | "PersistentVolumeClaim" => "v1",
         "CronJob" | "Job" => "batch/v1",
         "ServiceMonitor" | "PodMonitor" | "PrometheusRule" => "monitoring.coreos.com/v1",
+        "Ingress" | "NetworkPolicy" => "networking.k8s.io/v1",
         _ => return None,
     })
 }
@@ -56,6 +57,7 @@ struct Tools {
     kubectl: bool,
     promtool: bool,
     schemas: bool,
+    crd_schemas: bool,
 }
 
 impl Tools {
@@ -64,8 +66,126 @@ impl Tools {
             kubectl: require_tool("kubectl"),
             promtool: require_tool("promtool"),
             schemas: require_tool("kubernetes-validate"),
+            crd_schemas: operator_models().is_some(),
         }
     }
+}
+
+/// The folder `scripts/test` installs `@kubernetes-models/prometheus-operator` into (npm): its
+/// validators are compiled from the Prometheus Operator's CRD schemas. `None` (and a note)
+/// outside CI when it is missing; in CI a missing one fails the test.
+fn operator_models() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("PROMETHEUS_OPERATOR_MODELS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::support::repo_root().join("target/prometheus-operator-models"));
+    let package = dir.join("node_modules/@kubernetes-models/prometheus-operator/package.json");
+    if package.is_file() && require_tool("node") {
+        return Some(dir);
+    }
+    let how = "run scripts/test (it installs @kubernetes-models/prometheus-operator@6.0.0 with npm), or set PROMETHEUS_OPERATOR_MODELS to such a folder";
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "the Prometheus Operator CRD validators are missing in {}: {how}",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED: the Prometheus Operator CRD validators are missing in {}: {how}",
+        dir.display()
+    );
+    None
+}
+
+/// Runs each object through the validator of its kind; reads `[{file, object}]` on stdin, prints
+/// one line per object that breaks its CRD schema, exits 1 when any does.
+const CRD_CHECK: &str = r#"
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { join } from "node:path";
+const models = join(process.argv[2], "node_modules/@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1");
+const objects = JSON.parse(readFileSync(0, "utf8"));
+let failed = 0;
+for (const { file, object } of objects) {
+  const kind = object.kind;
+  const module = await import(pathToFileURL(join(models, `${kind}.js`)).href);
+  try {
+    new module[kind](object).validate();
+  } catch (error) {
+    failed += 1;
+    console.log(`${file}: ${kind} ${object.metadata?.name}: ${error.message}`);
+  }
+}
+console.log(`${objects.length} checked`);
+process.exit(failed ? 1 : 0);
+"#;
+
+/// Every ServiceMonitor, PodMonitor and PrometheusRule of the stack against the Prometheus
+/// Operator's CRD schemas (types, required fields, enums).
+fn check_crd_schemas(root: &Path, what: &str) {
+    if let Some(Err(report)) = crd_violations(root) {
+        panic!("{what}: an object breaks the Prometheus Operator's CRD schema:\n{report}");
+    }
+}
+
+/// What node's run of the CRD validators printed: `Ok` when every object passed; `None` when
+/// the validators are missing (outside CI).
+fn crd_violations(root: &Path) -> Option<Result<String, String>> {
+    let models = operator_models()?;
+    let objects: Vec<serde_json::Value> = objects(root)
+        .into_iter()
+        .filter(|(_, o)| {
+            matches!(
+                o["kind"].as_str(),
+                Some("ServiceMonitor" | "PodMonitor" | "PrometheusRule")
+            )
+        })
+        .map(|(file, object)| serde_json::json!({"file": file, "object": serde_json::to_value(&object).unwrap()}))
+        .collect();
+    if objects.is_empty() {
+        return Some(Ok(String::new()));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("check.mjs");
+    std::fs::write(&script, CRD_CHECK).unwrap();
+    let mut child = Command::new("node")
+        .arg(&script)
+        .arg(&models)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(serde_json::to_string(&objects).unwrap().as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(if out.status.success() { Ok(report) } else { Err(report) })
+}
+
+#[test]
+fn the_crd_check_refuses_what_the_operator_would() {
+    let p = pullover().stack("k8s-raw");
+    let Some(Ok(report)) = crd_violations(&p.path()) else {
+        panic!("the stack as written breaks a CRD schema, or the check is missing in CI");
+    };
+    assert!(report.contains("2 checked"), "{report}");
+    let monitor = p
+        .read("manifests/pushgateway.yaml")
+        .replace("honorLabels: true", "honorLabels: \"yes\"");
+    p.write("manifests/pushgateway.yaml", &monitor);
+    let Some(Err(report)) = crd_violations(&p.path()) else {
+        panic!("a string honorLabels passed the CRD check");
+    };
+    assert!(report.contains("honorLabels must be boolean"), "{report}");
 }
 
 /// Kinds with the apiVersion Kubernetes serves them as, a name, and (for what pullover writes)
@@ -76,7 +196,11 @@ fn check_manifests(root: &Path, what: &str, tools: Tools) {
         kubectl,
         promtool,
         schemas,
+        crd_schemas,
     } = tools;
+    if crd_schemas {
+        check_crd_schemas(root, what);
+    }
     for (path, object) in objects(root) {
         let kind = object["kind"].as_str().unwrap_or_default();
         if kind == "Kustomization" {
@@ -93,38 +217,62 @@ fn check_manifests(root: &Path, what: &str, tools: Tools) {
             object["metadata"]["name"].as_str().is_some(),
             "{what}: {path}: {kind} has no name"
         );
-        if kind == "ServiceMonitor" {
-            let endpoints = object["spec"]["endpoints"].as_sequence().expect("endpoints");
+        // A monitor names the port it scrapes; a wrong name validates and scrapes nothing.
+        let endpoints = match kind {
+            "ServiceMonitor" => Some("endpoints"),
+            "PodMonitor" => Some("podMetricsEndpoints"),
+            _ => None,
+        };
+        if let Some(endpoints) = endpoints {
+            let endpoints = object["spec"][endpoints].as_sequence().expect("endpoints");
             assert!(
                 endpoints.iter().all(|e| e["port"].as_str().is_some()),
-                "{what}: {path}: a ServiceMonitor endpoint without a named port"
+                "{what}: {path}: a {kind} endpoint without a named port"
             );
         }
         if promtool {
-            let groups = match kind {
-                "PrometheusRule" => Some(object["spec"].clone()),
-                "ConfigMap" => object["data"].as_mapping().and_then(|data| {
-                    data.values()
-                        .filter_map(Value::as_str)
-                        .filter_map(|text| yaml_serde::from_str::<Value>(text).ok())
-                        .find(|v| v.get("groups").is_some())
-                }),
-                _ => None,
+            let held: Vec<Value> = object["data"]
+                .as_mapping()
+                .into_iter()
+                .flat_map(|data| data.values())
+                .filter_map(Value::as_str)
+                .filter_map(|text| yaml_serde::from_str::<Value>(text).ok())
+                .collect();
+            let groups: Vec<Value> = match kind {
+                "PrometheusRule" => vec![object["spec"].clone()],
+                "ConfigMap" => held.iter().filter(|v| v.get("groups").is_some()).cloned().collect(),
+                _ => Vec::new(),
             };
-            if let Some(groups) = groups {
-                let file = tempfile::NamedTempFile::new().unwrap();
-                std::fs::write(file.path(), yaml_serde::to_string(&groups).unwrap()).unwrap();
-                let out = Command::new("promtool")
-                    .args(["check", "rules"])
-                    .arg(file.path())
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{what}: {path}: promtool rejects the rules of {}:\n{}",
-                    object["metadata"]["name"].as_str().unwrap_or_default(),
-                    String::from_utf8_lossy(&out.stdout)
-                );
+            for groups in groups {
+                promtool_check("rules", &groups, &format!("{what}: {path}"));
+            }
+            if kind == "ConfigMap" {
+                for config in held.iter().filter(|v| v.get("scrape_configs").is_some()) {
+                    promtool_check("config", &without_rule_files(config), &format!("{what}: {path}"));
+                }
+            }
+        }
+    }
+    // Helm values: kube-prometheus-stack's scrape jobs (a list, or the list as a string) as a
+    // prometheus.yml, and its rules map's groups as rule files.
+    if promtool {
+        for (path, values) in values_files(root) {
+            let spec = &values["prometheus"]["prometheusSpec"];
+            let jobs = match &spec["additionalScrapeConfigs"] {
+                Value::String(text) => yaml_serde::from_str::<Value>(text).unwrap(),
+                other => other.clone(),
+            };
+            if jobs.is_sequence() {
+                let mut config = yaml_serde::Mapping::new();
+                config.insert("scrape_configs".into(), jobs);
+                promtool_check("config", &Value::Mapping(config), &format!("{what}: {path}"));
+            }
+            for (_, rules) in values["additionalPrometheusRulesMap"]
+                .as_mapping()
+                .into_iter()
+                .flatten()
+            {
+                promtool_check("rules", rules, &format!("{what}: {path}"));
             }
         }
     }
@@ -180,6 +328,102 @@ fn check_manifests(root: &Path, what: &str, tools: Tools) {
     }
 }
 
+/// The stack's YAML files of one document without `kind`: Helm values.
+fn values_files(root: &Path) -> Vec<(String, Value)> {
+    tree(root)
+        .into_iter()
+        .filter(|(path, _)| (path.ends_with(".yaml") || path.ends_with(".yml")) && !path.starts_with(".pullover"))
+        .filter_map(|(path, _)| {
+            let text = std::fs::read_to_string(root.join(&path)).unwrap();
+            let value: Value = yaml_serde::from_str(&text).ok()?;
+            (value.get("kind").is_none() && value.is_mapping()).then_some((path, value))
+        })
+        .collect()
+}
+
+/// A `prometheus.yml` held in a ConfigMap names rule files by where the ConfigMap is mounted,
+/// which promtool cannot read here: the rules are checked on their own.
+fn without_rule_files(config: &Value) -> Value {
+    let mut config = config.clone();
+    if let Some(map) = config.as_mapping_mut() {
+        map.remove("rule_files");
+    }
+    config
+}
+
+/// Debian's promtool is built without Kubernetes service discovery and refuses
+/// `kubernetes_sd_configs` outright. Each one is checked here for the fields Prometheus knows
+/// (role among the Kubernetes roles, `namespaces.names` a list) and replaced by a static target,
+/// so promtool still checks the rest of the job: its name unique, `relabel_configs`,
+/// `metrics_path`, intervals.
+fn kubernetes_sd_as_static(config: &Value, what: &str) -> Value {
+    const ROLES: [&str; 6] = ["pod", "service", "endpoints", "endpointslice", "node", "ingress"];
+    const KEYS: [&str; 7] = [
+        "role",
+        "namespaces",
+        "selectors",
+        "api_server",
+        "kubeconfig_file",
+        "attach_metadata",
+        "follow_redirects",
+    ];
+    let mut config = config.clone();
+    let jobs = config.get_mut("scrape_configs").and_then(Value::as_sequence_mut);
+    for job in jobs.into_iter().flatten() {
+        let Some(map) = job.as_mapping_mut() else { continue };
+        let Some(sd) = map.remove("kubernetes_sd_configs") else {
+            continue;
+        };
+        for entry in sd.as_sequence().expect("kubernetes_sd_configs is a list") {
+            let entry = entry.as_mapping().expect("a kubernetes_sd_configs entry is a mapping");
+            for key in entry.keys() {
+                assert!(
+                    KEYS.contains(&key.as_str().unwrap_or_default()),
+                    "{what}: kubernetes_sd_configs has an unknown field {key:?}"
+                );
+            }
+            let role = entry.get("role").and_then(Value::as_str).unwrap_or_default();
+            assert!(ROLES.contains(&role), "{what}: kubernetes_sd_configs role {role:?}");
+            if let Some(namespaces) = entry.get("namespaces") {
+                assert!(
+                    namespaces["names"]
+                        .as_sequence()
+                        .is_some_and(|n| n.iter().all(Value::is_string)),
+                    "{what}: namespaces.names is no list of names"
+                );
+            }
+        }
+        map.insert(
+            "static_configs".into(),
+            yaml_serde::from_str("[{targets: ['kubernetes-sd-checked-apart:80']}]").unwrap(),
+        );
+    }
+    config
+}
+
+/// `promtool check rules|config` of `value` written as a file.
+fn promtool_check(what_kind: &str, value: &Value, what: &str) {
+    let value = &if what_kind == "config" {
+        kubernetes_sd_as_static(value, what)
+    } else {
+        value.clone()
+    };
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), yaml_serde::to_string(value).unwrap()).unwrap();
+    let out = Command::new("promtool")
+        .args(["check", what_kind])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: promtool check {what_kind} rejects:\n{}{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        yaml_serde::to_string(value).unwrap()
+    );
+}
+
 fn rendered(p: &Pullover, folder: &str) -> String {
     let out = Command::new("kubectl")
         .arg("kustomize")
@@ -205,7 +449,8 @@ fn every_kubernetes_stack_is_read_as_the_user_keeps_it() {
             "k8s-honor-false",
             "pushgateway",
             false,
-            &[("orders-sync", "orders-sync", "orders-sync")],
+            // `jobLabel: app.kubernetes.io/name`, which orders-sync's Service sets to `orders`.
+            &[("orders-sync", "orders-sync", "orders")],
         ),
         (
             "k8s-kustomize",
@@ -218,6 +463,12 @@ fn every_kubernetes_stack_is_read_as_the_user_keeps_it() {
             "prometheus-pushgateway",
             true,
             &[("reports", "reports", "reports")],
+        ),
+        (
+            "k8s-podmonitor",
+            "monitoring/pushgateway",
+            true,
+            &[("ledger", "ledger", "payments/ledger")],
         ),
         (
             "k8s-raw",
@@ -285,34 +536,16 @@ fn a_cronjob_that_pushes_keeps_the_gateway_and_its_queries() {
 }
 
 #[test]
-fn shapes_whose_scrape_path_is_not_a_servicemonitor_refuse_scrape_and_say_why() {
-    for (name, path) in [
-        (
-            "k8s-helm",
-            "additionalScrapeConfigs in values/kube-prometheus-stack.yaml",
-        ),
-        ("k8s-plain-prometheus", "ConfigMap prometheus-server"),
-    ] {
-        let p = pullover().stack(name);
-        let before = p.hashes();
-        let run = p.run(["apply", "scrape", "--yes"]);
-        assert_eq!(run.code, Some(1), "{name}: {}", run.stderr);
-        assert!(
-            run.stderr.contains("cannot yet be planned on this Kubernetes stack"),
-            "{}",
-            run.stderr
-        );
-        assert!(run.stderr.contains(path), "{name}: {}", run.stderr);
-        assert!(!run.stdout.contains("No changes"));
-        assert_eq!(p.hashes(), before, "{name}: a refused phase wrote something");
-    }
-}
-
-#[test]
-fn all_five_phases_apply_on_each_servicemonitor_shape_and_roll_back_to_baseline() {
+fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
     let tools = Tools::find();
     let kubectl = tools.kubectl;
-    for name in ["k8s-raw", "k8s-honor-false", "k8s-kustomize", "k8s-cronjob"] {
+    assert_eq!(
+        kube_stacks().len(),
+        7,
+        "a new Kubernetes stack goes through the phases here too"
+    );
+    for name in kube_stacks() {
+        let name = name.as_str();
         let p = pullover().stack(name);
         let original = tree(&p.path());
         check_manifests(&p.path(), &format!("{name} as written"), tools);
@@ -365,6 +598,67 @@ fn all_five_phases_apply_on_each_servicemonitor_shape_and_roll_back_to_baseline(
             );
         } else {
             assert!(images.is_empty(), "{name}: the gateway is still deployed");
+        }
+        if name != "k8s-cronjob" {
+            // Nothing left routes to the gateway, configures a push or names it: no env var, no
+            // argument (nor the flag before it), no NetworkPolicy or Ingress route, no job.
+            // (Dashboards and rules keep their `push_time_seconds` panels: reported, never
+            // rewritten.)
+            let kept =
+                |o: &Value| o["kind"] == "PrometheusRule" || !o["metadata"]["labels"]["grafana_dashboard"].is_null();
+            for (file, object) in objects(&p.path()).into_iter().filter(|(_, o)| !kept(o)) {
+                let text = yaml_serde::to_string(&object).unwrap();
+                assert!(
+                    !text.to_lowercase().contains("pushgateway") && !text.contains("PUSH_"),
+                    "{name}: {file} still names the gateway:\n{text}"
+                );
+            }
+        }
+        if name == "k8s-podmonitor" {
+            let ledger = p.read("manifests/ledger.yaml");
+            assert!(
+                ledger.contains("name: LEDGER_DB"),
+                "a setting of the app's own went:\n{ledger}"
+            );
+        }
+        if name == "k8s-raw" {
+            let ingress = p.read("manifests/ingress.yaml");
+            assert!(ingress.contains("host: grafana.shop.example.com"), "{ingress}");
+            assert!(
+                ingress.contains("        - grafana.shop.example.com\n      secretName"),
+                "{ingress}"
+            );
+            let network = p.read("manifests/network.yaml");
+            assert!(network.contains("name: metrics-api-egress"), "{network}");
+            assert!(network.contains("k8s-app: kube-dns"), "{network}");
+        }
+        if name == "k8s-helm" {
+            assert!(
+                p.read("apps/checkout.yaml").contains("args: [\"--port\", \"8081\"]"),
+                "the flag and the URL go as a pair, the rest stays"
+            );
+            assert!(
+                !p.file("values/prometheus-pushgateway.yaml").exists(),
+                "the pushgateway chart's values stay"
+            );
+        }
+        // No scrape job of the gateway is left, and the apps' own are there.
+        let configs: String = ["values/kube-prometheus-stack.yaml", "prometheus/server-configmap.yaml"]
+            .iter()
+            .filter(|f| p.file(f).exists())
+            .map(|f| p.read(f))
+            .collect();
+        assert!(!configs.contains("pushgateway.monitoring.svc"), "{name}: {configs}");
+        assert!(
+            !configs.contains("job_name: prometheus-pushgateway"),
+            "{name}: {configs}"
+        );
+        assert!(!configs.contains("pullover-dual-run"), "{name}: {configs}");
+        if name == "k8s-helm" || name == "k8s-plain-prometheus" {
+            assert!(
+                configs.contains("regex: checkout") || configs.contains("regex: \"reports\""),
+                "{name}: {configs}"
+            );
         }
         assert!(
             !objects(&p.path()).iter().any(|(f, _)| f.contains("pullover-dual-run")),
@@ -494,4 +788,192 @@ fn the_rewrite_table_gives_the_same_queries_in_a_configmap_as_in_a_json_file() {
         })
         .count();
     assert!(changed >= 5, "only {changed} queries rewritten");
+}
+
+#[test]
+fn helm_values_and_a_server_configmap_get_each_apps_job_next_to_the_gateways() {
+    for name in ["k8s-helm", "k8s-plain-prometheus"] {
+        let p = pullover().stack(name);
+        let scrape = p.run(["plan", "scrape"]);
+        scrape.success();
+        insta::assert_snapshot!(format!("{name}_scrape"), p.clean(&scrape.stdout));
+        p.run(["apply", "scrape", "--yes"]).success();
+        let dual_run = p.run(["plan", "dual-run"]);
+        dual_run.success();
+        insta::assert_snapshot!(format!("{name}_dual_run"), p.clean(&dual_run.stdout));
+    }
+}
+
+#[test]
+fn additional_scrape_configs_written_as_a_string_are_edited_inside_the_block() {
+    let p = pullover().stack("k8s-helm");
+    // The same jobs as the user often writes them: one YAML string, as the chart passes it on.
+    let values = "# kube-prometheus-stack values\nprometheus:\n  prometheusSpec:\n    additionalScrapeConfigs: |\n      # the gateway\n      - job_name: pushgateway\n        honor_labels: true\n        static_configs:\n          - targets: [\"prometheus-pushgateway.monitoring.svc:9091\"]\n    retention: 15d\n";
+    p.write("values/kube-prometheus-stack.yaml", values);
+    let original = tree(&p.path());
+    for phase in ["scrape", "dual-run", "dashboards"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    let after = p.read("values/kube-prometheus-stack.yaml");
+    // Every line of the file is still there, in order; the new ones are inside the block.
+    let mut old_lines = values.lines().peekable();
+    for line in after.lines() {
+        if old_lines.peek() == Some(&line) {
+            old_lines.next();
+        }
+    }
+    assert_eq!(old_lines.next(), None, "a line of the values changed:\n{after}");
+    let doc: Value = yaml_serde::from_str(&after).unwrap();
+    let text = doc["prometheus"]["prometheusSpec"]["additionalScrapeConfigs"]
+        .as_str()
+        .expect("still a string");
+    let jobs: Vec<Value> = yaml_serde::from_str(text).unwrap();
+    let names: Vec<&str> = jobs.iter().filter_map(|j| j["job_name"].as_str()).collect();
+    assert_eq!(names, ["pushgateway", "checkout"]);
+    assert!(after.contains("\n      - job_name: checkout\n"), "{after}");
+    check_manifests(&p.path(), "string-form values", Tools::find());
+    p.run(["apply", "remove", "--yes"]).success();
+    let removed: Value = yaml_serde::from_str(&p.read("values/kube-prometheus-stack.yaml")).unwrap();
+    let jobs: Vec<Value> = yaml_serde::from_str(
+        removed["prometheus"]["prometheusSpec"]["additionalScrapeConfigs"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0]["job_name"].as_str(), Some("checkout"));
+    p.run(["rollback", "--to", "baseline", "--yes"]).success();
+    let changed: Vec<String> = differing(&original, &tree(&p.path()))
+        .into_iter()
+        .filter(|path| !path.starts_with(".pullover"))
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}");
+}
+
+#[test]
+fn a_job_label_on_the_gateways_servicemonitor_names_the_new_job_and_the_rewrite_follows_it() {
+    let p = pullover().stack("k8s-honor-false");
+    p.run(["apply", "scrape", "--yes"]).success();
+    let monitor = p.read("orders-sync-servicemonitor.yaml");
+    assert!(monitor.contains("  jobLabel: app.kubernetes.io/name\n"), "{monitor}");
+    assert!(monitor.contains("get job=\"orders\""), "{monitor}");
+    p.run(["apply", "dual-run", "--yes"]).success();
+    let dual_run = p.read("pullover-dual-run.yaml");
+    assert!(
+        dual_run.contains(r#"job=\"orders\", namespace=\"orders\", service=\"orders-sync\""#),
+        "{dual_run}"
+    );
+    p.run(["apply", "dashboards", "--yes"]).success();
+    let rules = p.read("all.yaml");
+    assert!(
+        rules.contains(r#"sum by (job) (orders_backlog{job="orders"}) > 1000"#),
+        "{rules}"
+    );
+}
+
+#[test]
+fn where_the_cluster_scrapes_by_podmonitor_each_app_gets_one_and_the_job_is_namespace_slash_name() {
+    let p = pullover().stack("k8s-podmonitor");
+    let analyze = p.run(["analyze"]);
+    analyze.success();
+    assert!(
+        analyze.stdout.contains("`scrape` adds a PodMonitor for it"),
+        "{}",
+        analyze.stdout
+    );
+    p.run(["apply", "scrape", "--yes"]).success();
+    let monitor = p.read("manifests/ledger-podmonitor.yaml");
+    let value: Value = yaml_serde::from_str(&monitor).unwrap();
+    assert_eq!(value["kind"].as_str(), Some("PodMonitor"));
+    assert_eq!(value["metadata"]["labels"]["prometheus"].as_str(), Some("main"));
+    assert_eq!(
+        value["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"].as_str(),
+        Some("ledger")
+    );
+    assert_eq!(
+        value["spec"]["podMetricsEndpoints"][0]["port"].as_str(),
+        Some("metrics")
+    );
+    assert!(
+        p.read("manifests/kustomization.yaml")
+            .contains("- ledger-podmonitor.yaml")
+    );
+    p.run(["apply", "dual-run", "--yes"]).success();
+    let dual_run = p.read("manifests/pullover-dual-run.yaml");
+    assert!(
+        dual_run.contains(r#"job=\"ledger\", pod=~\"pushgateway-.*\""#)
+            && dual_run.contains(r#"job=\"payments/ledger\", namespace=\"payments\", pod=~\"ledger-.*\""#),
+        "{dual_run}"
+    );
+    p.run(["apply", "dashboards", "--yes"]).success();
+    let rules = p.read("manifests/monitoring.yaml");
+    assert!(
+        rules.contains(r#"ledger_postings_failed_total{job="payments/ledger"}"#),
+        "{rules}"
+    );
+    assert!(
+        rules.contains(r#"ledger_postings_total{job=\"payments/ledger\"}"#),
+        "{rules}"
+    );
+}
+
+#[test]
+fn a_scrape_config_held_in_a_quoted_string_is_refused_with_its_place_and_nothing_is_written() {
+    let p = pullover().stack("k8s-helm");
+    p.write(
+        "values/kube-prometheus-stack.yaml",
+        "prometheus:\n  prometheusSpec:\n    additionalScrapeConfigs: \"- job_name: pushgateway\\n  honor_labels: true\\n  static_configs:\\n    - targets: ['prometheus-pushgateway.monitoring.svc:9091']\\n\"\n",
+    );
+    let before = p.hashes();
+    let run = p.run(["apply", "scrape", "--yes"]);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("values/kube-prometheus-stack.yaml"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("literal block"), "{}", run.stderr);
+    assert!(!run.stdout.contains("No changes"));
+    assert_eq!(p.hashes(), before, "a refused phase wrote something");
+}
+
+#[test]
+fn a_gateway_nothing_is_seen_scraping_refuses_scrape_and_says_why() {
+    let p = pullover().stack("k8s-raw");
+    // The gateway's ServiceMonitor lives elsewhere (another repository, say).
+    let manifests = p.read("manifests/pushgateway.yaml");
+    let without_monitor: Vec<&str> = manifests
+        .split("\n---\n")
+        .filter(|doc| !doc.contains("kind: ServiceMonitor"))
+        .collect();
+    p.write("manifests/pushgateway.yaml", &without_monitor.join("\n---\n"));
+    let before = p.hashes();
+    for phase in ["scrape", "dual-run"] {
+        let run = p.run(["plan", phase]);
+        assert_eq!(run.code, Some(1), "{phase}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("cannot yet be planned on this Kubernetes stack"),
+            "{phase}: {}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("No changes"));
+    }
+    assert_eq!(p.hashes(), before, "a refused phase wrote something");
+}
+
+#[test]
+fn remove_turns_the_pushgateway_subchart_of_the_prometheus_chart_off() {
+    let p = pullover().stack("k8s-helm");
+    // The prometheus chart installed only for its Pushgateway subchart, next to the release.
+    let values = "# helm upgrade --install gateway prometheus-community/prometheus -f values/prometheus.yaml\nserver:\n  enabled: false\nalertmanager:\n  enabled: false\nprometheus-pushgateway:\n  enabled: true   # checkout pushes here\n";
+    p.write("values/prometheus.yaml", values);
+    for phase in ["scrape", "dual-run", "dashboards", "remove"] {
+        let run = p.run(["apply", phase, "--yes"]);
+        assert_eq!(run.code, Some(0), "{phase}: {}{}", run.stdout, run.stderr);
+    }
+    assert_eq!(
+        p.read("values/prometheus.yaml"),
+        values.replace("enabled: true   # checkout", "enabled: false   # checkout"),
+        "only the subchart's flag changes"
+    );
 }

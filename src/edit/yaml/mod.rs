@@ -69,6 +69,9 @@ pub enum YamlEdit {
     Remove { route: Route },
     /// Replace the scalar at `route`, keeping its quoting style.
     SetScalar { route: Route, value: String },
+    /// Replace the scalar at `route` with a plain `true` or `false` (a chart's `enabled` flag:
+    /// a quoted `"false"` would be a string, which Helm templates read as true).
+    SetBool { route: Route, value: bool },
     /// Remove the only item of the block list at `route`'s parent and nothing else: the key
     /// stays with no value and the comment lines under it stay (the undo of an [`Append`] to
     /// a key with no value).
@@ -416,6 +419,19 @@ impl YamlDoc {
                 }
                 let text = render_plain_or_quoted(value, node.quote());
                 Ok((vec![Splice::replace(node.range(), text)], edit.clone()))
+            }
+            YamlEdit::SetBool { route, value } => {
+                let node = route
+                    .find(root)
+                    .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
+                if node.kind() != NodeKind::Scalar || node.is_block_scalar() {
+                    return Err(YamlError::Unsupported {
+                        route: route.clone(),
+                        reason: "only plain and quoted scalars can be replaced".into(),
+                        offset: Some(node.range().start),
+                    });
+                }
+                Ok((vec![Splice::replace(node.range(), value.to_string())], edit.clone()))
             }
         }
     }
@@ -1002,6 +1018,7 @@ fn edit_route(edit: &YamlEdit) -> &Route {
         | YamlEdit::InsertKey { route, .. }
         | YamlEdit::Remove { route }
         | YamlEdit::SetScalar { route, .. }
+        | YamlEdit::SetBool { route, .. }
         | YamlEdit::RemoveOnlyItem { route } => route,
     }
 }
@@ -1048,6 +1065,9 @@ fn apply_to_value(value: &mut Value, edit: &YamlEdit) -> Option<()> {
         }
         YamlEdit::SetScalar { route, value: new } => {
             *route.find_value_mut(value)? = Value::String(new.clone());
+        }
+        YamlEdit::SetBool { route, value: new } => {
+            *route.find_value_mut(value)? = Value::Bool(*new);
         }
     }
     Some(())

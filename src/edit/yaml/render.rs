@@ -160,6 +160,20 @@ impl Style {
                         }
                     }
                 }
+                Value::String(s) if literal_block_fits(s) => {
+                    // Text of several lines (a rule file inside a ConfigMap) reads as it will be
+                    // read: a literal block, `|-` when it has no final line break.
+                    let chomp = if s.ends_with('\n') { "" } else { "-" };
+                    out.push_str(&format!("{pad}{key}: |{chomp}{}", self.eol));
+                    let inner = " ".repeat(col + self.indent);
+                    for line in s.strip_suffix('\n').unwrap_or(s).split('\n') {
+                        if line.is_empty() {
+                            out.push_str(self.eol);
+                        } else {
+                            out.push_str(&format!("{inner}{line}{}", self.eol));
+                        }
+                    }
+                }
                 _ => out.push_str(&format!(
                     "{pad}{key}: {}{}",
                     self.scalar_or_flow(v, &child_path),
@@ -186,6 +200,18 @@ impl Style {
             other => scalar_text(other),
         }
     }
+}
+
+/// Whether `s` reads back exactly from a literal block with no indentation indicator: several
+/// lines, none starting with a space (the first would set the indentation), no tab or other
+/// control character, no carriage return, at most one final line break, no trailing spaces.
+fn literal_block_fits(s: &str) -> bool {
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    body.contains('\n')
+        && !body.ends_with('\n')
+        && !body.starts_with([' ', '\n'])
+        && !body.chars().any(|c| c.is_control() && c != '\n')
+        && body.split('\n').all(|line| !line.ends_with(' '))
 }
 
 fn scalar_text(value: &Value) -> String {
@@ -389,5 +415,23 @@ mod tests {
         assert_eq!(detect_indent("a:\n  b: 1\n"), Some(2));
         assert_eq!(detect_sequence_indent("a:\n- x\n- y\nb:\n- z\n"), Some(false));
         assert_eq!(detect_sequence_indent("a:\n  - x\n"), Some(true));
+    }
+
+    #[test]
+    fn text_of_several_lines_is_written_as_a_literal_block() {
+        let mut map = yaml_serde::Mapping::new();
+        map.insert(
+            "rules.yml".into(),
+            Value::String("groups:\n  - name: a\n\n    rules: []\n".into()),
+        );
+        let text = Style::plain("\n").render_entry("data", &Value::Mapping(map), 0, None);
+        assert_eq!(
+            text,
+            "data:\n  rules.yml: |\n    groups:\n      - name: a\n\n        rules: []\n"
+        );
+        assert!(!literal_block_fits("  leading space\nsecond"));
+        assert!(!literal_block_fits("two finals\n\n"));
+        assert!(!literal_block_fits("one line\n"));
+        assert!(literal_block_fits("a\nb"));
     }
 }

@@ -310,6 +310,14 @@ fn set_scalar_keeps_the_quote_style() {
 }
 
 #[test]
+fn a_flag_turns_false_as_a_bool_with_its_comment_kept() {
+    let text = "prometheus-pushgateway:\n  enabled: true   # pushes land here\n";
+    let route = Route::root().key("prometheus-pushgateway").key("enabled");
+    let out = produces(&given(text), &[YamlEdit::SetBool { route, value: false }]);
+    assert_eq!(out, "prometheus-pushgateway:\n  enabled: false   # pushes land here\n");
+}
+
+#[test]
 fn invalid_yaml_and_duplicate_keys_point_at_the_line() {
     let err = YamlDoc::parse("a: 1\nb:\n  - x\n   y: 2\n").unwrap_err();
     assert!(matches!(err, YamlError::Syntax { .. }), "{err:?}");

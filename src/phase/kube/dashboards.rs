@@ -14,7 +14,7 @@
 use crate::changeset::{ChangeSet, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::phase::dashboards::{PlannedQuery, QueryAction, survey};
-use crate::stack::kube::{KubeGateway, KubeStack, embedded};
+use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, embedded};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
 
@@ -36,7 +36,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                 file.path
             )));
         };
-        let (text, moved) = instance_as_service(&stack.settings.apps, &file.text);
+        let (text, moved) = instance_as_service(kube, &stack.settings.apps, &file.text);
         if moved > 0 {
             findings.push(
                 Finding::new(
@@ -64,8 +64,9 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                 )
                 .waiting()
                 .tip(format!(
-                    "select the app's series by `service=\"{}\"` (or `pod=~\"{}-.*\"`) by hand",
-                    app.job, app.service
+                    "select the app's series by `{}` (or `pod=~\"{}-.*\"`) by hand",
+                    super::scraped_matcher(kube, app, "\""),
+                    app.service
                 )),
             );
             continue;
@@ -90,13 +91,13 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
 /// `text` with every `instance="app:port"` the rewrite wrote (Compose's name of the new target)
 /// naming the app's Service instead, as written in a JSON string or a YAML double-quoted
 /// scalar too; and how many.
-fn instance_as_service(apps: &[App], text: &str) -> (String, usize) {
+fn instance_as_service(kube: &KubeStack, apps: &[App], text: &str) -> (String, usize) {
     let mut text = text.to_string();
     let mut moved = 0;
     for app in apps {
-        for (quote_open, quote_close) in [("\"", "\""), ("\\\"", "\\\"")] {
-            let from = format!("instance={quote_open}{}{quote_close}", app.target());
-            let to = format!("service={quote_open}{}{quote_close}", app.job);
+        for quote in ["\"", "\\\""] {
+            let from = format!("instance={quote}{}{quote}", app.target());
+            let to = super::scraped_matcher(kube, app, quote);
             moved += text.matches(&from).count();
             text = text.replace(&from, &to);
         }
@@ -122,7 +123,7 @@ pub fn in_kubernetes(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Find
         .filter(|p| !kube.objects[p.object].is_long_running())
         .filter_map(|p| p.url_job.as_ref().map(|(job, _)| job.clone()))
         .collect();
-    let mut finding = batch_job_stays(in_kubernetes_terms(finding, stack), &batch_jobs);
+    let mut finding = batch_job_stays(in_kubernetes_terms(finding, stack, kube), &batch_jobs);
     // A view's path is no file: name the manifest and the object.
     let named: Vec<_> = kube
         .embedded
@@ -137,26 +138,26 @@ pub fn in_kubernetes(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Find
     if let Some(location) = finding.location.as_ref().and_then(|l| embedded::locate(kube, l)) {
         finding.location = Some(location);
     }
-    finding.message = finding.message.replace(
-        "(the `remove` phase deletes it)",
-        "(`remove` does not run on Kubernetes yet: delete it by hand after the move, or `pullover rollback`)",
-    );
     finding
 }
 
 /// A finding of the shared survey, in Kubernetes terms: the two sources are told apart by the
 /// app's `service`, never by an `instance` like `app:port` that no Kubernetes target has.
-fn in_kubernetes_terms(finding: &Finding, stack: &Stack) -> Finding {
+fn in_kubernetes_terms(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Finding {
     let mut finding = finding.clone();
     for app in &stack.settings.apps {
         let compose_style = format!("instance=\"{}\"", app.target());
-        let kubernetes = format!("service=\"{}\"", app.job);
+        let kubernetes = super::scraped_matcher(kube, app, "\"");
         finding.message = finding.message.replace(&compose_style, &kubernetes);
         finding.tip = finding.tip.map(|tip| tip.replace(&compose_style, &kubernetes));
         if finding.id == "double-count-during-dual-run" {
             finding.message = finding.message.replace(
                 "differ only by instance",
-                "differ by `service` (and `namespace`, `pod`)",
+                match kube.gateway.as_ref().map(|g| &g.scrape) {
+                    Some(ScrapePath::ServiceMonitor(_)) | None => "differ by `service` (and `namespace`, `pod`)",
+                    Some(ScrapePath::PodMonitor(_)) => "differ by `pod` (and `namespace`)",
+                    Some(_) => "differ by `pod`, which only the scraped series carry",
+                },
             );
         }
     }

@@ -10,6 +10,8 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use yaml_serde::Value;
 
+use super::config_jobs::{PROMETHEUS_YML, object_holder};
+use super::in_place::{Edits, Holder};
 use crate::changeset::{ChangeSet, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
@@ -21,6 +23,15 @@ use crate::stack::{App, Stack};
 
 /// The file this phase writes (and `remove` would delete).
 pub const FILE_NAME: &str = "pullover-dual-run.yaml";
+/// The rule group's name, and its key in kube-prometheus-stack's `additionalPrometheusRulesMap`.
+pub const GROUP: &str = "pullover-dual-run";
+/// kube-prometheus-stack's values key for PrometheusRules it creates.
+pub const RULES_MAP: &str = "additionalPrometheusRulesMap";
+/// The rule file added to a Prometheus server's ConfigMap (named as on Compose, so the dashboards
+/// phase leaves it alone).
+pub const RULE_FILE: &str = crate::phase::dual_run::RULE_FILE_NAME;
+/// Where the prometheus chart mounts its server's ConfigMap.
+const DEFAULT_CONFIG_FOLDER: &str = "/etc/config";
 
 /// Labels that differ between the two sources by construction.
 const SOURCE_LABELS: &str =
@@ -51,28 +62,36 @@ struct Selectors {
 }
 
 fn selectors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, app: &App) -> Selectors {
-    let old = if gateway.honor_labels {
-        format!(
+    // Pushed series under honorLabels carry the labels the gateway's target gets: its Service
+    // (ServiceMonitor), its pod (PodMonitor), or none of these (a job of Prometheus' own config).
+    let old = match &gateway.scrape {
+        _ if !gateway.honor_labels => {
+            format!("job={}, exported_job={}", quote(&gateway.job), quote(&app.pushed_job))
+        }
+        ScrapePath::ServiceMonitor(_) => format!(
             "job={}, service={}",
             quote(&app.pushed_job),
             quote(&gateway.service_name)
-        )
-    } else {
-        format!("job={}, exported_job={}", quote(&gateway.job), quote(&app.pushed_job))
+        ),
+        ScrapePath::PodMonitor(_) => match gateway.workload {
+            Some(w) => format!(
+                "job={}, pod=~{}",
+                quote(&app.pushed_job),
+                quote(&format!("{}-.*", kube.objects[w].name))
+            ),
+            None => format!("job={}", quote(&app.pushed_job)),
+        },
+        _ => format!("job={}, pod=\"\"", quote(&app.pushed_job)),
     };
     let namespace = kube
         .objects
         .iter()
         .find(|o| o.name == app.service && o.is_long_running())
         .and_then(|o| o.namespace.clone());
+    let scraped = super::scraped_matcher(kube, app, "\"");
     let new = match namespace {
-        Some(ns) => format!(
-            "job={}, namespace={}, service={}",
-            quote(&app.job),
-            quote(&ns),
-            quote(&app.job)
-        ),
-        None => format!("job={}, service={}", quote(&app.job), quote(&app.job)),
+        Some(ns) => format!("job={}, namespace={}, {scraped}", quote(&app.job), quote(&ns)),
+        None => format!("job={}, {scraped}", quote(&app.job)),
     };
     let mut names: BTreeSet<String> = app.metrics.iter().cloned().collect();
     names.extend(
@@ -117,13 +136,12 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     let Some(gateway) = &kube.gateway else {
         return Err(super::no_gateway(PhaseId::DualRun));
     };
-    let ScrapePath::ServiceMonitor(monitor_index) = gateway.scrape else {
+    if gateway.scrape == ScrapePath::Unknown {
         return Err(super::not_yet(
             PhaseId::DualRun,
             &format!("the gateway is scraped by {}", gateway.scrape.describe(kube)),
         ));
-    };
-    let monitor = &kube.objects[monitor_index];
+    }
     let mut builder = ChangeSet::builder();
     let mut apps = Vec::new();
     for app in &stack.settings.apps {
@@ -157,6 +175,10 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         }
         apps.push(s);
     }
+    let (ScrapePath::ServiceMonitor(monitor_index) | ScrapePath::PodMonitor(monitor_index)) = gateway.scrape else {
+        return in_config(stack, kube, gateway, &apps, builder);
+    };
+    let monitor = &kube.objects[monitor_index];
     let naming = |k: &str| k == "app" || k == "k8s-app" || k == "name" || k.starts_with("app.kubernetes.io/");
     // Labels the Prometheus selects rules by: those of a PrometheusRule of the stack, else the
     // gateway's ServiceMonitor's.
@@ -212,26 +234,12 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             "        - alert: PulloverDualRunDivergence\n          expr: pullover_dual_run_divergence > {TOLERANCE}\n          for: {ALERT_FOR}\n          labels:\n            severity: warning\n"
         ));
     }
-    text.push_str("---\n# The comparison dashboard, loaded by the Grafana sidecar.\napiVersion: v1\nkind: ConfigMap\n");
-    let mut labels = vec![(SIDECAR_LABEL.to_string(), sidecar_value)];
-    labels.retain(|(k, _)| !naming(k));
+    text.push_str("---\n");
     let dashboard_namespace = sidecar
         .filter(|o| o.namespace_written)
         .and_then(|o| o.namespace.clone())
         .or(namespace.clone());
-    metadata(
-        &mut text,
-        "pullover-dual-run-dashboard",
-        dashboard_namespace.as_deref(),
-        &labels,
-    );
-    text.push_str("data:\n  pullover-dual-run.json: |-\n");
-    let dashboard = serde_json::to_string_pretty(&dashboard(&apps)).map_err(|e| Diagnostic::error(e.to_string()))?;
-    for line in dashboard.lines() {
-        text.push_str("    ");
-        text.push_str(line);
-        text.push('\n');
-    }
+    push_dashboard(&mut text, &apps, sidecar_value, dashboard_namespace.as_deref())?;
 
     let manifest = &kube.manifests[monitor.manifest];
     let folder = manifest.file.path.parent();
@@ -262,6 +270,218 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             }])
             .map_err(|e| e.to_diagnostic(&k.file))?;
         builder = builder.modify(&k.file, after, "deploy the dual-run comparison with the rest");
+    }
+    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// The comparison dashboard as a ConfigMap the Grafana sidecar loads.
+fn push_dashboard(
+    text: &mut String,
+    apps: &[Selectors],
+    sidecar_value: String,
+    namespace: Option<&str>,
+) -> Result<(), Diagnostic> {
+    text.push_str("# The comparison dashboard, loaded by the Grafana sidecar.\napiVersion: v1\nkind: ConfigMap\n");
+    let labels = vec![(SIDECAR_LABEL.to_string(), sidecar_value)];
+    metadata(text, "pullover-dual-run-dashboard", namespace, &labels);
+    text.push_str("data:\n  pullover-dual-run.json: |-\n");
+    let dashboard = serde_json::to_string_pretty(&dashboard(apps)).map_err(|e| Diagnostic::error(e.to_string()))?;
+    for line in dashboard.lines() {
+        text.push_str("    ");
+        text.push_str(line);
+        text.push('\n');
+    }
+    Ok(())
+}
+
+/// The dual-run rule group as a value: a divergence record per app metric, an alert when the
+/// scraped series are missing, one when the two sources disagree.
+fn group_value(apps: &[Selectors], interval: &str) -> Value {
+    let map = |pairs: Vec<(&str, Value)>| {
+        Value::Mapping(pairs.into_iter().map(|(k, v)| (Value::String(k.into()), v)).collect())
+    };
+    let string = |s: &str| Value::String(s.to_string());
+    let mut rules = Vec::new();
+    for s in apps {
+        for (name, counter) in &s.metrics {
+            rules.push(map(vec![
+                ("record", string("pullover_dual_run_divergence")),
+                ("expr", string(&divergence(name, *counter, s))),
+                ("labels", map(vec![("app", string(&s.app)), ("metric", string(name))])),
+            ]));
+        }
+        rules.push(map(vec![
+            ("alert", string("PulloverDualRunScrapedMissing")),
+            (
+                "expr",
+                string(&format!("count({{{}}}) unless on() count({{{}}})", s.old, s.new)),
+            ),
+            ("for", string(ALERT_FOR)),
+            (
+                "labels",
+                map(vec![("severity", string("warning")), ("app", string(&s.app))]),
+            ),
+        ]));
+    }
+    if apps.iter().any(|s| !s.metrics.is_empty()) {
+        rules.push(map(vec![
+            ("alert", string("PulloverDualRunDivergence")),
+            ("expr", string(&format!("pullover_dual_run_divergence > {TOLERANCE}"))),
+            ("for", string(ALERT_FOR)),
+            ("labels", map(vec![("severity", string("warning"))])),
+        ]));
+    }
+    map(vec![
+        ("name", string(GROUP)),
+        ("interval", string(interval)),
+        ("rules", Value::Sequence(rules)),
+    ])
+}
+
+/// Where Prometheus is configured by its own config: the rule group goes where that shape keeps
+/// rules (kube-prometheus-stack's `additionalPrometheusRulesMap`; a rule file of its own in the
+/// server's ConfigMap, named in `rule_files`), and the comparison dashboard next to the stack's
+/// sidecar dashboards when it has any.
+fn in_config(
+    stack: &Stack,
+    kube: &KubeStack,
+    gateway: &KubeGateway,
+    apps: &[Selectors],
+    mut builder: crate::changeset::ChangeSetBuilder,
+) -> Result<ChangeSet, Diagnostic> {
+    let interval = gateway
+        .interval
+        .clone()
+        .unwrap_or_else(|| stack.settings.scrape.interval.clone());
+    let group = group_value(apps, &interval);
+    let mut groups = yaml_serde::Mapping::new();
+    groups.insert("groups".into(), Value::Sequence(vec![group]));
+    let mut edits = Edits::default();
+    let because = "compare pushed and scraped series (dual-run)";
+    match &gateway.scrape {
+        ScrapePath::AdditionalScrapeConfigs { file, .. } => {
+            let Some(index) = kube.values.iter().position(|v| &v.file.path == file) else {
+                return Err(Diagnostic::error(format!(
+                    "{file} is no values file of the stack (a bug in pullover)"
+                )));
+            };
+            let holder = Holder::Values(index);
+            let edit = if kube.values[index]
+                .doc
+                .value()
+                .get(RULES_MAP)
+                .is_some_and(Value::is_mapping)
+            {
+                YamlEdit::InsertKey {
+                    route: Route::root().key(RULES_MAP),
+                    key: GROUP.into(),
+                    value: Value::Mapping(groups),
+                    comment: Some("pullover dual-run: pushed (old) and scraped (new) series side by side".into()),
+                }
+            } else {
+                let mut rules_map = yaml_serde::Mapping::new();
+                rules_map.insert(GROUP.into(), Value::Mapping(groups));
+                YamlEdit::InsertKey {
+                    route: Route::root(),
+                    key: RULES_MAP.into(),
+                    value: Value::Mapping(rules_map),
+                    comment: Some("pullover dual-run: pushed (old) and scraped (new) series side by side; `pullover remove` takes it out".into()),
+                }
+            };
+            edits.edit(kube, holder, &[edit], because)?;
+        }
+        ScrapePath::ConfigMapJob { object, .. } => {
+            let holder = object_holder(kube, *object);
+            let configmap = &kube.objects[*object];
+            let config_route = Route::root().key("data").key(PROMETHEUS_YML);
+            let config: Value = configmap
+                .value
+                .get("data")
+                .and_then(|d| d.get(PROMETHEUS_YML))
+                .and_then(Value::as_str)
+                .and_then(|t| yaml_serde::from_str(t).ok())
+                .unwrap_or(Value::Null);
+            let rule_files = crate::stack::kube::objects::strings(config.get("rule_files"));
+            // The folder the ConfigMap is mounted at: where the rule files it holds are read from.
+            let folder = rule_files
+                .iter()
+                .find(|f| {
+                    let name = f.rsplit('/').next().unwrap_or(f);
+                    configmap.value.get("data").and_then(|d| d.get(name)).is_some()
+                })
+                .and_then(|f| f.rsplit_once('/').map(|(dir, _)| dir.to_string()))
+                .unwrap_or_else(|| DEFAULT_CONFIG_FOLDER.to_string());
+            let path = format!("{folder}/{RULE_FILE}");
+            let rule_text = crate::edit::yaml::Style::plain("\n").render_entry(
+                "groups",
+                &Value::Sequence(
+                    groups
+                        .get("groups")
+                        .and_then(Value::as_sequence)
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
+                0,
+                None,
+            );
+            edits.edit(
+                kube,
+                holder,
+                &[YamlEdit::InsertKey {
+                    route: Route::root().key("data"),
+                    key: RULE_FILE.into(),
+                    value: Value::String(rule_text),
+                    comment: Some("pullover dual-run: pushed (old) and scraped (new) series side by side".into()),
+                }],
+                because,
+            )?;
+            let add = if config.get("rule_files").is_some_and(Value::is_sequence) {
+                YamlEdit::Append {
+                    route: Route::root().key("rule_files"),
+                    value: Value::String(path),
+                    comment: None,
+                }
+            } else {
+                YamlEdit::InsertKey {
+                    route: Route::root(),
+                    key: "rule_files".into(),
+                    value: Value::Sequence(vec![Value::String(path)]),
+                    comment: None,
+                }
+            };
+            edits.edit_inside(kube, holder, &config_route, &[add], because)?;
+        }
+        ScrapePath::ServiceMonitor(_) | ScrapePath::PodMonitor(_) | ScrapePath::Unknown => {}
+    }
+    builder = edits.values_into(kube, builder);
+    builder = edits.manifests_into(kube, builder)?;
+    let sidecar = kube
+        .objects
+        .iter()
+        .find(|o| o.kind == "ConfigMap" && o.labels().iter().any(|(k, _)| k == SIDECAR_LABEL));
+    match sidecar {
+        Some(sidecar) => {
+            let value = sidecar
+                .labels()
+                .into_iter()
+                .find(|(k, _)| k == SIDECAR_LABEL)
+                .map_or_else(|| "1".to_string(), |(_, v)| v);
+            let namespace = sidecar.namespace.clone().filter(|_| sidecar.namespace_written);
+            let mut text = String::from(
+                "# pullover dual-run: the pushed (old) and scraped (new) series side by side.\n# Written by `pullover apply dual-run`; `pullover rollback` removes it again.\n",
+            );
+            push_dashboard(&mut text, apps, value, namespace.as_deref())?;
+            let manifest = &kube.manifests[sidecar.manifest];
+            let path = RelPath::join_relative(manifest.file.path.parent(), FILE_NAME).map_err(Diagnostic::error)?;
+            builder = builder.create(path, text, manifest.file.mode, "the comparison dashboard (dual-run)");
+        }
+        None => {
+            builder = builder.finding(Finding::new(
+                "kube-no-sidecar-dashboards",
+                Severity::Info,
+                "no dashboard ConfigMap with the Grafana sidecar label in the stack: the comparison dashboard is not written; the rules compare the two sources",
+            ));
+        }
     }
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
 }

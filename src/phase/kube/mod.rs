@@ -5,8 +5,10 @@
 //! A phase this version cannot yet do on a shape of Kubernetes stack is an error that says so
 //! (exit 1), never an empty plan: "No changes" would tell a script the work is done.
 
+mod config_jobs;
 mod dashboards;
 mod dual_run;
+mod in_place;
 mod remove;
 pub use dashboards::in_kubernetes;
 mod scrape;
@@ -14,8 +16,8 @@ mod scrape;
 use super::PhaseId;
 use crate::changeset::ChangeSet;
 use crate::diagnostic::Diagnostic;
-use crate::stack::Stack;
-use crate::stack::kube::KubeStack;
+use crate::stack::kube::{KubeStack, ScrapePath, app_service_name};
+use crate::stack::{App, Stack};
 
 /// Plans `phase` on a Kubernetes stack.
 pub fn plan(phase: PhaseId, stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
@@ -89,4 +91,23 @@ fn no_gateway(phase: PhaseId) -> Diagnostic {
         "no Pushgateway found in this Kubernetes stack: phase `{phase}` has nothing to act on"
     ))
     .help("pullover looks for a Deployment or StatefulSet running the pushgateway image, or values of the prometheus-pushgateway chart")
+}
+
+/// The matcher that selects the app's scraped series and not the pushed ones, its value quoted
+/// with `quote` (`"`, or `\"` inside a JSON string): the app's Service under ServiceMonitors,
+/// its pods (`<workload>-…`) under PodMonitors, else a `pod` at all, which a job of Prometheus'
+/// own config gives the scraped series and the pushed ones lack (`config_jobs::app_job`).
+pub fn scraped_matcher(kube: &KubeStack, app: &App, quote: &str) -> String {
+    let workload = kube
+        .objects
+        .iter()
+        .find(|o| o.name == app.service && o.is_long_running());
+    match kube.gateway.as_ref().map(|g| &g.scrape) {
+        Some(ScrapePath::ServiceMonitor(_)) | None => {
+            let service = workload.map_or_else(|| app.job.clone(), |w| app_service_name(kube, w));
+            format!("service={quote}{service}{quote}")
+        }
+        Some(ScrapePath::PodMonitor(_)) => format!("pod=~{quote}{}-.*{quote}", app.service),
+        Some(_) => format!("pod!={quote}{quote}"),
+    }
 }

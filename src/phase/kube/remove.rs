@@ -15,12 +15,18 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use yaml_serde::Value;
 
-use super::dual_run::FILE_NAME as DUAL_RUN_FILE;
-use crate::changeset::{ChangeSet, Finding, Severity};
+use super::config_jobs::{JobList, PROMETHEUS_YML, job_route, object_holder};
+use super::dual_run::{FILE_NAME as DUAL_RUN_FILE, GROUP, RULE_FILE, RULES_MAP};
+use super::in_place::{Edits, Holder};
+use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlEdit};
 use crate::phase::PhaseId;
-use crate::stack::kube::{KubeStack, ScrapePath};
+use crate::stack::kube::objects::Chart;
+use crate::stack::kube::{KubeStack, ScrapePath, selects};
+
+/// The prometheus chart's key for its Pushgateway subchart.
+const PUSHGATEWAY_CHART: &str = "prometheus-pushgateway";
 use crate::stack::source::RelPath;
 
 pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
@@ -69,54 +75,60 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                 value: pusher.container.clone(),
             });
         let mentioned: Vec<&str> = pusher.mentions.iter().map(|(_, text)| text.as_str()).collect();
+        let doc_edits = edits.entry(object.manifest).or_default().entry(object.doc).or_default();
         for item in container.get("env").and_then(Value::as_sequence).into_iter().flatten() {
-            let (Some(name), Some(value)) = (
-                item.get("name").and_then(Value::as_str),
-                item.get("value").and_then(crate::edit::yaml::scalar_string),
-            ) else {
+            let Some(name) = item.get("name").and_then(Value::as_str) else {
                 continue;
             };
-            if mentioned.contains(&value.as_str()) {
-                edits
-                    .entry(object.manifest)
-                    .or_default()
-                    .entry(object.doc)
-                    .or_default()
-                    .push(YamlEdit::Remove {
-                        route: container_route.clone().key("env").item(ItemMatch::Field {
-                            key: "name".into(),
-                            value: name.to_string(),
-                        }),
-                    });
+            let value = item.get("value").and_then(crate::edit::yaml::scalar_string);
+            if value.is_some_and(|v| mentioned.contains(&v.as_str())) || is_push_setting(name) {
+                doc_edits.push(YamlEdit::Remove {
+                    route: container_route.clone().key("env").item(ItemMatch::Field {
+                        key: "name".into(),
+                        value: name.to_string(),
+                    }),
+                });
             }
         }
         for key in ["args", "command"] {
-            for arg in crate::stack::kube::objects::strings(container.get(key)) {
-                if !mentioned.contains(&arg.as_str()) {
+            let items: Vec<Option<String>> = container
+                .get(key)
+                .and_then(Value::as_sequence)
+                .map(|items| items.iter().map(crate::edit::yaml::scalar_string).collect())
+                .unwrap_or_default();
+            let mut gone: BTreeSet<usize> = BTreeSet::new();
+            for (index, arg) in items.iter().enumerate() {
+                let Some(arg) = arg.as_deref().filter(|a| mentioned.contains(a)) else {
                     continue;
-                }
+                };
+                // `--pushgateway=URL` is one item; `--pushgateway`, `URL` are two that go together.
+                let flag_before = index
+                    .checked_sub(1)
+                    .and_then(|i| items[i].as_deref())
+                    .filter(|flag| flag.starts_with('-') && !flag.contains('='));
                 if arg.starts_with('-') && arg.contains('=') {
-                    edits
-                        .entry(object.manifest)
-                        .or_default()
-                        .entry(object.doc)
-                        .or_default()
-                        .push(YamlEdit::Remove {
-                            route: container_route.clone().key(key).item(ItemMatch::Scalar(arg.clone())),
-                        });
+                    gone.insert(index);
+                } else if flag_before.is_some() {
+                    gone.extend([index - 1, index]);
                 } else {
                     builder = builder.finding(
                         Finding::new(
                             "kube-pusher-arg-left",
                             Severity::Todo,
                             format!(
-                                "{}: the `{key}` item `{arg}` names the gateway, and the flag before it goes with it: remove both by hand",
+                                "{}: the `{key}` item `{arg}` names the gateway and no flag before it says what it is: remove it (and what goes with it) by hand",
                                 object.display()
                             ),
                         )
                         .at(pusher.mentions[0].0.clone()),
                     );
                 }
+            }
+            // From the last, so each index still names its item.
+            for index in gone.into_iter().rev() {
+                doc_edits.push(YamlEdit::Remove {
+                    route: container_route.clone().key(key).item(ItemMatch::Index(index)),
+                });
             }
         }
         builder = builder.finding(Finding::new(
@@ -129,9 +141,26 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         ));
     }
 
+    // Where Prometheus is configured by its own config: the dual-run rules, and (below) the
+    // gateway's job.
+    let mut config = Edits::default();
+    remove_dual_run_rules(kube, &gateway.scrape, &mut config)?;
     if batch.is_empty() {
+        if let Some(list) = JobList::of(kube, &gateway.scrape) {
+            list.edit(
+                kube,
+                &mut config,
+                |route| {
+                    vec![YamlEdit::Remove {
+                        route: job_route(&route, &gateway.job),
+                    }]
+                },
+                "stop scraping the Pushgateway",
+            )?;
+        }
+        builder = turn_off_chart(kube, gateway.workload.is_some(), builder, &mut config)?;
         let mut gateway_objects: Vec<usize> = gateway.workload.into_iter().chain(gateway.service).collect();
-        if let ScrapePath::ServiceMonitor(monitor) = gateway.scrape {
+        if let ScrapePath::ServiceMonitor(monitor) | ScrapePath::PodMonitor(monitor) = gateway.scrape {
             gateway_objects.push(monitor);
         }
         if let Some(workload) = gateway.workload {
@@ -156,6 +185,26 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         for index in gateway_objects {
             removed.insert((kube.objects[index].manifest, kube.objects[index].doc));
         }
+        // What only lets traffic reach the gateway: NetworkPolicies and Ingress routes.
+        for object in &kube.objects {
+            let route_edits = match object.kind.as_str() {
+                "NetworkPolicy" => network_policy(kube, gateway, object, &mut builder),
+                "Ingress" => ingress_routes(gateway, object),
+                _ => continue,
+            };
+            match route_edits {
+                Some(Gone::Whole) => {
+                    removed.insert((object.manifest, object.doc));
+                }
+                Some(Gone::Parts(parts)) if !parts.is_empty() => edits
+                    .entry(object.manifest)
+                    .or_default()
+                    .entry(object.doc)
+                    .or_default()
+                    .extend(parts),
+                _ => {}
+            }
+        }
     } else {
         builder = builder.finding(Finding::new(
             "kube-gateway-stays",
@@ -170,7 +219,15 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
 
     // Manifests: documents removed, edits inside the others; a file left empty is deleted.
     let mut deleted: Vec<RelPath> = Vec::new();
-    let touched: BTreeSet<usize> = removed.iter().map(|(m, _)| *m).chain(edits.keys().copied()).collect();
+    let config_manifests: Vec<usize> = (0..kube.manifests.len())
+        .filter(|m| config.touches_manifest(*m))
+        .collect();
+    let touched: BTreeSet<usize> = removed
+        .iter()
+        .map(|(m, _)| *m)
+        .chain(edits.keys().copied())
+        .chain(config_manifests)
+        .collect();
     for manifest_index in touched {
         let manifest = &kube.manifests[manifest_index];
         let objects_in_file: BTreeSet<usize> = kube
@@ -190,6 +247,18 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             continue;
         }
         let mut replaced: Vec<(usize, String)> = removed_here.iter().map(|d| (*d, String::new())).collect();
+        for (doc, text) in config.manifest_docs(manifest_index) {
+            if removed_here.contains(&doc) {
+                continue;
+            }
+            if edits.get(&manifest_index).is_some_and(|docs| docs.contains_key(&doc)) {
+                return Err(Diagnostic::error(format!(
+                    "{}: one document edited two ways (a bug in pullover); nothing was written",
+                    manifest.file.path
+                )));
+            }
+            replaced.push((doc, text));
+        }
         for (doc, doc_edits) in edits.get(&manifest_index).into_iter().flatten() {
             if removed_here.contains(doc) {
                 continue;
@@ -206,6 +275,8 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             .map_err(|e| e.to_diagnostic(&manifest.file))?;
         builder = builder.modify(&manifest.file, after, "remove what only the Pushgateway needed");
     }
+
+    builder = config.values_into(kube, builder);
 
     // Kustomizations: resources naming a deleted file, patches targeting a removed object.
     let removed_objects: Vec<(String, String)> = kube
@@ -264,4 +335,276 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         }
     }
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// The dual-run rules where a shape configured by its own config keeps them: the entry of
+/// `additionalPrometheusRulesMap`, or the rule file in the server's ConfigMap and its line in
+/// `rule_files`.
+fn remove_dual_run_rules(kube: &KubeStack, scrape: &ScrapePath, config: &mut Edits) -> Result<(), Diagnostic> {
+    let because = "the dual-run comparison is over";
+    match scrape {
+        ScrapePath::AdditionalScrapeConfigs { file, .. } => {
+            let Some(index) = kube.values.iter().position(|v| &v.file.path == file) else {
+                return Ok(());
+            };
+            let route = Route::root().key(RULES_MAP).key(GROUP);
+            if route.find_value(kube.values[index].doc.value()).is_some() {
+                config.edit(kube, Holder::Values(index), &[YamlEdit::Remove { route }], because)?;
+            }
+        }
+        ScrapePath::ConfigMapJob { object, .. } => {
+            let configmap = &kube.objects[*object];
+            let Some(data) = configmap.value.get("data") else {
+                return Ok(());
+            };
+            if data.get(RULE_FILE).is_none() {
+                return Ok(());
+            }
+            let holder = object_holder(kube, *object);
+            config.edit(
+                kube,
+                holder,
+                &[YamlEdit::Remove {
+                    route: Route::root().key("data").key(RULE_FILE),
+                }],
+                because,
+            )?;
+            let listed: Vec<String> = data
+                .get(PROMETHEUS_YML)
+                .and_then(Value::as_str)
+                .and_then(|t| yaml_serde::from_str::<Value>(t).ok())
+                .map(|c| crate::stack::kube::objects::strings(c.get("rule_files")))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| f.rsplit('/').next() == Some(RULE_FILE))
+                .collect();
+            let removals: Vec<YamlEdit> = listed
+                .into_iter()
+                .map(|f| YamlEdit::Remove {
+                    route: Route::root().key("rule_files").item(ItemMatch::Scalar(f)),
+                })
+                .collect();
+            config.edit_inside(
+                kube,
+                holder,
+                &Route::root().key("data").key(PROMETHEUS_YML),
+                &removals,
+                because,
+            )?;
+        }
+        ScrapePath::ServiceMonitor(_) | ScrapePath::PodMonitor(_) | ScrapePath::Unknown => {}
+    }
+    Ok(())
+}
+
+/// The prometheus-pushgateway chart, when the gateway is that chart's and not a workload of the
+/// stack: as a subchart of the prometheus chart its `enabled` flag turns false; as a release of
+/// its own its values file goes, and uninstalling the release is left to a person (it is
+/// installed by `helm`, a HelmRelease or an Application outside these files).
+fn turn_off_chart(
+    kube: &KubeStack,
+    gateway_in_stack: bool,
+    mut builder: ChangeSetBuilder,
+    config: &mut Edits,
+) -> Result<ChangeSetBuilder, Diagnostic> {
+    if gateway_in_stack {
+        return Ok(builder);
+    }
+    for (index, values) in kube.values.iter().enumerate() {
+        match values.chart {
+            Chart::Prometheus => {
+                let route = Route::root().key(PUSHGATEWAY_CHART).key("enabled");
+                if route.find_value(values.doc.value()).and_then(Value::as_bool) == Some(true) {
+                    config.edit(
+                        kube,
+                        Holder::Values(index),
+                        &[YamlEdit::SetBool { route, value: false }],
+                        "turn the Pushgateway subchart off",
+                    )?;
+                }
+            }
+            Chart::PrometheusPushgateway => {
+                builder = builder
+                    .delete(&values.file, "the Pushgateway chart's values: nothing pushes to it any more")
+                    .finding(
+                        Finding::new(
+                            "kube-uninstall-gateway-release",
+                            Severity::Todo,
+                            format!(
+                                "{} held the values of the prometheus-pushgateway release: deleting the file does not uninstall it",
+                                values.file.path
+                            ),
+                        )
+                        .tip("`helm uninstall prometheus-pushgateway -n monitoring`, or delete the HelmRelease / Argo CD Application that installs it"),
+                    );
+            }
+            Chart::KubePrometheusStack => {}
+        }
+    }
+    Ok(builder)
+}
+
+/// An env var only the push reads (`PUSH_JOB`, `PUSH_INTERVAL_SECONDS`, `PUSHGATEWAY_JOB`,
+/// `METRICS_PUSH_TIMEOUT`): with the gateway gone it configures nothing.
+fn is_push_setting(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    name.starts_with("PUSH_") || name.contains("PUSHGATEWAY") || name.contains("_PUSH_") || name.ends_with("_PUSH")
+}
+
+/// What goes of an object that routes traffic to the gateway.
+enum Gone {
+    Whole,
+    Parts(Vec<YamlEdit>),
+}
+
+fn labels_at(value: &Value, path: &[&str]) -> Vec<(String, String)> {
+    let mut at = Some(value);
+    for key in path {
+        at = at.and_then(|v| v.get(*key));
+    }
+    crate::stack::kube::objects::string_map(at)
+}
+
+/// A NetworkPolicy for the gateway's pods goes whole; in another, an egress rule whose every
+/// peer is the gateway's pods goes (unless it is the last: an egress list emptied means "no
+/// egress" only when `policyTypes` says so, which is for a person to check).
+fn network_policy(
+    kube: &KubeStack,
+    gateway: &crate::stack::kube::KubeGateway,
+    object: &crate::stack::kube::objects::Object,
+    builder: &mut ChangeSetBuilder,
+) -> Option<Gone> {
+    let pods = kube.objects[gateway.workload?].pod_labels();
+    let spec = object.value.get("spec")?;
+    let in_gateway_namespace = object.namespace_or_default() == gateway.namespace;
+    if in_gateway_namespace && selects(&labels_at(spec, &["podSelector", "matchLabels"]), &pods) {
+        return Some(Gone::Whole);
+    }
+    let rules = spec.get("egress").and_then(Value::as_sequence)?;
+    let to_gateway = |rule: &Value| {
+        let peers = rule.get("to").and_then(Value::as_sequence).cloned().unwrap_or_default();
+        !peers.is_empty()
+            && peers.iter().all(|peer| {
+                let namespace_ok = match peer.get("namespaceSelector") {
+                    Some(ns) => labels_at(ns, &["matchLabels"])
+                        .contains(&("kubernetes.io/metadata.name".to_string(), gateway.namespace.clone())),
+                    None => in_gateway_namespace,
+                };
+                namespace_ok && selects(&labels_at(peer, &["podSelector", "matchLabels"]), &pods)
+            })
+    };
+    let gone: Vec<usize> = (0..rules.len()).filter(|i| to_gateway(&rules[*i])).collect();
+    if gone.is_empty() {
+        return None;
+    }
+    if gone.len() == rules.len() {
+        *builder = std::mem::take(builder).finding(Finding::new(
+            "kube-network-policy-left",
+            Severity::Todo,
+            format!(
+                "{}: its only egress rules lead to the gateway; removing them all would change what the policy allows, so it is left for you",
+                object.display()
+            ),
+        ));
+        return None;
+    }
+    Some(Gone::Parts(
+        gone.into_iter()
+            .rev()
+            .map(|i| YamlEdit::Remove {
+                route: Route::root().key("spec").key("egress").item(ItemMatch::Index(i)),
+            })
+            .collect(),
+    ))
+}
+
+/// An Ingress's paths to the gateway's Service go, a rule left with none goes with its TLS host,
+/// and an Ingress left with no rule goes whole.
+fn ingress_routes(
+    gateway: &crate::stack::kube::KubeGateway,
+    object: &crate::stack::kube::objects::Object,
+) -> Option<Gone> {
+    if object.namespace_or_default() != gateway.namespace {
+        return None;
+    }
+    let spec = object.value.get("spec")?;
+    let to_gateway = |backend: Option<&Value>| {
+        backend
+            .and_then(|b| b.get("service"))
+            .and_then(|s| s.get("name"))
+            .and_then(Value::as_str)
+            == Some(gateway.service_name.as_str())
+    };
+    let rules = spec
+        .get("rules")
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    let mut edits = Vec::new();
+    let mut gone_rules = Vec::new();
+    let mut gone_hosts = Vec::new();
+    for (index, rule) in rules.iter().enumerate() {
+        let paths = rule
+            .get("http")
+            .and_then(|h| h.get("paths"))
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default();
+        let gone: Vec<usize> = (0..paths.len())
+            .filter(|i| to_gateway(paths[*i].get("backend")))
+            .collect();
+        if gone.is_empty() {
+            continue;
+        }
+        if gone.len() == paths.len() {
+            gone_rules.push(index);
+            if let Some(host) = rule.get("host").and_then(Value::as_str) {
+                gone_hosts.push(host.to_string());
+            }
+        } else {
+            for path in gone.into_iter().rev() {
+                edits.push(YamlEdit::Remove {
+                    route: Route::root()
+                        .key("spec")
+                        .key("rules")
+                        .item(ItemMatch::Index(index))
+                        .key("http")
+                        .key("paths")
+                        .item(ItemMatch::Index(path)),
+                });
+            }
+        }
+    }
+    let default_elsewhere = spec.get("defaultBackend").is_some_and(|b| !to_gateway(Some(b)));
+    if !rules.is_empty() && gone_rules.len() == rules.len() && !default_elsewhere {
+        return Some(Gone::Whole);
+    }
+    for index in gone_rules.into_iter().rev() {
+        edits.push(YamlEdit::Remove {
+            route: Route::root().key("spec").key("rules").item(ItemMatch::Index(index)),
+        });
+    }
+    let tls = spec
+        .get("tls")
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    for (index, entry) in tls.iter().enumerate().rev() {
+        let hosts = crate::stack::kube::objects::strings(entry.get("hosts"));
+        let gone: Vec<&String> = hosts.iter().filter(|h| gone_hosts.contains(h)).collect();
+        if gone.is_empty() {
+            continue;
+        }
+        let entry_route = Route::root().key("spec").key("tls").item(ItemMatch::Index(index));
+        if gone.len() == hosts.len() {
+            edits.push(YamlEdit::Remove { route: entry_route });
+        } else {
+            for host in gone {
+                edits.push(YamlEdit::Remove {
+                    route: entry_route.clone().key("hosts").item(ItemMatch::Scalar(host.clone())),
+                });
+            }
+        }
+    }
+    Some(Gone::Parts(edits))
 }

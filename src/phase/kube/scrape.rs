@@ -11,12 +11,14 @@
 
 use yaml_serde::Value;
 
+use super::config_jobs::{JobList, app_job, append_job};
+use super::in_place::Edits;
 use crate::changeset::{ChangeSet, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
 use crate::phase::PhaseId;
 use crate::stack::kube::objects::{Object, string_map};
-use crate::stack::kube::{KubeStack, ScrapePath, service_of};
+use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, service_of};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
 
@@ -31,13 +33,14 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     };
     let monitor = match &gateway.scrape {
         ScrapePath::ServiceMonitor(index) => &kube.objects[*index],
-        other => {
+        ScrapePath::PodMonitor(index) => return plan_pod_monitors(stack, kube, gateway, &kube.objects[*index]),
+        ScrapePath::AdditionalScrapeConfigs { .. } | ScrapePath::ConfigMapJob { .. } => {
+            return plan_jobs(stack, kube, gateway);
+        }
+        ScrapePath::Unknown => {
             return Err(super::not_yet(
                 PhaseId::Scrape,
-                &format!(
-                    "the gateway is scraped by {}, and only a ServiceMonitor is copied for the apps yet",
-                    other.describe(kube)
-                ),
+                "nothing in the stack is seen scraping the gateway, so pullover does not know how this Prometheus finds its targets",
             ));
         }
     };
@@ -149,38 +152,33 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                     )));
                 }
                 let name = container_port.1.clone().unwrap_or_else(|| "metrics".to_string());
-                text.push_str(&render_service(workload, &app.job, &selector, &name, &container_port));
+                text.push_str(&render_service(
+                    workload,
+                    &workload.name,
+                    &selector,
+                    &name,
+                    &container_port,
+                ));
                 text.push_str("---\n");
-                (app.job.clone(), selector, name)
+                (workload.name.clone(), selector, name)
             }
         };
         text.push_str(&render_monitor(
             workload,
             app,
-            &service_name,
             &service_labels,
             &copied,
             &port_name,
             stack,
-            gateway.interval.as_deref(),
+            gateway,
         ));
         let because = format!(
-            "scrape {} directly: job `{}`, port `{port_name}`",
+            "scrape {} directly: job `{}`, Service {service_name} port `{port_name}`",
             workload.display(),
-            service_name
+            app.job
         );
         builder = builder.create(path.clone(), text, manifest.file.mode, because);
-        if let Some(k) = kube.kustomizations.iter().position(|k| {
-            k.folder() == folder
-                && k.resources()
-                    .iter()
-                    .any(|r| RelPath::join_relative(folder, r).is_ok_and(|p| p == manifest.file.path))
-        }) {
-            match listed.iter_mut().find(|(i, _)| *i == k) {
-                Some((_, files)) => files.push(file_name),
-                None => listed.push((k, vec![file_name])),
-            }
-        }
+        list_beside(kube, workload, file_name, &mut listed);
     }
     for (manifest_index, edits) in service_edits {
         let manifest = &kube.manifests[manifest_index];
@@ -196,6 +194,33 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             .map_err(|e| e.to_diagnostic(&manifest.file))?;
         builder = builder.modify(&manifest.file, after, "name the port serving /metrics");
     }
+    builder = add_to_kustomizations(kube, listed, builder)?;
+    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// Notes that `file_name`, next to the workload's manifest, goes into the `resources` of the
+/// kustomization in that folder that lists the manifest.
+fn list_beside(kube: &KubeStack, workload: &Object, file_name: String, listed: &mut Vec<(usize, Vec<String>)>) {
+    let manifest = &kube.manifests[workload.manifest];
+    let folder = manifest.file.path.parent();
+    if let Some(k) = kube.kustomizations.iter().position(|k| {
+        k.folder() == folder
+            && k.resources()
+                .iter()
+                .any(|r| RelPath::join_relative(folder, r).is_ok_and(|p| p == manifest.file.path))
+    }) {
+        match listed.iter_mut().find(|(i, _)| *i == k) {
+            Some((_, files)) => files.push(file_name),
+            None => listed.push((k, vec![file_name])),
+        }
+    }
+}
+
+fn add_to_kustomizations(
+    kube: &KubeStack,
+    listed: Vec<(usize, Vec<String>)>,
+    mut builder: crate::changeset::ChangeSetBuilder,
+) -> Result<crate::changeset::ChangeSetBuilder, Diagnostic> {
     for (k, files) in listed {
         let kustomization = &kube.kustomizations[k];
         let edits: Vec<YamlEdit> = files
@@ -210,12 +235,194 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             .doc
             .edit(&edits)
             .map_err(|e| e.to_diagnostic(&kustomization.file))?;
-        builder = builder.modify(
-            &kustomization.file,
-            after,
-            "deploy the new ServiceMonitor with the rest",
-        );
+        builder = builder.modify(&kustomization.file, after, "deploy the new monitor with the rest");
     }
+    Ok(builder)
+}
+
+/// Where the cluster scrapes by PodMonitor: each long-running pusher gets a PodMonitor named
+/// after it, next to its manifest, selecting its pods by the workload's own selector and
+/// scraping the container port serving /metrics by name; labels (and `jobLabel`) as on the
+/// gateway's PodMonitor. Its targets' `job` is `<namespace>/<name>`, or the pod label
+/// `jobLabel` names.
+fn plan_pod_monitors(
+    stack: &Stack,
+    kube: &KubeStack,
+    gateway: &KubeGateway,
+    monitor: &Object,
+) -> Result<ChangeSet, Diagnostic> {
+    let copied: Vec<(String, String)> = monitor
+        .labels()
+        .into_iter()
+        .filter(|(k, _)| !names_the_object(k))
+        .collect();
+    let mut builder = ChangeSet::builder();
+    let mut listed: Vec<(usize, Vec<String>)> = Vec::new();
+    for app in &stack.settings.apps {
+        let Some(workload_index) = kube
+            .objects
+            .iter()
+            .position(|o| o.name == app.service && o.is_long_running())
+        else {
+            continue;
+        };
+        let workload = &kube.objects[workload_index];
+        let manifest = &kube.manifests[workload.manifest];
+        let file_name = format!("{}-podmonitor.yaml", app.service);
+        let path = RelPath::join_relative(manifest.file.path.parent(), &file_name).map_err(Diagnostic::error)?;
+        if kube.manifests.iter().any(|m| m.file.path == path) {
+            builder = builder.finding(Finding::new(
+                "kube-podmonitor-exists",
+                Severity::Info,
+                format!("{path} exists already: left as it is"),
+            ));
+            continue;
+        }
+        let port = kube
+            .pushers
+            .iter()
+            .find(|p| p.object == workload_index)
+            .and_then(|p| p.port.clone());
+        let Some((number, Some(port_name))) = port else {
+            return Err(Diagnostic::error(format!(
+                "{}: the container port serving /metrics has no name, and a PodMonitor names the port it scrapes; nothing was written",
+                workload.display()
+            ))
+            .help(format!(
+                "name it in the pod template (`- {{name: metrics, containerPort: {}}}`), then plan again",
+                port.map_or(app.port, |(n, _)| n)
+            )));
+        };
+        let selector = string_map(
+            workload
+                .value
+                .get("spec")
+                .and_then(|s| s.get("selector"))
+                .and_then(|s| s.get("matchLabels")),
+        );
+        if selector.is_empty() {
+            return Err(Diagnostic::error(format!(
+                "{} has no `spec.selector.matchLabels` to select its pods by; nothing was written",
+                workload.display()
+            )));
+        }
+        let mut text = format!(
+            "# Prometheus scrapes {} directly (pullover scrape), pod by pod; its targets get job=\"{}\".\n# Labels as on the gateway's PodMonitor, which the Prometheus already selects.\napiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\n",
+            workload.display(),
+            app.job
+        );
+        metadata(&mut text, workload, &app.service, &copied);
+        text.push_str("spec:\n");
+        if let Some(label) = &gateway.job_label {
+            text.push_str(&format!("  jobLabel: {}\n", yaml_string(label)));
+        }
+        text.push_str("  selector:\n    matchLabels:\n");
+        for (k, v) in &selector {
+            text.push_str(&format!("      {}: {}\n", yaml_string(k), yaml_string(v)));
+        }
+        text.push_str(&format!(
+            "  podMetricsEndpoints:\n    - port: {}\n      path: {}\n",
+            yaml_string(&port_name),
+            yaml_string(&stack.settings.scrape.metrics_path)
+        ));
+        if let Some(interval) = gateway.interval.as_deref() {
+            text.push_str(&format!("      interval: {}\n", yaml_string(interval)));
+        }
+        builder = builder.create(
+            path,
+            text,
+            manifest.file.mode,
+            format!(
+                "scrape {} directly: job `{}`, container port `{port_name}` ({number})",
+                workload.display(),
+                app.job
+            ),
+        );
+        list_beside(kube, workload, file_name, &mut listed);
+    }
+    builder = add_to_kustomizations(kube, listed, builder)?;
+    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// Where Prometheus is configured by its own config (`additionalScrapeConfigs`, a ConfigMap's
+/// `prometheus.yml`): each long-running pusher gets a scrape job of its own next to the
+/// gateway's ([`app_job`]), named as its new `job` will be.
+fn plan_jobs(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway) -> Result<ChangeSet, Diagnostic> {
+    let Some(list) = JobList::of(kube, &gateway.scrape) else {
+        return Err(super::not_yet(PhaseId::Scrape, &gateway.scrape.describe(kube)));
+    };
+    let existing: Vec<String> = list
+        .jobs(kube)
+        .iter()
+        .filter_map(|j| j.get("job_name").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let mut edits = Edits::default();
+    let mut builder = ChangeSet::builder();
+    for app in &stack.settings.apps {
+        let Some(workload_index) = kube
+            .objects
+            .iter()
+            .position(|o| o.name == app.service && o.is_long_running())
+        else {
+            continue;
+        };
+        let workload = &kube.objects[workload_index];
+        if existing.contains(&app.job) {
+            builder = builder.finding(Finding::new(
+                "kube-scrape-job-exists",
+                Severity::Info,
+                format!(
+                    "{} has a job `{}` already: left as it is",
+                    gateway.scrape.describe(kube),
+                    app.job
+                ),
+            ));
+            continue;
+        }
+        if workload
+            .pod_template()
+            .and_then(|t| t.get("metadata"))
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("prometheus.io/scrape"))
+            .and_then(crate::edit::yaml::scalar_string)
+            .is_some_and(|v| v == "true")
+        {
+            builder = builder.finding(Finding::new(
+                "kube-pods-scraped-by-annotation",
+                Severity::Hazard,
+                format!(
+                    "{}'s pods are annotated `prometheus.io/scrape: \"true\"`: a job scraping by annotation reads them too, under its own job name, so its series would be there twice",
+                    workload.display()
+                ),
+            ).tip("drop the annotation, or drop the new job and select the app's series under the annotation job by hand"));
+        }
+        let port = kube
+            .pushers
+            .iter()
+            .find(|p| p.object == workload_index)
+            .and_then(|p| p.port.clone())
+            .unwrap_or((app.port, None));
+        let job = app_job(
+            &app.job,
+            workload,
+            &port,
+            &stack.settings.scrape.metrics_path,
+            gateway.interval.as_deref(),
+        )?;
+        let comment = format!(
+            "{} scraped directly (pullover scrape): its series get job=\"{}\"",
+            workload.display(),
+            app.job
+        );
+        list.edit(
+            kube,
+            &mut edits,
+            |route| append_job(route, job.clone(), &comment),
+            &format!("scrape {} directly: job `{}`", workload.display(), app.job),
+        )?;
+    }
+    builder = edits.values_into(kube, builder);
+    builder = edits.manifests_into(kube, builder)?;
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
 }
 
@@ -286,19 +493,24 @@ fn render_service(
 fn render_monitor(
     workload: &Object,
     app: &App,
-    service_name: &str,
     service_labels: &[(String, String)],
     copied: &[(String, String)],
     port_name: &str,
     stack: &Stack,
-    interval: Option<&str>,
+    gateway: &KubeGateway,
 ) -> String {
     let mut out = format!(
-        "# Prometheus scrapes {} directly (pullover scrape); its targets get job=\"{service_name}\".\n# Labels as on the gateway's ServiceMonitor, which the Prometheus already selects.\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n",
-        workload.display()
+        "# Prometheus scrapes {} directly (pullover scrape); its targets get job=\"{}\".\n# Labels as on the gateway's ServiceMonitor, which the Prometheus already selects.\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n",
+        workload.display(),
+        app.job
     );
     metadata(&mut out, workload, &app.service, copied);
-    out.push_str("spec:\n  selector:\n    matchLabels:\n");
+    out.push_str("spec:\n");
+    // As on the gateway's: `job` is the value of this label of the Service.
+    if let Some(label) = &gateway.job_label {
+        out.push_str(&format!("  jobLabel: {}\n", yaml_string(label)));
+    }
+    out.push_str("  selector:\n    matchLabels:\n");
     for (k, v) in service_labels {
         out.push_str(&format!("      {}: {}\n", yaml_string(k), yaml_string(v)));
     }
@@ -307,7 +519,7 @@ fn render_monitor(
         yaml_string(port_name),
         yaml_string(&stack.settings.scrape.metrics_path)
     ));
-    if let Some(interval) = interval {
+    if let Some(interval) = gateway.interval.as_deref() {
         out.push_str(&format!("      interval: {}\n", yaml_string(interval)));
     }
     out

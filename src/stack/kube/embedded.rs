@@ -292,7 +292,7 @@ pub fn write_back(kube: &KubeStack, rewritten: &[(RelPath, String)]) -> Result<V
 
 /// The edits that turn `old` into `new`, as small as the lines allow: where a line changed into
 /// one other line, only the bytes between their common start and end.
-fn line_edits(old: &str, new: &str) -> Vec<(Range<usize>, String)> {
+pub fn line_edits(old: &str, new: &str) -> Vec<(Range<usize>, String)> {
     let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
     let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
     let diff = similar::capture_diff_slices(similar::Algorithm::Myers, &old_lines, &new_lines);
@@ -318,6 +318,19 @@ fn line_edits(old: &str, new: &str) -> Vec<(Range<usize>, String)> {
             let start = offset_of(old_range.start);
             let end = offset_of(old_range.end);
             edits.push((start..end, new_lines[new_range].concat()));
+        }
+    }
+    // Whole lines changed at the very end go before the final line break, not after it: a block
+    // scalar's final break belongs to the block, and text after it would be the next key's.
+    for (range, text) in &mut edits {
+        let at_end = range.end == old.len() && old.ends_with('\n');
+        let from_line_start = range.start > 0 && old.as_bytes()[range.start - 1] == b'\n';
+        if at_end && from_line_start && (text.is_empty() || text.ends_with('\n')) {
+            *range = range.start - 1..range.end - 1;
+            if !text.is_empty() {
+                text.pop();
+                text.insert(0, '\n');
+            }
         }
     }
     edits
@@ -357,8 +370,14 @@ mod tests {
     }
 
     #[test]
+    fn lines_added_or_removed_at_the_end_stay_before_the_final_break() {
+        assert_eq!(line_edits("a\nb\n", "a\nb\nc\n"), vec![(3..3, "\nc".to_string())]);
+        assert_eq!(line_edits("a\nb\nc\n", "a\n"), vec![(1..5, String::new())]);
+    }
+
+    #[test]
     fn lines_added_or_removed_are_whole_lines() {
-        let edits = line_edits("a\nb\n", "a\nx\ny\n");
+        let edits = line_edits("a\nb\nc\n", "a\nx\ny\nc\n");
         assert_eq!(edits, vec![(2..4, "x\ny\n".to_string())]);
     }
 }

@@ -70,6 +70,8 @@ pub struct KubeGateway {
     pub honor_labels: bool,
     /// Its scrape interval, when the scrape path sets one.
     pub interval: Option<String>,
+    /// The `jobLabel` of its ServiceMonitor: the Service label whose value is `job`.
+    pub job_label: Option<String>,
 }
 
 /// How Prometheus scrapes the gateway.
@@ -77,6 +79,8 @@ pub struct KubeGateway {
 pub enum ScrapePath {
     /// A ServiceMonitor (index into `objects`) selecting its Service.
     ServiceMonitor(usize),
+    /// A PodMonitor (index into `objects`) selecting its pods: the cluster scrapes by pod.
+    PodMonitor(usize),
     /// A job of kube-prometheus-stack's `additionalScrapeConfigs` in a values file.
     AdditionalScrapeConfigs { file: RelPath, job: String },
     /// A job of a `prometheus.yml` held in a ConfigMap (the plain prometheus chart's server).
@@ -89,6 +93,7 @@ impl ScrapePath {
     pub fn describe(&self, kube: &KubeStack) -> String {
         match self {
             ScrapePath::ServiceMonitor(i) => format!("ServiceMonitor {}", kube.objects[*i].name),
+            ScrapePath::PodMonitor(i) => format!("PodMonitor {}", kube.objects[*i].name),
             ScrapePath::AdditionalScrapeConfigs { file, job } => {
                 format!("job `{job}` of additionalScrapeConfigs in {file}")
             }
@@ -225,7 +230,7 @@ pub fn load(dir: &StackDir, overrides: &Overrides, use_settings_file: bool) -> R
             code_job: pusher.url_job.clone(),
             code_instances: None,
         };
-        let job = app_service_name(&kube, pusher).unwrap_or_else(|| object.name.clone());
+        let job = new_job(&kube, pusher);
         found.push(evidence(
             &format!("apps.{}", object.name),
             format!("{} {} port {port}", object.kind, object.name),
@@ -416,7 +421,7 @@ fn aggregation_gateways(kube: &KubeStack) -> Vec<Finding> {
 }
 
 /// Whether `selector` (a Service's `spec.selector` or a `matchLabels`) selects `labels`.
-fn selects(selector: &[(String, String)], labels: &[(String, String)]) -> bool {
+pub fn selects(selector: &[(String, String)], labels: &[(String, String)]) -> bool {
     !selector.is_empty() && selector.iter().all(|pair| labels.contains(pair))
 }
 
@@ -450,10 +455,88 @@ pub fn service_of(kube: &KubeStack, workload: &Object) -> Option<usize> {
     })
 }
 
-/// The name the app's new scrape job gets: its Service's, or the workload's when a Service is
-/// to be created.
-fn app_service_name(kube: &KubeStack, pusher: &Pusher) -> Option<String> {
-    service_of(kube, &kube.objects[pusher.object]).map(|i| kube.objects[i].name.clone())
+/// The PodMonitor (index) that selects the workload's pods, when there is one.
+pub fn pod_monitor_of(kube: &KubeStack, workload: &Object) -> Option<usize> {
+    let pods = workload.pod_labels();
+    let namespace = workload.namespace_or_default();
+    kube.objects.iter().position(|o| {
+        let spec = o.value.get("spec");
+        let selector = objects::string_map(spec.and_then(|s| s.get("selector")).and_then(|s| s.get("matchLabels")));
+        let namespaces = spec.and_then(|s| s.get("namespaceSelector"));
+        let in_namespace = match namespaces {
+            Some(n) if n.get("any").and_then(Value::as_bool) == Some(true) => true,
+            Some(n) if n.get("matchNames").is_some() => {
+                objects::strings(n.get("matchNames")).iter().any(|m| m == namespace)
+            }
+            _ => o.namespace_or_default() == namespace,
+        };
+        o.kind == "PodMonitor" && in_namespace && selects(&selector, &pods)
+    })
+}
+
+/// The `job` a PodMonitor gives the workload's pods: the value of their label `job_label`
+/// names, else `<namespace>/<PodMonitor name>`.
+pub fn pod_monitor_job(monitor: &Object, workload: &Object, job_label: Option<&str>) -> String {
+    job_label
+        .and_then(|label| {
+            workload
+                .pod_labels()
+                .into_iter()
+                .find(|(k, v)| k == label && !v.is_empty())
+        })
+        .map_or_else(
+            || format!("{}/{}", monitor.namespace_or_default(), monitor.name),
+            |(_, value)| value,
+        )
+}
+
+/// The name of the Service the app is scraped through: the one selecting its pods, else the one
+/// `scrape` creates, named after the workload.
+pub fn app_service_name(kube: &KubeStack, workload: &Object) -> String {
+    service_of(kube, workload).map_or_else(|| workload.name.clone(), |i| kube.objects[i].name.clone())
+}
+
+/// The `job` the app's series get when scraped directly: its Service's name, or, when the
+/// gateway's ServiceMonitor names a `jobLabel` (and so does the app's), the value of that label
+/// on the app's Service (the one `scrape` creates carries the pods' selector labels).
+fn new_job(kube: &KubeStack, pusher: &Pusher) -> String {
+    let workload = &kube.objects[pusher.object];
+    // Under PodMonitors the app gets a PodMonitor named after it, next to it.
+    if let Some(gateway) = &kube.gateway
+        && let ScrapePath::PodMonitor(_) = gateway.scrape
+    {
+        let namespace = workload.namespace_or_default();
+        return gateway
+            .job_label
+            .as_deref()
+            .and_then(|label| {
+                workload
+                    .pod_labels()
+                    .into_iter()
+                    .find(|(k, v)| k == label && !v.is_empty())
+            })
+            .map_or_else(|| format!("{namespace}/{}", workload.name), |(_, value)| value);
+    }
+    let service_labels = match service_of(kube, workload) {
+        Some(i) => kube.objects[i].labels(),
+        None => objects::string_map(
+            workload
+                .value
+                .get("spec")
+                .and_then(|s| s.get("selector"))
+                .and_then(|s| s.get("matchLabels")),
+        ),
+    };
+    kube.gateway
+        .as_ref()
+        .and_then(|g| g.job_label.as_ref())
+        .filter(|_| {
+            kube.gateway
+                .as_ref()
+                .is_some_and(|g| matches!(g.scrape, ScrapePath::ServiceMonitor(_)))
+        })
+        .and_then(|label| service_labels.into_iter().find(|(k, v)| k == label && !v.is_empty()))
+        .map_or_else(|| app_service_name(kube, workload), |(_, value)| value)
 }
 
 fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGateway> {
@@ -532,6 +615,7 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
         job: service_name.clone(),
         honor_labels: false,
         interval: None,
+        job_label: None,
     };
     if let Some(m) = monitor {
         let object = &kube.objects[m];
@@ -550,12 +634,15 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
             .and_then(Value::as_str)
             .map(str::to_string);
         // `job` is the Service's name, or the value of the Service label `jobLabel` names.
-        if let Some(label) = object
+        gateway.job_label = object
             .value
             .get("spec")
             .and_then(|s| s.get("jobLabel"))
             .and_then(Value::as_str)
-            && let Some((_, value)) = service_object.and_then(|svc| svc.labels().into_iter().find(|(k, _)| k == label))
+            .map(str::to_string);
+        if let Some(label) = &gateway.job_label
+            && let Some((_, value)) =
+                service_object.and_then(|svc| svc.labels().into_iter().find(|(k, v)| k == label && !v.is_empty()))
         {
             gateway.job = value;
         }
@@ -566,6 +653,43 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
             format!(
                 "ServiceMonitor {} selects Service {service_name} (honorLabels: {})",
                 object.name, gateway.honor_labels
+            ),
+        ));
+        return Some(gateway);
+    }
+    // A PodMonitor selecting the gateway's pods: its targets' `job` is `<namespace>/<name>`, or
+    // the value of the pod label `jobLabel` names.
+    if let Some(w) = workload
+        && let Some(m) = pod_monitor_of(kube, &kube.objects[w])
+    {
+        let object = &kube.objects[m];
+        let spec = object.value.get("spec");
+        let endpoint = spec
+            .and_then(|s| s.get("podMetricsEndpoints"))
+            .and_then(Value::as_sequence)
+            .and_then(|e| e.first());
+        gateway.honor_labels = endpoint
+            .and_then(|e| e.get("honorLabels"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        gateway.interval = endpoint
+            .and_then(|e| e.get("interval"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        gateway.job_label = spec
+            .and_then(|s| s.get("jobLabel"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        gateway.job = pod_monitor_job(object, &kube.objects[w], gateway.job_label.as_deref());
+        gateway.scrape = ScrapePath::PodMonitor(m);
+        found.push(evidence(
+            "gateway.job",
+            gateway.job.clone(),
+            format!(
+                "PodMonitor {} selects the pods of {} (honorLabels: {})",
+                object.name,
+                kube.objects[w].display(),
+                gateway.honor_labels
             ),
         ));
         return Some(gateway);
