@@ -14,6 +14,9 @@ static FROM_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^from\s+prometheus_client\s+import\s+(?P<names>[^\n(\\#]*[^\s(\\#])[ \t]*\r?$")
         .expect("static regex")
 });
+/// `from prometheus_client import (` … `)` over several lines.
+static PAREN_IMPORT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^from\s+prometheus_client\s+import\s*\(").expect("static regex"));
 static MODULE_IMPORT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^import\s+prometheus_client[ \t]*\r?$").expect("static regex"));
 static REGISTRY_ARG: LazyLock<Regex> = LazyLock::new(|| {
@@ -72,7 +75,9 @@ pub fn plan(text: &str, port: u16) -> Result<String, Unplanned> {
         .filter(|i| !i.is_empty())
         .map_or_else(|| style.unit.clone(), str::to_string);
     at = after_docstring(text, at);
-    let (function, import) = if let Some(import) = FROM_IMPORT.captures(text) {
+    let (function, import) = if let Some(open) = PAREN_IMPORT.find(text) {
+        ("start_http_server".to_string(), add_to_parenthesised(text, open.end(), style.newline)?)
+    } else if let Some(import) = FROM_IMPORT.captures(text) {
         let names = import
             .name("names")
             .ok_or_else(|| Unplanned::new("cannot read the import"))?;
@@ -83,7 +88,7 @@ pub fn plan(text: &str, port: u16) -> Result<String, Unplanned> {
         ("prometheus_client.start_http_server".to_string(), None)
     } else {
         return Err(Unplanned::new(
-            "cannot read how prometheus_client is imported (a one-line `from prometheus_client import …` or `import prometheus_client`)",
+            "cannot read how prometheus_client is imported (`from prometheus_client import …`, parenthesised or not, or `import prometheus_client`)",
         ));
     };
     // Where the file reads its settings from the environment, the port is one of them.
@@ -104,6 +109,49 @@ pub fn plan(text: &str, port: u16) -> Result<String, Unplanned> {
     out.push_str(&line);
     out.push_str(text.get(at..).unwrap_or(""));
     Ok(out)
+}
+
+/// Where `start_http_server` joins a parenthesised import list whose `(` ends at `open`, and
+/// what is inserted there: a line of its own like the names above it (one a line), or
+/// `, start_http_server` after the last name (names on one line). `None` when it is there.
+fn add_to_parenthesised(text: &str, open: usize, newline: &str) -> Result<Option<(usize, String)>, Unplanned> {
+    let unreadable = || Unplanned::new("cannot read the parenthesised `from prometheus_client import (…)`");
+    let close = text.get(open..).and_then(|t| t.find(')')).map(|i| open + i).ok_or_else(unreadable)?;
+    let inner = text.get(open..close).ok_or_else(unreadable)?;
+    // Each name with the offset just after it (comments left out).
+    let mut names: Vec<(&str, usize)> = Vec::new();
+    let mut line_start = open;
+    for line in inner.split_inclusive('\n') {
+        let code = line.split('#').next().unwrap_or("");
+        let mut at = 0;
+        for part in code.split(',') {
+            let name = part.trim();
+            if !name.is_empty() {
+                let end = line_start + at + part.trim_end().len();
+                names.push((name.split_whitespace().last().unwrap_or(name), end));
+            }
+            at += part.len() + 1;
+        }
+        line_start += line.len();
+    }
+    if names.iter().any(|(n, _)| *n == "start_http_server") {
+        return Ok(None);
+    }
+    let Some(&(_, last_end)) = names.last() else {
+        return Err(unreadable());
+    };
+    if !inner.contains('\n') {
+        return Ok(Some((last_end, ", start_http_server".to_string())));
+    }
+    let last_line = text.get(..last_end).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+    let indent = super::style::indent_at(text, last_line).to_string();
+    let comma_follows = text.get(last_end..).is_some_and(|t| t.trim_start_matches([' ', '\t']).starts_with(','));
+    let close_line = text.get(..close).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+    let close_alone = text.get(close_line..close).is_some_and(|t| t.trim().is_empty());
+    if comma_follows && close_alone {
+        return Ok(Some((close_line, format!("{indent}start_http_server,{newline}"))));
+    }
+    Ok(Some((last_end, format!(",{newline}{indent}start_http_server"))))
 }
 
 /// Past a docstring that opens the block at `at`, if there is one.
@@ -131,6 +179,22 @@ mod tests {
         assert_eq!(
             after,
             "import os\nfrom prometheus_client import CollectorRegistry, Counter, push_to_gateway, start_http_server\n\nregistry = CollectorRegistry()\n\ndef push():\n    push_to_gateway(GW, job=\"etl\", registry=registry)\n\ndef main():\n    \"\"\"Loop.\"\"\"\n    start_http_server(int(os.environ.get(\"METRICS_PORT\", \"9102\")), registry=registry)\n    while True:\n        push()\n"
+        );
+    }
+
+    #[test]
+    fn a_parenthesised_import_gets_a_line_of_its_own() {
+        let py = "from prometheus_client import (\r\n    CollectorRegistry,\r\n    push_to_gateway,  # the push\r\n)\r\n\r\ndef main():\r\n    push_to_gateway(GW, job='a')\r\n";
+        let after = plan(py, 9100).unwrap();
+        assert_eq!(
+            after,
+            "from prometheus_client import (\r\n    CollectorRegistry,\r\n    push_to_gateway,  # the push\r\n    start_http_server,\r\n)\r\n\r\ndef main():\r\n    start_http_server(9100)\r\n    push_to_gateway(GW, job='a')\r\n"
+        );
+        let one_line = "from prometheus_client import (Counter, push_to_gateway)\nif __name__ == '__main__':\n    push_to_gateway(GW, job='a')\n";
+        assert!(
+            plan(one_line, 8000)
+                .unwrap()
+                .starts_with("from prometheus_client import (Counter, push_to_gateway, start_http_server)\n")
         );
     }
 

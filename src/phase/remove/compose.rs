@@ -256,9 +256,23 @@ impl Planner<'_> {
         let code: Vec<_> = files
             .map(|f| f.code.iter().map(|c| self.push_code.code_after(c)).collect())
             .unwrap_or_default();
-        let push_removed = !self.push_code.edits.is_empty();
+        let original = files.map(|f| f.code.as_slice()).unwrap_or_default();
+        let edited = self.push_code.edited();
+        let push_removed = original.iter().any(|f| edited.contains(&f.path));
         for (key, value, entry_route) in entries {
             if !is_gateway_env(&key, value.as_deref(), self.gateway) {
+                // A setting only the removed push logic read (`PUSH_INTERVAL_SECONDS`) goes with it.
+                if push_removed
+                    && !env_reads(original, &key).is_empty()
+                    && env_reads(&code, &key).is_empty()
+                    && self.remove(entry_route)
+                {
+                    self.findings.push(Finding::new(
+                        "env-var-removed",
+                        Severity::Info,
+                        format!("removed `{key}` from {name}: only its push logic read it"),
+                    ));
+                }
                 continue;
             }
             // Only the name: a value may carry credentials (`http://user:pass@pushgateway`).

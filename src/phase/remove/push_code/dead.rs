@@ -863,6 +863,7 @@ mod explore {
             ("tests/push-only/node-express/api/app.js", Lang::Js),
             ("tests/push-only/python-worker/worker/reindex.py", Lang::Python),
             ("tests/push-only/node-koa/checkout/server.js", Lang::Js),
+            ("/tmp/t1/checkout/server.js", Lang::Js),
             ("tests/push-only/python-batch/exporter/export.py", Lang::Python),
         ] {
             let text = std::fs::read_to_string(path).unwrap();
