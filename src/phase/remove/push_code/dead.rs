@@ -110,6 +110,7 @@ impl Engine<'_> {
         self.settings_and_imports(&top);
         let ops = self.ops(&top)?;
         self.check_left(&ops)?;
+        self.check_no_empty_block(&top, &ops)?;
         Ok(self.render(ops))
     }
 
@@ -128,12 +129,24 @@ impl Engine<'_> {
             && block.stmts.iter().all(|s| self.dead(s) || self.trivial(s))
     }
 
-    /// `pass`, `...`, a docstring: nothing left to run.
+    /// `pass`, `...`, a docstring, a log line: nothing left to run once the push beside it goes.
     fn trivial(&self, stmt: &Stmt) -> bool {
-        static FILLER: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r#"^(?:pass|\.\.\.|(?:[rbuRBU]?(?:"""|'''|"|')\s*)+)$"#).expect("static regex")
+        static PY: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r#"^(?:pass|\.\.\.|(?:[rbuRBU]?(?:"""|'''|"|')\s*)+|(?:print|log|logger|logging)(?:\.\w+)?\s*\(.*\))$"#)
+                .expect("static regex")
         });
-        self.o.lang == Lang::Python && stmt.blocks.is_empty() && FILLER.is_match(&self.shape(stmt))
+        static JS: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"^console\.\w+\s*\(.*\)\s*;?$").expect("static regex"));
+        let filler = match self.o.lang {
+            Lang::Python => &PY,
+            Lang::Js => &JS,
+        };
+        let shape = self.shape(stmt);
+        // A log line is filler only where it speaks of the push (`log.info("pushing")`).
+        let log_line = !shape.starts_with(['"', '\'']) && shape != "pass" && shape != "...";
+        stmt.blocks.is_empty()
+            && filler.is_match(&shape)
+            && (!log_line || (stmt.first..=stmt.last).any(|i| PUSH_WORDS.is_match(&self.prose(i))))
     }
 
     /// The statement's masked code without its blocks' bodies, spaces collapsed.
@@ -740,6 +753,31 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// A kept statement keeps something in each of its blocks (an `if` whose body was only
+    /// the push is a person's to decide; Python would not even parse it).
+    fn check_no_empty_block(&self, stmts: &[Stmt], ops: &[Op]) -> Result<(), Refusal> {
+        for stmt in stmts {
+            if matches!(ops.get(stmt.first), Some(Op::Delete)) {
+                continue;
+            }
+            for block in &stmt.blocks {
+                let kept = block
+                    .content
+                    .clone()
+                    .any(|i| !self.o.lines[i].blank && !matches!(ops.get(i), Some(Op::Delete)));
+                let dropped = block.header.clone().all(|i| matches!(ops.get(i), Some(Op::Delete)));
+                if !kept && !dropped && !block.content.is_empty() {
+                    return Err(Refusal::new(
+                        "the block this line opens would be left empty",
+                        block.header.start + 1,
+                    ));
+                }
+                self.check_no_empty_block(&block.stmts, ops)?;
+            }
+        }
+        Ok(())
+    }
+
     fn first_push_line(&self) -> Option<usize> {
         static ANY_PUSH: LazyLock<Regex> = LazyLock::new(|| {
             Regex::new(r"Pushgateway|pushAdd|push_to_gateway|pushadd_to_gateway").expect("static regex")
@@ -853,27 +891,63 @@ fn word_count(code: &str, name: &str) -> usize {
 }
 
 #[cfg(test)]
-mod explore {
+mod tests {
     use super::*;
 
+    fn js(text: &str) -> Result<Removal, Refusal> {
+        remove(text, Lang::Js)
+    }
+
     #[test]
-    fn explore_print() {
-        for (path, lang) in [
-            ("stacks/seed/metrics-api/server.js", Lang::Js),
-            ("tests/push-only/node-express/api/app.js", Lang::Js),
-            ("tests/push-only/python-worker/worker/reindex.py", Lang::Python),
-            ("tests/push-only/node-koa/checkout/server.js", Lang::Js),
-            ("/tmp/t1/checkout/server.js", Lang::Js),
-            ("tests/push-only/python-batch/exporter/export.py", Lang::Python),
-        ] {
-            let text = std::fs::read_to_string(path).unwrap();
-            match remove(&text, lang) {
-                Ok(r) => {
-                    let diff = similar::TextDiff::from_lines(&text, &r.after);
-                    println!("== {path} mentions {:?}\n{}", r.mentions, diff.unified_diff().context_radius(2));
-                }
-                Err(e) => println!("== {path} REFUSED {e:?}"),
-            }
-        }
+    fn a_push_function_its_timer_and_its_last_call_go_and_nothing_else() {
+        let before = "const client = require('prom-client');\nclient.collectDefaultMetrics();\nconst URL = process.env.PUSHGATEWAY_URL || 'http://pushgateway:9091';\nconst EVERY = Number(process.env.PUSH_INTERVAL_SECONDS || 15);\n\nconst gateway = new client.Pushgateway(URL, {}, client.register);\n\nasync function push() {\n  try {\n    await gateway.pushAdd({ jobName: 'api' });\n  } catch (err) {\n    console.error(err);\n  }\n}\n\nconst timer = setInterval(push, EVERY * 1000);\n\nfunction shutdown() {\n  clearInterval(timer);\n  server.close();\n  // One last push before we go.\n  push().finally(() => process.exit(0));\n}\n";
+        let after = js(before).unwrap();
+        assert_eq!(
+            after.after,
+            "const client = require('prom-client');\nclient.collectDefaultMetrics();\n\nfunction shutdown() {\n  server.close();\n  process.exit(0);\n}\n"
+        );
+        assert!(after.mentions.is_empty(), "{:?}", after.mentions);
+    }
+
+    #[test]
+    fn a_try_left_with_one_side_is_unwrapped_in_the_files_indentation() {
+        let before = "async function job() {\n\ttry {\n\t\tawait gateway.pushAdd({ jobName: 'a' });\n\t} finally {\n\t\tdone();\n\t}\n}\nconst gateway = new Pushgateway(URL);\n";
+        assert_eq!(js(before).unwrap().after, "async function job() {\n\tdone();\n}\n");
+        let py = "def run():\r\n    try:\r\n        work()\r\n        more()\r\n    finally:\r\n        push_to_gateway(GW, job=\"a\")\r\n";
+        assert_eq!(
+            remove(py, Lang::Python).unwrap().after,
+            "def run():\r\n    work()\r\n    more()\r\n"
+        );
+        // With a handler, only the `finally` goes.
+        let handled = "try:\n    work()\nexcept OSError:\n    log()\nfinally:\n    push_to_gateway(GW, job='a')\n";
+        assert_eq!(
+            remove(handled, Lang::Python).unwrap().after,
+            "try:\n    work()\nexcept OSError:\n    log()\n"
+        );
+    }
+
+    #[test]
+    fn a_gateway_still_used_elsewhere_leaves_the_file_to_a_person_naming_the_line() {
+        let before = "const gateway = new client.Pushgateway(URL);\nsetInterval(() => gateway.pushAdd({ jobName: 'a' }), 1000);\napp.get('/flush', async (req, res) => res.json(await gateway.pushAdd({ jobName: 'a' })));\n";
+        let refusal = js(before).unwrap_err();
+        assert_eq!(refusal.line, 3, "{refusal:?}");
+        assert!(refusal.reason.contains("`gateway`"), "{refusal:?}");
+        // A string spanning lines inside the body to unwrap would change if dedented.
+        let py = "try:\n    print('''a\n  b''')\nfinally:\n    push_to_gateway(GW, job='a')\n";
+        assert_eq!(remove(py, Lang::Python).unwrap_err().line, 3);
+        // No push call read: nothing to remove, said so.
+        assert!(js("const a = 1;\n").is_err());
+    }
+
+    #[test]
+    fn python_names_only_the_push_read_go_and_prose_about_it_is_pointed_at() {
+        let before = "\"\"\"Pushes its counters.\"\"\"\nimport os\nimport logging\nfrom prometheus_client import Counter, push_to_gateway\n\nGW = os.environ.get(\"PUSHGATEWAY\", \"pushgateway:9091\")\nlog = logging.getLogger(__name__)\nlogging.basicConfig()\n\ndef push():\n    \"\"\"Push now.\"\"\"\n    log.info(\"pushing\")\n    push_to_gateway(GW, job=\"a\")\n\ndef main():\n    push()\n    print(f\"done, sent to {GW}\")\n";
+        let after = remove(before, Lang::Python).unwrap();
+        // `GW` is still read by the f-string: it stays, and the line is pointed at.
+        assert_eq!(
+            after.after,
+            "\"\"\"Pushes its counters.\"\"\"\nimport os\nimport logging\nfrom prometheus_client import Counter\n\nGW = os.environ.get(\"PUSHGATEWAY\", \"pushgateway:9091\")\nlogging.basicConfig()\n\ndef main():\n    print(f\"done, sent to {GW}\")\n"
+        );
+        assert_eq!(after.mentions, [1, 6]);
     }
 }

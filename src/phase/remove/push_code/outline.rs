@@ -525,7 +525,8 @@ fn logical_lines(lines: &[Line], masked: &str) -> Vec<Logical> {
             code.push_str(physical.trim_end());
             code.push(' ');
             let joined = physical.trim_end().ends_with('\\');
-            if (lines[i].depth_end > 0 || joined) && i + 1 < lines.len() {
+            let string_goes_on = lines.get(i + 1).is_some_and(|l| l.in_string);
+            if (lines[i].depth_end > 0 || joined || string_goes_on) && i + 1 < lines.len() {
                 i += 1;
             } else {
                 break;
@@ -642,16 +643,5 @@ mod tests {
         assert_eq!(keywords, ["try", "except", "finally"]);
         assert!(outline.lines[2].in_string);
         assert!(outline.code(7).contains("{GW}"));
-    }
-}
-#[cfg(test)]
-mod explore {
-    #[test]
-    fn explore_outline() {
-        let text = std::fs::read_to_string("/tmp/t1/checkout/server.js").unwrap();
-        let o = super::Outline::read(&text, super::Lang::Js);
-        let Some(o) = o else { println!("NONE"); return };
-        for s in &o.top { println!("{}..{} blocks {}", s.first, s.last, s.blocks.len()); }
-        for (i, l) in o.lines.iter().enumerate() { println!("{i} {} {} {:?}", l.depth_start, l.depth_end, o.code(i)); }
     }
 }
