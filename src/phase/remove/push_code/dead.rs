@@ -208,7 +208,8 @@ impl Engine<'_> {
                 .expect("static regex")
         });
         static CLEAR: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"^(?:clearInterval|clearTimeout)\s*\(\s*([\w$]+)\s*\)\s*;?$").expect("static regex")
+            Regex::new(r"^(?:(?:clearInterval|clearTimeout)\s*\(\s*([\w$]+)\s*\)|([\w$]+)\s*\.\s*(?:unref|ref)\s*\(\s*\))\s*;?$")
+                .expect("static regex")
         });
         static CALL: LazyLock<Regex> = LazyLock::new(|| {
             Regex::new(r"^(?:await\s+|void\s+)?([\w$]+)\s*\((?:\s*(?:'\s*'|\x22\s*\x22|[\w$.]+)\s*,?)*\)")
@@ -246,7 +247,7 @@ impl Engine<'_> {
             }
         }
         if let Some(caps) = CLEAR.captures(shape)
-            && self.names.contains(caps.get(1)?.as_str())
+            && self.names.contains(caps.get(1).or(caps.get(2))?.as_str())
         {
             return self.kill(None);
         }
