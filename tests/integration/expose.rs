@@ -277,7 +277,7 @@ fn serves_then_stops_pushing(test: &str, app: &PushOnlyApp) {
     // The old code pushed every 0.5 s (every round): many times over by now.
     std::thread::sleep(Duration::from_secs(3));
     let (_, text) = get(gateway_addr, "/metrics").expect("gateway /metrics");
-    let received: Vec<String> = parse_exposition(&text)
+    let received: BTreeSet<String> = parse_exposition(&text)
         .samples
         .iter()
         .filter(|s| s.family == "push_time_seconds" || s.labels.iter().any(|(k, v)| k == "job" && v == app.job))
