@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use pullover::live::parse_exposition;
 
-use crate::support::live::real_app::{RealApp, get, node_modules, python_with_client};
+use crate::support::live::real_app::{RealApp, get, node_modules, python_with};
 use crate::support::live::stack::{PUSHGATEWAY_BIN, ServerProcess, binaries_or_skip};
 use crate::support::live::{free_port, http_request};
 use crate::support::{pullover, stacks};
@@ -29,6 +29,8 @@ const PUSH_ONLY: &[(&str, &str)] = &[
     ("tests/push-only/node-fastify", "search/index.js"),
     ("tests/push-only/python-worker", "worker/reindex.py"),
     ("tests/push-only/python-batch", "exporter/export.py"),
+    ("tests/push-only/python-flask", "invoices/app.py"),
+    ("tests/push-only/python-fastapi", "shipping/main.py"),
 ];
 
 #[test]
@@ -206,7 +208,8 @@ struct PushOnlyApp {
     stack: &'static str,
     folder: &'static str,
     main: &'static str,
-    python: bool,
+    /// The packages a Python app needs from PyPI; `None` for a node app.
+    python: Option<&'static [&'static str]>,
     job: &'static str,
     exercise: fn(SocketAddr),
 }
@@ -227,8 +230,8 @@ fn serves_then_stops_pushing(test: &str, app: &PushOnlyApp) {
         return;
     }
     let p = pullover().stack(app.stack);
-    let program = if app.python {
-        let Some(python) = python_with_client(test) else { return };
+    let program = if let Some(packages) = app.python {
+        let Some(python) = python_with(test, packages) else { return };
         python
     } else {
         if node_modules(test, &p.file(&format!("{}/package.json", app.folder))).is_none() {
@@ -253,7 +256,7 @@ fn serves_then_stops_pushing(test: &str, app: &PushOnlyApp) {
     (app.exercise)(running.addr);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (status, body) = running.get("/metrics");
+        let (status, body) = metrics(&running);
         assert_eq!(status, 200, "GET /metrics:\n{body}\nlog:\n{}", running.log_text());
         let exposition = parse_exposition(&body);
         assert_eq!(exposition.errors().count(), 0, "/metrics is not valid exposition text:\n{body}");
@@ -296,8 +299,10 @@ fn serves_then_stops_pushing(test: &str, app: &PushOnlyApp) {
 fn start(p: &crate::support::Pullover, app: &PushOnlyApp, program: &Path, gateway: SocketAddr) -> RealApp {
     let port = free_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let env: Vec<(&str, String)> = if app.python {
+    let env: Vec<(&str, String)> = if app.python.is_some() {
         vec![
+            ("HOST", "127.0.0.1".into()),
+            ("PORT", port.to_string()),
             ("PUSHGATEWAY", gateway.to_string()),
             ("ROUND_SECONDS", "0.5".into()),
             ("BATCHES", "2".into()),
@@ -325,7 +330,7 @@ fn the_seed_serves_what_it_pushes_and_stops_pushing() {
             stack: "seed",
             folder: "metrics-api",
             main: "server.js",
-            python: false,
+            python: None,
             job: "pushgateway",
             exercise: |addr| request(addr, "POST", "/events", r#"{"page": "/", "country": "de"}"#),
         },
@@ -340,7 +345,7 @@ fn an_express_app_serves_what_it_pushes_and_stops_pushing() {
             stack: "tests/push-only/node-express",
             folder: "api",
             main: "app.js",
-            python: false,
+            python: None,
             job: "orders-api",
             exercise: no_requests,
         },
@@ -355,7 +360,7 @@ fn a_koa_app_serves_what_it_pushes_and_stops_pushing() {
             stack: "tests/push-only/node-koa",
             folder: "checkout",
             main: "server.js",
-            python: false,
+            python: None,
             job: "checkout",
             exercise: |addr| request(addr, "POST", "/checkout", ""),
         },
@@ -370,7 +375,7 @@ fn a_fastify_app_serves_what_it_pushes_and_stops_pushing() {
             stack: "tests/push-only/node-fastify",
             folder: "search",
             main: "index.js",
-            python: false,
+            python: None,
             job: "search-api",
             exercise: |addr| request(addr, "GET", "/search?index=docs", ""),
         },
@@ -385,7 +390,7 @@ fn a_python_worker_serves_what_it_pushes_and_stops_pushing() {
             stack: "tests/push-only/python-worker",
             folder: "worker",
             main: "reindex.py",
-            python: true,
+            python: Some(&["prometheus_client"]),
             job: "reindexer",
             exercise: no_requests,
         },
@@ -400,11 +405,20 @@ fn a_python_batch_exporter_serves_what_it_pushes_and_stops_pushing() {
             stack: "tests/push-only/python-batch",
             folder: "exporter",
             main: "export.py",
-            python: true,
+            python: Some(&["prometheus_client"]),
             job: "order-exporter",
             exercise: no_requests,
         },
     );
+}
+
+/// `GET /metrics`, after the one redirect a mounted ASGI app answers with (Starlette sends
+/// `/metrics` on to `/metrics/`; Prometheus follows redirects, as `pullover verify` does).
+fn metrics(app: &RealApp) -> (u16, String) {
+    match app.get("/metrics") {
+        (307 | 308, _) => app.get("/metrics/"),
+        answer => answer,
+    }
 }
 
 fn start_gateway(dir: &Path) -> (ServerProcess, SocketAddr) {
@@ -428,7 +442,7 @@ fn start_gateway(dir: &Path) -> (ServerProcess, SocketAddr) {
 fn same_families(app: &RealApp, gateway: SocketAddr, job: &str) -> BTreeSet<String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (status, body) = app.get("/metrics");
+        let (status, body) = metrics(app);
         assert_eq!(status, 200, "GET /metrics:\n{body}\nlog:\n{}", app.log_text());
         let served = parse_exposition(&body);
         let errors: Vec<String> = served.errors().map(|e| e.to_string()).collect();
@@ -463,4 +477,34 @@ fn same_families(app: &RealApp, gateway: SocketAddr, job: &str) -> BTreeSet<Stri
         }
         std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+#[test]
+fn a_flask_app_serves_what_it_pushes_and_stops_pushing() {
+    serves_then_stops_pushing(
+        "a_flask_app_serves_what_it_pushes_and_stops_pushing",
+        &PushOnlyApp {
+            stack: "tests/push-only/python-flask",
+            folder: "invoices",
+            main: "app.py",
+            python: Some(&["prometheus_client", "flask"]),
+            job: "invoices",
+            exercise: |addr| request(addr, "POST", "/invoices", ""),
+        },
+    );
+}
+
+#[test]
+fn a_fastapi_app_serves_what_it_pushes_and_stops_pushing() {
+    serves_then_stops_pushing(
+        "a_fastapi_app_serves_what_it_pushes_and_stops_pushing",
+        &PushOnlyApp {
+            stack: "tests/push-only/python-fastapi",
+            folder: "shipping",
+            main: "main.py",
+            python: Some(&["prometheus_client", "fastapi", "uvicorn"]),
+            job: "shipping",
+            exercise: |addr| request(addr, "GET", "/quote?carrier=dhl", ""),
+        },
+    );
 }

@@ -73,6 +73,7 @@ pub fn remove(text: &str, lang: Lang) -> Result<Removal, Refusal> {
         o: outline,
         fates: HashMap::new(),
         names: BTreeSet::new(),
+        loops: BTreeSet::new(),
     };
     engine.run()
 }
@@ -84,6 +85,8 @@ struct Engine<'t> {
     fates: HashMap<usize, Fate>,
     /// Names whose declaration is removed: nothing left may read them.
     names: BTreeSet<String>,
+    /// Push loops among the removed statements (by first line).
+    loops: BTreeSet<usize>,
 }
 
 static WS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s+").expect("static regex"));
@@ -111,6 +114,7 @@ impl Engine<'_> {
         let ops = self.ops(&top)?;
         self.check_left(&ops)?;
         self.check_no_empty_block(&top, &ops)?;
+        self.check_loops(&top, false)?;
         Ok(self.render(ops))
     }
 
@@ -346,8 +350,14 @@ impl Engine<'_> {
             Regex::new(r"^(?:await\s+)?(?:[\w.]+\.)?(?:push_to_gateway|pushadd_to_gateway|delete_from_gateway)\s*\(")
                 .expect("static regex")
         });
-        static DEF: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r"^(?:async\s+)?def\s+(\w+)\s*\(").expect("static regex"));
+        // A plain function, or one registered as a lifecycle hook (`@app.on_event("startup")`):
+        // with nothing left to run, the hook goes too. Other decorators (routes) stay.
+        static DEF: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r#"^(?:@\w+(?:\.\w+)*\.on_event\s*\(\s*(?:'\s*'|"\s*")\s*\)\s+)?(?:async\s+)?def\s+(\w+)\s*\("#)
+                .expect("static regex")
+        });
+        static FOREVER: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"^while\s+(?:True|1)\s*:$").expect("static regex"));
         static CALL: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r"^(?:await\s+)?(\w+)\s*\((?:\s*(?:'\s*'|\x22\s*\x22|[\w.]+)\s*,?)*\)$").expect("static regex"));
         static THREAD: LazyLock<Regex> = LazyLock::new(|| {
@@ -372,7 +382,42 @@ impl Engine<'_> {
         {
             return self.kill(None);
         }
+        // `while True:` around only the push and a sleep: a push loop. It goes only inside
+        // something that goes too (checked in `check_loops`), or the code after it would run.
+        if stmt.blocks.len() == 1 && FOREVER.is_match(shape) && self.idle(&stmt.blocks[0]) {
+            self.loops.insert(stmt.first);
+            return self.kill(None);
+        }
         None
+    }
+
+    /// A loop body left with nothing but sleeps once its push logic goes.
+    fn idle(&self, block: &Block) -> bool {
+        static SLEEP: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"^(?:await\s+)?(?:time\.|asyncio\.)?sleep\s*\(.*\)$").expect("static regex")
+        });
+        block.stmts.iter().any(|s| self.dead(s))
+            && block
+                .stmts
+                .iter()
+                .all(|s| self.dead(s) || self.trivial(s) || (s.blocks.is_empty() && SLEEP.is_match(&self.shape(s))))
+    }
+
+    /// A push loop removed on its own would end where it ran forever: refused.
+    fn check_loops(&self, stmts: &[Stmt], inside_removed: bool) -> Result<(), Refusal> {
+        for stmt in stmts {
+            let dead = self.dead(stmt);
+            if dead && !inside_removed && self.loops.contains(&stmt.first) {
+                return Err(Refusal::new(
+                    "this loop only pushes and sleeps, but removing it would let the code after it run",
+                    stmt.first + 1,
+                ));
+            }
+            for block in &stmt.blocks {
+                self.check_loops(&block.stmts, inside_removed || dead)?;
+            }
+        }
+        Ok(())
     }
 
     /// A `try` whose body or `finally` was only push logic.
