@@ -80,11 +80,6 @@ pub fn node_modules(test: &str, package_json: &Path) -> Option<PathBuf> {
     }
 }
 
-/// A `python3` with prometheus_client, in a venv under `target/`.
-pub fn python_with_client(test: &str) -> Option<PathBuf> {
-    python_with(test, &["prometheus_client"])
-}
-
 /// A `python3` with `packages` from PyPI, in a venv under `target/` (one per package list).
 pub fn python_with(test: &str, packages: &[&str]) -> Option<PathBuf> {
     let name = if packages == ["prometheus_client"] {
