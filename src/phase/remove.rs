@@ -105,7 +105,11 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     }
 
     for (file, after) in &push_code.edits {
-        builder = builder.modify(file, after.clone(), "stop pushing: the push calls, their timer and client go (--remove-push-code)");
+        builder = builder.modify(
+            file,
+            after.clone(),
+            "stop pushing: the push calls, their timer and client go (--remove-push-code)",
+        );
     }
     findings.extend(leftovers::push_logic(stack, gateway, &push_code.edited()));
     findings.extend(push_code.findings);

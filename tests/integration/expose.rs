@@ -231,7 +231,9 @@ fn serves_then_stops_pushing(test: &str, app: &PushOnlyApp) {
     }
     let p = pullover().stack(app.stack);
     let program = if let Some(packages) = app.python {
-        let Some(python) = python_with(test, packages) else { return };
+        let Some(python) = python_with(test, packages) else {
+            return;
+        };
         python
     } else {
         if node_modules(test, &p.file(&format!("{}/package.json", app.folder))).is_none() {
@@ -259,7 +261,11 @@ fn serves_then_stops_pushing(test: &str, app: &PushOnlyApp) {
         let (status, body) = metrics(&running);
         assert_eq!(status, 200, "GET /metrics:\n{body}\nlog:\n{}", running.log_text());
         let exposition = parse_exposition(&body);
-        assert_eq!(exposition.errors().count(), 0, "/metrics is not valid exposition text:\n{body}");
+        assert_eq!(
+            exposition.errors().count(),
+            0,
+            "/metrics is not valid exposition text:\n{body}"
+        );
         let served: BTreeSet<String> = exposition
             .families
             .iter()
@@ -309,8 +315,8 @@ fn start(p: &crate::support::Pullover, app: &PushOnlyApp, program: &Path, gatewa
             ("METRICS_PORT", port.to_string()),
         ]
     } else {
-        let modules = node_modules("start", &p.file(&format!("{}/package.json", app.folder)))
-            .expect("installed before");
+        let modules =
+            node_modules("start", &p.file(&format!("{}/package.json", app.folder))).expect("installed before");
         vec![
             ("NODE_PATH", modules.display().to_string()),
             ("HOST", "127.0.0.1".into()),

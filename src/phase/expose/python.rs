@@ -33,8 +33,9 @@ static APP_MADE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^(?P<app>\w+)\s*=\s*(?P<kind>Flask|FastAPI)\s*\(").expect("static regex"));
 static FLASK_IMPORT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^(?:from\s+flask\s+import\b[^\n(]*|import\s+flask\b.*)$").expect("static regex"));
-static PYTHON_IMPORT_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^(?:from\s+prometheus_client\s|import\s+prometheus_client\b)").expect("static regex"));
+static PYTHON_IMPORT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^(?:from\s+prometheus_client\s|import\s+prometheus_client\b)").expect("static regex")
+});
 static WEB_APP: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(?P<kind>Flask|FastAPI)\s*\(").expect("static regex"));
 
@@ -82,7 +83,10 @@ pub fn plan(text: &str, port: u16) -> Result<String, Unplanned> {
 /// the app's own port, right after the app is made. Anything else (an app factory, an app
 /// made over several statements) gets the snippet.
 fn web_app(text: &str, registry: Option<&str>, style: &Style) -> Result<String, Unplanned> {
-    let kind = WEB_APP.captures(text).and_then(|c| c.name("kind")).map_or("Flask", |m| m.as_str());
+    let kind = WEB_APP
+        .captures(text)
+        .and_then(|c| c.name("kind"))
+        .map_or("Flask", |m| m.as_str());
     let flask = kind == "Flask";
     let wrapper = if flask { "make_wsgi_app" } else { "make_asgi_app" };
     let reg = registry.unwrap_or("");
@@ -99,7 +103,10 @@ fn web_app(text: &str, registry: Option<&str>, style: &Style) -> Result<String, 
         ))
         .snippet(format!("from prometheus_client import {wrapper}\n{mount}"))
     };
-    let Some(made) = APP_MADE.captures(text).filter(|c| c.name("kind").is_some_and(|k| k.as_str() == kind)) else {
+    let Some(made) = APP_MADE
+        .captures(text)
+        .filter(|c| c.name("kind").is_some_and(|k| k.as_str() == kind))
+    else {
         return Err(snippet());
     };
     let (Some(whole), Some(app)) = (made.get(0), made.name("app")) else {
@@ -107,7 +114,10 @@ fn web_app(text: &str, registry: Option<&str>, style: &Style) -> Result<String, 
     };
     let args = crate::stack::app_code::call_arguments(text, whole.end());
     let call_end = whole.end() + args.len() + 1;
-    if !text.get(call_end..next_line_start(text, call_end)).is_some_and(|rest| rest.trim().is_empty()) {
+    if !text
+        .get(call_end..next_line_start(text, call_end))
+        .is_some_and(|rest| rest.trim().is_empty())
+    {
         return Err(snippet());
     }
     let (function, import) = import_name(text, wrapper, style)?;
@@ -138,7 +148,10 @@ fn web_app(text: &str, registry: Option<&str>, style: &Style) -> Result<String, 
 /// where it is imported already, or the module is).
 fn import_name(text: &str, name: &str, style: &Style) -> Result<(String, Option<(usize, String)>), Unplanned> {
     if let Some(open) = PAREN_IMPORT.find(text) {
-        return Ok((name.to_string(), add_to_parenthesised(text, open.end(), name, style.newline)?));
+        return Ok((
+            name.to_string(),
+            add_to_parenthesised(text, open.end(), name, style.newline)?,
+        ));
     }
     if let Some(import) = FROM_IMPORT.captures(text) {
         let names = import
@@ -172,9 +185,18 @@ fn insert_all(text: &str, mut edits: Vec<(usize, String)>) -> String {
 /// Where `name` joins a parenthesised import list whose `(` ends at `open`, and what is
 /// inserted there: a line of its own like the names above it (one a line), or `, name` after
 /// the last name (names on one line). `None` when it is there.
-fn add_to_parenthesised(text: &str, open: usize, name: &str, newline: &str) -> Result<Option<(usize, String)>, Unplanned> {
+fn add_to_parenthesised(
+    text: &str,
+    open: usize,
+    name: &str,
+    newline: &str,
+) -> Result<Option<(usize, String)>, Unplanned> {
     let unreadable = || Unplanned::new("cannot read the parenthesised `from prometheus_client import (…)`");
-    let close = text.get(open..).and_then(|t| t.find(')')).map(|i| open + i).ok_or_else(unreadable)?;
+    let close = text
+        .get(open..)
+        .and_then(|t| t.find(')'))
+        .map(|i| open + i)
+        .ok_or_else(unreadable)?;
     let inner = text.get(open..close).ok_or_else(unreadable)?;
     // Each name with the offset just after it (comments left out).
     let mut names: Vec<(&str, usize)> = Vec::new();
@@ -203,7 +225,9 @@ fn add_to_parenthesised(text: &str, open: usize, name: &str, newline: &str) -> R
     }
     let last_line = text.get(..last_end).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
     let indent = super::style::indent_at(text, last_line).to_string();
-    let comma_follows = text.get(last_end..).is_some_and(|t| t.trim_start_matches([' ', '\t']).starts_with(','));
+    let comma_follows = text
+        .get(last_end..)
+        .is_some_and(|t| t.trim_start_matches([' ', '\t']).starts_with(','));
     let close_line = text.get(..close).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
     let close_alone = text.get(close_line..close).is_some_and(|t| t.trim().is_empty());
     if comma_follows && close_alone {

@@ -36,7 +36,13 @@ struct Planner<'a> {
     findings: Vec<Finding>,
 }
 
-pub(super) fn plan(stack: &Stack, compose: &Compose, gateway: &Gateway, service: &str, push_code: &PushCode) -> Outcome {
+pub(super) fn plan(
+    stack: &Stack,
+    compose: &Compose,
+    gateway: &Gateway,
+    service: &str,
+    push_code: &PushCode,
+) -> Outcome {
     let mut planner = Planner {
         stack,
         push_code,

@@ -27,13 +27,10 @@ pub(super) struct Outcome {
 impl Outcome {
     /// The file as it reads after the edits (the file itself where it is not edited).
     pub fn code_after(&self, file: &SourceFile) -> SourceFile {
-        self.edits
-            .iter()
-            .find(|(f, _)| f.path == file.path)
-            .map_or_else(
-                || file.clone(),
-                |(f, after)| SourceFile::from_text(f.path.clone(), after.as_str(), f.mode),
-            )
+        self.edits.iter().find(|(f, _)| f.path == file.path).map_or_else(
+            || file.clone(),
+            |(f, after)| SourceFile::from_text(f.path.clone(), after.as_str(), f.mode),
+        )
     }
 
     pub fn edited(&self) -> Vec<RelPath> {

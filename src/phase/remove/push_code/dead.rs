@@ -129,15 +129,16 @@ impl Engine<'_> {
 
     /// A block whose statements all go (at least one of them push logic).
     fn emptied(&self, block: &Block) -> bool {
-        block.stmts.iter().any(|s| self.dead(s))
-            && block.stmts.iter().all(|s| self.dead(s) || self.trivial(s))
+        block.stmts.iter().any(|s| self.dead(s)) && block.stmts.iter().all(|s| self.dead(s) || self.trivial(s))
     }
 
     /// `pass`, `...`, a docstring, a log line: nothing left to run once the push beside it goes.
     fn trivial(&self, stmt: &Stmt) -> bool {
         static PY: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r#"^(?:pass|\.\.\.|(?:[rbuRBU]?(?:"""|'''|"|')\s*)+|(?:print|log|logger|logging)(?:\.\w+)?\s*\(.*\))$"#)
-                .expect("static regex")
+            Regex::new(
+                r#"^(?:pass|\.\.\.|(?:[rbuRBU]?(?:"""|'''|"|')\s*)+|(?:print|log|logger|logging)(?:\.\w+)?\s*\(.*\))$"#,
+            )
+            .expect("static regex")
         });
         static JS: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r"^console\.\w+\s*\(.*\)\s*;?$").expect("static regex"));
@@ -242,7 +243,10 @@ impl Engine<'_> {
             let end = balanced_end(shape, open)?;
             let args = shape.get(open + 1..end - 1)?;
             let rest = shape.get(end..)?.trim();
-            let callback = crate::stack::app_code::split_arguments(args).first().copied().unwrap_or("");
+            let callback = crate::stack::app_code::split_arguments(args)
+                .first()
+                .copied()
+                .unwrap_or("");
             if (rest.is_empty() || rest == ";" || rest.trim_end_matches(';').trim() == ".unref()")
                 && self.js_dead_callback(stmt, callback)
             {
@@ -303,8 +307,7 @@ impl Engine<'_> {
         };
         let body = body.as_str().trim();
         if body.starts_with('{') {
-            return stmt.blocks.len() == 1 && self.emptied(&stmt.blocks[0]) && body.trim_end() == "{ }"
-                || body == "{}";
+            return stmt.blocks.len() == 1 && self.emptied(&stmt.blocks[0]) && body.trim_end() == "{ }" || body == "{}";
         }
         if self.js_push_expr(body) {
             return true;
@@ -329,7 +332,8 @@ impl Engine<'_> {
         }
         let masked = self.o.code(stmt.first);
         let caps = FINALLY.captures(masked)?;
-        let open = masked.get(..caps.get(0)?.start())?.len() + caps.get(0)?.as_str().rfind("finally")? + "finally".len();
+        let open =
+            masked.get(..caps.get(0)?.start())?.len() + caps.get(0)?.as_str().rfind("finally")? + "finally".len();
         let open = open + masked.get(open..)?.find('(')?;
         let end = balanced_end(masked, open)?;
         let tail = masked.get(end..)?.trim();
@@ -358,8 +362,9 @@ impl Engine<'_> {
         });
         static FOREVER: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r"^while\s+(?:True|1)\s*:$").expect("static regex"));
-        static CALL: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r"^(?:await\s+)?(\w+)\s*\((?:\s*(?:'\s*'|\x22\s*\x22|[\w.]+)\s*,?)*\)$").expect("static regex"));
+        static CALL: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"^(?:await\s+)?(\w+)\s*\((?:\s*(?:'\s*'|\x22\s*\x22|[\w.]+)\s*,?)*\)$").expect("static regex")
+        });
         static THREAD: LazyLock<Regex> = LazyLock::new(|| {
             Regex::new(r"^(?:threading\.)?Thread\s*\(\s*target\s*=\s*(\w+)\s*(?:,\s*daemon\s*=\s*True\s*)?\)\s*\.\s*start\s*\(\s*\)$")
                 .expect("static regex")
@@ -393,9 +398,8 @@ impl Engine<'_> {
 
     /// A loop body left with nothing but sleeps once its push logic goes.
     fn idle(&self, block: &Block) -> bool {
-        static SLEEP: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"^(?:await\s+)?(?:time\.|asyncio\.)?sleep\s*\(.*\)$").expect("static regex")
-        });
+        static SLEEP: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"^(?:await\s+)?(?:time\.|asyncio\.)?sleep\s*\(.*\)$").expect("static regex"));
         block.stmts.iter().any(|s| self.dead(s))
             && block
                 .stmts
@@ -424,7 +428,10 @@ impl Engine<'_> {
     fn try_fate(&self, stmt: &Stmt) -> Option<Fate> {
         let body = stmt.blocks.first().filter(|b| b.keyword == "try")?;
         let finally = stmt.blocks.iter().position(|b| b.keyword == "finally");
-        let handlers = stmt.blocks.iter().any(|b| b.keyword == "catch" || b.keyword == "except");
+        let handlers = stmt
+            .blocks
+            .iter()
+            .any(|b| b.keyword == "catch" || b.keyword == "except");
         let else_left = stmt.blocks.iter().any(|b| b.keyword == "else" && !self.emptied(b));
         let finally_emptied = finally.map(|f| self.emptied(&stmt.blocks[f]));
         if else_left {
@@ -478,7 +485,8 @@ impl Engine<'_> {
                 .expect("static regex")
         });
         static PY: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"^([A-Za-z_]\w*)\s*=\s*(.+)$|^import\s+[\w.]+\s+as\s+(\w+)$|^import\s+(\w+)$").expect("static regex")
+            Regex::new(r"^([A-Za-z_]\w*)\s*=\s*(.+)$|^import\s+[\w.]+\s+as\s+(\w+)$|^import\s+(\w+)$")
+                .expect("static regex")
         });
         // What a setting may be built from: literals, environment reads, number conversions.
         static JS_PURE: LazyLock<Regex> = LazyLock::new(|| {
@@ -496,7 +504,9 @@ impl Engine<'_> {
                     return Some(name.as_str().to_string());
                 }
                 let rhs = caps.get(2)?.as_str();
-                JS_PURE.is_match(rhs).then(|| caps.get(1).map(|m| m.as_str().to_string()))?
+                JS_PURE
+                    .is_match(rhs)
+                    .then(|| caps.get(1).map(|m| m.as_str().to_string()))?
             }
             Lang::Python => {
                 let caps = PY.captures(shape)?;
@@ -504,7 +514,9 @@ impl Engine<'_> {
                     return Some(name.as_str().to_string());
                 }
                 let rhs = caps.get(2)?.as_str();
-                PY_PURE.is_match(rhs).then(|| caps.get(1).map(|m| m.as_str().to_string()))?
+                PY_PURE
+                    .is_match(rhs)
+                    .then(|| caps.get(1).map(|m| m.as_str().to_string()))?
             }
         }
     }
@@ -512,8 +524,7 @@ impl Engine<'_> {
     /// `from prometheus_client import A, push_to_gateway` without the names the removed code
     /// alone read (JavaScript: `const { A, Pushgateway } = require(…)`, `import { … } from`).
     fn import_list(&self, top: &[Stmt], stmt: &Stmt, removed: &str) -> Option<Fate> {
-        static PY: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r"^from\s+[\w.]+\s+import\s+").expect("static regex"));
+        static PY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^from\s+[\w.]+\s+import\s+").expect("static regex"));
         static JS: LazyLock<Regex> = LazyLock::new(|| {
             Regex::new(r"^(?:(?:const|let|var)\s*\{[^}]*\}\s*=\s*require\s*\(|import\s*\{[^}]*\}\s*from\b)")
                 .expect("static regex")
@@ -566,7 +577,7 @@ impl Engine<'_> {
         if stmt.first == stmt.last {
             let kept: Vec<&str> = items
                 .iter()
-                .filter(|i| !gone.contains(&i))
+                .filter(|i| !gone.contains(i))
                 .filter_map(|(s, e, _)| text.get(*s..*e).map(str::trim))
                 .collect();
             let (pad_l, pad_r) = match self.o.lang {
@@ -725,13 +736,12 @@ impl Engine<'_> {
                     .find(|i| !self.o.lines[*i].blank)
                     .map_or(outer, |i| indent(self.text.get(self.o.lines[i].start..).unwrap_or("")));
                 let by = inner.saturating_sub(outer);
-                for i in stmt.first..=stmt.last.max(block.close.unwrap_or(0)) {
-                    if block.content.contains(&i) {
-                        if ops[i] == Op::Keep {
-                            ops[i] = Op::Dedent(by);
-                        }
-                    } else {
-                        ops[i] = Op::Delete;
+                let last = stmt.last.max(block.close.unwrap_or(0));
+                for (i, op) in ops.iter_mut().enumerate().take(last + 1).skip(stmt.first) {
+                    if !block.content.contains(&i) {
+                        *op = Op::Delete;
+                    } else if *op == Op::Keep {
+                        *op = Op::Dedent(by);
                     }
                 }
             }
@@ -868,9 +878,8 @@ impl Engine<'_> {
 }
 
 /// Words that speak of the push in comments and messages.
-static PUSH_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)push[ _-]?gateway|\bpush(?:es|ed|ing)?\b").expect("static regex")
-});
+static PUSH_WORDS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)push[ _-]?gateway|\bpush(?:es|ed|ing)?\b").expect("static regex"));
 
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start_matches([' ', '\t']).len()
@@ -901,7 +910,9 @@ fn js_only_chains(rest: &str, allowed: &[&str]) -> bool {
         if rest.is_empty() || rest == ";" {
             return true;
         }
-        let Some(after_dot) = rest.strip_prefix('.') else { return false };
+        let Some(after_dot) = rest.strip_prefix('.') else {
+            return false;
+        };
         let after_dot = after_dot.trim_start();
         let Some(name) = allowed.iter().find(|n| after_dot.starts_with(**n)) else {
             return false;
@@ -995,5 +1006,20 @@ mod tests {
             "\"\"\"Pushes its counters.\"\"\"\nimport os\nimport logging\nfrom prometheus_client import Counter\n\nGW = os.environ.get(\"PUSHGATEWAY\", \"pushgateway:9091\")\nlogging.basicConfig()\n\ndef main():\n    print(f\"done, sent to {GW}\")\n"
         );
         assert_eq!(after.mentions, [1, 6]);
+    }
+
+    #[test]
+    fn a_push_loop_goes_with_its_thread_but_never_on_its_own() {
+        let threaded = "import threading\nimport time\n\nfrom prometheus_client import push_to_gateway\n\n\ndef push_forever():\n    while True:\n        push_to_gateway(GW, job='a')\n        time.sleep(5)\n\n\n@app.on_event('startup')\ndef start():\n    threading.Thread(target=push_forever, daemon=True).start()\n\n\n@app.get('/')\ndef root():\n    return 'ok'\n";
+        assert_eq!(
+            remove(threaded, Lang::Python).unwrap().after,
+            "@app.get('/')\ndef root():\n    return 'ok'\n"
+        );
+        // The script's own main loop: without it the script would end.
+        let script = "from prometheus_client import push_to_gateway\nimport time\n\nstart_http_server(8000)\nwhile True:\n    push_to_gateway(GW, job='a')\n    time.sleep(5)\n";
+        assert_eq!(remove(script, Lang::Python).unwrap_err().line, 5);
+        // A route whose body was only the push keeps its route: a person decides.
+        let route = "from prometheus_client import push_to_gateway\n\n@app.post('/flush')\ndef flush():\n    push_to_gateway(GW, job='a')\n";
+        assert_eq!(remove(route, Lang::Python).unwrap_err().line, 4);
     }
 }

@@ -117,7 +117,9 @@ impl Outline {
 
     /// The line holding byte `offset`.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.lines.partition_point(|l| l.end <= offset).min(self.lines.len().saturating_sub(1))
+        self.lines
+            .partition_point(|l| l.end <= offset)
+            .min(self.lines.len().saturating_sub(1))
     }
 }
 
@@ -126,7 +128,10 @@ fn lines(text: &str, masked: &str, continued: &[usize]) -> Vec<Line> {
     let mut depth = 0i32;
     let mut start = 0;
     while start < text.len() {
-        let end = text.get(start..).and_then(|t| t.find('\n')).map_or(text.len(), |i| start + i + 1);
+        let end = text
+            .get(start..)
+            .and_then(|t| t.find('\n'))
+            .map_or(text.len(), |i| start + i + 1);
         let code = masked.get(start..end).unwrap_or("");
         let depth_start = depth;
         for c in code.chars() {
@@ -487,7 +492,9 @@ fn js_continues(lines: &[Line], masked: &str, j: usize) -> bool {
 }
 
 fn js_keyword(header: &str) -> String {
-    let head = header.trim_start_matches(|c: char| c.is_whitespace() || c == '}').trim_start();
+    let head = header
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '}')
+        .trim_start();
     for keyword in ["try", "catch", "finally", "else", "if", "for", "while", "switch", "do"] {
         if head.starts_with(keyword)
             && !head[keyword.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '$')
@@ -596,9 +603,9 @@ fn py_stmt(logical: &[Logical], lines: &[Line], mut k: usize) -> Option<(Stmt, u
         k = next;
         let clause = logical.get(k).filter(|l| {
             l.indent == indent
-                && ["except", "else", "elif", "finally"]
-                    .iter()
-                    .any(|c| l.code.starts_with(c) && !l.code[c.len()..].starts_with(|x: char| x.is_alphanumeric() || x == '_'))
+                && ["except", "else", "elif", "finally"].iter().any(|c| {
+                    l.code.starts_with(c) && !l.code[c.len()..].starts_with(|x: char| x.is_alphanumeric() || x == '_')
+                })
         });
         if clause.is_none() {
             let _ = lines;
@@ -623,8 +630,7 @@ mod tests {
     fn js_statements_and_their_blocks() {
         let js = "const a = /[/{]/;\nasync function push() {\n  try {\n    await gw.pushAdd({ jobName: 'x' });\n  } catch (err) {\n    console.error(`push ${err}`);\n  }\n}\n\nsetInterval(() => {\n  gw\n    .pushAdd({})\n    .catch(() => {})\n}, 1000)\n";
         let outline = Outline::read(js, Lang::Js).unwrap();
-        let shape: Vec<(usize, usize, usize)> =
-            outline.top.iter().map(|s| (s.first, s.last, s.blocks.len())).collect();
+        let shape: Vec<(usize, usize, usize)> = outline.top.iter().map(|s| (s.first, s.last, s.blocks.len())).collect();
         assert_eq!(shape, [(0, 0, 0), (1, 7, 1), (9, 13, 1)]);
         let tried = &outline.top[1].blocks[0].stmts[0];
         let keywords: Vec<&str> = tried.blocks.iter().map(|b| b.keyword.as_str()).collect();

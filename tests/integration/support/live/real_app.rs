@@ -93,11 +93,9 @@ pub fn python_with(test: &str, packages: &[&str]) -> Option<PathBuf> {
         return Some(python);
     }
     let made = run(Command::new("python3").args(["-m", "venv"]).arg(&dir)).and_then(|()| {
-        run(Command::new(dir.join("bin/pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ]).args(packages))
+        run(Command::new(dir.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(packages))
     });
     match made {
         Ok(()) => {
@@ -106,7 +104,10 @@ pub fn python_with(test: &str, packages: &[&str]) -> Option<PathBuf> {
         }
         Err(err) => skip(
             test,
-            &format!("cannot make a venv with {} (the test script installs python3-venv): {err}", packages.join(", ")),
+            &format!(
+                "cannot make a venv with {} (the test script installs python3-venv): {err}",
+                packages.join(", ")
+            ),
         ),
     }
 }
