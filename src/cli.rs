@@ -73,6 +73,11 @@ pub struct GlobalArgs {
     /// The app's base URL (its /metrics is checked).
     #[arg(long, global = true, value_name = "URL", env = "PULLOVER_APP_URL")]
     pub app_url: Option<String>,
+    /// `remove` also takes the push logic out of the apps' code (the push calls, their timer,
+    /// the now-unused client and settings), as a diff; without it the push logic is kept and
+    /// listed as a to-do.
+    #[arg(long, global = true)]
+    pub remove_push_code: bool,
     /// How long apply and rollback wait for another pullover working on the
     /// same stack (e.g. 30s, 2m); 0s refuses at once, naming it.
     #[arg(long, global = true, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration, env = "PULLOVER_LOCK_TIMEOUT")]
@@ -95,6 +100,7 @@ impl GlobalArgs {
             prometheus_url: self.prometheus_url.clone(),
             pushgateway_url: self.pushgateway_url.clone(),
             app_url: self.app_url.clone(),
+            remove_push_code: self.remove_push_code,
         }
     }
 }

@@ -8,7 +8,9 @@
 //! - the dual-run rule file and comparison dashboard are deleted;
 //! - findings say what is left for a person, with file and line: push logic in
 //!   the app code, env vars kept or in env files, rules and panels that read the
-//!   gateway's own series.
+//!   gateway's own series;
+//! - with `--remove-push-code`, the apps' push logic goes as a diff of their code
+//!   ([`push_code`]), and the Compose env vars only it read go with it.
 //!
 //! The new direct scrape jobs of the `scrape` phase stay; rule files and
 //! dashboards are not edited here (the `dashboards` phase rewrites queries).
@@ -16,6 +18,7 @@
 mod compose;
 mod leftovers;
 mod prometheus;
+mod push_code;
 
 #[cfg(test)]
 mod tests;
@@ -36,13 +39,18 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     };
 
     let mut findings = not_scraped_yet(stack, gateway);
+    let push_code = if stack.settings.remove_push_code {
+        push_code::plan(stack)
+    } else {
+        push_code::Outcome::default()
+    };
 
     if let Some(file) = stack.compose.as_ref() {
         let mut edits = Vec::new();
         let mut because = Vec::new();
         match gateway.service.as_deref() {
             Some(service) => {
-                let outcome = compose::plan(stack, file, gateway, service);
+                let outcome = compose::plan(stack, file, gateway, service, &push_code);
                 findings.extend(outcome.findings);
                 if !outcome.edits.is_empty() {
                     edits.extend(outcome.edits);
@@ -96,7 +104,15 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         builder = builder.delete(file, "dual-run is over: its comparison dashboard goes");
     }
 
-    findings.extend(leftovers::push_logic(stack, gateway));
+    for (file, after) in &push_code.edits {
+        builder = builder.modify(
+            file,
+            after.clone(),
+            "stop pushing: the push calls, their timer and client go (--remove-push-code)",
+        );
+    }
+    findings.extend(leftovers::push_logic(stack, gateway, &push_code.edited()));
+    findings.extend(push_code.findings);
     findings.extend(leftovers::env_file_entries(stack, gateway));
     findings.extend(leftovers::rules_on_gateway_series(stack, gateway));
     findings.extend(leftovers::dashboards_on_gateway_series(stack, gateway));

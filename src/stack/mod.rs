@@ -41,6 +41,9 @@ pub struct Settings {
     pub apps: Vec<App>,
     pub scrape: ScrapeSettings,
     pub live: LiveSettings,
+    /// `--remove-push-code`: `remove` also plans the apps' push logic away, as a diff of
+    /// their code (`docs/expose.md`); without it the push logic is listed for a person.
+    pub remove_push_code: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -498,6 +501,7 @@ fn load(
             apps,
             scrape,
             live,
+            remove_push_code: overrides.remove_push_code,
         },
         settings_file,
         compose,

@@ -188,6 +188,8 @@ pub struct Overrides {
     pub prometheus_url: Option<String>,
     pub pushgateway_url: Option<String>,
     pub app_url: Option<String>,
+    /// `--remove-push-code`.
+    pub remove_push_code: bool,
 }
 
 /// `--app SERVICE[:PORT]`, or `--app NAME=HOST:PORT`: the app's name (its new scrape job)

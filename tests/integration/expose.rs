@@ -3,15 +3,20 @@
 //! rollback gives the bytes back) and for real: the changed app runs (node with its npm
 //! dependencies, python with prometheus_client), pushes to a real Pushgateway, and serves at
 //! /metrics valid exposition text holding the families it pushes.
+//!
+//! At the other end of the migration, `remove --remove-push-code` takes the push logic out
+//! of the same apps: only deletions (of lines, or of names in a line), rollback byte for
+//! byte, and the app run again still serves those families while a Pushgateway it is pointed
+//! at receives nothing.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use pullover::live::parse_exposition;
 
-use crate::support::live::real_app::{RealApp, get, node_modules, python_with_client};
+use crate::support::live::real_app::{RealApp, get, node_modules, python_with};
 use crate::support::live::stack::{PUSHGATEWAY_BIN, ServerProcess, binaries_or_skip};
 use crate::support::live::{free_port, http_request};
 use crate::support::{pullover, stacks};
@@ -20,7 +25,12 @@ use crate::support::{pullover, stacks};
 const PUSH_ONLY: &[(&str, &str)] = &[
     ("seed", "metrics-api/server.js"),
     ("tests/push-only/node-express", "api/app.js"),
+    ("tests/push-only/node-koa", "checkout/server.js"),
+    ("tests/push-only/node-fastify", "search/index.js"),
     ("tests/push-only/python-worker", "worker/reindex.py"),
+    ("tests/push-only/python-batch", "exporter/export.py"),
+    ("tests/push-only/python-flask", "invoices/app.py"),
+    ("tests/push-only/python-fastapi", "shipping/main.py"),
 ];
 
 #[test]
@@ -64,7 +74,7 @@ fn expose_inserts_only_the_lines_it_must_and_rolls_back_byte_for_byte() {
             "{stack}: no endpoint inserted: {inserted:?}"
         );
         // Indentation of every inserted line is a multiple of the file's unit.
-        let unit = if *stack == "node-express" || stack.starts_with("python") {
+        let unit = if stack.contains("node-express") || stack.contains("python") {
             4
         } else {
             2
@@ -113,95 +123,307 @@ fn apps_that_serve_metrics_already_get_no_change_from_expose() {
     }
 }
 
+/// `remove --remove-push-code` on every push-only stack, after the phases before it: the
+/// app's code loses lines (and parts of lines: an import's name, the push before an exit)
+/// and gains none; no push call is left; without the flag the code is not touched; rollback
+/// gives every byte back.
 #[test]
-fn the_seed_after_expose_serves_what_it_pushes() {
-    let test = "the_seed_after_expose_serves_what_it_pushes";
-    run_node_app(test, "seed", "metrics-api", "server.js", |app| {
-        let (status, _) = http_request(
-            app,
-            "POST",
-            "/events",
-            r#"{"page": "/", "country": "de"}"#,
-            Duration::from_secs(5),
-        )
-        .unwrap_or_else(|e| panic!("POST /events: {e}"));
-        assert_eq!(status, 204);
-    });
+fn remove_push_code_only_deletes_push_logic_and_rolls_back_byte_for_byte() {
+    for (stack, code) in PUSH_ONLY {
+        let p = pullover().stack(stack);
+        for phase in ["expose", "scrape", "dual-run", "dashboards"] {
+            p.run(["apply", phase, "--yes"]).success();
+        }
+        let before_remove = p.hashes();
+        let before = p.read(code);
+        assert!(
+            !pullover::stack::app_code::push_calls(&before).is_empty(),
+            "{stack}: the fixture pushes"
+        );
+        let kept = p.run(["plan", "remove"]);
+        kept.success();
+        assert!(
+            !kept.stdout.contains(&format!("diff --git a/{code}")) && kept.stdout.contains("todo [push-logic]"),
+            "{stack}: without the flag the push logic is kept and listed\n{}",
+            kept.stdout
+        );
+        let plan = p.run(["plan", "remove", "--remove-push-code"]);
+        plan.success();
+        assert!(
+            plan.stdout.contains(&format!("diff --git a/{code}")) && !plan.stdout.contains("push-code-kept"),
+            "{stack}:\n{}",
+            plan.stdout
+        );
+        p.run(["apply", "remove", "--yes", "--remove-push-code"]).success();
+        let after = p.read(code);
+        assert_eq!(
+            pullover::stack::app_code::push_calls(&after),
+            [],
+            "{stack}: a push call is left\n{after}"
+        );
+        assert!(!after.contains("Pushgateway("), "{stack}: the client is left\n{after}");
+        let diff = similar::TextDiff::from_lines(&before, &after);
+        let removed: Vec<&str> = diff
+            .iter_all_changes()
+            .filter(|c| c.tag() == similar::ChangeTag::Delete)
+            .map(|c| c.value())
+            .collect();
+        let inserted: Vec<&str> = diff
+            .iter_all_changes()
+            .filter(|c| c.tag() == similar::ChangeTag::Insert)
+            .map(|c| c.value())
+            .collect();
+        assert!(removed.len() >= 3, "{stack}: {removed:?}");
+        // A changed line is an old line with parts deleted, nothing added.
+        for line in &inserted {
+            assert!(
+                removed.iter().any(|old| is_subsequence(line, old)),
+                "{stack}: `{line}` is not an old line shortened"
+            );
+        }
+        // Line endings are the file's own.
+        assert_eq!(
+            after.matches("\r\n").count() > 0,
+            before.matches("\r\n").count() > 0,
+            "{stack}"
+        );
+        p.run(["rollback", "--yes"]).success();
+        assert_eq!(
+            p.hashes(),
+            before_remove,
+            "{stack}: rollback of remove is not byte-identical"
+        );
+    }
 }
 
-#[test]
-fn an_express_app_after_expose_serves_what_it_pushes() {
-    let test = "an_express_app_after_expose_serves_what_it_pushes";
-    run_node_app(test, "tests/push-only/node-express", "api", "app.js", |_| {});
+/// Whether `short`'s characters appear in `long` in order.
+fn is_subsequence(short: &str, long: &str) -> bool {
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|l| l == c))
 }
 
-#[test]
-fn a_python_worker_after_expose_serves_what_it_pushes() {
-    let test = "a_python_worker_after_expose_serves_what_it_pushes";
+/// How one push-only app runs: its folder, its program, the job it pushes as, and a request
+/// that makes its own counters count.
+struct PushOnlyApp {
+    stack: &'static str,
+    folder: &'static str,
+    main: &'static str,
+    /// The packages a Python app needs from PyPI; `None` for a node app.
+    python: Option<&'static [&'static str]>,
+    job: &'static str,
+    exercise: fn(SocketAddr),
+}
+
+fn no_requests(_: SocketAddr) {}
+
+fn request(addr: SocketAddr, method: &str, path: &str, body: &str) {
+    let (status, answer) = http_request(addr, method, path, body, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    assert!(status < 500, "{method} {path}: {status} {answer}");
+}
+
+/// The user's story for one app: after `expose` it serves at /metrics the families it pushes
+/// (to a real Pushgateway); after `remove --remove-push-code` it still starts and serves the
+/// same families, and a fresh Pushgateway it is pointed at receives nothing.
+fn serves_then_stops_pushing(test: &str, app: &PushOnlyApp) {
     if !binaries_or_skip(test) {
         return;
     }
-    let Some(python) = python_with_client(test) else { return };
-    let p = pullover().stack("tests/push-only/python-worker");
-    p.run(["apply", "expose", "--yes"]).success();
-    let (gateway, gateway_addr) = start_gateway(&p.path());
-    let port = free_port();
-    let app = RealApp::start(
-        &python,
-        &["reindex.py"],
-        &p.file("worker"),
-        &[
-            ("PUSHGATEWAY", gateway_addr.to_string()),
-            ("ROUND_SECONDS", "0.5".into()),
-            ("METRICS_PORT", port.to_string()),
-        ],
-        SocketAddr::from(([127, 0, 0, 1], port)),
-    );
-    same_families(&app, gateway_addr, "reindexer");
-    drop(gateway);
-}
-
-/// Applies `expose` to the stack, runs its node app with its npm dependencies, and checks
-/// its /metrics against what reached a real Pushgateway.
-fn run_node_app(test: &str, stack: &str, folder: &str, main: &str, exercise: impl Fn(SocketAddr)) {
-    if !binaries_or_skip(test) {
-        return;
-    }
-    let p = pullover().stack(stack);
-    let Some(modules) = node_modules(test, &p.file(&format!("{folder}/package.json"))) else {
-        return;
+    let p = pullover().stack(app.stack);
+    let program = if let Some(packages) = app.python {
+        let Some(python) = python_with(test, packages) else {
+            return;
+        };
+        python
+    } else {
+        if node_modules(test, &p.file(&format!("{}/package.json", app.folder))).is_none() {
+            return;
+        }
+        PathBuf::from("node")
     };
     p.run(["apply", "expose", "--yes"]).success();
     let (gateway, gateway_addr) = start_gateway(&p.path());
+    let running = start(&p, app, &program, gateway_addr);
+    (app.exercise)(running.addr);
+    let pushed = same_families(&running, gateway_addr, app.job);
+    drop(running);
+    drop(gateway);
+
+    for phase in ["scrape", "dual-run", "dashboards"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    p.run(["apply", "remove", "--yes", "--remove-push-code"]).success();
+    let (gateway, gateway_addr) = start_gateway(&p.path());
+    let running = start(&p, app, &program, gateway_addr);
+    (app.exercise)(running.addr);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = metrics(&running);
+        assert_eq!(status, 200, "GET /metrics:\n{body}\nlog:\n{}", running.log_text());
+        let exposition = parse_exposition(&body);
+        assert_eq!(
+            exposition.errors().count(),
+            0,
+            "/metrics is not valid exposition text:\n{body}"
+        );
+        let served: BTreeSet<String> = exposition
+            .families
+            .iter()
+            .filter(|f| f.samples > 0)
+            .map(|f| f.name.clone())
+            .collect();
+        if served == pushed {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after remove --remove-push-code the app serves other families\nonly now: {:?}\nonly before: {:?}",
+            served.difference(&pushed).collect::<Vec<_>>(),
+            pushed.difference(&served).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // The old code pushed every 0.5 s (every round): many times over by now.
+    std::thread::sleep(Duration::from_secs(3));
+    let (_, text) = get(gateway_addr, "/metrics").expect("gateway /metrics");
+    let received: BTreeSet<String> = parse_exposition(&text)
+        .samples
+        .iter()
+        .filter(|s| s.family == "push_time_seconds" || s.labels.iter().any(|(k, v)| k == "job" && v == app.job))
+        .map(|s| s.family.clone())
+        .collect();
+    assert!(
+        received.is_empty(),
+        "the Pushgateway still receives pushes: {received:?}\napp log:\n{}",
+        running.log_text()
+    );
+    drop(running);
+    drop(gateway);
+}
+
+/// Starts the stack's app (as its code now reads) pointed at `gateway`, on a free port.
+fn start(p: &crate::support::Pullover, app: &PushOnlyApp, program: &Path, gateway: SocketAddr) -> RealApp {
     let port = free_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let app = RealApp::start(
-        Path::new("node"),
-        &[main],
-        &p.file(folder),
-        &[
+    let env: Vec<(&str, String)> = if app.python.is_some() {
+        vec![
+            ("HOST", "127.0.0.1".into()),
+            ("PORT", port.to_string()),
+            ("PUSHGATEWAY", gateway.to_string()),
+            ("ROUND_SECONDS", "0.5".into()),
+            ("BATCHES", "2".into()),
+            ("METRICS_PORT", port.to_string()),
+        ]
+    } else {
+        let modules =
+            node_modules("start", &p.file(&format!("{}/package.json", app.folder))).expect("installed before");
+        vec![
             ("NODE_PATH", modules.display().to_string()),
             ("HOST", "127.0.0.1".into()),
             ("PORT", port.to_string()),
-            ("PUSHGATEWAY_URL", format!("http://{gateway_addr}")),
+            ("PUSHGATEWAY_URL", format!("http://{gateway}")),
             ("PUSH_INTERVAL_SECONDS", "0.5".into()),
-        ],
-        addr,
-    );
-    exercise(addr);
-    let pushed_job = if stack == "seed" {
-        "pushgateway"
-    } else {
-        stack_job(stack)
+        ]
     };
-    same_families(&app, gateway_addr, pushed_job);
-    drop(gateway);
+    RealApp::start(program, &[app.main], &p.file(app.folder), &env, addr)
 }
 
-fn stack_job(stack: &str) -> &'static str {
-    match stack {
-        "tests/push-only/node-express" => "orders-api",
-        other => panic!("no pushed job known for {other}"),
+#[test]
+fn the_seed_serves_what_it_pushes_and_stops_pushing() {
+    serves_then_stops_pushing(
+        "the_seed_serves_what_it_pushes_and_stops_pushing",
+        &PushOnlyApp {
+            stack: "seed",
+            folder: "metrics-api",
+            main: "server.js",
+            python: None,
+            job: "pushgateway",
+            exercise: |addr| request(addr, "POST", "/events", r#"{"page": "/", "country": "de"}"#),
+        },
+    );
+}
+
+#[test]
+fn an_express_app_serves_what_it_pushes_and_stops_pushing() {
+    serves_then_stops_pushing(
+        "an_express_app_serves_what_it_pushes_and_stops_pushing",
+        &PushOnlyApp {
+            stack: "tests/push-only/node-express",
+            folder: "api",
+            main: "app.js",
+            python: None,
+            job: "orders-api",
+            exercise: no_requests,
+        },
+    );
+}
+
+#[test]
+fn a_koa_app_serves_what_it_pushes_and_stops_pushing() {
+    serves_then_stops_pushing(
+        "a_koa_app_serves_what_it_pushes_and_stops_pushing",
+        &PushOnlyApp {
+            stack: "tests/push-only/node-koa",
+            folder: "checkout",
+            main: "server.js",
+            python: None,
+            job: "checkout",
+            exercise: |addr| request(addr, "POST", "/checkout", ""),
+        },
+    );
+}
+
+#[test]
+fn a_fastify_app_serves_what_it_pushes_and_stops_pushing() {
+    serves_then_stops_pushing(
+        "a_fastify_app_serves_what_it_pushes_and_stops_pushing",
+        &PushOnlyApp {
+            stack: "tests/push-only/node-fastify",
+            folder: "search",
+            main: "index.js",
+            python: None,
+            job: "search-api",
+            exercise: |addr| request(addr, "GET", "/search?index=docs", ""),
+        },
+    );
+}
+
+#[test]
+fn a_python_worker_serves_what_it_pushes_and_stops_pushing() {
+    serves_then_stops_pushing(
+        "a_python_worker_serves_what_it_pushes_and_stops_pushing",
+        &PushOnlyApp {
+            stack: "tests/push-only/python-worker",
+            folder: "worker",
+            main: "reindex.py",
+            python: Some(&["prometheus_client"]),
+            job: "reindexer",
+            exercise: no_requests,
+        },
+    );
+}
+
+#[test]
+fn a_python_batch_exporter_serves_what_it_pushes_and_stops_pushing() {
+    serves_then_stops_pushing(
+        "a_python_batch_exporter_serves_what_it_pushes_and_stops_pushing",
+        &PushOnlyApp {
+            stack: "tests/push-only/python-batch",
+            folder: "exporter",
+            main: "export.py",
+            python: Some(&["prometheus_client"]),
+            job: "order-exporter",
+            exercise: no_requests,
+        },
+    );
+}
+
+/// `GET /metrics`, after the one redirect a mounted ASGI app answers with (Starlette sends
+/// `/metrics` on to `/metrics/`; Prometheus follows redirects, as `pullover verify` does).
+fn metrics(app: &RealApp) -> (u16, String) {
+    match app.get("/metrics") {
+        (307 | 308, _) => app.get("/metrics/"),
+        answer => answer,
     }
 }
 
@@ -223,10 +445,10 @@ fn start_gateway(dir: &Path) -> (ServerProcess, SocketAddr) {
 /// The app's /metrics is valid exposition text, and the metric families with samples there
 /// are the ones the Pushgateway holds for its pushed job (eventually: the next push carries
 /// what the last requests added).
-fn same_families(app: &RealApp, gateway: SocketAddr, job: &str) {
+fn same_families(app: &RealApp, gateway: SocketAddr, job: &str) -> BTreeSet<String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (status, body) = app.get("/metrics");
+        let (status, body) = metrics(app);
         assert_eq!(status, 200, "GET /metrics:\n{body}\nlog:\n{}", app.log_text());
         let served = parse_exposition(&body);
         let errors: Vec<String> = served.errors().map(|e| e.to_string()).collect();
@@ -249,7 +471,7 @@ fn same_families(app: &RealApp, gateway: SocketAddr, job: &str) {
             .filter(|f| f != "push_time_seconds" && f != "push_failure_time_seconds")
             .collect();
         if !pushed.is_empty() && served == pushed {
-            return;
+            return served;
         }
         if Instant::now() > deadline {
             panic!(
@@ -261,4 +483,34 @@ fn same_families(app: &RealApp, gateway: SocketAddr, job: &str) {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+#[test]
+fn a_flask_app_serves_what_it_pushes_and_stops_pushing() {
+    serves_then_stops_pushing(
+        "a_flask_app_serves_what_it_pushes_and_stops_pushing",
+        &PushOnlyApp {
+            stack: "tests/push-only/python-flask",
+            folder: "invoices",
+            main: "app.py",
+            python: Some(&["prometheus_client", "flask"]),
+            job: "invoices",
+            exercise: |addr| request(addr, "POST", "/invoices", ""),
+        },
+    );
+}
+
+#[test]
+fn a_fastapi_app_serves_what_it_pushes_and_stops_pushing() {
+    serves_then_stops_pushing(
+        "a_fastapi_app_serves_what_it_pushes_and_stops_pushing",
+        &PushOnlyApp {
+            stack: "tests/push-only/python-fastapi",
+            folder: "shipping",
+            main: "main.py",
+            python: Some(&["prometheus_client", "fastapi", "uvicorn"]),
+            job: "shipping",
+            exercise: |addr| request(addr, "GET", "/quote?carrier=dhl", ""),
+        },
+    );
 }

@@ -536,6 +536,20 @@ fn a_cronjob_that_pushes_keeps_the_gateway_and_its_queries() {
 }
 
 #[test]
+fn remove_push_code_on_manifests_says_the_code_is_elsewhere() {
+    let p = pullover().stack("k8s-raw");
+    let asked = p.run(["plan", "remove", "--remove-push-code"]);
+    asked.success();
+    assert!(
+        asked.stdout.contains("todo [push-code-kept] --remove-push-code"),
+        "{}",
+        asked.stdout
+    );
+    let plain = p.run(["plan", "remove"]);
+    assert!(!plain.stdout.contains("push-code-kept"), "{}", plain.stdout);
+}
+
+#[test]
 fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
     let tools = Tools::find();
     let kubectl = tools.kubectl;

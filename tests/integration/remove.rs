@@ -250,16 +250,16 @@ fn seed_remove_plan_takes_out_the_gateway_and_lists_what_is_left() {
              = tip: deploy with `docker compose up -d --remove-orphans`, or stop it with `docker compose rm -sf pushgateway` first
       info [env-var-removed] removed `PUSHGATEWAY_URL` from metrics-api: its code reads it as optional, so the app still starts
              --> metrics-api/server.js:12:7
-             = tip: the push logic still runs (against its default address, if any) until it is removed
+             = tip: the push logic still runs (against its default address, if any) until it is removed (`--remove-push-code`)
       info [volume-data-left] volume `pushgateway_data` is no longer declared; Docker keeps its data
              --> docker-compose.yml:69:3
              = tip: delete it once you are sure: `docker volume rm <project>_pushgateway_data` (`docker volume ls` shows the name)
       todo [push-logic] metrics-api still pushes to the Pushgateway (`Pushgateway`)
              --> metrics-api/server.js:117:1
-             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now
+             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client and prometheus_client
       todo [push-logic] metrics-api still pushes to the Pushgateway (`pushAdd`)
              --> metrics-api/server.js:121:5
-             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now
+             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client and prometheus_client
       todo [rule-on-gateway-series] alert `MetricsApiPushStale` reads what goes away with the Pushgateway: `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules/pushgateway.yml:7:15 (alert `MetricsApiPushStale`)
              = tip: rewrite it (e.g. on `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`) or delete it; pullover does not edit rules in this phase
@@ -391,7 +391,7 @@ fn anchors_remove_plan_keeps_the_shared_volume_and_drops_the_unused_anchor() {
              = tip: deploy with `docker compose up -d --remove-orphans`, or stop it with `docker compose rm -sf pushgateway` first
       info [env-var-removed] removed `PUSH_GATEWAY` from worker: its code reads it as optional, so the app still starts
              --> worker/worker.py:14:27
-             = tip: the push logic still runs (against its default address, if any) until it is removed
+             = tip: the push logic still runs (against its default address, if any) until it is removed (`--remove-push-code`)
       info [shared-volume-kept] volume `pushgateway_data` is kept: backup also mounts it
              --> docker-compose.yaml:93:3
              = tip: it still holds the gateway's data; remove that mount and the volume by hand when no longer needed
@@ -400,10 +400,10 @@ fn anchors_remove_plan_keeps_the_shared_volume_and_drops_the_unused_anchor() {
              = tip: drop `--profile metrics` from scripts and docs that start the stack
       todo [push-logic] worker still pushes to the Pushgateway (`pushadd_to_gateway`)
              --> worker/worker.py:11:1
-             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now
+             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client and prometheus_client
       todo [push-logic] worker still pushes to the Pushgateway (`pushadd_to_gateway`)
              --> worker/worker.py:56:9
-             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now
+             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client and prometheus_client
       todo [env-file-entry] `PUSHGATEWAY_ADDR` in worker.env still points at the Pushgateway
              --> worker.env:5:1
              = tip: pullover does not edit env files: remove it by hand once worker no longer pushes

@@ -24,7 +24,7 @@ static PUSHGATEWAY: LazyLock<Regex> =
 /// `const app = express();` and its Koa and Fastify cousins.
 static APP_OBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?m)^[ \t]*(?:const|let|var)\s+(?P<app>[\w$]+)\s*=\s*(?P<kind>express|new\s+Koa|Koa|fastify|Fastify)\s*\([^)\n]*\)\s*;?[ \t]*\r?$",
+        r"(?m)^[ \t]*(?:const|let|var)\s+(?P<app>[\w$]+)\s*=\s*(?P<kind>express|new\s+Koa|Koa|fastify|Fastify)\s*\([^)\n]*\)[ \t]*;?[ \t]*\r?$",
     )
     .expect("static regex")
 });
@@ -203,6 +203,15 @@ mod tests {
         assert!(
             after.contains("async function handle(request, response) {\n    if (request.method === 'GET' && request.url.split('?')[0] === '/metrics') {\n        response.writeHead(200, { 'Content-Type': registry.contentType });\n        response.end(await registry.metrics());\n        return;\n    }\n    route(request, response);\n"),
             "{after}"
+        );
+    }
+
+    #[test]
+    fn a_blank_line_after_the_app_stays_after_the_route() {
+        let js = "const client = require('prom-client')\nconst app = fastify({ logger: false })\n\napp.get('/a', h)\nconst gw = new client.Pushgateway(URL)\n";
+        assert_eq!(
+            plan(js).unwrap(),
+            "const client = require('prom-client')\nconst app = fastify({ logger: false })\n\napp.get('/metrics', async (request, reply) => {\n  reply.header('Content-Type', client.register.contentType)\n  return client.register.metrics()\n})\n\napp.get('/a', h)\nconst gw = new client.Pushgateway(URL)\n"
         );
     }
 

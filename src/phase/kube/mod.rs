@@ -36,6 +36,14 @@ pub fn plan(phase: PhaseId, stack: &Stack, kube: &KubeStack) -> Result<ChangeSet
         PhaseId::Remove => remove::plan(kube)?,
         PhaseId::Docs => docs(stack, kube)?,
     };
+    if phase == PhaseId::Remove && stack.settings.remove_push_code {
+        // Never a silent no-op: the flag asked for work this folder cannot hold.
+        changeset.findings.push(crate::changeset::Finding::new(
+            "push-code-kept",
+            crate::changeset::Severity::Todo,
+            "--remove-push-code: the apps' code is not in this folder of manifests, so their push logic stays; remove it in each app's own repository (docs/expose.md says what goes)",
+        ));
+    }
     changeset.findings.splice(0..0, kube.findings.iter().cloned());
     changeset.findings.dedup();
     Ok(changeset)

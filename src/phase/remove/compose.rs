@@ -10,6 +10,7 @@ use std::ops::Range;
 use yaml_serde::{Mapping, Value};
 
 use super::leftovers::{ReadKind, env_reads};
+use super::push_code::Outcome as PushCode;
 use super::{is_gateway_env, points_at};
 use crate::changeset::{Finding, Location, Severity};
 use crate::edit::yaml::{AnchorMark, ItemMatch, Route, YamlEdit, scalar_string};
@@ -23,6 +24,8 @@ pub(super) struct Outcome {
 
 struct Planner<'a> {
     stack: &'a Stack,
+    /// The code as `--remove-push-code` leaves it: what it still reads decides the env vars.
+    push_code: &'a PushCode,
     compose: &'a Compose,
     gateway: &'a Gateway,
     service: &'a str,
@@ -33,9 +36,16 @@ struct Planner<'a> {
     findings: Vec<Finding>,
 }
 
-pub(super) fn plan(stack: &Stack, compose: &Compose, gateway: &Gateway, service: &str) -> Outcome {
+pub(super) fn plan(
+    stack: &Stack,
+    compose: &Compose,
+    gateway: &Gateway,
+    service: &str,
+    push_code: &PushCode,
+) -> Outcome {
     let mut planner = Planner {
         stack,
+        push_code,
         compose,
         gateway,
         service,
@@ -249,9 +259,26 @@ impl Planner<'_> {
             _ => Vec::new(),
         };
         let files = self.stack.service_files.iter().find(|f| f.service == name);
-        let code = files.map(|f| f.code.as_slice()).unwrap_or_default();
+        let code: Vec<_> = files
+            .map(|f| f.code.iter().map(|c| self.push_code.code_after(c)).collect())
+            .unwrap_or_default();
+        let original = files.map(|f| f.code.as_slice()).unwrap_or_default();
+        let edited = self.push_code.edited();
+        let push_removed = original.iter().any(|f| edited.contains(&f.path));
         for (key, value, entry_route) in entries {
             if !is_gateway_env(&key, value.as_deref(), self.gateway) {
+                // A setting only the removed push logic read (`PUSH_INTERVAL_SECONDS`) goes with it.
+                if push_removed
+                    && !env_reads(original, &key).is_empty()
+                    && env_reads(&code, &key).is_empty()
+                    && self.remove(entry_route)
+                {
+                    self.findings.push(Finding::new(
+                        "env-var-removed",
+                        Severity::Info,
+                        format!("removed `{key}` from {name}: only its push logic read it"),
+                    ));
+                }
                 continue;
             }
             // Only the name: a value may carry credentials (`http://user:pass@pushgateway`).
@@ -275,7 +302,7 @@ impl Planner<'_> {
                 );
                 continue;
             }
-            let reads = env_reads(code, &key);
+            let reads = env_reads(&code, &key);
             let required: Vec<_> = reads.iter().filter(|r| r.kind == ReadKind::Required).collect();
             if let Some(read) = required.first() {
                 let location = self.location(&entry_route);
@@ -304,7 +331,11 @@ impl Planner<'_> {
                         Severity::Info,
                         format!("removed {what} from {name}: its code reads it as optional, so the app still starts"),
                     )
-                    .tip("the push logic still runs (against its default address, if any) until it is removed")
+                    .tip(if push_removed {
+                        "the code still reads it for what is left (a log line, a setting): reword or remove that by hand"
+                    } else {
+                        "the push logic still runs (against its default address, if any) until it is removed (`--remove-push-code`)"
+                    })
                     .at(Location::at(read.file, read.offset)),
                 );
             }

@@ -9,7 +9,7 @@ use crate::dashboard::SiteKind;
 use crate::edit::yaml::{YamlDoc, scalar_string};
 use crate::promql::{self, AppMapping, QueryFindingKind, SeriesMapping};
 use crate::stack::prometheus::rules;
-use crate::stack::source::SourceFile;
+use crate::stack::source::{RelPath, SourceFile};
 use crate::stack::{DashboardFile, Gateway, Stack};
 
 /// How a line of code reads an environment variable.
@@ -109,13 +109,14 @@ const PUSH_CALLS: [&str; 10] = [
 ];
 
 /// Push logic in the code of every service built from the stack.
-pub(super) fn push_logic(stack: &Stack, gateway: &Gateway) -> Vec<Finding> {
+/// Files `--remove-push-code` edits (`removed`) have none left.
+pub(super) fn push_logic(stack: &Stack, gateway: &Gateway, removed: &[RelPath]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for service in &stack.service_files {
         if Some(service.service.as_str()) == gateway.service.as_deref() {
             continue;
         }
-        for file in &service.code {
+        for file in service.code.iter().filter(|f| !removed.contains(&f.path)) {
             for (start, line) in lines_with_offsets(file.text()) {
                 if is_comment(line) {
                     continue;
@@ -131,7 +132,7 @@ pub(super) fn push_logic(stack: &Stack, gateway: &Gateway) -> Vec<Finding> {
                         Severity::Todo,
                         format!("{} still pushes to the Pushgateway (`{call}`)", service.service),
                     )
-                    .tip("remove the push calls (and their client set-up); Prometheus scrapes /metrics now")
+                    .tip("remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client and prometheus_client")
                     .at(Location::at(file, start + indent.min(at))),
                 );
             }

@@ -301,6 +301,7 @@ pub fn load(dir: &StackDir, overrides: &Overrides, use_settings_file: bool) -> R
             apps,
             scrape,
             live,
+            remove_push_code: overrides.remove_push_code,
         },
         settings_file,
         compose: None,

@@ -80,20 +80,22 @@ pub fn node_modules(test: &str, package_json: &Path) -> Option<PathBuf> {
     }
 }
 
-/// A `python3` with prometheus_client, in a venv under `target/`.
-pub fn python_with_client(test: &str) -> Option<PathBuf> {
-    let dir = repo_root().join("target/app-deps/venv");
+/// A `python3` with `packages` from PyPI, in a venv under `target/` (one per package list).
+pub fn python_with(test: &str, packages: &[&str]) -> Option<PathBuf> {
+    let name = if packages == ["prometheus_client"] {
+        "venv".to_string()
+    } else {
+        format!("venv-{}", packages.join("-"))
+    };
+    let dir = repo_root().join("target/app-deps").join(name);
     let python = dir.join("bin/python3");
     if dir.join(".installed").is_file() {
         return Some(python);
     }
     let made = run(Command::new("python3").args(["-m", "venv"]).arg(&dir)).and_then(|()| {
-        run(Command::new(dir.join("bin/pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "prometheus_client",
-        ]))
+        run(Command::new(dir.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(packages))
     });
     match made {
         Ok(()) => {
@@ -102,7 +104,10 @@ pub fn python_with_client(test: &str) -> Option<PathBuf> {
         }
         Err(err) => skip(
             test,
-            &format!("cannot make a venv with prometheus_client (the test script installs python3-venv): {err}"),
+            &format!(
+                "cannot make a venv with {} (the test script installs python3-venv): {err}",
+                packages.join(", ")
+            ),
         ),
     }
 }
@@ -121,11 +126,29 @@ pub fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {response:?}")))?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response.as_str(), ""));
+    // Werkzeug's development server answers chunked even to HTTP/1.0.
+    let chunked = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
+    let body = if chunked { dechunk(body) } else { body.to_string() };
     Ok((status, body))
+}
+
+/// The body of a chunked HTTP answer.
+fn dechunk(mut rest: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16) else {
+            break;
+        };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        body.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    body
 }
 
 /// An app process we started, stopped by its pid on Drop.
