@@ -309,6 +309,8 @@ pub struct EventCounts {
     pub old: f64,
     pub new: f64,
     pub size: f64,
+    /// What was counted: `events`, `observations` (a `_sum`'s) or `increments`.
+    pub what: &'static str,
 }
 
 /// The difference in a counter's rate that the timing of push and scrape alone explains when it
@@ -468,6 +470,8 @@ pub struct SeriesComparison {
 /// How a rate difference beyond the tolerance was weighed against the events counted.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct EventJudgement {
+    /// `events`, `observations` or `increments` ([`EventCounts::what`]).
+    pub what: &'static str,
     pub old: f64,
     pub new: f64,
     /// The difference in events the rates amount to.
@@ -570,6 +574,7 @@ pub fn compare_metric_counting(
                 if !within {
                     let counted = events.get(key).filter(|_| compared_by == ComparedBy::Rate);
                     judgement = counted.map(|counts| EventJudgement {
+                        what: counts.what,
                         old: counts.old,
                         new: counts.new,
                         difference: (a - b).abs() * noise.window.as_secs_f64() / counts.size,
@@ -718,6 +723,9 @@ pub struct MetricQueries {
     pub rate_new: String,
     pub resets_old: String,
     pub resets_new: String,
+    /// How often each side's value changed in the window: its number of increments.
+    pub changes_old: String,
+    pub changes_new: String,
 }
 
 pub fn metric_queries(spec: &DualRunSpec, metric: &str, window: Duration) -> MetricQueries {
@@ -729,6 +737,8 @@ pub fn metric_queries(spec: &DualRunSpec, metric: &str, window: Duration) -> Met
         rate_new: format!("rate({new}{range})"),
         resets_old: format!("resets({old}{range})"),
         resets_new: format!("resets({new}{range})"),
+        changes_old: format!("changes({old}{range})"),
+        changes_new: format!("changes({new}{range})"),
     }
 }
 
@@ -770,12 +780,14 @@ pub type RateValues = BTreeMap<String, (SideValues, SideValues)>;
 /// what an event is: a `_bucket` or `_count` counts observations, a `_total` with whole values
 /// on both sides counts events (an integer counter that adds more than 1 at a time only looks
 /// like more events, so the bound stays strict), and a `_sum` has its `_count`'s events, each
-/// adding the mean observation. Other counters (seconds, bytes as fractions) are judged by the
-/// tolerance alone. `raw` are the counter values at the evaluation time, `rates` every rate
-/// compared.
+/// adding the mean observation. Any other counter (CPU seconds, fractions) counts its
+/// increments, `changes` over the window on each side, each the mean increment of the side
+/// that changes less often. `raw` are the counter values at the evaluation time, `rates`
+/// every rate compared.
 pub fn event_counts(
     metric: &str,
     rates: &RateValues,
+    changes: Option<&(SideValues, SideValues)>,
     raw: (&SideValues, &SideValues),
     window: Duration,
 ) -> BTreeMap<String, EventCounts> {
@@ -801,6 +813,7 @@ pub fn event_counts(
                     old: count_old * seconds,
                     new: count_new * seconds,
                     size: (old + new) * seconds / events,
+                    what: "observations",
                 })
             })
         } else if counts_observations || (whole(raw.0.get(key)) && whole(raw.1.get(key))) {
@@ -808,9 +821,21 @@ pub fn event_counts(
                 old: old * seconds,
                 new: new * seconds,
                 size: 1.0,
+                what: "events",
             })
         } else {
-            None
+            changes
+                .and_then(|(o, n)| Some((*o.get(key)?, *n.get(key)?)))
+                .filter(|(changes_old, changes_new)| *changes_old > 0.0 && *changes_new > 0.0)
+                .map(|(changes_old, changes_new)| {
+                    let size = (old * seconds / changes_old).max(new * seconds / changes_new);
+                    EventCounts {
+                        old: old * seconds / size,
+                        new: new * seconds / size,
+                        size,
+                        what: "increments",
+                    }
+                })
         };
         if let Some(counted) = counted.filter(|c| c.size.is_finite() && c.size > 0.0) {
             counts.insert(key.clone(), counted);
@@ -856,18 +881,27 @@ pub async fn compare_dual_run(
         .iter()
         .flat_map(|name| {
             let q = metric_queries(spec, name, settings.window);
-            [q.rate_old, q.rate_new, q.resets_old, q.resets_new]
+            [
+                q.rate_old,
+                q.rate_new,
+                q.resets_old,
+                q.resets_new,
+                q.changes_old,
+                q.changes_new,
+            ]
         })
         .collect();
     let mut rate_results = client
         .query_many(queries, Some(at), settings.concurrency)
         .await
         .into_iter();
-    let mut rates: BTreeMap<&String, [Vec<InstantSeries>; 4]> = BTreeMap::new();
+    let mut rates: BTreeMap<&String, [Vec<InstantSeries>; 6]> = BTreeMap::new();
     for name in &rate_metrics {
         rates.insert(
             name,
             [
+                next_vector(&mut rate_results)?,
+                next_vector(&mut rate_results)?,
                 next_vector(&mut rate_results)?,
                 next_vector(&mut rate_results)?,
                 next_vector(&mut rate_results)?,
@@ -879,10 +913,22 @@ pub async fn compare_dual_run(
     let empty = SideValues::new();
     let rate_values: RateValues = rates
         .iter()
-        .map(|(name, [rate_old, rate_new, _, _])| {
+        .map(|(name, [rate_old, rate_new, ..])| {
             (
                 (*name).clone(),
                 (keyed_values(spec, name, rate_old), keyed_values(spec, name, rate_new)),
+            )
+        })
+        .collect();
+    let change_counts: RateValues = rates
+        .iter()
+        .map(|(name, [.., changes_old, changes_new])| {
+            (
+                (*name).clone(),
+                (
+                    keyed_values(spec, name, changes_old),
+                    keyed_values(spec, name, changes_new),
+                ),
             )
         })
         .collect();
@@ -898,7 +944,7 @@ pub async fn compare_dual_run(
             let old_present: BTreeSet<String> = old_values.keys().cloned().collect();
             let new_present: BTreeSet<String> = new_values.keys().cloned().collect();
             match (rates.get(name), rate_values.get(*name)) {
-                (Some([_, _, resets_old, resets_new]), Some((rate_old, rate_new))) => compare_metric_counting(
+                (Some([_, _, resets_old, resets_new, ..]), Some((rate_old, rate_new))) => compare_metric_counting(
                     name,
                     ComparedBy::Rate,
                     &Side {
@@ -913,7 +959,13 @@ pub async fn compare_dual_run(
                     },
                     settings.tolerance,
                     &noise,
-                    &event_counts(name, &rate_values, (old_values, new_values), settings.window),
+                    &event_counts(
+                        name,
+                        &rate_values,
+                        change_counts.get(*name),
+                        (old_values, new_values),
+                        settings.window,
+                    ),
                 ),
                 _ => compare_metric(
                     name,
@@ -1324,7 +1376,16 @@ mod tests {
         (
             side(&[key], &[(key, old / window)], 0),
             side(&[key], &[(key, new / window)], 0),
-            [(key.to_string(), EventCounts { old, new, size: 1.0 })].into(),
+            [(
+                key.to_string(),
+                EventCounts {
+                    old,
+                    new,
+                    size: 1.0,
+                    what: "events",
+                },
+            )]
+            .into(),
         )
     }
 
@@ -1399,6 +1460,7 @@ mod tests {
             old: 10.0,
             new: 0.0,
             size: 1.0,
+            what: "events",
         };
         assert!(!noise(300, Some(3)).explains(10.0 / 300.0, 0.0, events));
         assert!(!noise(300, Some(3)).explains(f64::NAN, 0.0, events));
@@ -1427,8 +1489,12 @@ mod tests {
         })
         .collect();
         let raw = |value: f64, name: &str| -> SideValues { [(key(name), value)].into_iter().collect() };
+        let changes: (SideValues, SideValues) = (
+            [(key("cpu_seconds_total"), 5.0)].into_iter().collect(),
+            [(key("cpu_seconds_total"), 20.0)].into_iter().collect(),
+        );
         let counts = |name: &str, old: f64, new: f64| {
-            event_counts(name, &rates, (&raw(old, name), &raw(new, name)), window)
+            event_counts(name, &rates, Some(&changes), (&raw(old, name), &raw(new, name)), window)
                 .get(&key(name))
                 .copied()
         };
@@ -1445,8 +1511,18 @@ mod tests {
             counts("requests_total", 120.0, 121.0).is_some(),
             "whole values count events"
         );
-        assert_eq!(counts("requests_total", 120.5, 121.0), None);
-        assert_eq!(counts("cpu_seconds_total", 1.25, 1.5), None, "seconds are not events");
+        assert_eq!(
+            counts("requests_total", 120.5, 121.0),
+            None,
+            "no changes counted for it"
+        );
+        // Seconds are not events: 0.1 s in 5 pushes, 0.2 s in 20 scrapes; the pushed copy's
+        // increments (0.02 s) are the coarser, so 5 against 10 of them.
+        let cpu = counts("cpu_seconds_total", 1.25, 1.5).expect("increments");
+        assert!(
+            close(cpu.size, 0.02) && close(cpu.old, 5.0) && close(cpu.new, 10.0),
+            "{cpu:?}"
+        );
     }
 
     #[test]

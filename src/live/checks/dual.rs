@@ -222,11 +222,7 @@ fn too_few_events_note(metric: &MetricComparison, window: &str, offset_seconds: 
         Some(seconds) => format!("the two copies are read up to {seconds:.1}s apart"),
         None => "how far apart the two copies are read is unknown (taken as the whole window)".to_string(),
     };
-    let what = if metric.metric.ends_with("_sum") {
-        "observations"
-    } else {
-        "events"
-    };
+    let what = events.what;
     Some(format!(
         "{}: {} vs {} {what} in {window} ({:.1}% apart, a difference of {}); {offset}, which explains a difference of up to {:.1}",
         series.key,
@@ -658,6 +654,7 @@ pub(crate) mod tests {
             relative_difference: Some(1.0 / 3.0),
             within_tolerance: false,
             events: Some(crate::live::compare::EventJudgement {
+                what: "events",
                 old: 3.0,
                 new: 2.0,
                 difference: 1.0,
