@@ -191,6 +191,49 @@ fn a_usage_error_with_format_json_is_json_too() {
 }
 
 #[test]
+fn apply_with_format_json_prints_one_document_the_plan_with_its_error_or_its_history_entry() {
+    let p = pullover().stack("seed");
+    // No terminal to confirm on and no --yes: the plan and the refusal, in one document.
+    let run = p.run(["--format", "json", "apply", "expose"]);
+    run.code(1);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {}", run.stdout));
+    assert_eq!(json["version"], 1, "{json}");
+    assert_eq!(json["command"], "apply", "{json}");
+    assert_eq!(json["phase"], "expose", "{json}");
+    assert!(
+        json["changes"][0]["diff"]
+            .as_str()
+            .is_some_and(|d| d.contains("/metrics")),
+        "{json}"
+    );
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs a confirmation"),
+        "{json}"
+    );
+    assert!(json.get("applied").is_none(), "{json}");
+    assert!(
+        !p.path().join(".pullover/journal.jsonl").exists(),
+        "nothing was applied"
+    );
+    assert!(
+        run.stderr.contains("error: apply needs a confirmation"),
+        "{}",
+        run.stderr
+    );
+
+    let run = p.run(["--format", "json", "apply", "expose", "--yes"]);
+    run.success();
+    let json: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {}", run.stdout));
+    assert_eq!(json["applied"], serde_json::json!({"history": 1}), "{json}");
+    assert!(json.get("error").is_none(), "{json}");
+}
+
+#[test]
 fn without_format_json_stdout_stays_empty_on_error() {
     let p = pullover().stack("seed");
     let run = p.run(["--app", "metrics-apy:8080", "plan"]);
