@@ -116,6 +116,32 @@ fn matcher_view(matcher: structure::Matcher) -> Option<MatcherView> {
     })
 }
 
+/// Where each range selector's and subquery's range is written (`5m` in `x[5m]` and in
+/// `max_over_time(x[5m:30s])`): byte spans of the query. A query that does not parse is an
+/// `Err`; Grafana variables are allowed (a `[$__rate_interval]` range is not a duration and is
+/// left out).
+pub fn range_spans(query: &str) -> Result<Vec<Range<usize>>, PromqlError> {
+    use promql_parser::parser::token::{T_COLON, T_DURATION, T_LEFT_BRACKET, T_RIGHT_BRACKET};
+    let Some(masked) = masked_for_parser(query)? else {
+        return Ok(Vec::new());
+    };
+    let tokens = structure::tokens(&masked.text).map_err(|message| PromqlError::syntax(0..query.len(), message))?;
+    Ok(tokens
+        .windows(3)
+        .filter(|three| {
+            matches!(three, [open, range, close]
+                if open.id == T_LEFT_BRACKET && range.id == T_DURATION && matches!(close.id, T_RIGHT_BRACKET | T_COLON))
+        })
+        .filter_map(|three| three.get(1).map(|range| range.span.clone()))
+        .filter(|span| {
+            masked
+                .variables
+                .iter()
+                .all(|v| v.span.end <= span.start || v.span.start >= span.end)
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,30 +182,4 @@ mod tests {
         assert!(selectors("label_values(job)").unwrap().is_empty());
         assert!(selectors("sum(rate(x[5m])").is_err());
     }
-}
-
-/// Where each range selector's and subquery's range is written (`5m` in `x[5m]` and in
-/// `max_over_time(x[5m:30s])`): byte spans of the query. A query that does not parse is an
-/// `Err`; Grafana variables are allowed (a `[$__rate_interval]` range is not a duration and is
-/// left out).
-pub fn range_spans(query: &str) -> Result<Vec<Range<usize>>, PromqlError> {
-    use promql_parser::parser::token::{T_COLON, T_DURATION, T_LEFT_BRACKET, T_RIGHT_BRACKET};
-    let Some(masked) = masked_for_parser(query)? else {
-        return Ok(Vec::new());
-    };
-    let tokens = structure::tokens(&masked.text).map_err(|message| PromqlError::syntax(0..query.len(), message))?;
-    Ok(tokens
-        .windows(3)
-        .filter(|three| {
-            matches!(three, [open, range, close]
-                if open.id == T_LEFT_BRACKET && range.id == T_DURATION && matches!(close.id, T_RIGHT_BRACKET | T_COLON))
-        })
-        .filter_map(|three| three.get(1).map(|range| range.span.clone()))
-        .filter(|span| {
-            masked
-                .variables
-                .iter()
-                .all(|v| v.span.end <= span.start || v.span.start >= span.end)
-        })
-        .collect())
 }

@@ -96,6 +96,45 @@ fn a_typo_in_gateway_is_an_error_naming_the_nearest_service() {
 }
 
 #[test]
+fn a_typo_in_pullover_yaml_is_an_error_at_its_place_naming_the_nearest_service() {
+    let p = pullover().stack("seed");
+    p.write("pullover.yaml", "apps:\n  - service: metrics-apy\n    port: 8080\n");
+    let before = p.hashes();
+    let run = p.run(["apply", "scrape", "--yes"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains(
+            "pullover.yaml: `service: metrics-apy` under `apps:` is not a service of docker-compose.yml; did you mean metrics-api?"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--> pullover.yaml:2:14"), "{}", run.stderr);
+    assert!(run.stderr.contains("help: service: metrics-api"), "{}", run.stderr);
+    assert_eq!(p.hashes(), before, "nothing written");
+
+    p.write("pullover.yaml", "gateway:\n  service: \"pushgatway\"\n");
+    let run = p.run(["--format", "json", "plan"]);
+    run.code(1);
+    let error = json_error(&run.stdout);
+    assert_eq!(error["id"], "unknown-service", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("did you mean pushgateway?"),
+        "{error}"
+    );
+    // A host outside Compose spelled as one is still fine.
+    p.write(
+        "pullover.yaml",
+        "apps:\n  - service: metrics.example\n    port: 8080\n    pushed_job: pushgateway\n",
+    );
+    let run = p.run(["plan", "scrape"]);
+    assert!(!run.stderr.contains("not a service"), "{}", run.stderr);
+}
+
+#[test]
 fn a_name_far_from_every_service_lists_the_services() {
     let p = pullover().stack("seed");
     let run = p.run(["--app", "zzz:1", "plan"]);
