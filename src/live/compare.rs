@@ -285,7 +285,8 @@ pub struct CompareSettings {
     pub max_push_age: Duration,
     pub concurrency: usize,
     /// How far apart in time the two copies may be read: the push lag plus the app's scrape
-    /// interval. `None` when unknown: then taken as the whole window (see [`TimingNoise`]).
+    /// interval (see [`TimingNoise`]). `None` when unknown: then every rate is judged by the
+    /// tolerance alone.
     pub sampling_offset: Option<Duration>,
 }
 
@@ -325,17 +326,19 @@ pub struct EventCounts {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimingNoise {
     pub window: Duration,
-    /// Unknown: taken as the whole window, so that the bound is `1 + 3·sqrt(a+b)`.
-    pub offset: Option<Duration>,
+    /// How far apart the two copies may be read; an offset longer than the window counts as
+    /// the window (the bound is then `1 + 3·sqrt(a+b)`).
+    pub offset: Duration,
 }
 
 impl TimingNoise {
     /// The largest difference between event counts `a` and `b` that timing explains.
     pub fn allowed_difference(&self, a: f64, b: f64) -> f64 {
         let window = self.window.as_secs_f64();
-        let share = match self.offset {
-            Some(offset) if window > 0.0 => (offset.as_secs_f64() / window).min(1.0),
-            _ => 1.0,
+        let share = if window > 0.0 {
+            (self.offset.as_secs_f64() / window).min(1.0)
+        } else {
+            1.0
         };
         1.0 + 3.0 * ((a.max(0.0) + b.max(0.0)) * share).sqrt()
     }
@@ -371,8 +374,8 @@ pub enum ComparedBy {
 /// platform, process and GC collectors, the Java clients' JVM metrics); see docs/verify.md.
 const RUNTIME_PREFIXES: [&str; 6] = ["process_", "nodejs_", "go_", "python_", "jvm_", "dotnet_"];
 
-/// Whether `metric`, compared by value, is a runtime snapshot ([`ComparedBy::Presence`]).
-fn is_runtime_snapshot(metric: &str) -> bool {
+/// Whether `metric` comes from a client library's runtime collector (by its name).
+fn is_runtime_metric(metric: &str) -> bool {
     RUNTIME_PREFIXES.iter().any(|prefix| metric.starts_with(prefix))
 }
 
@@ -380,7 +383,7 @@ fn is_runtime_snapshot(metric: &str) -> bool {
 /// metadata type (Prometheus `/api/v1/metadata`); without an entry, the name decides.
 pub fn compared_by(metric: &str, kinds: &BTreeMap<String, MetricKind>) -> ComparedBy {
     match by_kind_or_name(metric, kinds) {
-        ComparedBy::Value if is_runtime_snapshot(metric) => ComparedBy::Presence,
+        ComparedBy::Value if is_runtime_metric(metric) => ComparedBy::Presence,
         by => by,
     }
 }
@@ -522,7 +525,7 @@ pub fn compare_metric(
 ) -> MetricComparison {
     let noise = TimingNoise {
         window: Duration::ZERO,
-        offset: None,
+        offset: Duration::ZERO,
     };
     compare_metric_counting(
         metric,
@@ -780,9 +783,12 @@ pub type RateValues = BTreeMap<String, (SideValues, SideValues)>;
 /// what an event is: a `_bucket` or `_count` counts observations, a `_total` with whole values
 /// on both sides counts events (an integer counter that adds more than 1 at a time only looks
 /// like more events, so the bound stays strict), and a `_sum` has its `_count`'s events, each
-/// adding the mean observation. Any other counter (CPU seconds, fractions) counts its
-/// increments, `changes` over the window on each side, each the mean increment of the side
-/// that changes less often. `raw` are the counter values at the evaluation time, `rates`
+/// adding the mean observation. A runtime collector's other counters (`process_cpu_seconds_total`:
+/// read from the process at the moment it is asked, like its gauges) count their increments,
+/// `changes` over the window on each side, each the mean increment of the side that changes
+/// less often. An app's own counter that does not count whole events is judged by the
+/// tolerance alone: a steady counter's increments are no random events, and a doubled one
+/// would hide among few of them. `raw` are the counter values at the evaluation time, `rates`
 /// every rate compared.
 pub fn event_counts(
     metric: &str,
@@ -807,12 +813,18 @@ pub fn event_counts(
                 .get(&count_metric)
                 .zip(count_key)
                 .and_then(|((o, n), k)| Some((*o.get(&k)?, *n.get(&k)?)));
+            let buckets = rates.get(&format!("{base}_bucket"));
             count_rates.and_then(|(count_old, count_new)| {
                 let events = (count_old + count_new) * seconds;
-                (events > 0.0).then(|| EventCounts {
+                // A histogram's buckets bound each observation; a summary has only the mean.
+                let size = match buckets {
+                    Some(buckets) => largest_observation(key.strip_prefix(metric)?, buckets, (count_old, count_new))?,
+                    None => (old + new) * seconds / events,
+                };
+                (events > 0.0).then_some(EventCounts {
                     old: count_old * seconds,
                     new: count_new * seconds,
-                    size: (old + new) * seconds / events,
+                    size,
                     what: "observations",
                 })
             })
@@ -823,7 +835,7 @@ pub fn event_counts(
                 size: 1.0,
                 what: "events",
             })
-        } else {
+        } else if is_runtime_metric(metric) {
             changes
                 .and_then(|(o, n)| Some((*o.get(key)?, *n.get(key)?)))
                 .filter(|(changes_old, changes_new)| *changes_old > 0.0 && *changes_new > 0.0)
@@ -836,12 +848,89 @@ pub fn event_counts(
                         what: "increments",
                     }
                 })
+        } else {
+            None
         };
         if let Some(counted) = counted.filter(|c| c.size.is_finite() && c.size > 0.0) {
             counts.insert(key.clone(), counted);
         }
     }
     counts
+}
+
+/// How large an observation of a histogram series (`labels`, as in its `_sum`'s key) in the
+/// window was, at most, in the root-mean-square sense that the noise of a sum goes by: each
+/// observation counted as its bucket's upper bound `le`, on the side where that is larger.
+/// `None` when some fell above the highest finite bound: then nothing bounds them.
+fn largest_observation(labels: &str, buckets: &(SideValues, SideValues), count_rates: (f64, f64)) -> Option<f64> {
+    let mut largest: f64 = 0.0;
+    for (side, count) in [(&buckets.0, count_rates.0), (&buckets.1, count_rates.1)] {
+        let mut cumulative: Vec<(f64, f64)> = side
+            .iter()
+            .filter_map(|(key, rate)| {
+                let (le, rest) = without_label(key.split_once('{')?.1.strip_suffix('}')?, "le")?;
+                (format!("{{{rest}}}") == labels).then_some((le.parse::<f64>().ok()?, *rate))
+            })
+            .collect();
+        cumulative.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if count <= 0.0 || cumulative.is_empty() {
+            continue;
+        }
+        let (mut below, mut squares) = (0.0, 0.0);
+        for (le, rate) in cumulative {
+            let in_bucket = (rate - below).max(0.0);
+            if in_bucket > count * 1e-6 {
+                if !le.is_finite() {
+                    return None;
+                }
+                squares += in_bucket * le * le;
+            }
+            below = below.max(rate);
+        }
+        if below < count * (1.0 - 1e-6) {
+            return None;
+        }
+        largest = largest.max((squares / count).sqrt());
+    }
+    (largest.is_finite() && largest > 0.0).then_some(largest)
+}
+
+/// `label`'s value and the other labels, from the body of a pairing key (`a="1",le="0.5"`).
+fn without_label<'a>(body: &'a str, label: &str) -> Option<(String, String)> {
+    let mut value = None;
+    let mut rest: Vec<&'a str> = Vec::new();
+    let mut start = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    let bytes = body.as_bytes();
+    for (i, &byte) in bytes.iter().enumerate() {
+        match byte {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b',' if !in_string => {
+                rest.push(body.get(start..i)?);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < body.len() {
+        rest.push(body.get(start..)?);
+    }
+    rest.retain(
+        |pair| match pair.strip_prefix(label).and_then(|p| p.strip_prefix('=')) {
+            Some(quoted) => {
+                value = quoted
+                    .strip_prefix('"')
+                    .and_then(|q| q.strip_suffix('"'))
+                    .map(str::to_string);
+                false
+            }
+            None => true,
+        },
+    );
+    Some((value?, rest.join(",")))
 }
 
 /// Runs the comparison for one pushed group against its scrape target.
@@ -932,10 +1021,12 @@ pub async fn compare_dual_run(
             )
         })
         .collect();
+    // Without the offset nothing says how much timing explains: the tolerance alone judges.
     let noise = TimingNoise {
         window: settings.window,
-        offset: settings.sampling_offset,
+        offset: settings.sampling_offset.unwrap_or_default(),
     };
+    let counts_events = settings.sampling_offset.is_some();
     let metrics = metric_names
         .iter()
         .map(|name| {
@@ -959,13 +1050,17 @@ pub async fn compare_dual_run(
                     },
                     settings.tolerance,
                     &noise,
-                    &event_counts(
-                        name,
-                        &rate_values,
-                        change_counts.get(*name),
-                        (old_values, new_values),
-                        settings.window,
-                    ),
+                    &if counts_events {
+                        event_counts(
+                            name,
+                            &rate_values,
+                            change_counts.get(*name),
+                            (old_values, new_values),
+                            settings.window,
+                        )
+                    } else {
+                        BTreeMap::new()
+                    },
                 ),
                 _ => compare_metric(
                     name,
@@ -1399,7 +1494,7 @@ mod tests {
         // to 3 s apart. 33% apart, and one collection is all it is.
         let noise = TimingNoise {
             window: Duration::from_secs(5),
-            offset: Some(Duration::from_secs(3)),
+            offset: Duration::from_secs(3),
         };
         let (old, new, events) = counted(3.0, 2.0, 5.0);
         let few = compare_metric_counting("gc_count", ComparedBy::Rate, &old, &new, tolerance, &noise, &events);
@@ -1415,16 +1510,16 @@ mod tests {
         // 30 s apart: far beyond what timing explains.
         let noise = TimingNoise {
             window: Duration::from_secs(300),
-            offset: Some(Duration::from_secs(30)),
+            offset: Duration::from_secs(30),
         };
         let (old, new, events) = counted(3000.0, 2000.0, 300.0);
         let many = compare_metric_counting("gc_count", ComparedBy::Rate, &old, &new, tolerance, &noise, &events);
         assert_eq!(many.verdict, Verdict::Differs);
         assert!(!many.verdict.passes());
-        // Even with the offset unknown (taken as the whole window: 1 + 3·sqrt(a+b) ≈ 213).
+        // Even with the copies read a whole window apart (1 + 3·sqrt(a+b) ≈ 213).
         let unknown = TimingNoise {
             window: Duration::from_secs(300),
-            offset: None,
+            offset: Duration::from_secs(300),
         };
         let many = compare_metric_counting("gc_count", ComparedBy::Rate, &old, &new, tolerance, &unknown, &events);
         assert_eq!(many.verdict, Verdict::Differs);
@@ -1441,19 +1536,19 @@ mod tests {
 
     #[test]
     fn timing_explains_a_few_events_more_the_further_apart_the_copies_are_read() {
-        let noise = |window: u64, offset: Option<u64>| TimingNoise {
+        let noise = |window: u64, offset: u64| TimingNoise {
             window: Duration::from_secs(window),
-            offset: offset.map(Duration::from_secs),
+            offset: Duration::from_secs(offset),
         };
         // One event can always fall between two samples.
-        assert_eq!(noise(300, Some(0)).allowed_difference(5.0, 5.0), 1.0);
+        assert_eq!(noise(300, 0).allowed_difference(5.0, 5.0), 1.0);
         // 1 + 3·sqrt((a+b)·offset/window).
-        assert!((noise(300, Some(30)).allowed_difference(3000.0, 2000.0) - (1.0 + 3.0 * 500f64.sqrt())).abs() < 1e-9);
-        assert!((noise(300, None).allowed_difference(3000.0, 2000.0) - (1.0 + 3.0 * 5000f64.sqrt())).abs() < 1e-9);
+        assert!((noise(300, 30).allowed_difference(3000.0, 2000.0) - (1.0 + 3.0 * 500f64.sqrt())).abs() < 1e-9);
+        assert!((noise(300, 300).allowed_difference(3000.0, 2000.0) - (1.0 + 3.0 * 5000f64.sqrt())).abs() < 1e-9);
         // An offset longer than the window counts as the window.
         assert_eq!(
-            noise(5, Some(60)).allowed_difference(3.0, 2.0),
-            noise(5, None).allowed_difference(3.0, 2.0)
+            noise(5, 60).allowed_difference(3.0, 2.0),
+            noise(5, 5).allowed_difference(3.0, 2.0)
         );
         // 10 events against none is not timing when the copies are read 3 s apart in 5 minutes.
         let events = EventCounts {
@@ -1462,8 +1557,16 @@ mod tests {
             size: 1.0,
             what: "events",
         };
-        assert!(!noise(300, Some(3)).explains(10.0 / 300.0, 0.0, events));
-        assert!(!noise(300, Some(3)).explains(f64::NAN, 0.0, events));
+        assert!(!noise(300, 3).explains(10.0 / 300.0, 0.0, events));
+        assert!(!noise(300, 3).explains(f64::NAN, 0.0, events));
+        // Pushed at 8/s, served at 4/s over 6 s, read 2 s apart: 48 against 24 is no timing.
+        let doubled = EventCounts {
+            old: 48.0,
+            new: 24.0,
+            size: 1.0,
+            what: "events",
+        };
+        assert!(!noise(6, 2).explains(8.0, 4.0, doubled));
     }
 
     #[test]
@@ -1471,11 +1574,12 @@ mod tests {
         let window = Duration::from_secs(10);
         let key = |name: &str| format!("{name}{{kind=\"minor\"}}");
         let rates: RateValues = [
-            ("gc_bucket", 0.3, 0.2),
+            ("lat_bucket", 0.3, 0.2),
             ("gc_count", 0.3, 0.2),
             ("gc_sum", 0.06, 0.04),
             ("requests_total", 2.0, 2.5),
-            ("cpu_seconds_total", 0.01, 0.02),
+            ("process_cpu_seconds_total", 0.01, 0.02),
+            ("work_seconds_total", 0.01, 0.02),
         ]
         .iter()
         .map(|(name, old, new)| {
@@ -1490,8 +1594,18 @@ mod tests {
         .collect();
         let raw = |value: f64, name: &str| -> SideValues { [(key(name), value)].into_iter().collect() };
         let changes: (SideValues, SideValues) = (
-            [(key("cpu_seconds_total"), 5.0)].into_iter().collect(),
-            [(key("cpu_seconds_total"), 20.0)].into_iter().collect(),
+            [
+                (key("process_cpu_seconds_total"), 5.0),
+                (key("work_seconds_total"), 5.0),
+            ]
+            .into_iter()
+            .collect(),
+            [
+                (key("process_cpu_seconds_total"), 20.0),
+                (key("work_seconds_total"), 20.0),
+            ]
+            .into_iter()
+            .collect(),
         );
         let counts = |name: &str, old: f64, new: f64| {
             event_counts(name, &rates, Some(&changes), (&raw(old, name), &raw(new, name)), window)
@@ -1499,9 +1613,9 @@ mod tests {
                 .copied()
         };
         let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
-        let bucket = counts("gc_bucket", 0.5, 0.5).expect("a bucket counts observations");
+        let bucket = counts("lat_bucket", 0.5, 0.5).expect("a bucket counts observations");
         assert!(close(bucket.old, 3.0) && close(bucket.new, 2.0) && bucket.size == 1.0);
-        // A sum has its count's events, each the mean observation (1.0 s over 5 → 0.2 s).
+        // A summary's sum has its count's events, each the mean observation (1.0 s over 5).
         let sum = counts("gc_sum", 0.37, 0.35).expect("a sum counts its _count's events");
         assert!(
             close(sum.old, 3.0) && close(sum.new, 2.0) && close(sum.size, 0.2),
@@ -1518,10 +1632,66 @@ mod tests {
         );
         // Seconds are not events: 0.1 s in 5 pushes, 0.2 s in 20 scrapes; the pushed copy's
         // increments (0.02 s) are the coarser, so 5 against 10 of them.
-        let cpu = counts("cpu_seconds_total", 1.25, 1.5).expect("increments");
+        let cpu = counts("process_cpu_seconds_total", 1.25, 1.5).expect("increments");
         assert!(
             close(cpu.size, 0.02) && close(cpu.old, 5.0) && close(cpu.new, 10.0),
             "{cpu:?}"
+        );
+        // An app's own seconds counter: the tolerance alone (its increments are no events).
+        assert_eq!(counts("work_seconds_total", 1.25, 1.5), None);
+    }
+
+    #[test]
+    fn a_histograms_sum_is_weighed_by_its_largest_possible_observation() {
+        let window = Duration::from_secs(10);
+        let side = |pairs: &[(&str, f64)]| -> SideValues { pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect() };
+        let buckets = |slow: f64| {
+            side(&[
+                (r#"lat_bucket{code="200",le="0.01"}"#, 0.2),
+                (r#"lat_bucket{code="200",le="0.1"}"#, slow),
+                (r#"lat_bucket{code="200",le="+Inf"}"#, 0.3),
+            ])
+        };
+        let mut rates: RateValues = BTreeMap::new();
+        rates.insert("lat_bucket".into(), (buckets(0.3), buckets(0.3)));
+        rates.insert(
+            "lat_count".into(),
+            (
+                side(&[(r#"lat_count{code="200"}"#, 0.3)]),
+                side(&[(r#"lat_count{code="200"}"#, 0.3)]),
+            ),
+        );
+        // Three requests each side, one of them slow: the sums 70% apart.
+        rates.insert(
+            "lat_sum".into(),
+            (
+                side(&[(r#"lat_sum{code="200"}"#, 0.0085)]),
+                side(&[(r#"lat_sum{code="200"}"#, 0.0025)]),
+            ),
+        );
+        let sum = |rates: &RateValues| {
+            event_counts("lat_sum", rates, None, (&SideValues::new(), &SideValues::new()), window)
+                .get(r#"lat_sum{code="200"}"#)
+                .copied()
+        };
+        // Two in the 0.01 s bucket, one in the 0.1 s one: sqrt((2·0.01² + 0.1²)/3).
+        let counted = sum(&rates).expect("bounded by the buckets");
+        assert_eq!(counted.what, "observations");
+        assert!((counted.size - (0.0102f64 / 3.0).sqrt()).abs() < 1e-9, "{counted:?}");
+        let noise = TimingNoise {
+            window,
+            offset: Duration::from_secs(2),
+        };
+        // 0.06 s apart is one slow observation more on one side: timing.
+        assert!(noise.explains(0.0085, 0.0025, counted));
+        // A thousandfold sum (milliseconds written as seconds) is no timing.
+        assert!(!noise.explains(8.5, 0.0025, counted));
+        // An observation above every finite bound: nothing bounds it, the tolerance judges.
+        rates.insert("lat_bucket".into(), (buckets(0.2), buckets(0.3)));
+        assert_eq!(sum(&rates), None);
+        assert_eq!(
+            without_label(r#"code="2,0",le="0.5""#, "le"),
+            Some(("0.5".to_string(), r#"code="2,0""#.to_string()))
         );
     }
 

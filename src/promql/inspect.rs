@@ -117,29 +117,40 @@ fn matcher_view(matcher: structure::Matcher) -> Option<MatcherView> {
 }
 
 /// Where each range selector's and subquery's range is written (`5m` in `x[5m]` and in
-/// `max_over_time(x[5m:30s])`): byte spans of the query. A query that does not parse is an
-/// `Err`; Grafana variables are allowed (a `[$__rate_interval]` range is not a duration and is
-/// left out).
-pub fn range_spans(query: &str) -> Result<Vec<Range<usize>>, PromqlError> {
+/// `max_over_time(x[5m:30s])`), with the subquery's step (`30s`) when it has one: byte spans of
+/// the query. A query that does not parse is an `Err`; Grafana variables are allowed (a
+/// `[$__rate_interval]` range is not a duration and is left out).
+pub fn range_spans(query: &str) -> Result<Vec<(Range<usize>, Option<Range<usize>>)>, PromqlError> {
     use promql_parser::parser::token::{T_COLON, T_DURATION, T_LEFT_BRACKET, T_RIGHT_BRACKET};
     let Some(masked) = masked_for_parser(query)? else {
         return Ok(Vec::new());
     };
     let tokens = structure::tokens(&masked.text).map_err(|message| PromqlError::syntax(0..query.len(), message))?;
-    Ok(tokens
-        .windows(3)
-        .filter(|three| {
-            matches!(three, [open, range, close]
-                if open.id == T_LEFT_BRACKET && range.id == T_DURATION && matches!(close.id, T_RIGHT_BRACKET | T_COLON))
-        })
-        .filter_map(|three| three.get(1).map(|range| range.span.clone()))
-        .filter(|span| {
-            masked
-                .variables
-                .iter()
-                .all(|v| v.span.end <= span.start || v.span.start >= span.end)
-        })
-        .collect())
+    let outside_variables = |span: &Range<usize>| {
+        masked
+            .variables
+            .iter()
+            .all(|v| v.span.end <= span.start || v.span.start >= span.end)
+    };
+    let mut spans = Vec::new();
+    for (i, open) in tokens.iter().enumerate() {
+        let (Some(range), Some(after)) = (tokens.get(i + 1), tokens.get(i + 2)) else {
+            continue;
+        };
+        if open.id != T_LEFT_BRACKET || range.id != T_DURATION || !outside_variables(&range.span) {
+            continue;
+        }
+        let step = match (after.id, tokens.get(i + 3), tokens.get(i + 4)) {
+            (T_RIGHT_BRACKET, _, _) => None,
+            (T_COLON, Some(step), Some(close)) if step.id == T_DURATION && close.id == T_RIGHT_BRACKET => {
+                Some(step.span.clone()).filter(outside_variables)
+            }
+            (T_COLON, _, _) => None,
+            _ => continue,
+        };
+        spans.push((range.span.clone(), step));
+    }
+    Ok(spans)
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ fn too_few_events_note(metric: &MetricComparison, window: &str, offset_seconds: 
     };
     let offset = match offset_seconds {
         Some(seconds) => format!("the two copies are read up to {seconds:.1}s apart"),
-        None => "how far apart the two copies are read is unknown (taken as the whole window)".to_string(),
+        None => "how far apart the two copies are read is unknown".to_string(),
     };
     let what = events.what;
     Some(format!(

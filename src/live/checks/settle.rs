@@ -247,28 +247,36 @@ fn round_ms(duration: Duration) -> Duration {
     Duration::from_millis(duration.as_millis() as u64 / 100 * 100)
 }
 
-/// `query` with every range (of a range selector or subquery) longer than `cap` written as
-/// `cap`; `None` when none is longer or the query does not parse.
+/// `query` with every range (of a range selector or subquery) longer than `cap`, and every
+/// subquery step longer than the range it is left with, written as `cap`: so that a shortened
+/// subquery still has a step inside its range. `None` when no range is longer or the query
+/// does not parse.
 pub fn with_ranges_capped(query: &str, cap: Duration) -> Option<String> {
     let spans = crate::promql::range_spans(query).ok()?;
+    let duration = |span: &std::ops::Range<usize>| query.get(span.clone()).and_then(parse_prometheus_duration);
+    let mut edits: Vec<std::ops::Range<usize>> = Vec::new();
+    for (range, step) in spans {
+        if !duration(&range).is_some_and(|d| d > cap) {
+            continue;
+        }
+        edits.push(range);
+        if let Some(step) = step.filter(|s| duration(s).is_some_and(|d| d > cap)) {
+            edits.push(step);
+        }
+    }
+    if edits.is_empty() {
+        return None;
+    }
     let written = format_duration(cap);
     let mut out = String::with_capacity(query.len());
     let mut copied = 0;
-    let mut capped = false;
-    for span in spans {
-        let Some(range) = query.get(span.clone()).and_then(parse_prometheus_duration) else {
-            continue;
-        };
-        if range <= cap {
-            continue;
-        }
+    for span in edits {
         out.push_str(query.get(copied..span.start)?);
         out.push_str(&written);
         copied = span.end;
-        capped = true;
     }
     out.push_str(query.get(copied..)?);
-    capped.then_some(out)
+    Some(out)
 }
 
 /// Whether the two queries agree at some evaluation across the lag: the number of the
@@ -470,6 +478,15 @@ mod tests {
         assert_eq!(
             with_ranges_capped(r#"max_over_time(lag{job="a"}[5m:30s])"#, cap).as_deref(),
             Some(r#"max_over_time(lag{job="a"}[40s:30s])"#)
+        );
+        // A step longer than the shortened range would leave the subquery without a point.
+        assert_eq!(
+            with_ranges_capped(r#"max_over_time(lag{job="a"}[5m:1m])"#, cap).as_deref(),
+            Some(r#"max_over_time(lag{job="a"}[40s:40s])"#)
+        );
+        assert_eq!(
+            with_ranges_capped(r#"max_over_time(lag{job="a"}[5m:])"#, cap).as_deref(),
+            Some(r#"max_over_time(lag{job="a"}[40s:])"#)
         );
         // Only ranges longer than the cap; offsets, steps and brackets in strings stay.
         assert_eq!(
