@@ -116,11 +116,14 @@ fn matcher_view(matcher: structure::Matcher) -> Option<MatcherView> {
     })
 }
 
+/// A range's span and, in a subquery, its step's: see [`range_spans`].
+pub type RangeSpan = (Range<usize>, Option<Range<usize>>);
+
 /// Where each range selector's and subquery's range is written (`5m` in `x[5m]` and in
 /// `max_over_time(x[5m:30s])`), with the subquery's step (`30s`) when it has one: byte spans of
 /// the query. A query that does not parse is an `Err`; Grafana variables are allowed (a
 /// `[$__rate_interval]` range is not a duration and is left out).
-pub fn range_spans(query: &str) -> Result<Vec<(Range<usize>, Option<Range<usize>>)>, PromqlError> {
+pub fn range_spans(query: &str) -> Result<Vec<RangeSpan>, PromqlError> {
     use promql_parser::parser::token::{T_COLON, T_DURATION, T_LEFT_BRACKET, T_RIGHT_BRACKET};
     let Some(masked) = masked_for_parser(query)? else {
         return Ok(Vec::new());

@@ -256,7 +256,7 @@ pub fn with_ranges_capped(query: &str, cap: Duration) -> Option<String> {
     let duration = |span: &std::ops::Range<usize>| query.get(span.clone()).and_then(parse_prometheus_duration);
     let mut edits: Vec<std::ops::Range<usize>> = Vec::new();
     for (range, step) in spans {
-        if !duration(&range).is_some_and(|d| d > cap) {
+        if duration(&range).is_none_or(|d| d <= cap) {
             continue;
         }
         edits.push(range);
