@@ -66,13 +66,15 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
         return Ok(Outcome::CheckFailed);
     }
     let (journal, drift) = current_drift(locked.state)?;
-    if ctx.json() {
-        ctx.print_json(&plan_json(
+    // With --format json the plan is printed once, at the end, with what became of it (or the
+    // error in it): one document on stdout.
+    let document = if ctx.json() {
+        Some(serde_json::to_value(plan_json(
             "apply",
             phase,
             &changeset,
             super::drift::to_json(locked.state, &journal, &drift)?,
-        ))?;
+        ))?)
     } else {
         ctx.print(&super::drift::report(
             ctx,
@@ -82,7 +84,39 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
             "Applying records these edits as made outside pullover; a rollback keeps them.",
         )?)?;
         print_plan(ctx, phase, &changeset)?;
+        None
+    };
+    let applied_as = write_phase(ctx, args, locked, phase, &changeset, &applied, &drift, reload);
+    match (document, applied_as) {
+        (Some(mut document), Ok(entry)) => {
+            if let Some(object) = document.as_object_mut() {
+                let applied = entry.map_or(
+                    serde_json::Value::Bool(false),
+                    |entry| serde_json::json!({"history": entry}),
+                );
+                object.insert("applied".into(), applied);
+            }
+            ctx.print_json(&document)?;
+            Ok(Outcome::Success)
+        }
+        (Some(document), Err(error)) => Err(super::ErrorWithJson { document, error }.into()),
+        (None, applied_as) => applied_as.map(|_| Outcome::Success),
     }
+}
+
+/// After the plan is shown: confirms, writes and journals the phase, reloads Prometheus when
+/// asked. The history number of the entry, or `None` when the person declined.
+#[allow(clippy::too_many_arguments)]
+fn write_phase(
+    ctx: &Context,
+    args: &ApplyArgs,
+    locked: &crate::state::Locked<'_>,
+    phase: PhaseId,
+    changeset: &ChangeSet,
+    applied: &[crate::state::journal::AppliedPhase],
+    drift: &[engine::Drift],
+    reload: Option<(PrometheusClient, ConfigView)>,
+) -> Result<Option<usize>> {
     let waiting = changeset.waiting();
     if waiting > 0 {
         // Applying now would record the phase as done with its work left undone.
@@ -99,18 +133,20 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
         format!("Apply phase `{phase}`?")
     };
     if !ctx.confirm(&question, args.yes, "apply")? {
-        ctx.print("Nothing was written.\n")?;
-        return Ok(Outcome::Success);
+        if !ctx.json() {
+            ctx.print("Nothing was written.\n")?;
+        }
+        return Ok(None);
     }
     // What the phase found (the gateway's job and target, the apps and what they push) goes
     // into the journal with it: after `remove` discovery cannot find them any more.
     let found = Stack::load(&ctx.global.stack, &ctx.global.overrides())
         .ok()
         .and_then(|mut stack| {
-            live::fill_from_journal(&mut stack, &applied);
+            live::fill_from_journal(&mut stack, applied);
             Found::of(&stack).to_json()
         });
-    engine::record_edits(locked, &drift, &format!("apply of `{phase}`"))?;
+    engine::record_edits(locked, drift, &format!("apply of `{phase}`"))?;
     let seq = engine::execute_recording(
         locked,
         Action::Apply,
@@ -137,7 +173,7 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
             &live::runtime()?,
         )?;
     }
-    Ok(Outcome::Success)
+    Ok(Some(entry))
 }
 
 /// The changes of a plan saved by `plan --out FILE`, exactly as saved, after checking that

@@ -174,9 +174,33 @@ fn find_stack_root(ctx: &mut Context) -> Result<()> {
     Ok(())
 }
 
+/// An error of a command that had built its JSON document already (apply's plan): with
+/// `--format json` the document is printed with the error in it, one document on stdout.
+#[derive(Debug)]
+pub struct ErrorWithJson {
+    pub document: serde_json::Value,
+    pub error: anyhow::Error,
+}
+
+impl std::fmt::Display for ErrorWithJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+impl std::error::Error for ErrorWithJson {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
 /// The error as `--format json` prints it on stdout: `{"version":1,"error":{…}}` with a
-/// finding's fields.
+/// finding's fields (inside the command's own document when it had one, [`ErrorWithJson`]).
 pub fn error_json(err: &anyhow::Error) -> String {
+    let (err, mut document) = match err.downcast_ref::<ErrorWithJson>() {
+        Some(with) => (&with.error, with.document.clone()),
+        None => (err, serde_json::json!({"version": 1})),
+    };
     let diag = if let Some(diag) = err.downcast_ref::<Diagnostic>() {
         diag.clone()
     } else if let Some(state) = err.downcast_ref::<StateError>() {
@@ -188,8 +212,13 @@ pub fn error_json(err: &anyhow::Error) -> String {
     } else {
         Diagnostic::error(format!("{err:#}"))
     };
-    let mut text =
-        serde_json::to_string_pretty(&serde_json::json!({"version": 1, "error": diag.to_json()})).unwrap_or_default();
+    match document.as_object_mut() {
+        Some(object) => {
+            object.insert("error".into(), diag.to_json());
+        }
+        None => document = serde_json::json!({"version": 1, "error": diag.to_json()}),
+    }
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -197,6 +226,9 @@ pub fn error_json(err: &anyhow::Error) -> String {
 /// The error as a person reads it: a [`Diagnostic`] with its place and help,
 /// or the error chain on one line.
 pub fn render_error(err: &anyhow::Error, color: bool) -> String {
+    if let Some(with) = err.downcast_ref::<ErrorWithJson>() {
+        return render_error(&with.error, color);
+    }
     if let Some(diag) = err.downcast_ref::<Diagnostic>() {
         return diag.render(color);
     }

@@ -284,6 +284,10 @@ pub struct CompareSettings {
     /// A group whose last push is older than this counts as dead.
     pub max_push_age: Duration,
     pub concurrency: usize,
+    /// How far apart in time the two copies may be read: the push lag plus the app's scrape
+    /// interval (see [`TimingNoise`]). `None` when unknown: then every rate is judged by the
+    /// tolerance alone.
+    pub sampling_offset: Option<Duration>,
 }
 
 impl Default for CompareSettings {
@@ -293,7 +297,60 @@ impl Default for CompareSettings {
             tolerance: Tolerance::default(),
             max_push_age: Duration::from_secs(120),
             concurrency: 8,
+            sampling_offset: None,
         }
+    }
+}
+
+/// How many events a counter series counted in the window on each side, and how much one
+/// event adds to it: 1 for a count (`_total` with whole values, `_count`, `_bucket`), the mean
+/// observation for a histogram's or summary's `_sum` (its events are its `_count`'s).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventCounts {
+    pub old: f64,
+    pub new: f64,
+    pub size: f64,
+    /// What was counted: `events`, `observations` (a `_sum`'s) or `increments`.
+    pub what: &'static str,
+}
+
+/// The difference in a counter's rate that the timing of push and scrape alone explains when it
+/// counts few events (docs/verify.md, "Too few events to judge").
+///
+/// The pushed and the scraped copy read the same counter, but up to `offset` apart, so their
+/// windows cover the same events except those in strips of at most `offset` at either end.
+/// With events arriving at random (rate λ), the events in those strips are Poisson counts, and
+/// the difference between the two sides' counts has a variance of at most λ·2·offset =
+/// (a+b)·offset/window. A difference within three standard deviations of that, plus the one
+/// event that can always fall between two samples, is timing, not divergence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimingNoise {
+    pub window: Duration,
+    /// How far apart the two copies may be read; an offset longer than the window counts as
+    /// the window (the bound is then `1 + 3·sqrt(a+b)`).
+    pub offset: Duration,
+}
+
+impl TimingNoise {
+    /// The largest difference between event counts `a` and `b` that timing explains.
+    pub fn allowed_difference(&self, a: f64, b: f64) -> f64 {
+        let window = self.window.as_secs_f64();
+        let share = if window > 0.0 {
+            (self.offset.as_secs_f64() / window).min(1.0)
+        } else {
+            1.0
+        };
+        1.0 + 3.0 * ((a.max(0.0) + b.max(0.0)) * share).sqrt()
+    }
+
+    /// Whether rates `rate_old` and `rate_new` (per second, over the window) differ by no more
+    /// than timing explains for `events`.
+    pub fn explains(&self, rate_old: f64, rate_new: f64, events: EventCounts) -> bool {
+        if !(rate_old.is_finite() && rate_new.is_finite() && events.size.is_finite() && events.size > 0.0) {
+            return false;
+        }
+        let difference = (rate_old - rate_new).abs() * self.window.as_secs_f64() / events.size;
+        difference <= self.allowed_difference(events.old, events.new)
     }
 }
 
@@ -317,8 +374,8 @@ pub enum ComparedBy {
 /// platform, process and GC collectors, the Java clients' JVM metrics); see docs/verify.md.
 const RUNTIME_PREFIXES: [&str; 6] = ["process_", "nodejs_", "go_", "python_", "jvm_", "dotnet_"];
 
-/// Whether `metric`, compared by value, is a runtime snapshot ([`ComparedBy::Presence`]).
-fn is_runtime_snapshot(metric: &str) -> bool {
+/// Whether `metric` comes from a client library's runtime collector (by its name).
+fn is_runtime_metric(metric: &str) -> bool {
     RUNTIME_PREFIXES.iter().any(|prefix| metric.starts_with(prefix))
 }
 
@@ -326,7 +383,7 @@ fn is_runtime_snapshot(metric: &str) -> bool {
 /// metadata type (Prometheus `/api/v1/metadata`); without an entry, the name decides.
 pub fn compared_by(metric: &str, kinds: &BTreeMap<String, MetricKind>) -> ComparedBy {
     match by_kind_or_name(metric, kinds) {
-        ComparedBy::Value if is_runtime_snapshot(metric) => ComparedBy::Presence,
+        ComparedBy::Value if is_runtime_metric(metric) => ComparedBy::Presence,
         by => by,
     }
 }
@@ -373,6 +430,9 @@ pub enum Verdict {
     OnlyOnNew,
     /// A side has too few samples in the window to compute a rate.
     Inconclusive,
+    /// Rates differ beyond the tolerance, but by no more than the timing of push and scrape
+    /// explains for the few events counted ([`TimingNoise`]): neither agreement nor divergence.
+    TooFewEvents,
 }
 
 impl Verdict {
@@ -383,11 +443,14 @@ impl Verdict {
             Verdict::MissingOnNew => "missing on new",
             Verdict::OnlyOnNew => "only on new",
             Verdict::Inconclusive => "inconclusive",
+            Verdict::TooFewEvents => "too few events",
         }
     }
 
+    /// Whether the gate may open on this verdict. Too few events to judge is not evidence of
+    /// divergence; the check says so (docs/verify.md).
     pub fn passes(self) -> bool {
-        matches!(self, Verdict::Match | Verdict::OnlyOnNew)
+        matches!(self, Verdict::Match | Verdict::OnlyOnNew | Verdict::TooFewEvents)
     }
 }
 
@@ -401,6 +464,23 @@ pub struct SeriesComparison {
     pub new: Option<f64>,
     pub relative_difference: Option<f64>,
     pub within_tolerance: bool,
+    /// Events counted in the window on each side, and the difference timing explains, when
+    /// the difference was judged by them ([`Verdict::TooFewEvents`] or a difference beyond them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventJudgement>,
+}
+
+/// How a rate difference beyond the tolerance was weighed against the events counted.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct EventJudgement {
+    /// `events`, `observations` or `increments` ([`EventCounts::what`]).
+    pub what: &'static str,
+    pub old: f64,
+    pub new: f64,
+    /// The difference in events the rates amount to.
+    pub difference: f64,
+    /// The most that timing explains.
+    pub allowed: f64,
 }
 
 /// One row of the comparison table.
@@ -435,13 +515,40 @@ pub struct Side {
     pub resets: u64,
 }
 
-/// Compares one metric, old (pushed) against new (scraped).
+/// Compares one metric, old (pushed) against new (scraped), by the tolerance alone.
 pub fn compare_metric(
     metric: &str,
     compared_by: ComparedBy,
     old_side: &Side,
     new_side: &Side,
     tolerance: Tolerance,
+) -> MetricComparison {
+    let noise = TimingNoise {
+        window: Duration::ZERO,
+        offset: Duration::ZERO,
+    };
+    compare_metric_counting(
+        metric,
+        compared_by,
+        old_side,
+        new_side,
+        tolerance,
+        &noise,
+        &BTreeMap::new(),
+    )
+}
+
+/// Compares one metric, old (pushed) against new (scraped). A rate pair beyond the tolerance
+/// whose `events` (keyed like the sides) are few enough that `noise` explains the difference
+/// is [`Verdict::TooFewEvents`], not [`Verdict::Differs`].
+pub fn compare_metric_counting(
+    metric: &str,
+    compared_by: ComparedBy,
+    old_side: &Side,
+    new_side: &Side,
+    tolerance: Tolerance,
+    noise: &TimingNoise,
+    events: &BTreeMap<String, EventCounts>,
 ) -> MetricComparison {
     let (old_present, new_present) = (&old_side.present, &new_side.present);
     let (old, new) = (&old_side.values, &new_side.values);
@@ -450,6 +557,7 @@ pub fn compare_metric(
     let mut only_on_new = Vec::new();
     let mut inconclusive = false;
     let mut differs = false;
+    let mut too_few_events = false;
     let mut worst: Option<(f64, String)> = None;
     for key in old_present.union(new_present) {
         let (in_old, in_new) = (old_present.contains(key), new_present.contains(key));
@@ -460,12 +568,27 @@ pub fn compare_metric(
             only_on_new.push(key.clone());
         }
         let (old_value, new_value) = (old.get(key).copied(), new.get(key).copied());
+        let mut judgement = None;
         let (difference, within) = match (old_value, new_value) {
             (Some(a), Some(b)) if compared_by == ComparedBy::Presence => (Some(relative_difference(a, b)), true),
             (Some(a), Some(b)) => {
                 let difference = relative_difference(a, b);
                 let within = tolerance.accepts(a, b);
-                differs |= !within;
+                if !within {
+                    let counted = events.get(key).filter(|_| compared_by == ComparedBy::Rate);
+                    judgement = counted.map(|counts| EventJudgement {
+                        what: counts.what,
+                        old: counts.old,
+                        new: counts.new,
+                        difference: (a - b).abs() * noise.window.as_secs_f64() / counts.size,
+                        allowed: noise.allowed_difference(counts.old, counts.new),
+                    });
+                    if counted.is_some_and(|counts| noise.explains(a, b, *counts)) {
+                        too_few_events = true;
+                    } else {
+                        differs = true;
+                    }
+                }
                 if worst.as_ref().is_none_or(|(d, _)| difference > *d) {
                     worst = Some((difference, key.clone()));
                 }
@@ -484,6 +607,7 @@ pub fn compare_metric(
             new: new_value,
             relative_difference: difference,
             within_tolerance: within,
+            events: judgement,
         });
     }
     let verdict = if !missing_on_new.is_empty() {
@@ -492,6 +616,8 @@ pub fn compare_metric(
         Verdict::Differs
     } else if inconclusive {
         Verdict::Inconclusive
+    } else if too_few_events {
+        Verdict::TooFewEvents
     } else if old_present.is_empty() && !new_present.is_empty() {
         Verdict::OnlyOnNew
     } else {
@@ -600,6 +726,9 @@ pub struct MetricQueries {
     pub rate_new: String,
     pub resets_old: String,
     pub resets_new: String,
+    /// How often each side's value changed in the window: its number of increments.
+    pub changes_old: String,
+    pub changes_new: String,
 }
 
 pub fn metric_queries(spec: &DualRunSpec, metric: &str, window: Duration) -> MetricQueries {
@@ -611,6 +740,8 @@ pub fn metric_queries(spec: &DualRunSpec, metric: &str, window: Duration) -> Met
         rate_new: format!("rate({new}{range})"),
         resets_old: format!("resets({old}{range})"),
         resets_new: format!("resets({new}{range})"),
+        changes_old: format!("changes({old}{range})"),
+        changes_new: format!("changes({new}{range})"),
     }
 }
 
@@ -643,6 +774,163 @@ pub fn keyed_values(spec: &DualRunSpec, metric: &str, series: &[InstantSeries]) 
             (spec.pairing_key(&labels), item.sample.value)
         })
         .collect()
+}
+
+/// The rates of each counter-like metric: name → (pushed, scraped), keyed for pairing.
+pub type RateValues = BTreeMap<String, (SideValues, SideValues)>;
+
+/// The events each series of the counter `metric` counted in the window, where its values say
+/// what an event is: a `_bucket` or `_count` counts observations, a `_total` with whole values
+/// on both sides counts events (an integer counter that adds more than 1 at a time only looks
+/// like more events, so the bound stays strict), and a `_sum` has its `_count`'s events, each
+/// adding the mean observation. A runtime collector's other counters (`process_cpu_seconds_total`:
+/// read from the process at the moment it is asked, like its gauges) count their increments,
+/// `changes` over the window on each side, each the mean increment of the side that changes
+/// less often. An app's own counter that does not count whole events is judged by the
+/// tolerance alone: a steady counter's increments are no random events, and a doubled one
+/// would hide among few of them. `raw` are the counter values at the evaluation time, `rates`
+/// every rate compared.
+pub fn event_counts(
+    metric: &str,
+    rates: &RateValues,
+    changes: Option<&(SideValues, SideValues)>,
+    raw: (&SideValues, &SideValues),
+    window: Duration,
+) -> BTreeMap<String, EventCounts> {
+    let seconds = window.as_secs_f64();
+    let Some((rate_old, rate_new)) = rates.get(metric) else {
+        return BTreeMap::new();
+    };
+    let whole = |value: Option<&f64>| value.is_some_and(|v| v.is_finite() && v.fract() == 0.0);
+    let counts_observations = metric.ends_with("_bucket") || metric.ends_with("_count");
+    let mut counts = BTreeMap::new();
+    for (key, old) in rate_old {
+        let Some(new) = rate_new.get(key) else { continue };
+        let counted = if let Some(base) = metric.strip_suffix("_sum") {
+            let count_metric = format!("{base}_count");
+            let count_key = key.strip_prefix(metric).map(|labels| format!("{count_metric}{labels}"));
+            let count_rates = rates
+                .get(&count_metric)
+                .zip(count_key)
+                .and_then(|((o, n), k)| Some((*o.get(&k)?, *n.get(&k)?)));
+            let buckets = rates.get(&format!("{base}_bucket"));
+            count_rates.and_then(|(count_old, count_new)| {
+                let events = (count_old + count_new) * seconds;
+                // A histogram's buckets bound each observation; a summary has only the mean.
+                let size = match buckets {
+                    Some(buckets) => largest_observation(key.strip_prefix(metric)?, buckets, (count_old, count_new))?,
+                    None => (old + new) * seconds / events,
+                };
+                (events > 0.0).then_some(EventCounts {
+                    old: count_old * seconds,
+                    new: count_new * seconds,
+                    size,
+                    what: "observations",
+                })
+            })
+        } else if counts_observations || (whole(raw.0.get(key)) && whole(raw.1.get(key))) {
+            Some(EventCounts {
+                old: old * seconds,
+                new: new * seconds,
+                size: 1.0,
+                what: "events",
+            })
+        } else if is_runtime_metric(metric) {
+            changes
+                .and_then(|(o, n)| Some((*o.get(key)?, *n.get(key)?)))
+                .filter(|(changes_old, changes_new)| *changes_old > 0.0 && *changes_new > 0.0)
+                .map(|(changes_old, changes_new)| {
+                    let size = (old * seconds / changes_old).max(new * seconds / changes_new);
+                    EventCounts {
+                        old: old * seconds / size,
+                        new: new * seconds / size,
+                        size,
+                        what: "increments",
+                    }
+                })
+        } else {
+            None
+        };
+        if let Some(counted) = counted.filter(|c| c.size.is_finite() && c.size > 0.0) {
+            counts.insert(key.clone(), counted);
+        }
+    }
+    counts
+}
+
+/// How large an observation of a histogram series (`labels`, as in its `_sum`'s key) in the
+/// window was, at most, in the root-mean-square sense that the noise of a sum goes by: each
+/// observation counted as its bucket's upper bound `le`, on the side where that is larger.
+/// `None` when some fell above the highest finite bound: then nothing bounds them.
+fn largest_observation(labels: &str, buckets: &(SideValues, SideValues), count_rates: (f64, f64)) -> Option<f64> {
+    let mut largest: f64 = 0.0;
+    for (side, count) in [(&buckets.0, count_rates.0), (&buckets.1, count_rates.1)] {
+        let mut cumulative: Vec<(f64, f64)> = side
+            .iter()
+            .filter_map(|(key, rate)| {
+                let (le, rest) = without_label(key.split_once('{')?.1.strip_suffix('}')?, "le")?;
+                (format!("{{{rest}}}") == labels).then_some((le.parse::<f64>().ok()?, *rate))
+            })
+            .collect();
+        cumulative.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if count <= 0.0 || cumulative.is_empty() {
+            continue;
+        }
+        let (mut below, mut squares) = (0.0, 0.0);
+        for (le, rate) in cumulative {
+            let in_bucket = (rate - below).max(0.0);
+            if in_bucket > count * 1e-6 {
+                if !le.is_finite() {
+                    return None;
+                }
+                squares += in_bucket * le * le;
+            }
+            below = below.max(rate);
+        }
+        if below < count * (1.0 - 1e-6) {
+            return None;
+        }
+        largest = largest.max((squares / count).sqrt());
+    }
+    (largest.is_finite() && largest > 0.0).then_some(largest)
+}
+
+/// `label`'s value and the other labels, from the body of a pairing key (`a="1",le="0.5"`).
+fn without_label<'a>(body: &'a str, label: &str) -> Option<(String, String)> {
+    let mut value = None;
+    let mut rest: Vec<&'a str> = Vec::new();
+    let mut start = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    let bytes = body.as_bytes();
+    for (i, &byte) in bytes.iter().enumerate() {
+        match byte {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b',' if !in_string => {
+                rest.push(body.get(start..i)?);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < body.len() {
+        rest.push(body.get(start..)?);
+    }
+    rest.retain(
+        |pair| match pair.strip_prefix(label).and_then(|p| p.strip_prefix('=')) {
+            Some(quoted) => {
+                value = quoted
+                    .strip_prefix('"')
+                    .and_then(|q| q.strip_suffix('"'))
+                    .map(str::to_string);
+                false
+            }
+            None => true,
+        },
+    );
+    Some((value?, rest.join(",")))
 }
 
 /// Runs the comparison for one pushed group against its scrape target.
@@ -682,18 +970,27 @@ pub async fn compare_dual_run(
         .iter()
         .flat_map(|name| {
             let q = metric_queries(spec, name, settings.window);
-            [q.rate_old, q.rate_new, q.resets_old, q.resets_new]
+            [
+                q.rate_old,
+                q.rate_new,
+                q.resets_old,
+                q.resets_new,
+                q.changes_old,
+                q.changes_new,
+            ]
         })
         .collect();
     let mut rate_results = client
         .query_many(queries, Some(at), settings.concurrency)
         .await
         .into_iter();
-    let mut rates: BTreeMap<&String, [Vec<InstantSeries>; 4]> = BTreeMap::new();
+    let mut rates: BTreeMap<&String, [Vec<InstantSeries>; 6]> = BTreeMap::new();
     for name in &rate_metrics {
         rates.insert(
             name,
             [
+                next_vector(&mut rate_results)?,
+                next_vector(&mut rate_results)?,
                 next_vector(&mut rate_results)?,
                 next_vector(&mut rate_results)?,
                 next_vector(&mut rate_results)?,
@@ -703,6 +1000,33 @@ pub async fn compare_dual_run(
     }
 
     let empty = SideValues::new();
+    let rate_values: RateValues = rates
+        .iter()
+        .map(|(name, [rate_old, rate_new, ..])| {
+            (
+                (*name).clone(),
+                (keyed_values(spec, name, rate_old), keyed_values(spec, name, rate_new)),
+            )
+        })
+        .collect();
+    let change_counts: RateValues = rates
+        .iter()
+        .map(|(name, [.., changes_old, changes_new])| {
+            (
+                (*name).clone(),
+                (
+                    keyed_values(spec, name, changes_old),
+                    keyed_values(spec, name, changes_new),
+                ),
+            )
+        })
+        .collect();
+    // Without the offset nothing says how much timing explains: the tolerance alone judges.
+    let noise = TimingNoise {
+        window: settings.window,
+        offset: settings.sampling_offset.unwrap_or_default(),
+    };
+    let counts_events = settings.sampling_offset.is_some();
     let metrics = metric_names
         .iter()
         .map(|name| {
@@ -710,23 +1034,35 @@ pub async fn compare_dual_run(
             let new_values = new_by_metric.get(*name).unwrap_or(&empty);
             let old_present: BTreeSet<String> = old_values.keys().cloned().collect();
             let new_present: BTreeSet<String> = new_values.keys().cloned().collect();
-            match rates.get(name) {
-                Some([rate_old, rate_new, resets_old, resets_new]) => compare_metric(
+            match (rates.get(name), rate_values.get(*name)) {
+                (Some([_, _, resets_old, resets_new, ..]), Some((rate_old, rate_new))) => compare_metric_counting(
                     name,
                     ComparedBy::Rate,
                     &Side {
                         present: old_present,
-                        values: keyed_values(spec, name, rate_old),
+                        values: rate_old.clone(),
                         resets: sum_counts(resets_old),
                     },
                     &Side {
                         present: new_present,
-                        values: keyed_values(spec, name, rate_new),
+                        values: rate_new.clone(),
                         resets: sum_counts(resets_new),
                     },
                     settings.tolerance,
+                    &noise,
+                    &if counts_events {
+                        event_counts(
+                            name,
+                            &rate_values,
+                            change_counts.get(*name),
+                            (old_values, new_values),
+                            settings.window,
+                        )
+                    } else {
+                        BTreeMap::new()
+                    },
                 ),
-                None => compare_metric(
+                _ => compare_metric(
                     name,
                     compared_by(name, &kinds),
                     &Side {
@@ -1127,6 +1463,236 @@ mod tests {
         );
         assert_eq!(only_new.verdict, Verdict::OnlyOnNew);
         assert!(only_new.verdict.passes());
+    }
+
+    /// Rates over `window` of a counter that counted `old` and `new` events.
+    fn counted(old: f64, new: f64, window: f64) -> (Side, Side, BTreeMap<String, EventCounts>) {
+        let key = "gc_count{kind=\"minor\"}";
+        (
+            side(&[key], &[(key, old / window)], 0),
+            side(&[key], &[(key, new / window)], 0),
+            [(
+                key.to_string(),
+                EventCounts {
+                    old,
+                    new,
+                    size: 1.0,
+                    what: "events",
+                },
+            )]
+            .into(),
+        )
+    }
+
+    #[test]
+    fn a_difference_of_a_few_events_is_too_few_to_judge_and_thousands_still_differ() {
+        let tolerance = Tolerance {
+            relative: 0.2,
+            absolute: 1e-9,
+        };
+        // The demo: 3 garbage collections pushed, 2 scraped in a 5 s window, the copies read up
+        // to 3 s apart. 33% apart, and one collection is all it is.
+        let noise = TimingNoise {
+            window: Duration::from_secs(5),
+            offset: Duration::from_secs(3),
+        };
+        let (old, new, events) = counted(3.0, 2.0, 5.0);
+        let few = compare_metric_counting("gc_count", ComparedBy::Rate, &old, &new, tolerance, &noise, &events);
+        assert_eq!(few.verdict, Verdict::TooFewEvents);
+        assert_eq!(few.verdict.as_str(), "too few events");
+        assert!(few.verdict.passes());
+        let judged = few.series[0].events.expect("the events it was judged by");
+        assert_eq!((judged.old, judged.new), (3.0, 2.0));
+        assert!((judged.difference - 1.0).abs() < 1e-9, "{judged:?}");
+        // 1 + 3·sqrt((3+2)·3s/5s)
+        assert!((judged.allowed - (1.0 + 3.0 * 3f64.sqrt())).abs() < 1e-9, "{judged:?}");
+        // The same 33% over thousands of events in the default 5-minute window, copies read
+        // 30 s apart: far beyond what timing explains.
+        let noise = TimingNoise {
+            window: Duration::from_secs(300),
+            offset: Duration::from_secs(30),
+        };
+        let (old, new, events) = counted(3000.0, 2000.0, 300.0);
+        let many = compare_metric_counting("gc_count", ComparedBy::Rate, &old, &new, tolerance, &noise, &events);
+        assert_eq!(many.verdict, Verdict::Differs);
+        assert!(!many.verdict.passes());
+        // Even with the copies read a whole window apart (1 + 3·sqrt(a+b) ≈ 213).
+        let unknown = TimingNoise {
+            window: Duration::from_secs(300),
+            offset: Duration::from_secs(300),
+        };
+        let many = compare_metric_counting("gc_count", ComparedBy::Rate, &old, &new, tolerance, &unknown, &events);
+        assert_eq!(many.verdict, Verdict::Differs);
+        // A pair within the tolerance stays a match, and without event counts a difference
+        // beyond it is judged by the tolerance alone.
+        let (old, new, events) = counted(100.0, 99.0, 300.0);
+        let close = compare_metric_counting("gc_count", ComparedBy::Rate, &old, &new, tolerance, &noise, &events);
+        assert_eq!(close.verdict, Verdict::Match);
+        assert_eq!(close.series[0].events, None);
+        let (old, new, _) = counted(3.0, 2.0, 5.0);
+        let uncounted = compare_metric("gc_count", ComparedBy::Rate, &old, &new, tolerance);
+        assert_eq!(uncounted.verdict, Verdict::Differs);
+    }
+
+    #[test]
+    fn timing_explains_a_few_events_more_the_further_apart_the_copies_are_read() {
+        let noise = |window: u64, offset: u64| TimingNoise {
+            window: Duration::from_secs(window),
+            offset: Duration::from_secs(offset),
+        };
+        // One event can always fall between two samples.
+        assert_eq!(noise(300, 0).allowed_difference(5.0, 5.0), 1.0);
+        // 1 + 3·sqrt((a+b)·offset/window).
+        assert!((noise(300, 30).allowed_difference(3000.0, 2000.0) - (1.0 + 3.0 * 500f64.sqrt())).abs() < 1e-9);
+        assert!((noise(300, 300).allowed_difference(3000.0, 2000.0) - (1.0 + 3.0 * 5000f64.sqrt())).abs() < 1e-9);
+        // An offset longer than the window counts as the window.
+        assert_eq!(
+            noise(5, 60).allowed_difference(3.0, 2.0),
+            noise(5, 5).allowed_difference(3.0, 2.0)
+        );
+        // 10 events against none is not timing when the copies are read 3 s apart in 5 minutes.
+        let events = EventCounts {
+            old: 10.0,
+            new: 0.0,
+            size: 1.0,
+            what: "events",
+        };
+        assert!(!noise(300, 3).explains(10.0 / 300.0, 0.0, events));
+        assert!(!noise(300, 3).explains(f64::NAN, 0.0, events));
+        // Pushed at 8/s, served at 4/s over 6 s, read 2 s apart: 48 against 24 is no timing.
+        let doubled = EventCounts {
+            old: 48.0,
+            new: 24.0,
+            size: 1.0,
+            what: "events",
+        };
+        assert!(!noise(6, 2).explains(8.0, 4.0, doubled));
+    }
+
+    #[test]
+    fn events_are_counted_where_the_values_say_what_an_event_is() {
+        let window = Duration::from_secs(10);
+        let key = |name: &str| format!("{name}{{kind=\"minor\"}}");
+        let rates: RateValues = [
+            ("lat_bucket", 0.3, 0.2),
+            ("gc_count", 0.3, 0.2),
+            ("gc_sum", 0.06, 0.04),
+            ("requests_total", 2.0, 2.5),
+            ("process_cpu_seconds_total", 0.01, 0.02),
+            ("work_seconds_total", 0.01, 0.02),
+        ]
+        .iter()
+        .map(|(name, old, new)| {
+            (
+                name.to_string(),
+                (
+                    [(key(name), *old)].into_iter().collect(),
+                    [(key(name), *new)].into_iter().collect(),
+                ),
+            )
+        })
+        .collect();
+        let raw = |value: f64, name: &str| -> SideValues { [(key(name), value)].into_iter().collect() };
+        let changes: (SideValues, SideValues) = (
+            [
+                (key("process_cpu_seconds_total"), 5.0),
+                (key("work_seconds_total"), 5.0),
+            ]
+            .into_iter()
+            .collect(),
+            [
+                (key("process_cpu_seconds_total"), 20.0),
+                (key("work_seconds_total"), 20.0),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        let counts = |name: &str, old: f64, new: f64| {
+            event_counts(name, &rates, Some(&changes), (&raw(old, name), &raw(new, name)), window)
+                .get(&key(name))
+                .copied()
+        };
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        let bucket = counts("lat_bucket", 0.5, 0.5).expect("a bucket counts observations");
+        assert!(close(bucket.old, 3.0) && close(bucket.new, 2.0) && bucket.size == 1.0);
+        // A summary's sum has its count's events, each the mean observation (1.0 s over 5).
+        let sum = counts("gc_sum", 0.37, 0.35).expect("a sum counts its _count's events");
+        assert!(
+            close(sum.old, 3.0) && close(sum.new, 2.0) && close(sum.size, 0.2),
+            "{sum:?}"
+        );
+        assert!(
+            counts("requests_total", 120.0, 121.0).is_some(),
+            "whole values count events"
+        );
+        assert_eq!(
+            counts("requests_total", 120.5, 121.0),
+            None,
+            "no changes counted for it"
+        );
+        // Seconds are not events: 0.1 s in 5 pushes, 0.2 s in 20 scrapes; the pushed copy's
+        // increments (0.02 s) are the coarser, so 5 against 10 of them.
+        let cpu = counts("process_cpu_seconds_total", 1.25, 1.5).expect("increments");
+        assert!(
+            close(cpu.size, 0.02) && close(cpu.old, 5.0) && close(cpu.new, 10.0),
+            "{cpu:?}"
+        );
+        // An app's own seconds counter: the tolerance alone (its increments are no events).
+        assert_eq!(counts("work_seconds_total", 1.25, 1.5), None);
+    }
+
+    #[test]
+    fn a_histograms_sum_is_weighed_by_its_largest_possible_observation() {
+        let window = Duration::from_secs(10);
+        let side = |pairs: &[(&str, f64)]| -> SideValues { pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect() };
+        let buckets = |slow: f64| {
+            side(&[
+                (r#"lat_bucket{code="200",le="0.01"}"#, 0.2),
+                (r#"lat_bucket{code="200",le="0.1"}"#, slow),
+                (r#"lat_bucket{code="200",le="+Inf"}"#, 0.3),
+            ])
+        };
+        let mut rates: RateValues = BTreeMap::new();
+        rates.insert("lat_bucket".into(), (buckets(0.3), buckets(0.3)));
+        rates.insert(
+            "lat_count".into(),
+            (
+                side(&[(r#"lat_count{code="200"}"#, 0.3)]),
+                side(&[(r#"lat_count{code="200"}"#, 0.3)]),
+            ),
+        );
+        // Three requests each side, one of them slow: the sums 70% apart.
+        rates.insert(
+            "lat_sum".into(),
+            (
+                side(&[(r#"lat_sum{code="200"}"#, 0.0085)]),
+                side(&[(r#"lat_sum{code="200"}"#, 0.0025)]),
+            ),
+        );
+        let sum = |rates: &RateValues| {
+            event_counts("lat_sum", rates, None, (&SideValues::new(), &SideValues::new()), window)
+                .get(r#"lat_sum{code="200"}"#)
+                .copied()
+        };
+        // Two in the 0.01 s bucket, one in the 0.1 s one: sqrt((2·0.01² + 0.1²)/3).
+        let counted = sum(&rates).expect("bounded by the buckets");
+        assert_eq!(counted.what, "observations");
+        assert!((counted.size - (0.0102f64 / 3.0).sqrt()).abs() < 1e-9, "{counted:?}");
+        let noise = TimingNoise {
+            window,
+            offset: Duration::from_secs(2),
+        };
+        // 0.06 s apart is one slow observation more on one side: timing.
+        assert!(noise.explains(0.0085, 0.0025, counted));
+        // A thousandfold sum (milliseconds written as seconds) is no timing.
+        assert!(!noise.explains(8.5, 0.0025, counted));
+        // An observation above every finite bound: nothing bounds it, the tolerance judges.
+        rates.insert("lat_bucket".into(), (buckets(0.2), buckets(0.3)));
+        assert_eq!(sum(&rates), None);
+        assert_eq!(
+            without_label(r#"code="2,0",le="0.5""#, "le"),
+            Some(("0.5".to_string(), r#"code="2,0""#.to_string()))
+        );
     }
 
     #[test]

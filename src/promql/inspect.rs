@@ -7,7 +7,7 @@ use std::ops::Range;
 use super::grafana::{self, GrafanaQuery};
 use super::strings::{self, ValueShape};
 use super::structure::{self, MatchOp, MetricName};
-use super::{PromqlError, parse_expression};
+use super::{PromqlError, masked_for_parser, parse_expression};
 
 /// One selector as written: its literal metric name and matchers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +114,46 @@ fn matcher_view(matcher: structure::Matcher) -> Option<MatcherView> {
         exact,
         label: matcher.label.text?,
     })
+}
+
+/// A range's span and, in a subquery, its step's: see [`range_spans`].
+pub type RangeSpan = (Range<usize>, Option<Range<usize>>);
+
+/// Where each range selector's and subquery's range is written (`5m` in `x[5m]` and in
+/// `max_over_time(x[5m:30s])`), with the subquery's step (`30s`) when it has one: byte spans of
+/// the query. A query that does not parse is an `Err`; Grafana variables are allowed (a
+/// `[$__rate_interval]` range is not a duration and is left out).
+pub fn range_spans(query: &str) -> Result<Vec<RangeSpan>, PromqlError> {
+    use promql_parser::parser::token::{T_COLON, T_DURATION, T_LEFT_BRACKET, T_RIGHT_BRACKET};
+    let Some(masked) = masked_for_parser(query)? else {
+        return Ok(Vec::new());
+    };
+    let tokens = structure::tokens(&masked.text).map_err(|message| PromqlError::syntax(0..query.len(), message))?;
+    let outside_variables = |span: &Range<usize>| {
+        masked
+            .variables
+            .iter()
+            .all(|v| v.span.end <= span.start || v.span.start >= span.end)
+    };
+    let mut spans = Vec::new();
+    for (i, open) in tokens.iter().enumerate() {
+        let (Some(range), Some(after)) = (tokens.get(i + 1), tokens.get(i + 2)) else {
+            continue;
+        };
+        if open.id != T_LEFT_BRACKET || range.id != T_DURATION || !outside_variables(&range.span) {
+            continue;
+        }
+        let step = match (after.id, tokens.get(i + 3), tokens.get(i + 4)) {
+            (T_RIGHT_BRACKET, _, _) => None,
+            (T_COLON, Some(step), Some(close)) if step.id == T_DURATION && close.id == T_RIGHT_BRACKET => {
+                Some(step.span.clone()).filter(outside_variables)
+            }
+            (T_COLON, _, _) => None,
+            _ => continue,
+        };
+        spans.push((range.span.clone(), step));
+    }
+    Ok(spans)
 }
 
 #[cfg(test)]

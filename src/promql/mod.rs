@@ -37,7 +37,7 @@ use std::rc::Rc;
 
 pub use dialect::{Dialect, PrometheusVersion, VersionSource, accepted_by, enabled_features};
 pub use error::{PromqlError, PromqlErrorKind};
-pub use inspect::{MatcherView, SelectorView, selectors};
+pub use inspect::{MatcherView, SelectorView, range_spans, selectors};
 
 use grafana::GrafanaQuery;
 use rewrite::{Analysis, Rewriter};

@@ -394,8 +394,12 @@ fn load(
         }
         None => None,
     };
-    // A typo'd --app/--gateway is an error naming the nearest service, not a quiet guess.
+    // A typo'd --app/--gateway, or `service:` in pullover.yaml, is an error naming the nearest
+    // service, not a quiet guess.
     let overrides = &flags::check(compose.as_ref(), overrides)?;
+    if let (Some(settings), Some(source)) = (&settings_file, &settings_source) {
+        flags::check_settings(compose.as_ref(), settings, source)?;
+    }
 
     let (prometheus_dialect, why) = prometheus_version::resolve(compose.as_ref(), &pinned, settings_source.as_ref())?;
     found.push(why);

@@ -361,6 +361,7 @@ fn dual_run_settings() -> CompareSettings {
         },
         max_push_age: Duration::from_secs(3),
         concurrency: 4,
+        sampling_offset: None,
     }
 }
 

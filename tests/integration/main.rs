@@ -14,6 +14,7 @@ mod concurrency;
 mod crash;
 mod dashboards;
 mod dashboards_live;
+mod demo;
 mod dialects;
 mod docs;
 mod dual_run;

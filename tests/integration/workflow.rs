@@ -96,6 +96,45 @@ fn a_typo_in_gateway_is_an_error_naming_the_nearest_service() {
 }
 
 #[test]
+fn a_typo_in_pullover_yaml_is_an_error_at_its_place_naming_the_nearest_service() {
+    let p = pullover().stack("seed");
+    p.write("pullover.yaml", "apps:\n  - service: metrics-apy\n    port: 8080\n");
+    let before = p.hashes();
+    let run = p.run(["apply", "scrape", "--yes"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains(
+            "pullover.yaml: `service: metrics-apy` under `apps:` is not a service of docker-compose.yml; did you mean metrics-api?"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--> pullover.yaml:2:14"), "{}", run.stderr);
+    assert!(run.stderr.contains("help: service: metrics-api"), "{}", run.stderr);
+    assert_eq!(p.hashes(), before, "nothing written");
+
+    p.write("pullover.yaml", "gateway:\n  service: \"pushgatway\"\n");
+    let run = p.run(["--format", "json", "plan"]);
+    run.code(1);
+    let error = json_error(&run.stdout);
+    assert_eq!(error["id"], "unknown-service", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("did you mean pushgateway?"),
+        "{error}"
+    );
+    // A host outside Compose spelled as one is still fine.
+    p.write(
+        "pullover.yaml",
+        "apps:\n  - service: metrics.example\n    port: 8080\n    pushed_job: pushgateway\n",
+    );
+    let run = p.run(["plan", "scrape"]);
+    assert!(!run.stderr.contains("not a service"), "{}", run.stderr);
+}
+
+#[test]
 fn a_name_far_from_every_service_lists_the_services() {
     let p = pullover().stack("seed");
     let run = p.run(["--app", "zzz:1", "plan"]);
@@ -188,6 +227,49 @@ fn a_usage_error_with_format_json_is_json_too() {
     let error = json_error(&run.stdout);
     assert_eq!(error["id"], "usage");
     assert!(error["message"].as_str().unwrap().contains("--no-such-flag"), "{error}");
+}
+
+#[test]
+fn apply_with_format_json_prints_one_document_the_plan_with_its_error_or_its_history_entry() {
+    let p = pullover().stack("seed");
+    // No terminal to confirm on and no --yes: the plan and the refusal, in one document.
+    let run = p.run(["--format", "json", "apply", "expose"]);
+    run.code(1);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {}", run.stdout));
+    assert_eq!(json["version"], 1, "{json}");
+    assert_eq!(json["command"], "apply", "{json}");
+    assert_eq!(json["phase"], "expose", "{json}");
+    assert!(
+        json["changes"][0]["diff"]
+            .as_str()
+            .is_some_and(|d| d.contains("/metrics")),
+        "{json}"
+    );
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs a confirmation"),
+        "{json}"
+    );
+    assert!(json.get("applied").is_none(), "{json}");
+    assert!(
+        !p.path().join(".pullover/journal.jsonl").exists(),
+        "nothing was applied"
+    );
+    assert!(
+        run.stderr.contains("error: apply needs a confirmation"),
+        "{}",
+        run.stderr
+    );
+
+    let run = p.run(["--format", "json", "apply", "expose", "--yes"]);
+    run.success();
+    let json: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {}", run.stdout));
+    assert_eq!(json["applied"], serde_json::json!({"history": 1}), "{json}");
+    assert!(json.get("error").is_none(), "{json}");
 }
 
 #[test]

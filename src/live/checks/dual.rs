@@ -34,6 +34,10 @@ pub struct DualRunTable {
     pub evaluated_at: f64,
     pub push_age_seconds: Option<f64>,
     pub max_push_age_seconds: f64,
+    /// How far apart in time the pushed and the scraped copy may be read (the push lag plus
+    /// the app's scrape interval), which bounds the difference timing explains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampling_offset_seconds: Option<f64>,
     pub metrics: Vec<MetricComparison>,
     /// Counters that differ and reset within the window: when they last reset (Unix seconds).
     /// Such a metric cannot be judged until the reset is out of the window.
@@ -46,7 +50,7 @@ pub struct DualRunTable {
 }
 
 impl DualRunTable {
-    fn new(app: &App, spec: &DualRunSpec, report: DualRunReport) -> DualRunTable {
+    fn new(app: &App, spec: &DualRunSpec, report: DualRunReport, spec_offset: Option<Duration>) -> DualRunTable {
         DualRunTable {
             app: app.service.clone(),
             pushed_instance: spec.pushed.instance.clone(),
@@ -58,6 +62,7 @@ impl DualRunTable {
             evaluated_at: report.evaluated_at,
             push_age_seconds: report.push_age_seconds,
             max_push_age_seconds: report.max_push_age.as_secs_f64(),
+            sampling_offset_seconds: spec_offset.map(|o| o.as_secs_f64()),
             metrics: report.metrics,
             reset_at: BTreeMap::new(),
             window_series: None,
@@ -98,6 +103,7 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
     let mut problems: Vec<String> = Vec::new();
     let mut inconclusive: Vec<String> = Vec::new();
     let mut reset: Vec<String> = Vec::new();
+    let mut too_few: Vec<&MetricComparison> = Vec::new();
     for metric in &table.metrics {
         match metric.verdict {
             // A counter that reset within the window: the two sides see the reset at
@@ -129,6 +135,7 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
                 metric.series_old
             )),
             Verdict::Inconclusive => inconclusive.push(metric.metric.clone()),
+            Verdict::TooFewEvents => too_few.push(metric),
             Verdict::Match | Verdict::OnlyOnNew => {}
         }
     }
@@ -160,6 +167,17 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
                 inconclusive.join(", ")
             ),
         )
+    } else if !too_few.is_empty() {
+        let names: Vec<&str> = too_few.iter().map(|m| m.metric.as_str()).collect();
+        (
+            Status::Warn,
+            format!(
+                "{} pushed metrics agree with the scraped ones within {tolerance} over {window}; {} counted too few events to judge ({}): they differ by no more than the timing of push and scrape explains; {push_age}",
+                compared.saturating_sub(too_few.len()),
+                too_few.len(),
+                names.join(", ")
+            ),
+        )
     } else {
         (
             Status::Pass,
@@ -169,6 +187,11 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
         )
     };
     let mut check = Check::new(CheckKind::DualRun, subject, status, detail);
+    for metric in &too_few {
+        if let Some(note) = too_few_events_note(metric, &window, table.sampling_offset_seconds) {
+            check = check.note(note);
+        }
+    }
     for metric in &table.metrics {
         if metric.resets_old != metric.resets_new {
             check = check.note(format!(
@@ -178,6 +201,37 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
         }
     }
     check
+}
+
+/// `nodejs_gc_duration_seconds_count: 3 vs 2 events in 5s (33.3% apart); …`: the numbers
+/// behind a [`Verdict::TooFewEvents`], from its most different series.
+fn too_few_events_note(metric: &MetricComparison, window: &str, offset_seconds: Option<f64>) -> Option<String> {
+    let (series, events) = metric
+        .series
+        .iter()
+        .filter_map(|series| Some((series, series.events?)))
+        .max_by(|a, b| a.1.difference.total_cmp(&b.1.difference))?;
+    let count = |n: f64| {
+        if (n - n.round()).abs() < 0.05 {
+            format!("{}", n.round())
+        } else {
+            format!("{n:.1}")
+        }
+    };
+    let offset = match offset_seconds {
+        Some(seconds) => format!("the two copies are read up to {seconds:.1}s apart"),
+        None => "how far apart the two copies are read is unknown".to_string(),
+    };
+    let what = events.what;
+    Some(format!(
+        "{}: {} vs {} {what} in {window} ({:.1}% apart, a difference of {}); {offset}, which explains a difference of up to {:.1}",
+        series.key,
+        count(events.old),
+        count(events.new),
+        series.relative_difference.unwrap_or(0.0) * 100.0,
+        count(events.difference),
+        events.allowed
+    ))
 }
 
 /// The pushed groups to compare for `app`: as configured, else as Pushgateway or Prometheus
@@ -270,11 +324,12 @@ pub async fn dual_run_checks(
     let gateway_interval = targets
         .of_job(&source.gateway_job)
         .find_map(|t| t.scrape_interval_duration());
-    let compare_settings = CompareSettings {
+    let mut compare_settings = CompareSettings {
         window: settings.window,
         tolerance: settings.tolerance,
         max_push_age: settings.max_push_age,
         concurrency: settings.concurrency,
+        sampling_offset: None,
     };
     for app in &stack.settings.apps {
         let Some(target) = find_app_target(targets, app) else {
@@ -369,9 +424,12 @@ pub async fn dual_run_checks(
                 label: "comparing pushed and scraped series",
                 total: 0,
             });
+            let scrape_interval = target.scrape_interval_duration().unwrap_or(Duration::from_secs(15));
+            compare_settings.sampling_offset =
+                Some(settle::push_lag(client, scrape_interval, std::time::SystemTime::now()).await);
             let report = compare_dual_run(client, &spec, &compare_settings).await;
             progress(ProgressEvent::Finish);
-            let mut table = DualRunTable::new(app, &spec, report?);
+            let mut table = DualRunTable::new(app, &spec, report?, compare_settings.sampling_offset);
             table.reset_at = reset_times(client, &spec, &table).await?;
             checks.push(dual_run_check(&subject, &table));
             if settings.window_series {
@@ -514,6 +572,7 @@ pub(crate) mod tests {
             evaluated_at: 0.0,
             push_age_seconds: push_age,
             max_push_age_seconds: 120.0,
+            sampling_offset_seconds: None,
             metrics,
             reset_at: BTreeMap::new(),
             window_series: None,
@@ -578,6 +637,60 @@ pub(crate) mod tests {
             "cannot tell yet: http_requests_total counter reset at 2026-11-25T07:31:43Z (1 pushed, 1 scraped in the window); compare again after 2026-11-25T07:36:43Z"
         );
         assert!(!check.detail.contains("differs"));
+    }
+
+    #[test]
+    fn too_few_events_to_judge_is_said_and_does_not_close_the_gate() {
+        let mut gc = metric(
+            "nodejs_gc_duration_seconds_count",
+            ComparedBy::Rate,
+            Some(1.0 / 3.0),
+            Verdict::TooFewEvents,
+        );
+        gc.series = vec![crate::live::compare::SeriesComparison {
+            key: r#"nodejs_gc_duration_seconds_count{kind="minor"}"#.into(),
+            old: Some(0.6),
+            new: Some(0.4),
+            relative_difference: Some(1.0 / 3.0),
+            within_tolerance: false,
+            events: Some(crate::live::compare::EventJudgement {
+                what: "events",
+                old: 3.0,
+                new: 2.0,
+                difference: 1.0,
+                allowed: 6.196,
+            }),
+        }];
+        let mut t = table(
+            vec![
+                metric("http_requests_total", ComparedBy::Rate, Some(0.0), Verdict::Match),
+                gc,
+            ],
+            Some(0.4),
+        );
+        t.window_seconds = 5.0;
+        t.sampling_offset_seconds = Some(3.0);
+        let check = dual_run_check("s", &t);
+        assert_eq!(check.status, Status::Warn);
+        assert!(!check.status.fails());
+        assert_eq!(
+            check.detail,
+            "1 pushed metrics agree with the scraped ones within 5% over 5s; 1 counted too few events to judge (nodejs_gc_duration_seconds_count): they differ by no more than the timing of push and scrape explains; last push 0.4s ago"
+        );
+        assert_eq!(
+            check.notes,
+            [
+                r#"nodejs_gc_duration_seconds_count{kind="minor"}: 3 vs 2 events in 5s (33.3% apart, a difference of 1); the two copies are read up to 3.0s apart, which explains a difference of up to 6.2"#
+            ]
+        );
+        // Next to a real difference it is the difference that speaks.
+        t.metrics.push(metric(
+            "page_views_total",
+            ComparedBy::Rate,
+            Some(0.5),
+            Verdict::Differs,
+        ));
+        assert_eq!(dual_run_check("s", &t).status, Status::Fail);
     }
 
     #[test]

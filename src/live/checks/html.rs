@@ -158,6 +158,7 @@ fn verdict_status(verdict: Verdict) -> Status {
         Verdict::Match | Verdict::OnlyOnNew => Status::Pass,
         Verdict::Differs | Verdict::MissingOnNew => Status::Fail,
         Verdict::Inconclusive => Status::Inconclusive,
+        Verdict::TooFewEvents => Status::Warn,
     }
 }
 
@@ -511,6 +512,7 @@ mod tests {
             new: Some(1.0 + difference),
             relative_difference: Some(difference),
             within_tolerance: verdict == Verdict::Match,
+            events: None,
         }];
         metric
     }

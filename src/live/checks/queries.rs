@@ -579,6 +579,17 @@ pub struct PairVerdict {
     pub series_old: usize,
     pub series_new: usize,
     pub max_relative_difference: Option<f64>,
+    /// Set when the pair was compared with its ranges shortened to the rewrite's series' age.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shortened_range: Option<ShortenedRange>,
+}
+
+/// A query's longest range, and the shorter one it was compared over because the rewrite's
+/// series had not existed that long (docs/verify.md).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ShortenedRange {
+    pub range_seconds: f64,
+    pub compared_seconds: f64,
 }
 
 /// Series keyed by their labels except the ones that say where they came from (old and new
@@ -647,6 +658,7 @@ pub fn compare_outcomes(old: &Outcome, new: &Outcome, tolerance: Tolerance, valu
         series_old: count(old),
         series_new: count(new),
         max_relative_difference: max,
+        shortened_range: None,
     };
     match (old, new) {
         (_, Outcome::Skipped(why)) | (Outcome::Skipped(why), _) => {
@@ -708,7 +720,11 @@ pub fn compare_outcomes(old: &Outcome, new: &Outcome, tolerance: Tolerance, valu
                 }
             };
             if old_keys.is_empty() && new_keys.is_empty() {
-                return verdict(Status::Warn, "no data on either side; nothing to compare".into(), None);
+                return verdict(
+                    Status::Warn,
+                    "no data on either side: the original returns nothing either, so nothing to compare (not evidence against the rewrite)".into(),
+                    None,
+                );
             }
             if new_keys.is_empty() {
                 return verdict(
@@ -949,12 +965,16 @@ pub async fn compare_query_sources(
 }
 
 /// A verdict that may be the sampling's doing rather than the rewrite's: both returned series,
-/// and their values (or counts) differ.
+/// and their values (or counts) differ; or the rewrite returned nothing, which a query over a
+/// range longer than the rewrite's series have existed does before its first point (a
+/// `[5m:30s]` subquery); the second look fails it again unless those series exist.
 fn worth_a_second_look(verdict: &PairVerdict) -> bool {
     verdict.status == Status::Fail
         && verdict.series_old > 0
-        && verdict.series_new > 0
-        && (verdict.detail.starts_with("differs by") || verdict.detail.starts_with("a different number of series"))
+        && ((verdict.series_new > 0
+            && (verdict.detail.starts_with("differs by")
+                || verdict.detail.starts_with("a different number of series")))
+            || (verdict.series_new == 0 && verdict.detail.starts_with("empty where the original returned")))
 }
 
 /// One check line per file, from its compared pairs.
@@ -1014,6 +1034,20 @@ pub fn file_checks(file: &str, pairs: &[&PairResult]) -> Check {
     let mut check = Check::new(CheckKind::Queries, file, status, detail);
     for pair in failed {
         check = check.note(format!("{}: {}", pair.owner, pair.verdict.detail));
+    }
+    // Said on the check itself: these passed over less history than their range.
+    let shortened: Vec<&&PairResult> = pairs
+        .iter()
+        .filter(|p| p.verdict.status == Status::Pass && p.verdict.shortened_range.is_some())
+        .collect();
+    if !shortened.is_empty() {
+        check.detail.push_str(&format!(
+            " ({} of them over a range shortened to the new series' age, below)",
+            shortened.len()
+        ));
+        for pair in shortened {
+            check = check.note(format!("{}: {}", pair.owner, pair.verdict.detail));
+        }
     }
     check
 }
@@ -1088,6 +1122,7 @@ pub async fn query_checks(
                 context.at,
                 lag,
                 settings.tolerance,
+                context.scrape_interval,
             )
             .await?;
             if let Some(verdict) = settled.verdict(&pair.verdict, now) {

@@ -284,6 +284,7 @@ pub(crate) mod tests {
                 evaluated_at: 0.0,
                 push_age_seconds: Some(1.0),
                 max_push_age_seconds: 120.0,
+                sampling_offset_seconds: None,
                 metrics: vec![
                     metric("http_requests_total", ComparedBy::Rate, Some(0.5), Verdict::Differs),
                     metric("queue_depth", ComparedBy::Value, Some(0.0), Verdict::Match),

@@ -11,15 +11,17 @@
 //!    tolerance), the two agree up to the lag.
 //! 2. **Reset.** A counter the queries read that reset within the query's range (plus the
 //!    lag), on either side: "cannot tell yet: counter reset at …".
-//! 3. **Young series.** The rewrite's series are younger than the query's range: "cannot
-//!    tell yet".
+//! 3. **Young series.** The rewrite's series are younger than the query's range. Both queries
+//!    run again with every range longer than the series' age shortened to it (less the lag),
+//!    so that both read the same stretch of time: when they agree there, the pair passes and
+//!    says over how long it was compared; otherwise "cannot tell yet" (docs/verify.md).
 //!
 //! Only then does it differ.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use super::queries::{PairVerdict, keyed};
+use super::queries::{PairVerdict, ShortenedRange, keyed};
 use super::{Status, format_duration, rfc3339, unix_seconds};
 use crate::live::compare::Tolerance;
 use crate::live::error::LiveError;
@@ -166,6 +168,14 @@ pub enum Settled {
     Reset { at: f64, until: f64 },
     /// The rewrite's series began at `since`, less than `range` ago.
     Young { since: f64, range: Duration },
+    /// The rewrite's series are younger than `range`, and the two agree with every range
+    /// shortened to `compared` (the time both have data).
+    AgreeOverAge {
+        since: f64,
+        range: Duration,
+        compared: Duration,
+        series: usize,
+    },
     /// Still differs.
     Differs,
 }
@@ -201,6 +211,28 @@ impl Settled {
                     failed.detail
                 ),
             ),
+            Settled::AgreeOverAge {
+                since,
+                range,
+                compared,
+                series,
+            } => {
+                return Some(PairVerdict {
+                    status: Status::Pass,
+                    detail: format!(
+                        "{series} series agree over the last {}, as long as the rewrite's series have existed: its {} range shortened to that; over the full range from {} (at one instant: {})",
+                        format_duration(*compared),
+                        format_duration(*range),
+                        rfc3339(since + range.as_secs_f64()),
+                        failed.detail
+                    ),
+                    shortened_range: Some(ShortenedRange {
+                        range_seconds: range.as_secs_f64(),
+                        compared_seconds: compared.as_secs_f64(),
+                    }),
+                    ..failed.clone()
+                });
+            }
             Settled::Differs => return None,
         };
         Some(PairVerdict {
@@ -215,15 +247,48 @@ fn round_ms(duration: Duration) -> Duration {
     Duration::from_millis(duration.as_millis() as u64 / 100 * 100)
 }
 
-/// Runs the pair again across the lag, then looks for resets and young series.
-pub async fn second_look(
+/// `query` with every range (of a range selector or subquery) longer than `cap`, and every
+/// subquery step longer than the range it is left with, written as `cap`: so that a shortened
+/// subquery still has a step inside its range. `None` when no range is longer or the query
+/// does not parse.
+pub fn with_ranges_capped(query: &str, cap: Duration) -> Option<String> {
+    let spans = crate::promql::range_spans(query).ok()?;
+    let duration = |span: &std::ops::Range<usize>| query.get(span.clone()).and_then(parse_prometheus_duration);
+    let mut edits: Vec<std::ops::Range<usize>> = Vec::new();
+    for (range, step) in spans {
+        if duration(&range).is_none_or(|d| d <= cap) {
+            continue;
+        }
+        edits.push(range);
+        if let Some(step) = step.filter(|s| duration(s).is_some_and(|d| d > cap)) {
+            edits.push(step);
+        }
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    let written = format_duration(cap);
+    let mut out = String::with_capacity(query.len());
+    let mut copied = 0;
+    for span in edits {
+        out.push_str(query.get(copied..span.start)?);
+        out.push_str(&written);
+        copied = span.end;
+    }
+    out.push_str(query.get(copied..)?);
+    Some(out)
+}
+
+/// Whether the two queries agree at some evaluation across the lag: the number of the
+/// original's series when they do.
+async fn agree_across_lag(
     client: &PrometheusClient,
     old_query: &str,
     new_query: &str,
     at: SystemTime,
     lag: Duration,
     tolerance: Tolerance,
-) -> Result<Settled, LiveError> {
+) -> Result<Option<usize>, LiveError> {
     let mut old_results = Vec::new();
     let mut new_results = Vec::new();
     for step in 0..=LAG_STEPS {
@@ -234,8 +299,22 @@ pub async fn second_look(
         new_results.push(client.query(new_query, Some(when)).await?.data);
     }
     let (old, new) = (value_ranges(&old_results), value_ranges(&new_results));
-    if ranges_agree(&old, &new, tolerance) {
-        return Ok(Settled::WithinLag { lag, series: old.len() });
+    Ok(ranges_agree(&old, &new, tolerance).then_some(old.len()))
+}
+
+/// Runs the pair again across the lag, then looks for resets and young series. A range
+/// shortened to a young series' age is at least four `scrape_interval`s (what a `rate()` needs).
+pub async fn second_look(
+    client: &PrometheusClient,
+    old_query: &str,
+    new_query: &str,
+    at: SystemTime,
+    lag: Duration,
+    tolerance: Tolerance,
+    scrape_interval: Duration,
+) -> Result<Settled, LiveError> {
+    if let Some(series) = agree_across_lag(client, old_query, new_query, at, lag, tolerance).await? {
+        return Ok(Settled::WithinLag { lag, series });
     }
     let range = longest_range(old_query)
         .max(longest_range(new_query))
@@ -273,6 +352,22 @@ pub async fn second_look(
         if let Some(since) = youngest
             && now - since + lag.as_secs_f64() < range.as_secs_f64()
         {
+            // Every evaluation across the lag must find both sides' data in the whole range.
+            let compared = Duration::from_secs((now - since - lag.as_secs_f64()).max(0.0) as u64);
+            if compared >= scrape_interval * 4
+                && let (Some(old_capped), Some(new_capped)) = (
+                    with_ranges_capped(old_query, compared),
+                    with_ranges_capped(new_query, compared),
+                )
+                && let Some(series) = agree_across_lag(client, &old_capped, &new_capped, at, lag, tolerance).await?
+            {
+                return Ok(Settled::AgreeOverAge {
+                    since,
+                    range,
+                    compared,
+                    series,
+                });
+            }
             return Ok(Settled::Young { since, range });
         }
     }
@@ -357,6 +452,7 @@ mod tests {
             series_old: 1,
             series_new: 1,
             max_relative_difference: Some(0.073),
+            shortened_range: None,
         };
         let verdict = Settled::Reset {
             at: 1795591903.0,
@@ -374,6 +470,72 @@ mod tests {
             verdict.detail
         );
         assert_eq!(Settled::Differs.verdict(&failed, 0.0), None);
+    }
+
+    #[test]
+    fn ranges_longer_than_the_new_series_age_are_shortened_to_it_and_nothing_else() {
+        let cap = Duration::from_secs(40);
+        assert_eq!(
+            with_ranges_capped(r#"max_over_time(lag{job="a"}[5m:30s])"#, cap).as_deref(),
+            Some(r#"max_over_time(lag{job="a"}[40s:30s])"#)
+        );
+        // A step longer than the shortened range would leave the subquery without a point.
+        assert_eq!(
+            with_ranges_capped(r#"max_over_time(lag{job="a"}[5m:1m])"#, cap).as_deref(),
+            Some(r#"max_over_time(lag{job="a"}[40s:40s])"#)
+        );
+        assert_eq!(
+            with_ranges_capped(r#"max_over_time(lag{job="a"}[5m:])"#, cap).as_deref(),
+            Some(r#"max_over_time(lag{job="a"}[40s:])"#)
+        );
+        // Only ranges longer than the cap; offsets, steps and brackets in strings stay.
+        assert_eq!(
+            with_ranges_capped(
+                r#"sum(rate(a_total{code=~"[45]..", p="[5m]"}[4s])) / sum(rate(a_total[1h] offset 1d))"#,
+                cap
+            )
+            .as_deref(),
+            Some(r#"sum(rate(a_total{code=~"[45]..", p="[5m]"}[4s])) / sum(rate(a_total[40s] offset 1d))"#)
+        );
+        assert_eq!(with_ranges_capped("rate(a_total[30s])", cap), None);
+        assert_eq!(with_ranges_capped("rate(a_total[", cap), None);
+        assert_eq!(with_ranges_capped("sum(a_total)", cap), None);
+        assert_eq!(
+            with_ranges_capped("rate(a_total[$__rate_interval]) + rate(b_total[10m])", cap).as_deref(),
+            Some("rate(a_total[$__rate_interval]) + rate(b_total[40s])")
+        );
+    }
+
+    #[test]
+    fn agreeing_over_the_new_series_age_passes_and_says_over_how_long() {
+        let failed = PairVerdict {
+            status: Status::Fail,
+            detail: "differs by 12.0% at {} (tolerance 5.0%)".into(),
+            series_old: 1,
+            series_new: 1,
+            max_relative_difference: Some(0.12),
+            shortened_range: None,
+        };
+        let verdict = Settled::AgreeOverAge {
+            since: 1795591903.0,
+            range: Duration::from_secs(300),
+            compared: Duration::from_secs(40),
+            series: 1,
+        }
+        .verdict(&failed, 1795591950.0)
+        .unwrap();
+        assert_eq!(verdict.status, Status::Pass);
+        assert_eq!(
+            verdict.detail,
+            "1 series agree over the last 40s, as long as the rewrite's series have existed: its 5m range shortened to that; over the full range from 2026-11-25T07:36:43Z (at one instant: differs by 12.0% at {} (tolerance 5.0%))"
+        );
+        assert_eq!(
+            verdict.shortened_range,
+            Some(ShortenedRange {
+                range_seconds: 300.0,
+                compared_seconds: 40.0
+            })
+        );
     }
 
     #[test]

@@ -248,6 +248,7 @@ mod tests {
             new: difference.map(|_| 1.0),
             relative_difference: difference,
             within_tolerance: within,
+            events: None,
         }
     }
 

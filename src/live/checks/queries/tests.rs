@@ -286,6 +286,7 @@ fn a_file_check_lists_the_failing_pairs() {
             series_old: 1,
             series_new: 0,
             max_relative_difference: None,
+            shortened_range: None,
         },
     };
     let pairs = [
@@ -306,5 +307,52 @@ fn a_file_check_lists_the_failing_pairs() {
     assert_eq!(
         check.notes,
         ["panel \"Queue\": empty where the original returned 1 series"]
+    );
+}
+
+#[test]
+fn a_file_check_says_which_pairs_passed_over_a_shortened_range_and_what_had_no_data() {
+    let pair = |owner: &str, status: Status, detail: &str, shortened: bool| PairResult {
+        file: "d.json".into(),
+        location: "/panels/0/targets/0/expr".into(),
+        owner: owner.into(),
+        kind: PairKind::Panel,
+        old_query: "a".into(),
+        new_query: "b".into(),
+        unresolved_variables: vec![],
+        verdict: PairVerdict {
+            status,
+            detail: detail.into(),
+            series_old: 1,
+            series_new: 1,
+            max_relative_difference: None,
+            shortened_range: shortened.then_some(super::ShortenedRange {
+                range_seconds: 300.0,
+                compared_seconds: 40.0,
+            }),
+        },
+    };
+    let pairs = [
+        pair("panel \"Requests\"", Status::Pass, "1 series agree", false),
+        pair("panel \"Lag\"", Status::Pass, "1 series agree over the last 40s", true),
+    ];
+    let refs: Vec<&PairResult> = pairs.iter().collect();
+    let check = file_checks("d.json", &refs);
+    assert_eq!(check.status, Status::Pass);
+    assert_eq!(
+        check.detail,
+        "2 rewritten queries return what the originals did (1 of them over a range shortened to the new series' age, below)"
+    );
+    assert_eq!(check.notes, ["panel \"Lag\": 1 series agree over the last 40s"]);
+
+    // A query without data in either form is a warning: visible, and the gate stays open.
+    let empty = QueryData::Vector(Vec::new());
+    let nothing = compare_outcomes(&Outcome::Data(empty.clone()), &Outcome::Data(empty), tolerance(), None);
+    assert_eq!(nothing.status, Status::Warn);
+    assert!(!nothing.status.fails());
+    assert!(
+        nothing.detail.starts_with("no data on either side"),
+        "{}",
+        nothing.detail
     );
 }
