@@ -379,6 +379,23 @@ fn is_runtime_metric(metric: &str) -> bool {
     RUNTIME_PREFIXES.iter().any(|prefix| metric.starts_with(prefix))
 }
 
+/// Whether every series `query` selects is a runtime collector's gauge (by name: a runtime
+/// prefix, no counter-like suffix), so that a rewritten query over them is judged, like
+/// dual-run judges those gauges, by the series being there on both sides: its values differ
+/// between two reads of the process by nature. A query that does not parse, or selects a
+/// series without a literal name, is not.
+pub fn reads_only_runtime_gauges(query: &str) -> bool {
+    let Ok(selectors) = crate::promql::selectors(query) else {
+        return false;
+    };
+    !selectors.is_empty()
+        && selectors.iter().all(|selector| {
+            selector.metric.as_deref().is_some_and(|metric| {
+                is_runtime_metric(metric) && by_kind_or_name(metric, &BTreeMap::new()) == ComparedBy::Value
+            })
+        })
+}
+
 /// Counter-like series are compared by rate. `kinds` maps metric family names to their
 /// metadata type (Prometheus `/api/v1/metadata`); without an entry, the name decides.
 pub fn compared_by(metric: &str, kinds: &BTreeMap<String, MetricKind>) -> ComparedBy {

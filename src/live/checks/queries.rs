@@ -19,7 +19,7 @@ use super::runner::{Job, JobOutput, RunOptions, RunStats, is_query_error, run_jo
 use super::settle;
 use super::{Check, CheckKind, History, Progress, Status, VerifySettings, format_duration, unix_seconds};
 use crate::dashboard::{self, Model, SiteKind};
-use crate::live::compare::{SOURCE_LABELS, Tolerance, promql_string, relative_difference};
+use crate::live::compare::{SOURCE_LABELS, Tolerance, promql_string, reads_only_runtime_gauges, relative_difference};
 use crate::live::error::LiveError;
 use crate::live::model::{Labels, QueryData, Targets};
 use crate::live::prometheus::PrometheusClient;
@@ -939,6 +939,9 @@ pub async fn compare_query_sources(
             }
         };
         let mut verdict = compare_outcomes(&old_outcome, &new_outcome, settings.tolerance, p.label.as_deref());
+        if differs_only_in_value(&verdict) && reads_only_runtime_gauges(&p.new.text) {
+            verdict = by_presence(verdict);
+        }
         let mut unresolved: Vec<String> = p.old.unresolved.clone();
         for name in &p.new.unresolved {
             if !unresolved.contains(name) {
@@ -962,6 +965,23 @@ pub async fn compare_query_sources(
         });
     }
     Ok((pairs, notes, stats))
+}
+
+/// Both sides returned the same series, and only their values differ.
+fn differs_only_in_value(verdict: &PairVerdict) -> bool {
+    verdict.status == Status::Fail && verdict.series_new > 0 && verdict.detail.starts_with("differs by")
+}
+
+/// The verdict for a query over runtime gauges whose series are all there on both sides.
+fn by_presence(verdict: PairVerdict) -> PairVerdict {
+    PairVerdict {
+        status: Status::Pass,
+        detail: format!(
+            "{} series on both sides; compared by presence, as a runtime gauge is (its values differ between two reads of the process: {})",
+            verdict.series_new, verdict.detail
+        ),
+        ..verdict
+    }
 }
 
 /// A verdict that may be the sampling's doing rather than the rewrite's: both returned series,

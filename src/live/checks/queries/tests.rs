@@ -234,6 +234,36 @@ fn a_missing_series_or_a_different_value_fails_naming_it() {
     assert_eq!(differs.max_relative_difference, Some(0.5));
 }
 
+/// The seed's "Event loop lag" panel: the pushed and the scraped copy of a runtime gauge are
+/// two reads of the process at different moments, so only their presence is judged; a
+/// missing series, a counter or an app's own gauge still fail on their values.
+#[test]
+fn a_query_over_runtime_gauges_is_judged_by_its_series_being_there_on_both_sides() {
+    let old = vector(&[(&[], 0.012)]);
+    let lag = "max_over_time(nodejs_eventloop_lag_seconds{job=\"metrics-api\"}[5m:30s])";
+    let differs = compare_outcomes(&old, &vector(&[(&[], 0.016)]), tolerance(), None);
+    assert!(differs_only_in_value(&differs) && reads_only_runtime_gauges(lag));
+    let judged = by_presence(differs);
+    assert_eq!(judged.status, Status::Pass);
+    assert!(
+        judged
+            .detail
+            .starts_with("1 series on both sides; compared by presence"),
+        "{}",
+        judged.detail
+    );
+    let missing = compare_outcomes(&old, &vector(&[]), tolerance(), None);
+    assert!(!differs_only_in_value(&missing));
+    for not_a_runtime_gauge in [
+        "rate(process_cpu_seconds_total{job=\"metrics-api\"}[5m])",
+        "queue_depth{job=\"metrics-api\"}",
+        "nodejs_heap_size_used_bytes / queue_depth",
+        "{__name__=~\"nodejs_.*\"}",
+    ] {
+        assert!(!reads_only_runtime_gauges(not_a_runtime_gauge), "{not_a_runtime_gauge}");
+    }
+}
+
 #[test]
 fn a_failing_rewrite_fails_and_a_failing_original_is_only_noted() {
     let ok = vector(&[(&[], 1.0)]);
