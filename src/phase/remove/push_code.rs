@@ -51,11 +51,11 @@ pub(super) fn plan(stack: &Stack) -> Outcome {
             if !seen.insert(file.path.clone()) {
                 continue;
             }
-            if let Some(config) = SpringConfig::read(file.path.as_str(), file.text()) {
-                if config.configures_push() {
-                    switch_spring_push_off(app, file, &config, &mut outcome);
-                    continue;
-                }
+            if let Some(config) = SpringConfig::read(file.path.as_str(), file.text())
+                && config.configures_push()
+            {
+                switch_spring_push_off(app, file, &config, &mut outcome);
+                continue;
             }
             let calls = app_code::push_calls(file.text());
             let Some(first) = calls.first() else { continue };
