@@ -1,7 +1,8 @@
 //! Phase 0, `expose`: each app that only pushes serves its metrics for scraping, as a
 //! minimal diff of its own code in its own style (indentation, quotes, semicolons), and its
 //! Compose service exposes the port. The scrape job `scrape` then adds reads the same port
-//! (the app's, from Compose) and path (`/metrics`).
+//! (the app's, from Compose) and path (`/metrics`; a Spring Boot app's actuator path,
+//! [`metrics_path`]). A Spring Boot app is changed by its config alone (`expose/spring.rs`).
 //!
 //! What the code says decides: an app whose code already serves /metrics (a route,
 //! prometheus_client's server, promhttp, simpleclient's HTTPServer, the actuator endpoint)
