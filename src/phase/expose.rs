@@ -127,7 +127,7 @@ pub fn metrics_path(stack: &Stack, app: &App) -> String {
     let configs = spring_configs(&files);
     let micrometer = configs
         .iter()
-        .any(|(_, c)| c.configures_push() || c.exposes_prometheus());
+        .any(|(_, c)| c.push_enabled().is_some() || c.exposes_prometheus());
     if !micrometer || !has_prometheus_registry(&files) {
         return chosen.clone();
     }
@@ -183,7 +183,9 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                     .tip("name its code with `code:` for it under `apps:` in pullover.yaml; `pullover verify` checks its /metrics live"),
                 );
             }
-            Exposure::PushesOnly { .. } if !spring_configs(&files).is_empty() => {
+            // Pushing by its config alone: the config is what changes. (A Spring app that pushes
+            // from its Java code falls through to the snippet below.)
+            Exposure::PushesOnly { .. } if spring_configs(&files).iter().any(|(_, c)| c.push_enabled().is_some()) => {
                 let (next, edited) = plan_spring(stack, app, &files, builder);
                 builder = next;
                 if edited {

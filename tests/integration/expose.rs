@@ -757,3 +757,31 @@ fn remove_push_code_switches_the_micrometer_push_off_in_the_same_file() {
         );
     }
 }
+
+/// A Spring app whose push is in its Java code (simpleclient), its Micrometer push off: the
+/// config is not what pushes, so it is not edited; the snippet says what to add.
+#[test]
+fn a_spring_app_pushing_from_its_java_code_gets_a_snippet_and_no_config_edit() {
+    let p = pullover().stack("tests/push-only/spring-yaml");
+    let config = "billing/src/main/resources/application.yml";
+    p.write(config, &p.read(config).replace("enabled: true", "enabled: false"));
+    p.write(
+        "billing/src/main/java/com/example/billing/NightlyPush.java",
+        "package com.example.billing;\n\nimport io.prometheus.client.CollectorRegistry;\nimport io.prometheus.client.exporter.PushGateway;\n\nclass NightlyPush {\n    void push(CollectorRegistry registry) throws Exception {\n        new PushGateway(\"pushgateway:9091\").pushAdd(registry, \"billing\");\n    }\n}\n",
+    );
+    let run = p.run(["plan", "expose"]);
+    run.success();
+    assert!(
+        run.stdout.contains("todo [serve-metrics-by-hand]")
+            && run.stdout.contains("simpleclient")
+            && !run.stdout.contains("diff --git"),
+        "{}",
+        run.stdout
+    );
+    p.run(["apply", "scrape", "--yes"]).success();
+    assert_eq!(
+        metrics_path_of(&p, "billing").as_deref(),
+        Some("/metrics"),
+        "its Micrometer push is off: the snippet's HTTPServer serves /metrics"
+    );
+}
