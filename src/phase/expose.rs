@@ -1,7 +1,8 @@
 //! Phase 0, `expose`: each app that only pushes serves its metrics for scraping, as a
 //! minimal diff of its own code in its own style (indentation, quotes, semicolons), and its
 //! Compose service exposes the port. The scrape job `scrape` then adds reads the same port
-//! (the app's, from Compose) and path (`/metrics`).
+//! (the app's, from Compose) and path (`/metrics`; a Spring Boot app's actuator path,
+//! [`metrics_path`]). A Spring Boot app is changed by its config alone (`expose/spring.rs`).
 //!
 //! What the code says decides: an app whose code already serves /metrics (a route,
 //! prometheus_client's server, promhttp, simpleclient's HTTPServer, the actuator endpoint)
@@ -13,6 +14,7 @@
 
 mod node;
 mod python;
+mod spring;
 mod style;
 
 use yaml_serde::Value;
@@ -21,6 +23,7 @@ use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Location, Severity}
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit};
 use crate::stack::app_code::serving::{self, Client};
+use crate::stack::app_code::spring::{self as spring_config, SpringConfig};
 use crate::stack::app_code::{self, Instance};
 use crate::stack::source::SourceFile;
 use crate::stack::{App, Stack};
@@ -64,6 +67,22 @@ pub enum Exposure {
 /// Whether the app's code serves metrics, pushes only, or cannot tell.
 pub fn exposure(stack: &Stack, app: &App) -> Exposure {
     let files = stack.code_of(app);
+    // A Spring Boot app is read by its config alone: Micrometer pushes or serves as it says.
+    let configs = spring_configs(&files);
+    if let Some((file, config)) = configs.iter().find(|(_, c)| c.exposes_prometheus()) {
+        let offset = config.get(spring_config::EXPOSURE_INCLUDE).map_or(0, |s| s.offset);
+        return Exposure::Serves {
+            file: file.path.to_string(),
+            line: file.line_col(offset).0,
+            how: "the actuator's prometheus endpoint",
+        };
+    }
+    if let Some((file, setting)) = configs.iter().find_map(|(f, c)| c.push_enabled().map(|s| (f, s))) {
+        return Exposure::PushesOnly {
+            file: file.path.to_string(),
+            line: file.line_col(setting.offset).0,
+        };
+    }
     if let Some((file, serving)) = files
         .iter()
         .find_map(|f| serving::serves_metrics(f.text()).map(|s| (f, s)))
@@ -81,6 +100,44 @@ pub fn exposure(stack: &Stack, app: &App) -> Exposure {
         },
         None => Exposure::Unknown,
     }
+}
+
+/// The app's Spring Boot config files (`application.yml`, `application-prod.properties`), read.
+fn spring_configs<'s>(files: &[&'s SourceFile]) -> Vec<(&'s SourceFile, SpringConfig)> {
+    files
+        .iter()
+        .filter_map(|f| SpringConfig::read(f.path.as_str(), f.text()).map(|c| (*f, c)))
+        .collect()
+}
+
+/// Whether the app's build (pom.xml, build.gradle) has Micrometer's Prometheus registry.
+fn has_prometheus_registry(files: &[&SourceFile]) -> bool {
+    spring_config::has_prometheus_registry(files.iter().map(|f| (f.path.as_str(), f.text())))
+}
+
+/// The path the scrape job reads `app` at: the actuator's prometheus endpoint for a Spring
+/// Boot app whose Micrometer registry pushes or is served (what `expose` makes it serve), else
+/// `scrape.metrics_path`. A `metrics_path` set in pullover.yaml wins for every app.
+pub fn metrics_path(stack: &Stack, app: &App) -> String {
+    let chosen = &stack.settings.scrape.metrics_path;
+    if *chosen != crate::stack::settings::ScrapeSettings::default().metrics_path {
+        return chosen.clone();
+    }
+    let files = stack.code_of(app);
+    let configs = spring_configs(&files);
+    let micrometer = configs
+        .iter()
+        .any(|(_, c)| c.push_enabled().is_some() || c.exposes_prometheus());
+    if !micrometer || !has_prometheus_registry(&files) {
+        return chosen.clone();
+    }
+    // The file that moves the endpoint (a profile's may) says where; else the default place.
+    let default = "/actuator/prometheus";
+    configs
+        .iter()
+        .map(|(_, c)| c.prometheus_path())
+        .find(|p| p != default)
+        .unwrap_or_else(|| default.to_string())
 }
 
 /// The first file with a push call, and the call's offset.
@@ -126,6 +183,15 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                     .tip("name its code with `code:` for it under `apps:` in pullover.yaml; `pullover verify` checks its /metrics live"),
                 );
             }
+            // Pushing by its config alone: the config is what changes. (A Spring app that pushes
+            // from its Java code falls through to the snippet below.)
+            Exposure::PushesOnly { .. } if spring_configs(&files).iter().any(|(_, c)| c.push_enabled().is_some()) => {
+                let (next, edited) = plan_spring(stack, app, &files, builder);
+                builder = next;
+                if edited {
+                    exposed.push(app);
+                }
+            }
             Exposure::PushesOnly { .. } => {
                 let Some((file, offset)) = pushing_file(&files) else {
                     continue;
@@ -170,6 +236,83 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     }
     builder = expose_ports(stack, &exposed, builder)?;
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// A Spring Boot app whose Micrometer registry pushes: its config exposes the actuator's
+/// `prometheus` endpoint (`expose/spring.rs`), in the file that lists what the actuator
+/// exposes, else in the one that turns the push on. Says whether it planned the edit.
+fn plan_spring(stack: &Stack, app: &App, files: &[&SourceFile], builder: ChangeSetBuilder) -> (ChangeSetBuilder, bool) {
+    let configs = spring_configs(files);
+    let include = spring_config::EXPOSURE_INCLUDE;
+    let Some((file, config)) = configs
+        .iter()
+        .find(|(_, c)| c.get(include).is_some())
+        .or_else(|| configs.iter().find(|(_, c)| c.push_enabled().is_some()))
+    else {
+        return (builder, false);
+    };
+    let at = |offset: usize| Location::at(file, offset);
+    let offset = config.push_enabled().or(config.get(include)).map_or(0, |s| s.offset);
+    let by_hand = |reason: String, snippet: String| {
+        Finding::new(
+            "serve-metrics-by-hand",
+            Severity::Todo,
+            format!(
+                "{} pushes with Micrometer and serves no /actuator/prometheus, and pullover does not edit its config: {reason}",
+                app.service
+            ),
+        )
+        .tip(format!("add by hand, then `pullover verify`:\n{snippet}"))
+        .at(at(offset))
+    };
+    if !has_prometheus_registry(files) {
+        let finding = by_hand(
+            "no pom.xml or build.gradle with `micrometer-registry-prometheus` was read, and without it the actuator has no prometheus endpoint".into(),
+            format!("the dependency io.micrometer:micrometer-registry-prometheus\n{}", spring::snippet()),
+        );
+        return (builder.finding(finding), false);
+    }
+    let mut builder = builder;
+    if let Some(port) = configs
+        .iter()
+        .find_map(|(_, c)| c.get("management.server.port"))
+        .filter(|p| p.value != app.port.to_string())
+    {
+        builder = builder.finding(
+            Finding::new(
+                "actuator-on-another-port",
+                Severity::Todo,
+                format!(
+                    "{}'s actuator listens on management.server.port {}, the scrape job targets port {}",
+                    app.service, port.value, app.port
+                ),
+            )
+            .tip("set `port:` for the app under `apps:` in pullover.yaml to the actuator's port")
+            .at(Location::at(file, port.offset)),
+        );
+    }
+    match spring::plan(file.text(), config) {
+        Ok(after) => (
+            builder.modify(
+                file,
+                after,
+                format!(
+                    "{} serves its metrics at {} on port {} (the actuator's prometheus endpoint)",
+                    app.service,
+                    metrics_path(stack, app),
+                    app.port
+                ),
+            ),
+            true,
+        ),
+        Err(unplanned) => (
+            builder.finding(by_hand(
+                unplanned.reason,
+                unplanned.snippet.unwrap_or_else(spring::snippet),
+            )),
+            false,
+        ),
+    }
 }
 
 /// The edit for the file that pushes, by its client.

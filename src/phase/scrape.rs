@@ -196,7 +196,10 @@ fn scrape_job(app: &App, stack: &Stack, labels: &[(String, String)]) -> (Value, 
     {
         job.insert("scrape_timeout".into(), Value::String(scrape.interval.clone()));
     }
-    job.insert("metrics_path".into(), Value::String(scrape.metrics_path.clone()));
+    job.insert(
+        "metrics_path".into(),
+        Value::String(super::expose::metrics_path(stack, app)),
+    );
     let mut static_config = Mapping::new();
     static_config.insert("targets".into(), Value::Sequence(vec![Value::String(app.target())]));
     if !labels.is_empty() {

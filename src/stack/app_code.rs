@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 pub mod serving;
+pub mod spring;
 
 /// File names (suffixes) read as app code or app config.
 pub const CODE_SUFFIXES: &[&str] = &[
@@ -43,6 +44,10 @@ pub const CODE_SUFFIXES: &[&str] = &[
     ".properties",
     ".json",
     "Dockerfile",
+    // A Java app's build: which Micrometer registry it has.
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
 ];
 
 /// Folders never read as app code: dependencies and build output.

@@ -514,3 +514,274 @@ fn a_fastapi_app_serves_what_it_pushes_and_stops_pushing() {
         },
     );
 }
+
+/// The Spring Boot apps that push with Micrometer, with the config file that turns the push
+/// on. They are checked by their config alone: their Maven/Gradle dependencies are not fetched
+/// here and the apps do not run.
+const SPRING: &[(&str, &str, &str)] = &[
+    (
+        "tests/push-only/spring-yaml",
+        "billing",
+        "billing/src/main/resources/application.yml",
+    ),
+    (
+        "tests/push-only/spring-properties",
+        "ledger",
+        "ledger/src/main/resources/application.properties",
+    ),
+];
+
+/// The lines of `before` that `after` removes, and the lines it inserts.
+fn changed_lines(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
+    let diff = similar::TextDiff::from_lines(before, after);
+    let of = |tag| {
+        diff.iter_all_changes()
+            .filter(|c| c.tag() == tag)
+            .map(|c| c.value().to_string())
+            .collect()
+    };
+    (of(similar::ChangeTag::Delete), of(similar::ChangeTag::Insert))
+}
+
+/// The `metrics_path` of the job named `job` in the stack's prometheus.yml.
+fn metrics_path_of(p: &crate::support::Pullover, job: &str) -> Option<String> {
+    let prometheus: yaml_serde::Value =
+        yaml_serde::from_str(&p.read("prometheus/prometheus.yml")).expect("prometheus.yml parses");
+    let jobs = prometheus.get("scrape_configs")?.as_sequence()?;
+    let job = jobs
+        .iter()
+        .find(|j| j.get("job_name").and_then(|n| n.as_str()) == Some(job))?;
+    Some(
+        job.get("metrics_path")
+            .and_then(|m| m.as_str())
+            .unwrap_or("/metrics (Prometheus' default)")
+            .to_string(),
+    )
+}
+
+#[test]
+fn a_spring_app_is_exposed_by_its_config_alone_and_scraped_at_the_actuator_path() {
+    use pullover::stack::app_code::spring::SpringConfig;
+    for (stack, app, config) in SPRING {
+        let p = pullover().stack(stack);
+        let original = p.hashes();
+        let before = p.read(config);
+        let read = SpringConfig::read(config, &before).expect("a Spring config");
+        assert!(
+            read.push_enabled().is_some() && !read.exposes_prometheus(),
+            "{stack}: the fixture pushes and serves nothing"
+        );
+        // Skipping expose is allowed, and scrape says what that means.
+        let scrape = p.run(["plan", "scrape"]);
+        assert!(
+            scrape.stdout.contains("hazard [app-serves-no-metrics]"),
+            "{stack}:\n{}",
+            scrape.stdout
+        );
+        p.run(["apply", "expose", "--yes"]).success();
+        let after = p.read(config);
+        let (removed, inserted) = changed_lines(&before, &after);
+        assert_eq!(inserted.len(), 1, "{stack}: {inserted:?}");
+        assert!(removed.len() <= 1, "{stack}: {removed:?}");
+        // An include line it had is extended, keeping what it listed; else one line is added.
+        for old in &removed {
+            let kept = old.trim_end();
+            assert!(
+                inserted[0].starts_with(kept) && inserted[0].trim_end() == format!("{kept},prometheus"),
+                "{stack}: `{old}` became `{}`",
+                inserted[0]
+            );
+        }
+        // The file's line ending and spacing.
+        assert_eq!(inserted[0].ends_with("\r\n"), before.contains("\r\n"), "{stack}");
+        let exposed = SpringConfig::read(config, &after).expect("still a Spring config");
+        assert!(exposed.exposes_prometheus(), "{stack}:\n{after}");
+        assert!(exposed.push_enabled().is_some(), "{stack}: the push stays until remove");
+        // Everything but the config is as it was (the Compose service has its port already).
+        let mut others = p.hashes();
+        others.remove(*config);
+        let mut original_others = original.clone();
+        original_others.remove(*config);
+        assert_eq!(others, original_others, "{stack}: expose changed another file");
+
+        let scrape = p.run(["plan", "scrape"]);
+        scrape.success();
+        assert!(
+            !scrape.stdout.contains("app-serves-no-metrics"),
+            "{stack}:\n{}",
+            scrape.stdout
+        );
+        p.run(["apply", "scrape", "--yes"]).success();
+        assert_eq!(
+            metrics_path_of(&p, app).as_deref(),
+            Some("/actuator/prometheus"),
+            "{stack}:\n{}",
+            p.read("prometheus/prometheus.yml")
+        );
+        assert_eq!(
+            metrics_path_of(&p, "pushgateway").as_deref(),
+            Some("/metrics (Prometheus' default)"),
+            "{stack}: the gateway's job is not touched"
+        );
+        p.run(["rollback", "--yes"]).success();
+        p.run(["rollback", "--yes"]).success();
+        assert_eq!(p.hashes(), original, "{stack}: rollback is not byte-identical");
+    }
+}
+
+#[test]
+fn the_plans_of_a_spring_app_change_one_config_line_and_scrape_the_actuator_path() {
+    let p = pullover().stack("tests/push-only/spring-yaml");
+    let run = p.run(["plan", "expose"]);
+    run.success();
+    insta::assert_snapshot!(p.clean(&run.stdout), @"
+    Phase 0/5 `expose`: make each app that only pushes serve its metrics at /metrics
+
+    diff --git a/billing/src/main/resources/application.yml b/billing/src/main/resources/application.yml
+    --- a/billing/src/main/resources/application.yml
+    +++ b/billing/src/main/resources/application.yml
+    @@ -11,7 +11,7 @@
+         web:
+           exposure:
+             # health for the load balancer, info for the release dashboard
+    -        include: health,info
+    +        include: health,info,prometheus
+       endpoint:
+         health:
+           probes:
+
+    Plan: 1 file to change, 0 to create, 0 to delete (+1 −1 lines).
+    Apply it with `pullover apply expose`.
+    ");
+    p.run(["apply", "expose", "--yes"]).success();
+    let run = p.run(["plan", "scrape"]);
+    run.success();
+    insta::assert_snapshot!(p.clean(&run.stdout), @r#"
+    Phase 1/5 `scrape`: add a direct scrape job for each app
+
+    diff --git a/prometheus/prometheus.yml b/prometheus/prometheus.yml
+    --- a/prometheus/prometheus.yml
+    +++ b/prometheus/prometheus.yml
+    @@ -6,3 +6,9 @@
+         honor_labels: true
+         static_configs:
+           - targets: ["pushgateway:9091"]
+    +  # billing: scraped directly instead of through the Pushgateway (pullover: scrape)
+    +  - job_name: billing
+    +    scrape_interval: 15s
+    +    metrics_path: /actuator/prometheus
+    +    static_configs:
+    +      - targets: ["billing:8080"]
+
+    Findings:
+    hazard [double-count-during-dual-run] pushed and scraped series of billing will both carry job="billing" and differ only by instance
+             = tip: sums over job alone double-count until the `remove` phase; the `dashboards` phase lists those queries
+
+    Plan: 1 file to change, 0 to create, 0 to delete (+6 −0 lines).
+    Apply it with `pullover apply scrape`.
+    "#);
+    let p = pullover().stack("tests/push-only/spring-properties");
+    let run = p.run(["plan", "expose"]);
+    run.success();
+    insta::assert_snapshot!(p.clean(&run.stdout), @"
+    Phase 0/5 `expose`: make each app that only pushes serve its metrics at /metrics
+
+    diff --git a/ledger/src/main/resources/application.properties b/ledger/src/main/resources/application.properties
+    --- a/ledger/src/main/resources/application.properties
+    +++ b/ledger/src/main/resources/application.properties
+    @@ -9,3 +9,4 @@
+     management.metrics.export.prometheus.pushgateway.shutdown-operation = PUSH
+     
+     management.endpoint.health.show-details = always
+    +management.endpoints.web.exposure.include = health,prometheus
+
+    Plan: 1 file to change, 0 to create, 0 to delete (+1 −0 lines).
+    Apply it with `pullover apply expose`.
+    ");
+}
+
+/// A `metrics_path` the user sets in pullover.yaml is theirs, for every app.
+#[test]
+fn a_metrics_path_set_in_pullover_yaml_wins_over_the_actuator_path() {
+    let p = pullover().stack("tests/push-only/spring-yaml");
+    p.write("pullover.yaml", "scrape:\n  metrics_path: /internal/metrics\n");
+    p.run(["apply", "expose", "--yes"]).success();
+    p.run(["apply", "scrape", "--yes"]).success();
+    assert_eq!(metrics_path_of(&p, "billing").as_deref(), Some("/internal/metrics"));
+}
+
+#[test]
+fn remove_push_code_switches_the_micrometer_push_off_in_the_same_file() {
+    use pullover::stack::app_code::spring::SpringConfig;
+    for (stack, _, config) in SPRING {
+        let p = pullover().stack(stack);
+        for phase in ["expose", "scrape", "dual-run", "dashboards"] {
+            p.run(["apply", phase, "--yes"]).success();
+        }
+        let before_remove = p.hashes();
+        let before = p.read(config);
+        let kept = p.run(["plan", "remove"]);
+        kept.success();
+        assert!(
+            !kept.stdout.contains(&format!("diff --git a/{config}")) && kept.stdout.contains("todo [push-logic]"),
+            "{stack}: without the flag the config is not touched, and its push is listed\n{}",
+            kept.stdout
+        );
+        let plan = p.run(["plan", "remove", "--remove-push-code"]);
+        plan.success();
+        assert!(
+            plan.stdout.contains("info [push-settings-left]") && !plan.stdout.contains("push-code-kept"),
+            "{stack}:\n{}",
+            plan.stdout
+        );
+        p.run(["apply", "remove", "--yes", "--remove-push-code"]).success();
+        let after = p.read(config);
+        let (removed, inserted) = changed_lines(&before, &after);
+        assert_eq!(removed.len(), 1, "{stack}: {removed:?}");
+        assert_eq!(
+            inserted,
+            [removed[0].replace("true", "false")],
+            "{stack}: only the switch turns"
+        );
+        let read = SpringConfig::read(config, &after).expect("still a Spring config");
+        assert!(
+            read.push_enabled().is_none() && read.configures_push(),
+            "{stack}:\n{after}"
+        );
+        assert!(read.exposes_prometheus(), "{stack}: still served");
+        p.run(["rollback", "--yes"]).success();
+        assert_eq!(
+            p.hashes(),
+            before_remove,
+            "{stack}: rollback of remove is not byte-identical"
+        );
+    }
+}
+
+/// A Spring app whose push is in its Java code (simpleclient), its Micrometer push off: the
+/// config is not what pushes, so it is not edited; the snippet says what to add.
+#[test]
+fn a_spring_app_pushing_from_its_java_code_gets_a_snippet_and_no_config_edit() {
+    let p = pullover().stack("tests/push-only/spring-yaml");
+    let config = "billing/src/main/resources/application.yml";
+    p.write(config, &p.read(config).replace("enabled: true", "enabled: false"));
+    p.write(
+        "billing/src/main/java/com/example/billing/NightlyPush.java",
+        "package com.example.billing;\n\nimport io.prometheus.client.CollectorRegistry;\nimport io.prometheus.client.exporter.PushGateway;\n\nclass NightlyPush {\n    void push(CollectorRegistry registry) throws Exception {\n        new PushGateway(\"pushgateway:9091\").pushAdd(registry, \"billing\");\n    }\n}\n",
+    );
+    let run = p.run(["plan", "expose"]);
+    run.success();
+    assert!(
+        run.stdout.contains("todo [serve-metrics-by-hand]")
+            && run.stdout.contains("simpleclient")
+            && !run.stdout.contains("diff --git"),
+        "{}",
+        run.stdout
+    );
+    p.run(["apply", "scrape", "--yes"]).success();
+    assert_eq!(
+        metrics_path_of(&p, "billing").as_deref(),
+        Some("/metrics"),
+        "its Micrometer push is off: the snippet's HTTPServer serves /metrics"
+    );
+}

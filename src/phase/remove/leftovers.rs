@@ -8,6 +8,7 @@ use crate::changeset::{Finding, Location, Severity};
 use crate::dashboard::SiteKind;
 use crate::edit::yaml::{YamlDoc, scalar_string};
 use crate::promql::{self, AppMapping, QueryFindingKind, SeriesMapping};
+use crate::stack::app_code::spring::SpringConfig;
 use crate::stack::prometheus::rules;
 use crate::stack::source::{RelPath, SourceFile};
 use crate::stack::{DashboardFile, Gateway, Stack};
@@ -136,6 +137,39 @@ pub(super) fn push_logic(stack: &Stack, gateway: &Gateway, removed: &[RelPath]) 
                     .at(Location::at(file, start + indent.min(at))),
                 );
             }
+        }
+    }
+    findings.extend(spring_push_logic(stack, removed));
+    findings
+}
+
+/// A Spring Boot app's push is its config (Micrometer's Pushgateway switch on), not a call:
+/// listed the same way while it stays on.
+fn spring_push_logic(stack: &Stack, removed: &[RelPath]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut seen = Vec::new();
+    for app in &stack.settings.apps {
+        for file in stack.code_of(app) {
+            if removed.contains(&file.path) || seen.contains(&file.path) {
+                continue;
+            }
+            seen.push(file.path.clone());
+            let Some(config) = SpringConfig::read(file.path.as_str(), file.text()) else {
+                continue;
+            };
+            let Some(enabled) = config.push_enabled() else { continue };
+            findings.push(
+                Finding::new(
+                    "push-logic",
+                    Severity::Todo,
+                    format!(
+                        "{} still pushes to the Pushgateway (`{}: true`)",
+                        app.service, enabled.key
+                    ),
+                )
+                .tip("set it to false (Prometheus scrapes /actuator/prometheus now); `--remove-push-code` plans that")
+                .at(Location::at(file, enabled.offset)),
+            );
         }
     }
     findings

@@ -12,9 +12,11 @@ mod outline;
 use std::collections::BTreeSet;
 
 use crate::changeset::{Finding, Location, Severity};
-use crate::stack::Stack;
+use crate::edit::yaml::YamlEdit;
 use crate::stack::app_code;
+use crate::stack::app_code::spring::{Format, SpringConfig};
 use crate::stack::source::{RelPath, SourceFile};
+use crate::stack::{App, Stack};
 use outline::Lang;
 
 #[derive(Default)]
@@ -47,6 +49,12 @@ pub(super) fn plan(stack: &Stack) -> Outcome {
     for app in &stack.settings.apps {
         for file in stack.code_of(app) {
             if !seen.insert(file.path.clone()) {
+                continue;
+            }
+            if let Some(config) = SpringConfig::read(file.path.as_str(), file.text())
+                && config.configures_push()
+            {
+                switch_spring_push_off(app, file, &config, &mut outcome);
                 continue;
             }
             let calls = app_code::push_calls(file.text());
@@ -115,4 +123,75 @@ pub(super) fn plan(stack: &Stack) -> Outcome {
         }
     }
     outcome
+}
+
+/// A Spring Boot app's push is Micrometer's, switched on in its config: it is switched off
+/// there (`…pushgateway.enabled` set to `false`, in the file's own writing). The other
+/// Pushgateway settings and the exporter dependency do nothing once it is off; they are listed,
+/// not removed.
+fn switch_spring_push_off(app: &App, file: &SourceFile, config: &SpringConfig, outcome: &mut Outcome) {
+    let Some(enabled) = config.push_enabled() else {
+        return;
+    };
+    let kept = |reason: String| {
+        Finding::new(
+            "push-code-kept",
+            Severity::Todo,
+            format!(
+                "{}: pullover leaves the push switched on in {}: {reason}",
+                app.service, file.path
+            ),
+        )
+        .tip(format!(
+            "set `{}` to false by hand (or keep the push as a fallback)",
+            enabled.key
+        ))
+        .at(Location::at(file, enabled.offset))
+    };
+    let after = match &config.format {
+        Format::Yaml(doc) => doc.edit(&[YamlEdit::SetBool {
+            route: enabled.route(),
+            value: false,
+        }]),
+        Format::Properties if enabled.continued => {
+            outcome
+                .findings
+                .push(kept("its value goes on over the next line".into()));
+            return;
+        }
+        Format::Properties => {
+            let text = file.text();
+            let span = enabled.value_span.clone();
+            Ok(format!("{}false{}", &text[..span.start], &text[span.end..]))
+        }
+    };
+    match after {
+        Ok(after) => {
+            let left: Vec<String> = config
+                .settings
+                .iter()
+                .filter(|s| s.key != enabled.key && s.key.to_ascii_lowercase().contains("pushgateway"))
+                .map(|s| file.line_col(s.offset).0.to_string())
+                .collect();
+            if !left.is_empty() {
+                outcome.findings.push(
+                    Finding::new(
+                        "push-settings-left",
+                        Severity::Info,
+                        format!(
+                            "{}'s Micrometer push is switched off; its other Pushgateway settings stay in {} (line{} {}), and so does the exporter dependency in its build",
+                            app.service,
+                            file.path,
+                            if left.len() == 1 { "" } else { "s" },
+                            left.join(", ")
+                        ),
+                    )
+                    .tip("they do nothing while the push is off: delete them with the gateway, or keep them to switch it back on")
+                    .at(Location::at(file, enabled.offset)),
+                );
+            }
+            outcome.edits.push((file.clone(), after));
+        }
+        Err(e) => outcome.findings.push(kept(e.to_string())),
+    }
 }
