@@ -27,8 +27,20 @@ fn stack_of_a_user() -> Pullover {
         let holder = p.path().parent().unwrap().to_path_buf();
         fs::set_permissions(&holder, fs::Permissions::from_mode(0o755)).unwrap();
         give_to_user(&p.path());
+        // The user may not be able to reach the build folder (a clone under /root): a link to
+        // the binary beside the stack, else a copy.
+        let binary = Path::new(env!("CARGO_BIN_EXE_pullover"));
+        let reachable = holder.join("pullover");
+        fs::hard_link(binary, &reachable)
+            .or_else(|_| fs::copy(binary, &reachable).map(|_| ()))
+            .unwrap();
     }
     p
+}
+
+/// The binary the user runs: beside the stack when the suite runs as root.
+fn binary_for_user(p: &Pullover) -> std::path::PathBuf {
+    p.path().parent().unwrap().join("pullover")
 }
 
 fn give_to_user(path: &Path) {
@@ -49,7 +61,7 @@ fn run_as_user(p: &Pullover, args: &[&str]) -> Run {
     cmd.arg(format!("--reuid={UNPRIVILEGED}"))
         .arg(format!("--regid={UNPRIVILEGED}"))
         .arg("--clear-groups")
-        .arg(env!("CARGO_BIN_EXE_pullover"))
+        .arg(binary_for_user(p))
         .arg("--stack")
         .arg(p.path())
         .args(args)
