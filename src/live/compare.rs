@@ -390,9 +390,10 @@ pub fn reads_only_runtime_gauges(query: &str) -> bool {
     };
     !selectors.is_empty()
         && selectors.iter().all(|selector| {
-            selector.metric.as_deref().is_some_and(|metric| {
-                is_runtime_metric(metric) && by_kind_or_name(metric, &BTreeMap::new()) == ComparedBy::Value
-            })
+            selector
+                .metric
+                .as_deref()
+                .is_some_and(|metric| compared_by(metric, &BTreeMap::new()) == ComparedBy::Presence)
         })
 }
 
