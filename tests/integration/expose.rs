@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use pullover::live::exposition::{Exposition, Family as ExpositionFamily};
 use pullover::live::parse_exposition;
 
 use crate::support::live::real_app::{RealApp, get, node_modules, python_with};
@@ -245,7 +246,11 @@ fn serves_then_stops_pushing(test: &str, app: &PushOnlyApp) {
     let (gateway, gateway_addr) = start_gateway(&p.path());
     let running = start(&p, app, &program, gateway_addr);
     (app.exercise)(running.addr);
-    let pushed = same_families(&running, gateway_addr, app.job);
+    let Families {
+        pushed,
+        declared,
+        seen_empty,
+    } = same_families(&running, gateway_addr, app.job);
     drop(running);
     drop(gateway);
 
@@ -256,6 +261,10 @@ fn serves_then_stops_pushing(test: &str, app: &PushOnlyApp) {
     let (gateway, gateway_addr) = start_gateway(&p.path());
     let running = start(&p, app, &program, gateway_addr);
     (app.exercise)(running.addr);
+    // Which families hold samples can depend on the runtime (a GC histogram is empty until the
+    // first collection), so the check is: the same families declared, and every pushed one
+    // served, bar those the app itself was seen serving empty before.
+    let required: BTreeSet<String> = pushed.difference(&seen_empty).cloned().collect();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (status, body) = metrics(&running);
@@ -266,20 +275,18 @@ fn serves_then_stops_pushing(test: &str, app: &PushOnlyApp) {
             0,
             "/metrics is not valid exposition text:\n{body}"
         );
-        let served: BTreeSet<String> = exposition
-            .families
-            .iter()
-            .filter(|f| f.samples > 0)
-            .map(|f| f.name.clone())
-            .collect();
-        if served == pushed {
+        let now = Families::served(&exposition);
+        assert_eq!(
+            now.declared, declared,
+            "after remove --remove-push-code the app declares other families"
+        );
+        if required.is_subset(&now.pushed) {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "after remove --remove-push-code the app serves other families\nonly now: {:?}\nonly before: {:?}",
-            served.difference(&pushed).collect::<Vec<_>>(),
-            pushed.difference(&served).collect::<Vec<_>>()
+            "after remove --remove-push-code the app no longer serves samples of {:?}",
+            required.difference(&now.pushed).collect::<Vec<_>>()
         );
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -445,23 +452,52 @@ fn start_gateway(dir: &Path) -> (ServerProcess, SocketAddr) {
 /// The app's /metrics is valid exposition text, and the metric families with samples there
 /// are the ones the Pushgateway holds for its pushed job (eventually: the next push carries
 /// what the last requests added).
-fn same_families(app: &RealApp, gateway: SocketAddr, job: &str) -> BTreeSet<String> {
+/// The families an app's /metrics page names: `declared` by HELP/TYPE or samples, those with
+/// samples (what a push carries, so named `pushed` here), and those seen declared but empty.
+struct Families {
+    pushed: BTreeSet<String>,
+    declared: BTreeSet<String>,
+    seen_empty: BTreeSet<String>,
+}
+
+impl Families {
+    fn served(exposition: &Exposition) -> Families {
+        let with_samples = |f: &&ExpositionFamily| f.samples > 0;
+        Families {
+            pushed: exposition
+                .families
+                .iter()
+                .filter(with_samples)
+                .map(|f| f.name.clone())
+                .collect(),
+            declared: exposition.families.iter().map(|f| f.name.clone()).collect(),
+            seen_empty: exposition
+                .families
+                .iter()
+                .filter(|f| f.samples == 0)
+                .map(|f| f.name.clone())
+                .collect(),
+        }
+    }
+}
+
+/// Waits until the families the app serves with samples are the families the gateway holds
+/// for its job, and returns them with the families the page declares (and every family it was
+/// seen serving empty on the way).
+fn same_families(app: &RealApp, gateway: SocketAddr, job: &str) -> Families {
     let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen_empty = BTreeSet::new();
     loop {
         let (status, body) = metrics(app);
         assert_eq!(status, 200, "GET /metrics:\n{body}\nlog:\n{}", app.log_text());
-        let served = parse_exposition(&body);
-        let errors: Vec<String> = served.errors().map(|e| e.to_string()).collect();
+        let exposition = parse_exposition(&body);
+        let errors: Vec<String> = exposition.errors().map(|e| e.to_string()).collect();
         assert!(
             errors.is_empty(),
             "/metrics is not valid exposition text: {errors:#?}\n{body}"
         );
-        let served: BTreeSet<String> = served
-            .families
-            .iter()
-            .filter(|f| f.samples > 0)
-            .map(|f| f.name.clone())
-            .collect();
+        let mut served = Families::served(&exposition);
+        seen_empty.append(&mut served.seen_empty);
         let (_, text) = get(gateway, "/metrics").expect("gateway /metrics");
         let pushed: BTreeSet<String> = parse_exposition(&text)
             .samples
@@ -470,14 +506,14 @@ fn same_families(app: &RealApp, gateway: SocketAddr, job: &str) -> BTreeSet<Stri
             .map(|s| s.family.clone())
             .filter(|f| f != "push_time_seconds" && f != "push_failure_time_seconds")
             .collect();
-        if !pushed.is_empty() && served == pushed {
-            return served;
+        if !pushed.is_empty() && served.pushed == pushed {
+            return Families { seen_empty, ..served };
         }
         if Instant::now() > deadline {
             panic!(
                 "served and pushed families differ\nonly served: {:?}\nonly pushed: {:?}\napp log:\n{}",
-                served.difference(&pushed).collect::<Vec<_>>(),
-                pushed.difference(&served).collect::<Vec<_>>(),
+                served.pushed.difference(&pushed).collect::<Vec<_>>(),
+                pushed.difference(&served.pushed).collect::<Vec<_>>(),
                 app.log_text()
             );
         }
