@@ -6,7 +6,7 @@
 //! phases before it applied, as an operator meets it.
 //!
 //! Run: `scripts/bench plan` (release build; installs `jq`), or `cargo bench --bench plan`.
-//! `RUNS=N` (default 3) and `DASHBOARDS=N` change the work; `WRITE_STACK=DIR` only writes the
+//! `RUNS=N` (default 3) and `DASHBOARDS=N` change the work; `WRITE_STACK=DIR` (with `GATEWAY_SHAPE=1`: the user's shape) only writes the
 //! stack there (to profile `pullover plan` on it).
 
 mod generate;
@@ -108,6 +108,11 @@ fn main() {
     if let Some(dir) = std::env::var_os("WRITE_STACK") {
         let dir = Path::new(&dir);
         std::fs::create_dir_all(dir).expect("the WRITE_STACK directory");
+        // GATEWAY_SHAPE=1 writes the user's shape (apps pushing as job `pushgateway`).
+        let size = Size {
+            pushed_as_gateway: std::env::var_os("GATEWAY_SHAPE").is_some(),
+            ..size
+        };
         generate::write_stack(dir, size).expect("the generated stack");
         println!("wrote the benchmark stack to {}", dir.display());
         return;

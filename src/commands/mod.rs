@@ -301,6 +301,9 @@ fn next_phase(applied: &[AppliedPhase]) -> Option<PhaseId> {
         .find(|p| !done.contains(p))
 }
 
+/// File diffs rendered at a time before they are printed.
+const DIFFS_PER_PRINT: usize = 64;
+
 /// Findings rendered and printed at a time (each stands alone).
 const FINDINGS_PER_PRINT: usize = 256;
 
@@ -317,12 +320,18 @@ fn print_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> Result<()
     )))?;
     ctx.print("\n")?;
     let mut lines = (0, 0);
-    for change in &changeset.changes {
-        let (diff, (added, removed)) = render::counted_file_diff(change);
-        lines = (lines.0 + added, lines.1 + removed);
-        let mut diff = render::display_diff(&diff, display);
-        diff.push('\n');
-        ctx.print(&diff)?;
+    // A part of the diffs at a time, rendered on every core, printed in order.
+    for part in changeset.changes.chunks(DIFFS_PER_PRINT) {
+        let rendered = crate::parallel::map_in_parallel(part.iter().collect(), |change| {
+            let (diff, counts) = render::counted_file_diff(change);
+            let mut diff = render::display_diff(&diff, display);
+            diff.push('\n');
+            (diff, counts)
+        });
+        for (diff, (added, removed)) in rendered {
+            lines = (lines.0 + added, lines.1 + removed);
+            ctx.print(&diff)?;
+        }
     }
     if !changeset.findings.is_empty() {
         ctx.print(&ctx.bold("Findings:\n"))?;

@@ -202,6 +202,18 @@ fn remembered_gateway(ctx: &Context) -> Result<Option<RememberedGateway>> {
     let Some(remove) = applied.iter().rev().find(|p| p.phase == PhaseId::Remove.name()) else {
         return Ok(None);
     };
+    // `apply remove` recorded what it found; a record from before it recorded all of that is
+    // read again from the stack as it was, rebuilt below.
+    let recorded = crate::live::checks::found::Found::from_json(remove.found.as_ref()).filter(|f| f.complete);
+    if let Some(found) = recorded
+        && let Some(gateway) = &found.gateway
+    {
+        return Ok(Some(RememberedGateway {
+            gateway: gateway.to_gateway(),
+            apps: found.recorded_apps(),
+            remove_seq: remove.seq,
+        }));
+    }
     let copy = tempfile::tempdir().context("cannot create a temporary folder")?;
     let root = copy.path().join("stack");
     copy_tree(state.root(), &root)?;

@@ -77,20 +77,36 @@ pub struct ReadContext<'a> {
 pub struct ClueCollector {
     clues: Vec<QueryClue>,
     index: HashMap<(String, Option<String>, Option<String>), usize>,
+    /// Each query read so far, with the clues it counted: a query copied into many dashboards
+    /// is parsed once, and counts again each time it is met.
+    read: HashMap<String, Vec<usize>>,
+    /// The clues the query being read counts.
+    counted: Vec<usize>,
 }
 
 impl ClueCollector {
     /// `location` is asked for only when the query gives a clue not seen before: most never do.
     pub fn read(&mut self, context: &ReadContext<'_>, query: &str, location: &dyn Fn() -> Location) {
-        let Ok(found) = selectors(query) else { return };
-        for selector in &found {
-            let text = query.get(selector.span.clone()).unwrap_or_default();
-            if context.honor_labels {
-                self.read_honoring_labels(context, selector, text, location);
-            } else {
-                self.read_exported_labels(selector, text, location);
+        if let Some(counted) = self.read.get(query) {
+            for &at in counted {
+                if let Some(clue) = self.clues.get_mut(at) {
+                    clue.count += 1;
+                }
+            }
+            return;
+        }
+        if let Ok(found) = selectors(query) {
+            for selector in &found {
+                let text = query.get(selector.span.clone()).unwrap_or_default();
+                if context.honor_labels {
+                    self.read_honoring_labels(context, selector, text, location);
+                } else {
+                    self.read_exported_labels(selector, text, location);
+                }
             }
         }
+        let counted = std::mem::take(&mut self.counted);
+        self.read.insert(query.to_string(), counted);
     }
 
     pub fn finish(self) -> Vec<QueryClue> {
@@ -132,8 +148,10 @@ impl ClueCollector {
             if let Some(clue) = self.clues.get_mut(at) {
                 clue.count += 1;
             }
+            self.counted.push(at);
             return;
         }
+        self.counted.push(self.clues.len());
         self.index.insert(key, self.clues.len());
         self.clues.push(QueryClue {
             job: job.to_string(),

@@ -197,10 +197,13 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
     // Each dashboard is read and planned on its own, on every core, and the parts joined in file
     // order (the first error, in file order, stops the plan). A dashboard's query sites live only
     // while it is planned: a big stack's would not fit the memory budget all at once.
-    let parts = crate::parallel::map_in_parallel(dashboard_files, |dashboard| {
+    let parts = crate::parallel::parts_in_parallel(dashboard_files, |dashboards| {
         let mut part = Survey::default();
-        if let Some(source) = read_dashboard(dashboard)? {
-            plan_source(&source, None, against, keep, &mut part);
+        let mut rewrites = Rewrites::default();
+        for dashboard in dashboards {
+            if let Some(source) = read_dashboard(dashboard)? {
+                plan_source(&source, None, against, keep, &mut rewrites, &mut part);
+            }
         }
         Ok::<_, Diagnostic>(part)
     });
@@ -215,7 +218,7 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
         survey.queries.extend(part.queries);
     }
     for (source, doc) in &rules {
-        plan_source(source, Some(doc), against, keep, &mut survey);
+        plan_source(source, Some(doc), against, keep, &mut Rewrites::default(), &mut survey);
     }
     survey.mapping = Some(mapping);
     Ok(survey)
@@ -483,7 +486,18 @@ struct Against<'a> {
 }
 
 /// Rewrites one file's queries (all or none of them) and records every outcome.
-fn plan_source(source: &Source<'_>, rules: Option<&YamlDoc>, against: Against<'_>, keep: Keep, survey: &mut Survey) {
+/// Each query text rewritten so far, with its rewrite: a query copied into many dashboards is
+/// rewritten once (the rewrite depends on the text alone, against one mapping and dialect).
+type Rewrites = std::collections::HashMap<String, Result<QueryRewrite, crate::promql::PromqlError>>;
+
+fn plan_source(
+    source: &Source<'_>,
+    rules: Option<&YamlDoc>,
+    against: Against<'_>,
+    keep: Keep,
+    rewrites: &mut Rewrites,
+    survey: &mut Survey,
+) {
     let Against {
         mapping,
         waiting,
@@ -547,7 +561,15 @@ fn plan_source(source: &Source<'_>, rules: Option<&YamlDoc>, against: Against<'_
             repeats.push(repeat);
             continue;
         }
-        match rewrite_query_in(&site.query, mapping, dialect) {
+        let rewrite = match rewrites.get(&site.query) {
+            Some(rewrite) => rewrite.clone(),
+            None => {
+                let rewrite = rewrite_query_in(&site.query, mapping, dialect);
+                rewrites.insert(site.query.clone(), rewrite.clone());
+                rewrite
+            }
+        };
+        match rewrite {
             Err(error) => {
                 let (line, column) = error.line_col(&site.query);
                 planned_query.action = QueryAction::Report;

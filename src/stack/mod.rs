@@ -550,9 +550,10 @@ fn query_clues(stack: &Stack) -> Vec<identity::clues::QueryClue> {
         gateway_instances: &gateway_instances,
         other_jobs: &other_jobs,
     };
-    let parts = crate::parallel::map_in_parallel(stack.dashboards.iter().collect(), |dashboard: &DashboardFile| {
+    let parts = crate::parallel::parts_in_parallel(stack.dashboards.iter().collect(), |part: Vec<&DashboardFile>| {
         let mut collector = identity::clues::ClueCollector::default();
-        if let Ok(scanned) = &dashboard.scan {
+        for dashboard in part {
+            let Ok(scanned) = &dashboard.scan else { continue };
             for site in scanned
                 .sites
                 .iter()

@@ -668,3 +668,101 @@ services:
         image: prom/prometheus
     ");
 }
+
+mod planned_together {
+    //! Edits planned on one tree (`YamlDoc::independent_run`) write what the same edits
+    //! made one after another, each on the text the one before produced, write.
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A Compose file of `services`, each written its own way: a comment above or not, a
+    /// blank line after or not, lists in block or flow style, an anchor shared by some.
+    fn compose(services: &[(bool, bool, bool, u8)]) -> String {
+        let mut text = String::from("x-common: &common\n  restart: always\n\nservices:\n");
+        for (i, (comment, blank, flow, env)) in services.iter().enumerate() {
+            if *comment {
+                text.push_str(&format!("  # service {i}\n"));
+            }
+            text.push_str(&format!("  s{i}:\n    image: img{i}:1 # pinned\n"));
+            if i % 3 == 0 {
+                text.push_str("    <<: *common\n");
+            }
+            if *flow {
+                text.push_str("    depends_on: [pushgateway, db]\n");
+            } else {
+                text.push_str("    depends_on:\n      - pushgateway # push\n");
+            }
+            if *env > 0 {
+                text.push_str("    environment:\n");
+                for e in 0..*env {
+                    text.push_str(&format!("      - E{e}=v{e}\n"));
+                }
+            }
+            text.push_str("    labels:\n      a: '1'\n      b: \"2\"\n");
+            if *blank {
+                text.push('\n');
+            }
+        }
+        text.push_str("  pushgateway:\n    image: prom/pushgateway\n");
+        text
+    }
+
+    fn edit_for(service: usize, kind: u8) -> YamlEdit {
+        let at = Route::root().key("services").key(format!("s{service}"));
+        match kind % 10 {
+            0 => YamlEdit::Remove {
+                route: at.key("depends_on"),
+            },
+            1 => YamlEdit::Remove {
+                route: at.key("depends_on").item(ItemMatch::Scalar("pushgateway".into())),
+            },
+            2 => YamlEdit::Remove {
+                route: at.key("environment").item(ItemMatch::ScalarPrefix("E0=".into())),
+            },
+            3 => YamlEdit::SetScalar {
+                route: at.key("image"),
+                value: format!("new{service}:2"),
+            },
+            4 => YamlEdit::Remove {
+                route: at.key("labels").key("a"),
+            },
+            5 => YamlEdit::Remove { route: at },
+            6 => YamlEdit::Remove {
+                route: at.key("labels").key("b"),
+            },
+            7 => YamlEdit::Remove {
+                route: at.key("environment").item(ItemMatch::ScalarPrefix("E1=".into())),
+            },
+            8 => YamlEdit::Remove { route: at.key("image") },
+            _ => YamlEdit::Remove {
+                route: Route::root().key("services").key("pushgateway"),
+            },
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn write_what_one_after_another_writes(
+            services in prop::collection::vec((any::<bool>(), any::<bool>(), any::<bool>(), 0u8..3), 1..7),
+            picks in prop::collection::vec((0usize..7, any::<u8>()), 1..12),
+        ) {
+            let text = compose(&services);
+            // The edits that can be made one after another, in that order, and what they make.
+            let mut edits = Vec::new();
+            let mut one_by_one = text.clone();
+            for (service, kind) in &picks {
+                let edit = edit_for(service % services.len(), *kind);
+                if let Ok(next) = given(&one_by_one).edit(std::slice::from_ref(&edit)) {
+                    one_by_one = next;
+                    edits.push(edit);
+                }
+            }
+            // Not `edit`, whose fallback to one edit at a time would hide a run planned wrong.
+            let together = given(&text).edit_checked_at_end(&edits);
+            prop_assert!(together.is_ok(), "{:?} from\n{}\nwith {:#?}", together, text, edits);
+            prop_assert_eq!(together.ok(), Some(one_by_one), "from\n{}", text);
+        }
+    }
+}

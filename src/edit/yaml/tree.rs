@@ -75,11 +75,19 @@ impl Node {
     }
 
     pub fn entries(&self) -> Vec<Entry> {
-        if self.kind() != NodeKind::Mapping {
-            return Vec::new();
-        }
-        self.0
-            .children()
+        self.entry_iter().collect()
+    }
+
+    pub fn get(&self, key: &str) -> Option<Entry> {
+        // Lazily: a lookup in a mapping of hundreds of services decodes keys only up to the hit.
+        self.entry_iter().find(|e| e.key == key)
+    }
+
+    fn entry_iter(&self) -> impl Iterator<Item = Entry> + use<> {
+        let entries = (self.kind() == NodeKind::Mapping).then(|| self.0.children());
+        entries
+            .into_iter()
+            .flatten()
             .filter(|c| c.kind() == SyntaxKind::MAPPING_ENTRY)
             .filter_map(|entry| {
                 let key_node = entry.children().find(|c| c.kind() == SyntaxKind::KEY)?;
@@ -99,11 +107,6 @@ impl Node {
                     value,
                 })
             })
-            .collect()
-    }
-
-    pub fn get(&self, key: &str) -> Option<Entry> {
-        self.entries().into_iter().find(|e| e.key == key)
     }
 
     pub fn items(&self) -> Vec<Item> {

@@ -14,6 +14,11 @@ pub struct Found {
     pub gateway: Option<FoundGateway>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<FoundApp>,
+    /// Whether each app is recorded with every part of its identity the phases read (its
+    /// metrics too): records written before that was so lack it, and cannot stand in for the
+    /// stack they were read from.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub complete: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +42,9 @@ pub struct FoundApp {
     pub pushed_job: String,
     #[serde(default)]
     pub pushed_instances: Vec<String>,
+    /// The metric families it pushes, as far as they are known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<String>,
 }
 
 impl Found {
@@ -58,8 +66,10 @@ impl Found {
                     job: app.job.clone(),
                     pushed_job: app.pushed_job.clone(),
                     pushed_instances: app.pushed_instances.clone(),
+                    metrics: app.metrics.clone(),
                 })
                 .collect(),
+            complete: true,
         }
     }
 
@@ -85,6 +95,7 @@ impl Found {
                 .find(|f| !f.apps.is_empty())
                 .map(|f| f.apps.clone())
                 .unwrap_or_default(),
+            complete: false,
         }
     }
 
@@ -93,60 +104,68 @@ impl Found {
     pub fn fill(&self, stack: &mut Stack) -> Vec<String> {
         let mut took = Vec::new();
         if stack.settings.apps.is_empty() && !self.apps.is_empty() {
-            stack.settings.apps = self
-                .apps
-                .iter()
-                .map(|app| {
-                    // What was decided when the phases were applied stands as a pin would.
-                    let known = crate::identity::Known {
-                        pinned_job: Some(app.pushed_job.clone()),
-                        pinned_instances: app.pushed_instances.clone(),
-                        ..crate::identity::Known::default()
-                    };
-                    let mut identity = crate::identity::PushedIdentity::assumed(&app.service);
-                    identity.job = app.pushed_job.clone();
-                    identity.source = crate::identity::Source::Pinned;
-                    identity.instances = app.pushed_instances.clone();
-                    App {
-                        service: app.service.clone(),
-                        port: app.port,
-                        job: app.job.clone(),
-                        pushed_job: app.pushed_job.clone(),
-                        pushed_instances: app.pushed_instances.clone(),
-                        metrics: Vec::new(),
-                        in_compose: false,
-                        code: Vec::new(),
-                        identity,
-                        known,
-                    }
-                })
-                .collect();
+            stack.settings.apps = self.recorded_apps();
             let names: Vec<&str> = self.apps.iter().map(|a| a.service.as_str()).collect();
             took.push(format!("the app(s) {}", names.join(", ")));
         }
         let knows_job = stack.settings.gateway.as_ref().is_some_and(|g| g.job.is_some());
         if !knows_job && let Some(found) = &self.gateway {
-            let (host, port) = split_target(&found.target);
             match &mut stack.settings.gateway {
                 Some(gateway) => {
                     gateway.job = found.job.clone();
                     gateway.honor_labels = found.honor_labels;
                 }
-                None => {
-                    stack.settings.gateway = Some(Gateway {
-                        service: found.service.clone(),
-                        host,
-                        port,
-                        job: found.job.clone(),
-                        honor_labels: found.honor_labels,
-                    });
-                }
+                None => stack.settings.gateway = Some(found.to_gateway()),
             }
             if let Some(job) = &found.job {
                 took.push(format!("the Pushgateway's scrape job `{job}`"));
             }
         }
         took
+    }
+
+    /// The apps as recorded, each pinned to the identity decided when the phase was applied.
+    pub fn recorded_apps(&self) -> Vec<App> {
+        self.apps
+            .iter()
+            .map(|app| {
+                // What was decided when the phases were applied stands as a pin would.
+                let known = crate::identity::Known {
+                    pinned_job: Some(app.pushed_job.clone()),
+                    pinned_instances: app.pushed_instances.clone(),
+                    ..crate::identity::Known::default()
+                };
+                let mut identity = crate::identity::PushedIdentity::assumed(&app.service);
+                identity.job = app.pushed_job.clone();
+                identity.source = crate::identity::Source::Pinned;
+                identity.instances = app.pushed_instances.clone();
+                App {
+                    service: app.service.clone(),
+                    port: app.port,
+                    job: app.job.clone(),
+                    pushed_job: app.pushed_job.clone(),
+                    pushed_instances: app.pushed_instances.clone(),
+                    metrics: app.metrics.clone(),
+                    in_compose: false,
+                    code: Vec::new(),
+                    identity,
+                    known,
+                }
+            })
+            .collect()
+    }
+}
+
+impl FoundGateway {
+    pub fn to_gateway(&self) -> Gateway {
+        let (host, port) = split_target(&self.target);
+        Gateway {
+            service: self.service.clone(),
+            host,
+            port,
+            job: self.job.clone(),
+            honor_labels: self.honor_labels,
+        }
     }
 }
 
@@ -177,8 +196,10 @@ mod tests {
                     job: service.to_string(),
                     pushed_job: "pushgateway".into(),
                     pushed_instances: vec![],
+                    metrics: vec![],
                 })
                 .collect(),
+            complete: true,
         }
     }
 

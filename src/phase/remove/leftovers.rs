@@ -3,6 +3,8 @@
 //! series only the Pushgateway had. pullover reads these files; it does not
 //! edit them in this phase.
 
+use std::collections::HashMap;
+
 use super::{DUAL_RUN_DASHBOARD, DUAL_RUN_RULE_FILE, is_gateway_env};
 use crate::changeset::{Finding, Location, Severity};
 use crate::dashboard::SiteKind;
@@ -347,20 +349,25 @@ pub(super) fn dashboards_on_gateway_series(stack: &Stack, gateway: &Gateway) -> 
         .iter()
         .filter(|d| d.file.path.file_name() != DUAL_RUN_DASHBOARD)
         .collect();
-    // Each dashboard on its own, on every core; the findings in file order.
+    // The dashboards in parts, on every core; the findings in file order. A query copied into
+    // many dashboards is decided once per part.
     let dialect = &stack.prometheus_dialect;
-    crate::parallel::map_in_parallel(dashboards, |dashboard| {
-        dashboard_on_gateway_series(dashboard, &mapping, dialect)
+    crate::parallel::parts_in_parallel(dashboards, |part| {
+        let mut decided = HashMap::new();
+        part.into_iter()
+            .flat_map(|dashboard| dashboard_on_gateway_series(dashboard, &mapping, dialect, &mut decided))
+            .collect::<Vec<_>>()
     })
     .into_iter()
     .flatten()
     .collect()
 }
 
-fn dashboard_on_gateway_series(
-    dashboard: &DashboardFile,
+fn dashboard_on_gateway_series<'d>(
+    dashboard: &'d DashboardFile,
     mapping: &SeriesMapping,
     dialect: &promql::Dialect,
+    decided: &mut HashMap<&'d str, Option<Fate>>,
 ) -> Vec<Finding> {
     let file = &dashboard.file;
     let Ok(scan) = &dashboard.scan else {
@@ -371,7 +378,10 @@ fn dashboard_on_gateway_series(
     let mut empty = Vec::new();
     let mut pushed = Vec::new();
     for site in scan.sites.iter().filter(|s| s.kind != SiteKind::PanelLink) {
-        match fate(&site.value, mapping, dialect) {
+        let fate = decided
+            .entry(site.value.as_str())
+            .or_insert_with(|| fate(&site.value, mapping, dialect));
+        match fate {
             Some(Fate::GoesEmpty { .. }) => empty.push(site),
             Some(Fate::StillPushed) => pushed.push(site),
             None => {}
