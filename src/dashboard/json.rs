@@ -38,16 +38,6 @@ pub(crate) fn parse_strict(source: &str) -> Result<StrictDoc<'_>, DashboardError
     Ok(doc)
 }
 
-/// How `source` (BOM allowed) encodes its strings, from the prescan alone: for editing strings
-/// whose places a full parse of the same text already found.
-pub(crate) fn encoding_style(source: &str) -> Result<EncodingStyle, DashboardError> {
-    let (base, body) = match source.strip_prefix(BOM) {
-        Some(body) => (BOM.len(), body),
-        None => (0, source),
-    };
-    prescan(body).map_err(|error| shift(error, base))
-}
-
 /// Steps 1 and 2 only: for callers that run serde_json over the same text anyway.
 pub(crate) fn parse_tree(source: &str) -> Result<StrictDoc<'_>, DashboardError> {
     let (base, body) = match source.strip_prefix(BOM) {

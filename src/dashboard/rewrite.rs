@@ -52,14 +52,16 @@ pub fn rewrite_strings_read_back(
     splice_and_verify(source, doc.style, &ordered, pointers)
 }
 
-/// [`rewrite_strings_read_back`] for literals a [`super::scan`] of this very `source` found: the
-/// scan parsed the tree, checked its keys and found these to be string values, so the tree is not
-/// parsed again. The output is verified the same way; errors name a literal by its offset.
+/// [`rewrite_strings_read_back`] for literals `scan` (of this very `source`) found: the scan
+/// parsed the tree, checked its keys, found these to be string values and learnt how the file
+/// escapes, so the text is not read again. The output is verified the same way; errors name a
+/// literal by its offset.
 pub fn rewrite_scanned_strings(
     source: &str,
+    scan: &super::DashboardScan,
     edits: &[StringEdit],
 ) -> Result<(String, Vec<(usize, String)>), DashboardError> {
-    let style = json::encoding_style(source)?;
+    let style = scan.style;
     let mut ordered: Vec<&StringEdit> = edits.iter().filter(|edit| !edit.edits.is_empty()).collect();
     ordered.sort_by_key(|edit| (edit.literal.start, edit.literal.end));
     check_no_overlap(&ordered)?;

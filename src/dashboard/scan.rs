@@ -1,5 +1,6 @@
 //! Finding every string in a dashboard that holds a query.
 
+use super::literal::EncodingStyle;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
@@ -155,6 +156,8 @@ pub struct DashboardScan {
     /// `expr` strings the walk of the dashboard model did not reach (a `panels` object where a
     /// list belongs, a file of several dashboards…): queries pullover would otherwise miss.
     pub strays: Vec<StrayQuery>,
+    /// How the file escapes its strings, for a rewrite of this very text.
+    pub(crate) style: EncodingStyle,
 }
 
 impl DashboardScan {
@@ -191,7 +194,7 @@ pub struct StrayQuery {
 }
 
 impl DashboardScan {
-    fn not_a_dashboard(strays: Vec<StrayQuery>) -> Self {
+    fn not_a_dashboard(strays: Vec<StrayQuery>, style: EncodingStyle) -> Self {
         Self {
             model: Model::NotADashboard,
             api_version: None,
@@ -201,6 +204,7 @@ impl DashboardScan {
             skipped: Vec::new(),
             library_panels: Vec::new(),
             strays,
+            style,
         }
     }
 }
@@ -221,11 +225,10 @@ pub fn scan_with(source: &str, known: &KnownDatasources) -> Result<DashboardScan
     let root = &doc.root;
     let found = detect(root, doc.base)?;
     if found.model == Model::NotADashboard {
-        return Ok(DashboardScan::not_a_dashboard(stray_queries(
-            root,
-            doc.base,
-            &HashSet::new(),
-        )));
+        return Ok(DashboardScan::not_a_dashboard(
+            stray_queries(root, doc.base, &HashSet::new()),
+            doc.style,
+        ));
     }
     json::check_duplicate_keys(root, source, doc.base)?;
     let mut collector = Collector::new(doc.base);
@@ -259,6 +262,7 @@ pub fn scan_with(source: &str, known: &KnownDatasources) -> Result<DashboardScan
         sites,
         skipped,
         library_panels,
+        style: doc.style,
     })
 }
 

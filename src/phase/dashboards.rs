@@ -238,14 +238,15 @@ fn dual_run_skipped(file: &SourceFile) -> Finding {
 /// A dashboard or rule file, with its query sites.
 struct Source<'s> {
     file: &'s SourceFile,
-    kind: SourceKind,
+    kind: SourceKind<'s>,
     sites: Vec<Site>,
     /// Findings about the file, reported before its queries' (library panels, skipped queries).
     findings: Vec<Finding>,
 }
 
-enum SourceKind {
-    Dashboard,
+enum SourceKind<'s> {
+    /// With its scan, which found the query sites.
+    Dashboard(&'s crate::dashboard::DashboardScan),
     /// Its lossless tree stays with the caller ([`read_rules`]): it cannot cross threads.
     Rules,
 }
@@ -356,7 +357,7 @@ fn read_dashboard(dashboard: &DashboardFile) -> Result<Option<Source<'_>>, Diagn
         .collect();
     Ok(Some(Source {
         file,
-        kind: SourceKind::Dashboard,
+        kind: SourceKind::Dashboard(scanned),
         sites,
         findings,
     }))
@@ -690,7 +691,7 @@ fn rewrite_file(
         .zip(planned)
         .filter(|(_, (query, edits))| query.action == QueryAction::Rewrite && !edits.is_empty());
     match &source.kind {
-        SourceKind::Dashboard => {
+        SourceKind::Dashboard(scanned) => {
             let mut string_edits = Vec::new();
             let mut expected = Vec::new();
             for (site, (query, edits)) in changes {
@@ -703,7 +704,7 @@ fn rewrite_file(
                 }
             }
             // The scan of this very text found these literals: no second parse of the tree.
-            let (text, values) = rewrite_scanned_strings(source.file.text(), &string_edits)
+            let (text, values) = rewrite_scanned_strings(source.file.text(), scanned, &string_edits)
                 .map_err(|e| (e.to_string(), e.span.start))?;
             // The new file must hold exactly the rewritten queries where the old ones were
             // (the edit checks the file still parses and each literal reads as its value).
