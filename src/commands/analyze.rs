@@ -336,10 +336,8 @@ fn kube_references(kube: &crate::stack::kube::KubeStack, references: &mut Vec<Re
             );
             references.push(object_reference(*monitor, "gateway-podmonitor", Action::Review, what));
         }
-        ScrapePath::AdditionalScrapeConfigs { file, job } => {
-            if let Some(values) = kube.values.iter().find(|v| &v.file.path == file) {
-                references.push(job_at(&values.file, job));
-            }
+        ScrapePath::AdditionalScrapeConfigs { values, job } => {
+            references.push(job_at(&kube.values[*values].file, job));
         }
         ScrapePath::ConfigMapJob { object, job } => {
             references.push(job_at(&kube.manifests[kube.objects[*object].manifest].file, job));

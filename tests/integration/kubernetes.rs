@@ -22,6 +22,8 @@ fn served_as(kind: &str) -> Option<&'static str> {
         "CronJob" | "Job" => "batch/v1",
         "ServiceMonitor" | "PodMonitor" | "PrometheusRule" => "monitoring.coreos.com/v1",
         "Ingress" | "NetworkPolicy" => "networking.k8s.io/v1",
+        "Application" => "argoproj.io/v1alpha1",
+        "HelmRelease" => "helm.toolkit.fluxcd.io/v2",
         _ => return None,
     })
 }
@@ -328,9 +330,11 @@ fn check_manifests(root: &Path, what: &str, tools: Tools) {
     }
 }
 
-/// The stack's YAML files of one document without `kind`: Helm values.
+/// The stack's Helm values: YAML files of one document without `kind`, and the inline values
+/// of Argo CD Applications (`helm.valuesObject`, or `helm.values` as a string) and Flux
+/// HelmReleases (`spec.values`).
 fn values_files(root: &Path) -> Vec<(String, Value)> {
-    tree(root)
+    let mut out: Vec<(String, Value)> = tree(root)
         .into_iter()
         .filter(|(path, _)| (path.ends_with(".yaml") || path.ends_with(".yml")) && !path.starts_with(".pullover"))
         .filter_map(|(path, _)| {
@@ -338,7 +342,22 @@ fn values_files(root: &Path) -> Vec<(String, Value)> {
             let value: Value = yaml_serde::from_str(&text).ok()?;
             (value.get("kind").is_none() && value.is_mapping()).then_some((path, value))
         })
-        .collect()
+        .collect();
+    for (path, object) in objects(root) {
+        let helm = &object["spec"]["source"]["helm"];
+        let inline = match object["kind"].as_str() {
+            Some("Application") if helm["valuesObject"].is_mapping() => helm["valuesObject"].clone(),
+            Some("Application") if helm["values"].is_string() => yaml_serde::from_str(helm["values"].as_str().unwrap())
+                .unwrap_or_else(|e| panic!("{path}: the values string of an Application does not parse: {e}")),
+            Some("HelmRelease") if object["spec"]["values"].is_mapping() => object["spec"]["values"].clone(),
+            _ => continue,
+        };
+        out.push((
+            format!("{path} ({})", object["metadata"]["name"].as_str().unwrap_or_default()),
+            inline,
+        ));
+    }
+    out
 }
 
 /// A `prometheus.yml` held in a ConfigMap names rule files by where the ConfigMap is mounted,
@@ -438,12 +457,20 @@ fn every_kubernetes_stack_is_read_as_the_user_keeps_it() {
     // (stack, gateway job, honor_labels, [(app, pushed job, new job)])
     type Apps = &'static [(&'static str, &'static str, &'static str)];
     let expected: &[(&str, &str, bool, Apps)] = &[
+        // The gateway's Service is named by Helm from the Application's release `pushgateway`.
+        (
+            "k8s-argocd",
+            "pushgateway",
+            true,
+            &[("invoices", "invoices", "invoices")],
+        ),
         (
             "k8s-cronjob",
             "pushgateway",
             true,
             &[("inventory-api", "inventory-api", "inventory-api")],
         ),
+        ("k8s-flux", "pushgateway", true, &[("shipping", "shipping", "shipping")]),
         ("k8s-helm", "pushgateway", true, &[("checkout", "checkout", "checkout")]),
         (
             "k8s-honor-false",
@@ -555,7 +582,7 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
     let kubectl = tools.kubectl;
     assert_eq!(
         kube_stacks().len(),
-        7,
+        9,
         "a new Kubernetes stack goes through the phases here too"
     );
     for name in kube_stacks() {
@@ -990,4 +1017,111 @@ fn remove_turns_the_pushgateway_subchart_of_the_prometheus_chart_off() {
         values.replace("enabled: true   # checkout", "enabled: false   # checkout"),
         "only the subchart's flag changes"
     );
+}
+
+#[test]
+fn argo_cd_and_flux_inline_values_are_edited_in_place_and_the_gateways_release_goes() {
+    // Argo CD: kube-prometheus-stack's values as one `helm.values: |` string.
+    let p = pullover().stack("k8s-argocd");
+    let analyze = p.run(["--format", "json", "analyze"]);
+    analyze.success();
+    let report: serde_json::Value = serde_json::from_str(&analyze.stdout).unwrap();
+    assert_eq!(
+        report["gateway"]["address"], "pushgateway-prometheus-pushgateway.monitoring.svc:9091",
+        "Helm names the chart's Service after the release"
+    );
+    let before = p.read("apps/monitoring.yaml");
+    p.run(["apply", "scrape", "--yes"]).success();
+    let after = p.read("apps/monitoring.yaml");
+    // Every line of the file is still there, in order; the new ones are inside the block, at its
+    // indentation, and its empty line stays empty.
+    let mut old_lines = before.lines().peekable();
+    for line in after.lines() {
+        if old_lines.peek() == Some(&line) {
+            old_lines.next();
+        }
+    }
+    assert_eq!(old_lines.next(), None, "a line of the Application changed:\n{after}");
+    assert!(after.contains("\n            - job_name: invoices\n"), "{after}");
+    assert!(!after.lines().any(|l| !l.is_empty() && l.trim().is_empty()), "{after}");
+    let stream = YamlStream::parse(&after).unwrap();
+    let values: Value = yaml_serde::from_str(
+        stream.docs()[1].doc.value()["spec"]["source"]["helm"]["values"]
+            .as_str()
+            .expect("still a string"),
+    )
+    .unwrap();
+    let jobs: Vec<&str> = values["prometheus"]["prometheusSpec"]["additionalScrapeConfigs"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|j| j["job_name"].as_str())
+        .collect();
+    assert_eq!(jobs, ["pushgateway", "invoices"]);
+    for phase in ["dual-run", "dashboards"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    let remove = p.run(["apply", "remove", "--yes"]);
+    remove.success();
+    assert!(
+        remove
+            .stdout
+            .contains("[kube-gateway-release-removed] Application/pushgateway"),
+        "{}",
+        remove.stdout
+    );
+    let removed = p.read("apps/monitoring.yaml");
+    assert!(
+        removed.starts_with(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: kube-prometheus-stack"
+        ),
+        "the gateway's Application goes, and no `---` is left before the one now first:\n{removed}"
+    );
+
+    // Argo CD without the resources finalizer leaves the chart's objects running: a to-do.
+    let p = pullover().stack("k8s-argocd");
+    let without =
+        p.read("apps/monitoring.yaml")
+            .replacen("  finalizers:\n    - resources-finalizer.argocd.argoproj.io\n", "", 1);
+    p.write("apps/monitoring.yaml", &without);
+    for phase in ["scrape", "dual-run", "dashboards"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    let plan = p.run(["plan", "remove"]);
+    plan.success();
+    assert!(
+        plan.stdout
+            .contains("todo [kube-gateway-release-orphaned] Application/pushgateway"),
+        "{}",
+        plan.stdout
+    );
+
+    // Flux: `spec.values` objects; the gateway's HelmRelease is alone in its file.
+    let p = pullover().stack("k8s-flux");
+    for phase in ["scrape", "dual-run"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    let kustomization = p.read("kustomization.yaml");
+    assert!(
+        kustomization.contains("  - infrastructure/pullover-dual-run.yaml\n"),
+        "the dual-run dashboard is deployed with the sidecar's:\n{kustomization}"
+    );
+    let monitoring: Value = yaml_serde::from_str(
+        p.read("infrastructure/monitoring.yaml")
+            .split("\n---\n")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        monitoring["spec"]["values"]["additionalPrometheusRulesMap"]["pullover-dual-run"].is_mapping(),
+        "the dual-run rules go into the release's values"
+    );
+    for phase in ["dashboards", "remove"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    assert!(!p.file("infrastructure/pushgateway.yaml").exists());
+    let kustomization = p.read("kustomization.yaml");
+    assert!(!kustomization.contains("pushgateway"), "{kustomization}");
+    assert!(!kustomization.contains("pullover-dual-run"), "{kustomization}");
 }

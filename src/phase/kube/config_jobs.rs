@@ -6,7 +6,7 @@
 
 use yaml_serde::{Mapping, Value};
 
-use super::in_place::{Edits, Holder, under};
+use super::in_place::{Edits, Holder, ValuesAt, under};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit};
 use crate::stack::kube::objects::{Object, string_map};
@@ -29,14 +29,22 @@ impl JobList {
     /// The job list of a scrape path that is a Prometheus config; `None` for a ServiceMonitor.
     pub fn of(kube: &KubeStack, scrape: &ScrapePath) -> Option<JobList> {
         match scrape {
-            ScrapePath::AdditionalScrapeConfigs { file, .. } => {
-                let index = kube.values.iter().position(|v| &v.file.path == file)?;
-                let outer = additional_scrape_configs();
-                let is_text = outer.find_value(kube.values[index].doc.value())?.is_string();
+            ScrapePath::AdditionalScrapeConfigs { values, .. } => {
+                let rel = additional_scrape_configs();
+                let is_text = rel.find_value(&kube.values[*values].value)?.is_string();
+                let at = ValuesAt::of(kube, *values, &rel).ok()?;
+                let inner = match (at.inner, is_text) {
+                    (None, false) => None,
+                    // The list written as a YAML string.
+                    (None, true) => Some(Route::root()),
+                    (Some(inner), false) => Some(inner),
+                    // A string inside the values' string: not edited.
+                    (Some(_), true) => return None,
+                };
                 Some(JobList {
-                    holder: Holder::Values(index),
-                    outer,
-                    inner: is_text.then(Route::root),
+                    holder: at.holder,
+                    outer: at.outer,
+                    inner,
                 })
             }
             ScrapePath::ConfigMapJob { object, .. } => Some(JobList {

@@ -11,7 +11,7 @@ use serde_json::json;
 use yaml_serde::Value;
 
 use super::config_jobs::{PROMETHEUS_YML, object_holder};
-use super::in_place::{Edits, Holder};
+use super::in_place::Edits;
 use crate::changeset::{ChangeSet, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
@@ -250,28 +250,50 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         ))
     })?;
     builder = builder.create(
-        path,
+        path.clone(),
         text,
         manifest.file.mode,
         "compare pushed and scraped series (dual-run)",
     );
-    if let Some(k) = kube.kustomizations.iter().find(|k| {
-        k.folder() == folder
-            && k.resources()
-                .iter()
-                .any(|r| RelPath::join_relative(folder, r).is_ok_and(|p| p == manifest.file.path))
-    }) {
-        let after = k
-            .doc
-            .edit(&[YamlEdit::Append {
-                route: Route::root().key("resources"),
-                value: Value::String(FILE_NAME.into()),
-                comment: None,
-            }])
-            .map_err(|e| e.to_diagnostic(&k.file))?;
-        builder = builder.modify(&k.file, after, "deploy the dual-run comparison with the rest");
-    }
+    builder = list_with(kube, &manifest.file.path, &path, builder)?;
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// `new` goes into the `resources` of the kustomization that lists `beside` (the manifest it is
+/// written next to), so it is deployed with it.
+fn list_with(
+    kube: &KubeStack,
+    beside: &RelPath,
+    new: &RelPath,
+    builder: crate::changeset::ChangeSetBuilder,
+) -> Result<crate::changeset::ChangeSetBuilder, Diagnostic> {
+    let Some(k) = kube.kustomizations.iter().find(|k| {
+        k.resources()
+            .iter()
+            .any(|r| RelPath::join_relative(k.folder(), r).is_ok_and(|p| &p == beside))
+    }) else {
+        return Ok(builder);
+    };
+    let entry = match k.folder() {
+        "" => new.as_str(),
+        folder => match new
+            .as_str()
+            .strip_prefix(folder)
+            .and_then(|rest| rest.strip_prefix('/'))
+        {
+            Some(rest) => rest,
+            None => return Ok(builder),
+        },
+    };
+    let after = k
+        .doc
+        .edit(&[YamlEdit::Append {
+            route: Route::root().key("resources"),
+            value: Value::String(entry.to_string()),
+            comment: None,
+        }])
+        .map_err(|e| e.to_diagnostic(&k.file))?;
+    Ok(builder.modify(&k.file, after, "deploy the dual-run comparison with the rest"))
 }
 
 /// The comparison dashboard as a ConfigMap the Grafana sidecar loads.
@@ -359,36 +381,46 @@ fn in_config(
     let mut edits = Edits::default();
     let because = "compare pushed and scraped series (dual-run)";
     match &gateway.scrape {
-        ScrapePath::AdditionalScrapeConfigs { file, .. } => {
-            let Some(index) = kube.values.iter().position(|v| &v.file.path == file) else {
-                return Err(Diagnostic::error(format!(
-                    "{file} is no values file of the stack (a bug in pullover)"
-                )));
-            };
-            let holder = Holder::Values(index);
-            let edit = if kube.values[index]
-                .doc
-                .value()
-                .get(RULES_MAP)
+        ScrapePath::AdditionalScrapeConfigs { values, .. } => {
+            let rules_map = Route::root().key(RULES_MAP);
+            if rules_map
+                .find_value(&kube.values[*values].value)
                 .is_some_and(Value::is_mapping)
             {
-                YamlEdit::InsertKey {
-                    route: Route::root().key(RULES_MAP),
-                    key: GROUP.into(),
-                    value: Value::Mapping(groups),
-                    comment: Some("pullover dual-run: pushed (old) and scraped (new) series side by side".into()),
-                }
+                edits.edit_values(
+                    kube,
+                    *values,
+                    &rules_map,
+                    |route| {
+                        vec![YamlEdit::InsertKey {
+                            route,
+                            key: GROUP.into(),
+                            value: Value::Mapping(groups.clone()),
+                            comment: Some(
+                                "pullover dual-run: pushed (old) and scraped (new) series side by side".into(),
+                            ),
+                        }]
+                    },
+                    because,
+                )?;
             } else {
-                let mut rules_map = yaml_serde::Mapping::new();
-                rules_map.insert(GROUP.into(), Value::Mapping(groups));
-                YamlEdit::InsertKey {
-                    route: Route::root(),
-                    key: RULES_MAP.into(),
-                    value: Value::Mapping(rules_map),
-                    comment: Some("pullover dual-run: pushed (old) and scraped (new) series side by side; `pullover remove` takes it out".into()),
-                }
-            };
-            edits.edit(kube, holder, &[edit], because)?;
+                let mut map = yaml_serde::Mapping::new();
+                map.insert(GROUP.into(), Value::Mapping(groups.clone()));
+                edits.edit_values(
+                    kube,
+                    *values,
+                    &Route::root(),
+                    |route| {
+                        vec![YamlEdit::InsertKey {
+                            route,
+                            key: RULES_MAP.into(),
+                            value: Value::Mapping(map.clone()),
+                            comment: Some("pullover dual-run: pushed (old) and scraped (new) series side by side; `pullover remove` takes it out".into()),
+                        }]
+                    },
+                    because,
+                )?;
+            }
         }
         ScrapePath::ConfigMapJob { object, .. } => {
             let holder = object_holder(kube, *object);
@@ -473,7 +505,13 @@ fn in_config(
             push_dashboard(&mut text, apps, value, namespace.as_deref())?;
             let manifest = &kube.manifests[sidecar.manifest];
             let path = RelPath::join_relative(manifest.file.path.parent(), FILE_NAME).map_err(Diagnostic::error)?;
-            builder = builder.create(path, text, manifest.file.mode, "the comparison dashboard (dual-run)");
+            builder = builder.create(
+                path.clone(),
+                text,
+                manifest.file.mode,
+                "the comparison dashboard (dual-run)",
+            );
+            builder = list_with(kube, &manifest.file.path, &path, builder)?;
         }
         None => {
             builder = builder.finding(Finding::new(

@@ -17,7 +17,7 @@ use yaml_serde::Value;
 
 use super::config_jobs::{JobList, PROMETHEUS_YML, job_route, object_holder};
 use super::dual_run::{FILE_NAME as DUAL_RUN_FILE, GROUP, RULE_FILE, RULES_MAP};
-use super::in_place::{Edits, Holder};
+use super::in_place::Edits;
 use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlEdit};
@@ -158,7 +158,7 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                 "stop scraping the Pushgateway",
             )?;
         }
-        builder = turn_off_chart(kube, gateway.workload.is_some(), builder, &mut config)?;
+        builder = turn_off_chart(kube, gateway.workload.is_some(), builder, &mut config, &mut removed)?;
         let mut gateway_objects: Vec<usize> = gateway.workload.into_iter().chain(gateway.service).collect();
         if let ScrapePath::ServiceMonitor(monitor) | ScrapePath::PodMonitor(monitor) = gateway.scrape {
             gateway_objects.push(monitor);
@@ -343,13 +343,10 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
 fn remove_dual_run_rules(kube: &KubeStack, scrape: &ScrapePath, config: &mut Edits) -> Result<(), Diagnostic> {
     let because = "the dual-run comparison is over";
     match scrape {
-        ScrapePath::AdditionalScrapeConfigs { file, .. } => {
-            let Some(index) = kube.values.iter().position(|v| &v.file.path == file) else {
-                return Ok(());
-            };
+        ScrapePath::AdditionalScrapeConfigs { values, .. } => {
             let route = Route::root().key(RULES_MAP).key(GROUP);
-            if route.find_value(kube.values[index].doc.value()).is_some() {
-                config.edit(kube, Holder::Values(index), &[YamlEdit::Remove { route }], because)?;
+            if route.find_value(&kube.values[*values].value).is_some() {
+                config.edit_values(kube, *values, &route, |route| vec![YamlEdit::Remove { route }], because)?;
             }
         }
         ScrapePath::ConfigMapJob { object, .. } => {
@@ -398,14 +395,17 @@ fn remove_dual_run_rules(kube: &KubeStack, scrape: &ScrapePath, config: &mut Edi
 }
 
 /// The prometheus-pushgateway chart, when the gateway is that chart's and not a workload of the
-/// stack: as a subchart of the prometheus chart its `enabled` flag turns false; as a release of
-/// its own its values file goes, and uninstalling the release is left to a person (it is
-/// installed by `helm`, a HelmRelease or an Application outside these files).
+/// stack: as a subchart of the prometheus chart its `enabled` flag turns false (in a values file
+/// or a release's inline values); a release of its own installed by an Argo CD Application or a
+/// Flux HelmRelease of the stack goes with that object, which is how a person removes a release
+/// kept in git (the controller uninstalls it when it prunes); a release installed from a values
+/// file by hand has its values file deleted and uninstalling it left to a person.
 fn turn_off_chart(
     kube: &KubeStack,
     gateway_in_stack: bool,
     mut builder: ChangeSetBuilder,
     config: &mut Edits,
+    removed: &mut BTreeSet<(usize, usize)>,
 ) -> Result<ChangeSetBuilder, Diagnostic> {
     if gateway_in_stack {
         return Ok(builder);
@@ -414,34 +414,74 @@ fn turn_off_chart(
         match values.chart {
             Chart::Prometheus => {
                 let route = Route::root().key(PUSHGATEWAY_CHART).key("enabled");
-                if route.find_value(values.doc.value()).and_then(Value::as_bool) == Some(true) {
-                    config.edit(
+                if route.find_value(&values.value).and_then(Value::as_bool) == Some(true) {
+                    config.edit_values(
                         kube,
-                        Holder::Values(index),
-                        &[YamlEdit::SetBool { route, value: false }],
+                        index,
+                        &route,
+                        |route| vec![YamlEdit::SetBool { route, value: false }],
                         "turn the Pushgateway subchart off",
                     )?;
                 }
             }
-            Chart::PrometheusPushgateway => {
-                builder = builder
-                    .delete(&values.file, "the Pushgateway chart's values: nothing pushes to it any more")
-                    .finding(
-                        Finding::new(
-                            "kube-uninstall-gateway-release",
-                            Severity::Todo,
-                            format!(
-                                "{} held the values of the prometheus-pushgateway release: deleting the file does not uninstall it",
-                                values.file.path
-                            ),
-                        )
-                        .tip("`helm uninstall prometheus-pushgateway -n monitoring`, or delete the HelmRelease / Argo CD Application that installs it"),
-                    );
-            }
+            Chart::PrometheusPushgateway => match &values.release {
+                Some(release) => {
+                    let object = &kube.objects[release.object];
+                    removed.insert((object.manifest, object.doc));
+                    builder = builder.finding(release_removed(object, &release.name));
+                }
+                None => {
+                    builder = builder
+                        .delete(&values.file, "the Pushgateway chart's values: nothing pushes to it any more")
+                        .finding(
+                            Finding::new(
+                                "kube-uninstall-gateway-release",
+                                Severity::Todo,
+                                format!(
+                                    "{} held the values of the prometheus-pushgateway release: deleting the file does not uninstall it",
+                                    values.file.path
+                                ),
+                            )
+                            .tip("`helm uninstall prometheus-pushgateway -n monitoring`, or delete the HelmRelease / Argo CD Application that installs it"),
+                        );
+                }
+            },
             Chart::KubePrometheusStack => {}
         }
     }
     Ok(builder)
+}
+
+/// What deleting the release object from git does in the cluster: Flux's helm-controller
+/// uninstalls a deleted HelmRelease; Argo CD deletes an Application's resources only when it
+/// carries the resources finalizer, and otherwise leaves the gateway running, orphaned.
+fn release_removed(object: &crate::stack::kube::objects::Object, release: &str) -> Finding {
+    let cascades = object.kind != "Application"
+        || crate::stack::kube::objects::strings(object.value.get("metadata").and_then(|m| m.get("finalizers")))
+            .iter()
+            .any(|f| f.starts_with("resources-finalizer.argocd.argoproj.io"));
+    if cascades {
+        Finding::new(
+            "kube-gateway-release-removed",
+            Severity::Info,
+            format!(
+                "{} installing the Pushgateway (release `{release}`) is removed: once the sync prunes it, {} uninstalls the release",
+                object.display(),
+                if object.kind == "Application" { "Argo CD (its resources finalizer)" } else { "Flux's helm-controller" }
+            ),
+        )
+        .tip("pruning must be on where this file is synced (Flux Kustomization `prune: true`, Argo CD `syncPolicy.automated.prune`), or delete the object by hand")
+    } else {
+        Finding::new(
+            "kube-gateway-release-orphaned",
+            Severity::Todo,
+            format!(
+                "{} installing the Pushgateway (release `{release}`) is removed, but it has no `resources-finalizer.argocd.argoproj.io`: Argo CD deletes the Application and leaves the gateway running",
+                object.display()
+            ),
+        )
+        .tip("add the finalizer before this change is synced, or delete the gateway's resources by hand (`kubectl delete` them, or `argocd app delete --cascade` first)")
+    }
 }
 
 /// An env var only the push reads (`PUSH_JOB`, `PUSH_INTERVAL_SECONDS`, `PUSHGATEWAY_JOB`,

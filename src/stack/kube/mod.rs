@@ -15,6 +15,7 @@
 
 pub mod embedded;
 pub mod objects;
+pub mod releases;
 
 use std::rc::Rc;
 
@@ -81,8 +82,9 @@ pub enum ScrapePath {
     ServiceMonitor(usize),
     /// A PodMonitor (index into `objects`) selecting its pods: the cluster scrapes by pod.
     PodMonitor(usize),
-    /// A job of kube-prometheus-stack's `additionalScrapeConfigs` in a values file.
-    AdditionalScrapeConfigs { file: RelPath, job: String },
+    /// A job of kube-prometheus-stack's `additionalScrapeConfigs` in its values (index into
+    /// `values`: a values file, or an Application's or HelmRelease's inline values).
+    AdditionalScrapeConfigs { values: usize, job: String },
     /// A job of a `prometheus.yml` held in a ConfigMap (the plain prometheus chart's server).
     ConfigMapJob { object: usize, job: String },
     /// Nothing in the stack scrapes it (or pullover does not see how).
@@ -94,8 +96,11 @@ impl ScrapePath {
         match self {
             ScrapePath::ServiceMonitor(i) => format!("ServiceMonitor {}", kube.objects[*i].name),
             ScrapePath::PodMonitor(i) => format!("PodMonitor {}", kube.objects[*i].name),
-            ScrapePath::AdditionalScrapeConfigs { file, job } => {
-                format!("job `{job}` of additionalScrapeConfigs in {file}")
+            ScrapePath::AdditionalScrapeConfigs { values, job } => {
+                format!(
+                    "job `{job}` of additionalScrapeConfigs in {}",
+                    kube.values[*values].describe(&kube.objects)
+                )
             }
             ScrapePath::ConfigMapJob { object, job } => {
                 format!(
@@ -361,6 +366,8 @@ fn read_all(dir: &StackDir) -> Result<KubeStack, Diagnostic> {
             });
         }
     }
+    let inline = releases::read(&kube.manifests, &kube.objects)?;
+    kube.values.extend(inline);
     Ok(kube)
 }
 
@@ -565,19 +572,25 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
             (object.name.clone(), object.namespace_or_default().to_string(), port)
         }
         None => {
-            // The prometheus-pushgateway chart: its Service is `<release>-prometheus-pushgateway`,
-            // `prometheus-pushgateway` for the release of that name.
+            // The prometheus-pushgateway chart: its Service is named after the release
+            // (`prometheus-pushgateway` for the release of that name), in the release's namespace.
             let values = kube.values.iter().find(|v| v.chart == Chart::PrometheusPushgateway)?;
+            let (name, namespace) = match &values.release {
+                Some(release) => (
+                    releases::fullname(&release.name, Chart::PrometheusPushgateway.name(), &values.value),
+                    release.namespace.clone(),
+                ),
+                None => ("prometheus-pushgateway".to_string(), "monitoring".to_string()),
+            };
             found.push(evidence(
                 "gateway.service",
-                "prometheus-pushgateway",
-                format!("{} holds values of the prometheus-pushgateway chart", values.file.path),
+                name.clone(),
+                format!(
+                    "{} holds values of the prometheus-pushgateway chart",
+                    values.describe(&kube.objects)
+                ),
             ));
-            (
-                "prometheus-pushgateway".to_string(),
-                "monitoring".to_string(),
-                GATEWAY_PORT,
-            )
+            (name, namespace, GATEWAY_PORT)
         }
     };
     if let Some(w) = workload {
@@ -700,10 +713,14 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
         let text = yaml_serde::to_string(job).unwrap_or_default();
         text.contains(&service_name) || text.contains("pushgateway")
     };
-    for values in kube.values.iter().filter(|v| v.chart == Chart::KubePrometheusStack) {
+    for (index, values) in kube
+        .values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.chart == Chart::KubePrometheusStack)
+    {
         let configs = values
-            .doc
-            .value()
+            .value
             .get("prometheus")
             .and_then(|p| p.get("prometheusSpec"))
             .and_then(|p| p.get("additionalScrapeConfigs"));
@@ -719,7 +736,7 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
             gateway.honor_labels = job.get("honor_labels").and_then(Value::as_bool).unwrap_or(false);
             gateway.interval = job.get("scrape_interval").and_then(Value::as_str).map(str::to_string);
             gateway.scrape = ScrapePath::AdditionalScrapeConfigs {
-                file: values.file.path.clone(),
+                values: index,
                 job: name.to_string(),
             };
             found.push(evidence(
@@ -727,7 +744,8 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
                 name,
                 format!(
                     "additionalScrapeConfigs in {} scrape the gateway (honor_labels: {})",
-                    values.file.path, gateway.honor_labels
+                    values.describe(&kube.objects),
+                    gateway.honor_labels
                 ),
             ));
             return Some(gateway);
