@@ -227,8 +227,11 @@ fn check_manifests(root: &Path, what: &str, tools: Tools) {
         };
         if let Some(endpoints) = endpoints {
             let endpoints = object["spec"][endpoints].as_sequence().expect("endpoints");
+            // (A PodMonitor may select an unnamed container port by `portNumber`.)
             assert!(
-                endpoints.iter().all(|e| e["port"].as_str().is_some()),
+                endpoints
+                    .iter()
+                    .all(|e| e["port"].as_str().is_some() || (kind == "PodMonitor" && e["portNumber"].is_u64())),
                 "{what}: {path}: a {kind} endpoint without a named port"
             );
         }
@@ -1124,4 +1127,45 @@ fn argo_cd_and_flux_inline_values_are_edited_in_place_and_the_gateways_release_g
     let kustomization = p.read("kustomization.yaml");
     assert!(!kustomization.contains("pushgateway"), "{kustomization}");
     assert!(!kustomization.contains("pullover-dual-run"), "{kustomization}");
+}
+
+#[test]
+fn a_podmonitor_kept_apart_from_the_pods_gets_a_namespace_selector_and_an_unnamed_port_is_said() {
+    let p = pullover().stack("k8s-podmonitor");
+    // The cluster keeps its PodMonitors in a namespace of their own, selecting the pods' one;
+    // ledger's metrics port has no name.
+    let gateway = p.read("manifests/pushgateway.yaml").replace(
+        "  name: pushgateway\n  namespace: monitoring\n  labels:\n    prometheus: main\n    app.kubernetes.io/name: pushgateway\nspec:\n",
+        "  name: pushgateway\n  namespace: monitors\n  labels:\n    prometheus: main\n    app.kubernetes.io/name: pushgateway\nspec:\n  namespaceSelector:\n    matchNames: [monitoring]\n",
+    );
+    assert!(gateway.contains("namespace: monitors"), "the fixture changed");
+    p.write("manifests/pushgateway.yaml", &gateway);
+    let ledger = p
+        .read("manifests/ledger.yaml")
+        .replace("- {name: metrics, containerPort: 9400}", "- {containerPort: 9400}");
+    p.write("manifests/ledger.yaml", &ledger);
+    let run = p.run(["apply", "scrape", "--yes"]);
+    run.success();
+    assert!(
+        run.stdout
+            .contains("hazard [kube-podmonitor-port-number] Deployment/ledger"),
+        "{}",
+        run.stdout
+    );
+    let monitor: Value = yaml_serde::from_str(&p.read("manifests/ledger-podmonitor.yaml")).unwrap();
+    assert_eq!(monitor["metadata"]["namespace"].as_str(), Some("monitors"));
+    assert_eq!(
+        monitor["spec"]["namespaceSelector"]["matchNames"][0].as_str(),
+        Some("payments")
+    );
+    assert_eq!(
+        monitor["spec"]["podMetricsEndpoints"][0]["portNumber"].as_u64(),
+        Some(9400)
+    );
+    assert!(monitor["spec"]["podMetricsEndpoints"][0]["port"].is_null());
+    check_manifests(&p.path(), "PodMonitor kept apart", Tools::find());
+    // Its targets' job is `<the PodMonitor's namespace>/<its name>`.
+    let analyze = p.run(["--format", "json", "analyze"]);
+    let report: serde_json::Value = serde_json::from_str(&analyze.stdout).unwrap();
+    assert_eq!(report["apps"][0]["scrape_job"], "monitors/ledger");
 }

@@ -511,9 +511,15 @@ fn new_job(kube: &KubeStack, pusher: &Pusher) -> String {
     let workload = &kube.objects[pusher.object];
     // Under PodMonitors the app gets a PodMonitor named after it, next to it.
     if let Some(gateway) = &kube.gateway
-        && let ScrapePath::PodMonitor(_) = gateway.scrape
+        && let ScrapePath::PodMonitor(monitor) = gateway.scrape
     {
-        let namespace = workload.namespace_or_default();
+        // Next to the gateway's PodMonitor where that one is kept apart from the gateway's pods.
+        let monitor_namespace = kube.objects[monitor].namespace_or_default();
+        let namespace = if monitor_namespace != gateway.namespace {
+            monitor_namespace
+        } else {
+            workload.namespace_or_default()
+        };
         return gateway
             .job_label
             .as_deref()
