@@ -1169,3 +1169,60 @@ fn a_podmonitor_kept_apart_from_the_pods_gets_a_namespace_selector_and_an_unname
     let report: serde_json::Value = serde_json::from_str(&analyze.stdout).unwrap();
     assert_eq!(report["apps"][0]["scrape_job"], "monitors/ledger");
 }
+
+#[test]
+fn a_field_the_operators_crd_does_not_know_is_refused_with_its_place_and_nothing_is_written() {
+    let p = pullover().stack("k8s-raw");
+    let manifests = p.read("manifests/pushgateway.yaml");
+    assert!(manifests.contains("honorLabels: true"), "the fixture changed");
+    p.write(
+        "manifests/pushgateway.yaml",
+        &manifests.replace("honorLabels: true", "honorLabel: true"),
+    );
+    let line = p
+        .read("manifests/pushgateway.yaml")
+        .lines()
+        .position(|l| l.contains("honorLabel: true"))
+        .unwrap()
+        + 1;
+    let before = p.hashes();
+    for args in [&["analyze"][..], &["apply", "scrape", "--yes"][..]] {
+        let run = p.run(args);
+        assert_eq!(run.code, Some(1), "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(&format!("manifests/pushgateway.yaml:{line}:")),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("did you mean `honorLabels`?"), "{}", run.stderr);
+        assert!(!run.stdout.contains("No changes"));
+    }
+    assert_eq!(p.hashes(), before, "a refused run wrote something");
+}
+
+/// The fields `pullover::stack::kube::schema` knows at each level are those of the operator's
+/// CRDs, as the models `scripts/test` installs were compiled from them (the class members of
+/// each type's `.d.ts`).
+#[test]
+fn the_known_crd_fields_are_the_operators() {
+    let Some(models) = operator_models() else { return };
+    let packages = models.join("node_modules/@kubernetes-models");
+    let member = regex::Regex::new(r#"(?m)^\s+"([A-Za-z0-9_]+)"\??:"#).unwrap();
+    for level in pullover::stack::kube::schema::LEVELS {
+        let file = match level.model {
+            "ObjectMeta" | "LabelSelector" => packages.join(format!("apimachinery/apis/meta/v1/{}.d.ts", level.model)),
+            model => packages.join(format!("prometheus-operator/monitoring.coreos.com/v1/{model}.d.ts")),
+        };
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let class = &text[text.find("export declare class").unwrap_or(0)..];
+        let mut theirs: Vec<&str> = member
+            .captures_iter(class)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        theirs.sort_unstable();
+        theirs.dedup();
+        let mut ours = level.fields.to_vec();
+        ours.sort_unstable();
+        assert_eq!(ours, theirs, "{}", level.model);
+    }
+}

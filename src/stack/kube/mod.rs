@@ -16,6 +16,7 @@
 pub mod embedded;
 pub mod objects;
 pub mod releases;
+pub mod schema;
 
 use std::rc::Rc;
 

@@ -287,6 +287,9 @@ pub fn read(file: SourceFile) -> Result<Read, Diagnostic> {
                             .help("name it; nothing was written"),
                     );
                 };
+                if let Some(root) = part.doc.root() {
+                    super::schema::check(&file, part.range.start, kind, name, root)?;
+                }
                 heads.push(ObjectHead {
                     doc: index,
                     api_version: api_version.to_string(),
