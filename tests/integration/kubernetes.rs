@@ -593,10 +593,39 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
         let p = pullover().stack(name);
         let original = tree(&p.path());
         check_manifests(&p.path(), &format!("{name} as written"), tools);
+        // The workloads that push: their code is not in the stack, so `remove` keeps their push
+        // settings (and says so) rather than risk an app that no longer starts.
+        let pushers: Vec<Value> = objects(&p.path())
+            .into_iter()
+            .map(|(_, o)| o)
+            .filter(|o| matches!(o["kind"].as_str(), Some("Deployment" | "StatefulSet" | "DaemonSet")))
+            .filter(|o| {
+                let images = o["spec"]["template"]["spec"]["containers"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["image"].as_str());
+                let gateway = images
+                    .into_iter()
+                    .any(|i| i.rsplit('/').next().unwrap_or(i).starts_with("pushgateway:"));
+                // A pusher names the gateway's address (a patch of the gateway names only it).
+                let text = yaml_serde::to_string(o).unwrap();
+                !gateway && (text.contains(":9091") || text.contains(".svc"))
+            })
+            .collect();
+        assert!(!pushers.is_empty(), "{name}: no pusher found by the test");
         for phase in ["scrape", "dual-run", "dashboards", "remove"] {
             let what = format!("{name} {phase}");
             let run = p.run(["apply", phase, "--yes"]);
             assert_eq!(run.code, Some(0), "{what}: {}{}", run.stdout, run.stderr);
+            if phase == "remove" {
+                assert!(
+                    run.stdout.contains("todo [env-var-kept]")
+                        || run.stdout.contains("todo [command-points-at-gateway]"),
+                    "{what}: the kept push settings are not reported:\n{}",
+                    run.stdout
+                );
+            }
             // The schema check (a slow Python tool) runs after the phases that write objects
             // other than rules and dashboards: scrape and remove.
             let schemas = tools.schemas && matches!(phase, "scrape" | "remove");
@@ -620,8 +649,10 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
                 out.contains("name: billing\n  namespace: billing\nspec:\n  endpoints:"),
                 "{out}"
             );
+            // (billing's own push setting stays, its code being elsewhere.)
+            let without_setting = out.replace("value: pushgateway.monitoring.svc.cluster.local:9091", "");
             assert!(
-                !out.contains("pushgateway"),
+                !without_setting.contains("pushgateway"),
                 "{name}: the gateway is still rendered:\n{out}"
             );
             assert!(
@@ -643,13 +674,26 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
         } else {
             assert!(images.is_empty(), "{name}: the gateway is still deployed");
         }
+        let now = objects(&p.path());
+        for pusher in &pushers {
+            let same = now
+                .iter()
+                .find(|(_, o)| o["kind"] == pusher["kind"] && o["metadata"]["name"] == pusher["metadata"]["name"]);
+            assert_eq!(
+                same.map(|(_, o)| o),
+                Some(pusher),
+                "{name}: a pusher's workload changed"
+            );
+        }
         if name != "k8s-cronjob" {
-            // Nothing left routes to the gateway, configures a push or names it: no env var, no
-            // argument (nor the flag before it), no NetworkPolicy or Ingress route, no job.
-            // (Dashboards and rules keep their `push_time_seconds` panels: reported, never
-            // rewritten.)
-            let kept =
-                |o: &Value| o["kind"] == "PrometheusRule" || !o["metadata"]["labels"]["grafana_dashboard"].is_null();
+            // Nothing left but the pushers' own settings routes to the gateway or names it: no
+            // NetworkPolicy or Ingress route, no job. (Dashboards and rules keep their
+            // `push_time_seconds` panels: reported, never rewritten.)
+            let kept = |o: &Value| {
+                o["kind"] == "PrometheusRule"
+                    || !o["metadata"]["labels"]["grafana_dashboard"].is_null()
+                    || pushers.contains(o)
+            };
             for (file, object) in objects(&p.path()).into_iter().filter(|(_, o)| !kept(o)) {
                 let text = yaml_serde::to_string(&object).unwrap();
                 assert!(
@@ -677,10 +721,6 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
             assert!(network.contains("k8s-app: kube-dns"), "{network}");
         }
         if name == "k8s-helm" {
-            assert!(
-                p.read("apps/checkout.yaml").contains("args: [\"--port\", \"8081\"]"),
-                "the flag and the URL go as a pair, the rest stays"
-            );
             assert!(
                 !p.file("values/prometheus-pushgateway.yaml").exists(),
                 "the pushgateway chart's values stay"

@@ -1,8 +1,8 @@
 //! `remove` on Kubernetes: what the move leaves unused.
 //!
-//! - Always: the dual-run manifest, and each moved pusher's env var (or single `--flag=URL`
-//!   argument) naming the gateway. An argument split over two items (`--pushgateway`, `HOST`)
-//!   is reported, never half removed.
+//! - Always: the dual-run manifest. The moved pushers' push settings (env vars naming the
+//!   gateway or read only by the push, arguments naming it) stay and are reported: their code is
+//!   not in the folder (`phase::remove::push_setting_kept`, the rule Compose follows too).
 //! - Only when no batch job (CronJob, Job) still pushes: the gateway's workload, its Service,
 //!   the ServiceMonitor scraping it and the PersistentVolumeClaims only it mounts; a file left
 //!   with no document is deleted and dropped from its kustomization's `resources`; a Kustomize
@@ -18,10 +18,11 @@ use yaml_serde::Value;
 use super::config_jobs::{JobList, PROMETHEUS_YML, job_route, object_holder};
 use super::dual_run::{FILE_NAME as DUAL_RUN_FILE, GROUP, RULE_FILE, RULES_MAP};
 use super::in_place::Edits;
-use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Severity};
+use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlEdit};
 use crate::phase::PhaseId;
+use crate::phase::remove::{is_push_setting, push_setting_kept};
 use crate::stack::kube::objects::Chart;
 use crate::stack::kube::{KubeStack, ScrapePath, selects};
 
@@ -53,6 +54,8 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         .filter(|o| !o.is_long_running())
         .map(|o| o.display())
         .collect();
+    // The apps' push settings stay: their code is not in this folder (the rule Compose
+    // follows where it cannot see an app's code, `phase::remove::push_setting_kept`).
     for pusher in &kube.pushers {
         let object = &kube.objects[pusher.object];
         if !object.is_long_running() {
@@ -65,69 +68,49 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         else {
             continue;
         };
-        let container_route = Route::root()
-            .key("spec")
-            .key("template")
-            .key("spec")
-            .key("containers")
-            .item(ItemMatch::Field {
-                key: "name".into(),
-                value: pusher.container.clone(),
-            });
+        let manifest = &kube.manifests[object.manifest];
+        let part = &manifest.stream.docs()[object.doc];
         let mentioned: Vec<&str> = pusher.mentions.iter().map(|(_, text)| text.as_str()).collect();
-        let doc_edits = edits.entry(object.manifest).or_default().entry(object.doc).or_default();
+        let why = "its code is not in this folder of manifests to check";
         for item in container.get("env").and_then(Value::as_sequence).into_iter().flatten() {
             let Some(name) = item.get("name").and_then(Value::as_str) else {
                 continue;
             };
             let value = item.get("value").and_then(crate::edit::yaml::scalar_string);
             if value.is_some_and(|v| mentioned.contains(&v.as_str())) || is_push_setting(name) {
-                doc_edits.push(YamlEdit::Remove {
-                    route: container_route.clone().key("env").item(ItemMatch::Field {
-                        key: "name".into(),
-                        value: name.to_string(),
-                    }),
-                });
+                let offset = manifest.file.text()[part.range.clone()]
+                    .find(&format!("name: {name}"))
+                    .map_or(part.range.start, |at| part.range.start + at);
+                builder = builder.finding(
+                    push_setting_kept(&object.display(), &format!("`{name}`"), why)
+                        .tip("remove it in the same deploy as the app's push code")
+                        .at(Location::at(&manifest.file, offset)),
+                );
             }
         }
         for key in ["args", "command"] {
-            let items: Vec<Option<String>> = container
-                .get(key)
-                .and_then(Value::as_sequence)
-                .map(|items| items.iter().map(crate::edit::yaml::scalar_string).collect())
-                .unwrap_or_default();
-            let mut gone: BTreeSet<usize> = BTreeSet::new();
-            for (index, arg) in items.iter().enumerate() {
-                let Some(arg) = arg.as_deref().filter(|a| mentioned.contains(a)) else {
-                    continue;
-                };
-                // `--pushgateway=URL` is one item; `--pushgateway`, `URL` are two that go together.
-                let flag_before = index
-                    .checked_sub(1)
-                    .and_then(|i| items[i].as_deref())
-                    .filter(|flag| flag.starts_with('-') && !flag.contains('='));
-                if arg.starts_with('-') && arg.contains('=') {
-                    gone.insert(index);
-                } else if flag_before.is_some() {
-                    gone.extend([index - 1, index]);
-                } else {
-                    builder = builder.finding(
-                        Finding::new(
-                            "kube-pusher-arg-left",
-                            Severity::Todo,
-                            format!(
-                                "{}: the `{key}` item `{arg}` names the gateway and no flag before it says what it is: remove it (and what goes with it) by hand",
-                                object.display()
-                            ),
-                        )
-                        .at(pusher.mentions[0].0.clone()),
-                    );
-                }
-            }
-            // From the last, so each index still names its item.
-            for index in gone.into_iter().rev() {
-                doc_edits.push(YamlEdit::Remove {
-                    route: container_route.clone().key(key).item(ItemMatch::Index(index)),
+            let named: Vec<String> = crate::stack::kube::objects::strings(container.get(key))
+                .into_iter()
+                .filter(|a| mentioned.contains(&a.as_str()))
+                .collect();
+            if let Some(arg) = named.first() {
+                let at = pusher
+                    .mentions
+                    .iter()
+                    .find(|(_, text)| text == arg)
+                    .map(|(location, _)| location.clone());
+                let finding = Finding::new(
+                    "command-points-at-gateway",
+                    Severity::Todo,
+                    format!(
+                        "kept the `{key}` of {} naming the gateway (`{arg}`): {why}; an app that no longer knows the flag, or needs it, stops starting",
+                        object.display()
+                    ),
+                )
+                .tip("remove the flag (and its value) in the same deploy as the app's push code");
+                builder = builder.finding(match at {
+                    Some(at) => finding.at(at),
+                    None => finding,
                 });
             }
         }
@@ -482,13 +465,6 @@ fn release_removed(object: &crate::stack::kube::objects::Object, release: &str) 
         )
         .tip("add the finalizer before this change is synced, or delete the gateway's resources by hand (`kubectl delete` them, or `argocd app delete --cascade` first)")
     }
-}
-
-/// An env var only the push reads (`PUSH_JOB`, `PUSH_INTERVAL_SECONDS`, `PUSHGATEWAY_JOB`,
-/// `METRICS_PUSH_TIMEOUT`): with the gateway gone it configures nothing.
-fn is_push_setting(name: &str) -> bool {
-    let name = name.to_ascii_uppercase();
-    name.starts_with("PUSH_") || name.contains("PUSHGATEWAY") || name.contains("_PUSH_") || name.ends_with("_PUSH")
 }
 
 /// What goes of an object that routes traffic to the gateway.
