@@ -279,6 +279,32 @@ fn check_manifests(root: &Path, what: &str, tools: Tools) {
             {
                 promtool_check("rules", rules, &format!("{what}: {path}"));
             }
+            // The prometheus chart: its server's files (prometheus.yml, rule files), and
+            // `extraScrapeConfigs`, a string of jobs it appends to prometheus.yml's.
+            let mut server_config = None;
+            for (name, file) in values["serverFiles"].as_mapping().into_iter().flatten() {
+                if file.get("groups").is_some() {
+                    promtool_check("rules", file, &format!("{what}: {path} serverFiles.{name:?}"));
+                }
+                if name.as_str() == Some("prometheus.yml") {
+                    server_config = Some(without_rule_files(file));
+                }
+            }
+            if let Some(Value::String(extra)) = values.get("extraScrapeConfigs") {
+                let extra: Value = yaml_serde::from_str(extra).unwrap();
+                let config = server_config.get_or_insert_with(|| Value::Mapping(Default::default()));
+                let jobs = config
+                    .as_mapping_mut()
+                    .unwrap()
+                    .entry("scrape_configs".into())
+                    .or_insert(Value::Sequence(Vec::new()));
+                jobs.as_sequence_mut()
+                    .unwrap()
+                    .extend(extra.as_sequence().unwrap().iter().cloned());
+            }
+            if let Some(config) = server_config {
+                promtool_check("config", &config, &format!("{what}: {path}"));
+            }
         }
     }
     if schemas {
@@ -1264,5 +1290,87 @@ fn the_known_crd_fields_are_the_operators() {
         let mut ours = level.fields.to_vec();
         ours.sort_unstable();
         assert_eq!(ours, theirs, "{}", level.model);
+    }
+}
+
+/// The prometheus chart's own shapes: the gateway's job in `serverFiles."prometheus.yml"` and
+/// in `extraScrapeConfigs` (a string); the app's job goes next to it, the dual-run rules into a
+/// server file of their own named in `rule_files`, and everything goes back on rollback.
+#[test]
+fn the_prometheus_charts_server_files_and_extra_scrape_configs_hold_the_gateways_job() {
+    let server_files = "# helm upgrade --install prometheus prometheus-community/prometheus -f values/prometheus.yaml\nserver:\n  retention: 15d\nserverFiles:\n  prometheus.yml:\n    rule_files:\n      - /etc/config/recording_rules.yml\n      - /etc/config/alerting_rules.yml\n    scrape_configs:\n      - job_name: prometheus\n        static_configs:\n          - targets: [localhost:9090]\n      # the gateway, installed as a release of its own\n      - job_name: pushgateway\n        honor_labels: true\n        static_configs:\n          - targets: [\"prometheus-pushgateway.monitoring.svc:9091\"]\n";
+    let extra = "server:\n  retention: 15d\n# appended to the chart's own jobs\nextraScrapeConfigs: |\n  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets:\n          - prometheus-pushgateway.monitoring.svc:9091\n";
+    for (shape, values) in [("serverFiles", server_files), ("extraScrapeConfigs", extra)] {
+        let p = pullover().stack("k8s-helm");
+        std::fs::remove_file(p.file("values/kube-prometheus-stack.yaml")).unwrap();
+        p.write("values/prometheus.yaml", values);
+        let original = tree(&p.path());
+        let analyze = p.run(["analyze"]);
+        analyze.success();
+        assert!(
+            analyze
+                .stdout
+                .contains("scraped by job `pushgateway` with honor_labels: true"),
+            "{shape}: {}",
+            analyze.stdout
+        );
+        for phase in ["scrape", "dual-run", "dashboards"] {
+            let run = p.run(["apply", phase, "--yes"]);
+            assert_eq!(run.code, Some(0), "{shape} {phase}: {}{}", run.stdout, run.stderr);
+            check_manifests(
+                &p.path(),
+                &format!("{shape} {phase}"),
+                Tools {
+                    schemas: false,
+                    ..Tools::find()
+                },
+            );
+        }
+        let after: Value = yaml_serde::from_str(&p.read("values/prometheus.yaml")).unwrap();
+        let jobs: Vec<Value> = match shape {
+            "serverFiles" => after["serverFiles"]["prometheus.yml"]["scrape_configs"]
+                .as_sequence()
+                .unwrap()
+                .clone(),
+            _ => yaml_serde::from_str(after["extraScrapeConfigs"].as_str().expect("still a string")).unwrap(),
+        };
+        let names: Vec<&str> = jobs.iter().filter_map(|j| j["job_name"].as_str()).collect();
+        assert!(names.ends_with(&["pushgateway", "checkout"]), "{shape}: {names:?}");
+        assert!(
+            after["serverFiles"]["pullover-dual-run.yml"]["groups"].is_sequence(),
+            "{shape}: the dual-run rules are a server file"
+        );
+        let rule_files: Vec<String> = after["serverFiles"]["prometheus.yml"]["rule_files"]
+            .as_sequence()
+            .expect("rule_files")
+            .iter()
+            .filter_map(|f| f.as_str().map(str::to_string))
+            .collect();
+        assert!(
+            rule_files.contains(&"/etc/config/pullover-dual-run.yml".to_string()),
+            "{shape}: {rule_files:?}"
+        );
+        let run = p.run(["apply", "remove", "--yes"]);
+        assert_eq!(run.code, Some(0), "{shape} remove: {}{}", run.stdout, run.stderr);
+        let removed = p.read("values/prometheus.yaml");
+        assert!(!removed.contains("pushgateway.monitoring.svc"), "{shape}: {removed}");
+        assert!(!removed.contains("pullover-dual-run"), "{shape}: {removed}");
+        assert!(removed.contains("job_name: checkout"), "{shape}: {removed}");
+        if shape == "extraScrapeConfigs" {
+            assert_eq!(
+                removed.lines().take(4).collect::<Vec<_>>(),
+                values.lines().take(4).collect::<Vec<_>>()
+            );
+            assert!(
+                !removed.contains("serverFiles"),
+                "the server files dual-run added stay:\n{removed}"
+            );
+        }
+        p.run(["rollback", "--to", "baseline", "--yes"]).success();
+        let changed: Vec<String> = differing(&original, &tree(&p.path()))
+            .into_iter()
+            .filter(|path| !path.starts_with(".pullover"))
+            .collect();
+        assert!(changed.is_empty(), "{shape}: {changed:?}");
     }
 }

@@ -12,6 +12,11 @@ use crate::edit::yaml::{Route, YamlEdit};
 use crate::stack::kube::objects::{Object, string_map};
 use crate::stack::kube::{KubeStack, ScrapePath};
 
+/// The prometheus chart's `serverFiles`: each key a file of the server's ConfigMap.
+pub fn server_files() -> Route {
+    Route::root().key("serverFiles")
+}
+
 /// The ConfigMap key the plain chart's server reads its config from.
 pub const PROMETHEUS_YML: &str = "prometheus.yml";
 
@@ -29,8 +34,8 @@ impl JobList {
     /// The job list of a scrape path that is a Prometheus config; `None` for a ServiceMonitor.
     pub fn of(kube: &KubeStack, scrape: &ScrapePath) -> Option<JobList> {
         match scrape {
-            ScrapePath::AdditionalScrapeConfigs { values, .. } => {
-                let rel = additional_scrape_configs();
+            ScrapePath::ValuesJob { values, list, .. } => {
+                let rel = list.clone();
                 let is_text = rel.find_value(&kube.values[*values].value)?.is_string();
                 let at = ValuesAt::of(kube, *values, &rel).ok()?;
                 let inner = match (at.inner, is_text) {
@@ -88,14 +93,6 @@ impl JobList {
             Some(inner) => edits.edit_inside(kube, self.holder, &self.outer, &make(inner.clone()), because),
         }
     }
-}
-
-/// kube-prometheus-stack's `prometheus.prometheusSpec.additionalScrapeConfigs`.
-pub fn additional_scrape_configs() -> Route {
-    Route::root()
-        .key("prometheus")
-        .key("prometheusSpec")
-        .key("additionalScrapeConfigs")
 }
 
 pub fn object_holder(kube: &KubeStack, object: usize) -> Holder {

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use yaml_serde::Value;
 
-use super::config_jobs::{JobList, PROMETHEUS_YML, job_route, object_holder};
-use super::dual_run::{FILE_NAME as DUAL_RUN_FILE, GROUP, RULE_FILE, RULES_MAP};
+use super::config_jobs::{JobList, PROMETHEUS_YML, job_route, object_holder, server_files};
+use super::dual_run::{CHART_RULE_FILES, FILE_NAME as DUAL_RUN_FILE, GROUP, RULE_FILE, RULES_MAP};
 use super::in_place::Edits;
 use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
@@ -326,7 +326,60 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
 fn remove_dual_run_rules(kube: &KubeStack, scrape: &ScrapePath, config: &mut Edits) -> Result<(), Diagnostic> {
     let because = "the dual-run comparison is over";
     match scrape {
-        ScrapePath::AdditionalScrapeConfigs { values, .. } => {
+        ScrapePath::ValuesJob { values, .. } if kube.values[*values].chart == Chart::Prometheus => {
+            let held = &kube.values[*values].value;
+            let file = server_files().key(RULE_FILE);
+            if file.find_value(held).is_none() {
+                return Ok(());
+            }
+            // `serverFiles` as dual-run wrote it, where the values had none: it goes whole.
+            let ours = format!("/etc/config/{RULE_FILE}");
+            let written_whole = server_files()
+                .find_value(held)
+                .and_then(Value::as_mapping)
+                .is_some_and(|files| {
+                    let listed = crate::stack::kube::objects::strings(
+                        files.get(PROMETHEUS_YML).and_then(|c| c.get("rule_files")),
+                    );
+                    files.len() == 2
+                        && files
+                            .get(PROMETHEUS_YML)
+                            .and_then(Value::as_mapping)
+                            .is_some_and(|c| c.len() == 1)
+                        && listed
+                            .iter()
+                            .map(String::as_str)
+                            .eq(CHART_RULE_FILES.iter().copied().chain([ours.as_str()]))
+                });
+            if written_whole {
+                return config.edit_values(
+                    kube,
+                    *values,
+                    &server_files(),
+                    |route| vec![YamlEdit::Remove { route }],
+                    because,
+                );
+            }
+            config.edit_values(kube, *values, &file, |route| vec![YamlEdit::Remove { route }], because)?;
+            let rule_files = server_files().key(PROMETHEUS_YML).key("rule_files");
+            for listed in crate::stack::kube::objects::strings(rule_files.find_value(held))
+                .into_iter()
+                .filter(|f| f.rsplit('/').next() == Some(RULE_FILE))
+            {
+                config.edit_values(
+                    kube,
+                    *values,
+                    &rule_files,
+                    |route| {
+                        vec![YamlEdit::Remove {
+                            route: route.item(ItemMatch::Scalar(listed.clone())),
+                        }]
+                    },
+                    because,
+                )?;
+            }
+        }
+        ScrapePath::ValuesJob { values, .. } => {
             let route = Route::root().key(RULES_MAP).key(GROUP);
             if route.find_value(&kube.values[*values].value).is_some() {
                 config.edit_values(kube, *values, &route, |route| vec![YamlEdit::Remove { route }], because)?;

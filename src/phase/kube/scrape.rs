@@ -34,7 +34,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     let monitor = match &gateway.scrape {
         ScrapePath::ServiceMonitor(index) => &kube.objects[*index],
         ScrapePath::PodMonitor(index) => return plan_pod_monitors(stack, kube, gateway, &kube.objects[*index]),
-        ScrapePath::AdditionalScrapeConfigs { .. } | ScrapePath::ConfigMapJob { .. } => {
+        ScrapePath::ValuesJob { .. } | ScrapePath::ConfigMapJob { .. } => {
             return plan_jobs(stack, kube, gateway);
         }
         ScrapePath::Unknown => {

@@ -24,6 +24,7 @@ use yaml_serde::Value;
 
 use crate::changeset::{Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
+use crate::edit::yaml::Route;
 use crate::identity::{self, PushedIdentity};
 use crate::stack::discover::{Evidence, evidence};
 use crate::stack::prometheus::PromConfig;
@@ -83,9 +84,11 @@ pub enum ScrapePath {
     ServiceMonitor(usize),
     /// A PodMonitor (index into `objects`) selecting its pods: the cluster scrapes by pod.
     PodMonitor(usize),
-    /// A job of kube-prometheus-stack's `additionalScrapeConfigs` in its values (index into
-    /// `values`: a values file, or an Application's or HelmRelease's inline values).
-    AdditionalScrapeConfigs { values: usize, job: String },
+    /// A job of a scrape job list in a chart's values (index into `values`: a values file, or an
+    /// Application's or HelmRelease's inline values) at `list`: kube-prometheus-stack's
+    /// `additionalScrapeConfigs`, the prometheus chart's `serverFiles."prometheus.yml".scrape_configs`
+    /// or `extraScrapeConfigs` (each a list, or the list as a YAML string).
+    ValuesJob { values: usize, list: Route, job: String },
     /// A job of a `prometheus.yml` held in a ConfigMap (the plain prometheus chart's server).
     ConfigMapJob { object: usize, job: String },
     /// Nothing in the stack scrapes it (or pullover does not see how).
@@ -97,9 +100,9 @@ impl ScrapePath {
         match self {
             ScrapePath::ServiceMonitor(i) => format!("ServiceMonitor {}", kube.objects[*i].name),
             ScrapePath::PodMonitor(i) => format!("PodMonitor {}", kube.objects[*i].name),
-            ScrapePath::AdditionalScrapeConfigs { values, job } => {
+            ScrapePath::ValuesJob { values, list, job } => {
                 format!(
-                    "job `{job}` of additionalScrapeConfigs in {}",
+                    "job `{job}` of `{list}` in {}",
                     kube.values[*values].describe(&kube.objects)
                 )
             }
@@ -720,41 +723,35 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
         let text = yaml_serde::to_string(job).unwrap_or_default();
         text.contains(&service_name) || text.contains("pushgateway")
     };
-    for (index, values) in kube
-        .values
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.chart == Chart::KubePrometheusStack)
-    {
-        let configs = values
-            .value
-            .get("prometheus")
-            .and_then(|p| p.get("prometheusSpec"))
-            .and_then(|p| p.get("additionalScrapeConfigs"));
-        let jobs: Vec<Value> = match configs {
-            Some(Value::Sequence(items)) => items.clone(),
-            // The same list written as a YAML string.
-            Some(Value::String(text)) => yaml_serde::from_str::<Vec<Value>>(text).unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        if let Some(job) = jobs.iter().find(|j| names_gateway(j)) {
+    for (index, values) in kube.values.iter().enumerate() {
+        for list in job_lists(values.chart) {
+            let jobs: Vec<Value> = match list.find_value(&values.value) {
+                Some(Value::Sequence(items)) => items.clone(),
+                // The same list written as a YAML string.
+                Some(Value::String(text)) => yaml_serde::from_str::<Vec<Value>>(text).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let Some(job) = jobs.iter().find(|j| names_gateway(j)) else {
+                continue;
+            };
             let name = job.get("job_name").and_then(Value::as_str).unwrap_or("pushgateway");
             gateway.job = name.to_string();
             gateway.honor_labels = job.get("honor_labels").and_then(Value::as_bool).unwrap_or(false);
             gateway.interval = job.get("scrape_interval").and_then(Value::as_str).map(str::to_string);
-            gateway.scrape = ScrapePath::AdditionalScrapeConfigs {
-                values: index,
-                job: name.to_string(),
-            };
             found.push(evidence(
                 "gateway.job",
                 name,
                 format!(
-                    "additionalScrapeConfigs in {} scrape the gateway (honor_labels: {})",
+                    "`{list}` in {} scrape the gateway (honor_labels: {})",
                     values.describe(&kube.objects),
                     gateway.honor_labels
                 ),
             ));
+            gateway.scrape = ScrapePath::ValuesJob {
+                values: index,
+                list,
+                job: name.to_string(),
+            };
             return Some(gateway);
         }
     }
@@ -796,6 +793,29 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
         }
     }
     Some(gateway)
+}
+
+/// Where a chart's values hold scrape jobs: kube-prometheus-stack's `additionalScrapeConfigs`;
+/// the prometheus chart's `serverFiles."prometheus.yml".scrape_configs` (its own jobs, the
+/// gateway's `prometheus-pushgateway` among them) and `extraScrapeConfigs` (a string appended to
+/// them).
+pub fn job_lists(chart: Chart) -> Vec<Route> {
+    match chart {
+        Chart::KubePrometheusStack => vec![
+            Route::root()
+                .key("prometheus")
+                .key("prometheusSpec")
+                .key("additionalScrapeConfigs"),
+        ],
+        Chart::Prometheus => vec![
+            Route::root()
+                .key("serverFiles")
+                .key("prometheus.yml")
+                .key("scrape_configs"),
+            Route::root().key("extraScrapeConfigs"),
+        ],
+        Chart::PrometheusPushgateway => Vec::new(),
+    }
 }
 
 /// Every workload container whose env values or args name the gateway's Service.
