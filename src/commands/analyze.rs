@@ -336,10 +336,8 @@ fn kube_references(kube: &crate::stack::kube::KubeStack, references: &mut Vec<Re
             );
             references.push(object_reference(*monitor, "gateway-podmonitor", Action::Review, what));
         }
-        ScrapePath::AdditionalScrapeConfigs { file, job } => {
-            if let Some(values) = kube.values.iter().find(|v| &v.file.path == file) {
-                references.push(job_at(&values.file, job));
-            }
+        ScrapePath::ValuesJob { values, job, .. } => {
+            references.push(job_at(&kube.values[*values].file, job));
         }
         ScrapePath::ConfigMapJob { object, job } => {
             references.push(job_at(&kube.manifests[kube.objects[*object].manifest].file, job));
@@ -356,7 +354,7 @@ fn kube_references(kube: &crate::stack::kube::KubeStack, references: &mut Vec<Re
                     object.display(),
                     match gateway.scrape {
                         ScrapePath::PodMonitor(_) => "a PodMonitor",
-                        ScrapePath::AdditionalScrapeConfigs { .. } | ScrapePath::ConfigMapJob { .. } => "a scrape job",
+                        ScrapePath::ValuesJob { .. } | ScrapePath::ConfigMapJob { .. } => "a scrape job",
                         ScrapePath::ServiceMonitor(_) | ScrapePath::Unknown => "a ServiceMonitor",
                     }
                 ),

@@ -176,6 +176,27 @@ pub(crate) fn names_gateway(key: &str) -> bool {
     upper.contains("PUSHGATEWAY") || upper.contains("PUSH_GATEWAY")
 }
 
+/// An env var only the push reads (`PUSH_JOB`, `PUSH_INTERVAL_SECONDS`, `PUSHGATEWAY_JOB`,
+/// `METRICS_PUSH_TIMEOUT`): with the push gone it configures nothing.
+pub(crate) fn is_push_setting(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    name.starts_with("PUSH_") || name.contains("PUSHGATEWAY") || name.contains("_PUSH_") || name.ends_with("_PUSH")
+}
+
+/// A push setting of an app (an env var naming the gateway or read only by the push, a flag
+/// naming it) kept because the app's code is not in the stack to check: one rule on Compose and
+/// Kubernetes. Removed, a setting the code reads without a fallback (or a flag it requires, or
+/// no longer knows) stops the app starting; kept, it only points a push at a gateway that is no
+/// more, which fails without taking the app down. It goes where the code is seen to do without
+/// it (Compose, `--remove-push-code`), in the same deploy as the push code otherwise.
+pub(crate) fn push_setting_kept(app: &str, what: &str, why: &str) -> Finding {
+    Finding::new(
+        "env-var-kept",
+        Severity::Todo,
+        format!("kept {what} on {app}: {why}, and the app may need it"),
+    )
+}
+
 /// An environment entry that belongs to the gateway.
 pub(crate) fn is_gateway_env(key: &str, value: Option<&str>, gateway: &Gateway) -> bool {
     names_gateway(key) || value.is_some_and(|v| points_at(v, &gateway.host))

@@ -934,3 +934,70 @@ fn an_anchor_the_gateway_defines_for_others_stops_the_plan_with_its_line() {
     ");
     assert_eq!(p.hashes(), before, "nothing was written");
 }
+
+/// One rule on Compose and Kubernetes: an app's push settings stay, reported, where its code is
+/// not in the stack to show it can do without them (removed, one its code reads without a
+/// fallback would stop it starting; kept, it only points a failing push at no gateway).
+#[test]
+fn push_settings_stay_where_the_apps_code_is_not_in_the_stack_on_compose_and_on_kubernetes() {
+    // Compose: metrics-api runs an image built elsewhere.
+    let p = crate::support::pullover().stack("seed");
+    let compose = p.read("docker-compose.yml");
+    assert!(compose.contains("    build: ./metrics-api\n"), "the fixture changed");
+    p.write(
+        "docker-compose.yml",
+        &compose.replace(
+            "    build: ./metrics-api\n",
+            "    image: registry.example.com/shop/metrics-api:1.4.2\n",
+        ),
+    );
+    let run = p.run(["plan", "remove"]);
+    run.success();
+    assert!(
+        run.stdout.contains("todo [env-var-kept] kept `PUSHGATEWAY_URL` on metrics-api: metrics-api runs an image whose code is not in the stack"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("-      - PUSHGATEWAY_URL"), "{}", run.stdout);
+
+    // Kubernetes: the code is never in a folder of manifests.
+    let p = crate::support::pullover().stack("k8s-raw");
+    let run = p.run(["--format", "json", "plan", "remove"]);
+    run.success();
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let changed: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["path"].as_str())
+        .collect();
+    assert!(!changed.contains(&"manifests/metrics-api.yaml"), "{changed:?}");
+    let kept: Vec<String> = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "env-var-kept")
+        .map(|f| {
+            format!(
+                "{} @{}",
+                f["message"].as_str().unwrap().split('`').nth(1).unwrap(),
+                f["location"]["line"]
+            )
+        })
+        .collect();
+    let manifest = p.read("manifests/metrics-api.yaml");
+    let line_of = |name: &str| {
+        manifest
+            .lines()
+            .position(|l| l.contains(&format!("name: {name}")))
+            .unwrap()
+            + 1
+    };
+    assert_eq!(
+        kept,
+        [
+            format!("PUSHGATEWAY_URL @{}", line_of("PUSHGATEWAY_URL")),
+            format!("PUSH_INTERVAL_SECONDS @{}", line_of("PUSH_INTERVAL_SECONDS")),
+        ]
+    );
+}

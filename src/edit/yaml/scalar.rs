@@ -86,7 +86,7 @@ impl YamlDoc {
                 ));
             }
             let (scalar_splices, value) = scalar
-                .splices(&edit.edits, eol)
+                .splices(&edit.edits, eol, &self.text)
                 .map_err(|reason| unsupported(reason, at))?;
             splices.extend(scalar_splices);
             let slot = route
@@ -464,7 +464,12 @@ impl RawScalar {
     }
 
     /// The splices that make the decoded value `edits` applied to it, and that new value.
-    fn splices(&self, edits: &[(Range<usize>, String)], eol: &str) -> Result<(Vec<Splice>, String), String> {
+    fn splices(
+        &self,
+        edits: &[(Range<usize>, String)],
+        eol: &str,
+        text: &str,
+    ) -> Result<(Vec<Splice>, String), String> {
         let mut ordered: Vec<&(Range<usize>, String)> = edits.iter().collect();
         ordered.sort_by_key(|(range, _)| (range.start, range.end));
         let mut value = String::with_capacity(self.value.len() + 16);
@@ -502,10 +507,44 @@ impl RawScalar {
                     _ => {}
                 }
             }
-            splices.push(Splice::replace(raw_start..raw_end, self.encode(replacement, eol)?));
+            let (raw, encoded) = self.at_blank_line(text, raw_start..raw_end, self.encode(replacement, eol)?);
+            splices.push(Splice::replace(raw, encoded));
         }
         value.push_str(self.value.get(copied..).unwrap_or_default());
         Ok((splices, value))
+    }
+
+    /// A literal block's whole lines inserted or removed next to an empty line of it: an empty
+    /// line carries no indentation, so the edit's own line starts and ends are placed here. New
+    /// lines before an empty one start indented and leave it empty; removed lines before one
+    /// take their indentation with them.
+    fn at_blank_line(&self, text: &str, raw: Range<usize>, mut encoded: String) -> (Range<usize>, String) {
+        if self.style != ScalarStyle::Literal || self.indent == 0 {
+            return (raw, encoded);
+        }
+        let empty_line_after = |at: usize| text[at..].starts_with('\n') || text[at..].starts_with("\r\n");
+        let line_start = text[..raw.start].rfind('\n').map_or(0, |i| i + 1);
+        let indent = " ".repeat(self.indent);
+        if !empty_line_after(raw.end) {
+            return (raw, encoded);
+        }
+        if encoded.is_empty() {
+            // The indentation before the removed lines would be left on the empty line.
+            let blanks = &text[line_start..raw.start];
+            if !blanks.is_empty() && blanks.bytes().all(|b| b == b' ') && text[raw.clone()].ends_with('\n') {
+                return (line_start..raw.end, encoded);
+            }
+            return (raw, encoded);
+        }
+        if raw.start == line_start && !encoded.starts_with(['\n', '\r']) {
+            encoded.insert_str(0, &indent);
+        }
+        if let Some(kept) = encoded.strip_suffix(indent.as_str())
+            && kept.ends_with('\n')
+        {
+            encoded.truncate(kept.len());
+        }
+        (raw, encoded)
     }
 
     /// The raw offset of decoded offset `at`: the start (`start == true`) or end of an edit.
@@ -800,6 +839,22 @@ mod tests {
                   b
                 for: 5m
         ");
+    }
+
+    #[test]
+    fn whole_lines_added_or_removed_before_an_empty_line_of_a_literal_block_keep_it_empty() {
+        let text = "values: |\n  a: 1\n  b: 2\n\n  c: 3\n";
+        let doc = given(text);
+        let route = Route::root().key("values");
+        let edit = |at: std::ops::Range<usize>, new: &str| ScalarTextEdit {
+            route: route.clone(),
+            edits: vec![(at, new.to_string())],
+        };
+        // "a: 1\nb: 2\n\nc: 3\n": lines added at the empty line's start, then "b: 2" removed.
+        let added = doc.edit_scalar_text(&[edit(10..10, "x: 9\ny: 8\n")]).unwrap();
+        assert_eq!(added, "values: |\n  a: 1\n  b: 2\n  x: 9\n  y: 8\n\n  c: 3\n");
+        let removed = doc.edit_scalar_text(&[edit(5..10, "")]).unwrap();
+        assert_eq!(removed, "values: |\n  a: 1\n\n  c: 3\n");
     }
 
     #[test]

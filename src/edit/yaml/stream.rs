@@ -51,26 +51,46 @@ impl YamlStream {
 
     /// The file with the documents at the given indexes replaced by new text (`""` removes
     /// one, its marker line with it). Every other byte stays; the result is read again and
-    /// must have the same documents, the replaced ones as given.
+    /// must have the same documents, the replaced ones as given. When the first documents go,
+    /// the marker of the one that is now first goes too (a comment on it stays), unless the
+    /// file started with a marker of its own: a file is written as it was begun.
     pub fn replace_docs(&self, replaced: &[(usize, String)]) -> Result<String, YamlError> {
-        let mut out = String::with_capacity(self.text.len());
-        let mut copied_to = 0;
-        let mut order: Vec<&(usize, String)> = replaced.iter().collect();
-        order.sort_by_key(|(index, _)| *index);
-        for (index, text) in order {
-            let Some(doc) = self.docs.get(*index) else {
+        let mut pieces: Vec<&str> = self.docs.iter().map(|d| &self.text[d.range.clone()]).collect();
+        for (index, text) in replaced {
+            let Some(piece) = pieces.get_mut(*index) else {
                 return Err(YamlError::Syntax {
                     message: format!("there is no document {index} in this file"),
                     offset: 0,
                 });
             };
-            out.push_str(&self.text[copied_to..doc.range.start]);
-            out.push_str(text);
-            copied_to = doc.range.end;
+            *piece = text;
         }
-        out.push_str(&self.text[copied_to..]);
+        let begun_with_marker = self.text.split_inclusive('\n').next().is_some_and(is_marker);
+        let first_left = pieces.iter().position(|p| !p.is_empty());
+        let mut out = String::with_capacity(self.text.len());
+        for (index, piece) in pieces.iter().enumerate() {
+            if Some(index) == first_left && index > 0 && !begun_with_marker {
+                out.push_str(&without_marker(piece));
+            } else {
+                out.push_str(piece);
+            }
+        }
         YamlStream::parse(&out)?;
         Ok(out)
+    }
+}
+
+/// A document's text without its marker line; a comment after the marker stays, on its own.
+fn without_marker(text: &str) -> String {
+    let Some(first) = text.split_inclusive('\n').next().filter(|line| is_marker(line)) else {
+        return text.to_string();
+    };
+    let rest = &text[first.len()..];
+    let comment = first[3..].trim_start_matches([' ', '\t']);
+    if comment.starts_with('#') {
+        format!("{comment}{rest}")
+    } else {
+        rest.to_string()
     }
 }
 
@@ -172,6 +192,26 @@ mod tests {
             out,
             format!("{}{}", &MANIFESTS[..second.start], &MANIFESTS[second.end..])
         );
+    }
+
+    #[test]
+    fn removing_the_first_documents_leaves_no_marker_the_file_did_not_begin_with() {
+        let stream = YamlStream::parse(MANIFESTS).unwrap();
+        let out = stream.replace_docs(&[(0, String::new())]).unwrap();
+        assert_eq!(
+            out,
+            "# second\napiVersion: v1\nkind: ConfigMap\ndata:\n  a.json: |\n    {\"x\": 1}\n--- # third\nkind: Secret\n"
+        );
+        // A marker with a comment: the comment stays, as the first line.
+        let out = stream.replace_docs(&[(0, String::new()), (1, String::new())]).unwrap();
+        assert_eq!(out, "# third\nkind: Secret\n");
+        // A file begun with a marker keeps beginning with one.
+        let text = "---\r\na: 1\r\n---\r\nb: 2\r\n";
+        let out = YamlStream::parse(text)
+            .unwrap()
+            .replace_docs(&[(0, String::new())])
+            .unwrap();
+        assert_eq!(out, "---\r\nb: 2\r\n");
     }
 
     #[test]

@@ -6,11 +6,16 @@
 
 use yaml_serde::{Mapping, Value};
 
-use super::in_place::{Edits, Holder, under};
+use super::in_place::{Edits, Holder, ValuesAt, under};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit};
 use crate::stack::kube::objects::{Object, string_map};
 use crate::stack::kube::{KubeStack, ScrapePath};
+
+/// The prometheus chart's `serverFiles`: each key a file of the server's ConfigMap.
+pub fn server_files() -> Route {
+    Route::root().key("serverFiles")
+}
 
 /// The ConfigMap key the plain chart's server reads its config from.
 pub const PROMETHEUS_YML: &str = "prometheus.yml";
@@ -29,14 +34,22 @@ impl JobList {
     /// The job list of a scrape path that is a Prometheus config; `None` for a ServiceMonitor.
     pub fn of(kube: &KubeStack, scrape: &ScrapePath) -> Option<JobList> {
         match scrape {
-            ScrapePath::AdditionalScrapeConfigs { file, .. } => {
-                let index = kube.values.iter().position(|v| &v.file.path == file)?;
-                let outer = additional_scrape_configs();
-                let is_text = outer.find_value(kube.values[index].doc.value())?.is_string();
+            ScrapePath::ValuesJob { values, list, .. } => {
+                let rel = list.clone();
+                let is_text = rel.find_value(&kube.values[*values].value)?.is_string();
+                let at = ValuesAt::of(kube, *values, &rel).ok()?;
+                let inner = match (at.inner, is_text) {
+                    (None, false) => None,
+                    // The list written as a YAML string.
+                    (None, true) => Some(Route::root()),
+                    (Some(inner), false) => Some(inner),
+                    // A string inside the values' string: not edited.
+                    (Some(_), true) => return None,
+                };
                 Some(JobList {
-                    holder: Holder::Values(index),
-                    outer,
-                    inner: is_text.then(Route::root),
+                    holder: at.holder,
+                    outer: at.outer,
+                    inner,
                 })
             }
             ScrapePath::ConfigMapJob { object, .. } => Some(JobList {
@@ -80,14 +93,6 @@ impl JobList {
             Some(inner) => edits.edit_inside(kube, self.holder, &self.outer, &make(inner.clone()), because),
         }
     }
-}
-
-/// kube-prometheus-stack's `prometheus.prometheusSpec.additionalScrapeConfigs`.
-pub fn additional_scrape_configs() -> Route {
-    Route::root()
-        .key("prometheus")
-        .key("prometheusSpec")
-        .key("additionalScrapeConfigs")
 }
 
 pub fn object_holder(kube: &KubeStack, object: usize) -> Holder {

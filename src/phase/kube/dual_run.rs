@@ -10,13 +10,14 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use yaml_serde::Value;
 
-use super::config_jobs::{PROMETHEUS_YML, object_holder};
-use super::in_place::{Edits, Holder};
+use super::config_jobs::{PROMETHEUS_YML, object_holder, server_files};
+use super::in_place::Edits;
 use crate::changeset::{ChangeSet, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
 use crate::phase::PhaseId;
 use crate::stack::kube::embedded::SIDECAR_LABEL;
+use crate::stack::kube::objects::Chart;
 use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
@@ -30,6 +31,13 @@ pub const RULES_MAP: &str = "additionalPrometheusRulesMap";
 /// The rule file added to a Prometheus server's ConfigMap (named as on Compose, so the dashboards
 /// phase leaves it alone).
 pub const RULE_FILE: &str = crate::phase::dual_run::RULE_FILE_NAME;
+/// The rule files the prometheus chart's `serverFiles."prometheus.yml"` lists by default.
+pub const CHART_RULE_FILES: [&str; 4] = [
+    "/etc/config/recording_rules.yml",
+    "/etc/config/alerting_rules.yml",
+    "/etc/config/rules",
+    "/etc/config/alerts",
+];
 /// Where the prometheus chart mounts its server's ConfigMap.
 const DEFAULT_CONFIG_FOLDER: &str = "/etc/config";
 
@@ -250,28 +258,66 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         ))
     })?;
     builder = builder.create(
-        path,
+        path.clone(),
         text,
         manifest.file.mode,
         "compare pushed and scraped series (dual-run)",
     );
-    if let Some(k) = kube.kustomizations.iter().find(|k| {
-        k.folder() == folder
-            && k.resources()
-                .iter()
-                .any(|r| RelPath::join_relative(folder, r).is_ok_and(|p| p == manifest.file.path))
-    }) {
-        let after = k
-            .doc
-            .edit(&[YamlEdit::Append {
-                route: Route::root().key("resources"),
-                value: Value::String(FILE_NAME.into()),
-                comment: None,
-            }])
-            .map_err(|e| e.to_diagnostic(&k.file))?;
-        builder = builder.modify(&k.file, after, "deploy the dual-run comparison with the rest");
-    }
+    builder = list_with(kube, &manifest.file.path, &path, builder)?;
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// `new` goes into the `resources` of the kustomization that lists `beside` (the manifest it is
+/// written next to), so it is deployed with it.
+fn list_with(
+    kube: &KubeStack,
+    beside: &RelPath,
+    new: &RelPath,
+    builder: crate::changeset::ChangeSetBuilder,
+) -> Result<crate::changeset::ChangeSetBuilder, Diagnostic> {
+    let Some(k) = kube.kustomizations.iter().find(|k| {
+        k.resources()
+            .iter()
+            .any(|r| RelPath::join_relative(k.folder(), r).is_ok_and(|p| &p == beside))
+    }) else {
+        return Ok(builder);
+    };
+    let entry = match k.folder() {
+        "" => new.as_str(),
+        folder => match new
+            .as_str()
+            .strip_prefix(folder)
+            .and_then(|rest| rest.strip_prefix('/'))
+        {
+            Some(rest) => rest,
+            None => return Ok(builder),
+        },
+    };
+    let after = k
+        .doc
+        .edit(&[YamlEdit::Append {
+            route: Route::root().key("resources"),
+            value: Value::String(entry.to_string()),
+            comment: None,
+        }])
+        .map_err(|e| e.to_diagnostic(&k.file))?;
+    Ok(builder.modify(&k.file, after, "deploy the dual-run comparison with the rest"))
+}
+
+/// `edit` (an Append or InsertKey made at the root) made at `route` instead.
+fn at_route(edit: &YamlEdit, route: Route) -> YamlEdit {
+    match edit.clone() {
+        YamlEdit::Append { value, comment, .. } => YamlEdit::Append { route, value, comment },
+        YamlEdit::InsertKey {
+            key, value, comment, ..
+        } => YamlEdit::InsertKey {
+            route,
+            key,
+            value,
+            comment,
+        },
+        other => other,
+    }
 }
 
 /// The comparison dashboard as a ConfigMap the Grafana sidecar loads.
@@ -359,36 +405,122 @@ fn in_config(
     let mut edits = Edits::default();
     let because = "compare pushed and scraped series (dual-run)";
     match &gateway.scrape {
-        ScrapePath::AdditionalScrapeConfigs { file, .. } => {
-            let Some(index) = kube.values.iter().position(|v| &v.file.path == file) else {
-                return Err(Diagnostic::error(format!(
-                    "{file} is no values file of the stack (a bug in pullover)"
-                )));
+        ScrapePath::ValuesJob { values, .. } if kube.values[*values].chart == Chart::Prometheus => {
+            // The prometheus chart writes every `serverFiles` key into its server's ConfigMap,
+            // mounted at /etc/config: a rule file of its own there, named in `rule_files`.
+            let config = server_files().key(PROMETHEUS_YML);
+            let held = &kube.values[*values].value;
+            let listed = crate::stack::kube::objects::strings(config.clone().key("rule_files").find_value(held));
+            let folder = listed
+                .iter()
+                .find_map(|f| f.rsplit_once('/').map(|(dir, _)| dir.to_string()))
+                .unwrap_or_else(|| DEFAULT_CONFIG_FOLDER.to_string());
+            let path = Value::String(format!("{folder}/{RULE_FILE}"));
+            // Helm replaces a list of the chart's defaults with the one given: a `rule_files`
+            // written here names the chart's own rule files too.
+            let mut rule_files: Vec<Value> = CHART_RULE_FILES.iter().map(|f| Value::String((*f).into())).collect();
+            rule_files.push(path.clone());
+            let mut server_config = yaml_serde::Mapping::new();
+            server_config.insert("rule_files".into(), Value::Sequence(rule_files.clone()));
+            let comment = "pullover dual-run: pushed (old) and scraped (new) series side by side";
+            let (at, edit) = if server_files().find_value(held).is_none() {
+                let mut files = yaml_serde::Mapping::new();
+                files.insert(RULE_FILE.into(), Value::Mapping(groups.clone()));
+                files.insert(PROMETHEUS_YML.into(), Value::Mapping(server_config));
+                let edit = YamlEdit::InsertKey {
+                    route: Route::root(),
+                    key: "serverFiles".into(),
+                    value: Value::Mapping(files),
+                    comment: Some(format!("{comment}; the chart's own rule files stay listed")),
+                };
+                (Route::root(), edit)
+            } else {
+                edits.edit_values(
+                    kube,
+                    *values,
+                    &server_files(),
+                    |route| {
+                        vec![YamlEdit::InsertKey {
+                            route,
+                            key: RULE_FILE.into(),
+                            value: Value::Mapping(groups.clone()),
+                            comment: Some(comment.into()),
+                        }]
+                    },
+                    because,
+                )?;
+                if config
+                    .clone()
+                    .key("rule_files")
+                    .find_value(held)
+                    .is_some_and(Value::is_sequence)
+                {
+                    let edit = YamlEdit::Append {
+                        route: Route::root(),
+                        value: path.clone(),
+                        comment: None,
+                    };
+                    (config.clone().key("rule_files"), edit)
+                } else if config.find_value(held).is_some() {
+                    let edit = YamlEdit::InsertKey {
+                        route: Route::root(),
+                        key: "rule_files".into(),
+                        value: Value::Sequence(rule_files),
+                        comment: Some("the chart's rule files, and pullover's dual-run rules".into()),
+                    };
+                    (config.clone(), edit)
+                } else {
+                    let edit = YamlEdit::InsertKey {
+                        route: Route::root(),
+                        key: PROMETHEUS_YML.into(),
+                        value: Value::Mapping(server_config),
+                        comment: Some("the chart's rule files, and pullover's dual-run rules".into()),
+                    };
+                    (server_files(), edit)
+                }
             };
-            let holder = Holder::Values(index);
-            let edit = if kube.values[index]
-                .doc
-                .value()
-                .get(RULES_MAP)
+            edits.edit_values(kube, *values, &at, |route| vec![at_route(&edit, route)], because)?;
+        }
+        ScrapePath::ValuesJob { values, .. } => {
+            let rules_map = Route::root().key(RULES_MAP);
+            if rules_map
+                .find_value(&kube.values[*values].value)
                 .is_some_and(Value::is_mapping)
             {
-                YamlEdit::InsertKey {
-                    route: Route::root().key(RULES_MAP),
-                    key: GROUP.into(),
-                    value: Value::Mapping(groups),
-                    comment: Some("pullover dual-run: pushed (old) and scraped (new) series side by side".into()),
-                }
+                edits.edit_values(
+                    kube,
+                    *values,
+                    &rules_map,
+                    |route| {
+                        vec![YamlEdit::InsertKey {
+                            route,
+                            key: GROUP.into(),
+                            value: Value::Mapping(groups.clone()),
+                            comment: Some(
+                                "pullover dual-run: pushed (old) and scraped (new) series side by side".into(),
+                            ),
+                        }]
+                    },
+                    because,
+                )?;
             } else {
-                let mut rules_map = yaml_serde::Mapping::new();
-                rules_map.insert(GROUP.into(), Value::Mapping(groups));
-                YamlEdit::InsertKey {
-                    route: Route::root(),
-                    key: RULES_MAP.into(),
-                    value: Value::Mapping(rules_map),
-                    comment: Some("pullover dual-run: pushed (old) and scraped (new) series side by side; `pullover remove` takes it out".into()),
-                }
-            };
-            edits.edit(kube, holder, &[edit], because)?;
+                let mut map = yaml_serde::Mapping::new();
+                map.insert(GROUP.into(), Value::Mapping(groups.clone()));
+                edits.edit_values(
+                    kube,
+                    *values,
+                    &Route::root(),
+                    |route| {
+                        vec![YamlEdit::InsertKey {
+                            route,
+                            key: RULES_MAP.into(),
+                            value: Value::Mapping(map.clone()),
+                            comment: Some("pullover dual-run: pushed (old) and scraped (new) series side by side; `pullover remove` takes it out".into()),
+                        }]
+                    },
+                    because,
+                )?;
+            }
         }
         ScrapePath::ConfigMapJob { object, .. } => {
             let holder = object_holder(kube, *object);
@@ -473,7 +605,13 @@ fn in_config(
             push_dashboard(&mut text, apps, value, namespace.as_deref())?;
             let manifest = &kube.manifests[sidecar.manifest];
             let path = RelPath::join_relative(manifest.file.path.parent(), FILE_NAME).map_err(Diagnostic::error)?;
-            builder = builder.create(path, text, manifest.file.mode, "the comparison dashboard (dual-run)");
+            builder = builder.create(
+                path.clone(),
+                text,
+                manifest.file.mode,
+                "the comparison dashboard (dual-run)",
+            );
+            builder = list_with(kube, &manifest.file.path, &path, builder)?;
         }
         None => {
             builder = builder.finding(Finding::new(

@@ -168,6 +168,23 @@ impl Edits {
         Ok(())
     }
 
+    /// Makes `make(route)` at the route `rel` of the values of `kube.values[index]`, in the
+    /// values file, the release's inline values, or the YAML text holding them.
+    pub fn edit_values(
+        &mut self,
+        kube: &KubeStack,
+        index: usize,
+        rel: &Route,
+        make: impl Fn(Route) -> Vec<YamlEdit>,
+        because: &str,
+    ) -> Result<(), Diagnostic> {
+        let at = ValuesAt::of(kube, index, rel)?;
+        match at.inner {
+            None => self.edit(kube, at.holder, &make(at.outer), because),
+            Some(inner) => self.edit_inside(kube, at.holder, &at.outer, &make(inner), because),
+        }
+    }
+
     /// Every edited file's new text into the change set: values files whole, manifests with
     /// their edited documents put back (`removed` documents of a manifest are left to the
     /// caller, which merges them with [`Self::manifest_docs`]).
@@ -209,6 +226,53 @@ impl Edits {
             builder = builder.modify(&manifest.file, after, because);
         }
         Ok(builder)
+    }
+}
+
+/// Where a route of a chart's values is written: the document holding them, the route there,
+/// and, when the values are YAML held as text (an Application's `helm.values: |`), the route
+/// inside that text (`outer` is then the string).
+#[derive(Debug, Clone)]
+pub struct ValuesAt {
+    pub holder: Holder,
+    pub outer: Route,
+    pub inner: Option<Route>,
+}
+
+impl ValuesAt {
+    /// `rel`, a route of the values of `kube.values[index]`, where it is written.
+    pub fn of(kube: &KubeStack, index: usize, rel: &Route) -> Result<ValuesAt, Diagnostic> {
+        let values = &kube.values[index];
+        let Some(release) = &values.release else {
+            return Ok(ValuesAt {
+                holder: Holder::Values(index),
+                outer: rel.clone(),
+                inner: None,
+            });
+        };
+        let object = &kube.objects[release.object];
+        let holder = Holder::Manifest {
+            manifest: object.manifest,
+            doc: object.doc,
+        };
+        match &release.values {
+            Some((route, false)) => Ok(ValuesAt {
+                holder,
+                outer: under(route, rel),
+                inner: None,
+            }),
+            Some((route, true)) => Ok(ValuesAt {
+                holder,
+                outer: route.clone(),
+                inner: Some(rel.clone()),
+            }),
+            None => Err(Diagnostic::error(format!(
+                "{}: {} has no inline values to change `{rel}` in",
+                values.file.path,
+                object.display()
+            ))
+            .help("set it by hand where the release's values are kept; nothing was written")),
+        }
     }
 }
 

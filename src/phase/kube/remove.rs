@@ -1,8 +1,8 @@
 //! `remove` on Kubernetes: what the move leaves unused.
 //!
-//! - Always: the dual-run manifest, and each moved pusher's env var (or single `--flag=URL`
-//!   argument) naming the gateway. An argument split over two items (`--pushgateway`, `HOST`)
-//!   is reported, never half removed.
+//! - Always: the dual-run manifest. The moved pushers' push settings (env vars naming the
+//!   gateway or read only by the push, arguments naming it) stay and are reported: their code is
+//!   not in the folder (`phase::remove::push_setting_kept`, the rule Compose follows too).
 //! - Only when no batch job (CronJob, Job) still pushes: the gateway's workload, its Service,
 //!   the ServiceMonitor scraping it and the PersistentVolumeClaims only it mounts; a file left
 //!   with no document is deleted and dropped from its kustomization's `resources`; a Kustomize
@@ -15,13 +15,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use yaml_serde::Value;
 
-use super::config_jobs::{JobList, PROMETHEUS_YML, job_route, object_holder};
-use super::dual_run::{FILE_NAME as DUAL_RUN_FILE, GROUP, RULE_FILE, RULES_MAP};
-use super::in_place::{Edits, Holder};
-use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Severity};
+use super::config_jobs::{JobList, PROMETHEUS_YML, job_route, object_holder, server_files};
+use super::dual_run::{CHART_RULE_FILES, FILE_NAME as DUAL_RUN_FILE, GROUP, RULE_FILE, RULES_MAP};
+use super::in_place::Edits;
+use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlEdit};
 use crate::phase::PhaseId;
+use crate::phase::remove::{is_push_setting, push_setting_kept};
 use crate::stack::kube::objects::Chart;
 use crate::stack::kube::{KubeStack, ScrapePath, selects};
 
@@ -53,6 +54,8 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         .filter(|o| !o.is_long_running())
         .map(|o| o.display())
         .collect();
+    // The apps' push settings stay: their code is not in this folder (the rule Compose
+    // follows where it cannot see an app's code, `phase::remove::push_setting_kept`).
     for pusher in &kube.pushers {
         let object = &kube.objects[pusher.object];
         if !object.is_long_running() {
@@ -65,69 +68,49 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         else {
             continue;
         };
-        let container_route = Route::root()
-            .key("spec")
-            .key("template")
-            .key("spec")
-            .key("containers")
-            .item(ItemMatch::Field {
-                key: "name".into(),
-                value: pusher.container.clone(),
-            });
+        let manifest = &kube.manifests[object.manifest];
+        let part = &manifest.stream.docs()[object.doc];
         let mentioned: Vec<&str> = pusher.mentions.iter().map(|(_, text)| text.as_str()).collect();
-        let doc_edits = edits.entry(object.manifest).or_default().entry(object.doc).or_default();
+        let why = "its code is not in this folder of manifests to check";
         for item in container.get("env").and_then(Value::as_sequence).into_iter().flatten() {
             let Some(name) = item.get("name").and_then(Value::as_str) else {
                 continue;
             };
             let value = item.get("value").and_then(crate::edit::yaml::scalar_string);
             if value.is_some_and(|v| mentioned.contains(&v.as_str())) || is_push_setting(name) {
-                doc_edits.push(YamlEdit::Remove {
-                    route: container_route.clone().key("env").item(ItemMatch::Field {
-                        key: "name".into(),
-                        value: name.to_string(),
-                    }),
-                });
+                let offset = manifest.file.text()[part.range.clone()]
+                    .find(&format!("name: {name}"))
+                    .map_or(part.range.start, |at| part.range.start + at);
+                builder = builder.finding(
+                    push_setting_kept(&object.display(), &format!("`{name}`"), why)
+                        .tip("remove it in the same deploy as the app's push code")
+                        .at(Location::at(&manifest.file, offset)),
+                );
             }
         }
         for key in ["args", "command"] {
-            let items: Vec<Option<String>> = container
-                .get(key)
-                .and_then(Value::as_sequence)
-                .map(|items| items.iter().map(crate::edit::yaml::scalar_string).collect())
-                .unwrap_or_default();
-            let mut gone: BTreeSet<usize> = BTreeSet::new();
-            for (index, arg) in items.iter().enumerate() {
-                let Some(arg) = arg.as_deref().filter(|a| mentioned.contains(a)) else {
-                    continue;
-                };
-                // `--pushgateway=URL` is one item; `--pushgateway`, `URL` are two that go together.
-                let flag_before = index
-                    .checked_sub(1)
-                    .and_then(|i| items[i].as_deref())
-                    .filter(|flag| flag.starts_with('-') && !flag.contains('='));
-                if arg.starts_with('-') && arg.contains('=') {
-                    gone.insert(index);
-                } else if flag_before.is_some() {
-                    gone.extend([index - 1, index]);
-                } else {
-                    builder = builder.finding(
-                        Finding::new(
-                            "kube-pusher-arg-left",
-                            Severity::Todo,
-                            format!(
-                                "{}: the `{key}` item `{arg}` names the gateway and no flag before it says what it is: remove it (and what goes with it) by hand",
-                                object.display()
-                            ),
-                        )
-                        .at(pusher.mentions[0].0.clone()),
-                    );
-                }
-            }
-            // From the last, so each index still names its item.
-            for index in gone.into_iter().rev() {
-                doc_edits.push(YamlEdit::Remove {
-                    route: container_route.clone().key(key).item(ItemMatch::Index(index)),
+            let named: Vec<String> = crate::stack::kube::objects::strings(container.get(key))
+                .into_iter()
+                .filter(|a| mentioned.contains(&a.as_str()))
+                .collect();
+            if let Some(arg) = named.first() {
+                let at = pusher
+                    .mentions
+                    .iter()
+                    .find(|(_, text)| text == arg)
+                    .map(|(location, _)| location.clone());
+                let finding = Finding::new(
+                    "command-points-at-gateway",
+                    Severity::Todo,
+                    format!(
+                        "kept the `{key}` of {} naming the gateway (`{arg}`): {why}; an app that no longer knows the flag, or needs it, stops starting",
+                        object.display()
+                    ),
+                )
+                .tip("remove the flag (and its value) in the same deploy as the app's push code");
+                builder = builder.finding(match at {
+                    Some(at) => finding.at(at),
+                    None => finding,
                 });
             }
         }
@@ -158,7 +141,7 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                 "stop scraping the Pushgateway",
             )?;
         }
-        builder = turn_off_chart(kube, gateway.workload.is_some(), builder, &mut config)?;
+        builder = turn_off_chart(kube, gateway.workload.is_some(), builder, &mut config, &mut removed)?;
         let mut gateway_objects: Vec<usize> = gateway.workload.into_iter().chain(gateway.service).collect();
         if let ScrapePath::ServiceMonitor(monitor) | ScrapePath::PodMonitor(monitor) = gateway.scrape {
             gateway_objects.push(monitor);
@@ -343,13 +326,63 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
 fn remove_dual_run_rules(kube: &KubeStack, scrape: &ScrapePath, config: &mut Edits) -> Result<(), Diagnostic> {
     let because = "the dual-run comparison is over";
     match scrape {
-        ScrapePath::AdditionalScrapeConfigs { file, .. } => {
-            let Some(index) = kube.values.iter().position(|v| &v.file.path == file) else {
+        ScrapePath::ValuesJob { values, .. } if kube.values[*values].chart == Chart::Prometheus => {
+            let held = &kube.values[*values].value;
+            let file = server_files().key(RULE_FILE);
+            if file.find_value(held).is_none() {
                 return Ok(());
-            };
+            }
+            // `serverFiles` as dual-run wrote it, where the values had none: it goes whole.
+            let ours = format!("/etc/config/{RULE_FILE}");
+            let written_whole = server_files()
+                .find_value(held)
+                .and_then(Value::as_mapping)
+                .is_some_and(|files| {
+                    let listed = crate::stack::kube::objects::strings(
+                        files.get(PROMETHEUS_YML).and_then(|c| c.get("rule_files")),
+                    );
+                    files.len() == 2
+                        && files
+                            .get(PROMETHEUS_YML)
+                            .and_then(Value::as_mapping)
+                            .is_some_and(|c| c.len() == 1)
+                        && listed
+                            .iter()
+                            .map(String::as_str)
+                            .eq(CHART_RULE_FILES.iter().copied().chain([ours.as_str()]))
+                });
+            if written_whole {
+                return config.edit_values(
+                    kube,
+                    *values,
+                    &server_files(),
+                    |route| vec![YamlEdit::Remove { route }],
+                    because,
+                );
+            }
+            config.edit_values(kube, *values, &file, |route| vec![YamlEdit::Remove { route }], because)?;
+            let rule_files = server_files().key(PROMETHEUS_YML).key("rule_files");
+            for listed in crate::stack::kube::objects::strings(rule_files.find_value(held))
+                .into_iter()
+                .filter(|f| f.rsplit('/').next() == Some(RULE_FILE))
+            {
+                config.edit_values(
+                    kube,
+                    *values,
+                    &rule_files,
+                    |route| {
+                        vec![YamlEdit::Remove {
+                            route: route.item(ItemMatch::Scalar(listed.clone())),
+                        }]
+                    },
+                    because,
+                )?;
+            }
+        }
+        ScrapePath::ValuesJob { values, .. } => {
             let route = Route::root().key(RULES_MAP).key(GROUP);
-            if route.find_value(kube.values[index].doc.value()).is_some() {
-                config.edit(kube, Holder::Values(index), &[YamlEdit::Remove { route }], because)?;
+            if route.find_value(&kube.values[*values].value).is_some() {
+                config.edit_values(kube, *values, &route, |route| vec![YamlEdit::Remove { route }], because)?;
             }
         }
         ScrapePath::ConfigMapJob { object, .. } => {
@@ -398,14 +431,17 @@ fn remove_dual_run_rules(kube: &KubeStack, scrape: &ScrapePath, config: &mut Edi
 }
 
 /// The prometheus-pushgateway chart, when the gateway is that chart's and not a workload of the
-/// stack: as a subchart of the prometheus chart its `enabled` flag turns false; as a release of
-/// its own its values file goes, and uninstalling the release is left to a person (it is
-/// installed by `helm`, a HelmRelease or an Application outside these files).
+/// stack: as a subchart of the prometheus chart its `enabled` flag turns false (in a values file
+/// or a release's inline values); a release of its own installed by an Argo CD Application or a
+/// Flux HelmRelease of the stack goes with that object, which is how a person removes a release
+/// kept in git (the controller uninstalls it when it prunes); a release installed from a values
+/// file by hand has its values file deleted and uninstalling it left to a person.
 fn turn_off_chart(
     kube: &KubeStack,
     gateway_in_stack: bool,
     mut builder: ChangeSetBuilder,
     config: &mut Edits,
+    removed: &mut BTreeSet<(usize, usize)>,
 ) -> Result<ChangeSetBuilder, Diagnostic> {
     if gateway_in_stack {
         return Ok(builder);
@@ -414,41 +450,74 @@ fn turn_off_chart(
         match values.chart {
             Chart::Prometheus => {
                 let route = Route::root().key(PUSHGATEWAY_CHART).key("enabled");
-                if route.find_value(values.doc.value()).and_then(Value::as_bool) == Some(true) {
-                    config.edit(
+                if route.find_value(&values.value).and_then(Value::as_bool) == Some(true) {
+                    config.edit_values(
                         kube,
-                        Holder::Values(index),
-                        &[YamlEdit::SetBool { route, value: false }],
+                        index,
+                        &route,
+                        |route| vec![YamlEdit::SetBool { route, value: false }],
                         "turn the Pushgateway subchart off",
                     )?;
                 }
             }
-            Chart::PrometheusPushgateway => {
-                builder = builder
-                    .delete(&values.file, "the Pushgateway chart's values: nothing pushes to it any more")
-                    .finding(
-                        Finding::new(
-                            "kube-uninstall-gateway-release",
-                            Severity::Todo,
-                            format!(
-                                "{} held the values of the prometheus-pushgateway release: deleting the file does not uninstall it",
-                                values.file.path
-                            ),
-                        )
-                        .tip("`helm uninstall prometheus-pushgateway -n monitoring`, or delete the HelmRelease / Argo CD Application that installs it"),
-                    );
-            }
+            Chart::PrometheusPushgateway => match &values.release {
+                Some(release) => {
+                    let object = &kube.objects[release.object];
+                    removed.insert((object.manifest, object.doc));
+                    builder = builder.finding(release_removed(object, &release.name));
+                }
+                None => {
+                    builder = builder
+                        .delete(&values.file, "the Pushgateway chart's values: nothing pushes to it any more")
+                        .finding(
+                            Finding::new(
+                                "kube-uninstall-gateway-release",
+                                Severity::Todo,
+                                format!(
+                                    "{} held the values of the prometheus-pushgateway release: deleting the file does not uninstall it",
+                                    values.file.path
+                                ),
+                            )
+                            .tip("`helm uninstall prometheus-pushgateway -n monitoring`, or delete the HelmRelease / Argo CD Application that installs it"),
+                        );
+                }
+            },
             Chart::KubePrometheusStack => {}
         }
     }
     Ok(builder)
 }
 
-/// An env var only the push reads (`PUSH_JOB`, `PUSH_INTERVAL_SECONDS`, `PUSHGATEWAY_JOB`,
-/// `METRICS_PUSH_TIMEOUT`): with the gateway gone it configures nothing.
-fn is_push_setting(name: &str) -> bool {
-    let name = name.to_ascii_uppercase();
-    name.starts_with("PUSH_") || name.contains("PUSHGATEWAY") || name.contains("_PUSH_") || name.ends_with("_PUSH")
+/// What deleting the release object from git does in the cluster: Flux's helm-controller
+/// uninstalls a deleted HelmRelease; Argo CD deletes an Application's resources only when it
+/// carries the resources finalizer, and otherwise leaves the gateway running, orphaned.
+fn release_removed(object: &crate::stack::kube::objects::Object, release: &str) -> Finding {
+    let cascades = object.kind != "Application"
+        || crate::stack::kube::objects::strings(object.value.get("metadata").and_then(|m| m.get("finalizers")))
+            .iter()
+            .any(|f| f.starts_with("resources-finalizer.argocd.argoproj.io"));
+    if cascades {
+        Finding::new(
+            "kube-gateway-release-removed",
+            Severity::Info,
+            format!(
+                "{} installing the Pushgateway (release `{release}`) is removed: once the sync prunes it, {} uninstalls the release",
+                object.display(),
+                if object.kind == "Application" { "Argo CD (its resources finalizer)" } else { "Flux's helm-controller" }
+            ),
+        )
+        .tip("pruning must be on where this file is synced (Flux Kustomization `prune: true`, Argo CD `syncPolicy.automated.prune`), or delete the object by hand")
+    } else {
+        Finding::new(
+            "kube-gateway-release-orphaned",
+            Severity::Todo,
+            format!(
+                "{} installing the Pushgateway (release `{release}`) is removed, but it has no `resources-finalizer.argocd.argoproj.io`: Argo CD deletes the Application and leaves the gateway running",
+                object.display()
+            ),
+        )
+        .tip("add the finalizer before this change is synced, or delete the gateway's resources by hand (`kubectl delete` them, or `argocd app delete --cascade` first)")
+    }
 }
 
 /// What goes of an object that routes traffic to the gateway.

@@ -34,7 +34,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     let monitor = match &gateway.scrape {
         ScrapePath::ServiceMonitor(index) => &kube.objects[*index],
         ScrapePath::PodMonitor(index) => return plan_pod_monitors(stack, kube, gateway, &kube.objects[*index]),
-        ScrapePath::AdditionalScrapeConfigs { .. } | ScrapePath::ConfigMapJob { .. } => {
+        ScrapePath::ValuesJob { .. } | ScrapePath::ConfigMapJob { .. } => {
             return plan_jobs(stack, kube, gateway);
         }
         ScrapePath::Unknown => {
@@ -267,7 +267,12 @@ fn plan_pod_monitors(
             continue;
         };
         let workload = &kube.objects[workload_index];
-        let manifest = &kube.manifests[workload.manifest];
+        // Where the cluster keeps the gateway's PodMonitor apart from the gateway's pods (a
+        // namespace the Prometheus watches for monitors), the app's goes there too, selecting
+        // the app's namespace; else next to the app.
+        let elsewhere = monitor.namespace_or_default() != gateway.namespace;
+        let beside = if elsewhere { monitor } else { workload };
+        let manifest = &kube.manifests[beside.manifest];
         let file_name = format!("{}-podmonitor.yaml", app.service);
         let path = RelPath::join_relative(manifest.file.path.parent(), &file_name).map_err(Diagnostic::error)?;
         if kube.manifests.iter().any(|m| m.file.path == path) {
@@ -282,17 +287,12 @@ fn plan_pod_monitors(
             .pushers
             .iter()
             .find(|p| p.object == workload_index)
-            .and_then(|p| p.port.clone());
-        let Some((number, Some(port_name))) = port else {
-            return Err(Diagnostic::error(format!(
-                "{}: the container port serving /metrics has no name, and a PodMonitor names the port it scrapes; nothing was written",
-                workload.display()
-            ))
-            .help(format!(
-                "name it in the pod template (`- {{name: metrics, containerPort: {}}}`), then plan again",
-                port.map_or(app.port, |(n, _)| n)
-            )));
-        };
+            .and_then(|p| p.port.clone())
+            .unwrap_or((app.port, None));
+        let (number, port_name) = port.clone();
+        if port_name.is_none() {
+            builder = builder.finding(unnamed_port(workload, number));
+        }
         let selector = string_map(
             workload
                 .value
@@ -311,23 +311,33 @@ fn plan_pod_monitors(
             workload.display(),
             app.job
         );
-        metadata(&mut text, workload, &app.service, &copied);
+        metadata(&mut text, beside, &app.service, &copied);
         text.push_str("spec:\n");
         if let Some(label) = &gateway.job_label {
             text.push_str(&format!("  jobLabel: {}\n", yaml_string(label)));
+        }
+        if elsewhere {
+            text.push_str(&format!(
+                "  namespaceSelector:\n    matchNames:\n      - {}\n",
+                yaml_string(workload.namespace_or_default())
+            ));
         }
         text.push_str("  selector:\n    matchLabels:\n");
         for (k, v) in &selector {
             text.push_str(&format!("      {}: {}\n", yaml_string(k), yaml_string(v)));
         }
+        let endpoint = match &port_name {
+            Some(name) => format!("port: {}", yaml_string(name)),
+            None => format!("portNumber: {number}"),
+        };
         text.push_str(&format!(
-            "  podMetricsEndpoints:\n    - port: {}\n      path: {}\n",
-            yaml_string(&port_name),
+            "  podMetricsEndpoints:\n    - {endpoint}\n      path: {}\n",
             yaml_string(&stack.settings.scrape.metrics_path)
         ));
         if let Some(interval) = gateway.interval.as_deref() {
             text.push_str(&format!("      interval: {}\n", yaml_string(interval)));
         }
+        let port_name = port_name.unwrap_or_else(|| number.to_string());
         builder = builder.create(
             path,
             text,
@@ -338,10 +348,27 @@ fn plan_pod_monitors(
                 app.job
             ),
         );
-        list_beside(kube, workload, file_name, &mut listed);
+        list_beside(kube, beside, file_name, &mut listed);
     }
     builder = add_to_kustomizations(kube, listed, builder)?;
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+}
+
+/// A PodMonitor selects a container port by name (`port`); an unnamed one only by `portNumber`,
+/// which the Prometheus Operator knows since v0.79. An older one prunes the unknown field (its
+/// CRD schema is structural) and the PodMonitor then scrapes every port the pods declare.
+fn unnamed_port(workload: &Object, number: u16) -> Finding {
+    Finding::new(
+        "kube-podmonitor-port-number",
+        Severity::Hazard,
+        format!(
+            "{}: the container port {number} serving /metrics has no name, so its PodMonitor selects it by `portNumber`, which Prometheus Operator v0.79 and later know; an older operator drops the field and scrapes every port the pods declare",
+            workload.display()
+        ),
+    )
+    .tip(format!(
+        "name the port in the pod template (`- {{name: metrics, containerPort: {number}}}`; the pods restart) and plan again, or check the operator's version"
+    ))
 }
 
 /// Where Prometheus is configured by its own config (`additionalScrapeConfigs`, a ConfigMap's

@@ -290,15 +290,11 @@ impl Planner<'_> {
                     None => format!("{name} runs an image whose code is not in the stack"),
                 };
                 self.findings.push(
-                    Finding::new(
-                        "env-var-kept",
-                        Severity::Todo,
-                        format!("kept {what} on {name}: {why}, and the app may need it"),
-                    )
-                    .tip(format!(
-                        "remove it once {name} no longer pushes (or pin its code folder with `build:`)"
-                    ))
-                    .at(location),
+                    super::push_setting_kept(name, &what, &why)
+                        .tip(format!(
+                            "remove it once {name} no longer pushes (or pin its code folder with `build:`)"
+                        ))
+                        .at(location),
                 );
                 continue;
             }

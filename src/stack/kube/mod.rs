@@ -15,6 +15,8 @@
 
 pub mod embedded;
 pub mod objects;
+pub mod releases;
+pub mod schema;
 
 use std::rc::Rc;
 
@@ -22,6 +24,7 @@ use yaml_serde::Value;
 
 use crate::changeset::{Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
+use crate::edit::yaml::Route;
 use crate::identity::{self, PushedIdentity};
 use crate::stack::discover::{Evidence, evidence};
 use crate::stack::prometheus::PromConfig;
@@ -81,8 +84,11 @@ pub enum ScrapePath {
     ServiceMonitor(usize),
     /// A PodMonitor (index into `objects`) selecting its pods: the cluster scrapes by pod.
     PodMonitor(usize),
-    /// A job of kube-prometheus-stack's `additionalScrapeConfigs` in a values file.
-    AdditionalScrapeConfigs { file: RelPath, job: String },
+    /// A job of a scrape job list in a chart's values (index into `values`: a values file, or an
+    /// Application's or HelmRelease's inline values) at `list`: kube-prometheus-stack's
+    /// `additionalScrapeConfigs`, the prometheus chart's `serverFiles."prometheus.yml".scrape_configs`
+    /// or `extraScrapeConfigs` (each a list, or the list as a YAML string).
+    ValuesJob { values: usize, list: Route, job: String },
     /// A job of a `prometheus.yml` held in a ConfigMap (the plain prometheus chart's server).
     ConfigMapJob { object: usize, job: String },
     /// Nothing in the stack scrapes it (or pullover does not see how).
@@ -94,8 +100,11 @@ impl ScrapePath {
         match self {
             ScrapePath::ServiceMonitor(i) => format!("ServiceMonitor {}", kube.objects[*i].name),
             ScrapePath::PodMonitor(i) => format!("PodMonitor {}", kube.objects[*i].name),
-            ScrapePath::AdditionalScrapeConfigs { file, job } => {
-                format!("job `{job}` of additionalScrapeConfigs in {file}")
+            ScrapePath::ValuesJob { values, list, job } => {
+                format!(
+                    "job `{job}` of `{list}` in {}",
+                    kube.values[*values].describe(&kube.objects)
+                )
             }
             ScrapePath::ConfigMapJob { object, job } => {
                 format!(
@@ -361,6 +370,8 @@ fn read_all(dir: &StackDir) -> Result<KubeStack, Diagnostic> {
             });
         }
     }
+    let inline = releases::read(&kube.manifests, &kube.objects)?;
+    kube.values.extend(inline);
     Ok(kube)
 }
 
@@ -504,9 +515,15 @@ fn new_job(kube: &KubeStack, pusher: &Pusher) -> String {
     let workload = &kube.objects[pusher.object];
     // Under PodMonitors the app gets a PodMonitor named after it, next to it.
     if let Some(gateway) = &kube.gateway
-        && let ScrapePath::PodMonitor(_) = gateway.scrape
+        && let ScrapePath::PodMonitor(monitor) = gateway.scrape
     {
-        let namespace = workload.namespace_or_default();
+        // Next to the gateway's PodMonitor where that one is kept apart from the gateway's pods.
+        let monitor_namespace = kube.objects[monitor].namespace_or_default();
+        let namespace = if monitor_namespace != gateway.namespace {
+            monitor_namespace
+        } else {
+            workload.namespace_or_default()
+        };
         return gateway
             .job_label
             .as_deref()
@@ -565,19 +582,25 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
             (object.name.clone(), object.namespace_or_default().to_string(), port)
         }
         None => {
-            // The prometheus-pushgateway chart: its Service is `<release>-prometheus-pushgateway`,
-            // `prometheus-pushgateway` for the release of that name.
+            // The prometheus-pushgateway chart: its Service is named after the release
+            // (`prometheus-pushgateway` for the release of that name), in the release's namespace.
             let values = kube.values.iter().find(|v| v.chart == Chart::PrometheusPushgateway)?;
+            let (name, namespace) = match &values.release {
+                Some(release) => (
+                    releases::fullname(&release.name, Chart::PrometheusPushgateway.name(), &values.value),
+                    release.namespace.clone(),
+                ),
+                None => ("prometheus-pushgateway".to_string(), "monitoring".to_string()),
+            };
             found.push(evidence(
                 "gateway.service",
-                "prometheus-pushgateway",
-                format!("{} holds values of the prometheus-pushgateway chart", values.file.path),
+                name.clone(),
+                format!(
+                    "{} holds values of the prometheus-pushgateway chart",
+                    values.describe(&kube.objects)
+                ),
             ));
-            (
-                "prometheus-pushgateway".to_string(),
-                "monitoring".to_string(),
-                GATEWAY_PORT,
-            )
+            (name, namespace, GATEWAY_PORT)
         }
     };
     if let Some(w) = workload {
@@ -700,36 +723,35 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
         let text = yaml_serde::to_string(job).unwrap_or_default();
         text.contains(&service_name) || text.contains("pushgateway")
     };
-    for values in kube.values.iter().filter(|v| v.chart == Chart::KubePrometheusStack) {
-        let configs = values
-            .doc
-            .value()
-            .get("prometheus")
-            .and_then(|p| p.get("prometheusSpec"))
-            .and_then(|p| p.get("additionalScrapeConfigs"));
-        let jobs: Vec<Value> = match configs {
-            Some(Value::Sequence(items)) => items.clone(),
-            // The same list written as a YAML string.
-            Some(Value::String(text)) => yaml_serde::from_str::<Vec<Value>>(text).unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        if let Some(job) = jobs.iter().find(|j| names_gateway(j)) {
+    for (index, values) in kube.values.iter().enumerate() {
+        for list in job_lists(values.chart) {
+            let jobs: Vec<Value> = match list.find_value(&values.value) {
+                Some(Value::Sequence(items)) => items.clone(),
+                // The same list written as a YAML string.
+                Some(Value::String(text)) => yaml_serde::from_str::<Vec<Value>>(text).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let Some(job) = jobs.iter().find(|j| names_gateway(j)) else {
+                continue;
+            };
             let name = job.get("job_name").and_then(Value::as_str).unwrap_or("pushgateway");
             gateway.job = name.to_string();
             gateway.honor_labels = job.get("honor_labels").and_then(Value::as_bool).unwrap_or(false);
             gateway.interval = job.get("scrape_interval").and_then(Value::as_str).map(str::to_string);
-            gateway.scrape = ScrapePath::AdditionalScrapeConfigs {
-                file: values.file.path.clone(),
-                job: name.to_string(),
-            };
             found.push(evidence(
                 "gateway.job",
                 name,
                 format!(
-                    "additionalScrapeConfigs in {} scrape the gateway (honor_labels: {})",
-                    values.file.path, gateway.honor_labels
+                    "`{list}` in {} scrape the gateway (honor_labels: {})",
+                    values.describe(&kube.objects),
+                    gateway.honor_labels
                 ),
             ));
+            gateway.scrape = ScrapePath::ValuesJob {
+                values: index,
+                list,
+                job: name.to_string(),
+            };
             return Some(gateway);
         }
     }
@@ -771,6 +793,29 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
         }
     }
     Some(gateway)
+}
+
+/// Where a chart's values hold scrape jobs: kube-prometheus-stack's `additionalScrapeConfigs`;
+/// the prometheus chart's `serverFiles."prometheus.yml".scrape_configs` (its own jobs, the
+/// gateway's `prometheus-pushgateway` among them) and `extraScrapeConfigs` (a string appended to
+/// them).
+pub fn job_lists(chart: Chart) -> Vec<Route> {
+    match chart {
+        Chart::KubePrometheusStack => vec![
+            Route::root()
+                .key("prometheus")
+                .key("prometheusSpec")
+                .key("additionalScrapeConfigs"),
+        ],
+        Chart::Prometheus => vec![
+            Route::root()
+                .key("serverFiles")
+                .key("prometheus.yml")
+                .key("scrape_configs"),
+            Route::root().key("extraScrapeConfigs"),
+        ],
+        Chart::PrometheusPushgateway => Vec::new(),
+    }
 }
 
 /// Every workload container whose env values or args name the gateway's Service.

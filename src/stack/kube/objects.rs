@@ -5,7 +5,7 @@
 use yaml_serde::Value;
 
 use crate::diagnostic::Diagnostic;
-use crate::edit::yaml::{YamlDoc, YamlStream};
+use crate::edit::yaml::{Route, YamlDoc, YamlStream};
 use crate::stack::source::{RelPath, SourceFile};
 
 /// A YAML file of Kubernetes objects.
@@ -124,12 +124,47 @@ impl Kustomization {
     }
 }
 
-/// A Helm values file of one of the charts pullover knows.
+/// Helm values of one of the charts pullover knows: a values file, or the inline values of an
+/// Argo CD `Application` / Flux `HelmRelease` installing the chart.
 #[derive(Debug, Clone)]
 pub struct ValuesFile {
+    /// The values file, or the manifest holding the release.
     pub file: SourceFile,
+    /// The values file's document, or the release's.
     pub doc: YamlDoc,
     pub chart: Chart,
+    /// The values as Helm reads them (a `values: |` string read as YAML).
+    pub value: Value,
+    /// The release object installing the chart (index into `KubeStack::objects`), and where its
+    /// inline values are; `None` for a values file.
+    pub release: Option<Release>,
+}
+
+/// An Argo CD `Application` or Flux `HelmRelease` installing a chart pullover knows.
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub object: usize,
+    /// The Helm release name (the chart's objects are named after it).
+    pub name: String,
+    /// The namespace the chart is installed into.
+    pub namespace: String,
+    /// Where the inline values are in the release's document, and whether they are YAML held
+    /// as text (`values: |`); `None` when it has none.
+    pub values: Option<(Route, bool)>,
+}
+
+impl ValuesFile {
+    /// Where the values are, as a person names it.
+    pub fn describe(&self, objects: &[Object]) -> String {
+        match &self.release {
+            None => self.file.path.to_string(),
+            Some(release) => format!(
+                "{} ({} inline values)",
+                self.file.path,
+                objects[release.object].display()
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +180,16 @@ impl Chart {
             Chart::KubePrometheusStack => "kube-prometheus-stack",
             Chart::PrometheusPushgateway => "prometheus-pushgateway",
             Chart::Prometheus => "prometheus",
+        }
+    }
+
+    /// The chart of this name (as a repository publishes it).
+    pub fn named(name: &str) -> Option<Chart> {
+        match name.rsplit('/').next().unwrap_or(name) {
+            "kube-prometheus-stack" => Some(Chart::KubePrometheusStack),
+            "prometheus-pushgateway" => Some(Chart::PrometheusPushgateway),
+            "prometheus" => Some(Chart::Prometheus),
+            _ => None,
         }
     }
 
@@ -242,6 +287,9 @@ pub fn read(file: SourceFile) -> Result<Read, Diagnostic> {
                             .help("name it; nothing was written"),
                     );
                 };
+                if let Some(root) = part.doc.root() {
+                    super::schema::check(&file, part.range.start, kind, name, root)?;
+                }
                 heads.push(ObjectHead {
                     doc: index,
                     api_version: api_version.to_string(),
@@ -263,7 +311,14 @@ pub fn read(file: SourceFile) -> Result<Read, Diagnostic> {
         && let Some(chart) = Chart::of(&file.path, only.doc.value())
     {
         let doc = only.doc.clone();
-        return Ok(Read::Values(ValuesFile { file, doc, chart }));
+        let value = doc.value().clone();
+        return Ok(Read::Values(ValuesFile {
+            file,
+            doc,
+            chart,
+            value,
+            release: None,
+        }));
     }
     Ok(Read::Other)
 }
@@ -279,6 +334,12 @@ fn expected_api_version(kind: &str) -> Option<&'static [&'static str]> {
         "ServiceMonitor" | "PodMonitor" | "PrometheusRule" | "Prometheus" | "Probe" => &["monitoring.coreos.com/v1"],
         "ScrapeConfig" => &["monitoring.coreos.com/v1alpha1"],
         "GrafanaDashboard" => &["grafana.integreatly.org/v1beta1"],
+        "Application" => &["argoproj.io/v1alpha1"],
+        "HelmRelease" => &[
+            "helm.toolkit.fluxcd.io/v2",
+            "helm.toolkit.fluxcd.io/v2beta2",
+            "helm.toolkit.fluxcd.io/v2beta1",
+        ],
         _ => return None,
     })
 }
