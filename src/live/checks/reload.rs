@@ -2,7 +2,7 @@
 //! and rule groups in its running configuration, new targets scraped, removed ones gone.
 //!
 //! A 200 from `/-/reload` means the configuration loaded, but new targets show up only about
-//! 5 s later (prometheus-facts §10), and a 500 means Prometheus kept the old configuration.
+//! 5 s later (docs/label-facts.md, reload), and a 500 means Prometheus kept the old configuration.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
