@@ -27,11 +27,12 @@ use compose::{Compose, ComposeVars, parse_dotenv};
 use discover::{AppQuestion, Ask, Candidate, Evidence, NeverAsk, PathQuestion, evidence};
 use prometheus::PromConfig;
 use read::StackDir;
-use settings::{LiveSettings, Overrides, SETTINGS_FILE, ScrapeSettings, SettingsFile};
-use source::{RelPath, SourceFile, setting_path};
+use settings::{LiveSettings, Overrides, SETTINGS_FILE, ScrapeSettings, SettingsFile, setting_path};
+use source::{RelPath, SourceFile};
 
 use crate::changeset::Location;
 use crate::diagnostic::Diagnostic;
+pub use crate::identity::ObservedPush;
 use crate::identity::{self, PushedIdentity};
 
 /// Settings after flags, `pullover.yaml` and discovery.
@@ -209,18 +210,6 @@ impl<'a> StackQuery<'a> {
             QueryAt::Known(at) => at.clone(),
         }
     }
-}
-
-/// One pushed group seen on a live server: the grouping key the app pushed with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObservedPush {
-    pub job: String,
-    /// `""` for a group pushed without an instance.
-    pub instance: String,
-    /// The metric names the group holds; empty when the source does not say.
-    pub metrics: Vec<String>,
-    /// Where it was seen, as a person reads it: "Pushgateway at http://…".
-    pub source: String,
 }
 
 impl Stack {
