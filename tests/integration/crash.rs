@@ -320,3 +320,31 @@ fn a_write_that_fails_mid_phase_is_undone_at_once() {
     ));
     failed.run_clean(["apply", "dual-run", "--yes"]).success();
 }
+
+#[test]
+fn failpoints_are_in_test_builds_only() {
+    // The binary these tests run honours PULLOVER_FAILPOINT: a traced apply lists its steps.
+    let p = pullover().stack("seed");
+    let (_, points) = trace(&p, &["apply", "scrape", "--yes"]);
+    assert!(points.iter().any(|point| point == "before-commit#1"), "{points:?}");
+    // A build for use (`cargo build`, `cargo install`: no dev-dependencies) resolves pullover
+    // without the `failpoints` feature, so src/state/failpoint.rs reads no environment there.
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal,build,features",
+            "--depth",
+            "0",
+            "-f",
+            "{p} [{f}]",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(tree.starts_with("pullover v"), "{tree}");
+    assert!(!tree.contains("failpoints"), "{tree}");
+}
