@@ -32,6 +32,7 @@ use source::{RelPath, SourceFile};
 
 use crate::changeset::Location;
 use crate::diagnostic::Diagnostic;
+use crate::duration::parse_prometheus_duration;
 pub use crate::identity::ObservedPush;
 use crate::identity::{self, PushedIdentity};
 
@@ -482,7 +483,7 @@ fn load(
         // (`rate(x[1m])` over a 5 s job) keep enough samples.
         let (interval, why) = prometheus.interval_of(gateway.job.as_deref());
         // One Prometheus itself would refuse is left to it: the default stays.
-        if prometheus::duration_seconds(&interval).is_some_and(|seconds| seconds > 0.0) {
+        if parse_prometheus_duration(&interval).is_some_and(|interval| !interval.is_zero()) {
             found.push(evidence("scrape.interval", interval.clone(), why));
             scrape.interval = interval;
         }
@@ -583,7 +584,7 @@ fn check_settings(apps: &[App], scrape: &ScrapeSettings, source: Option<&SourceF
             None => error,
         }
     };
-    if !prometheus::duration_seconds(&scrape.interval).is_some_and(|seconds| seconds > 0.0) {
+    if parse_prometheus_duration(&scrape.interval).is_none_or(|interval| interval.is_zero()) {
         return Err(problem(
             format!("scrape interval `{}` is not a Prometheus duration", scrape.interval),
             &scrape.interval,

@@ -11,8 +11,9 @@ use serde::Serialize;
 use yaml_serde::Value;
 
 use super::{Progress, ProgressEvent};
+use crate::duration::parse_prometheus_duration;
 use crate::live::error::LiveError;
-use crate::live::model::{TargetHealth, Targets, parse_prometheus_duration};
+use crate::live::model::{TargetHealth, Targets};
 use crate::live::prometheus::PrometheusClient;
 use crate::stack::Stack;
 
