@@ -240,7 +240,7 @@ fn parse_tolerance(text: &str) -> Result<f64, String> {
 
 /// `30s`, `5m`, `1m30s`, `250ms` (Prometheus style), or humantime's `1min 30s`.
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
-    let duration = crate::live::model::parse_prometheus_duration(text.trim())
+    let duration = crate::duration::parse_prometheus_duration(text.trim())
         .or_else(|| humantime::parse_duration(text.trim()).ok())
         .ok_or_else(|| format!("`{text}` is not a duration (e.g. 30s, 5m, 1m30s)"))?;
     if duration.is_zero() {

@@ -14,6 +14,7 @@ pub mod commands;
 pub mod contained;
 pub mod dashboard;
 pub mod diagnostic;
+pub mod duration;
 pub mod edit;
 pub mod identity;
 pub mod live;

@@ -143,13 +143,7 @@ fn markdown_drift(
 
 /// Reads the stack and runs the phase's planner.
 pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
-    let Some(planner) = phase.planner() else {
-        return Err(
-            Diagnostic::error(format!("phase `{phase}` is not available in this version of pullover"))
-                .help("`pullover status` lists which phases this version has")
-                .into(),
-        );
-    };
+    let planner = phase.planner();
     // Read before the stack itself, so that the two never hold their dashboards at once.
     let remembered = remembered_gateway(ctx)?;
     let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;

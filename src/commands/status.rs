@@ -17,6 +17,8 @@ struct PhaseStatus {
     phase: PhaseId,
     number: usize,
     state: &'static str,
+    /// Always true now that every phase has a planner; kept so that `status --format json`
+    /// reads as it did for scripts written when some phases were still to come.
     available: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     applied_at: Option<String>,
@@ -84,7 +86,7 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
                 } else {
                     "pending"
                 },
-                available: phase.planner().is_some(),
+                available: true,
                 applied_at: record.map(|r| r.time.clone()),
                 applied_by: record.map(|r| r.user.clone()),
                 journal_seq: record.map(|r| r.seq),
@@ -126,17 +128,15 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
             "next" => "[>]",
             _ => "[ ]",
         };
-        let detail = match (p.state, p.available) {
-            ("applied", _) => format!(
+        let detail = match p.state {
+            "applied" => format!(
                 "applied {} by {} (history #{})",
                 p.applied_at.as_deref().unwrap_or("?"),
                 p.applied_by.as_deref().unwrap_or("?"),
                 super::history::entry_number(&journal, p.journal_seq.unwrap_or(0))
             ),
-            ("next", true) => "next: `pullover plan` shows it".to_string(),
-            ("next", false) => "next, but not available in this version of pullover yet".to_string(),
-            (_, true) => String::new(),
-            (_, false) => "not available in this version of pullover yet".to_string(),
+            "next" => "next: `pullover plan` shows it".to_string(),
+            _ => String::new(),
         };
         out.push_str(&format!("  {mark} {} {:<11} {detail}\n", p.number, p.phase.name()));
     }

@@ -13,7 +13,7 @@ use jsonc_parser::ast::Value;
 
 use super::datasource::{self, DatasourceRef, SkipReason};
 use super::json::{self, as_string_lit, elements, entries, get, get_str, index_pointer, pointer, pointer_path};
-use super::scan::{Collector, Owner, SiteKind};
+use super::site::{Collector, Owner, SiteKind};
 
 pub(crate) fn walk(dashboard: &Value<'_>, at: &str, out: &mut Collector) {
     out.index.note_inputs(elements(get(dashboard, "__inputs")));

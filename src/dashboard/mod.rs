@@ -26,6 +26,7 @@ mod literal;
 mod position;
 mod rewrite;
 mod scan;
+mod site;
 mod v2;
 
 #[cfg(test)]
@@ -36,6 +37,5 @@ pub use error::{DashboardError, ErrorKind};
 pub use json::MAX_DEPTH;
 pub use position::{LineCol, line_col};
 pub use rewrite::{StringEdit, rewrite_scanned_strings, rewrite_strings, rewrite_strings_read_back};
-pub use scan::{
-    DashboardScan, Legend, LibraryPanelRef, Model, Owner, QuerySite, SiteKind, SkippedSite, StrayQuery, scan, scan_with,
-};
+pub use scan::{DashboardScan, Model, StrayQuery, scan, scan_with};
+pub use site::{Legend, LibraryPanelRef, Owner, QuerySite, SiteKind, SkippedSite};

@@ -19,20 +19,6 @@ impl fmt::Display for LineCol {
 /// Where byte `offset` of `source` is. Offsets past the end point just after the last character;
 /// an offset inside a multi-byte character points at that character.
 pub fn line_col(source: &str, offset: usize) -> LineCol {
-    let mut offset = offset.min(source.len());
-    while !source.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &source[..offset];
-    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-    let line = 1 + before.bytes().filter(|&byte| byte == b'\n').count();
-    let line_text = &before[line_start..];
-    let line_text = match line_start {
-        0 => line_text.strip_prefix('\u{feff}').unwrap_or(line_text),
-        _ => line_text,
-    };
-    LineCol {
-        line,
-        column: 1 + line_text.chars().count(),
-    }
+    let (line, column) = crate::stack::source::line_col(source, offset);
+    LineCol { line, column }
 }

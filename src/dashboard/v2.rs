@@ -21,7 +21,7 @@ use jsonc_parser::ast::Value;
 
 use super::datasource;
 use super::json::{as_string_lit, elements, entries, get, get_path, get_str, index_pointer, pointer, pointer_path};
-use super::scan::{Collector, Owner, SiteKind};
+use super::site::{Collector, Owner, SiteKind};
 
 pub(crate) fn walk(spec: &Value<'_>, at: &str, out: &mut Collector) {
     let mut section_titles = HashMap::new();

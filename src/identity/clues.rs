@@ -4,7 +4,7 @@
 //! with, so an app metric selected with `job="X"` means something pushes it as job X — also
 //! when X is the gateway's own job name (`job="pushgateway"`): the pusher put `pushgateway` in
 //! its URL. Under `honor_labels: false` the pushed job is in `exported_job`. See
-//! docs/labels.md for the label facts this relies on.
+//! docs/label-facts.md for the label facts this relies on.
 
 use std::collections::HashMap;
 

@@ -23,8 +23,19 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::changeset::{Finding, Location, Severity};
-use crate::stack::ObservedPush;
 use clues::{Family, QueryClue, family, family_name};
+
+/// One pushed group seen on a live server: the grouping key the app pushed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedPush {
+    pub job: String,
+    /// `""` for a group pushed without an instance.
+    pub instance: String,
+    /// The metric names the group holds; empty when the source does not say.
+    pub metrics: Vec<String>,
+    /// Where it was seen, as a person reads it: "Pushgateway at http://…".
+    pub source: String,
+}
 
 /// Where a piece of evidence comes from, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

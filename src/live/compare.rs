@@ -1,7 +1,7 @@
 //! Dual-run comparison: the pushed series (via Pushgateway) against their scraped twins, and
 //! the "gone" check after the gateway is removed.
 //!
-//! Labels follow prometheus-facts §6: with `honor_labels: true` pushed series carry the
+//! Labels follow docs/label-facts.md (honor_labels): with `honor_labels: true` pushed series carry the
 //! pushed `job`/`instance` (no `instance` at all when pushed without one); with
 //! `honor_labels: false` they carry the gateway's `job`/`instance` plus `exported_job` /
 //! `exported_instance`. When the pushed job equals the scrape job only `instance` separates
@@ -10,7 +10,7 @@
 //! Counters are compared by `rate()` over a window (push and scrape happen at different
 //! moments, so raw values differ by a few increments); gauges by value. Both with a relative
 //! tolerance. `push_time_seconds` age is reported because pushed series look fresh even when
-//! the pusher is dead (§7).
+//! the pusher is dead (docs/label-facts.md, push_time_seconds).
 //!
 //! Everything here except [`compare_dual_run`] and [`check_gone`] is pure.
 
@@ -136,7 +136,7 @@ impl PushSource {
     /// Matchers that select exactly the series pushed in `group`.
     pub fn pushed_matchers(&self, group: &PushedGroupRef) -> Vec<Matcher> {
         // `label=""` also matches a missing label, which is how a push without an instance
-        // arrives (facts §6).
+        // arrives (docs/label-facts.md, honor_labels).
         let instance = group.instance.clone().unwrap_or_default();
         if self.honor_labels {
             vec![Matcher::equal("job", &group.job), Matcher::equal("instance", instance)]

@@ -177,13 +177,6 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    pub fn no_retries() -> Self {
-        RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        }
-    }
-
     /// The sleep before attempt `attempt + 1` (attempt counted from 1): doubling, capped.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));

@@ -18,6 +18,7 @@ use super::endpoint::Endpoint;
 use super::error::LiveError;
 use super::http::{Body, HttpClient, status_error};
 use super::model::{MetricKind, parse_sample_value};
+use crate::stack::source::line_col;
 
 /// More issues than this are summarised in one last issue; a broken page can have thousands.
 pub const MAX_ISSUES: usize = 200;
@@ -217,7 +218,7 @@ pub async fn check_exposition(endpoint: &Endpoint, path: &str) -> Result<Exposit
     };
     let mut analysis = analyze_exposition(&text);
     if let Some(offset) = utf8_issue {
-        let (line, column) = line_and_column(&text, offset);
+        let (line, column) = line_col(&text, offset);
         analysis.exposition.issues.insert(
             0,
             ExpositionIssue {
@@ -282,8 +283,7 @@ pub fn parse_exposition(text: &str) -> Exposition {
     if let Some((line, at)) = first_crlf {
         parser.issue_at_line(
             line,
-            text.get(..at)
-                .map_or(1, |before| before.rsplit('\n').next().unwrap_or("").chars().count() + 1),
+            line_col(text, at).1,
             at..at + 1,
             Severity::Error,
             format!(
@@ -293,7 +293,7 @@ pub fn parse_exposition(text: &str) -> Exposition {
         );
     }
     if !text.is_empty() && !text.ends_with('\n') {
-        let (line, column) = line_and_column(text, text.len());
+        let (line, column) = line_col(text, text.len());
         parser.issue_at_line(
             line,
             column,
@@ -1005,17 +1005,6 @@ pub(crate) fn escape_label_value(value: &str) -> String {
 }
 
 /// 1-based line and character column of a byte offset.
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let before = text.get(..end).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    (line, column)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1066,7 +1055,7 @@ temp NaN
     }
 
     #[test]
-    fn every_broken_line_is_reported_with_line_and_column() {
+    fn every_broken_line_is_reported_with_line_col() {
         let text = "\
 ok 1
 bad{a=\"x} 1

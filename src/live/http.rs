@@ -91,9 +91,6 @@ impl HttpClient {
         &self.endpoint
     }
 
-    /// Sends one request, retrying connection errors with exponential backoff, all within
-    /// the endpoint's overall timeout. Returns any HTTP status; callers decide what a status
-    /// means.
     /// `GET /-/ready`: `Ok` once the server (Prometheus or Pushgateway) serves requests.
     pub(crate) async fn ready(&self) -> Result<(), LiveError> {
         let response = self.send(Method::GET, "-/ready", Body::Empty, "text/plain").await?;
@@ -104,6 +101,9 @@ impl HttpClient {
         }
     }
 
+    /// Sends one request, retrying connection errors with exponential backoff, all within
+    /// the endpoint's overall timeout. Returns any HTTP status; callers decide what a status
+    /// means.
     pub(crate) async fn send(
         &self,
         method: Method,
@@ -157,9 +157,7 @@ impl HttpClient {
         }
         request = match body {
             Body::Empty => request,
-            Body::Form(pairs) => request
-                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(form_urlencode(pairs)),
+            Body::Form(pairs) => request.form(pairs),
         };
 
         let started = Instant::now();
@@ -261,31 +259,6 @@ pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         current = error.source();
     }
     parts.join(": ")
-}
-
-/// `application/x-www-form-urlencoded`, as browsers encode forms (space as `+`).
-fn form_urlencode(pairs: &[(String, String)]) -> String {
-    fn encode(text: &str, out: &mut String) {
-        for byte in text.bytes() {
-            match byte {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                    out.push(char::from(byte));
-                }
-                b' ' => out.push('+'),
-                _ => out.push_str(&format!("%{byte:02X}")),
-            }
-        }
-    }
-    let mut out = String::new();
-    for (index, (name, value)) in pairs.iter().enumerate() {
-        if index > 0 {
-            out.push('&');
-        }
-        encode(name, &mut out);
-        out.push('=');
-        encode(value, &mut out);
-    }
-    out
 }
 
 /// Prometheus's JSON envelope: `{"status":"success","data":…,"warnings":[…]}` or
@@ -427,7 +400,17 @@ mod tests {
 
     #[test]
     fn form_bodies_escape_promql() {
-        let encoded = form_urlencode(&[("query".into(), r#"sum by (page)(rate(x{a="b c&d"}[5m]))"#.into())]);
+        let pairs: Vec<(String, String)> = vec![("query".into(), r#"sum by (page)(rate(x{a="b c&d"}[5m]))"#.into())];
+        let request = reqwest::Client::new()
+            .post("http://127.0.0.1:9/api/v1/query")
+            .form(&pairs)
+            .build()
+            .unwrap();
+        let encoded = std::str::from_utf8(request.body().and_then(|b| b.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            request.headers()[reqwest::header::CONTENT_TYPE],
+            "application/x-www-form-urlencoded"
+        );
         assert_eq!(
             encoded,
             "query=sum+by+%28page%29%28rate%28x%7Ba%3D%22b+c%26d%22%7D%5B5m%5D%29%29"

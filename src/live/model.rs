@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::duration::parse_prometheus_duration;
+
 /// Label name → value, sorted so two label sets compare and print the same way.
 pub type Labels = BTreeMap<String, String>;
 
@@ -317,38 +319,6 @@ pub struct MetricMetadata {
     pub unit: String,
 }
 
-/// Prometheus durations: `1y2w3d4h5m6s7ms`, each unit at most once, in that order.
-pub fn parse_prometheus_duration(text: &str) -> Option<Duration> {
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 24 * 3600 * 1000),
-        ("w", 7 * 24 * 3600 * 1000),
-        ("d", 24 * 3600 * 1000),
-        ("h", 3600 * 1000),
-        ("ms", 1),
-        ("m", 60 * 1000),
-        ("s", 1000),
-    ];
-    if text == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut rest = text;
-    let mut total_ms: u64 = 0;
-    let mut parsed_any = false;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let (number, after) = rest.split_at(digits);
-        let number: u64 = number.parse().ok()?;
-        let (unit, millis) = UNITS.iter().find(|(unit, _)| after.starts_with(unit))?;
-        total_ms = total_ms.checked_add(number.checked_mul(*millis)?)?;
-        rest = after.get(unit.len()..)?;
-        parsed_any = true;
-    }
-    parsed_any.then(|| Duration::from_millis(total_ms))
-}
-
 /// RFC 3339 (`2026-11-25T07:31:34.977607386Z`, `…+01:00`) to unix seconds, without a date
 /// library. Returns `None` for anything it does not understand.
 pub fn parse_rfc3339(text: &str) -> Option<f64> {
@@ -426,16 +396,6 @@ mod tests {
         let nan: SamplePoint = serde_json::from_str(r#"[1,"NaN"]"#).unwrap();
         assert!(nan.value.is_nan());
         assert!(serde_json::from_str::<SamplePoint>(r#"[1,"forty"]"#).is_err());
-    }
-
-    #[test]
-    fn durations_in_prometheus_syntax() {
-        assert_eq!(parse_prometheus_duration("30s"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_prometheus_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_prometheus_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_prometheus_duration("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_prometheus_duration("2x"), None);
-        assert_eq!(parse_prometheus_duration(""), None);
     }
 
     #[test]

@@ -265,7 +265,7 @@ impl PrometheusClient {
     }
 
     /// `POST /-/reload`. 200 → the new configuration is live (new targets appear a few
-    /// seconds later, see prometheus-facts §10); 403 → the lifecycle API is off; 500 → the
+    /// seconds later, see docs/label-facts.md, reload); 403 → the lifecycle API is off; 500 → the
     /// configuration is invalid and the old one stays live, with Prometheus's reason.
     pub async fn reload(&self) -> Result<(), LiveError> {
         let response = self

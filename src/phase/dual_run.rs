@@ -14,7 +14,7 @@ use yaml_serde::Value;
 use super::mounts;
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
-use crate::edit::yaml::{ItemMatch, Route, YamlDoc, YamlEdit};
+use crate::edit::yaml::{Route, YamlDoc, YamlEdit};
 use crate::promql;
 use crate::stack::discover;
 use crate::stack::source::RelPath;
@@ -720,16 +720,4 @@ fn render_dashboard(apps: &[AppModel]) -> Result<String, Diagnostic> {
     serde_json::from_str::<serde_json::Value>(&text)
         .map_err(|e| Diagnostic::error(format!("the dual-run dashboard template produced invalid JSON: {e}")))?;
     Ok(text)
-}
-
-/// Whether `item` of `rule_files` is the one this phase adds.
-pub fn is_dual_run_rule_entry(item: &str) -> bool {
-    item == RULE_FILE_NAME
-}
-
-/// The route of the `rule_files` item this phase adds.
-pub fn rule_entry_route() -> Route {
-    Route::root()
-        .key("rule_files")
-        .item(ItemMatch::Scalar(RULE_FILE_NAME.into()))
 }

@@ -100,15 +100,15 @@ impl PhaseId {
         }
     }
 
-    /// The planner, or `None` while this version of pullover does not have it.
-    pub fn planner(self) -> Option<Planner> {
+    /// The phase's planner.
+    pub fn planner(self) -> Planner {
         match self {
-            PhaseId::Expose => Some(expose::plan),
-            PhaseId::Scrape => Some(scrape::plan),
-            PhaseId::DualRun => Some(dual_run::plan),
-            PhaseId::Dashboards => Some(dashboards::plan),
-            PhaseId::Remove => Some(remove::plan),
-            PhaseId::Docs => Some(docs::plan),
+            PhaseId::Expose => expose::plan,
+            PhaseId::Scrape => scrape::plan,
+            PhaseId::DualRun => dual_run::plan,
+            PhaseId::Dashboards => dashboards::plan,
+            PhaseId::Remove => remove::plan,
+            PhaseId::Docs => docs::plan,
         }
     }
 

@@ -5,9 +5,9 @@ use yaml_serde::{Mapping, Value};
 
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
+use crate::duration::parse_prometheus_duration;
 use crate::edit::yaml::{NodeKind, Route, YamlEdit};
 use crate::promql::SelectorView;
-use crate::stack::prometheus::duration_seconds;
 use crate::stack::{App, Gateway, Stack, StackQuery};
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
@@ -189,9 +189,9 @@ fn scrape_job(app: &App, stack: &Stack, labels: &[(String, String)]) -> (Value, 
         .prometheus
         .global_scrape_timeout
         .as_deref()
-        .and_then(duration_seconds);
+        .and_then(parse_prometheus_duration);
     if global_timeout
-        .zip(duration_seconds(&scrape.interval))
+        .zip(parse_prometheus_duration(&scrape.interval))
         .is_some_and(|(t, i)| t > i)
     {
         job.insert("scrape_timeout".into(), Value::String(scrape.interval.clone()));
@@ -357,10 +357,10 @@ fn copyable_labels(stack: &Stack, gateway: &Gateway) -> Vec<(String, String)> {
 /// over it sees too few samples once the app is scraped at that interval.
 fn short_range(stack: &Stack, app: &App, query: &StackQuery<'_>, selector: &SelectorView) -> Option<Finding> {
     let interval = &stack.settings.scrape.interval;
-    let seconds = duration_seconds(interval)?;
+    let seconds = parse_prometheus_duration(interval)?.as_secs_f64();
     let range = range_after(&query.text, selector.span.end)?;
     // A template variable such as $__rate_interval does not parse: Grafana sizes it.
-    let range_seconds = duration_seconds(range)?;
+    let range_seconds = parse_prometheus_duration(range)?.as_secs_f64();
     if range_seconds >= 4.0 * seconds {
         return None;
     }

@@ -47,10 +47,7 @@ impl PromqlError {
 
     /// 1-based line and column (in characters) of the span's start in `query`.
     pub fn line_col(&self, query: &str) -> (usize, usize) {
-        let before = query.get(..self.span.start).unwrap_or(query);
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, column)
+        crate::stack::source::line_col(query, self.span.start)
     }
 
     /// The error as a finding, for callers that report unreadable queries and go on.

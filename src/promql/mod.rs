@@ -6,7 +6,7 @@
 //! cannot or should not be rewritten. Grafana template variables are masked with same-length
 //! placeholders so promql-parser can check the query before and after.
 //!
-//! The rules follow the stack's `honor_labels` (prometheus-facts.md §6):
+//! The rules follow the stack's `honor_labels` (docs/label-facts.md, honor_labels):
 //! - `true`: `job`/`instance` matchers naming a pushed job or instance are renamed to the scrape
 //!   job and target. When the pushed job equals the scrape job only `instance` tells the two
 //!   sources apart, so a selector without an instance matcher is reported, not changed.

@@ -1,6 +1,6 @@
 //! Which selectors pick pushed series, and the edits that make them pick the scraped twins.
 //!
-//! The label sets follow prometheus-facts.md §6: with `honor_labels: true` pushed series carry
+//! The label sets follow docs/label-facts.md (honor_labels, exported_job and exported_instance): with `honor_labels: true` pushed series carry
 //! the pushed `job`/`instance` (no instance at all when pushed without one); with
 //! `honor_labels: false` they carry the gateway's `job`/`instance` plus `exported_job` /
 //! `exported_instance`.
@@ -82,7 +82,7 @@ pub(crate) struct Rewriter<'m, 'a> {
 
 /// Whose series `job="<gateway job>"` picks in one selector under `honor_labels: true`, when an
 /// app pushes under the gateway's own job name (its series and the gateway's own then share the
-/// job and differ by metric name and instance: docs/labels.md).
+/// job and differ by metric name and instance: docs/label-facts.md, honor_labels).
 enum OnGatewayJob<'m> {
     /// The gateway's own series (or no app pushes as its job): as before.
     Gateway,

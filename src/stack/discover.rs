@@ -6,8 +6,8 @@ use crate::diagnostic::Diagnostic;
 use crate::stack::app_code::{self, Instance};
 use crate::stack::compose::{COMPOSE_FILE_NAMES, Compose, ComposeVars, Mount, Service};
 use crate::stack::read::StackDir;
-use crate::stack::settings::{Overrides, SettingsFile};
-use crate::stack::source::{RelPath, SourceFile, setting_path};
+use crate::stack::settings::{Overrides, SettingsFile, setting_path};
+use crate::stack::source::{RelPath, SourceFile};
 
 /// One discovered setting and the evidence for it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

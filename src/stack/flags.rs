@@ -8,11 +8,8 @@ use std::net::IpAddr;
 
 use crate::diagnostic::Diagnostic;
 use crate::stack::compose::Compose;
-use crate::stack::settings::{Overrides, SettingsFile};
+use crate::stack::settings::{EXTERNAL, Overrides, SettingsFile};
 use crate::stack::source::SourceFile;
-
-/// The prefix that says "this host is outside Compose, on purpose".
-pub const EXTERNAL: &str = "external:";
 
 /// The flags with every name checked against the Compose services and `external:` taken off.
 pub fn check(compose: Option<&Compose>, overrides: &Overrides) -> Result<Overrides, Diagnostic> {

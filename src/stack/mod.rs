@@ -27,11 +27,13 @@ use compose::{Compose, ComposeVars, parse_dotenv};
 use discover::{AppQuestion, Ask, Candidate, Evidence, NeverAsk, PathQuestion, evidence};
 use prometheus::PromConfig;
 use read::StackDir;
-use settings::{LiveSettings, Overrides, SETTINGS_FILE, ScrapeSettings, SettingsFile};
-use source::{RelPath, SourceFile, setting_path};
+use settings::{LiveSettings, Overrides, SETTINGS_FILE, ScrapeSettings, SettingsFile, setting_path};
+use source::{RelPath, SourceFile};
 
 use crate::changeset::Location;
 use crate::diagnostic::Diagnostic;
+use crate::duration::parse_prometheus_duration;
+pub use crate::identity::ObservedPush;
 use crate::identity::{self, PushedIdentity};
 
 /// Settings after flags, `pullover.yaml` and discovery.
@@ -209,18 +211,6 @@ impl<'a> StackQuery<'a> {
             QueryAt::Known(at) => at.clone(),
         }
     }
-}
-
-/// One pushed group seen on a live server: the grouping key the app pushed with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObservedPush {
-    pub job: String,
-    /// `""` for a group pushed without an instance.
-    pub instance: String,
-    /// The metric names the group holds; empty when the source does not say.
-    pub metrics: Vec<String>,
-    /// Where it was seen, as a person reads it: "Pushgateway at http://…".
-    pub source: String,
 }
 
 impl Stack {
@@ -493,7 +483,7 @@ fn load(
         // (`rate(x[1m])` over a 5 s job) keep enough samples.
         let (interval, why) = prometheus.interval_of(gateway.job.as_deref());
         // One Prometheus itself would refuse is left to it: the default stays.
-        if prometheus::duration_seconds(&interval).is_some_and(|seconds| seconds > 0.0) {
+        if parse_prometheus_duration(&interval).is_some_and(|interval| !interval.is_zero()) {
             found.push(evidence("scrape.interval", interval.clone(), why));
             scrape.interval = interval;
         }
@@ -595,7 +585,7 @@ fn check_settings(apps: &[App], scrape: &ScrapeSettings, source: Option<&SourceF
             None => error,
         }
     };
-    if !prometheus::duration_seconds(&scrape.interval).is_some_and(|seconds| seconds > 0.0) {
+    if parse_prometheus_duration(&scrape.interval).is_none_or(|interval| interval.is_zero()) {
         return Err(problem(
             format!("scrape interval `{}` is not a Prometheus duration", scrape.interval),
             &scrape.interval,

@@ -244,37 +244,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Parses a Prometheus duration (`30s`, `1m30s`, `2h`) into seconds.
-pub fn duration_seconds(text: &str) -> Option<f64> {
-    let mut total = 0.0;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let number: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            "w" => 604800.0,
-            "y" => 31536000.0,
-            _ => return None,
-        };
-        total += number * factor;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
-}
-
 /// Every `groups[].rules[]` entry of a rule file, with its route.
 pub fn rules(doc: &YamlDoc) -> Vec<(Route, Value)> {
     let mut out = Vec::new();
@@ -370,14 +339,5 @@ mod tests {
         assert_eq!(edit_distance("rule_file", "rule_files"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("global", "global"), 0);
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration_seconds("30s"), Some(30.0));
-        assert_eq!(duration_seconds("1m30s"), Some(90.0));
-        assert_eq!(duration_seconds("500ms"), Some(0.5));
-        assert_eq!(duration_seconds("2x"), None);
-        assert_eq!(duration_seconds(""), None);
     }
 }

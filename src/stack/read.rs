@@ -143,7 +143,7 @@ impl StackDir {
         // It may have grown since it was measured.
         limits::check_size(rel, kind, bytes.len() as u64)?;
         let mode = meta.permissions().mode() & 0o7777;
-        let file = SourceFile::from_bytes(rel.clone(), bytes, mode)?;
+        let file = decode(rel.clone(), bytes, mode)?;
         limits::check_nesting(&file, kind)?;
         Ok(Some(file))
     }
@@ -303,5 +303,32 @@ impl StackDir {
     fn relative(&self, path: &Path) -> Option<RelPath> {
         let rel = path.strip_prefix(&self.canonical_root).ok()?;
         RelPath::new(rel.to_str()?).ok()
+    }
+}
+
+/// The file as text: pullover edits UTF-8 only, and says where a file is not.
+fn decode(path: RelPath, bytes: Vec<u8>, mode: u32) -> Result<SourceFile, Diagnostic> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::from_text(path, text, mode)),
+        Err(err) => {
+            let offset = err.utf8_error().valid_up_to();
+            let bytes = err.as_bytes();
+            // Windows editors save "Unicode" as UTF-16: name it, so the fix is obvious.
+            let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+            let what = if utf16 {
+                "UTF-16 text, not UTF-8"
+            } else {
+                "not valid UTF-8"
+            };
+            let lossy = String::from_utf8_lossy(bytes).into_owned();
+            // Point at the bad byte in a lossy copy; offsets before it are identical.
+            Err(Diagnostic::error(format!("{path} is {what}"))
+                .at(
+                    &SourceFile::from_text(path.clone(), lossy, mode),
+                    offset..offset + 1,
+                    "invalid byte here",
+                )
+                .help("pullover edits text files only; convert the file to UTF-8 first"))
+        }
     }
 }

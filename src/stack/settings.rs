@@ -5,9 +5,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::YamlDoc;
-use crate::stack::source::SourceFile;
+use crate::stack::source::{RelPath, SourceFile};
+
+/// A path from a setting (`pullover.yaml` key or its flag), checked to stay inside the stack.
+pub fn setting_path(key: &str, value: &str) -> Result<RelPath, Diagnostic> {
+    RelPath::new(value).map_err(|e| {
+        Diagnostic::error(format!("{key}: {e}")).help(format!(
+            "`{key}:` in pullover.yaml (or its flag) names a path relative to the stack folder, and inside it"
+        ))
+    })
+}
 
 pub const SETTINGS_FILE: &str = "pullover.yaml";
+
+/// Spells a host outside Compose on purpose, in a flag or `pullover.yaml`: `external:HOST:PORT`.
+pub const EXTERNAL: &str = "external:";
 
 /// `pullover.yaml` as written. Every field is optional.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -207,10 +219,10 @@ impl std::str::FromStr for AppArg {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         // `external:HOST:PORT`: a host outside Compose on purpose (checked in `stack::flags`).
-        if let Some(rest) = s.strip_prefix(crate::stack::flags::EXTERNAL) {
+        if let Some(rest) = s.strip_prefix(EXTERNAL) {
             let inner: AppArg = rest.parse()?;
             return Ok(AppArg {
-                service: format!("{}{}", crate::stack::flags::EXTERNAL, inner.service),
+                service: format!("{}{}", EXTERNAL, inner.service),
                 ..inner
             });
         }

@@ -4,8 +4,6 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-use crate::diagnostic::Diagnostic;
-
 /// A path inside the stack, relative to its root, always with `/` separators.
 ///
 /// It cannot name anything outside the root (`..`, absolute paths and empty
@@ -127,15 +125,6 @@ impl fmt::Display for RelPath {
     }
 }
 
-/// A path from a setting (`pullover.yaml` key or its flag), checked to stay inside the stack.
-pub fn setting_path(key: &str, value: &str) -> Result<RelPath, crate::diagnostic::Diagnostic> {
-    RelPath::new(value).map_err(|e| {
-        crate::diagnostic::Diagnostic::error(format!("{key}: {e}")).help(format!(
-            "`{key}:` in pullover.yaml (or its flag) names a path relative to the stack folder, and inside it"
-        ))
-    })
-}
-
 /// One file of the stack exactly as read. Text files only: pullover edits YAML,
 /// JSON and Markdown, and refuses anything that is not UTF-8 (with the offset).
 #[derive(Debug, Clone)]
@@ -151,32 +140,6 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    pub fn from_bytes(path: RelPath, bytes: Vec<u8>, mode: u32) -> Result<SourceFile, Diagnostic> {
-        match String::from_utf8(bytes) {
-            Ok(text) => Ok(SourceFile::from_text(path, text, mode)),
-            Err(err) => {
-                let offset = err.utf8_error().valid_up_to();
-                let bytes = err.as_bytes();
-                // Windows editors save "Unicode" as UTF-16: name it, so the fix is obvious.
-                let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
-                let what = if utf16 {
-                    "UTF-16 text, not UTF-8"
-                } else {
-                    "not valid UTF-8"
-                };
-                let lossy = String::from_utf8_lossy(bytes).into_owned();
-                // Point at the bad byte in a lossy copy; offsets before it are identical.
-                Err(Diagnostic::error(format!("{path} is {what}"))
-                    .at(
-                        &SourceFile::from_text(path.clone(), lossy, mode),
-                        offset..offset + 1,
-                        "invalid byte here",
-                    )
-                    .help("pullover edits text files only; convert the file to UTF-8 first"))
-            }
-        }
-    }
-
     pub fn from_text(path: RelPath, text: impl Into<Arc<str>>, mode: u32) -> SourceFile {
         SourceFile {
             path,

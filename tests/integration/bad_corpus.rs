@@ -9,7 +9,7 @@
 //! and out of the stack, read-only files and folders, a folder or a pipe where
 //! a file belongs). Then it runs what an operator would — `analyze`, `plan` of
 //! every phase, `apply` and, when that worked, `rollback` — and checks:
-//! - every command ends within the timeout with 0 or 1 (DESIGN.md), no panic;
+//! - every command ends within the timeout with 0 or 1 (the exit codes in README.md), no panic;
 //! - an error starts `error:` and names a file of the stack, a flag or a key;
 //! - `analyze` and `plan` change nothing; a failed `apply` changes nothing, not
 //!   even the journal; a successful one writes only files that parse again, and

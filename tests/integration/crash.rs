@@ -18,7 +18,7 @@ use pullover::phase::PhaseId;
 use pullover::state::journal::{Event, Journal};
 
 use crate::support::tree::{Tree, differing, temp_files, tree};
-use crate::support::{Pullover, applicable_phases, pullover, stacks};
+use crate::support::{Pullover, pullover, stacks};
 
 /// A copy of `stack` with every phase before `phase` applied.
 fn prepared(stack: &str, phase: PhaseId) -> Pullover {
@@ -199,7 +199,7 @@ static KILLS: AtomicUsize = AtomicUsize::new(0);
 
 fn crash_every_step_of_every_phase(stack: &str) -> usize {
     let mut kills = 0;
-    for phase in applicable_phases() {
+    for phase in PhaseId::ALL {
         let label = format!("{stack}/{phase}");
         let base = prepared(stack, phase);
         let old = tree(&base.path());
@@ -285,7 +285,7 @@ fn a_kill_at_every_write_step_of_every_phase_leaves_files_whole_and_recovers() {
     eprintln!(
         "crash consistency: {kills} kill points covered ({} stacks × phases {:?} × apply/rollback/recovery steps)",
         names.len(),
-        applicable_phases().iter().map(|p| p.name()).collect::<Vec<_>>()
+        PhaseId::ALL.iter().map(|p| p.name()).collect::<Vec<_>>()
     );
     assert!(kills > 0);
 }
@@ -319,4 +319,32 @@ fn a_write_that_fails_mid_phase_is_undone_at_once() {
         Some(Event::Abort { .. })
     ));
     failed.run_clean(["apply", "dual-run", "--yes"]).success();
+}
+
+#[test]
+fn failpoints_are_in_test_builds_only() {
+    // The binary these tests run honours PULLOVER_FAILPOINT: a traced apply lists its steps.
+    let p = pullover().stack("seed");
+    let (_, points) = trace(&p, &["apply", "scrape", "--yes"]);
+    assert!(points.iter().any(|point| point == "before-commit#1"), "{points:?}");
+    // A build for use (`cargo build`, `cargo install`: no dev-dependencies) resolves pullover
+    // without the `failpoints` feature, so src/state/failpoint.rs reads no environment there.
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal,build,features",
+            "--depth",
+            "0",
+            "-f",
+            "{p} [{f}]",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(tree.starts_with("pullover v"), "{tree}");
+    assert!(!tree.contains("failpoints"), "{tree}");
 }

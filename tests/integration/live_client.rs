@@ -527,7 +527,7 @@ async fn after_removing_the_gateway_job_nothing_fresh_comes_from_it() {
         started.elapsed(),
         after.lingering_series
     );
-    // No stale markers for a removed job: its series stay queryable (facts §7), which is
+    // No stale markers for a removed job: its series stay queryable (docs/label-facts.md, staleness), which is
     // why "gone" is judged by sample time.
     assert!(after.lingering_series > 0);
 }

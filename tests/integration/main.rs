@@ -23,6 +23,7 @@ mod engine_corpus;
 mod every_phase;
 mod expose;
 mod hand_edits;
+mod import_cycles;
 mod init;
 mod kubernetes;
 mod live_client;

@@ -1,6 +1,6 @@
 //! Checks after `remove`: Prometheus scrapes no Pushgateway target, and no pushed series has
 //! a sample newer than the removal. A removed job's series stay queryable for the 5-minute
-//! lookback (prometheus-facts §7), so "gone" is judged by sample time, not by presence.
+//! lookback (docs/label-facts.md, staleness and the lookback window), so "gone" is judged by sample time, not by presence.
 
 use std::time::{Duration, UNIX_EPOCH};
 

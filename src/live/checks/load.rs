@@ -307,7 +307,7 @@ pub fn shortest_rate_range(query: &str) -> Option<Duration> {
                 && let Some(close) = after.get(open..).and_then(|t| t.find(']'))
             {
                 let inside = after.get(open + 1..open + close).unwrap_or_default();
-                if let Some(range) = crate::live::model::parse_prometheus_duration(inside.trim()) {
+                if let Some(range) = crate::duration::parse_prometheus_duration(inside.trim()) {
                     shortest = Some(shortest.map_or(range, |s: Duration| s.min(range)));
                 }
             }

@@ -2,7 +2,7 @@
 //! and rule groups in its running configuration, new targets scraped, removed ones gone.
 //!
 //! A 200 from `/-/reload` means the configuration loaded, but new targets show up only about
-//! 5 s later (prometheus-facts §10), and a 500 means Prometheus kept the old configuration.
+//! 5 s later (docs/label-facts.md, reload), and a 500 means Prometheus kept the old configuration.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -11,8 +11,9 @@ use serde::Serialize;
 use yaml_serde::Value;
 
 use super::{Progress, ProgressEvent};
+use crate::duration::parse_prometheus_duration;
 use crate::live::error::LiveError;
-use crate::live::model::{TargetHealth, Targets, parse_prometheus_duration};
+use crate::live::model::{TargetHealth, Targets};
 use crate::live::prometheus::PrometheusClient;
 use crate::stack::Stack;
 

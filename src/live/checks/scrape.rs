@@ -556,7 +556,7 @@ pub fn target_check(app: &App, targets: &Targets, now: f64) -> Check {
 /// `max` is the longest scrape in the window (from `scrape_duration_seconds`), else the
 /// target's last one.
 pub fn scrape_duration_check(app: &App, target: &Target, max: Option<f64>, window: Duration) -> Check {
-    let timeout = crate::live::model::parse_prometheus_duration(&target.scrape_timeout)
+    let timeout = crate::duration::parse_prometheus_duration(&target.scrape_timeout)
         .or_else(|| target.scrape_interval_duration())
         .map(|d| d.as_secs_f64());
     let (longest, over) = match max {

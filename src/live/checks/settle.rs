@@ -23,9 +23,10 @@ use std::time::{Duration, SystemTime};
 
 use super::queries::{PairVerdict, ShortenedRange, keyed};
 use super::{Status, format_duration, rfc3339, unix_seconds};
+use crate::duration::parse_prometheus_duration;
 use crate::live::compare::Tolerance;
 use crate::live::error::LiveError;
-use crate::live::model::{QueryData, RangeSeries, parse_prometheus_duration};
+use crate::live::model::{QueryData, RangeSeries};
 use crate::live::prometheus::PrometheusClient;
 
 /// How many earlier evaluation times the lag is sampled at (besides the first).

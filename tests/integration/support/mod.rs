@@ -42,24 +42,6 @@ fn all_stacks() -> Vec<String> {
     names
 }
 
-/// The phases this pullover has a planner for; phases merged later are
-/// covered as they come.
-pub fn available_phases() -> Vec<pullover::phase::PhaseId> {
-    pullover::phase::PhaseId::ALL
-        .into_iter()
-        .filter(|p| p.planner().is_some())
-        .collect()
-}
-
-/// The phases that can be applied in order on this pullover: each one and
-/// every phase before it has a planner (`apply` refuses to skip a phase).
-pub fn applicable_phases() -> Vec<pullover::phase::PhaseId> {
-    pullover::phase::PhaseId::ALL
-        .into_iter()
-        .take_while(|p| p.planner().is_some())
-        .collect()
-}
-
 pub struct Pullover {
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,

@@ -23,7 +23,7 @@ const READY_DEADLINE: Duration = Duration::from_secs(20);
 const STOP_DEADLINE: Duration = Duration::from_secs(5);
 
 /// The pushed group and the scrape job of the seed stack: same job name, told apart by
-/// instance (prometheus-facts §6).
+/// instance (docs/label-facts.md, honor_labels).
 pub const APP_JOB: &str = "metrics-api";
 pub const PUSHED_INSTANCE: &str = "app-1";
 pub const GATEWAY_JOB: &str = "pushgateway";
