@@ -83,7 +83,7 @@ impl Node {
         self.entry_iter().find(|e| e.key == key)
     }
 
-    fn entry_iter(&self) -> impl Iterator<Item = Entry> + use<> {
+    fn entry_iter(&self) -> impl Iterator<Item = Entry> {
         let entries = (self.kind() == NodeKind::Mapping).then(|| self.0.children());
         entries
             .into_iter()
