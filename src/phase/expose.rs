@@ -12,6 +12,7 @@
 //! dual-run comparison will show them after `scrape`. How each client is served:
 //! `docs/expose.md`.
 
+mod go;
 mod node;
 mod python;
 mod spring;
@@ -320,6 +321,7 @@ fn plan_file(file: &SourceFile, app: &App) -> Result<String, Unplanned> {
     match serving::client_of(file.path.as_str(), file.text()) {
         Some(Client::PromClient) => node::plan(file.text()),
         Some(Client::PythonClient) => python::plan(file.text(), app.port),
+        Some(Client::ClientGolang) => go::plan(file.text(), app.port),
         Some(client) => Err(Unplanned::new(format!("its client is {}", client.name())).snippet(snippet(client, app))),
         None => Err(Unplanned::new(
             "its push is not made with a client library pullover reads (prom-client, prometheus_client, client_golang, simpleclient, Micrometer)",
