@@ -33,6 +33,10 @@ const PUSH_ONLY: &[(&str, &str)] = &[
     ("tests/push-only/python-flask", "invoices/app.py"),
     ("tests/push-only/python-fastapi", "shipping/main.py"),
     ("tests/push-only/go-worker", "thumbnailer/main.go"),
+    (
+        "tests/push-only/java-simpleclient",
+        "reports/src/main/java/com/example/reports/ReportJob.java",
+    ),
 ];
 
 #[test]
@@ -72,7 +76,7 @@ fn expose_inserts_only_the_lines_it_must_and_rolls_back_byte_for_byte() {
         assert!(
             inserted
                 .iter()
-                .any(|l| l.contains("/metrics") || l.contains("start_http_server")),
+                .any(|l| l.contains("/metrics") || l.contains("start_http_server") || l.contains("new HTTPServer")),
             "{stack}: no endpoint inserted: {inserted:?}"
         );
         // Indentation of every inserted line is a multiple of the file's unit.
@@ -875,4 +879,58 @@ fn a_spring_app_pushing_from_its_java_code_gets_a_snippet_and_no_config_edit() {
         Some("/metrics"),
         "its Micrometer push is off: the snippet's HTTPServer serves /metrics"
     );
+}
+
+/// A Java app pushing with simpleclient: no Maven Central here, so it is not run. It is
+/// compiled with `javac` against small stand-ins for simpleclient's classes (their API only,
+/// `tests/integration/support/java-stubs`): as the user has it, after `expose` (the HTTPServer
+/// started in `main`, its import, `simpleclient_httpserver` beside `simpleclient_pushgateway` in
+/// pom.xml), and after `remove --remove-push-code`.
+#[test]
+fn a_java_simpleclient_app_compiles_after_expose_and_after_remove_push_code() {
+    let code = "reports/src/main/java/com/example/reports/ReportJob.java";
+    let p = pullover().stack("tests/push-only/java-simpleclient");
+    let compiles = |stage: &str| {
+        let out = p.path().join(format!("classes-{stage}"));
+        let stubs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/support/java-stubs");
+        let run = std::process::Command::new("javac")
+            .arg("-d")
+            .arg(&out)
+            .arg("-sourcepath")
+            .arg(&stubs)
+            .arg(p.file(code))
+            .output();
+        match run {
+            Ok(run) => assert!(
+                run.status.success(),
+                "{stage}: javac:\n{}\n{}",
+                String::from_utf8_lossy(&run.stderr),
+                p.read(code)
+            ),
+            Err(e) if std::env::var_os("CI").is_none() => eprintln!("SKIP javac ({stage}): {e}"),
+            Err(e) => panic!("javac: {e}"),
+        }
+    };
+    compiles("before");
+    let pom = p.read("reports/pom.xml");
+    p.run(["apply", "expose", "--yes"]).success();
+    let after = p.read(code);
+    assert!(after.contains(".withRegistry(REGISTRY).build();"), "{after}");
+    compiles("expose");
+    let (removed, inserted) = changed_lines(&pom, &p.read("reports/pom.xml"));
+    assert!(removed.is_empty(), "{removed:?}");
+    assert_eq!(
+        inserted.join(""),
+        "    <dependency>\n      <groupId>io.prometheus</groupId>\n      <artifactId>simpleclient_httpserver</artifactId>\n      <version>${prometheus.version}</version>\n    </dependency>\n"
+    );
+    for phase in ["scrape", "dual-run", "dashboards"] {
+        p.run(["apply", phase, "--yes"]).success();
+    }
+    p.run(["apply", "remove", "--yes", "--remove-push-code"]).success();
+    let after = p.read(code);
+    assert!(
+        !after.contains("PushGateway") && after.contains("new HTTPServer.Builder()"),
+        "{after}"
+    );
+    compiles("remove");
 }

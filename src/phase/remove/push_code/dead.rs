@@ -16,6 +16,7 @@ use regex::Regex;
 use super::outline::{Block, Lang, Outline, Stmt};
 
 mod go;
+mod java;
 
 /// The file without its push logic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +113,7 @@ impl Engine<'_> {
                 line,
             ));
         }
-        if self.o.lang == Lang::Go {
+        if matches!(self.o.lang, Lang::Go | Lang::Java) {
             self.go_settings_and_imports(&top);
         } else {
             self.settings_and_imports(&top);
@@ -153,10 +154,17 @@ impl Engine<'_> {
             LazyLock::new(|| Regex::new(r"^console\.\w+\s*\(.*\)\s*;?$").expect("static regex"));
         static GO: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r"^(?:log|fmt|slog)\.\w+\s*\(.*\)$").expect("static regex"));
+        static JAVA: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(
+                r"^(?:System\.(?:out|err)\.print\w*|(?:log|logger|LOG|LOGGER)\.\w+|\w+\.printStackTrace)\s*\(.*\)\s*;$",
+            )
+            .expect("static regex")
+        });
         let filler = match self.o.lang {
             Lang::Python => &PY,
             Lang::Js => &JS,
             Lang::Go => &GO,
+            Lang::Java => &JAVA,
         };
         let shape = self.shape(stmt);
         // A log line is filler only where it speaks of the push (`log.info("pushing")`).
@@ -198,6 +206,7 @@ impl Engine<'_> {
             Lang::Js => self.js_fate(stmt, &shape),
             Lang::Python => self.py_fate(stmt, &shape),
             Lang::Go => self.go_fate(stmt, &shape),
+            Lang::Java => self.java_fate(stmt, &shape),
         };
         match fate.or_else(|| self.try_fate(stmt)) {
             Some(fate) => self.fates.insert(stmt.first, fate),
@@ -534,7 +543,7 @@ impl Engine<'_> {
                     .is_match(rhs)
                     .then(|| caps.get(1).map(|m| m.as_str().to_string()))?
             }
-            Lang::Go => None,
+            Lang::Go | Lang::Java => None,
         }
     }
 
@@ -567,7 +576,7 @@ impl Engine<'_> {
                 let open = masked.find('{')?;
                 (open + 1, balanced_end(masked, open)? - 1)
             }
-            Lang::Go => return None,
+            Lang::Go | Lang::Java => return None,
         };
         let list = text.get(open..close)?;
         // Each name with its span in the statement (spaces around it left out).
@@ -811,7 +820,7 @@ impl Engine<'_> {
     /// Nothing kept may read a removed name or still push.
     fn check_left(&self, ops: &[Op]) -> Result<(), Refusal> {
         static STILL_PUSHES: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"\bnew\s+(?:[\w$]+\.)?Pushgateway\b|\.\s*pushAdd\s*\(|\b(?:push_to_gateway|pushadd_to_gateway|delete_from_gateway)\s*\(|\bpush\s*\.\s*New\s*\(")
+            Regex::new(r"\bnew\s+(?:[\w$]+\.)?Pushgateway\b|\.\s*pushAdd\s*\(|\b(?:push_to_gateway|pushadd_to_gateway|delete_from_gateway)\s*\(|\bpush\s*\.\s*New\s*\(|\bnew\s+(?:[\w.]+\.)?PushGateway\s*\(")
                 .expect("static regex")
         });
         for (i, op) in ops.iter().enumerate() {
@@ -860,7 +869,8 @@ impl Engine<'_> {
 
     fn first_push_line(&self) -> Option<usize> {
         static ANY_PUSH: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"Pushgateway|pushAdd|push_to_gateway|pushadd_to_gateway|push\.New").expect("static regex")
+            Regex::new(r"Pushgateway|PushGateway|pushAdd|push_to_gateway|pushadd_to_gateway|push\.New")
+                .expect("static regex")
         });
         ANY_PUSH.find(&self.o.masked).map(|m| self.o.line_of(m.start()) + 1)
     }
@@ -1155,7 +1165,7 @@ mod props {
         let (keep, gone) = match lang {
             Lang::Js => js_pieces(),
             Lang::Python => py_pieces(),
-            Lang::Go => (Vec::new(), Vec::new()),
+            Lang::Go | Lang::Java => (Vec::new(), Vec::new()),
         };
         let pieces: Vec<Piece> = keep.into_iter().chain(gone).collect();
         let units = prop_oneof![Just("  "), Just("    "), Just("\t")];

@@ -11,6 +11,7 @@ pub enum Lang {
     Js,
     Python,
     Go,
+    Java,
 }
 
 impl Lang {
@@ -20,6 +21,7 @@ impl Lang {
             "js" | "mjs" | "cjs" | "ts" | "mts" => Some(Lang::Js),
             "py" => Some(Lang::Python),
             "go" => Some(Lang::Go),
+            "java" => Some(Lang::Java),
             _ => None,
         }
     }
@@ -76,11 +78,12 @@ impl Outline {
         let (masked, continued) = match lang {
             Lang::Js => mask_js(text),
             Lang::Python => mask_python(text),
-            Lang::Go => mask_go(text),
+            // Java's strings, chars and comments are written as Go's interpreted ones.
+            Lang::Go | Lang::Java => mask_go(text),
         };
         let lines = lines(text, &masked, &continued);
         let top = match lang {
-            Lang::Js | Lang::Go => {
+            Lang::Js | Lang::Go | Lang::Java => {
                 let (stmts, next) = js_block(lang, &lines, &masked, 0, 0);
                 (next >= lines.len()).then_some(stmts)?
             }
@@ -547,6 +550,10 @@ fn js_continues(lang: Lang, lines: &[Line], masked: &str, j: usize) -> bool {
         return ["=", ",", "(", "[", "{", "&&", "||", "+", "-", "*", "/", "."]
             .iter()
             .any(|e| this.ends_with(e));
+    }
+    // Java's statements end with `;` (or a block's `}`); an annotation goes on to what it marks.
+    if lang == Lang::Java {
+        return !(this.ends_with(';') || this.ends_with('}') || this.ends_with('{'));
     }
     if ["=", ",", "(", "[", "&&", "||", "??", "+", "?", ":", "=>", "."]
         .iter()

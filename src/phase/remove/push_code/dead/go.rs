@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::{Engine, Fate, Op, Refusal, balanced_end, word_count};
-use crate::phase::remove::push_code::outline::Stmt;
+use crate::phase::remove::push_code::outline::{Lang, Stmt};
 
 /// `rest` is `.Name(…)` links only (spaces between), and the last link's name.
 fn chain(rest: &str) -> Option<String> {
@@ -166,7 +166,8 @@ impl Engine<'_> {
     }
 
     /// The settings, locals, helper functions and imports only the removed code read: at every
-    /// depth (a Go local left unread does not compile), to a fixed point.
+    /// depth (a Go local left unread does not compile), to a fixed point. Java's go the same
+    /// way, by its own rules (`java.rs`).
     pub(super) fn go_settings_and_imports(&mut self, top: &[Stmt]) {
         // Each round removes one statement more: at most one round a line.
         for _ in 0..=self.o.lines.len() {
@@ -176,7 +177,11 @@ impl Engine<'_> {
             let mut changed = false;
             for stmt in &open {
                 let shape = self.shape(stmt);
-                if let Some(name) = self.go_binding(stmt, &shape, top)
+                let binding = match self.o.lang {
+                    Lang::Java => self.java_binding(stmt, &shape),
+                    _ => self.go_binding(stmt, &shape, top),
+                };
+                if let Some(name) = binding
                     && word_count(&removed, &name) > 0
                     && !self.go_read_elsewhere(top, stmt, &name)
                 {
@@ -247,14 +252,20 @@ impl Engine<'_> {
         let fates: Vec<(usize, Fate)> = top
             .iter()
             .filter(|s| !self.fates.contains_key(&s.first))
-            .filter_map(|s| self.go_imports(top, s, &removed).map(|f| (s.first, f)))
+            .filter_map(|s| {
+                match self.o.lang {
+                    Lang::Java => self.java_imports(top, s, &removed),
+                    _ => self.go_imports(top, s, &removed),
+                }
+                .map(|f| (s.first, f))
+            })
             .collect();
         self.fates.extend(fates);
     }
 
     /// Whether `name` is read outside `stmt`, its `Stop()` and its `if name == "" {…}`
     /// default, and outside everything removed.
-    fn go_read_elsewhere(&self, top: &[Stmt], stmt: &Stmt, name: &str) -> bool {
+    pub(super) fn go_read_elsewhere(&self, top: &[Stmt], stmt: &Stmt, name: &str) -> bool {
         let helper = Regex::new(&format!(
             r#"^(?:(?:defer\s+)?{n}\s*\.\s*Stop\s*\(\s*\)|if\s+{n}\s*==\s*""\s*\{{.*)$"#,
             n = regex::escape(name)
