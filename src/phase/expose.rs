@@ -381,12 +381,8 @@ fn java_dependency(app: &App, files: &[&SourceFile], at: Location, builder: Chan
 fn snippet(client: Client, app: &App) -> String {
     let port = app.port;
     match client {
-        Client::ClientGolang => format!(
-            "go func() {{\n\thttp.Handle(\"/metrics\", promhttp.HandlerFor(registry, promhttp.HandlerOpts{{}}))\n\tlog.Fatal(http.ListenAndServe(\":{port}\", nil))\n}}()"
-        ),
-        Client::JavaSimpleclient => {
-            format!("HTTPServer server = new HTTPServer.Builder().withPort({port}).withRegistry(registry).build();")
-        }
+        Client::ClientGolang => go::snippet("registry", port),
+        Client::JavaSimpleclient => java::snippet("registry", port),
         Client::Micrometer => format!(
             "management.endpoints.web.exposure.include=health,prometheus\nmanagement.server.port={port}\n# then set `metrics_path: /actuator/prometheus` under `scrape:` in pullover.yaml"
         ),

@@ -416,7 +416,8 @@ fn route_line(on: &str, gatherer: &str) -> String {
     format!("{on}.Handle(\"/metrics\", {})", handler(gatherer, "promhttp"))
 }
 
-fn snippet(gatherer: &str, port: u16) -> String {
+/// What to add by hand: a listener of its own serving `gatherer`.
+pub fn snippet(gatherer: &str, port: u16) -> String {
     format!(
         "go func() {{\n\t{}\n\tlog.Fatal(http.ListenAndServe(\":{port}\", nil))\n}}()",
         route_line("http", gatherer)

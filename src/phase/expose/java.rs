@@ -32,6 +32,7 @@ fn registry(text: &str) -> Option<String> {
     (arguments.len() >= 2).then(|| arguments[0].to_string())
 }
 
+/// What to add by hand: the server on `registry`, its import and its dependency.
 pub fn snippet(registry: &str, port: u16) -> String {
     format!(
         "import io.prometheus.client.exporter.HTTPServer;\nnew HTTPServer.Builder().withPort({port}).withRegistry({registry}).build();\n(and the dependency io.prometheus:simpleclient_httpserver, the version of simpleclient)"
