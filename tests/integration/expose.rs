@@ -33,6 +33,7 @@ const PUSH_ONLY: &[(&str, &str)] = &[
     ("tests/push-only/python-flask", "invoices/app.py"),
     ("tests/push-only/python-fastapi", "shipping/main.py"),
     ("tests/push-only/go-worker", "thumbnailer/main.go"),
+    ("tests/push-only/go-http", "resizer/main.go"),
     (
         "tests/push-only/java-simpleclient",
         "reports/src/main/java/com/example/reports/ReportJob.java",
@@ -353,6 +354,7 @@ fn start(p: &crate::support::Pullover, app: &PushOnlyApp, program: &Path, gatewa
             ("PUSHGATEWAY_URL", format!("http://{gateway}")),
             ("PUSH_INTERVAL_SECONDS", "0.5".into()),
             ("METRICS_PORT", port.to_string()),
+            ("PORT", port.to_string()),
         ];
         return RealApp::start(program, &[], &p.file(app.folder), &env, addr);
     }
@@ -480,6 +482,21 @@ fn a_go_worker_serves_what_it_pushes_and_stops_pushing() {
             runtime: Runtime::Go,
             job: "thumbnailer",
             exercise: no_requests,
+        },
+    );
+}
+
+#[test]
+fn a_go_http_server_serves_what_it_pushes_and_stops_pushing() {
+    serves_then_stops_pushing(
+        "a_go_http_server_serves_what_it_pushes_and_stops_pushing",
+        &PushOnlyApp {
+            stack: "tests/push-only/go-http",
+            folder: "resizer",
+            main: "main.go",
+            runtime: Runtime::Go,
+            job: "resizer",
+            exercise: |addr| request(addr, "GET", "/resize?width=120", ""),
         },
     );
 }

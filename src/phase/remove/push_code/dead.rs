@@ -423,8 +423,9 @@ impl Engine<'_> {
 
     /// A loop body left with nothing but sleeps once its push logic goes.
     fn idle(&self, block: &Block) -> bool {
-        static SLEEP: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r"^(?:await\s+)?(?:time\.|asyncio\.)?sleep\s*\(.*\)$").expect("static regex"));
+        static SLEEP: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"^(?:await\s+)?(?:time\.|asyncio\.)?(?:sleep|Sleep)\s*\(.*\)$").expect("static regex")
+        });
         block.stmts.iter().any(|s| self.dead(s))
             && block
                 .stmts

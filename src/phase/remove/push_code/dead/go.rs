@@ -97,8 +97,6 @@ impl Engine<'_> {
         static FOR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^for\b[^{]*\{\s*\}$").expect("static regex"));
         static STOP: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r"^(?:defer\s+)?(\w+)\s*\.\s*Stop\s*\(\s*\)$").expect("static regex"));
-        static DEFAULT: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r#"^if\s+(\w+)\s*==\s*""\s*\{\s*\}$"#).expect("static regex"));
 
         if stmt.blocks.is_empty() {
             if let Some(caps) = DECL.captures(shape) {
@@ -140,10 +138,7 @@ impl Engine<'_> {
         {
             return self.kill(None);
         }
-        if let Some(caps) = DEFAULT.captures(shape)
-            && self.names.contains(caps.get(1)?.as_str())
-            && block.stmts.len() == 1
-        {
+        if self.go_setter_of(stmt).is_some_and(|name| self.names.contains(&name)) {
             return self.kill(None);
         }
         if block.keyword == "function" && self.emptied(block) {
@@ -263,19 +258,60 @@ impl Engine<'_> {
         self.fates.extend(fates);
     }
 
-    /// Whether `name` is read outside `stmt`, its `Stop()` and its `if name == "" {…}`
-    /// default, and outside everything removed.
+    /// The setting an `if` only sets: `if x == "" { x = "…" }`, `if s, err := strconv.ParseFloat(
+    /// os.Getenv("…"), 64); err == nil { x = … }` — one assignment in its body, no `else`, and a
+    /// condition and value built from the environment, `strconv`, `time` and literals.
+    fn go_setter_of(&self, stmt: &Stmt) -> Option<String> {
+        static IF: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^if\s+(?P<cond>.*)\{\s*\}$").expect("static regex"));
+        static SET: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"^(?P<name>\w+)\s*=\s*(?P<value>[^=].*)$").expect("static regex"));
+        static BOUND: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"^\s*(?P<names>\w+(?:\s*,\s*\w+)*)\s*:=").expect("static regex"));
+        static TOKEN: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*").expect("static regex"));
+        let [block] = stmt.blocks.as_slice() else { return None };
+        let [only] = block.stmts.as_slice() else { return None };
+        if !only.blocks.is_empty() {
+            return None;
+        }
+        let cond = IF.captures(&self.shape(stmt))?.name("cond")?.as_str().to_string();
+        let set_shape = self.shape(only);
+        let set = SET.captures(&set_shape)?;
+        let name = set.name("name")?.as_str().to_string();
+        let mut allowed: Vec<String> = vec![name.clone(), "nil".into(), "true".into(), "false".into()];
+        if let Some(bound) = BOUND.captures(&cond).and_then(|c| c.name("names")) {
+            allowed.extend(bound.as_str().split(',').map(|n| n.trim().to_string()));
+        }
+        let pure = |code: &str| {
+            TOKEN.find_iter(code).all(|t| {
+                let token: String = t.as_str().split_whitespace().collect();
+                token.starts_with("time.")
+                    || token.starts_with("strconv.")
+                    || matches!(
+                        token.as_str(),
+                        "os.Getenv" | "os.LookupEnv" | "float64" | "int" | "int64" | "string"
+                    )
+                    || allowed.contains(&token)
+            })
+        };
+        (pure(&cond) && pure(set.name("value")?.as_str())).then_some(name)
+    }
+
+    /// Whether `name` is read outside `stmt`, its `Stop()` and the `if` that only sets it
+    /// ([`Engine::go_setter_of`]), and outside everything removed.
     pub(super) fn go_read_elsewhere(&self, top: &[Stmt], stmt: &Stmt, name: &str) -> bool {
         let helper = Regex::new(&format!(
-            r#"^(?:(?:defer\s+)?{n}\s*\.\s*Stop\s*\(\s*\)|if\s+{n}\s*==\s*""\s*\{{.*)$"#,
-            n = regex::escape(name)
+            r"^(?:defer\s+)?{}\s*\.\s*Stop\s*\(\s*\)$",
+            regex::escape(name)
         ))
         .ok();
         let mut skipped: Vec<std::ops::RangeInclusive<usize>> = vec![stmt.first..=stmt.last];
         let mut all = Vec::new();
         collect_open(self, top, &mut all);
         for s in &all {
-            if helper.as_ref().is_some_and(|h| h.is_match(&self.shape(s))) {
+            if helper.as_ref().is_some_and(|h| h.is_match(&self.shape(s)))
+                || self.go_setter_of(s).as_deref() == Some(name)
+            {
                 skipped.push(s.first..=s.last);
             }
         }
@@ -349,7 +385,14 @@ impl Engine<'_> {
             if top_lines.contains(i) || name == "_" {
                 continue;
             }
-            let reads: usize = kept.iter().map(|(_, c)| word_count(c, name)).sum();
+            // An assignment is no use to Go.
+            let assigned = Regex::new(&format!(r"\b{}\s*=[^=]", regex::escape(name)))
+                .map_or(0, |re| kept.iter().map(|(_, c)| re.find_iter(c).count()).sum::<usize>());
+            let reads = kept
+                .iter()
+                .map(|(_, c)| word_count(c, name))
+                .sum::<usize>()
+                .saturating_sub(assigned);
             if reads <= 1 && word_count(&removed, name) > 0 {
                 return Err(Refusal::new(
                     format!("`{name}` would be declared and not used once the push logic goes"),
