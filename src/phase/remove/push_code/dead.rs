@@ -114,7 +114,7 @@ impl Engine<'_> {
             ));
         }
         if matches!(self.o.lang, Lang::Go | Lang::Java) {
-            self.go_settings_and_imports(&top);
+            self.brace_settings_and_imports(&top);
         } else {
             self.settings_and_imports(&top);
         }

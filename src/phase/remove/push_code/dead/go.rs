@@ -163,7 +163,7 @@ impl Engine<'_> {
     /// The settings, locals, helper functions and imports only the removed code read: at every
     /// depth (a Go local left unread does not compile), to a fixed point. Java's go the same
     /// way, by its own rules (`java.rs`).
-    pub(super) fn go_settings_and_imports(&mut self, top: &[Stmt]) {
+    pub(super) fn brace_settings_and_imports(&mut self, top: &[Stmt]) {
         // Each round removes one statement more: at most one round a line.
         for _ in 0..=self.o.lines.len() {
             let (removed, _) = self.partition(top);
@@ -178,7 +178,7 @@ impl Engine<'_> {
                 };
                 if let Some(name) = binding
                     && word_count(&removed, &name) > 0
-                    && !self.go_read_elsewhere(top, stmt, &name)
+                    && !self.read_outside_helpers(top, stmt, &name)
                 {
                     self.fates.insert(stmt.first, Fate::Dead);
                     self.names.insert(name);
@@ -202,7 +202,7 @@ impl Engine<'_> {
                 }
             }
         }
-        self.go_drop_imports(top);
+        self.drop_unread_imports(top);
     }
 
     /// The name a removable Go statement binds: a local or package variable set from the
@@ -242,7 +242,7 @@ impl Engine<'_> {
     }
 
     /// The imports, last: they free nothing else.
-    fn go_drop_imports(&mut self, top: &[Stmt]) {
+    fn drop_unread_imports(&mut self, top: &[Stmt]) {
         let (removed, _) = self.partition(top);
         let fates: Vec<(usize, Fate)> = top
             .iter()
@@ -299,7 +299,7 @@ impl Engine<'_> {
 
     /// Whether `name` is read outside `stmt`, its `Stop()` and the `if` that only sets it
     /// ([`Engine::go_setter_of`]), and outside everything removed.
-    pub(super) fn go_read_elsewhere(&self, top: &[Stmt], stmt: &Stmt, name: &str) -> bool {
+    pub(super) fn read_outside_helpers(&self, top: &[Stmt], stmt: &Stmt, name: &str) -> bool {
         let helper = Regex::new(&format!(
             r"^(?:defer\s+)?{}\s*\.\s*Stop\s*\(\s*\)$",
             regex::escape(name)
@@ -345,7 +345,10 @@ impl Engine<'_> {
         let gone: Vec<usize> = specs
             .iter()
             .filter(|(_, name)| {
-                name != "_" && name != "." && word_count(removed, name) > 0 && !self.go_read_elsewhere(top, stmt, name)
+                name != "_"
+                    && name != "."
+                    && word_count(removed, name) > 0
+                    && !self.read_outside_helpers(top, stmt, name)
             })
             .map(|(i, _)| *i)
             .collect();

@@ -85,7 +85,7 @@ impl Engine<'_> {
             LazyLock::new(|| Regex::new(r"^import\s+(?:[\w]+\s*\.\s*)+(\w+)\s*;$").expect("static regex"));
         let shape = self.shape(stmt);
         let name = IMPORT.captures(&shape)?.get(1)?.as_str().to_string();
-        (word_count(removed, &name) > 0 && !self.go_read_elsewhere(top, stmt, &name)).then_some(Fate::Dead)
+        (word_count(removed, &name) > 0 && !self.read_outside_helpers(top, stmt, &name)).then_some(Fate::Dead)
     }
 }
 
