@@ -12,6 +12,8 @@
 //! dual-run comparison will show them after `scrape`. How each client is served:
 //! `docs/expose.md`.
 
+mod go;
+mod java;
 mod node;
 mod python;
 mod spring;
@@ -210,6 +212,9 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                             after,
                             format!("{} serves its metrics at /metrics on port {}", app.service, app.port),
                         );
+                        if serving::client_of(file.path.as_str(), file.text()) == Some(Client::JavaSimpleclient) {
+                            builder = java_dependency(app, &files, location.clone(), builder);
+                        }
                         exposed.push(app);
                     }
                     Err(unplanned) => {
@@ -320,6 +325,8 @@ fn plan_file(file: &SourceFile, app: &App) -> Result<String, Unplanned> {
     match serving::client_of(file.path.as_str(), file.text()) {
         Some(Client::PromClient) => node::plan(file.text()),
         Some(Client::PythonClient) => python::plan(file.text(), app.port),
+        Some(Client::ClientGolang) => go::plan(file.text(), app.port),
+        Some(Client::JavaSimpleclient) => java::plan(file.text(), app.port),
         Some(client) => Err(Unplanned::new(format!("its client is {}", client.name())).snippet(snippet(client, app))),
         None => Err(Unplanned::new(
             "its push is not made with a client library pullover reads (prom-client, prometheus_client, client_golang, simpleclient, Micrometer)",
@@ -330,16 +337,52 @@ fn plan_file(file: &SourceFile, app: &App) -> Result<String, Unplanned> {
     }
 }
 
+/// simpleclient's HTTPServer is in `simpleclient_httpserver`: added to the app's build beside
+/// `simpleclient_pushgateway`, or named in a `todo` where no build lists that.
+fn java_dependency(app: &App, files: &[&SourceFile], at: Location, builder: ChangeSetBuilder) -> ChangeSetBuilder {
+    let builds = files.iter().filter(|f| {
+        ["pom.xml", "build.gradle", "build.gradle.kts"]
+            .iter()
+            .any(|b| f.path.as_str().ends_with(b))
+    });
+    let mut listed = false;
+    for build in builds {
+        let text = build.text();
+        listed |= text.contains("simpleclient_httpserver");
+        if let Some(after) = java::dependency(build.path.as_str(), text) {
+            return builder.modify(
+                build,
+                after,
+                format!(
+                    "{} depends on simpleclient_httpserver, beside simpleclient_pushgateway",
+                    app.service
+                ),
+            );
+        }
+    }
+    if listed {
+        return builder;
+    }
+    builder.finding(
+        Finding::new(
+            "add-dependency-by-hand",
+            Severity::Todo,
+            format!(
+                "{}'s HTTPServer needs io.prometheus:simpleclient_httpserver, and no pom.xml or build.gradle read lists simpleclient_pushgateway to add it beside",
+                app.service
+            ),
+        )
+        .tip("add io.prometheus:simpleclient_httpserver to its build, at the version of its simpleclient")
+        .at(at),
+    )
+}
+
 /// What to add by hand for clients pullover does not edit.
 fn snippet(client: Client, app: &App) -> String {
     let port = app.port;
     match client {
-        Client::ClientGolang => format!(
-            "go func() {{\n\thttp.Handle(\"/metrics\", promhttp.HandlerFor(registry, promhttp.HandlerOpts{{}}))\n\tlog.Fatal(http.ListenAndServe(\":{port}\", nil))\n}}()"
-        ),
-        Client::JavaSimpleclient => {
-            format!("HTTPServer server = new HTTPServer.Builder().withPort({port}).withRegistry(registry).build();")
-        }
+        Client::ClientGolang => go::snippet("registry", port),
+        Client::JavaSimpleclient => java::snippet("registry", port),
         Client::Micrometer => format!(
             "management.endpoints.web.exposure.include=health,prometheus\nmanagement.server.port={port}\n# then set `metrics_path: /actuator/prometheus` under `scrape:` in pullover.yaml"
         ),

@@ -256,10 +256,10 @@ fn seed_remove_plan_takes_out_the_gateway_and_lists_what_is_left() {
              = tip: delete it once you are sure: `docker volume rm <project>_pushgateway_data` (`docker volume ls` shows the name)
       todo [push-logic] metrics-api still pushes to the Pushgateway (`Pushgateway`)
              --> metrics-api/server.js:117:1
-             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client and prometheus_client
+             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client, prometheus_client, client_golang and simpleclient
       todo [push-logic] metrics-api still pushes to the Pushgateway (`pushAdd`)
              --> metrics-api/server.js:121:5
-             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client and prometheus_client
+             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client, prometheus_client, client_golang and simpleclient
       todo [rule-on-gateway-series] alert `MetricsApiPushStale` reads what goes away with the Pushgateway: `push_time_seconds{job="pushgateway"}` is the time of the last push; nothing records that once the app is scraped directly. Left unchanged
              --> prometheus/rules/pushgateway.yml:7:15 (alert `MetricsApiPushStale`)
              = tip: rewrite it (e.g. on `up{job="metrics-api"} == 0 or absent(up{job="metrics-api"})`) or delete it; pullover does not edit rules in this phase
@@ -400,10 +400,10 @@ fn anchors_remove_plan_keeps_the_shared_volume_and_drops_the_unused_anchor() {
              = tip: drop `--profile metrics` from scripts and docs that start the stack
       todo [push-logic] worker still pushes to the Pushgateway (`pushadd_to_gateway`)
              --> worker/worker.py:11:1
-             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client and prometheus_client
+             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client, prometheus_client, client_golang and simpleclient
       todo [push-logic] worker still pushes to the Pushgateway (`pushadd_to_gateway`)
              --> worker/worker.py:56:9
-             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client and prometheus_client
+             = tip: remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client, prometheus_client, client_golang and simpleclient
       todo [env-file-entry] `PUSHGATEWAY_ADDR` in worker.env still points at the Pushgateway
              --> worker.env:5:1
              = tip: pullover does not edit env files: remove it by hand once worker no longer pushes

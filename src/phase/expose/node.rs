@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::Unplanned;
-use super::style::{Style, indent_at, indent_of_next_line, next_line_start};
+use super::style::{Style, indent_at, indent_of_next_line, insert_all, next_line_start};
 use crate::stack::app_code::split_arguments;
 
 static CLIENT_VAR: LazyLock<Regex> = LazyLock::new(|| {
@@ -134,7 +134,7 @@ pub fn plan(text: &str) -> Result<String, Unplanned> {
         let at = next_line_start(text, line.end());
         let mut block = style.newline.to_string();
         block.push_str(&style.render(indent, &lines));
-        return Ok(insert(text, at, &block));
+        return Ok(insert_all(text, vec![(at, block)]));
     }
     let Some(handler) = handler(text) else {
         return Err(Unplanned::new(
@@ -171,15 +171,7 @@ pub fn plan(text: &str) -> Result<String, Unplanned> {
         ]
     };
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    Ok(insert(text, at, &style.render(&indent, &lines)))
-}
-
-fn insert(text: &str, at: usize, block: &str) -> String {
-    let mut out = String::with_capacity(text.len() + block.len());
-    out.push_str(text.get(..at).unwrap_or(text));
-    out.push_str(block);
-    out.push_str(text.get(at..).unwrap_or(""));
-    out
+    Ok(insert_all(text, vec![(at, style.render(&indent, &lines))]))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::Unplanned;
-use super::style::{Style, indent_of_next_line, next_line_start};
+use super::style::{Style, indent_of_next_line, insert_all, next_line_start};
 
 static FROM_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^from\s+prometheus_client\s+import\s+(?P<names>[^\n(\\#]*[^\s(\\#])[ \t]*\r?$")
@@ -166,20 +166,6 @@ fn import_name(text: &str, name: &str, style: &Style) -> Result<(String, Option<
     Err(Unplanned::new(
         "cannot read how prometheus_client is imported (`from prometheus_client import …`, parenthesised or not, or `import prometheus_client`)",
     ))
-}
-
-/// `text` with each `(offset, text)` inserted (offsets in the text as it was).
-fn insert_all(text: &str, mut edits: Vec<(usize, String)>) -> String {
-    edits.sort_by_key(|(at, _)| *at);
-    let mut out = String::with_capacity(text.len() + edits.iter().map(|(_, t)| t.len()).sum::<usize>());
-    let mut last = 0;
-    for (at, added) in edits {
-        out.push_str(text.get(last..at).unwrap_or(""));
-        out.push_str(&added);
-        last = at;
-    }
-    out.push_str(text.get(last..).unwrap_or(""));
-    out
 }
 
 /// Where `name` joins a parenthesised import list whose `(` ends at `open`, and what is

@@ -96,6 +96,20 @@ pub fn indent_of_next_line(text: &str, offset: usize) -> Option<&str> {
     None
 }
 
+/// `text` with each `(offset, text)` inserted (offsets in the text as it was).
+pub fn insert_all(text: &str, mut edits: Vec<(usize, String)>) -> String {
+    edits.sort_by_key(|(at, _)| *at);
+    let mut out = String::with_capacity(text.len() + edits.iter().map(|(_, t)| t.len()).sum::<usize>());
+    let mut last = 0;
+    for (at, added) in edits {
+        out.push_str(text.get(last..at).unwrap_or(""));
+        out.push_str(&added);
+        last = at;
+    }
+    out.push_str(text.get(last..).unwrap_or(""));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

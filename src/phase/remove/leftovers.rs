@@ -135,7 +135,7 @@ pub(super) fn push_logic(stack: &Stack, gateway: &Gateway, removed: &[RelPath]) 
                         Severity::Todo,
                         format!("{} still pushes to the Pushgateway (`{call}`)", service.service),
                     )
-                    .tip("remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client and prometheus_client")
+                    .tip("remove the push calls (and their client set-up); Prometheus scrapes /metrics now; `--remove-push-code` plans that for prom-client, prometheus_client, client_golang and simpleclient")
                     .at(Location::at(file, start + indent.min(at))),
                 );
             }

@@ -1,7 +1,7 @@
 //! `remove --remove-push-code`: the apps' push logic goes too, as a diff of their own code.
 //! Without the flag `remove` keeps it (a fallback while the gateway is still reachable
-//! elsewhere) and lists it for a person; with it, each JavaScript (prom-client) or Python
-//! (prometheus_client) file that pushes loses the push calls, the client built for them,
+//! elsewhere) and lists it for a person; with it, each JavaScript (prom-client), Python
+//! (prometheus_client), Go (client_golang) or Java (simpleclient) file that pushes loses the push calls, the client built for them,
 //! their timer, and the settings, requires and imported names nothing else reads any more —
 //! only where that is certain ([`dead`]); elsewhere a `todo` names the file and line. Why
 //! this is part of `remove` and not a phase of its own: `docs/expose.md`.
@@ -65,7 +65,7 @@ pub(super) fn plan(stack: &Stack) -> Outcome {
                         "push-code-kept",
                         Severity::Todo,
                         format!(
-                            "{} pushes from {}: --remove-push-code edits JavaScript (prom-client) and Python (prometheus_client) only",
+                            "{} pushes from {}: --remove-push-code edits JavaScript (prom-client), Python (prometheus_client), Go (client_golang) and Java (simpleclient) only",
                             app.service, file.path
                         ),
                     )

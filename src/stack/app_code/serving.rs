@@ -130,7 +130,7 @@ pub fn counter_hazards(text: &str) -> Vec<CounterHazard> {
                 message: "the code resets its metrics: pushed counters restart from zero while a scrape reads them as resets, and rate() over the scraped series will not match what was pushed",
             });
         } else if let Some(m) = caps.name("registry") {
-            if inside_function(text, m.start()) {
+            if inside_function(text, m.start()) && !made_once(text, m.start()) {
                 hazards.push(CounterHazard {
                     id: "registry-per-push",
                     offset: m.start(),
@@ -146,6 +146,20 @@ pub fn counter_hazards(text: &str) -> Vec<CounterHazard> {
         }
     }
     hazards
+}
+
+/// Whether the registry made at `offset` is made once, though indented: in Go's `func main()`,
+/// or as a Java `static` field.
+fn made_once(text: &str, offset: usize) -> bool {
+    static FUNC: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^func\b.*").expect("static regex"));
+    static STATIC_FIELD: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^\s*(?:(?:private|public|protected|final)\s+)*static\b").expect("static regex"));
+    let line_start = text.get(..offset).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+    let in_go_main = FUNC
+        .find_iter(text.get(..offset).unwrap_or(""))
+        .last()
+        .is_some_and(|f| f.as_str().starts_with("func main("));
+    in_go_main || STATIC_FIELD.is_match(text.get(line_start..offset).unwrap_or(""))
 }
 
 /// Whether `offset` sits in an indented line (inside a function or block), as
@@ -197,6 +211,12 @@ mod tests {
         assert_eq!(ids, ["registry-per-push", "counters-reset-around-push"]);
         // A registry made once at module level is the normal shape.
         assert!(counter_hazards("registry = CollectorRegistry()\n").is_empty());
+        let java = "class A {\n    private static final CollectorRegistry R = new CollectorRegistry();\n}\n";
+        assert!(counter_hazards(java).is_empty());
+        // Go's main() runs once: its registry is the program's.
+        let go = "func main() {\n\tregistry := prometheus.NewRegistry()\n}\n\nfunc push() {\n\tr := prometheus.NewRegistry()\n}\n";
+        let offsets: Vec<usize> = counter_hazards(go).iter().map(|h| h.offset).collect();
+        assert_eq!(offsets, [go.rfind("prometheus.NewRegistry").unwrap()]);
         let py = "    last_batch.set(rows_since_last_push)\n";
         assert_eq!(counter_hazards(py)[0].id, "gauge-set-to-delta");
     }

@@ -15,6 +15,9 @@ use regex::Regex;
 
 use super::outline::{Block, Lang, Outline, Stmt};
 
+mod go;
+mod java;
+
 /// The file without its push logic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removal {
@@ -110,9 +113,16 @@ impl Engine<'_> {
                 line,
             ));
         }
-        self.settings_and_imports(&top);
+        if matches!(self.o.lang, Lang::Go | Lang::Java) {
+            self.brace_settings_and_imports(&top);
+        } else {
+            self.settings_and_imports(&top);
+        }
         let ops = self.ops(&top)?;
         self.check_left(&ops)?;
+        if self.o.lang == Lang::Go {
+            self.go_check_locals(&top, &ops)?;
+        }
         self.check_no_empty_block(&top, &ops)?;
         self.check_loops(&top, false)?;
         Ok(self.render(ops))
@@ -142,9 +152,19 @@ impl Engine<'_> {
         });
         static JS: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r"^console\.\w+\s*\(.*\)\s*;?$").expect("static regex"));
+        static GO: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"^(?:log|fmt|slog)\.\w+\s*\(.*\)$").expect("static regex"));
+        static JAVA: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(
+                r"^(?:System\.(?:out|err)\.print\w*|(?:log|logger|LOG|LOGGER)\.\w+|\w+\.printStackTrace)\s*\(.*\)\s*;$",
+            )
+            .expect("static regex")
+        });
         let filler = match self.o.lang {
             Lang::Python => &PY,
             Lang::Js => &JS,
+            Lang::Go => &GO,
+            Lang::Java => &JAVA,
         };
         let shape = self.shape(stmt);
         // A log line is filler only where it speaks of the push (`log.info("pushing")`).
@@ -175,13 +195,18 @@ impl Engine<'_> {
         }
         // Only a removal is final: a `try` judged while its body was still being read is
         // judged again on the next round.
-        if matches!(self.fates.get(&stmt.first), Some(Fate::Dead | Fate::Replace(_))) {
+        if matches!(
+            self.fates.get(&stmt.first),
+            Some(Fate::Dead | Fate::Replace(_) | Fate::DropLines(_))
+        ) {
             return;
         }
         let shape = self.shape(stmt);
         let fate = match self.o.lang {
             Lang::Js => self.js_fate(stmt, &shape),
             Lang::Python => self.py_fate(stmt, &shape),
+            Lang::Go => self.go_fate(stmt, &shape),
+            Lang::Java => self.java_fate(stmt, &shape),
         };
         match fate.or_else(|| self.try_fate(stmt)) {
             Some(fate) => self.fates.insert(stmt.first, fate),
@@ -398,8 +423,9 @@ impl Engine<'_> {
 
     /// A loop body left with nothing but sleeps once its push logic goes.
     fn idle(&self, block: &Block) -> bool {
-        static SLEEP: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r"^(?:await\s+)?(?:time\.|asyncio\.)?sleep\s*\(.*\)$").expect("static regex"));
+        static SLEEP: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"^(?:await\s+)?(?:time\.|asyncio\.)?(?:sleep|Sleep)\s*\(.*\)$").expect("static regex")
+        });
         block.stmts.iter().any(|s| self.dead(s))
             && block
                 .stmts
@@ -518,6 +544,7 @@ impl Engine<'_> {
                     .is_match(rhs)
                     .then(|| caps.get(1).map(|m| m.as_str().to_string()))?
             }
+            Lang::Go | Lang::Java => None,
         }
     }
 
@@ -550,6 +577,7 @@ impl Engine<'_> {
                 let open = masked.find('{')?;
                 (open + 1, balanced_end(masked, open)? - 1)
             }
+            Lang::Go | Lang::Java => return None,
         };
         let list = text.get(open..close)?;
         // Each name with its span in the statement (spaces around it left out).
@@ -772,7 +800,7 @@ impl Engine<'_> {
                 } else if start > 0
                     && ops[start - 1] == Op::Keep
                     && blank(start - 1)
-                    && (i == ops.len() || self.o.code(i).trim_start().starts_with('}'))
+                    && (i == ops.len() || self.closes(i))
                 {
                     ops[start - 1] = Op::Delete;
                     changed = true;
@@ -784,10 +812,16 @@ impl Engine<'_> {
         }
     }
 
+    /// Whether line `i` closes a block: `}`, and in Go an import block's `)` too.
+    fn closes(&self, i: usize) -> bool {
+        let code = self.o.code(i).trim_start();
+        code.starts_with('}') || (self.o.lang == Lang::Go && code.starts_with(')'))
+    }
+
     /// Nothing kept may read a removed name or still push.
     fn check_left(&self, ops: &[Op]) -> Result<(), Refusal> {
         static STILL_PUSHES: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"\bnew\s+(?:[\w$]+\.)?Pushgateway\b|\.\s*pushAdd\s*\(|\b(?:push_to_gateway|pushadd_to_gateway|delete_from_gateway)\s*\(")
+            Regex::new(r"\bnew\s+(?:[\w$]+\.)?Pushgateway\b|\.\s*pushAdd\s*\(|\b(?:push_to_gateway|pushadd_to_gateway|delete_from_gateway)\s*\(|\bpush\s*\.\s*New\s*\(|\bnew\s+(?:[\w.]+\.)?PushGateway\s*\(")
                 .expect("static regex")
         });
         for (i, op) in ops.iter().enumerate() {
@@ -836,7 +870,8 @@ impl Engine<'_> {
 
     fn first_push_line(&self) -> Option<usize> {
         static ANY_PUSH: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"Pushgateway|pushAdd|push_to_gateway|pushadd_to_gateway").expect("static regex")
+            Regex::new(r"Pushgateway|PushGateway|pushAdd|push_to_gateway|pushadd_to_gateway|push\.New")
+                .expect("static regex")
         });
         ANY_PUSH.find(&self.o.masked).map(|m| self.o.line_of(m.start()) + 1)
     }
@@ -1131,6 +1166,7 @@ mod props {
         let (keep, gone) = match lang {
             Lang::Js => js_pieces(),
             Lang::Python => py_pieces(),
+            Lang::Go | Lang::Java => (Vec::new(), Vec::new()),
         };
         let pieces: Vec<Piece> = keep.into_iter().chain(gone).collect();
         let units = prop_oneof![Just("  "), Just("    "), Just("\t")];

@@ -10,6 +10,8 @@ use std::ops::Range;
 pub enum Lang {
     Js,
     Python,
+    Go,
+    Java,
 }
 
 impl Lang {
@@ -18,6 +20,8 @@ impl Lang {
         match ext {
             "js" | "mjs" | "cjs" | "ts" | "mts" => Some(Lang::Js),
             "py" => Some(Lang::Python),
+            "go" => Some(Lang::Go),
+            "java" => Some(Lang::Java),
             _ => None,
         }
     }
@@ -74,11 +78,13 @@ impl Outline {
         let (masked, continued) = match lang {
             Lang::Js => mask_js(text),
             Lang::Python => mask_python(text),
+            // Java's strings, chars and comments are written as Go's interpreted ones.
+            Lang::Go | Lang::Java => mask_go(text),
         };
         let lines = lines(text, &masked, &continued);
         let top = match lang {
-            Lang::Js => {
-                let (stmts, next) = js_block(&lines, &masked, 0, 0);
+            Lang::Js | Lang::Go | Lang::Java => {
+                let (stmts, next) = js_block(lang, &lines, &masked, 0, 0);
                 (next >= lines.len()).then_some(stmts)?
             }
             Lang::Python => {
@@ -301,6 +307,69 @@ fn mask_js(text: &str) -> (String, Vec<usize>) {
     (String::from_utf8(out).unwrap_or_default(), continued)
 }
 
+/// Go with the contents of strings (interpreted and raw), runes and comments blanked; and
+/// the offsets of lines that start inside a raw string.
+fn mask_go(text: &str) -> (String, Vec<usize>) {
+    let mut out = text.as_bytes().to_vec();
+    let mut continued = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    if bytes[i] != b'\r' {
+                        out[i] = b' ';
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                out[i] = b' ';
+                out[i + 1] = b' ';
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    if bytes[i] != b'\n' && bytes[i] != b'\r' {
+                        out[i] = b' ';
+                    }
+                    i += 1;
+                }
+                for b in out.iter_mut().skip(i).take(2) {
+                    *b = b' ';
+                }
+                i += 2;
+            }
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != q && bytes[i] != b'\n' {
+                    if bytes[i] == b'\\' && i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
+                        out[i] = b' ';
+                        i += 1;
+                    }
+                    out[i] = b' ';
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'`' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'`' {
+                    if bytes[i] == b'\n' {
+                        continued.push(i + 1);
+                    } else if bytes[i] != b'\r' {
+                        out[i] = b' ';
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    // Blanking went byte by byte over whole strings and comments: no character is split.
+    (String::from_utf8_lossy(&out).into_owned(), continued)
+}
+
 /// Python with the contents of strings and comments blanked; an f-string's `{…}` fields stay
 /// (they are code, and may name what is removed).
 fn mask_python(text: &str) -> (String, Vec<usize>) {
@@ -386,9 +455,9 @@ fn mask_python(text: &str) -> (String, Vec<usize>) {
     (String::from_utf8_lossy(&out).into_owned(), continued)
 }
 
-/// Statements of the block whose body starts at line `i` with bracket depth `depth`, and the
+/// Statements of the block (JavaScript's or Go's, by their braces) whose body starts at line `i` with bracket depth `depth`, and the
 /// line that ends it (its closing `}` line, or the end of the file).
-fn js_block(lines: &[Line], masked: &str, mut i: usize, depth: i32) -> (Vec<Stmt>, usize) {
+fn js_block(lang: Lang, lines: &[Line], masked: &str, mut i: usize, depth: i32) -> (Vec<Stmt>, usize) {
     let mut stmts = Vec::new();
     while i < lines.len() {
         let line = &lines[i];
@@ -399,7 +468,7 @@ fn js_block(lines: &[Line], masked: &str, mut i: usize, depth: i32) -> (Vec<Stmt
         if closes_below(line, masked, depth) {
             return (stmts, i);
         }
-        let (stmt, next) = js_stmt(lines, masked, i, depth);
+        let (stmt, next) = js_stmt(lang, lines, masked, i, depth);
         stmts.push(stmt);
         i = next;
     }
@@ -417,7 +486,7 @@ fn closes_below(line: &Line, masked: &str, depth: i32) -> bool {
     line.depth_start - closers < depth
 }
 
-fn js_stmt(lines: &[Line], masked: &str, first: usize, depth: i32) -> (Stmt, usize) {
+fn js_stmt(lang: Lang, lines: &[Line], masked: &str, first: usize, depth: i32) -> (Stmt, usize) {
     let mut blocks = Vec::new();
     let mut j = first;
     loop {
@@ -430,7 +499,7 @@ fn js_stmt(lines: &[Line], masked: &str, first: usize, depth: i32) -> (Stmt, usi
         }
         let code = masked.get(line.start..line.end).unwrap_or("").trim_end();
         if code.ends_with('{') && line.depth_end > depth {
-            let (stmts, close) = js_block(lines, masked, j + 1, line.depth_end);
+            let (stmts, close) = js_block(lang, lines, masked, j + 1, line.depth_end);
             blocks.push(Block {
                 header: j..j + 1,
                 content: j + 1..close,
@@ -454,7 +523,7 @@ fn js_stmt(lines: &[Line], masked: &str, first: usize, depth: i32) -> (Stmt, usi
                 continue;
             }
         }
-        if lines[j].depth_end <= depth && !js_continues(lines, masked, j) {
+        if lines[j].depth_end <= depth && !js_continues(lang, lines, masked, j) {
             return (Stmt { first, last: j, blocks }, j + 1);
         }
         j += 1;
@@ -472,9 +541,20 @@ fn js_stmt(lines: &[Line], masked: &str, first: usize, depth: i32) -> (Stmt, usi
 }
 
 /// Whether the statement on line `j` goes on to the next line with code.
-fn js_continues(lines: &[Line], masked: &str, j: usize) -> bool {
+fn js_continues(lang: Lang, lines: &[Line], masked: &str, j: usize) -> bool {
     let code = |l: &Line| masked.get(l.start..l.end).unwrap_or("").trim().to_string();
     let this = code(&lines[j]);
+    // Go ends a statement at a line's end unless an operator, comma, open bracket or `.` is
+    // last (its semicolon rule); `case x:` and labels end with `:` and are statements.
+    if lang == Lang::Go {
+        return ["=", ",", "(", "[", "{", "&&", "||", "+", "-", "*", "/", "."]
+            .iter()
+            .any(|e| this.ends_with(e));
+    }
+    // Java's statements end with `;` (or a block's `}`); an annotation goes on to what it marks.
+    if lang == Lang::Java {
+        return !(this.ends_with(';') || this.ends_with('}') || this.ends_with('{'));
+    }
     if ["=", ",", "(", "[", "&&", "||", "??", "+", "?", ":", "=>", "."]
         .iter()
         .any(|e| this.ends_with(e))
@@ -502,7 +582,7 @@ fn js_keyword(header: &str) -> String {
             return keyword.to_string();
         }
     }
-    if head.contains("function") || head.contains("=>") {
+    if head.contains("function") || head.contains("=>") || head.contains("func(") || head.contains("func ") {
         return "function".to_string();
     }
     "other".to_string()

@@ -112,6 +112,34 @@ pub fn python_with(test: &str, packages: &[&str]) -> Option<PathBuf> {
     }
 }
 
+/// The Go package in `dir` built (after `go vet`) into `dir/app.bin`: in GOPATH mode against
+/// Debian's client_golang (`golang-github-prometheus-client-golang-dev`), since no Go module
+/// proxy is reached here; the build cache is kept under `target/`.
+pub fn go_build(test: &str, dir: &Path) -> Option<PathBuf> {
+    let binary = dir.join("app.bin");
+    let go = |args: &[&str]| {
+        let mut command = Command::new("go");
+        command
+            .args(args)
+            .current_dir(dir)
+            .env("GO111MODULE", "off")
+            .env("GOPATH", "/usr/share/gocode")
+            .env("GOCACHE", repo_root().join("target/app-deps/go-cache"))
+            .env("GOFLAGS", "");
+        command
+    };
+    let built = run(&mut go(&["vet", "."])).and_then(|()| run(go(&["build", "-o"]).arg(&binary).arg(".")));
+    match built {
+        Ok(()) => Some(binary),
+        Err(err) => skip(
+            test,
+            &format!(
+                "cannot vet and build the Go app (the test script installs golang-go and golang-github-prometheus-client-golang-dev): {err}"
+            ),
+        ),
+    }
+}
+
 /// `GET path` as HTTP/1.0, so the answer comes whole (never chunked): status and body.
 pub fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};

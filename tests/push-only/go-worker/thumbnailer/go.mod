@@ -1,0 +1,5 @@
+module example.com/thumbnailer
+
+go 1.19
+
+require github.com/prometheus/client_golang v1.14.0
