@@ -96,7 +96,7 @@ mod tests {
     #[test]
     fn the_gateway_its_push_method_schedule_executor_and_imports_go() {
         let before = include_str!(
-            "../../../../../tests/push-only/java-simpleclient/reports/src/main/java/com/example/reports/ReportJob.java"
+            "../../../../../stacks/push-only/java-simpleclient/reports/src/main/java/com/example/reports/ReportJob.java"
         );
         let after = remove(before, Lang::Java).unwrap().after;
         for gone in [
