@@ -25,17 +25,17 @@ use crate::support::{pullover, stacks};
 /// The stacks whose app only pushes, with the file `expose` changes.
 const PUSH_ONLY: &[(&str, &str)] = &[
     ("seed", "metrics-api/server.js"),
-    ("stacks/push-only/node-express", "api/app.js"),
-    ("stacks/push-only/node-koa", "checkout/server.js"),
-    ("stacks/push-only/node-fastify", "search/index.js"),
-    ("stacks/push-only/python-worker", "worker/reindex.py"),
-    ("stacks/push-only/python-batch", "exporter/export.py"),
-    ("stacks/push-only/python-flask", "invoices/app.py"),
-    ("stacks/push-only/python-fastapi", "shipping/main.py"),
-    ("stacks/push-only/go-worker", "thumbnailer/main.go"),
-    ("stacks/push-only/go-http", "resizer/main.go"),
+    ("push-only/node-express", "api/app.js"),
+    ("push-only/node-koa", "checkout/server.js"),
+    ("push-only/node-fastify", "search/index.js"),
+    ("push-only/python-worker", "worker/reindex.py"),
+    ("push-only/python-batch", "exporter/export.py"),
+    ("push-only/python-flask", "invoices/app.py"),
+    ("push-only/python-fastapi", "shipping/main.py"),
+    ("push-only/go-worker", "thumbnailer/main.go"),
+    ("push-only/go-http", "resizer/main.go"),
     (
-        "stacks/push-only/java-simpleclient",
+        "push-only/java-simpleclient",
         "reports/src/main/java/com/example/reports/ReportJob.java",
     ),
 ];
@@ -401,7 +401,7 @@ fn an_express_app_serves_what_it_pushes_and_stops_pushing() {
     serves_then_stops_pushing(
         "an_express_app_serves_what_it_pushes_and_stops_pushing",
         &PushOnlyApp {
-            stack: "stacks/push-only/node-express",
+            stack: "push-only/node-express",
             folder: "api",
             main: "app.js",
             runtime: Runtime::Node,
@@ -416,7 +416,7 @@ fn a_koa_app_serves_what_it_pushes_and_stops_pushing() {
     serves_then_stops_pushing(
         "a_koa_app_serves_what_it_pushes_and_stops_pushing",
         &PushOnlyApp {
-            stack: "stacks/push-only/node-koa",
+            stack: "push-only/node-koa",
             folder: "checkout",
             main: "server.js",
             runtime: Runtime::Node,
@@ -431,7 +431,7 @@ fn a_fastify_app_serves_what_it_pushes_and_stops_pushing() {
     serves_then_stops_pushing(
         "a_fastify_app_serves_what_it_pushes_and_stops_pushing",
         &PushOnlyApp {
-            stack: "stacks/push-only/node-fastify",
+            stack: "push-only/node-fastify",
             folder: "search",
             main: "index.js",
             runtime: Runtime::Node,
@@ -446,7 +446,7 @@ fn a_python_worker_serves_what_it_pushes_and_stops_pushing() {
     serves_then_stops_pushing(
         "a_python_worker_serves_what_it_pushes_and_stops_pushing",
         &PushOnlyApp {
-            stack: "stacks/push-only/python-worker",
+            stack: "push-only/python-worker",
             folder: "worker",
             main: "reindex.py",
             runtime: Runtime::Python(&["prometheus_client"]),
@@ -461,7 +461,7 @@ fn a_python_batch_exporter_serves_what_it_pushes_and_stops_pushing() {
     serves_then_stops_pushing(
         "a_python_batch_exporter_serves_what_it_pushes_and_stops_pushing",
         &PushOnlyApp {
-            stack: "stacks/push-only/python-batch",
+            stack: "push-only/python-batch",
             folder: "exporter",
             main: "export.py",
             runtime: Runtime::Python(&["prometheus_client"]),
@@ -476,7 +476,7 @@ fn a_go_worker_serves_what_it_pushes_and_stops_pushing() {
     serves_then_stops_pushing(
         "a_go_worker_serves_what_it_pushes_and_stops_pushing",
         &PushOnlyApp {
-            stack: "stacks/push-only/go-worker",
+            stack: "push-only/go-worker",
             folder: "thumbnailer",
             main: "main.go",
             runtime: Runtime::Go,
@@ -491,7 +491,7 @@ fn a_go_http_server_serves_what_it_pushes_and_stops_pushing() {
     serves_then_stops_pushing(
         "a_go_http_server_serves_what_it_pushes_and_stops_pushing",
         &PushOnlyApp {
-            stack: "stacks/push-only/go-http",
+            stack: "push-only/go-http",
             folder: "resizer",
             main: "main.go",
             runtime: Runtime::Go,
@@ -602,7 +602,7 @@ fn a_flask_app_serves_what_it_pushes_and_stops_pushing() {
     serves_then_stops_pushing(
         "a_flask_app_serves_what_it_pushes_and_stops_pushing",
         &PushOnlyApp {
-            stack: "stacks/push-only/python-flask",
+            stack: "push-only/python-flask",
             folder: "invoices",
             main: "app.py",
             runtime: Runtime::Python(&["prometheus_client", "flask"]),
@@ -617,7 +617,7 @@ fn a_fastapi_app_serves_what_it_pushes_and_stops_pushing() {
     serves_then_stops_pushing(
         "a_fastapi_app_serves_what_it_pushes_and_stops_pushing",
         &PushOnlyApp {
-            stack: "stacks/push-only/python-fastapi",
+            stack: "push-only/python-fastapi",
             folder: "shipping",
             main: "main.py",
             runtime: Runtime::Python(&["prometheus_client", "fastapi", "uvicorn"]),
@@ -632,12 +632,12 @@ fn a_fastapi_app_serves_what_it_pushes_and_stops_pushing() {
 /// here and the apps do not run.
 const SPRING: &[(&str, &str, &str)] = &[
     (
-        "stacks/push-only/spring-yaml",
+        "push-only/spring-yaml",
         "billing",
         "billing/src/main/resources/application.yml",
     ),
     (
-        "stacks/push-only/spring-properties",
+        "push-only/spring-properties",
         "ledger",
         "ledger/src/main/resources/application.properties",
     ),
@@ -743,7 +743,7 @@ fn a_spring_app_is_exposed_by_its_config_alone_and_scraped_at_the_actuator_path(
 
 #[test]
 fn the_plans_of_a_spring_app_change_one_config_line_and_scrape_the_actuator_path() {
-    let p = pullover().stack("stacks/push-only/spring-yaml");
+    let p = pullover().stack("push-only/spring-yaml");
     let run = p.run(["plan", "expose"]);
     run.success();
     insta::assert_snapshot!(p.clean(&run.stdout), @"
@@ -792,7 +792,7 @@ fn the_plans_of_a_spring_app_change_one_config_line_and_scrape_the_actuator_path
     Plan: 1 file to change, 0 to create, 0 to delete (+6 −0 lines).
     Apply it with `pullover apply scrape`.
     "#);
-    let p = pullover().stack("stacks/push-only/spring-properties");
+    let p = pullover().stack("push-only/spring-properties");
     let run = p.run(["plan", "expose"]);
     run.success();
     insta::assert_snapshot!(p.clean(&run.stdout), @"
@@ -815,7 +815,7 @@ fn the_plans_of_a_spring_app_change_one_config_line_and_scrape_the_actuator_path
 /// A `metrics_path` the user sets in pullover.yaml is theirs, for every app.
 #[test]
 fn a_metrics_path_set_in_pullover_yaml_wins_over_the_actuator_path() {
-    let p = pullover().stack("stacks/push-only/spring-yaml");
+    let p = pullover().stack("push-only/spring-yaml");
     p.write("pullover.yaml", "scrape:\n  metrics_path: /internal/metrics\n");
     p.run(["apply", "expose", "--yes"]).success();
     p.run(["apply", "scrape", "--yes"]).success();
@@ -874,7 +874,7 @@ fn remove_push_code_switches_the_micrometer_push_off_in_the_same_file() {
 /// config is not what pushes, so it is not edited; the snippet says what to add.
 #[test]
 fn a_spring_app_pushing_from_its_java_code_gets_a_snippet_and_no_config_edit() {
-    let p = pullover().stack("stacks/push-only/spring-yaml");
+    let p = pullover().stack("push-only/spring-yaml");
     let config = "billing/src/main/resources/application.yml";
     p.write(config, &p.read(config).replace("enabled: true", "enabled: false"));
     p.write(
@@ -906,7 +906,7 @@ fn a_spring_app_pushing_from_its_java_code_gets_a_snippet_and_no_config_edit() {
 #[test]
 fn a_java_simpleclient_app_compiles_after_expose_and_after_remove_push_code() {
     let code = "reports/src/main/java/com/example/reports/ReportJob.java";
-    let p = pullover().stack("stacks/push-only/java-simpleclient");
+    let p = pullover().stack("push-only/java-simpleclient");
     let compiles = |stage: &str| {
         let out = p.path().join(format!("classes-{stage}"));
         let stubs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/support/java-stubs");
