@@ -321,7 +321,8 @@ fn repo_stacks() -> Vec<PathBuf> {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
+        // `stacks/push-only/` holds push-only apps, with no dashboards: not a stack.
+        .filter(|p| p.is_dir() && !p.ends_with("push-only"))
         .collect();
     stacks.sort();
     stacks
