@@ -1105,10 +1105,9 @@ impl Claim {
         };
         let untouched_line_between =
             before.end <= after.start && text.get(before.end..after.start).is_some_and(|gap| gap.contains('\n'));
-        // Siblings are never planned together: the second removal may empty their collection.
-        self.collection != other.collection
-            && !overlaps(&self.target, &other.target)
-            && !overlaps(&self.collection, &other.target)
+        // Neither edit is inside the other's collection: siblings are never planned together
+        // (the second removal may empty their collection), nor is an edit under the other.
+        !overlaps(&self.collection, &other.target)
             && !overlaps(&other.collection, &self.target)
             && untouched_line_between
     }
