@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::changeset::ChangeSet;
 use crate::changeset::render::{self, Display};
-use crate::cli::{Cli, ColorChoice, Command, Format, GlobalArgs};
+use crate::cli::{Cli, Command, Format, GlobalArgs, Stream};
 use crate::diagnostic::Diagnostic;
 use crate::phase::PhaseId;
 use crate::state::engine::{self, Recovery};
@@ -43,7 +43,10 @@ pub enum Outcome {
 
 pub struct Context {
     pub global: GlobalArgs,
+    /// Colour on stdout (diffs, reports) and on stderr (notes, errors): one rule,
+    /// [`crate::cli::ColorChoice::enabled_for`], per stream.
     pub color: bool,
+    pub color_stderr: bool,
 }
 
 impl Context {
@@ -74,7 +77,7 @@ impl Context {
 
     /// Notes for a person go to stderr, so stdout stays a clean diff or JSON.
     pub fn note(&self, text: &str) {
-        let label = if self.color {
+        let label = if self.color_stderr {
             console::style("note").cyan().bold().force_styling(true).to_string()
         } else {
             "note".into()
@@ -126,14 +129,10 @@ impl Context {
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
-    let color = match cli.global.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => console::colors_enabled() && std::env::var_os("NO_COLOR").is_none(),
-    };
     let mut ctx = Context {
+        color: cli.global.color.enabled_for(Stream::Stdout),
+        color_stderr: cli.global.color.enabled_for(Stream::Stderr),
         global: cli.global,
-        color,
     };
     if ctx.global.format == Format::Markdown && !matches!(cli.command, Command::Plan(_)) {
         return Err(
