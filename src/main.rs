@@ -28,8 +28,10 @@ fn main() -> ExitCode {
                     .help("run `pullover --help` for the flags and commands");
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({"version": 1, "error": error.to_json()}))
-                        .unwrap_or_default()
+                    serde_json::to_string_pretty(&commands::json::Envelope::commandless(
+                        serde_json::json!({"error": error.to_json()})
+                    ))
+                    .unwrap_or_default()
                 );
             }
             let _ = err.print();
