@@ -36,9 +36,7 @@ const SOURCE_LABELS: &str = "job, instance, exported_job, exported_instance";
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let mut builder = ChangeSet::builder();
-    let Some(gateway) = &stack.settings.gateway else {
-        return Err(super::no_gateway(super::PhaseId::DualRun));
-    };
+    let gateway = super::gateway_of(stack, super::PhaseId::DualRun)?;
     for app in &stack.settings.apps {
         if !app.identity.is_decided() {
             let mut error = Diagnostic::error(format!(
@@ -192,7 +190,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             "mount the dual-run files where the containers read them",
         );
     }
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.build()?)
 }
 
 /// The Compose edits (and what they mean) that let Prometheus see the rule file at `path`:

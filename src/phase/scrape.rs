@@ -13,9 +13,7 @@ use crate::stack::{App, Gateway, Stack, StackQuery};
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let prom = &stack.prometheus;
     let mut builder = ChangeSet::builder();
-    let Some(gateway) = &stack.settings.gateway else {
-        return Err(super::no_gateway(super::PhaseId::Scrape));
-    };
+    let gateway = super::gateway_of(stack, super::PhaseId::Scrape)?;
     if gateway.service.is_none() {
         builder = builder.finding(Finding::new(
             "external-gateway",
@@ -134,7 +132,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         new_jobs.push(scrape_job(app, stack, &labels));
     }
     if new_jobs.is_empty() {
-        return builder.build().map_err(|e| Diagnostic::error(e.to_string()));
+        return Ok(builder.build()?);
     }
     let scrape_configs = Route::root().key("scrape_configs");
     let has_jobs = prom.doc.find(&scrape_configs).is_some_and(|n| !n.items().is_empty());
@@ -173,10 +171,9 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     };
     let after = prom.doc.edit(&edits).map_err(|e| e.to_diagnostic(&prom.file))?;
     let services: Vec<&str> = stack.settings.apps.iter().map(|a| a.service.as_str()).collect();
-    builder
+    Ok(builder
         .modify(&prom.file, after, format!("scrape {} directly", services.join(", ")))
-        .build()
-        .map_err(|e| Diagnostic::error(e.to_string()))
+        .build()?)
 }
 
 fn scrape_job(app: &App, stack: &Stack, labels: &[(String, String)]) -> (Value, String) {
