@@ -10,7 +10,7 @@ use super::doc::{YamlDoc, parse_lossless};
 use super::error::YamlError;
 use super::render::render_plain_or_quoted;
 use super::route::{self, ItemMatch, Route, Seg};
-use super::tree::NodeKind;
+use super::tree::{Node, NodeKind};
 use crate::edit::{Splice, apply_splices};
 
 /// An edit named by what it changes.
@@ -283,34 +283,31 @@ impl YamlDoc {
                 Ok((vec![splice], YamlEdit::Remove { route: effective }))
             }
             YamlEdit::SetScalar { route, value } => {
-                let node = route
-                    .find(root)
-                    .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
-                if node.kind() != NodeKind::Scalar || node.is_block_scalar() {
-                    return Err(YamlError::Unsupported {
-                        route: route.clone(),
-                        reason: "only plain and quoted scalars can be replaced".into(),
-                        offset: Some(node.range().start),
-                    });
-                }
+                let node = replaceable_scalar(root, route)?;
                 let text = render_plain_or_quoted(value, node.quote());
                 Ok((vec![Splice::replace(node.range(), text)], edit.clone()))
             }
             YamlEdit::SetBool { route, value } => {
-                let node = route
-                    .find(root)
-                    .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
-                if node.kind() != NodeKind::Scalar || node.is_block_scalar() {
-                    return Err(YamlError::Unsupported {
-                        route: route.clone(),
-                        reason: "only plain and quoted scalars can be replaced".into(),
-                        offset: Some(node.range().start),
-                    });
-                }
+                let node = replaceable_scalar(root, route)?;
                 Ok((vec![Splice::replace(node.range(), value.to_string())], edit.clone()))
             }
         }
     }
+}
+
+/// The plain or quoted scalar at `route`, which `SetScalar` and `SetBool` replace.
+fn replaceable_scalar(root: &Node, route: &Route) -> Result<Node, YamlError> {
+    let node = route
+        .find(root)
+        .ok_or_else(|| YamlError::NotFound { route: route.clone() })?;
+    if node.kind() != NodeKind::Scalar || node.is_block_scalar() {
+        return Err(YamlError::Unsupported {
+            route: route.clone(),
+            reason: "only plain and quoted scalars can be replaced".into(),
+            offset: Some(node.range().start),
+        });
+    }
+    Ok(node)
 }
 
 /// The text an edit of an independent run touches ([`YamlDoc::independent_run`]).
