@@ -8,7 +8,7 @@ mod completions;
 mod drift;
 mod history;
 mod init;
-mod live;
+mod live_servers;
 mod plan;
 mod rollback;
 mod status;

@@ -8,19 +8,19 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::live;
+use super::live_servers;
 use super::{Context, Outcome, recover};
 use crate::changeset::ChangeSet;
 use crate::changeset::render::{self, file_diff};
 use crate::cli::RollbackArgs;
 use crate::diagnostic::Diagnostic;
-use crate::live::checks::reload::{ConfigView, ExpectedConfig};
 use crate::phase::PhaseId;
 use crate::stack::Stack;
 use crate::state::Locked;
 use crate::state::engine::{self, Drift};
 use crate::state::journal::{Action, AppliedPhase, Event, Journal};
 use crate::state::revert;
+use crate::verify::reload::{ConfigView, ExpectedConfig};
 
 pub fn run(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
     let state = ctx.state()?;
@@ -174,7 +174,7 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
         // A stack that does not load now (a broken file) gives no "before": the reload then
         // only checks that everything the restored files name runs.
         let before = stack.map(|s| ConfigView::of(&s)).unwrap_or_default();
-        Some((live::prometheus(&url, args.timeout)?, before))
+        Some((live_servers::prometheus(&url, args.timeout)?, before))
     } else {
         None
     };
@@ -234,13 +234,13 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
     }
     if let Some((client, before)) = reload {
         let after = ConfigView::of(&Stack::load(&ctx.global.stack, &ctx.global.overrides())?);
-        live::reload(
+        live_servers::reload(
             ctx,
             &client,
             &ExpectedConfig::between(&before, &after),
             &format!("the rollback of {} is done", names.join(", ")),
             "fix the restored files (`pullover status` shows them)",
-            &live::runtime()?,
+            &live_servers::runtime()?,
         )?;
     }
     Ok(Outcome::Success)

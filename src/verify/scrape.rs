@@ -5,9 +5,11 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use super::check::{
+    Check, CheckKind, LiveTargets, Stage, Status, VerifyError, VerifySettings, format_duration, unix_seconds,
+};
 use super::reload::LiveConfig;
-use super::{Check, CheckKind, LiveTargets, Stage, Status, VerifyError, VerifySettings, format_duration, unix_seconds};
-use crate::live::compare::{Matcher, selector};
+use super::selector::{Matcher, selector};
 use crate::live::endpoint::Endpoint;
 use crate::live::error::LiveError;
 use crate::live::exposition::{ExpositionReport, check_exposition};

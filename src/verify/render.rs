@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Check, DualRunTable, PairResult, Status, VerifyReport, format_duration};
-use crate::live::compare::{ComparedBy, MetricComparison};
+use super::check::{Check, CheckKind, Stage, Status, format_duration};
+use super::dual::DualRunTable;
+use super::queries::PairResult;
+use super::run::VerifyReport;
+use crate::verify::compare::{ComparedBy, MetricComparison};
 
 fn paint(text: &str, status: Status, color: bool) -> String {
     if !color {
@@ -131,12 +134,12 @@ fn pair_block(pair: &PairResult, color: bool) -> String {
 
 pub fn render_text(report: &VerifyReport, color: bool) -> String {
     let mut out = match &report.prometheus_url {
-        Some(url) if report.checks.iter().any(|c| c.kind != super::CheckKind::Exposition) => {
+        Some(url) if report.checks.iter().any(|c| c.kind != CheckKind::Exposition) => {
             format!("Checks after `{}` against {url}\n", report.stage)
         }
         _ => format!("Checks after `{}`\n", report.stage),
     };
-    if report.stage == super::Stage::Baseline {
+    if report.stage == Stage::Baseline {
         out = "Checks before `scrape` (no phase applied yet)\n".to_string();
     }
     for check in &report.checks {
@@ -235,9 +238,9 @@ pub fn render_json(report: &VerifyReport) -> serde_json::Value {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::live::checks::{CheckKind, RunStats, Stage};
-    use crate::live::compare::Verdict;
     use crate::phase::PhaseId;
+    use crate::verify::compare::Verdict;
+    use crate::verify::runner::RunStats;
 
     /// A failed dual-run report, for the renderers' tests.
     pub(crate) fn report() -> VerifyReport {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use yaml_serde::Value;
 
-use super::{Progress, ProgressEvent};
+use super::check::{Progress, ProgressEvent};
 use crate::duration::parse_prometheus_duration;
 use crate::live::error::LiveError;
 use crate::live::model::{TargetHealth, Targets};

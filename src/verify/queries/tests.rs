@@ -1,7 +1,11 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::*;
-use crate::live::model::{InstantSeries, SamplePoint};
+use crate::live::model::{InstantSeries, QueryData, SamplePoint};
+use crate::verify::compare::Tolerance;
+use crate::verify::outcome::ShortenedRange;
+use crate::verify::pairs::pair_file;
+use crate::verify::variables::{VariableKind, apply_variable_regex, dashboard_variables, split_custom};
 
 /// A classic dashboard as the seed stack writes them, before the `dashboards` phase.
 const BEFORE: &str = r#"{
@@ -356,7 +360,7 @@ fn a_file_check_says_which_pairs_passed_over_a_shortened_range_and_what_had_no_d
             series_old: 1,
             series_new: 1,
             max_relative_difference: None,
-            shortened_range: shortened.then_some(super::ShortenedRange {
+            shortened_range: shortened.then_some(ShortenedRange {
                 range_seconds: 300.0,
                 compared_seconds: 40.0,
             }),

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::scrape::find_app_target;
-use super::window::{WindowSeries, fetch_window_series};
-use super::{Check, CheckKind, Progress, ProgressEvent, Status, VerifySettings, format_duration, rfc3339, settle};
-use crate::live::compare::{
-    CompareSettings, DualRunReport, DualRunSpec, Matcher, MetricComparison, PushSource, PushedGroupRef,
-    ScrapeTargetRef, Verdict, compare_dual_run, selector,
+use super::check::{Check, CheckKind, Progress, ProgressEvent, Status, VerifySettings, format_duration, rfc3339};
+use super::compare::{
+    CompareSettings, DualRunReport, DualRunSpec, MetricComparison, PushSource, PushedGroupRef, ScrapeTargetRef, Verdict,
 };
+use super::dual_query::compare_dual_run;
+use super::scrape::find_app_target;
+use super::selector::{Matcher, selector};
+use super::settle;
+use super::window::{WindowSeries, fetch_window_series};
 use crate::live::error::LiveError;
 use crate::live::model::Targets;
 use crate::live::prometheus::PrometheusClient;
@@ -123,9 +125,9 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
                     .max_relative_difference
                     .map_or("?".to_string(), |d| format!("{:.1}%", d * 100.0)),
                 match metric.compared_by {
-                    crate::live::compare::ComparedBy::Rate => "rate",
-                    crate::live::compare::ComparedBy::Value => "value",
-                    crate::live::compare::ComparedBy::Presence => "presence",
+                    crate::verify::compare::ComparedBy::Rate => "rate",
+                    crate::verify::compare::ComparedBy::Value => "value",
+                    crate::verify::compare::ComparedBy::Presence => "presence",
                 }
             )),
             Verdict::MissingOnNew => problems.push(format!(
@@ -435,8 +437,17 @@ pub async fn dual_run_checks(
             if settings.window_series {
                 // `None` orders below `Some`: the longer of the known intervals.
                 let interval = target.scrape_interval_duration().max(gateway_interval);
-                table.window_series =
-                    Some(fetch_window_series(client, &spec, &table, interval, settings.concurrency).await);
+                let window = Duration::from_secs_f64(table.window_seconds.max(0.0));
+                let series = fetch_window_series(
+                    client,
+                    &spec,
+                    &table.metrics,
+                    window,
+                    table.evaluated_at,
+                    interval,
+                    settings.concurrency,
+                );
+                table.window_series = Some(series.await);
             }
             tables.push(table);
         }
@@ -531,7 +542,8 @@ async fn history_check(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::live::compare::ComparedBy;
+    use crate::verify::compare::ComparedBy;
+    use crate::verify::compare::tests::metric;
 
     #[test]
     fn a_job_younger_than_the_window_must_wait_for_the_rest() {
@@ -541,23 +553,6 @@ pub(crate) mod tests {
         assert_eq!(history_wait(29.0, interval, window), None);
         assert_eq!(history_wait(30.0, interval, window), None);
         assert_eq!(history_wait(0.0, interval, window), Some(window));
-    }
-
-    pub(crate) fn metric(name: &str, by: ComparedBy, diff: Option<f64>, verdict: Verdict) -> MetricComparison {
-        MetricComparison {
-            metric: name.into(),
-            compared_by: by,
-            series_old: 1,
-            series_new: 1,
-            missing_on_new: vec![],
-            only_on_new: vec![],
-            max_relative_difference: diff,
-            worst_series: None,
-            resets_old: 0,
-            resets_new: 0,
-            verdict,
-            series: vec![],
-        }
     }
 
     pub(crate) fn table(metrics: Vec<MetricComparison>, push_age: Option<f64>) -> DualRunTable {
@@ -647,13 +642,13 @@ pub(crate) mod tests {
             Some(1.0 / 3.0),
             Verdict::TooFewEvents,
         );
-        gc.series = vec![crate::live::compare::SeriesComparison {
+        gc.series = vec![crate::verify::compare::SeriesComparison {
             key: r#"nodejs_gc_duration_seconds_count{kind="minor"}"#.into(),
             old: Some(0.6),
             new: Some(0.4),
             relative_difference: Some(1.0 / 3.0),
             within_tolerance: false,
-            events: Some(crate::live::compare::EventJudgement {
+            events: Some(crate::verify::compare::EventJudgement {
                 what: "events",
                 old: 3.0,
                 new: 2.0,
