@@ -276,6 +276,17 @@ pub enum ComparedBy {
     Presence,
 }
 
+impl ComparedBy {
+    /// `rate`, `value` or `presence`: how the report names it (and the JSON spells it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComparedBy::Rate => "rate",
+            ComparedBy::Value => "value",
+            ComparedBy::Presence => "presence",
+        }
+    }
+}
+
 /// Prefixes of the runtime collectors' metrics in the common clients (prom-client's
 /// `collectDefaultMetrics`, client_golang's Go and process collectors, prometheus_client's
 /// platform, process and GC collectors, the Java clients' JVM metrics); see docs/verify.md.
@@ -614,18 +625,14 @@ impl fmt::Display for DualRunReport {
             let difference = metric
                 .max_relative_difference
                 .map_or("-".to_string(), |d| format!("{:.1}%", d * 100.0));
-            let by = match metric.compared_by {
-                ComparedBy::Rate => "rate ",
-                ComparedBy::Value => "value",
-                ComparedBy::Presence => "presence",
-            };
             writeln!(
                 f,
-                "{:<width$}  {:>3}  {:>3}  {:>9}  {by}  {}",
+                "{:<width$}  {:>3}  {:>3}  {:>9}  {:<5}  {}",
                 metric.metric,
                 metric.series_old,
                 metric.series_new,
                 difference,
+                metric.compared_by.as_str(),
                 metric.verdict.as_str()
             )?;
         }

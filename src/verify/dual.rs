@@ -17,7 +17,7 @@ use super::selector::{Matcher, selector};
 use super::settle;
 use super::window::{WindowSeries, fetch_window_series};
 use crate::live::error::LiveError;
-use crate::live::model::Targets;
+use crate::live::model::{Target, Targets};
 use crate::live::prometheus::PrometheusClient;
 use crate::live::pushgateway::PushgatewayClient;
 use crate::stack::{App, Stack};
@@ -124,11 +124,7 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
                 metric
                     .max_relative_difference
                     .map_or("?".to_string(), |d| format!("{:.1}%", d * 100.0)),
-                match metric.compared_by {
-                    crate::verify::compare::ComparedBy::Rate => "rate",
-                    crate::verify::compare::ComparedBy::Value => "value",
-                    crate::verify::compare::ComparedBy::Presence => "presence",
-                }
+                metric.compared_by.as_str()
             )),
             Verdict::MissingOnNew => problems.push(format!(
                 "{} missing on the scraped side ({} of {} series)",
@@ -284,6 +280,8 @@ async fn pushed_groups(
     Ok(groups)
 }
 
+/// The checks during dual-run: every pushed group of every app against its scrape target,
+/// with the per-metric tables.
 pub async fn dual_run_checks(
     client: &PrometheusClient,
     gateway_client: Option<&PushgatewayClient>,
@@ -292,167 +290,203 @@ pub async fn dual_run_checks(
     settings: &VerifySettings,
     progress: &Progress,
 ) -> Result<(Vec<Check>, Vec<DualRunTable>), LiveError> {
+    let source = match push_source(stack) {
+        Ok(source) => source,
+        Err(check) => return Ok((vec![check], Vec::new())),
+    };
+    let run = GroupRun {
+        client,
+        gateway_interval: targets
+            .of_job(&source.gateway_job)
+            .find_map(|t| t.scrape_interval_duration()),
+        source: &source,
+        settings,
+        progress,
+    };
     let mut checks = Vec::new();
     let mut tables = Vec::new();
-    let source = match &stack.settings.gateway {
-        Some(gateway) => match &gateway.job {
-            Some(job) => PushSource {
-                gateway_job: job.clone(),
-                honor_labels: gateway.honor_labels,
-            },
-            None => {
-                checks.push(
-                    Check::new(
-                        CheckKind::DualRun,
-                        "pushgateway",
-                        Status::Fail,
-                        "no scrape job for the Pushgateway found in prometheus.yml, so pushed series cannot be selected",
-                    )
-                    .note("name it with `gateway: {job: …}` in pullover.yaml"),
-                );
-                return Ok((checks, tables));
-            }
-        },
-        None => {
-            checks.push(Check::new(
-                CheckKind::DualRun,
-                "pushgateway",
-                Status::Fail,
-                "the stack has no Pushgateway, so there is nothing to compare",
-            ));
-            return Ok((checks, tables));
-        }
-    };
-    let gateway_interval = targets
-        .of_job(&source.gateway_job)
-        .find_map(|t| t.scrape_interval_duration());
-    let mut compare_settings = CompareSettings {
-        window: settings.window,
-        tolerance: settings.tolerance,
-        max_push_age: settings.max_push_age,
-        concurrency: settings.concurrency,
-        sampling_offset: None,
-    };
     for app in &stack.settings.apps {
-        let Some(target) = find_app_target(targets, app) else {
-            checks.push(Check::new(
-                CheckKind::DualRun,
-                &app.service,
-                Status::Fail,
-                format!("no scrape target {} to compare the pushed series with", app.target()),
-            ));
-            continue;
+        let target = match comparable_target(app, targets) {
+            Ok(target) => target,
+            Err(check) => {
+                checks.push(check);
+                continue;
+            }
         };
-        let scraped = ScrapeTargetRef {
-            job: app.job.clone(),
-            instance: target.instance().unwrap_or_default().to_string(),
-        };
-        if !app.identity.is_decided() {
-            let jobs: Vec<String> = app.identity.candidate_jobs().iter().map(|j| format!("`{j}`")).collect();
-            checks.push(
-                Check::new(
-                    CheckKind::DualRun,
-                    &app.service,
-                    Status::Fail,
-                    format!(
-                        "which job it pushes as is undecided ({}): comparing either would be a guess",
-                        jobs.join(" or ")
-                    ),
-                )
-                .note(format!(
-                    "`pullover analyze` shows the evidence; set `pushed_job:` for {} in pullover.yaml",
-                    app.service
-                )),
-            );
-            continue;
-        }
         let groups = pushed_groups(client, gateway_client, &source, app).await?;
         if groups.is_empty() {
-            checks.push(
-                Check::new(
-                    CheckKind::DualRun,
-                    &app.service,
-                    Status::Fail,
-                    format!(
-                        "Prometheus has no push_time_seconds for job `{}`: the app does not push (any more), so nothing can be compared",
-                        app.pushed_job
-                    ),
-                )
-                .note(format!(
-                    "if it pushes under another job name, set `pushed_job:` for {} in pullover.yaml",
-                    app.service
-                )),
-            );
+            checks.push(no_pushes_check(app));
             continue;
         }
         for pushed in groups {
-            let spec = DualRunSpec {
-                source: source.clone(),
-                pushed,
-                scraped: scraped.clone(),
-                ignore_labels: Vec::new(),
-            };
-            let subject = pair_label(app, &spec.pushed, &spec.scraped.instance);
-            if let Err(error) = spec.validate() {
-                checks.push(Check::new(CheckKind::DualRun, subject, Status::Fail, error.to_string()));
-                continue;
-            }
-            if let Some(wait) = history_check(
-                client,
-                &spec,
-                target.scrape_interval_duration(),
-                gateway_interval,
-                settings.window,
-            )
-            .await?
-            {
-                checks.push(
-                    Check::new(
-                        CheckKind::DualRun,
-                        subject,
-                        Status::Inconclusive,
-                        format!(
-                            "inconclusive: {} has less history than the {} window, and rate() over a series younger than its window reads 14–22% off; wait {} and run again",
-                            wait.side,
-                            format_duration(settings.window),
-                            format_duration(round_up_seconds(wait.wait))
-                        ),
-                    )
-                    .note("or compare over a shorter window with --window (at least 4 scrape intervals)"),
-                );
-                continue;
-            }
-            progress(ProgressEvent::Start {
-                label: "comparing pushed and scraped series",
-                total: 0,
-            });
-            let scrape_interval = target.scrape_interval_duration().unwrap_or(Duration::from_secs(15));
-            compare_settings.sampling_offset =
-                Some(settle::push_lag(client, scrape_interval, std::time::SystemTime::now()).await);
-            let report = compare_dual_run(client, &spec, &compare_settings).await;
-            progress(ProgressEvent::Finish);
-            let mut table = DualRunTable::new(app, &spec, report?, compare_settings.sampling_offset);
-            table.reset_at = reset_times(client, &spec, &table).await?;
-            checks.push(dual_run_check(&subject, &table));
-            if settings.window_series {
-                // `None` orders below `Some`: the longer of the known intervals.
-                let interval = target.scrape_interval_duration().max(gateway_interval);
-                let window = Duration::from_secs_f64(table.window_seconds.max(0.0));
-                let series = fetch_window_series(
-                    client,
-                    &spec,
-                    &table.metrics,
-                    window,
-                    table.evaluated_at,
-                    interval,
-                    settings.concurrency,
-                );
-                table.window_series = Some(series.await);
-            }
-            tables.push(table);
+            let (check, table) = run.compare_group(app, target, pushed).await?;
+            checks.push(check);
+            tables.extend(table);
         }
     }
     Ok((checks, tables))
+}
+
+/// How Prometheus scrapes the gateway, or the failed check that says why nothing can be
+/// compared.
+fn push_source(stack: &Stack) -> Result<PushSource, Check> {
+    let Some(gateway) = &stack.settings.gateway else {
+        return Err(Check::new(
+            CheckKind::DualRun,
+            "pushgateway",
+            Status::Fail,
+            "the stack has no Pushgateway, so there is nothing to compare",
+        ));
+    };
+    let Some(job) = &gateway.job else {
+        return Err(Check::new(
+            CheckKind::DualRun,
+            "pushgateway",
+            Status::Fail,
+            "no scrape job for the Pushgateway found in prometheus.yml, so pushed series cannot be selected",
+        )
+        .note("name it with `gateway: {job: …}` in pullover.yaml"));
+    };
+    Ok(PushSource {
+        gateway_job: job.clone(),
+        honor_labels: gateway.honor_labels,
+    })
+}
+
+/// The app's scrape target, when its pushed series can be compared with it: the target is
+/// there and the job the app pushes as is decided. Otherwise the failed check.
+fn comparable_target<'t>(app: &App, targets: &'t Targets) -> Result<&'t Target, Check> {
+    let Some(target) = find_app_target(targets, app) else {
+        return Err(Check::new(
+            CheckKind::DualRun,
+            &app.service,
+            Status::Fail,
+            format!("no scrape target {} to compare the pushed series with", app.target()),
+        ));
+    };
+    if !app.identity.is_decided() {
+        let jobs: Vec<String> = app.identity.candidate_jobs().iter().map(|j| format!("`{j}`")).collect();
+        return Err(Check::new(
+            CheckKind::DualRun,
+            &app.service,
+            Status::Fail,
+            format!(
+                "which job it pushes as is undecided ({}): comparing either would be a guess",
+                jobs.join(" or ")
+            ),
+        )
+        .note(format!(
+            "`pullover analyze` shows the evidence; set `pushed_job:` for {} in pullover.yaml",
+            app.service
+        )));
+    }
+    Ok(target)
+}
+
+fn no_pushes_check(app: &App) -> Check {
+    Check::new(
+        CheckKind::DualRun,
+        &app.service,
+        Status::Fail,
+        format!(
+            "Prometheus has no push_time_seconds for job `{}`: the app does not push (any more), so nothing can be compared",
+            app.pushed_job
+        ),
+    )
+    .note(format!(
+        "if it pushes under another job name, set `pushed_job:` for {} in pullover.yaml",
+        app.service
+    ))
+}
+
+fn too_little_history_check(subject: String, wait: &Wait, window: Duration) -> Check {
+    Check::new(
+        CheckKind::DualRun,
+        subject,
+        Status::Inconclusive,
+        format!(
+            "inconclusive: {} has less history than the {} window, and rate() over a series younger than its window reads 14–22% off; wait {} and run again",
+            wait.side,
+            format_duration(window),
+            format_duration(round_up_seconds(wait.wait))
+        ),
+    )
+    .note("or compare over a shorter window with --window (at least 4 scrape intervals)")
+}
+
+/// What comparing one pushed group needs besides the group.
+struct GroupRun<'a> {
+    client: &'a PrometheusClient,
+    source: &'a PushSource,
+    gateway_interval: Option<Duration>,
+    settings: &'a VerifySettings,
+    progress: &'a Progress,
+}
+
+impl GroupRun<'_> {
+    /// One pushed group of `app` against its scrape target: the check, and the table when
+    /// the group could be compared.
+    async fn compare_group(
+        &self,
+        app: &App,
+        target: &Target,
+        pushed: PushedGroupRef,
+    ) -> Result<(Check, Option<DualRunTable>), LiveError> {
+        let (client, settings) = (self.client, self.settings);
+        let spec = DualRunSpec {
+            source: self.source.clone(),
+            pushed,
+            scraped: ScrapeTargetRef {
+                job: app.job.clone(),
+                instance: target.instance().unwrap_or_default().to_string(),
+            },
+            ignore_labels: Vec::new(),
+        };
+        let subject = pair_label(app, &spec.pushed, &spec.scraped.instance);
+        if let Err(error) = spec.validate() {
+            return Ok((
+                Check::new(CheckKind::DualRun, subject, Status::Fail, error.to_string()),
+                None,
+            ));
+        }
+        let app_interval = target.scrape_interval_duration();
+        if let Some(wait) = history_check(client, &spec, app_interval, self.gateway_interval, settings.window).await? {
+            return Ok((too_little_history_check(subject, &wait, settings.window), None));
+        }
+        (self.progress)(ProgressEvent::Start {
+            label: "comparing pushed and scraped series",
+            total: 0,
+        });
+        let scrape_interval = app_interval.unwrap_or(Duration::from_secs(15));
+        let compare_settings = CompareSettings {
+            window: settings.window,
+            tolerance: settings.tolerance,
+            max_push_age: settings.max_push_age,
+            concurrency: settings.concurrency,
+            sampling_offset: Some(settle::push_lag(client, scrape_interval, std::time::SystemTime::now()).await),
+        };
+        let report = compare_dual_run(client, &spec, &compare_settings).await;
+        (self.progress)(ProgressEvent::Finish);
+        let mut table = DualRunTable::new(app, &spec, report?, compare_settings.sampling_offset);
+        table.reset_at = reset_times(client, &spec, &table).await?;
+        let check = dual_run_check(&subject, &table);
+        if settings.window_series {
+            // `None` orders below `Some`: the longer of the known intervals.
+            let interval = app_interval.max(self.gateway_interval);
+            let window = Duration::from_secs_f64(table.window_seconds.max(0.0));
+            let series = fetch_window_series(
+                client,
+                &spec,
+                &table.metrics,
+                window,
+                table.evaluated_at,
+                interval,
+                settings.concurrency,
+            );
+            table.window_series = Some(series.await);
+        }
+        Ok((check, Some(table)))
+    }
 }
 
 /// When each differing counter that reset in the window last reset, on either side.

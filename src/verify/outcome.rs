@@ -81,11 +81,17 @@ pub(crate) fn keyed(data: &QueryData) -> Result<BTreeMap<String, Vec<f64>>, Stri
 
 fn count(outcome: &Outcome) -> usize {
     match outcome {
-        Outcome::Data(QueryData::Vector(s)) => s.len(),
-        Outcome::Data(QueryData::Matrix(s)) => s.len(),
-        Outcome::Data(_) => 1,
+        Outcome::Data(data) => series_count(data),
         Outcome::Values(v) => v.len(),
         Outcome::Failed(_) | Outcome::Skipped(_) => 0,
+    }
+}
+
+fn series_count(data: &QueryData) -> usize {
+    match data {
+        QueryData::Vector(s) => s.len(),
+        QueryData::Matrix(s) => s.len(),
+        _ => 1,
     }
 }
 
@@ -99,164 +105,184 @@ fn list(keys: &[&String]) -> String {
     }
 }
 
+/// A verdict's status, what it says, and the largest relative difference seen.
+type Judged = (Status, String, Option<f64>);
+
 /// Compares what the original (`old`) and the rewritten query (`new`) returned. For label
 /// values of a source label (`instance`, `job`…) only emptiness counts: the values differ by
 /// design.
 pub fn compare_outcomes(old: &Outcome, new: &Outcome, tolerance: Tolerance, values_label: Option<&str>) -> PairVerdict {
-    let verdict = |status: Status, detail: String, max: Option<f64>| PairVerdict {
-        status,
-        detail,
-        series_old: count(old),
-        series_new: count(new),
-        max_relative_difference: max,
-        shortened_range: None,
-    };
-    match (old, new) {
-        (_, Outcome::Skipped(why)) | (Outcome::Skipped(why), _) => {
-            verdict(Status::Warn, format!("not compared: {why}"), None)
-        }
-        (Outcome::Failed(old_error), Outcome::Failed(new_error)) => verdict(
+    let (status, detail, max_relative_difference) = match (old, new) {
+        (_, Outcome::Skipped(why)) | (Outcome::Skipped(why), _) => (Status::Warn, format!("not compared: {why}"), None),
+        (Outcome::Failed(old_error), Outcome::Failed(new_error)) => (
             Status::Warn,
             format!("the original fails too ({old_error}); the rewrite: {new_error}"),
             None,
         ),
-        (_, Outcome::Failed(error)) => verdict(Status::Fail, format!("the rewritten query fails: {error}"), None),
-        (Outcome::Failed(error), _) => verdict(
+        (_, Outcome::Failed(error)) => (Status::Fail, format!("the rewritten query fails: {error}"), None),
+        (Outcome::Failed(error), _) => (
             Status::Pass,
             format!("the original failed ({error}); the rewritten query works"),
             None,
         ),
         (Outcome::Values(old_values), Outcome::Values(new_values)) => {
-            let is_source = values_label.is_some_and(|label| SOURCE_LABELS.contains(&label));
-            match (old_values.is_empty(), new_values.is_empty()) {
-                (true, true) => verdict(Status::Warn, "no values on either side".into(), None),
-                (false, true) => verdict(
-                    Status::Fail,
-                    format!("no values where the original listed {}", old_values.len()),
-                    None,
-                ),
-                _ if is_source => verdict(
-                    Status::Pass,
-                    format!(
-                        "{} values (of a source label, so other values by design)",
-                        new_values.len()
-                    ),
-                    None,
-                ),
-                _ => {
-                    let new_set: BTreeSet<&String> = new_values.iter().collect();
-                    let missing: Vec<&String> = old_values.iter().filter(|v| !new_set.contains(v)).collect();
-                    if missing.is_empty() {
-                        verdict(Status::Pass, format!("the same {} values", old_values.len()), None)
-                    } else {
-                        verdict(Status::Fail, format!("values missing: {}", list(&missing)), None)
-                    }
-                }
-            }
+            compare_values(old_values, new_values, values_label)
         }
-        (Outcome::Data(old_data), Outcome::Data(new_data)) => {
-            let (old_keys, new_keys) = match (keyed(old_data), keyed(new_data)) {
-                (Ok(o), Ok(n)) => (o, n),
-                (Err(o), Err(n)) if o == n => return verdict(Status::Pass, "the same string".into(), None),
-                _ => {
-                    return verdict(
-                        Status::Fail,
-                        format!(
-                            "the original returned a {}, the rewrite a {}",
-                            old_data.result_type(),
-                            new_data.result_type()
-                        ),
-                        None,
-                    );
-                }
-            };
-            if old_keys.is_empty() && new_keys.is_empty() {
-                return verdict(
-                    Status::Warn,
-                    "no data on either side: the original returns nothing either, so nothing to compare (not evidence against the rewrite)".into(),
-                    None,
-                );
-            }
-            if new_keys.is_empty() {
-                return verdict(
-                    Status::Fail,
-                    format!("empty where the original returned {} series", count(old)),
-                    None,
-                );
-            }
-            if old_keys.is_empty() {
-                return verdict(
-                    Status::Pass,
-                    format!(
-                        "the original returned nothing; the rewrite returns {} series",
-                        count(new)
-                    ),
-                    None,
-                );
-            }
-            let missing: Vec<&String> = old_keys.keys().filter(|k| !new_keys.contains_key(*k)).collect();
-            let mut worst: Option<(f64, &String)> = None;
-            let mut differ = false;
-            let mut count_mismatch: Vec<&String> = Vec::new();
-            for (key, old_values) in &old_keys {
-                let Some(new_values) = new_keys.get(key) else { continue };
-                if old_values.len() != new_values.len() {
-                    count_mismatch.push(key);
-                }
-                for (a, b) in old_values.iter().zip(new_values) {
-                    let difference = relative_difference(*a, *b);
-                    differ |= !tolerance.accepts(*a, *b);
-                    if worst.is_none_or(|(d, _)| difference > d) {
-                        worst = Some((difference, key));
-                    }
-                }
-            }
-            let max = worst.map(|(d, _)| d);
-            let percent = |d: f64| format!("{:.1}%", d * 100.0);
-            if !missing.is_empty() {
-                verdict(
-                    Status::Fail,
-                    format!(
-                        "{} of {} series missing: {}",
-                        missing.len(),
-                        old_keys.len(),
-                        list(&missing)
-                    ),
-                    max,
-                )
-            } else if differ {
-                let (difference, key) = worst.map_or((0.0, String::new()), |(d, k)| (d, k.clone()));
-                verdict(
-                    Status::Fail,
-                    format!(
-                        "differs by {} at {key} (tolerance {})",
-                        percent(difference),
-                        percent(tolerance.relative)
-                    ),
-                    max,
-                )
-            } else if !count_mismatch.is_empty() {
-                verdict(
-                    Status::Fail,
-                    format!("a different number of series for {}", list(&count_mismatch)),
-                    max,
-                )
-            } else {
-                verdict(
-                    Status::Pass,
-                    format!(
-                        "{} series agree (max difference {})",
-                        old_keys.len(),
-                        percent(max.unwrap_or(0.0))
-                    ),
-                    max,
-                )
-            }
-        }
-        _ => verdict(
+        (Outcome::Data(old_data), Outcome::Data(new_data)) => compare_data(old_data, new_data, tolerance),
+        _ => (
             Status::Fail,
             "the original and the rewrite return different kinds of result".into(),
             None,
         ),
+    };
+    PairVerdict {
+        status,
+        detail,
+        series_old: count(old),
+        series_new: count(new),
+        max_relative_difference,
+        shortened_range: None,
+    }
+}
+
+/// Label values (a `label_values()` variable), side by side.
+fn compare_values(old_values: &[String], new_values: &[String], values_label: Option<&str>) -> Judged {
+    let is_source = values_label.is_some_and(|label| SOURCE_LABELS.contains(&label));
+    match (old_values.is_empty(), new_values.is_empty()) {
+        (true, true) => (Status::Warn, "no values on either side".into(), None),
+        (false, true) => (
+            Status::Fail,
+            format!("no values where the original listed {}", old_values.len()),
+            None,
+        ),
+        _ if is_source => (
+            Status::Pass,
+            format!(
+                "{} values (of a source label, so other values by design)",
+                new_values.len()
+            ),
+            None,
+        ),
+        _ => {
+            let new_set: BTreeSet<&String> = new_values.iter().collect();
+            let missing: Vec<&String> = old_values.iter().filter(|v| !new_set.contains(v)).collect();
+            if missing.is_empty() {
+                (Status::Pass, format!("the same {} values", old_values.len()), None)
+            } else {
+                (Status::Fail, format!("values missing: {}", list(&missing)), None)
+            }
+        }
+    }
+}
+
+/// Query results, keyed by their labels except the source labels: emptiness first, then
+/// series by series.
+fn compare_data(old_data: &QueryData, new_data: &QueryData, tolerance: Tolerance) -> Judged {
+    let (old_keys, new_keys) = match (keyed(old_data), keyed(new_data)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(o), Err(n)) if o == n => return (Status::Pass, "the same string".into(), None),
+        _ => {
+            return (
+                Status::Fail,
+                format!(
+                    "the original returned a {}, the rewrite a {}",
+                    old_data.result_type(),
+                    new_data.result_type()
+                ),
+                None,
+            );
+        }
+    };
+    if old_keys.is_empty() && new_keys.is_empty() {
+        return (
+            Status::Warn,
+            "no data on either side: the original returns nothing either, so nothing to compare (not evidence against the rewrite)".into(),
+            None,
+        );
+    }
+    if new_keys.is_empty() {
+        return (
+            Status::Fail,
+            format!("empty where the original returned {} series", series_count(old_data)),
+            None,
+        );
+    }
+    if old_keys.is_empty() {
+        return (
+            Status::Pass,
+            format!(
+                "the original returned nothing; the rewrite returns {} series",
+                series_count(new_data)
+            ),
+            None,
+        );
+    }
+    compare_series(&old_keys, &new_keys, tolerance)
+}
+
+/// Both sides returned series: every original series must have its twin, within the
+/// tolerance and as many values.
+fn compare_series(
+    old_keys: &BTreeMap<String, Vec<f64>>,
+    new_keys: &BTreeMap<String, Vec<f64>>,
+    tolerance: Tolerance,
+) -> Judged {
+    let missing: Vec<&String> = old_keys.keys().filter(|k| !new_keys.contains_key(*k)).collect();
+    let mut worst: Option<(f64, &String)> = None;
+    let mut differ = false;
+    let mut count_mismatch: Vec<&String> = Vec::new();
+    for (key, old_values) in old_keys {
+        let Some(new_values) = new_keys.get(key) else { continue };
+        if old_values.len() != new_values.len() {
+            count_mismatch.push(key);
+        }
+        for (a, b) in old_values.iter().zip(new_values) {
+            let difference = relative_difference(*a, *b);
+            differ |= !tolerance.accepts(*a, *b);
+            if worst.is_none_or(|(d, _)| difference > d) {
+                worst = Some((difference, key));
+            }
+        }
+    }
+    let max = worst.map(|(d, _)| d);
+    let percent = |d: f64| format!("{:.1}%", d * 100.0);
+    if !missing.is_empty() {
+        (
+            Status::Fail,
+            format!(
+                "{} of {} series missing: {}",
+                missing.len(),
+                old_keys.len(),
+                list(&missing)
+            ),
+            max,
+        )
+    } else if differ {
+        let (difference, key) = worst.map_or((0.0, String::new()), |(d, k)| (d, k.clone()));
+        (
+            Status::Fail,
+            format!(
+                "differs by {} at {key} (tolerance {})",
+                percent(difference),
+                percent(tolerance.relative)
+            ),
+            max,
+        )
+    } else if !count_mismatch.is_empty() {
+        (
+            Status::Fail,
+            format!("a different number of series for {}", list(&count_mismatch)),
+            max,
+        )
+    } else {
+        (
+            Status::Pass,
+            format!(
+                "{} series agree (max difference {})",
+                old_keys.len(),
+                percent(max.unwrap_or(0.0))
+            ),
+            max,
+        )
     }
 }

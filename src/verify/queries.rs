@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::check::{Check, CheckKind, Progress, Status, VerifySettings, format_duration, unix_seconds};
-use super::compare::reads_only_runtime_gauges;
+use super::compare::{Tolerance, reads_only_runtime_gauges};
 use super::history::History;
 use super::outcome::{Outcome, PairVerdict, compare_outcomes};
 use super::pairs::{PairKind, QueryPair, QuerySource};
@@ -60,31 +60,9 @@ pub async fn compare_query_sources(
     };
     let mut stats = RunStats::default();
     let mut notes = Vec::new();
-    struct Prepared {
-        file: String,
-        pair: QueryPair,
-        old: fill::Filled,
-        new: fill::Filled,
-        job: Result<Option<(Job, Job)>, String>,
-        label: Option<String>,
-    }
     let mut prepared = Vec::new();
     for source in sources {
-        let uses_variables = source
-            .pairs
-            .iter()
-            .any(|p| !fill::variable_refs(&p.old).is_empty() || !fill::variable_refs(&p.new).is_empty());
-        let (old_vars, new_vars) = if uses_variables {
-            let (old_vars, old_stats) =
-                resolve_variables(client, &source.old_variables, context, &options, progress).await?;
-            let (new_vars, new_stats) =
-                resolve_variables(client, &source.new_variables, context, &options, progress).await?;
-            stats.add(old_stats);
-            stats.add(new_stats);
-            (old_vars, new_vars)
-        } else {
-            (Resolved::default(), Resolved::default())
-        };
+        let (old_vars, new_vars) = source_variables(client, source, context, &options, progress, &mut stats).await?;
         for note in old_vars.notes.iter().chain(&new_vars.notes) {
             let note = format!("{}: {note}", source.file);
             if !notes.contains(&note) {
@@ -92,34 +70,7 @@ pub async fn compare_query_sources(
             }
         }
         for pair in &source.pairs {
-            let old = fill_query(&pair.old, &old_vars, context);
-            let new = fill_query(&pair.new, &new_vars, context);
-            let (job, label) = match pair.kind {
-                PairKind::Variable => {
-                    let label = match fill::template_function(&new.text) {
-                        Some(Ok(TemplateFunction::LabelValues { label, .. })) => Some(label),
-                        _ => None,
-                    };
-                    let job = match (variable_job(&old.text), variable_job(&new.text)) {
-                        (Ok(Some(o)), Ok(Some(n))) => Ok(Some((o, n))),
-                        (Ok(None), _) | (_, Ok(None)) => Ok(None),
-                        (Err(e), _) | (_, Err(e)) => Err(e),
-                    };
-                    (job, label)
-                }
-                _ => (
-                    Ok(Some((Job::Instant(old.text.clone()), Job::Instant(new.text.clone())))),
-                    None,
-                ),
-            };
-            prepared.push(Prepared {
-                file: source.file.clone(),
-                pair: pair.clone(),
-                old,
-                new,
-                job,
-                label,
-            });
+            prepared.push(Prepared::new(&source.file, pair, &old_vars, &new_vars, context));
         }
     }
     let jobs: Vec<Job> = prepared
@@ -130,18 +81,6 @@ pub async fn compare_query_sources(
     let (results, run) = run_jobs(client, jobs, &options, "running old and new queries", progress).await;
     stats.add(run);
     let mut results = results.into_iter();
-    let outcome = |output: Option<Result<JobOutput, LiveError>>| -> Result<Outcome, LiveError> {
-        match output {
-            Some(Ok(JobOutput::Query(result))) => Ok(Outcome::Data(result.data)),
-            Some(Ok(JobOutput::Values(values))) => Ok(Outcome::Values(values)),
-            Some(Err(error)) if is_query_error(&error) => Ok(Outcome::Failed(match &error {
-                LiveError::Api { error, .. } => error.clone(),
-                other => other.to_string(),
-            })),
-            Some(Err(error)) => Err(error),
-            None => Ok(Outcome::Skipped("no result".into())),
-        }
-    };
     let mut pairs = Vec::new();
     for p in prepared {
         let (old_outcome, new_outcome) = match &p.job {
@@ -155,12 +94,88 @@ pub async fn compare_query_sources(
                 (failed.clone(), failed)
             }
         };
-        let mut verdict = compare_outcomes(&old_outcome, &new_outcome, settings.tolerance, p.label.as_deref());
-        if differs_only_in_value(&verdict) && reads_only_runtime_gauges(&p.new.text) {
+        pairs.push(p.judge(&old_outcome, &new_outcome, settings.tolerance));
+    }
+    Ok((pairs, notes, stats))
+}
+
+/// The variables of one source before and after the phase, resolved only when a query of
+/// its pairs uses one.
+async fn source_variables(
+    client: &PrometheusClient,
+    source: &QuerySource,
+    context: &FillContext,
+    options: &RunOptions,
+    progress: &Progress,
+    stats: &mut RunStats,
+) -> Result<(Resolved, Resolved), LiveError> {
+    let uses_variables = source
+        .pairs
+        .iter()
+        .any(|p| !fill::variable_refs(&p.old).is_empty() || !fill::variable_refs(&p.new).is_empty());
+    if !uses_variables {
+        return Ok((Resolved::default(), Resolved::default()));
+    }
+    let (old_vars, old_stats) = resolve_variables(client, &source.old_variables, context, options, progress).await?;
+    let (new_vars, new_stats) = resolve_variables(client, &source.new_variables, context, options, progress).await?;
+    stats.add(old_stats);
+    stats.add(new_stats);
+    Ok((old_vars, new_vars))
+}
+
+/// One pair with its variables filled and the jobs that run both sides.
+struct Prepared {
+    file: String,
+    pair: QueryPair,
+    old: fill::Filled,
+    new: fill::Filled,
+    /// `None` when there is nothing to run (`label_names()`, `metrics()`); `Err` when a
+    /// variable query cannot be read.
+    job: Result<Option<(Job, Job)>, String>,
+    /// The label a `label_values()` variable lists.
+    label: Option<String>,
+}
+
+impl Prepared {
+    fn new(file: &str, pair: &QueryPair, old_vars: &Resolved, new_vars: &Resolved, context: &FillContext) -> Prepared {
+        let old = fill_query(&pair.old, old_vars, context);
+        let new = fill_query(&pair.new, new_vars, context);
+        let (job, label) = match pair.kind {
+            PairKind::Variable => {
+                let label = match fill::template_function(&new.text) {
+                    Some(Ok(TemplateFunction::LabelValues { label, .. })) => Some(label),
+                    _ => None,
+                };
+                let job = match (variable_job(&old.text), variable_job(&new.text)) {
+                    (Ok(Some(o)), Ok(Some(n))) => Ok(Some((o, n))),
+                    (Ok(None), _) | (_, Ok(None)) => Ok(None),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                (job, label)
+            }
+            _ => (
+                Ok(Some((Job::Instant(old.text.clone()), Job::Instant(new.text.clone())))),
+                None,
+            ),
+        };
+        Prepared {
+            file: file.to_string(),
+            pair: pair.clone(),
+            old,
+            new,
+            job,
+            label,
+        }
+    }
+
+    /// The verdict on what both sides returned, for the report.
+    fn judge(self, old_outcome: &Outcome, new_outcome: &Outcome, tolerance: Tolerance) -> PairResult {
+        let mut verdict = compare_outcomes(old_outcome, new_outcome, tolerance, self.label.as_deref());
+        if differs_only_in_value(&verdict) && reads_only_runtime_gauges(&self.new.text) {
             verdict = by_presence(verdict);
         }
-        let mut unresolved: Vec<String> = p.old.unresolved.clone();
-        for name in &p.new.unresolved {
+        let mut unresolved: Vec<String> = self.old.unresolved.clone();
+        for name in &self.new.unresolved {
             if !unresolved.contains(name) {
                 unresolved.push(name.clone());
             }
@@ -170,18 +185,31 @@ pub async fn compare_query_sources(
                 .detail
                 .push_str(&format!(" (no value for ${})", unresolved.join(", $")));
         }
-        pairs.push(PairResult {
-            file: p.file,
-            location: p.pair.location.clone(),
-            owner: p.pair.owner.clone(),
-            kind: p.pair.kind,
-            old_query: p.old.text,
-            new_query: p.new.text,
+        PairResult {
+            file: self.file,
+            location: self.pair.location,
+            owner: self.pair.owner,
+            kind: self.pair.kind,
+            old_query: self.old.text,
+            new_query: self.new.text,
             unresolved_variables: unresolved,
             verdict,
-        });
+        }
     }
-    Ok((pairs, notes, stats))
+}
+
+/// What one side's job returned, as the verdict reads it.
+fn outcome(output: Option<Result<JobOutput, LiveError>>) -> Result<Outcome, LiveError> {
+    match output {
+        Some(Ok(JobOutput::Query(result))) => Ok(Outcome::Data(result.data)),
+        Some(Ok(JobOutput::Values(values))) => Ok(Outcome::Values(values)),
+        Some(Err(error)) if is_query_error(&error) => Ok(Outcome::Failed(match &error {
+            LiveError::Api { error, .. } => error.clone(),
+            other => other.to_string(),
+        })),
+        Some(Err(error)) => Err(error),
+        None => Ok(Outcome::Skipped("no result".into())),
+    }
 }
 
 /// Both sides returned the same series, and only their values differ.

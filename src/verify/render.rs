@@ -57,11 +57,11 @@ pub struct MetricRow {
 
 impl MetricRow {
     pub fn of(metric: &MetricComparison) -> MetricRow {
-        let (compared_by, resets) = match metric.compared_by {
-            ComparedBy::Rate => ("rate", format!("{}/{}", metric.resets_old, metric.resets_new)),
-            ComparedBy::Value => ("value", "-".to_string()),
-            ComparedBy::Presence => ("presence", "-".to_string()),
+        let resets = match metric.compared_by {
+            ComparedBy::Rate => format!("{}/{}", metric.resets_old, metric.resets_new),
+            ComparedBy::Value | ComparedBy::Presence => "-".to_string(),
         };
+        let compared_by = metric.compared_by.as_str();
         MetricRow {
             metric: metric.metric.clone(),
             series_old: metric.series_old,
@@ -240,24 +240,12 @@ pub(crate) mod tests {
     use super::*;
     use crate::phase::PhaseId;
     use crate::verify::compare::Verdict;
+    use crate::verify::compare::tests::metric;
+    use crate::verify::dual::tests::table;
     use crate::verify::runner::RunStats;
 
     /// A failed dual-run report, for the renderers' tests.
     pub(crate) fn report() -> VerifyReport {
-        let metric = |name: &str, by, diff: Option<f64>, verdict| MetricComparison {
-            metric: name.into(),
-            compared_by: by,
-            series_old: 1,
-            series_new: 1,
-            missing_on_new: vec![],
-            only_on_new: vec![],
-            max_relative_difference: diff,
-            worst_series: None,
-            resets_old: 0,
-            resets_new: 0,
-            verdict,
-            series: vec![],
-        };
         VerifyReport {
             stage: Stage::After(PhaseId::DualRun),
             prometheus_url: Some("http://127.0.0.1:9090/".into()),
@@ -276,25 +264,13 @@ pub(crate) mod tests {
                 ),
             ],
             exposition: vec![],
-            dual_run: vec![DualRunTable {
-                app: "metrics-api".into(),
-                pushed_instance: Some("app-1".into()),
-                scraped_instance: "127.0.0.1:8080".into(),
-                pushed_selector: r#"{job="metrics-api", instance="app-1"}"#.into(),
-                scraped_selector: r#"{job="metrics-api", instance="127.0.0.1:8080"}"#.into(),
-                window_seconds: 300.0,
-                relative_tolerance: 0.05,
-                evaluated_at: 0.0,
-                push_age_seconds: Some(1.0),
-                max_push_age_seconds: 120.0,
-                sampling_offset_seconds: None,
-                metrics: vec![
+            dual_run: vec![table(
+                vec![
                     metric("http_requests_total", ComparedBy::Rate, Some(0.5), Verdict::Differs),
                     metric("queue_depth", ComparedBy::Value, Some(0.0), Verdict::Match),
                 ],
-                reset_at: Default::default(),
-                window_series: None,
-            }],
+                Some(1.0),
+            )],
             queries: vec![],
             load: None,
             stats: RunStats::default(),

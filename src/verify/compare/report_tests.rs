@@ -1,19 +1,10 @@
 use super::*;
 
-fn row(metric: &str, by: ComparedBy, old: usize, new: usize, diff: Option<f64>, verdict: Verdict) -> MetricComparison {
+fn row(name: &str, by: ComparedBy, old: usize, new: usize, diff: Option<f64>, verdict: Verdict) -> MetricComparison {
     MetricComparison {
-        metric: metric.into(),
-        compared_by: by,
         series_old: old,
         series_new: new,
-        missing_on_new: vec![],
-        only_on_new: vec![],
-        max_relative_difference: diff,
-        worst_series: None,
-        resets_old: 0,
-        resets_new: 0,
-        verdict,
-        series: vec![],
+        ..super::tests::metric(name, by, diff, verdict)
     }
 }
 
