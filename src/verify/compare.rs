@@ -605,17 +605,22 @@ impl DualRunReport {
     }
 }
 
+/// How wide the metric column of a table of `metrics` is: the longest name, at least the
+/// heading's.
+pub fn metric_column_width(metrics: &[MetricComparison]) -> usize {
+    metrics
+        .iter()
+        .map(|m| m.metric.len())
+        .max()
+        .unwrap_or(0)
+        .max("metric".len())
+}
+
 impl fmt::Display for DualRunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "old: {}", self.pushed_selector)?;
         writeln!(f, "new: {}", self.scraped_selector)?;
-        let width = self
-            .metrics
-            .iter()
-            .map(|m| m.metric.len())
-            .max()
-            .unwrap_or(0)
-            .max("metric".len());
+        let width = metric_column_width(&self.metrics);
         writeln!(
             f,
             "{:<width$}  {:>3}  {:>3}  {:>9}  by     verdict",

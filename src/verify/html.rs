@@ -15,12 +15,12 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use super::check::{Check, Status, format_duration, rfc3339};
+use super::compare::{ComparedBy, Verdict, relative_difference};
 use super::dual::DualRunTable;
 use super::render::{MetricRow, summary, table_heading};
 use super::run::VerifyReport;
 use super::window::{MetricWindow, Points, WindowSeries};
 use crate::changeset::redact::mask_line;
-use crate::verify::compare::{ComparedBy, Verdict, relative_difference};
 
 /// The report's file name inside `--report DIR`.
 pub const REPORT_FILE_NAME: &str = "pullover-dual-run-report.html";

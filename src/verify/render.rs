@@ -6,10 +6,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::check::{Check, CheckKind, Stage, Status, format_duration};
+use super::compare::{ComparedBy, MetricComparison, metric_column_width};
 use super::dual::DualRunTable;
 use super::queries::PairResult;
 use super::run::VerifyReport;
-use crate::verify::compare::{ComparedBy, MetricComparison};
 
 fn paint(text: &str, status: Status, color: bool) -> String {
     if !color {
@@ -97,13 +97,7 @@ pub fn dual_run_table(table: &DualRunTable) -> String {
         "  old: {}\n  new: {}\n",
         table.pushed_selector, table.scraped_selector
     ));
-    let width = table
-        .metrics
-        .iter()
-        .map(|m| m.metric.len())
-        .max()
-        .unwrap_or(0)
-        .max("metric".len());
+    let width = metric_column_width(&table.metrics);
     out.push_str(&format!(
         "  {:<width$}  {:>3}  {:>3}  {:>8}  {:<5}  {:>6}  verdict\n",
         "metric", "old", "new", "max diff", "by", "resets"

@@ -22,12 +22,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use super::check::{Status, format_duration, rfc3339, unix_seconds};
+use super::compare::Tolerance;
 use super::outcome::{PairVerdict, ShortenedRange, keyed};
 use crate::duration::parse_prometheus_duration;
 use crate::live::error::LiveError;
 use crate::live::model::{QueryData, RangeSeries};
 use crate::live::prometheus::PrometheusClient;
-use crate::verify::compare::Tolerance;
 
 /// How many earlier evaluation times the lag is sampled at (besides the first).
 pub const LAG_STEPS: u32 = 4;

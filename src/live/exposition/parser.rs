@@ -148,6 +148,11 @@ impl Parser<'_> {
         self.issue_at_line(cursor.line_number, cursor.column(), cursor.span(len), severity, message);
     }
 
+    /// An error over `len` characters at the cursor.
+    fn error(&mut self, cursor: &Cursor<'_>, len: usize, message: String) {
+        self.issue(cursor, len, Severity::Error, message);
+    }
+
     fn issue_at_line(&mut self, line: usize, column: usize, span: Range<usize>, severity: Severity, message: String) {
         if self.issues.len() >= MAX_ISSUES {
             self.dropped_issues += 1;
@@ -196,22 +201,16 @@ impl Parser<'_> {
         }
         if cursor.skip_blanks() == 0 && cursor.peek().is_none() {
             cursor.pos = keyword_start;
-            self.issue(
-                cursor,
-                keyword.len(),
-                Severity::Error,
-                format!("# {keyword} needs a metric name"),
-            );
+            self.error(cursor, keyword.len(), format!("# {keyword} needs a metric name"));
             return;
         }
         let name_at = cursor.pos;
         let Some(name) = cursor.name(true) else {
             let token = cursor.token();
             cursor.pos = name_at;
-            self.issue(
+            self.error(
                 cursor,
                 token.len(),
-                Severity::Error,
                 format!("# {keyword}: {token:?} is not a valid metric name"),
             );
             return;
@@ -223,10 +222,9 @@ impl Parser<'_> {
             } else {
                 let token = cursor.token();
                 cursor.pos = name_at;
-                self.issue(
+                self.error(
                     cursor,
                     name.len() + token.len(),
-                    Severity::Error,
                     format!("# HELP: {:?} is not a valid metric name", format!("{name}{token}")),
                 );
                 return;
@@ -252,19 +250,14 @@ impl Parser<'_> {
                              summary or untyped)"
                         )
                     };
-                    self.issue(cursor, kind_text.len(), Severity::Error, message);
+                    self.error(cursor, kind_text.len(), message);
                     return;
                 }
             };
             cursor.skip_blanks();
             if cursor.peek().is_some() {
                 let extra = cursor.rest().len();
-                self.issue(
-                    cursor,
-                    extra,
-                    Severity::Error,
-                    "unexpected text after the metric type".into(),
-                );
+                self.error(cursor, extra, "unexpected text after the metric type".into());
                 return;
             }
             self.type_line(cursor, name_at, &name, kind);
@@ -278,10 +271,9 @@ impl Parser<'_> {
         if self.current_family.as_deref() != Some(name) {
             if let Some(ended) = self.closed_families.get(name).copied() {
                 cursor.pos = name_at;
-                self.issue(
+                self.error(
                     cursor,
                     name.len(),
-                    Severity::Error,
                     format!(
                         "metadata for {name} after its group ended at line {ended}: all lines \
                          of a metric family must be together"
@@ -296,10 +288,9 @@ impl Parser<'_> {
     fn help_line(&mut self, cursor: &mut Cursor<'_>, name_at: usize, name: &str, help: String) {
         if let Some(first) = self.help_lines.get(name).copied() {
             cursor.pos = name_at;
-            self.issue(
+            self.error(
                 cursor,
                 name.len(),
-                Severity::Error,
                 format!("second # HELP line for {name} (first at line {first})"),
             );
             return;
@@ -315,10 +306,9 @@ impl Parser<'_> {
     fn type_line(&mut self, cursor: &mut Cursor<'_>, name_at: usize, name: &str, kind: MetricKind) {
         if let Some(first) = self.type_lines.get(name).copied() {
             cursor.pos = name_at;
-            self.issue(
+            self.error(
                 cursor,
                 name.len(),
-                Severity::Error,
                 format!("second # TYPE line for {name} (first at line {first})"),
             );
             return;
@@ -330,10 +320,9 @@ impl Parser<'_> {
             .is_some_and(|family| family.samples > 0);
         if has_samples {
             cursor.pos = name_at;
-            self.issue(
+            self.error(
                 cursor,
                 name.len(),
-                Severity::Error,
                 format!("# TYPE line for {name} comes after its samples"),
             );
             return;
@@ -352,12 +341,7 @@ impl Parser<'_> {
         let Some(name) = cursor.name(true) else {
             let token = cursor.token();
             cursor.pos = name_at;
-            self.issue(
-                cursor,
-                token.len(),
-                Severity::Error,
-                format!("expected a metric name, found {token:?}"),
-            );
+            self.error(cursor, token.len(), format!("expected a metric name, found {token:?}"));
             return;
         };
         let mut had_blank = cursor.skip_blanks() > 0;
@@ -374,26 +358,24 @@ impl Parser<'_> {
         let value_at = cursor.pos;
         let value_text = cursor.token();
         if value_text.is_empty() {
-            self.issue(cursor, 1, Severity::Error, format!("{name}: missing value"));
+            self.error(cursor, 1, format!("{name}: missing value"));
             return;
         }
         if !had_blank {
             // `foo1` would have been read as the name; this is e.g. `foo"x" 1`.
             cursor.pos = value_at;
-            self.issue(
+            self.error(
                 cursor,
                 value_text.len(),
-                Severity::Error,
                 format!("unexpected {value_text:?} after the metric name {name}"),
             );
             return;
         }
         let Some(value) = parse_sample_value(value_text) else {
             cursor.pos = value_at;
-            self.issue(
+            self.error(
                 cursor,
                 value_text.len(),
-                Severity::Error,
                 format!("{value_text:?} is not a valid sample value (a float, NaN, +Inf or -Inf)"),
             );
             return;
@@ -407,10 +389,9 @@ impl Parser<'_> {
                 Ok(ms) => timestamp_ms = Some(ms),
                 Err(_) => {
                     cursor.pos = timestamp_at;
-                    self.issue(
+                    self.error(
                         cursor,
                         timestamp_text.len(),
-                        Severity::Error,
                         format!("{timestamp_text:?} is not a valid timestamp (integer milliseconds)"),
                     );
                     return;
@@ -419,12 +400,7 @@ impl Parser<'_> {
             cursor.skip_blanks();
             if cursor.peek().is_some() {
                 let extra = cursor.rest().len();
-                self.issue(
-                    cursor,
-                    extra,
-                    Severity::Error,
-                    "unexpected text after the timestamp".into(),
-                );
+                self.error(cursor, extra, "unexpected text after the timestamp".into());
                 return;
             }
         }
@@ -442,30 +418,19 @@ impl Parser<'_> {
             let name_at = cursor.pos;
             let Some(label) = cursor.name(false) else {
                 let found = cursor.peek().map_or("end of line".to_string(), |c| format!("{c:?}"));
-                self.issue(
-                    cursor,
-                    1,
-                    Severity::Error,
-                    format!("expected a label name or '}}', found {found}"),
-                );
+                self.error(cursor, 1, format!("expected a label name or '}}', found {found}"));
                 return None;
             };
             cursor.skip_blanks();
             if !cursor.eat('=') {
-                self.issue(
-                    cursor,
-                    1,
-                    Severity::Error,
-                    format!("expected '=' after label name {label}"),
-                );
+                self.error(cursor, 1, format!("expected '=' after label name {label}"));
                 return None;
             }
             cursor.skip_blanks();
             if !cursor.eat('"') {
-                self.issue(
+                self.error(
                     cursor,
                     1,
-                    Severity::Error,
                     format!("the value of label {label} must be in double quotes"),
                 );
                 return None;
@@ -473,12 +438,7 @@ impl Parser<'_> {
             let value = self.label_value(cursor, label)?;
             if labels.iter().any(|(existing, _)| existing == label) {
                 cursor.pos = name_at;
-                self.issue(
-                    cursor,
-                    label.len(),
-                    Severity::Error,
-                    format!("label {label} appears twice"),
-                );
+                self.error(cursor, label.len(), format!("label {label} appears twice"));
                 return None;
             }
             if label.starts_with("__") {
@@ -501,10 +461,9 @@ impl Parser<'_> {
                 return Some(labels);
             }
             let found = cursor.peek().map_or("end of line".to_string(), |c| format!("{c:?}"));
-            self.issue(
+            self.error(
                 cursor,
                 1,
-                Severity::Error,
                 format!("expected ',' or '}}' after the value of label {label}, found {found}"),
             );
             return None;
@@ -528,10 +487,9 @@ impl Parser<'_> {
                     Some((_, 'n')) => value.push('\n'),
                     Some((_, other)) => {
                         cursor.pos = start + offset;
-                        self.issue(
+                        self.error(
                             cursor,
                             1 + other.len_utf8(),
-                            Severity::Error,
                             format!(
                                 "invalid escape \\{other} in the value of label {label} (only \
                                  \\\\, \\\" and \\n)"
@@ -545,12 +503,7 @@ impl Parser<'_> {
             }
         }
         cursor.pos = start.saturating_sub(1);
-        self.issue(
-            cursor,
-            1,
-            Severity::Error,
-            format!("the value of label {label} has no closing quote"),
-        );
+        self.error(cursor, 1, format!("the value of label {label} has no closing quote"));
         None
     }
 
@@ -568,10 +521,9 @@ impl Parser<'_> {
             if let Some(ended) = self.closed_families.get(&family_name).copied() {
                 cursor.pos = 0;
                 cursor.skip_blanks();
-                self.issue(
+                self.error(
                     cursor,
                     name.len(),
-                    Severity::Error,
                     format!(
                         "sample of {family_name} after its group ended at line {ended}: all \
                          lines of a metric family must be together"
@@ -589,12 +541,7 @@ impl Parser<'_> {
         {
             cursor.pos = 0;
             cursor.skip_blanks();
-            self.issue(
-                cursor,
-                name.len(),
-                Severity::Error,
-                format!("histogram bucket {name} has no le label"),
-            );
+            self.error(cursor, name.len(), format!("histogram bucket {name} has no le label"));
         }
         let sample = ExpositionSample {
             name: name.to_string(),
