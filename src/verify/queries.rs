@@ -4,10 +4,9 @@
 //! compared series by series. A rewritten query that comes back empty where the original had
 //! data fails.
 //!
-//! The pairs come from the journal: the `dashboards` phase's before and after snapshots of
-//! each file, scanned with [`crate::dashboard::scan`] and paired by JSON pointer (rule files:
-//! `groups[].rules[].expr` by position). So this works for whatever the phase rewrote, without
-//! knowing how it decided.
+//! The pairs come from the journal's snapshots of each file before and after the phase
+//! ([`super::pairs`]); the variables are filled by [`super::variables`] and each pair judged
+//! by [`super::outcome`].
 
 use std::time::{Duration, SystemTime};
 
