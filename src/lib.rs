@@ -6,6 +6,8 @@
 //! - `edit/` makes format-preserving edits (spans in, bytes out);
 //! - `changeset/` renders plans as diffs, patches and JSON;
 //! - `state/` journals, snapshots, locks and writes crash-safely (all writing I/O);
+//! - `live/` talks HTTP to Prometheus, Pushgateway and an app's /metrics (and reads the
+//!   exposition format); `verify/` holds the live checks built on those clients;
 //! - `commands/` wires them into the CLI defined in `cli`.
 
 pub mod changeset;
@@ -23,3 +25,4 @@ pub mod phase;
 pub mod promql;
 pub mod stack;
 pub mod state;
+pub mod verify;

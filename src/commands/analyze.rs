@@ -25,8 +25,8 @@ const SKIPPED_DIRS: [&str; 6] = [".pullover", ".git", "node_modules", "target", 
 
 pub fn run(ctx: &Context) -> Result<Outcome> {
     let mut stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
-    super::live::observe_pushes(ctx, &mut stack)?;
-    super::live::observe_prometheus_version(ctx, &mut stack)?;
+    super::live_servers::observe_pushes(ctx, &mut stack)?;
+    super::live_servers::observe_prometheus_version(ctx, &mut stack)?;
     let report = analyze(&stack, &ctx.global.stack);
     if ctx.json() {
         ctx.print_json(&report)?;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{Check, CheckKind, Status, format_duration};
+use super::check::{Check, CheckKind, Status, format_duration};
 use crate::live::error::LiveError;
 
 /// How big the burst is.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use yaml_serde::Value;
 
-use super::{Progress, ProgressEvent};
+use super::check::{Progress, ProgressEvent};
 use crate::duration::parse_prometheus_duration;
 use crate::live::error::LiveError;
 use crate::live::model::{TargetHealth, Targets};
@@ -74,31 +74,18 @@ impl ConfigView {
             .as_deref()
             .and_then(parse_prometheus_duration)
             .unwrap_or(Duration::from_secs(60));
-        let values = stack
-            .prometheus
-            .doc
-            .value()
-            .get("scrape_configs")
-            .and_then(Value::as_sequence)
-            .cloned()
-            .unwrap_or_default();
         let jobs = stack
             .prometheus
             .jobs
             .iter()
-            .map(|job| {
-                let interval = values
-                    .iter()
-                    .find(|v| v.get("job_name").and_then(Value::as_str) == Some(job.name.as_str()))
-                    .and_then(|v| v.get("scrape_interval"))
-                    .and_then(Value::as_str)
+            .map(|job| JobView {
+                name: job.name.clone(),
+                interval: job
+                    .scrape_interval
+                    .as_deref()
                     .and_then(parse_prometheus_duration)
-                    .unwrap_or(global);
-                JobView {
-                    name: job.name.clone(),
-                    interval,
-                    static_targets: job.targets.len(),
-                }
+                    .unwrap_or(global),
+                static_targets: job.targets.len(),
             })
             .collect();
         let rule_groups = stack
@@ -395,6 +382,16 @@ mod tests {
                 "rule group `pullover-dual-run` is still loaded"
             ]
         );
+    }
+
+    #[test]
+    fn each_job_scrapes_at_its_own_interval_else_the_global_one() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/fast-gateway");
+        let stack = Stack::load(&root, &crate::stack::settings::Overrides::default()).unwrap();
+        let view = ConfigView::of(&stack);
+        let interval = |name: &str| view.jobs.iter().find(|j| j.name == name).map(|j| j.interval);
+        assert_eq!(interval("pushgateway"), Some(Duration::from_secs(5)));
+        assert_eq!(interval("prometheus"), Some(Duration::from_secs(60)));
     }
 
     #[test]

@@ -1,7 +1,11 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::*;
-use crate::live::model::{InstantSeries, SamplePoint};
+use crate::live::model::{InstantSeries, QueryData, SamplePoint};
+use crate::verify::compare::Tolerance;
+use crate::verify::outcome::ShortenedRange;
+use crate::verify::pairs::pair_file;
+use crate::verify::variables::{VariableKind, apply_variable_regex, dashboard_variables, split_custom};
 
 /// A classic dashboard as the seed stack writes them, before the `dashboards` phase.
 const BEFORE: &str = r#"{
@@ -300,9 +304,9 @@ fn label_values_must_keep_their_values_except_for_source_labels() {
     assert_eq!(gone.status, Status::Fail);
 }
 
-#[test]
-fn a_file_check_lists_the_failing_pairs() {
-    let pair = |owner: &str, status: Status, detail: &str| PairResult {
+/// A compared panel query of `d.json` with its verdict.
+fn panel_pair(owner: &str, status: Status, detail: &str, series_new: usize) -> PairResult {
+    PairResult {
         file: "d.json".into(),
         location: "/panels/0/targets/0/expr".into(),
         owner: owner.into(),
@@ -314,11 +318,16 @@ fn a_file_check_lists_the_failing_pairs() {
             status,
             detail: detail.into(),
             series_old: 1,
-            series_new: 0,
+            series_new,
             max_relative_difference: None,
             shortened_range: None,
         },
-    };
+    }
+}
+
+#[test]
+fn a_file_check_lists_the_failing_pairs() {
+    let pair = |owner: &str, status: Status, detail: &str| panel_pair(owner, status, detail, 0);
     let pairs = [
         pair("panel \"Requests\"", Status::Pass, "1 series agree"),
         pair(
@@ -342,25 +351,13 @@ fn a_file_check_lists_the_failing_pairs() {
 
 #[test]
 fn a_file_check_says_which_pairs_passed_over_a_shortened_range_and_what_had_no_data() {
-    let pair = |owner: &str, status: Status, detail: &str, shortened: bool| PairResult {
-        file: "d.json".into(),
-        location: "/panels/0/targets/0/expr".into(),
-        owner: owner.into(),
-        kind: PairKind::Panel,
-        old_query: "a".into(),
-        new_query: "b".into(),
-        unresolved_variables: vec![],
-        verdict: PairVerdict {
-            status,
-            detail: detail.into(),
-            series_old: 1,
-            series_new: 1,
-            max_relative_difference: None,
-            shortened_range: shortened.then_some(super::ShortenedRange {
-                range_seconds: 300.0,
-                compared_seconds: 40.0,
-            }),
-        },
+    let pair = |owner: &str, status: Status, detail: &str, shortened: bool| {
+        let mut pair = panel_pair(owner, status, detail, 1);
+        pair.verdict.shortened_range = shortened.then_some(ShortenedRange {
+            range_seconds: 300.0,
+            compared_seconds: 40.0,
+        });
+        pair
     };
     let pairs = [
         pair("panel \"Requests\"", Status::Pass, "1 series agree", false),

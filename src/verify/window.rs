@@ -1,5 +1,5 @@
 //! Every compared metric's series over the `--window`, both sides, for the charts of
-//! `verify --report`. The comparison itself ([`crate::live::compare`]) looks at one instant;
+//! `verify --report`. The comparison itself ([`super::compare`]) looks at one instant;
 //! this shows how the two sources moved up to it.
 //!
 //! Counters are drawn as `rate()` and gauges by value, as the comparison judges them. The
@@ -11,9 +11,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::DualRunTable;
+use super::compare::{ComparedBy, DualRunSpec, MetricComparison, metric_queries};
+use super::selector::selector;
 use crate::live::LiveError;
-use crate::live::compare::{ComparedBy, DualRunSpec, MetricComparison, metric_queries, selector};
 use crate::live::model::{QueryResult, RangeSeries};
 use crate::live::prometheus::PrometheusClient;
 
@@ -52,7 +52,7 @@ pub struct MetricWindow {
     pub error: Option<String>,
 }
 
-/// Every compared metric of one [`DualRunTable`], over its window.
+/// Every compared metric of one dual-run table ([`super::dual::DualRunTable`]), over its window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowSeries {
     /// Unix seconds; `end` is the comparison's evaluation time.
@@ -147,21 +147,23 @@ fn unix(seconds: f64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs_f64(seconds.max(0.0))
 }
 
-/// Fetches both sides of every metric `table` compared (those with pushed series) over its
-/// window, ending at its evaluation time. A failed query leaves that chart with the error
-/// rather than failing the checks, which have already been judged.
+/// Fetches both sides of every compared metric (those with pushed series) over `window`,
+/// ending at `evaluated_at` (Unix seconds), as the comparison of one dual-run table saw them.
+/// A failed query leaves that chart with the error rather than failing the checks, which have
+/// already been judged.
 pub async fn fetch_window_series(
     client: &PrometheusClient,
     spec: &DualRunSpec,
-    table: &DualRunTable,
+    metrics: &[MetricComparison],
+    window: Duration,
+    evaluated_at: f64,
     scrape_interval: Option<Duration>,
     concurrency: usize,
 ) -> WindowSeries {
-    let window = Duration::from_secs_f64(table.window_seconds.max(0.0));
     let step = chart_step(window);
     let rate_interval = rate_interval(step, scrape_interval, window);
-    let (end, start) = (table.evaluated_at, table.evaluated_at - window.as_secs_f64());
-    let compared: Vec<&MetricComparison> = table.metrics.iter().filter(|m| m.series_old > 0).collect();
+    let (end, start) = (evaluated_at, evaluated_at - window.as_secs_f64());
+    let compared: Vec<&MetricComparison> = metrics.iter().filter(|m| m.series_old > 0).collect();
     let queries: Vec<(String, String)> = compared
         .iter()
         .map(|metric| chart_queries(spec, metric, rate_interval))
@@ -215,9 +217,9 @@ pub async fn fetch_window_series(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::checks::dual;
-    use crate::live::compare::{PushSource, PushedGroupRef, ScrapeTargetRef, SeriesComparison, Verdict};
     use crate::live::model::SamplePoint;
+    use crate::verify::compare::tests::metric;
+    use crate::verify::compare::{PushSource, PushedGroupRef, ScrapeTargetRef, SeriesComparison, Verdict};
 
     #[test]
     fn about_120_points_cross_the_window_at_whole_milliseconds() {
@@ -259,7 +261,7 @@ mod tests {
             .collect();
         all.push(series("m{le=\"missing\"}", false, None));
         all.push(series("m{le=\"off\"}", false, Some(0.5)));
-        let mut metric = dual::tests::metric("m", ComparedBy::Rate, Some(0.5), Verdict::MissingOnNew);
+        let mut metric = metric("m", ComparedBy::Rate, Some(0.5), Verdict::MissingOnNew);
         metric.missing_on_new = vec!["m{le=\"missing\"}".into()];
         metric.series = all;
         let (drawn, left_out) = pairs_to_draw(&metric);
@@ -317,7 +319,7 @@ mod tests {
             }],
         );
         assert_eq!(keyed.get("requests_total{code=\"200\"}"), Some(&vec![(10.0, 2.0)]));
-        let metric = dual::tests::metric("requests_total", ComparedBy::Rate, None, Verdict::Match);
+        let metric = metric("requests_total", ComparedBy::Rate, None, Verdict::Match);
         assert_eq!(
             chart_queries(&spec, &metric, Duration::from_secs(4)),
             (

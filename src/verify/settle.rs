@@ -21,10 +21,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use super::queries::{PairVerdict, ShortenedRange, keyed};
-use super::{Status, format_duration, rfc3339, unix_seconds};
+use super::check::{Status, format_duration, rfc3339, unix_seconds};
+use super::compare::Tolerance;
+use super::outcome::{PairVerdict, ShortenedRange, keyed};
 use crate::duration::parse_prometheus_duration;
-use crate::live::compare::Tolerance;
 use crate::live::error::LiveError;
 use crate::live::model::{QueryData, RangeSeries};
 use crate::live::prometheus::PrometheusClient;

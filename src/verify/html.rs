@@ -14,16 +14,18 @@ use minijinja::{AutoEscape, Environment};
 use plotters::prelude::*;
 use serde::Serialize;
 
+use super::check::{Check, Status, format_duration, rfc3339};
+use super::compare::{ComparedBy, Verdict, relative_difference};
+use super::dual::DualRunTable;
 use super::render::{MetricRow, summary, table_heading};
+use super::run::VerifyReport;
 use super::window::{MetricWindow, Points, WindowSeries};
-use super::{Check, DualRunTable, Status, VerifyReport, format_duration, rfc3339};
 use crate::changeset::redact::mask_line;
-use crate::live::compare::{ComparedBy, Verdict, relative_difference};
 
 /// The report's file name inside `--report DIR`.
 pub const REPORT_FILE_NAME: &str = "pullover-dual-run-report.html";
 
-const TEMPLATE: &str = include_str!("../../../templates/verify/dual-run-report.html.j2");
+const TEMPLATE: &str = include_str!("../../templates/verify/dual-run-report.html.j2");
 
 /// Line colours. Distinct from every other colour on the page (the browser test looks for
 /// them), and from each other for colour-blind readers (orange/blue).
@@ -491,9 +493,11 @@ pub fn chart_svg(metric: &MetricWindow, window: &WindowSeries, tolerance: f64) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::checks::window::SeriesPair;
-    use crate::live::checks::{CheckKind, dual, render};
-    use crate::live::compare::{MetricComparison, SeriesComparison};
+    use crate::verify::check::CheckKind;
+    use crate::verify::compare::tests as compared;
+    use crate::verify::compare::{MetricComparison, SeriesComparison};
+    use crate::verify::window::SeriesPair;
+    use crate::verify::{dual, render};
 
     const END: f64 = 1_795_591_900.0;
 
@@ -505,7 +509,7 @@ mod tests {
     }
 
     fn metric(name: &str, verdict: Verdict, difference: f64) -> MetricComparison {
-        let mut metric = dual::tests::metric(name, ComparedBy::Rate, Some(difference), verdict);
+        let mut metric = compared::metric(name, ComparedBy::Rate, Some(difference), verdict);
         metric.series = vec![SeriesComparison {
             key: format!("{name}{{}}"),
             old: Some(1.0),

@@ -1,260 +1,15 @@
-//! Checking what an app serves at `/metrics`: a strict parser for the Prometheus text
-//! exposition format 0.0.4 that reports every problem with its line and column instead of
-//! stopping at the first, plus the checks a migration cares about (counter naming,
-//! duplicate series) and the fetch that measures response time and size.
-//!
-//! Why not a crate: `prometheus-parse` 0.2 skips lines it cannot parse and splits labels on
-//! `,`/`=` (breaks on `path="/a,b"`), `openmetrics-parser` 0.5 is LGPL-3.0 and unwraps on
-//! input, `prom_text_format_parser` 0.1 stops at the first error; none gives line numbers.
+//! A strict parser for the Prometheus text exposition format 0.0.4 that reports every problem
+//! with its line and column instead of stopping at the first.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::ops::Range;
-use std::time::Duration;
 
-use reqwest::Method;
-
-use super::endpoint::Endpoint;
-use super::error::LiveError;
-use super::http::{Body, HttpClient, status_error};
-use super::model::{MetricKind, parse_sample_value};
+use super::report::{Exposition, ExpositionIssue, ExpositionSample, Family, Severity};
+use crate::live::model::{MetricKind, parse_sample_value};
 use crate::stack::source::line_col;
 
 /// More issues than this are summarised in one last issue; a broken page can have thousands.
 pub const MAX_ISSUES: usize = 200;
-
-/// Ask for the text format: that is what this parser checks, and what Prometheus falls back
-/// to when an app cannot serve OpenMetrics.
-pub const ACCEPT_TEXT_FORMAT: &str = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Breaks the format: Prometheus or the client parsers reject it.
-    Error,
-    /// Accepted, but probably not what the author meant.
-    Warning,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ExpositionIssue {
-    /// 1-based.
-    pub line: usize,
-    /// 1-based, in characters.
-    pub column: usize,
-    /// Byte span in the whole text.
-    pub span: Range<usize>,
-    pub severity: Severity,
-    pub message: String,
-}
-
-impl fmt::Display for ExpositionIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let severity = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        write!(f, "{}:{}: {severity}: {}", self.line, self.column, self.message)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ExpositionSample {
-    pub name: String,
-    /// In the order written.
-    pub labels: Vec<(String, String)>,
-    pub value: f64,
-    pub timestamp_ms: Option<i64>,
-    /// The family this sample belongs to (`x` for `x_bucket` of histogram `x`).
-    pub family: String,
-    pub line: usize,
-}
-
-impl ExpositionSample {
-    /// `name{a="1",b="2"}` with labels sorted: the identity of the series.
-    pub fn series_key(&self) -> String {
-        let mut labels: Vec<&(String, String)> = self.labels.iter().collect();
-        labels.sort();
-        let body: Vec<String> = labels
-            .iter()
-            .map(|(name, value)| format!("{name}=\"{}\"", escape_label_value(value)))
-            .collect();
-        if body.is_empty() {
-            self.name.clone()
-        } else {
-            format!("{}{{{}}}", self.name, body.join(","))
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Family {
-    pub name: String,
-    pub kind: MetricKind,
-    /// Whether a `# TYPE` line declared the kind (untyped otherwise).
-    pub declared: bool,
-    pub help: Option<String>,
-    /// Line of its first TYPE, HELP or sample line.
-    pub first_line: usize,
-    pub samples: usize,
-    /// Distinct series (name + label set), `_bucket`/`_sum`/`_count` included.
-    pub series: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-pub struct Exposition {
-    pub families: Vec<Family>,
-    pub samples: Vec<ExpositionSample>,
-    pub issues: Vec<ExpositionIssue>,
-}
-
-impl Exposition {
-    pub fn errors(&self) -> impl Iterator<Item = &ExpositionIssue> {
-        self.issues.iter().filter(|issue| issue.severity == Severity::Error)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum CounterNamingProblem {
-    /// A counter family whose name does not end in `_total`.
-    MissingTotalSuffix,
-    /// `# TYPE x counter` with samples named `x_total`: OpenMetrics naming served as text
-    /// format, so Prometheus stores `x_total` without a type.
-    OpenMetricsTypeLine { sample_name: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CounterNaming {
-    pub family: String,
-    pub line: usize,
-    pub problem: CounterNamingProblem,
-}
-
-impl CounterNaming {
-    pub fn message(&self) -> String {
-        match &self.problem {
-            CounterNamingProblem::MissingTotalSuffix => format!(
-                "counter {} is not named ..._total: client_golang, the Python client and \
-                 OpenMetrics name counter samples ..._total; prom-client (Node.js) does not \
-                 enforce it. rate() works either way, but rules and dashboards written for \
-                 the convention will not find it",
-                self.family
-            ),
-            CounterNamingProblem::OpenMetricsTypeLine { sample_name } => format!(
-                "# TYPE names counter {} but its samples are {sample_name} (OpenMetrics \
-                 naming in the text format): Prometheus stores {sample_name} without a type; \
-                 name the TYPE line {sample_name} or serve OpenMetrics with its content type",
-                self.family
-            ),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct DuplicateSeries {
-    /// `name{labels}` as in [`ExpositionSample::series_key`].
-    pub series: String,
-    pub lines: Vec<usize>,
-}
-
-/// Everything a text says about itself, without any I/O.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-pub struct ExpositionAnalysis {
-    pub exposition: Exposition,
-    pub counters_without_total: Vec<CounterNaming>,
-    /// Prometheus keeps the first and counts the rest as
-    /// `prometheus_target_scrapes_sample_duplicate_timestamp_total`.
-    pub duplicate_series: Vec<DuplicateSeries>,
-}
-
-impl ExpositionAnalysis {
-    pub fn is_valid(&self) -> bool {
-        self.exposition.errors().next().is_none()
-    }
-}
-
-/// The result of fetching and checking one `/metrics` endpoint.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ExpositionReport {
-    pub url: String,
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub response_time: Duration,
-    pub size_bytes: usize,
-    pub analysis: ExpositionAnalysis,
-    /// Things about the response itself (content type, encoding).
-    pub notes: Vec<String>,
-}
-
-/// Fetches `path` below the endpoint (`metrics` for an app at `http://app:8080/`) and checks
-/// it. A non-2xx answer is an error; a 200 with a broken body is a report with issues.
-pub async fn check_exposition(endpoint: &Endpoint, path: &str) -> Result<ExpositionReport, LiveError> {
-    let http = HttpClient::new(endpoint.clone())?;
-    let response = http.send(Method::GET, path, Body::Empty, ACCEPT_TEXT_FORMAT).await?;
-    if !(200..300).contains(&response.status) {
-        return Err(status_error(&response));
-    }
-    let mut notes = Vec::new();
-    if let Some(content_type) = &response.content_type {
-        let lower = content_type.to_ascii_lowercase();
-        if lower.starts_with("application/openmetrics-text") {
-            notes.push(format!(
-                "served {content_type} although the text format was asked for; checked as \
-                 text format 0.0.4"
-            ));
-        } else if !lower.starts_with("text/plain") {
-            notes.push(format!(
-                "content type {content_type} is not text/plain; version=0.0.4: Prometheus \
-                 2.x falls back to the text parser, newer versions may refuse the scrape"
-            ));
-        }
-    }
-    let (text, utf8_issue) = match std::str::from_utf8(&response.body) {
-        Ok(text) => (text.to_string(), None),
-        Err(err) => (
-            String::from_utf8_lossy(&response.body).into_owned(),
-            Some(err.valid_up_to()),
-        ),
-    };
-    let mut analysis = analyze_exposition(&text);
-    if let Some(offset) = utf8_issue {
-        let (line, column) = line_col(&text, offset);
-        analysis.exposition.issues.insert(
-            0,
-            ExpositionIssue {
-                line,
-                column,
-                span: offset..offset + 1,
-                severity: Severity::Error,
-                message: "invalid UTF-8".into(),
-            },
-        );
-    }
-    if analysis.exposition.samples.is_empty() {
-        notes.push("the page has no samples".into());
-    }
-    Ok(ExpositionReport {
-        url: response.url,
-        status: response.status,
-        content_type: response.content_type,
-        response_time: response.elapsed,
-        size_bytes: response.body.len(),
-        analysis,
-        notes,
-    })
-}
-
-/// Parses and checks a text, collecting every problem.
-pub fn analyze_exposition(text: &str) -> ExpositionAnalysis {
-    let exposition = parse_exposition(text);
-    let counters_without_total = counter_naming(&exposition);
-    let duplicate_series = duplicate_series(&exposition);
-    ExpositionAnalysis {
-        exposition,
-        counters_without_total,
-        duplicate_series,
-    }
-}
 
 /// Parses text exposition format 0.0.4. Never fails: problems become issues and the parser
 /// goes on with the next line.
@@ -393,6 +148,11 @@ impl Parser<'_> {
         self.issue_at_line(cursor.line_number, cursor.column(), cursor.span(len), severity, message);
     }
 
+    /// An error over `len` characters at the cursor.
+    fn error(&mut self, cursor: &Cursor<'_>, len: usize, message: String) {
+        self.issue(cursor, len, Severity::Error, message);
+    }
+
     fn issue_at_line(&mut self, line: usize, column: usize, span: Range<usize>, severity: Severity, message: String) {
         if self.issues.len() >= MAX_ISSUES {
             self.dropped_issues += 1;
@@ -441,22 +201,16 @@ impl Parser<'_> {
         }
         if cursor.skip_blanks() == 0 && cursor.peek().is_none() {
             cursor.pos = keyword_start;
-            self.issue(
-                cursor,
-                keyword.len(),
-                Severity::Error,
-                format!("# {keyword} needs a metric name"),
-            );
+            self.error(cursor, keyword.len(), format!("# {keyword} needs a metric name"));
             return;
         }
         let name_at = cursor.pos;
         let Some(name) = cursor.name(true) else {
             let token = cursor.token();
             cursor.pos = name_at;
-            self.issue(
+            self.error(
                 cursor,
                 token.len(),
-                Severity::Error,
                 format!("# {keyword}: {token:?} is not a valid metric name"),
             );
             return;
@@ -468,10 +222,9 @@ impl Parser<'_> {
             } else {
                 let token = cursor.token();
                 cursor.pos = name_at;
-                self.issue(
+                self.error(
                     cursor,
                     name.len() + token.len(),
-                    Severity::Error,
                     format!("# HELP: {:?} is not a valid metric name", format!("{name}{token}")),
                 );
                 return;
@@ -497,19 +250,14 @@ impl Parser<'_> {
                              summary or untyped)"
                         )
                     };
-                    self.issue(cursor, kind_text.len(), Severity::Error, message);
+                    self.error(cursor, kind_text.len(), message);
                     return;
                 }
             };
             cursor.skip_blanks();
             if cursor.peek().is_some() {
                 let extra = cursor.rest().len();
-                self.issue(
-                    cursor,
-                    extra,
-                    Severity::Error,
-                    "unexpected text after the metric type".into(),
-                );
+                self.error(cursor, extra, "unexpected text after the metric type".into());
                 return;
             }
             self.type_line(cursor, name_at, &name, kind);
@@ -523,10 +271,9 @@ impl Parser<'_> {
         if self.current_family.as_deref() != Some(name) {
             if let Some(ended) = self.closed_families.get(name).copied() {
                 cursor.pos = name_at;
-                self.issue(
+                self.error(
                     cursor,
                     name.len(),
-                    Severity::Error,
                     format!(
                         "metadata for {name} after its group ended at line {ended}: all lines \
                          of a metric family must be together"
@@ -541,10 +288,9 @@ impl Parser<'_> {
     fn help_line(&mut self, cursor: &mut Cursor<'_>, name_at: usize, name: &str, help: String) {
         if let Some(first) = self.help_lines.get(name).copied() {
             cursor.pos = name_at;
-            self.issue(
+            self.error(
                 cursor,
                 name.len(),
-                Severity::Error,
                 format!("second # HELP line for {name} (first at line {first})"),
             );
             return;
@@ -560,10 +306,9 @@ impl Parser<'_> {
     fn type_line(&mut self, cursor: &mut Cursor<'_>, name_at: usize, name: &str, kind: MetricKind) {
         if let Some(first) = self.type_lines.get(name).copied() {
             cursor.pos = name_at;
-            self.issue(
+            self.error(
                 cursor,
                 name.len(),
-                Severity::Error,
                 format!("second # TYPE line for {name} (first at line {first})"),
             );
             return;
@@ -575,10 +320,9 @@ impl Parser<'_> {
             .is_some_and(|family| family.samples > 0);
         if has_samples {
             cursor.pos = name_at;
-            self.issue(
+            self.error(
                 cursor,
                 name.len(),
-                Severity::Error,
                 format!("# TYPE line for {name} comes after its samples"),
             );
             return;
@@ -597,12 +341,7 @@ impl Parser<'_> {
         let Some(name) = cursor.name(true) else {
             let token = cursor.token();
             cursor.pos = name_at;
-            self.issue(
-                cursor,
-                token.len(),
-                Severity::Error,
-                format!("expected a metric name, found {token:?}"),
-            );
+            self.error(cursor, token.len(), format!("expected a metric name, found {token:?}"));
             return;
         };
         let mut had_blank = cursor.skip_blanks() > 0;
@@ -619,26 +358,24 @@ impl Parser<'_> {
         let value_at = cursor.pos;
         let value_text = cursor.token();
         if value_text.is_empty() {
-            self.issue(cursor, 1, Severity::Error, format!("{name}: missing value"));
+            self.error(cursor, 1, format!("{name}: missing value"));
             return;
         }
         if !had_blank {
             // `foo1` would have been read as the name; this is e.g. `foo"x" 1`.
             cursor.pos = value_at;
-            self.issue(
+            self.error(
                 cursor,
                 value_text.len(),
-                Severity::Error,
                 format!("unexpected {value_text:?} after the metric name {name}"),
             );
             return;
         }
         let Some(value) = parse_sample_value(value_text) else {
             cursor.pos = value_at;
-            self.issue(
+            self.error(
                 cursor,
                 value_text.len(),
-                Severity::Error,
                 format!("{value_text:?} is not a valid sample value (a float, NaN, +Inf or -Inf)"),
             );
             return;
@@ -652,10 +389,9 @@ impl Parser<'_> {
                 Ok(ms) => timestamp_ms = Some(ms),
                 Err(_) => {
                     cursor.pos = timestamp_at;
-                    self.issue(
+                    self.error(
                         cursor,
                         timestamp_text.len(),
-                        Severity::Error,
                         format!("{timestamp_text:?} is not a valid timestamp (integer milliseconds)"),
                     );
                     return;
@@ -664,12 +400,7 @@ impl Parser<'_> {
             cursor.skip_blanks();
             if cursor.peek().is_some() {
                 let extra = cursor.rest().len();
-                self.issue(
-                    cursor,
-                    extra,
-                    Severity::Error,
-                    "unexpected text after the timestamp".into(),
-                );
+                self.error(cursor, extra, "unexpected text after the timestamp".into());
                 return;
             }
         }
@@ -687,30 +418,19 @@ impl Parser<'_> {
             let name_at = cursor.pos;
             let Some(label) = cursor.name(false) else {
                 let found = cursor.peek().map_or("end of line".to_string(), |c| format!("{c:?}"));
-                self.issue(
-                    cursor,
-                    1,
-                    Severity::Error,
-                    format!("expected a label name or '}}', found {found}"),
-                );
+                self.error(cursor, 1, format!("expected a label name or '}}', found {found}"));
                 return None;
             };
             cursor.skip_blanks();
             if !cursor.eat('=') {
-                self.issue(
-                    cursor,
-                    1,
-                    Severity::Error,
-                    format!("expected '=' after label name {label}"),
-                );
+                self.error(cursor, 1, format!("expected '=' after label name {label}"));
                 return None;
             }
             cursor.skip_blanks();
             if !cursor.eat('"') {
-                self.issue(
+                self.error(
                     cursor,
                     1,
-                    Severity::Error,
                     format!("the value of label {label} must be in double quotes"),
                 );
                 return None;
@@ -718,12 +438,7 @@ impl Parser<'_> {
             let value = self.label_value(cursor, label)?;
             if labels.iter().any(|(existing, _)| existing == label) {
                 cursor.pos = name_at;
-                self.issue(
-                    cursor,
-                    label.len(),
-                    Severity::Error,
-                    format!("label {label} appears twice"),
-                );
+                self.error(cursor, label.len(), format!("label {label} appears twice"));
                 return None;
             }
             if label.starts_with("__") {
@@ -746,10 +461,9 @@ impl Parser<'_> {
                 return Some(labels);
             }
             let found = cursor.peek().map_or("end of line".to_string(), |c| format!("{c:?}"));
-            self.issue(
+            self.error(
                 cursor,
                 1,
-                Severity::Error,
                 format!("expected ',' or '}}' after the value of label {label}, found {found}"),
             );
             return None;
@@ -773,10 +487,9 @@ impl Parser<'_> {
                     Some((_, 'n')) => value.push('\n'),
                     Some((_, other)) => {
                         cursor.pos = start + offset;
-                        self.issue(
+                        self.error(
                             cursor,
                             1 + other.len_utf8(),
-                            Severity::Error,
                             format!(
                                 "invalid escape \\{other} in the value of label {label} (only \
                                  \\\\, \\\" and \\n)"
@@ -790,12 +503,7 @@ impl Parser<'_> {
             }
         }
         cursor.pos = start.saturating_sub(1);
-        self.issue(
-            cursor,
-            1,
-            Severity::Error,
-            format!("the value of label {label} has no closing quote"),
-        );
+        self.error(cursor, 1, format!("the value of label {label} has no closing quote"));
         None
     }
 
@@ -813,10 +521,9 @@ impl Parser<'_> {
             if let Some(ended) = self.closed_families.get(&family_name).copied() {
                 cursor.pos = 0;
                 cursor.skip_blanks();
-                self.issue(
+                self.error(
                     cursor,
                     name.len(),
-                    Severity::Error,
                     format!(
                         "sample of {family_name} after its group ended at line {ended}: all \
                          lines of a metric family must be together"
@@ -834,12 +541,7 @@ impl Parser<'_> {
         {
             cursor.pos = 0;
             cursor.skip_blanks();
-            self.issue(
-                cursor,
-                name.len(),
-                Severity::Error,
-                format!("histogram bucket {name} has no le label"),
-            );
+            self.error(cursor, name.len(), format!("histogram bucket {name} has no le label"));
         }
         let sample = ExpositionSample {
             name: name.to_string(),
@@ -928,57 +630,6 @@ impl Parser<'_> {
     }
 }
 
-fn counter_naming(exposition: &Exposition) -> Vec<CounterNaming> {
-    exposition
-        .families
-        .iter()
-        .filter(|family| family.kind == MetricKind::Counter && !family.name.ends_with("_total"))
-        .map(|family| {
-            let total_name = format!("{}_total", family.name);
-            let openmetrics_style = family.samples == 0
-                && exposition
-                    .families
-                    .iter()
-                    .any(|other| other.name == total_name && other.samples > 0);
-            CounterNaming {
-                family: family.name.clone(),
-                line: family.first_line,
-                problem: if openmetrics_style {
-                    CounterNamingProblem::OpenMetricsTypeLine {
-                        sample_name: total_name,
-                    }
-                } else {
-                    CounterNamingProblem::MissingTotalSuffix
-                },
-            }
-        })
-        .collect()
-}
-
-fn duplicate_series(exposition: &Exposition) -> Vec<DuplicateSeries> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut duplicates: Vec<DuplicateSeries> = Vec::new();
-    for sample in &exposition.samples {
-        let key = sample.series_key();
-        match seen.get(&key) {
-            None => {
-                seen.insert(key, duplicates.len());
-                duplicates.push(DuplicateSeries {
-                    series: sample.series_key(),
-                    lines: vec![sample.line],
-                });
-            }
-            Some(index) => {
-                if let Some(entry) = duplicates.get_mut(*index) {
-                    entry.lines.push(sample.line);
-                }
-            }
-        }
-    }
-    duplicates.retain(|entry| entry.lines.len() > 1);
-    duplicates
-}
-
 fn unescape_help(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
@@ -998,231 +649,4 @@ fn unescape_help(text: &str) -> String {
         }
     }
     out
-}
-
-pub(crate) fn escape_label_value(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// 1-based line and character column of a byte offset.
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn issues(text: &str) -> Vec<String> {
-        parse_exposition(text).issues.iter().map(ToString::to_string).collect()
-    }
-
-    #[test]
-    fn a_typical_page_parses_into_families() {
-        let text = "\
-# HELP page_views_total Page views.
-# TYPE page_views_total counter
-page_views_total{page=\"/\",country=\"de\"} 42
-page_views_total{page=\"/about\",country=\"us\"} 7 1795598648000
-# TYPE lat histogram
-lat_bucket{le=\"0.1\"} 1
-lat_bucket{le=\"+Inf\"} 2
-lat_sum 0.3
-lat_count 2
-temp NaN
-";
-        let parsed = parse_exposition(text);
-        assert!(parsed.issues.is_empty(), "{:?}", parsed.issues);
-        let summary: Vec<String> = parsed
-            .families
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} {} samples={} series={}",
-                    f.name,
-                    f.kind.as_str(),
-                    f.samples,
-                    f.series
-                )
-            })
-            .collect();
-        assert_eq!(
-            summary,
-            [
-                "page_views_total counter samples=2 series=2",
-                "lat histogram samples=4 series=4",
-                "temp untyped samples=1 series=1",
-            ]
-        );
-        assert_eq!(parsed.families[0].help.as_deref(), Some("Page views."));
-        assert_eq!(parsed.samples[1].timestamp_ms, Some(1795598648000));
-    }
-
-    #[test]
-    fn every_broken_line_is_reported_with_line_col() {
-        let text = "\
-ok 1
-bad{a=\"x} 1
-also_bad{a=b} 1
-nope 1x
-# TYPE t wibble
-7up 1
-label_escape{a=\"\\q\"} 1
-x{a=\"1\",a=\"2\"} 1
-trailing 1 2 3
-";
-        assert_eq!(
-            issues(text),
-            [
-                "2:7: error: the value of label a has no closing quote",
-                "3:12: error: the value of label a must be in double quotes",
-                "4:6: error: \"1x\" is not a valid sample value (a float, NaN, +Inf or -Inf)",
-                "5:10: error: unknown metric type \"wibble\" (counter, gauge, histogram, summary or untyped)",
-                "6:1: error: expected a metric name, found \"7up\"",
-                "7:17: error: invalid escape \\q in the value of label a (only \\\\, \\\" and \\n)",
-                "8:9: error: label a appears twice",
-                "9:14: error: unexpected text after the timestamp",
-            ]
-        );
-    }
-
-    #[test]
-    fn split_families_and_repeated_metadata_are_errors() {
-        let text = "\
-# TYPE a counter
-a_total 1
-# TYPE b gauge
-b 1
-a_total 2
-# TYPE b gauge
-";
-        assert_eq!(
-            issues(text),
-            [
-                "5:1: error: sample of a_total after its group ended at line 3: all lines of a metric family must be together",
-                "6:8: error: second # TYPE line for b (first at line 3)",
-            ]
-        );
-    }
-
-    #[test]
-    fn crlf_and_missing_final_newline_are_reported_once() {
-        assert_eq!(
-            issues("a 1\r\nb 2\r\nc 3"),
-            [
-                "1:4: error: line ends with a carriage return (2 line(s) in all): the text format separates lines with \\n only",
-                "3:4: warning: the last line does not end with a line break",
-            ]
-        );
-    }
-
-    #[test]
-    fn label_values_keep_commas_equals_and_escapes() {
-        let parsed = parse_exposition("req{path=\"/a,b=c\",msg=\"say \\\"hi\\\"\\n\",} 1\n");
-        assert!(parsed.issues.is_empty(), "{:?}", parsed.issues);
-        assert_eq!(
-            parsed.samples[0].labels,
-            [
-                ("path".to_string(), "/a,b=c".to_string()),
-                ("msg".to_string(), "say \"hi\"\n".to_string())
-            ]
-        );
-    }
-
-    #[test]
-    fn counters_without_total_note_the_openmetrics_style() {
-        let analysis = analyze_exposition(
-            "\
-# TYPE requests counter
-requests 3
-# TYPE jobs counter
-jobs_total 4
-# TYPE ok_total counter
-ok_total 1
-",
-        );
-        let found: Vec<(String, CounterNamingProblem)> = analysis
-            .counters_without_total
-            .iter()
-            .map(|c| (c.family.clone(), c.problem.clone()))
-            .collect();
-        assert_eq!(
-            found,
-            [
-                ("requests".to_string(), CounterNamingProblem::MissingTotalSuffix),
-                (
-                    "jobs".to_string(),
-                    CounterNamingProblem::OpenMetricsTypeLine {
-                        sample_name: "jobs_total".into()
-                    }
-                ),
-            ]
-        );
-        assert!(analysis.counters_without_total[0].message().contains("prom-client"));
-    }
-
-    #[test]
-    fn duplicate_series_are_found_whatever_the_label_order() {
-        let analysis = analyze_exposition("x{a=\"1\",b=\"2\"} 1\nx{b=\"2\",a=\"1\"} 2\nx{a=\"2\"} 3\n");
-        assert_eq!(
-            analysis.duplicate_series,
-            [DuplicateSeries {
-                series: "x{a=\"1\",b=\"2\"}".into(),
-                lines: vec![1, 2]
-            }]
-        );
-        assert!(analysis.is_valid());
-    }
-
-    #[test]
-    fn issue_spans_point_into_the_text() {
-        let text = "a 1\nb{c=d} 2\n";
-        let parsed = parse_exposition(text);
-        let issue = &parsed.issues[0];
-        assert_eq!(&text[issue.span.clone()], "d");
-    }
-
-    #[test]
-    fn a_value_missing_at_the_very_end_still_has_a_span_inside_the_text() {
-        let text = "a{b=\"c\"}";
-        let parsed = parse_exposition(text);
-        assert_eq!(parsed.issues[0].message, "a: missing value");
-        assert!(text.get(parsed.issues[0].span.clone()).is_some());
-    }
-
-    proptest::proptest! {
-        /// Any text made of the format's own characters parses without panicking, and every
-        /// issue's span slices the text.
-        #[test]
-        fn any_text_parses_and_spans_slice(text in "[a-z_{}=\",#\\ \t\n\r0-9.+éE-]{0,80}") {
-            let analysis = analyze_exposition(&text);
-            for issue in &analysis.exposition.issues {
-                proptest::prop_assert!(text.get(issue.span.clone()).is_some());
-            }
-        }
-    }
-
-    #[test]
-    fn garbage_never_panics() {
-        for text in [
-            "{",
-            "}",
-            "#",
-            "# TYPE",
-            "# HELP",
-            "a{",
-            "a{b",
-            "a{b=",
-            "a{b=\"",
-            "a{b=\"\\",
-            "é{} 1",
-            "\u{0}",
-            "a 1 -",
-            "a{é=\"x\"} 1",
-            "a{b=\"x\"é} 1",
-            "\r",
-            "\n\n",
-        ] {
-            let analysis = analyze_exposition(text);
-            for issue in &analysis.exposition.issues {
-                assert!(text.get(issue.span.clone()).is_some(), "{text:?}: {issue:?}");
-            }
-        }
-    }
 }

@@ -1,46 +1,19 @@
-//! `pullover verify`: the live checks for where the stack stands, as a report.
-//!
-//! Which checks run depends on the last applied phase ([`Stage`]):
-//! - before `scrape`: the app's `/metrics` parses as text exposition format ([`scrape`]);
-//! - after `scrape`: Prometheus runs the new job, its target is up and scrapes fast;
-//! - after `dual-run`: every pushed series agrees with its scraped twin ([`dual`]);
-//! - after `dashboards`: every rewritten query returns what its original returned
-//!   ([`queries`]);
-//! - after `remove` (and `docs`): nothing fresh comes from the Pushgateway ([`gone`]).
-//!
-//! The same checks are the gate `apply` runs before the next phase. [`reload`] posts
-//! `/-/reload` and waits until the new configuration is live. Everything that decides is pure
-//! and tested; the async functions only fetch.
-
-pub mod dual;
-pub mod found;
-pub mod gone;
-pub mod html;
-pub mod load;
-pub mod queries;
-pub mod reload;
-pub mod render;
-pub mod runner;
-pub mod scrape;
-pub mod settle;
-pub mod window;
+//! What every check is made of: where the stack stands ([`Stage`]), which checks run then
+//! ([`CheckKind`]), one line of the report ([`Check`], [`Status`]), the settings and live
+//! clients the checks are given, and how they report progress. These base types import
+//! none of the checks, so every check can use them.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::compare::{PushSource, Tolerance};
-use super::endpoint::Endpoint;
-use super::error::LiveError;
-use super::prometheus::PrometheusClient;
-use super::pushgateway::PushgatewayClient;
+use super::compare::Tolerance;
+use crate::live::endpoint::Endpoint;
+use crate::live::error::LiveError;
+use crate::live::prometheus::PrometheusClient;
+use crate::live::pushgateway::PushgatewayClient;
 use crate::phase::PhaseId;
-use crate::stack::Stack;
-
-pub use dual::DualRunTable;
-pub use queries::{PairResult, QuerySource};
-pub use runner::RunStats;
 
 /// Where the stack stands: nothing applied yet, or the last applied phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,19 +250,6 @@ pub struct LiveTargets {
     pub app_endpoint_template: Option<Endpoint>,
 }
 
-/// What the journal says about phases the checks need: the query pairs of `dashboards`,
-/// and when `remove` was applied and which scrape job it took away.
-#[derive(Debug, Clone, Default)]
-pub struct History {
-    pub query_sources: Vec<QuerySource>,
-    /// Files of the `dashboards` phase that could not be paired, with the reason.
-    pub unpaired: Vec<(String, String)>,
-    /// Unix seconds when `remove` was applied.
-    pub removed_at: Option<f64>,
-    /// The Pushgateway's scrape job as it was before `remove`, when settings no longer say.
-    pub removed_gateway: Option<PushSource>,
-}
-
 /// What a long step reports, for a progress bar on a terminal.
 pub enum ProgressEvent<'a> {
     Start { label: &'a str, total: u64 },
@@ -325,137 +285,6 @@ impl VerifyError {
         self.help.push(help.into());
         self
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct VerifyReport {
-    pub stage: Stage,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prometheus_url: Option<String>,
-    pub checks: Vec<Check>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub exposition: Vec<scrape::ExpositionSummary>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub dual_run: Vec<DualRunTable>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub queries: Vec<PairResult>,
-    pub stats: RunStats,
-    /// What `verify --load` measured.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub load: Option<load::LoadReport>,
-}
-
-impl VerifyReport {
-    pub fn passed(&self) -> bool {
-        !self.checks.iter().any(|check| check.status.fails())
-    }
-
-    pub fn count(&self, status: Status) -> usize {
-        self.checks.iter().filter(|check| check.status == status).count()
-    }
-}
-
-/// Runs the checks of `stage`. A server that cannot be reached (or answers nonsense) is an
-/// `Err`; a check that runs and fails is a failed [`Check`] in the report.
-pub async fn verify(
-    stack: &Stack,
-    stage: Stage,
-    live: &LiveTargets,
-    history: &History,
-    settings: &VerifySettings,
-    progress: &Progress,
-) -> Result<VerifyReport, VerifyError> {
-    let kinds = stage.checks(live.app_url.is_some(), live.prometheus.is_some());
-    let mut report = VerifyReport {
-        stage,
-        prometheus_url: live.prometheus.as_ref().map(|c| c.endpoint().base_url().to_string()),
-        checks: Vec::new(),
-        exposition: Vec::new(),
-        dual_run: Vec::new(),
-        queries: Vec::new(),
-        stats: RunStats::default(),
-        load: None,
-    };
-    if kinds.contains(&CheckKind::Exposition) {
-        let (checks, reports) = scrape::exposition_checks(stack, live).await?;
-        report.checks.extend(checks);
-        report.exposition = reports;
-    }
-    if kinds.iter().all(|kind| *kind == CheckKind::Exposition) {
-        return Ok(report);
-    }
-    let Some(client) = &live.prometheus else {
-        return Err(VerifyError::from(LiveError::Spec(format!(
-            "the checks after `{stage}` need Prometheus, and no Prometheus URL is configured"
-        )))
-        .help("pass --prometheus-url URL, or set `live: {prometheus_url: …}` in pullover.yaml"));
-    };
-    let targets = if kinds
-        .iter()
-        .any(|k| matches!(k, CheckKind::Target | CheckKind::DualRun | CheckKind::Queries))
-    {
-        Some(client.targets().await?)
-    } else {
-        None
-    };
-    // The gateway's job while it should still run (after `remove` the gone checks judge it).
-    let gateway_job = stack
-        .settings
-        .gateway
-        .as_ref()
-        .and_then(|g| g.job.as_deref())
-        .filter(|_| stage.gateway_expected());
-    let mut running_jobs: Option<Vec<String>> = None;
-    if kinds.contains(&CheckKind::RunningConfig) {
-        let yaml = client.status_config().await?;
-        running_jobs = reload::LiveConfig::parse(&yaml).ok().map(|live| live.jobs);
-        report.checks.extend(scrape::running_config_checks(
-            &yaml,
-            stack,
-            stage,
-            gateway_job,
-            client.endpoint().base_url().as_str(),
-        ));
-    }
-    if let Some(targets) = &targets
-        && kinds.contains(&CheckKind::Target)
-    {
-        if stage.before_scrape() {
-            if let Some(job) = gateway_job {
-                let runs = running_jobs.as_ref().is_none_or(|jobs| jobs.iter().any(|j| j == job));
-                report
-                    .checks
-                    .push(scrape::gateway_target_check(stack, job, targets, runs));
-            }
-        } else {
-            let with_duration = kinds.contains(&CheckKind::ScrapeDuration);
-            report
-                .checks
-                .extend(scrape::target_checks(client, stack, targets, with_duration, settings).await?);
-        }
-    }
-    if let Some(targets) = &targets
-        && kinds.contains(&CheckKind::DualRun)
-    {
-        let (checks, tables) =
-            dual::dual_run_checks(client, live.pushgateway.as_ref(), stack, targets, settings, progress).await?;
-        report.checks.extend(checks);
-        report.dual_run = tables;
-    }
-    if let Some(targets) = &targets
-        && kinds.contains(&CheckKind::Queries)
-    {
-        let (checks, pairs, stats) = queries::query_checks(client, stack, history, targets, settings, progress).await?;
-        report.checks.extend(checks);
-        report.queries = pairs;
-        report.stats = stats;
-    }
-    if kinds.contains(&CheckKind::Gone) {
-        report
-            .checks
-            .extend(gone::gone_checks(client, stack, history, settings).await?);
-    }
-    Ok(report)
 }
 
 /// Unix seconds.

@@ -2,12 +2,15 @@
 //! a sample newer than the removal. A removed job's series stay queryable for the 5-minute
 //! lookback (docs/label-facts.md, staleness and the lookback window), so "gone" is judged by sample time, not by presence.
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{Check, CheckKind, History, Status, VerifySettings, rfc3339};
-use crate::live::compare::{GoneReport, GoneSpec, Matcher, PushSource, PushedGroupRef, check_gone, selector};
+use super::check::{Check, CheckKind, Status, VerifySettings, rfc3339, unix_seconds};
+use super::compare::{PushSource, PushedGroupRef};
+use super::history::History;
+use super::selector::{Matcher, selector};
 use crate::live::error::LiveError;
 use crate::live::exposition::check_exposition;
+use crate::live::model::{Labels, Target};
 use crate::live::prometheus::PrometheusClient;
 use crate::stack::Stack;
 
@@ -243,10 +246,129 @@ pub async fn gone_checks(
     Ok(gone_check_lines(&report, &source.gateway_job, history.removed_at))
 }
 
+/// What must be true after the gateway is removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoneSpec {
+    pub source: PushSource,
+    pub groups: Vec<PushedGroupRef>,
+    /// When the removal went live (the reload). A removed job's series stay queryable for
+    /// the 5-minute lookback, so "gone" means no sample newer than this.
+    pub since: SystemTime,
+}
+
+impl GoneSpec {
+    /// Selectors for everything that came through the gateway: its own series and each
+    /// pushed group's.
+    pub fn selectors(&self) -> Vec<Vec<Matcher>> {
+        let mut selectors = vec![vec![Matcher::equal("job", &self.source.gateway_job)]];
+        for group in &self.groups {
+            let matchers = self.source.pushed_matchers(group);
+            if !selectors.contains(&matchers) {
+                selectors.push(matchers);
+            }
+        }
+        selectors
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FreshSeries {
+    pub metric: String,
+    pub labels: Labels,
+    /// Unix seconds of its newest sample.
+    pub timestamp: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GoneReport {
+    pub since: f64,
+    /// Active targets of the gateway's scrape job.
+    pub gateway_targets: Vec<Target>,
+    /// Series with a sample newer than `since`.
+    pub fresh_series: Vec<FreshSeries>,
+    /// Series still returned by queries (older samples inside the lookback window).
+    pub lingering_series: u64,
+}
+
+impl GoneReport {
+    pub fn gone(&self) -> bool {
+        self.gateway_targets.is_empty() && self.fresh_series.is_empty()
+    }
+}
+
+/// `count by (__name__) (selector)`: which metrics still answer, and how many series each.
+pub fn gone_inventory_query(matchers: &[Matcher]) -> String {
+    format!("count by (__name__) ({})", selector(None, matchers))
+}
+
+/// Series of `metric` whose newest sample is newer than `since` (timestamp() reads the
+/// sample's own time only for a plain selector).
+pub fn gone_fresh_query(metric: &str, matchers: &[Matcher], since: SystemTime) -> String {
+    format!(
+        "timestamp({}) > {:.3}",
+        selector(Some(metric), matchers),
+        unix_seconds(since)
+    )
+}
+
+pub async fn check_gone(
+    client: &PrometheusClient,
+    spec: &GoneSpec,
+    concurrency: usize,
+) -> Result<GoneReport, LiveError> {
+    let targets = client.targets().await?;
+    let gateway_targets: Vec<Target> = targets
+        .active
+        .into_iter()
+        .filter(|target| {
+            target.scrape_pool == spec.source.gateway_job || target.job() == Some(spec.source.gateway_job.as_str())
+        })
+        .collect();
+
+    let at = SystemTime::now();
+    let selectors = spec.selectors();
+    let inventories = client
+        .query_many(selectors.iter().map(|m| gone_inventory_query(m)), Some(at), concurrency)
+        .await;
+    let mut lingering_series = 0u64;
+    let mut fresh_queries: Vec<(String, String)> = Vec::new();
+    for (matchers, result) in selectors.iter().zip(inventories) {
+        for series in result?.data.as_vector() {
+            let Some(name) = series.metric.get("__name__") else {
+                continue;
+            };
+            lingering_series = lingering_series.saturating_add(series.sample.value.max(0.0) as u64);
+            fresh_queries.push((name.clone(), gone_fresh_query(name, matchers, spec.since)));
+        }
+    }
+    let fresh_results = client
+        .query_many(
+            fresh_queries.iter().map(|(_, query)| query.clone()),
+            Some(at),
+            concurrency,
+        )
+        .await;
+    let mut fresh_series = Vec::new();
+    for ((metric, _), result) in fresh_queries.iter().zip(fresh_results) {
+        for series in result?.data.as_vector() {
+            fresh_series.push(FreshSeries {
+                metric: metric.clone(),
+                labels: series.metric.clone(),
+                timestamp: series.sample.value,
+            });
+        }
+    }
+    Ok(GoneReport {
+        since: unix_seconds(spec.since),
+        gateway_targets,
+        fresh_series,
+        lingering_series,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::compare::FreshSeries;
 
     #[test]
     fn gone_means_no_target_and_no_fresh_sample_though_old_series_linger() {
@@ -316,6 +438,30 @@ mod tests {
         assert_eq!(
             lines[1].notes,
             ["page_views_total{instance=\"app-1\"} at 2026-11-25T07:31:50Z"]
+        );
+    }
+
+    #[test]
+    fn gone_queries_judge_by_sample_time() {
+        let spec = GoneSpec {
+            source: PushSource {
+                gateway_job: "pushgateway".into(),
+                honor_labels: true,
+            },
+            groups: vec![PushedGroupRef {
+                job: "metrics-api".into(),
+                instance: Some("app-1".into()),
+            }],
+            since: UNIX_EPOCH + Duration::from_millis(1_795_591_903_702),
+        };
+        let selectors = spec.selectors();
+        assert_eq!(
+            gone_inventory_query(&selectors[0]),
+            r#"count by (__name__) ({job="pushgateway"})"#
+        );
+        assert_eq!(
+            gone_fresh_query("page_views_total", &selectors[1], spec.since),
+            r#"timestamp(page_views_total{job="metrics-api", instance="app-1"}) > 1795591903.702"#
         );
     }
 }

@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::scrape::find_app_target;
-use super::window::{WindowSeries, fetch_window_series};
-use super::{Check, CheckKind, Progress, ProgressEvent, Status, VerifySettings, format_duration, rfc3339, settle};
-use crate::live::compare::{
-    CompareSettings, DualRunReport, DualRunSpec, Matcher, MetricComparison, PushSource, PushedGroupRef,
-    ScrapeTargetRef, Verdict, compare_dual_run, selector,
+use super::check::{Check, CheckKind, Progress, ProgressEvent, Status, VerifySettings, format_duration, rfc3339};
+use super::compare::{
+    CompareSettings, DualRunReport, DualRunSpec, MetricComparison, PushSource, PushedGroupRef, ScrapeTargetRef, Verdict,
 };
+use super::dual_query::compare_dual_run;
+use super::scrape::find_app_target;
+use super::selector::{Matcher, selector};
+use super::settle;
+use super::window::{WindowSeries, fetch_window_series};
 use crate::live::error::LiveError;
-use crate::live::model::Targets;
+use crate::live::model::{Target, Targets};
 use crate::live::prometheus::PrometheusClient;
 use crate::live::pushgateway::PushgatewayClient;
 use crate::stack::{App, Stack};
@@ -122,11 +124,7 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
                 metric
                     .max_relative_difference
                     .map_or("?".to_string(), |d| format!("{:.1}%", d * 100.0)),
-                match metric.compared_by {
-                    crate::live::compare::ComparedBy::Rate => "rate",
-                    crate::live::compare::ComparedBy::Value => "value",
-                    crate::live::compare::ComparedBy::Presence => "presence",
-                }
+                metric.compared_by.as_str()
             )),
             Verdict::MissingOnNew => problems.push(format!(
                 "{} missing on the scraped side ({} of {} series)",
@@ -282,6 +280,8 @@ async fn pushed_groups(
     Ok(groups)
 }
 
+/// The checks during dual-run: every pushed group of every app against its scrape target,
+/// with the per-metric tables.
 pub async fn dual_run_checks(
     client: &PrometheusClient,
     gateway_client: Option<&PushgatewayClient>,
@@ -290,158 +290,203 @@ pub async fn dual_run_checks(
     settings: &VerifySettings,
     progress: &Progress,
 ) -> Result<(Vec<Check>, Vec<DualRunTable>), LiveError> {
+    let source = match push_source(stack) {
+        Ok(source) => source,
+        Err(check) => return Ok((vec![check], Vec::new())),
+    };
+    let run = GroupRun {
+        client,
+        gateway_interval: targets
+            .of_job(&source.gateway_job)
+            .find_map(|t| t.scrape_interval_duration()),
+        source: &source,
+        settings,
+        progress,
+    };
     let mut checks = Vec::new();
     let mut tables = Vec::new();
-    let source = match &stack.settings.gateway {
-        Some(gateway) => match &gateway.job {
-            Some(job) => PushSource {
-                gateway_job: job.clone(),
-                honor_labels: gateway.honor_labels,
-            },
-            None => {
-                checks.push(
-                    Check::new(
-                        CheckKind::DualRun,
-                        "pushgateway",
-                        Status::Fail,
-                        "no scrape job for the Pushgateway found in prometheus.yml, so pushed series cannot be selected",
-                    )
-                    .note("name it with `gateway: {job: …}` in pullover.yaml"),
-                );
-                return Ok((checks, tables));
-            }
-        },
-        None => {
-            checks.push(Check::new(
-                CheckKind::DualRun,
-                "pushgateway",
-                Status::Fail,
-                "the stack has no Pushgateway, so there is nothing to compare",
-            ));
-            return Ok((checks, tables));
-        }
-    };
-    let gateway_interval = targets
-        .of_job(&source.gateway_job)
-        .find_map(|t| t.scrape_interval_duration());
-    let mut compare_settings = CompareSettings {
-        window: settings.window,
-        tolerance: settings.tolerance,
-        max_push_age: settings.max_push_age,
-        concurrency: settings.concurrency,
-        sampling_offset: None,
-    };
     for app in &stack.settings.apps {
-        let Some(target) = find_app_target(targets, app) else {
-            checks.push(Check::new(
-                CheckKind::DualRun,
-                &app.service,
-                Status::Fail,
-                format!("no scrape target {} to compare the pushed series with", app.target()),
-            ));
-            continue;
+        let target = match comparable_target(app, targets) {
+            Ok(target) => target,
+            Err(check) => {
+                checks.push(check);
+                continue;
+            }
         };
-        let scraped = ScrapeTargetRef {
-            job: app.job.clone(),
-            instance: target.instance().unwrap_or_default().to_string(),
-        };
-        if !app.identity.is_decided() {
-            let jobs: Vec<String> = app.identity.candidate_jobs().iter().map(|j| format!("`{j}`")).collect();
-            checks.push(
-                Check::new(
-                    CheckKind::DualRun,
-                    &app.service,
-                    Status::Fail,
-                    format!(
-                        "which job it pushes as is undecided ({}): comparing either would be a guess",
-                        jobs.join(" or ")
-                    ),
-                )
-                .note(format!(
-                    "`pullover analyze` shows the evidence; set `pushed_job:` for {} in pullover.yaml",
-                    app.service
-                )),
-            );
-            continue;
-        }
         let groups = pushed_groups(client, gateway_client, &source, app).await?;
         if groups.is_empty() {
-            checks.push(
-                Check::new(
-                    CheckKind::DualRun,
-                    &app.service,
-                    Status::Fail,
-                    format!(
-                        "Prometheus has no push_time_seconds for job `{}`: the app does not push (any more), so nothing can be compared",
-                        app.pushed_job
-                    ),
-                )
-                .note(format!(
-                    "if it pushes under another job name, set `pushed_job:` for {} in pullover.yaml",
-                    app.service
-                )),
-            );
+            checks.push(no_pushes_check(app));
             continue;
         }
         for pushed in groups {
-            let spec = DualRunSpec {
-                source: source.clone(),
-                pushed,
-                scraped: scraped.clone(),
-                ignore_labels: Vec::new(),
-            };
-            let subject = pair_label(app, &spec.pushed, &spec.scraped.instance);
-            if let Err(error) = spec.validate() {
-                checks.push(Check::new(CheckKind::DualRun, subject, Status::Fail, error.to_string()));
-                continue;
-            }
-            if let Some(wait) = history_check(
-                client,
-                &spec,
-                target.scrape_interval_duration(),
-                gateway_interval,
-                settings.window,
-            )
-            .await?
-            {
-                checks.push(
-                    Check::new(
-                        CheckKind::DualRun,
-                        subject,
-                        Status::Inconclusive,
-                        format!(
-                            "inconclusive: {} has less history than the {} window, and rate() over a series younger than its window reads 14–22% off; wait {} and run again",
-                            wait.side,
-                            format_duration(settings.window),
-                            format_duration(round_up_seconds(wait.wait))
-                        ),
-                    )
-                    .note("or compare over a shorter window with --window (at least 4 scrape intervals)"),
-                );
-                continue;
-            }
-            progress(ProgressEvent::Start {
-                label: "comparing pushed and scraped series",
-                total: 0,
-            });
-            let scrape_interval = target.scrape_interval_duration().unwrap_or(Duration::from_secs(15));
-            compare_settings.sampling_offset =
-                Some(settle::push_lag(client, scrape_interval, std::time::SystemTime::now()).await);
-            let report = compare_dual_run(client, &spec, &compare_settings).await;
-            progress(ProgressEvent::Finish);
-            let mut table = DualRunTable::new(app, &spec, report?, compare_settings.sampling_offset);
-            table.reset_at = reset_times(client, &spec, &table).await?;
-            checks.push(dual_run_check(&subject, &table));
-            if settings.window_series {
-                // `None` orders below `Some`: the longer of the known intervals.
-                let interval = target.scrape_interval_duration().max(gateway_interval);
-                table.window_series =
-                    Some(fetch_window_series(client, &spec, &table, interval, settings.concurrency).await);
-            }
-            tables.push(table);
+            let (check, table) = run.compare_group(app, target, pushed).await?;
+            checks.push(check);
+            tables.extend(table);
         }
     }
     Ok((checks, tables))
+}
+
+/// How Prometheus scrapes the gateway, or the failed check that says why nothing can be
+/// compared.
+fn push_source(stack: &Stack) -> Result<PushSource, Check> {
+    let Some(gateway) = &stack.settings.gateway else {
+        return Err(Check::new(
+            CheckKind::DualRun,
+            "pushgateway",
+            Status::Fail,
+            "the stack has no Pushgateway, so there is nothing to compare",
+        ));
+    };
+    let Some(job) = &gateway.job else {
+        return Err(Check::new(
+            CheckKind::DualRun,
+            "pushgateway",
+            Status::Fail,
+            "no scrape job for the Pushgateway found in prometheus.yml, so pushed series cannot be selected",
+        )
+        .note("name it with `gateway: {job: …}` in pullover.yaml"));
+    };
+    Ok(PushSource {
+        gateway_job: job.clone(),
+        honor_labels: gateway.honor_labels,
+    })
+}
+
+/// The app's scrape target, when its pushed series can be compared with it: the target is
+/// there and the job the app pushes as is decided. Otherwise the failed check.
+fn comparable_target<'t>(app: &App, targets: &'t Targets) -> Result<&'t Target, Check> {
+    let Some(target) = find_app_target(targets, app) else {
+        return Err(Check::new(
+            CheckKind::DualRun,
+            &app.service,
+            Status::Fail,
+            format!("no scrape target {} to compare the pushed series with", app.target()),
+        ));
+    };
+    if !app.identity.is_decided() {
+        let jobs: Vec<String> = app.identity.candidate_jobs().iter().map(|j| format!("`{j}`")).collect();
+        return Err(Check::new(
+            CheckKind::DualRun,
+            &app.service,
+            Status::Fail,
+            format!(
+                "which job it pushes as is undecided ({}): comparing either would be a guess",
+                jobs.join(" or ")
+            ),
+        )
+        .note(format!(
+            "`pullover analyze` shows the evidence; set `pushed_job:` for {} in pullover.yaml",
+            app.service
+        )));
+    }
+    Ok(target)
+}
+
+fn no_pushes_check(app: &App) -> Check {
+    Check::new(
+        CheckKind::DualRun,
+        &app.service,
+        Status::Fail,
+        format!(
+            "Prometheus has no push_time_seconds for job `{}`: the app does not push (any more), so nothing can be compared",
+            app.pushed_job
+        ),
+    )
+    .note(format!(
+        "if it pushes under another job name, set `pushed_job:` for {} in pullover.yaml",
+        app.service
+    ))
+}
+
+fn too_little_history_check(subject: String, wait: &Wait, window: Duration) -> Check {
+    Check::new(
+        CheckKind::DualRun,
+        subject,
+        Status::Inconclusive,
+        format!(
+            "inconclusive: {} has less history than the {} window, and rate() over a series younger than its window reads 14–22% off; wait {} and run again",
+            wait.side,
+            format_duration(window),
+            format_duration(round_up_seconds(wait.wait))
+        ),
+    )
+    .note("or compare over a shorter window with --window (at least 4 scrape intervals)")
+}
+
+/// What comparing one pushed group needs besides the group.
+struct GroupRun<'a> {
+    client: &'a PrometheusClient,
+    source: &'a PushSource,
+    gateway_interval: Option<Duration>,
+    settings: &'a VerifySettings,
+    progress: &'a Progress,
+}
+
+impl GroupRun<'_> {
+    /// One pushed group of `app` against its scrape target: the check, and the table when
+    /// the group could be compared.
+    async fn compare_group(
+        &self,
+        app: &App,
+        target: &Target,
+        pushed: PushedGroupRef,
+    ) -> Result<(Check, Option<DualRunTable>), LiveError> {
+        let (client, settings) = (self.client, self.settings);
+        let spec = DualRunSpec {
+            source: self.source.clone(),
+            pushed,
+            scraped: ScrapeTargetRef {
+                job: app.job.clone(),
+                instance: target.instance().unwrap_or_default().to_string(),
+            },
+            ignore_labels: Vec::new(),
+        };
+        let subject = pair_label(app, &spec.pushed, &spec.scraped.instance);
+        if let Err(error) = spec.validate() {
+            return Ok((
+                Check::new(CheckKind::DualRun, subject, Status::Fail, error.to_string()),
+                None,
+            ));
+        }
+        let app_interval = target.scrape_interval_duration();
+        if let Some(wait) = history_check(client, &spec, app_interval, self.gateway_interval, settings.window).await? {
+            return Ok((too_little_history_check(subject, &wait, settings.window), None));
+        }
+        (self.progress)(ProgressEvent::Start {
+            label: "comparing pushed and scraped series",
+            total: 0,
+        });
+        let scrape_interval = app_interval.unwrap_or(Duration::from_secs(15));
+        let compare_settings = CompareSettings {
+            window: settings.window,
+            tolerance: settings.tolerance,
+            max_push_age: settings.max_push_age,
+            concurrency: settings.concurrency,
+            sampling_offset: Some(settle::push_lag(client, scrape_interval, std::time::SystemTime::now()).await),
+        };
+        let report = compare_dual_run(client, &spec, &compare_settings).await;
+        (self.progress)(ProgressEvent::Finish);
+        let mut table = DualRunTable::new(app, &spec, report?, compare_settings.sampling_offset);
+        table.reset_at = reset_times(client, &spec, &table).await?;
+        let check = dual_run_check(&subject, &table);
+        if settings.window_series {
+            // `None` orders below `Some`: the longer of the known intervals.
+            let interval = app_interval.max(self.gateway_interval);
+            let window = Duration::from_secs_f64(table.window_seconds.max(0.0));
+            let series = fetch_window_series(
+                client,
+                &spec,
+                &table.metrics,
+                window,
+                table.evaluated_at,
+                interval,
+                settings.concurrency,
+            );
+            table.window_series = Some(series.await);
+        }
+        Ok((check, Some(table)))
+    }
 }
 
 /// When each differing counter that reset in the window last reset, on either side.
@@ -531,7 +576,8 @@ async fn history_check(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::live::compare::ComparedBy;
+    use crate::verify::compare::ComparedBy;
+    use crate::verify::compare::tests::metric;
 
     #[test]
     fn a_job_younger_than_the_window_must_wait_for_the_rest() {
@@ -541,23 +587,6 @@ pub(crate) mod tests {
         assert_eq!(history_wait(29.0, interval, window), None);
         assert_eq!(history_wait(30.0, interval, window), None);
         assert_eq!(history_wait(0.0, interval, window), Some(window));
-    }
-
-    pub(crate) fn metric(name: &str, by: ComparedBy, diff: Option<f64>, verdict: Verdict) -> MetricComparison {
-        MetricComparison {
-            metric: name.into(),
-            compared_by: by,
-            series_old: 1,
-            series_new: 1,
-            missing_on_new: vec![],
-            only_on_new: vec![],
-            max_relative_difference: diff,
-            worst_series: None,
-            resets_old: 0,
-            resets_new: 0,
-            verdict,
-            series: vec![],
-        }
     }
 
     pub(crate) fn table(metrics: Vec<MetricComparison>, push_age: Option<f64>) -> DualRunTable {
@@ -647,13 +676,13 @@ pub(crate) mod tests {
             Some(1.0 / 3.0),
             Verdict::TooFewEvents,
         );
-        gc.series = vec![crate::live::compare::SeriesComparison {
+        gc.series = vec![crate::verify::compare::SeriesComparison {
             key: r#"nodejs_gc_duration_seconds_count{kind="minor"}"#.into(),
             old: Some(0.6),
             new: Some(0.4),
             relative_difference: Some(1.0 / 3.0),
             within_tolerance: false,
-            events: Some(crate::live::compare::EventJudgement {
+            events: Some(crate::verify::compare::EventJudgement {
                 what: "events",
                 old: 3.0,
                 new: 2.0,

@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Check, DualRunTable, PairResult, Status, VerifyReport, format_duration};
-use crate::live::compare::{ComparedBy, MetricComparison};
+use super::check::{Check, CheckKind, Stage, Status, format_duration};
+use super::compare::{ComparedBy, MetricComparison, metric_column_width};
+use super::dual::DualRunTable;
+use super::queries::PairResult;
+use super::run::VerifyReport;
 
 fn paint(text: &str, status: Status, color: bool) -> String {
     if !color {
@@ -54,11 +57,11 @@ pub struct MetricRow {
 
 impl MetricRow {
     pub fn of(metric: &MetricComparison) -> MetricRow {
-        let (compared_by, resets) = match metric.compared_by {
-            ComparedBy::Rate => ("rate", format!("{}/{}", metric.resets_old, metric.resets_new)),
-            ComparedBy::Value => ("value", "-".to_string()),
-            ComparedBy::Presence => ("presence", "-".to_string()),
+        let resets = match metric.compared_by {
+            ComparedBy::Rate => format!("{}/{}", metric.resets_old, metric.resets_new),
+            ComparedBy::Value | ComparedBy::Presence => "-".to_string(),
         };
+        let compared_by = metric.compared_by.as_str();
         MetricRow {
             metric: metric.metric.clone(),
             series_old: metric.series_old,
@@ -94,13 +97,7 @@ pub fn dual_run_table(table: &DualRunTable) -> String {
         "  old: {}\n  new: {}\n",
         table.pushed_selector, table.scraped_selector
     ));
-    let width = table
-        .metrics
-        .iter()
-        .map(|m| m.metric.len())
-        .max()
-        .unwrap_or(0)
-        .max("metric".len());
+    let width = metric_column_width(&table.metrics);
     out.push_str(&format!(
         "  {:<width$}  {:>3}  {:>3}  {:>8}  {:<5}  {:>6}  verdict\n",
         "metric", "old", "new", "max diff", "by", "resets"
@@ -131,12 +128,12 @@ fn pair_block(pair: &PairResult, color: bool) -> String {
 
 pub fn render_text(report: &VerifyReport, color: bool) -> String {
     let mut out = match &report.prometheus_url {
-        Some(url) if report.checks.iter().any(|c| c.kind != super::CheckKind::Exposition) => {
+        Some(url) if report.checks.iter().any(|c| c.kind != CheckKind::Exposition) => {
             format!("Checks after `{}` against {url}\n", report.stage)
         }
         _ => format!("Checks after `{}`\n", report.stage),
     };
-    if report.stage == super::Stage::Baseline {
+    if report.stage == Stage::Baseline {
         out = "Checks before `scrape` (no phase applied yet)\n".to_string();
     }
     for check in &report.checks {
@@ -235,26 +232,14 @@ pub fn render_json(report: &VerifyReport) -> serde_json::Value {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::live::checks::{CheckKind, RunStats, Stage};
-    use crate::live::compare::Verdict;
     use crate::phase::PhaseId;
+    use crate::verify::compare::Verdict;
+    use crate::verify::compare::tests::metric;
+    use crate::verify::dual::tests::table;
+    use crate::verify::runner::RunStats;
 
     /// A failed dual-run report, for the renderers' tests.
     pub(crate) fn report() -> VerifyReport {
-        let metric = |name: &str, by, diff: Option<f64>, verdict| MetricComparison {
-            metric: name.into(),
-            compared_by: by,
-            series_old: 1,
-            series_new: 1,
-            missing_on_new: vec![],
-            only_on_new: vec![],
-            max_relative_difference: diff,
-            worst_series: None,
-            resets_old: 0,
-            resets_new: 0,
-            verdict,
-            series: vec![],
-        };
         VerifyReport {
             stage: Stage::After(PhaseId::DualRun),
             prometheus_url: Some("http://127.0.0.1:9090/".into()),
@@ -273,25 +258,13 @@ pub(crate) mod tests {
                 ),
             ],
             exposition: vec![],
-            dual_run: vec![DualRunTable {
-                app: "metrics-api".into(),
-                pushed_instance: Some("app-1".into()),
-                scraped_instance: "127.0.0.1:8080".into(),
-                pushed_selector: r#"{job="metrics-api", instance="app-1"}"#.into(),
-                scraped_selector: r#"{job="metrics-api", instance="127.0.0.1:8080"}"#.into(),
-                window_seconds: 300.0,
-                relative_tolerance: 0.05,
-                evaluated_at: 0.0,
-                push_age_seconds: Some(1.0),
-                max_push_age_seconds: 120.0,
-                sampling_offset_seconds: None,
-                metrics: vec![
+            dual_run: vec![table(
+                vec![
                     metric("http_requests_total", ComparedBy::Rate, Some(0.5), Verdict::Differs),
                     metric("queue_depth", ComparedBy::Value, Some(0.0), Verdict::Match),
                 ],
-                reset_at: Default::default(),
-                window_series: None,
-            }],
+                Some(1.0),
+            )],
             queries: vec![],
             load: None,
             stats: RunStats::default(),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
-use super::{Progress, ProgressEvent};
+use super::check::{Progress, ProgressEvent};
 use crate::live::error::LiveError;
 use crate::live::model::QueryResult;
 use crate::live::prometheus::{PrometheusClient, QueryOptions};

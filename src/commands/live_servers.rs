@@ -11,14 +11,6 @@ use anyhow::Result;
 use super::Context;
 use crate::cli::LiveArgs;
 use crate::diagnostic::Diagnostic;
-use crate::live::checks::found::Found;
-use crate::live::checks::queries::pair_file;
-use crate::live::checks::reload::{ConfigView, ExpectedConfig, JobView, LiveConfig, ReloadReport, reload_and_confirm};
-use crate::live::checks::{
-    History, LiveTargets, Progress, ProgressEvent, Stage, VerifyError, VerifyReport, VerifySettings, gone, render,
-    verify,
-};
-use crate::live::compare::Tolerance;
 use crate::live::{
     Auth, AuthEnv, Endpoint, LiveError, PrometheusClient, PushgatewayClient, connection_from_sources, observe,
 };
@@ -28,6 +20,14 @@ use crate::stack::Stack;
 use crate::stack::prometheus_version::SETTING;
 use crate::state::StateDir;
 use crate::state::journal::AppliedPhase;
+use crate::verify::check::{LiveTargets, Progress, ProgressEvent, Stage, VerifyError, VerifySettings, no_progress};
+use crate::verify::compare::Tolerance;
+use crate::verify::found::Found;
+use crate::verify::history::History;
+use crate::verify::pairs::pair_file;
+use crate::verify::reload::{ConfigView, ExpectedConfig, JobView, LiveConfig, ReloadReport, reload_and_confirm};
+use crate::verify::run::{VerifyReport, verify};
+use crate::verify::{gone, render};
 
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
@@ -258,7 +258,7 @@ pub(super) fn stack_for_checks(ctx: &Context, applied: &[AppliedPhase]) -> Resul
 /// A progress bar (or spinner) on stderr when it is a terminal; nothing otherwise.
 pub(super) fn progress() -> Progress {
     if !std::io::stderr().is_terminal() {
-        return crate::live::checks::no_progress();
+        return no_progress();
     }
     let bar: Arc<Mutex<Option<indicatif::ProgressBar>>> = Arc::new(Mutex::new(None));
     Arc::new(move |event| {
