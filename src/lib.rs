@@ -6,8 +6,10 @@
 //! - `edit/` makes format-preserving edits (spans in, bytes out);
 //! - `changeset/` renders plans as diffs, patches and JSON;
 //! - `state/` journals, snapshots, locks and writes crash-safely (all writing I/O);
+//! - `analyze/` inventories every Pushgateway reference of a stack (`pullover analyze`);
 //! - `commands/` wires them into the CLI defined in `cli`.
 
+pub mod analyze;
 pub mod changeset;
 pub mod cli;
 pub mod commands;

@@ -15,6 +15,7 @@ pub mod prometheus;
 pub mod prometheus_version;
 pub mod read;
 pub mod root;
+pub mod searched;
 pub mod services;
 pub mod settings;
 pub mod settings_yaml;

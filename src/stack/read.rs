@@ -286,6 +286,44 @@ impl StackDir {
         out
     }
 
+    /// Every regular file of the stack (hidden ones too) of at most `max_bytes` that is UTF-8
+    /// text and that `wanted` keeps, in path order. Hidden folders and folders named in `skip`
+    /// are not entered, and no symlink is followed: a link may lead out of the stack.
+    pub fn text_files(&self, skip: &[&str], max_bytes: u64, wanted: impl Fn(&RelPath) -> bool) -> Vec<SourceFile> {
+        let mut paths = Vec::new();
+        self.regular_files(&self.canonical_root, skip, max_bytes, &mut paths);
+        paths.sort();
+        paths
+            .into_iter()
+            .filter_map(|path| {
+                let rel = RelPath::new(path.clone()).ok().filter(|rel| wanted(rel))?;
+                let text = fs::read_to_string(self.canonical_root.join(&path)).ok()?;
+                Some(SourceFile::from_text(rel, text, 0o644))
+            })
+            .collect()
+    }
+
+    /// The paths, relative to the root, of the regular files under `folder` for [`Self::text_files`].
+    fn regular_files(&self, folder: &Path, skip: &[&str], max_bytes: u64, out: &mut Vec<String>) {
+        let Ok(entries) = fs::read_dir(folder) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else { continue };
+            let path = entry.path();
+            if kind.is_dir() {
+                if !name.starts_with('.') && !skip.contains(&name.as_str()) {
+                    self.regular_files(&path, skip, max_bytes, out);
+                }
+            } else if kind.is_file()
+                && entry.metadata().is_ok_and(|m| m.len() <= max_bytes)
+                && let Ok(rel) = path.strip_prefix(&self.canonical_root)
+                && let Some(rel) = rel.to_str()
+            {
+                out.push(rel.to_string());
+            }
+        }
+    }
+
     /// Expands a glob relative to the stack root (`prometheus/rules/*.yml`).
     pub fn glob(&self, pattern: &str) -> Vec<RelPath> {
         let full = self.canonical_root.join(pattern);
