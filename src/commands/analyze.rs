@@ -7,6 +7,7 @@ use anyhow::Result;
 use super::{Context, Outcome};
 use crate::analyze::{self, Report};
 use crate::changeset::redact::mask_text;
+use crate::identity::quoted_instances;
 use crate::stack::Stack;
 use crate::stack::source::RelPath;
 
@@ -44,18 +45,7 @@ fn render(ctx: &Context, report: &Report) -> String {
         let instances = if app.pushed_instances.is_empty() {
             String::new()
         } else {
-            let names: Vec<String> = app
-                .pushed_instances
-                .iter()
-                .map(|i| {
-                    if i.is_empty() {
-                        "(none)".to_string()
-                    } else {
-                        format!("\"{i}\"")
-                    }
-                })
-                .collect();
-            format!(", instance {}", names.join(", "))
+            format!(", instance {}", quoted_instances(&app.pushed_instances))
         };
         out.push_str(&format!(
             "  {} pushes as job \"{}\"{instances}; scraped directly: job \"{}\" at {}\n",
