@@ -360,3 +360,6 @@ fn decode(path: RelPath, bytes: Vec<u8>, mode: u32) -> Result<SourceFile, Diagno
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
