@@ -8,8 +8,10 @@
 //! - `state/` journals, snapshots, locks and writes crash-safely (all writing I/O);
 //! - `live/` talks HTTP to Prometheus, Pushgateway and an app's /metrics (and reads the
 //!   exposition format); `verify/` holds the live checks built on those clients;
+//! - `analyze/` inventories every Pushgateway reference of a stack (`pullover analyze`);
 //! - `commands/` wires them into the CLI defined in `cli`.
 
+pub mod analyze;
 pub mod changeset;
 pub mod cli;
 pub mod commands;

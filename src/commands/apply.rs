@@ -11,12 +11,12 @@ use crate::changeset::{ChangeSet, FileChange, saved};
 use crate::cli::ApplyArgs;
 use crate::diagnostic::Diagnostic;
 use crate::live::PrometheusClient;
-use crate::verify::found::Found;
-use crate::verify::reload::{ConfigView, ExpectedConfig};
 use crate::phase::PhaseId;
 use crate::stack::Stack;
 use crate::state::engine;
 use crate::state::journal::Action;
+use crate::verify::found::Found;
+use crate::verify::reload::{ConfigView, ExpectedConfig};
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<Outcome> {
     let state = ctx.state()?;
@@ -282,7 +282,10 @@ fn reload_target(ctx: &Context, args: &ApplyArgs) -> Result<(PrometheusClient, C
     let Some(url) = stack.settings.live.prometheus_url.as_deref() else {
         return Err(no_prometheus_to_reload());
     };
-    Ok((live_servers::prometheus(url, args.live.timeout)?, ConfigView::of(&stack)))
+    Ok((
+        live_servers::prometheus(url, args.live.timeout)?,
+        ConfigView::of(&stack),
+    ))
 }
 
 /// `--reload` (of apply or rollback) with no Prometheus URL configured.

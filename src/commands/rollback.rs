@@ -15,13 +15,13 @@ use crate::changeset::render::{self, file_diff};
 use crate::cli::RollbackArgs;
 use crate::diagnostic::Diagnostic;
 use crate::live::PrometheusClient;
-use crate::verify::reload::ConfigView;
 use crate::phase::PhaseId;
 use crate::stack::Stack;
 use crate::state::Locked;
 use crate::state::engine::{self, Drift, RevertPlan};
 use crate::state::journal::{Action, AppliedPhase, Event, Journal};
 use crate::state::revert;
+use crate::verify::reload::ConfigView;
 
 pub fn run(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
     let state = ctx.state()?;

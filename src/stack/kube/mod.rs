@@ -304,29 +304,14 @@ pub fn load(dir: &StackDir, overrides: &Overrides, use_settings_file: bool) -> R
     let known = crate::dashboard::KnownDatasources::default();
     let dashboards = crate::parallel::map_in_parallel(dashboards, |file| super::DashboardFile::read(file, &known));
     let live = super::merge_live(pinned.live.clone().unwrap_or_default(), overrides);
+    let settings = Settings::new(gateway, apps, scrape, live, overrides);
+    let dialect = crate::promql::Dialect::assumed("a Kubernetes stack: the image tag is not read");
     let stack = Stack {
-        settings: Settings {
-            gateway,
-            apps,
-            scrape,
-            live,
-            remove_push_code: overrides.remove_push_code,
-        },
-        settings_file,
-        compose: None,
-        prometheus,
         rule_files,
-        rule_patterns: Vec::new(),
         dashboards,
         docs,
-        code: Vec::new(),
-        evidence: found,
-        service_files: Vec::new(),
-        datasources: Vec::new(),
-        observed_pushes: Vec::new(),
-        query_clues: Vec::new(),
-        prometheus_dialect: crate::promql::Dialect::assumed("a Kubernetes stack: the image tag is not read"),
         kube: Some(Rc::new(kube)),
+        ..Stack::new(settings, settings_file, prometheus, dialect, found)
     };
     Ok(stack.with_identities())
 }
