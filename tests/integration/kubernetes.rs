@@ -10,6 +10,7 @@ use std::process::Command;
 use pullover::edit::yaml::YamlStream;
 use yaml_serde::Value;
 
+use crate::support::kube::{objects, objects_of_kind};
 use crate::support::tree::{differing, tree};
 use crate::support::{Pullover, kube_stacks, pullover, require_tool};
 
@@ -26,31 +27,6 @@ fn served_as(kind: &str) -> Option<&'static str> {
         "HelmRelease" => "helm.toolkit.fluxcd.io/v2",
         _ => return None,
     })
-}
-
-/// Every YAML document of the stack with a `kind`, as `(file, value)`.
-fn objects(root: &Path) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    for (path, _) in tree(root) {
-        if !(path.ends_with(".yaml") || path.ends_with(".yml")) || path.starts_with(".pullover") {
-            continue;
-        }
-        let text = std::fs::read_to_string(root.join(&path)).unwrap();
-        let stream = YamlStream::parse(&text).unwrap_or_else(|e| panic!("{path} does not parse: {e}"));
-        for doc in stream.docs() {
-            if doc.doc.value().get("kind").is_some() {
-                out.push((path.clone(), doc.doc.value().clone()));
-            }
-        }
-    }
-    out
-}
-
-fn objects_of_kind(root: &Path, kind: &str) -> Vec<(String, Value)> {
-    objects(root)
-        .into_iter()
-        .filter(|(_, o)| o["kind"].as_str() == Some(kind))
-        .collect()
 }
 
 /// Which checking tools are installed (in CI each must be: `scripts/test` installs them).

@@ -388,7 +388,14 @@ pub async fn dual_run_checks(
                 source: source.clone(),
                 pushed,
                 scraped: scraped.clone(),
-                ignore_labels: Vec::new(),
+                // On Kubernetes both sources carry the operator's target labels, with the
+                // gateway's values on the pushed side and the app's on the scraped one.
+                ignore_labels: match &stack.kube {
+                    Some(_) => crate::stack::kube::target_labels::TARGET_LABELS
+                        .map(String::from)
+                        .to_vec(),
+                    None => Vec::new(),
+                },
             };
             let subject = pair_label(app, &spec.pushed, &spec.scraped.instance);
             if let Err(error) = spec.validate() {

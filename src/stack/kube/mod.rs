@@ -17,6 +17,7 @@ pub mod embedded;
 pub mod objects;
 pub mod releases;
 pub mod schema;
+pub mod target_labels;
 
 use std::rc::Rc;
 
