@@ -6,62 +6,110 @@
 
 use std::fs;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::live::stack::{LiveStack, StackOptions};
 use crate::support::live::{eventually, http_request};
-use crate::support::operator::{RunningService, operator_config};
+use yaml_serde::Value;
+
+use crate::support::operator::{RunningService, operator_config, pushgateway_chart};
 use crate::support::{Pullover, Run, pullover};
 
-const GATEWAY_POD: &str = "pushgateway-6f7c9d8b5-k2x9p";
-const APP_POD: &str = "metrics-api-5d4b7c9f8-q7w2m";
+/// One Kubernetes stack run here: its gateway's Service and the app's, what Helm renders of its
+/// charts (the operator reads those too), the job its app pushes as, and the file whose
+/// `interval: 30s` sets the pace (1 s here, so windows of a few seconds hold enough samples;
+/// the app's new ServiceMonitor copies it).
+struct Shape {
+    stack: &'static str,
+    pushed_job: &'static str,
+    paced_in: &'static str,
+    services: [(&'static str, &'static str, &'static str, &'static str); 2],
+    /// What a chart of the stack renders, from the stack folder as it is now.
+    rendered: fn(&Path) -> Vec<Value>,
+}
 
-/// k8s-raw's two Services, running here: the gateway's and the app's.
-fn running(gateway: SocketAddr, app: SocketAddr) -> Vec<RunningService> {
-    vec![
-        RunningService {
-            namespace: "monitoring".into(),
-            service: "pushgateway".into(),
-            pod: GATEWAY_POD.into(),
-            container: "pushgateway".into(),
-            address: gateway,
-        },
-        RunningService {
-            namespace: "shop".into(),
-            service: "metrics-api".into(),
-            pod: APP_POD.into(),
-            container: "metrics-api".into(),
-            address: app,
-        },
-    ]
+/// k8s-raw: everything as manifests.
+const RAW: Shape = Shape {
+    stack: "k8s-raw",
+    pushed_job: "pushgateway",
+    paced_in: "manifests/pushgateway.yaml",
+    // (namespace, Service, pod, container)
+    services: [
+        (
+            "monitoring",
+            "pushgateway",
+            "pushgateway-6f7c9d8b5-k2x9p",
+            "pushgateway",
+        ),
+        ("shop", "metrics-api", "metrics-api-5d4b7c9f8-q7w2m", "metrics-api"),
+    ],
+    rendered: |_| Vec::new(),
+};
+
+/// k8s-chart-servicemonitor: the gateway, its Service and its ServiceMonitor come from the
+/// prometheus-pushgateway chart's values (release `prometheus-pushgateway` in `monitoring`).
+const CHART_MONITOR: Shape = Shape {
+    stack: "k8s-chart-servicemonitor",
+    pushed_job: "payments",
+    paced_in: "values/prometheus-pushgateway.yaml",
+    services: [
+        (
+            "monitoring",
+            "prometheus-pushgateway",
+            "prometheus-pushgateway-7b9c6d5f4-t8k2w",
+            "pushgateway",
+        ),
+        ("shop", "payments", "payments-84c7f9b6d5-m4x7q", "payments"),
+    ],
+    rendered: |root| {
+        pushgateway_chart(
+            &root.join("values/prometheus-pushgateway.yaml"),
+            "prometheus-pushgateway",
+            "monitoring",
+        )
+    },
+};
+
+impl Shape {
+    fn running(&self, gateway: SocketAddr, app: SocketAddr) -> Vec<RunningService> {
+        self.services
+            .iter()
+            .zip([gateway, app])
+            .map(|((namespace, service, pod, container), address)| RunningService {
+                namespace: (*namespace).into(),
+                service: (*service).into(),
+                pod: (*pod).into(),
+                container: (*container).into(),
+                address,
+            })
+            .collect()
+    }
 }
 
 struct KubeLive {
     live: LiveStack,
     stack: Pullover,
+    shape: &'static Shape,
     runtime: tokio::runtime::Runtime,
 }
 
 impl KubeLive {
-    fn start(test: &str, name: &str) -> Option<KubeLive> {
-        let stack = pullover().stack(name);
-        // The tests' pace: the gateway's ServiceMonitor scrapes every second (the app's new one
-        // copies its interval), so windows of a few seconds hold enough samples.
-        let monitor = stack.read("manifests/pushgateway.yaml");
-        assert!(monitor.contains("      interval: 30s\n"), "{monitor}");
-        stack.write(
-            "manifests/pushgateway.yaml",
-            &monitor.replace("      interval: 30s\n", "      interval: 1s\n"),
-        );
+    fn start(test: &str, shape: &'static Shape) -> Option<KubeLive> {
+        let stack = pullover().stack(shape.stack);
+        let paced = stack.read(shape.paced_in);
+        assert!(paced.contains("  interval: 30s\n"), "{paced}");
+        stack.write(shape.paced_in, &paced.replace("  interval: 30s\n", "  interval: 1s\n"));
         let root = stack.path();
         let options = StackOptions {
             push_interval: Duration::from_millis(250),
-            pushed_job: "pushgateway",
+            pushed_job: shape.pushed_job,
             ..StackOptions::default()
         };
         let live = LiveStack::start_with(test, options, |dir, _, gateway, app| {
             let path = dir.join("prometheus.yml");
-            fs::write(&path, operator_config(&root, &running(gateway, app))).unwrap();
+            let config = operator_config(&root, &(shape.rendered)(&root), &shape.running(gateway, app));
+            fs::write(&path, config).unwrap();
             path
         })?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -69,7 +117,12 @@ impl KubeLive {
             .enable_all()
             .build()
             .unwrap();
-        Some(KubeLive { live, stack, runtime })
+        Some(KubeLive {
+            live,
+            stack,
+            shape,
+            runtime,
+        })
     }
 
     /// `pullover ARGS --prometheus-url … --pushgateway-url … --app-url …`.
@@ -102,9 +155,11 @@ impl KubeLive {
     /// What the operator does when a ServiceMonitor comes or goes: the configuration generated
     /// again from the manifests as they are now, and Prometheus reloaded until it runs it.
     fn operator_reconciles(&self) -> String {
+        let root = self.stack.path();
         let config = operator_config(
-            &self.stack.path(),
-            &running(self.live.pushgateway.addr, self.live.app.addr),
+            &root,
+            &(self.shape.rendered)(&root),
+            &self.shape.running(self.live.pushgateway.addr, self.live.app.addr),
         );
         self.live.write_config(&config);
         let (status, body) = http_request(
@@ -159,7 +214,7 @@ fn has(run: &Run, text: &str) {
 /// a PrometheusRule select `job="pushgateway"`.
 #[test]
 fn k8s_raw_passes_every_gate_against_the_operators_configuration_and_fails_when_the_app_is_down() {
-    let Some(k) = KubeLive::start("kubernetes-live-raw", "k8s-raw") else {
+    let Some(k) = KubeLive::start("kubernetes-live-raw", &RAW) else {
         return;
     };
     k.wait_for(
@@ -282,7 +337,7 @@ fn k8s_raw_passes_every_gate_against_the_operators_configuration_and_fails_when_
 /// series never carry, so the rewritten query returns nothing and the gate before `remove` shuts.
 #[test]
 fn a_rewritten_query_on_the_gateways_namespace_fails_verify_naming_the_panel() {
-    let Some(k) = KubeLive::start("kubernetes-live-gateway-namespace", "k8s-raw") else {
+    let Some(k) = KubeLive::start("kubernetes-live-gateway-namespace", &RAW) else {
         return;
     };
     let dashboards = k.stack.read("manifests/dashboards.yaml");
@@ -333,4 +388,72 @@ fn a_rewritten_query_on_the_gateways_namespace_fails_verify_naming_the_panel() {
     let refused = k.run(&["apply", "remove", "--yes", "--window", "5s", "--tolerance", "20%"]);
     refused.code(3);
     assert!(k.stack.file("manifests/pushgateway.yaml").exists());
+}
+
+/// The gateway scraped by its chart's own ServiceMonitor (held only as values), the app pushing
+/// under its own name: each gate passes, the gateway's live job is the chart monitor's.
+#[test]
+fn the_gateway_charts_own_servicemonitor_passes_every_gate() {
+    let Some(k) = KubeLive::start("kubernetes-live-chart-servicemonitor", &CHART_MONITOR) else {
+        return;
+    };
+    k.wait_for(
+        "the gateway's target up",
+        "up{job=\"prometheus-pushgateway\", namespace=\"monitoring\"}",
+        Duration::from_secs(20),
+        |up| up == 1.0,
+    );
+    let baseline = k.run(&["verify"]);
+    baseline.success();
+    has(
+        &baseline,
+        "✓ running config   prometheus-pushgateway: Prometheus runs the Pushgateway's job `serviceMonitor/monitoring/prometheus-pushgateway/0` (its targets' job=\"prometheus-pushgateway\")",
+    );
+
+    k.run(&["apply", "scrape", "--yes"]).success();
+    k.operator_reconciles();
+    // The Service gained the `metrics` port the new ServiceMonitor names: without it the
+    // operator would give the job no target.
+    k.wait_for(
+        "the app's target up",
+        "up{job=\"payments\", namespace=\"shop\", endpoint=\"metrics\"}",
+        Duration::from_secs(20),
+        |up| up == 1.0,
+    );
+    let scraped = k.run(&["verify"]);
+    scraped.success();
+    has(
+        &scraped,
+        "✓ running config   payments: Prometheus runs job `serviceMonitor/shop/payments/0` (its targets' job=\"payments\")",
+    );
+
+    k.run(&["apply", "dual-run", "--yes"]).success();
+    k.wait_for(
+        "6 s of the app's scrapes",
+        "count_over_time(up{job=\"payments\", namespace=\"shop\"}[6s])",
+        Duration::from_secs(30),
+        |n| n >= 6.0,
+    );
+    let dual = k.run(&["verify", "--window", "5s", "--tolerance", "20%"]);
+    dual.success();
+    assert!(
+        line(&dual, "✓ dual-run         payments app-1 → ")
+            .contains("6 pushed metrics agree with the scraped ones within 20% over 5s"),
+        "{}",
+        dual.stdout
+    );
+
+    k.run(&["apply", "dashboards", "--yes", "--window", "5s", "--tolerance", "20%"])
+        .success();
+    k.run(&["apply", "remove", "--yes"]).success();
+    assert!(!k.stack.file("values/prometheus-pushgateway.yaml").exists());
+    // The release uninstalled (the to-do `remove` leaves): its Service and ServiceMonitor go.
+    let config = k.operator_reconciles();
+    assert!(!config.contains("prometheus-pushgateway"), "{config}");
+    let gone = k.run(&["verify"]);
+    gone.success();
+    has(
+        &gone,
+        "✓ pushgateway gone targets: Prometheus scrapes no target of job `prometheus-pushgateway`",
+    );
 }

@@ -85,6 +85,9 @@ pub enum ScrapePath {
     ServiceMonitor(usize),
     /// A PodMonitor (index into `objects`) selecting its pods: the cluster scrapes by pod.
     PodMonitor(usize),
+    /// The prometheus-pushgateway chart's own ServiceMonitor (`serviceMonitor.enabled: true` in
+    /// the values at this index of `values`): a ServiceMonitor the stack holds only as values.
+    ChartServiceMonitor { values: usize },
     /// A job of a scrape job list in a chart's values (index into `values`: a values file, or an
     /// Application's or HelmRelease's inline values) at `list`: kube-prometheus-stack's
     /// `additionalScrapeConfigs`, the prometheus chart's `serverFiles."prometheus.yml".scrape_configs`
@@ -101,6 +104,10 @@ impl ScrapePath {
         match self {
             ScrapePath::ServiceMonitor(i) => format!("ServiceMonitor {}", kube.objects[*i].name),
             ScrapePath::PodMonitor(i) => format!("PodMonitor {}", kube.objects[*i].name),
+            ScrapePath::ChartServiceMonitor { values } => format!(
+                "the prometheus-pushgateway chart's ServiceMonitor (`serviceMonitor.enabled` in {})",
+                kube.values[*values].describe(&kube.objects)
+            ),
             ScrapePath::ValuesJob { values, list, job } => {
                 format!(
                     "job `{job}` of `{list}` in {}",
@@ -714,6 +721,29 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
                 "PodMonitor {} selects the pods of {} (honorLabels: {})",
                 object.name,
                 kube.objects[w].display(),
+                gateway.honor_labels
+            ),
+        ));
+        return Some(gateway);
+    }
+    // The chart's own ServiceMonitor, where the gateway is the chart's: its `job` is the Service's
+    // name (it sets no `jobLabel`).
+    if workload.is_none()
+        && let Some((index, monitor)) = kube
+            .values
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| releases::chart_service_monitor(v).map(|m| (i, m)))
+    {
+        gateway.honor_labels = monitor.honor_labels;
+        gateway.interval = monitor.interval;
+        gateway.scrape = ScrapePath::ChartServiceMonitor { values: index };
+        found.push(evidence(
+            "gateway.job",
+            gateway.job.clone(),
+            format!(
+                "the prometheus-pushgateway chart's ServiceMonitor (`serviceMonitor.enabled: true` in {}) selects Service {service_name} (honorLabels: {})",
+                kube.values[index].describe(&kube.objects),
                 gateway.honor_labels
             ),
         ));

@@ -10,7 +10,8 @@
 use yaml_serde::Value;
 
 use super::objects::{Object, string_map, strings};
-use super::{KubeStack, pod_monitor_job, selects};
+use super::releases::chart_service_monitor;
+use super::{KubeStack, ScrapePath, pod_monitor_job, selects};
 
 /// The labels the operator adds to every target besides `job` and `instance`. Under
 /// `honorLabels: true` pushed series carry the gateway's values of them, scraped ones the app's:
@@ -44,6 +45,20 @@ pub fn monitor_jobs(kube: &KubeStack, job: &str) -> Vec<(String, String)> {
                 defined_in.clone(),
             ));
         }
+    }
+    // The prometheus-pushgateway chart's own ServiceMonitor is named after the gateway's Service
+    // and gives it `job` = that name.
+    if let Some(gateway) = &kube.gateway
+        && let ScrapePath::ChartServiceMonitor { values } = gateway.scrape
+        && gateway.job == job
+    {
+        let namespace = chart_service_monitor(&kube.values[values])
+            .and_then(|m| m.namespace)
+            .unwrap_or_else(|| gateway.namespace.clone());
+        found.push((
+            format!("serviceMonitor/{namespace}/{}/0", gateway.service_name),
+            gateway.scrape.describe(kube),
+        ));
     }
     found
 }

@@ -55,11 +55,19 @@ fn selects(selector: Option<&Value>, labels: Option<&Value>) -> bool {
 ///   Service's name; `namespace`, `service`, `pod`, `container`, `endpoint` (the port's name);
 ///   `instance` = the pod's address.
 ///
-/// Only Services in `running` have a pod to scrape; the others give no target.
-pub fn service_monitor_jobs(root: &Path, running: &[RunningService]) -> String {
-    let services = objects_of_kind(root, "Service");
+/// Only Services in `running` have a pod to scrape; the others give no target. `rendered` are
+/// objects a chart renders (see [`pushgateway_chart`]), deployed next to the stack's own.
+pub fn service_monitor_jobs(root: &Path, rendered: &[Value], running: &[RunningService]) -> String {
+    let of_kind = |kind: &str| -> Vec<Value> {
+        objects_of_kind(root, kind)
+            .into_iter()
+            .map(|(_, o)| o)
+            .chain(rendered.iter().filter(|o| o["kind"].as_str() == Some(kind)).cloned())
+            .collect()
+    };
+    let services = of_kind("Service");
     let mut out = String::new();
-    for (_, monitor) in objects_of_kind(root, "ServiceMonitor") {
+    for monitor in of_kind("ServiceMonitor") {
         let namespace = namespace_of(&monitor);
         let name = text(&monitor, &["metadata", "name"]).unwrap_or_default();
         let spec = &monitor["spec"];
@@ -95,7 +103,7 @@ pub fn service_monitor_jobs(root: &Path, running: &[RunningService]) -> String {
             }
             out.push_str("    static_configs:\n");
             let mut targets = 0;
-            for (_, service) in &services {
+            for service in &services {
                 let service_namespace = namespace_of(service);
                 let service_name = text(service, &["metadata", "name"]).unwrap_or_default();
                 let in_namespace = namespaces
@@ -139,9 +147,63 @@ pub fn service_monitor_jobs(root: &Path, running: &[RunningService]) -> String {
 }
 
 /// A whole `prometheus.yml`: 1 s global interval (the tests' pace), the operator's jobs.
-pub fn operator_config(root: &Path, running: &[RunningService]) -> String {
+pub fn operator_config(root: &Path, rendered: &[Value], running: &[RunningService]) -> String {
     format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n{}",
-        service_monitor_jobs(root, running)
+        service_monitor_jobs(root, rendered, running)
     )
+}
+
+/// What Helm renders from a prometheus-pushgateway values file, as far as the operator reads it:
+/// the Service and, with `serviceMonitor.enabled: true`, the chart's ServiceMonitor (the chart's
+/// `templates/service.yaml`, `templates/servicemonitor.yaml` and `_helpers.tpl`): both named
+/// `<release>-prometheus-pushgateway` (the release's name when it contains the chart's), the
+/// Service's port `http` (`service.portName`), the monitor's endpoint on that port with `path`
+/// `/metrics`, the values' `interval` and `honorLabels` (the chart's default: true), labels
+/// `app.kubernetes.io/name`/`instance` plus `serviceMonitor.additionalLabels`, selecting the
+/// Service by those two labels in the release's namespace. Nothing when the file is gone.
+pub fn pushgateway_chart(values: &Path, release: &str, namespace: &str) -> Vec<Value> {
+    let Ok(text) = std::fs::read_to_string(values) else {
+        return Vec::new();
+    };
+    let values: Value = yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", values.display()));
+    let chart = "prometheus-pushgateway";
+    let name = if release.contains(chart) {
+        release.to_string()
+    } else {
+        format!("{release}-{chart}")
+    };
+    let selector = format!("app.kubernetes.io/name: {chart}\napp.kubernetes.io/instance: {release}");
+    let indent = |text: &str, by: &str| text.lines().map(|l| format!("{by}{l}\n")).collect::<String>();
+    let mut rendered = vec![format!(
+        "kind: Service\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels:\n{labels}spec:\n  ports:\n    - name: http\n      port: 9091\n",
+        labels = indent(&selector, "    ")
+    )];
+    let monitor = &values["serviceMonitor"];
+    if monitor["enabled"].as_bool() == Some(true) {
+        let mut labels = selector.clone();
+        if let Some(extra) = monitor["additionalLabels"].as_mapping() {
+            for (k, v) in extra {
+                labels.push_str(&format!(
+                    "\n{}: {:?}",
+                    k.as_str().unwrap_or_default(),
+                    v.as_str().unwrap_or_default()
+                ));
+            }
+        }
+        let interval = monitor["interval"]
+            .as_str()
+            .map(|i| format!("      interval: {i}\n"))
+            .unwrap_or_default();
+        let honor = monitor["honorLabels"].as_bool().unwrap_or(true);
+        rendered.push(format!(
+            "kind: ServiceMonitor\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels:\n{labels}spec:\n  endpoints:\n    - port: http\n      path: /metrics\n      honorLabels: {honor}\n{interval}  namespaceSelector:\n    matchNames: [{namespace}]\n  selector:\n    matchLabels:\n{selector}",
+            labels = indent(&labels, "    "),
+            selector = indent(&selector, "      "),
+        ));
+    }
+    rendered
+        .iter()
+        .map(|text| yaml_serde::from_str(text).unwrap_or_else(|e| panic!("rendered chart object: {e}\n{text}")))
+        .collect()
 }
