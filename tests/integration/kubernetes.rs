@@ -963,6 +963,62 @@ fn the_gateway_charts_own_servicemonitor_is_its_scrape_path_and_lends_its_labels
 }
 
 #[test]
+fn the_prometheus_charts_pushgateway_subchart_names_the_gateway_after_its_release() {
+    let p = pullover().stack("k8s-helm");
+    // The gateway comes with the prometheus chart (release `prometheus`, installed by Argo CD),
+    // not from a chart of its own: the subchart's Service is `prometheus-prometheus-pushgateway`.
+    std::fs::remove_file(p.file("values/prometheus-pushgateway.yaml")).unwrap();
+    p.write(
+        "values/prometheus-app.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: prometheus\n  namespace: argocd\nspec:\n  project: monitoring\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: monitoring\n  source:\n    repoURL: https://prometheus-community.github.io/helm-charts\n    chart: prometheus\n    targetRevision: 25.8.0\n    helm:\n      valuesObject:\n        alertmanager:\n          enabled: false\n        # prometheus-pushgateway: enabled by the chart's default\n",
+    );
+    for file in ["apps/checkout.yaml", "values/kube-prometheus-stack.yaml"] {
+        let text = p.read(file);
+        assert!(text.contains("prometheus-pushgateway.monitoring.svc"), "{file}");
+        p.write(
+            file,
+            &text.replace(
+                "prometheus-pushgateway.monitoring.svc",
+                "prometheus-prometheus-pushgateway.monitoring.svc",
+            ),
+        );
+    }
+    let run = p.run(["--format", "json", "analyze"]);
+    run.success();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["gateway"]["service"], "prometheus-prometheus-pushgateway",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(report["apps"][0]["service"], "checkout", "{}", run.stdout);
+    p.run(["apply", "scrape", "--yes"]).success();
+
+    // `fullnameOverride` in the subchart's values names it; a disabled subchart is no gateway.
+    let values = p.read("values/prometheus-app.yaml");
+    p.write(
+        "values/prometheus-app.yaml",
+        &values.replace(
+            "        # prometheus-pushgateway: enabled by the chart's default\n",
+            "        prometheus-pushgateway:\n          fullnameOverride: gateway\n",
+        ),
+    );
+    let run = p.run(["--format", "json", "analyze"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["gateway"]["service"], "gateway", "{}", run.stdout);
+    p.write(
+        "values/prometheus-app.yaml",
+        &values.replace(
+            "        # prometheus-pushgateway: enabled by the chart's default\n",
+            "        prometheus-pushgateway:\n          enabled: false\n",
+        ),
+    );
+    let run = p.run(["--format", "json", "analyze"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(report["gateway"].is_null(), "{}", run.stdout);
+}
+
+#[test]
 fn additional_scrape_configs_written_as_a_string_are_edited_inside_the_block() {
     let p = pullover().stack("k8s-helm");
     // The same jobs as the user often writes them: one YAML string, as the chart passes it on.

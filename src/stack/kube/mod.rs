@@ -592,7 +592,22 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
         None => {
             // The prometheus-pushgateway chart: its Service is named after the release
             // (`prometheus-pushgateway` for the release of that name), in the release's namespace.
-            let values = kube.values.iter().find(|v| v.chart == Chart::PrometheusPushgateway)?;
+            let Some(values) = kube.values.iter().find(|v| v.chart == Chart::PrometheusPushgateway) else {
+                // The prometheus chart's `prometheus-pushgateway` subchart, where its release is known.
+                let (values, (name, namespace)) = kube
+                    .values
+                    .iter()
+                    .find_map(|v| releases::pushgateway_subchart(v).map(|found| (v, found)))?;
+                found.push(evidence(
+                    "gateway.service",
+                    name.clone(),
+                    format!(
+                        "{} installs the prometheus chart, whose prometheus-pushgateway subchart is enabled",
+                        values.describe(&kube.objects)
+                    ),
+                ));
+                return Some(gateway_scraped(kube, found, None, None, name, namespace, GATEWAY_PORT));
+            };
             let (name, namespace) = match &values.release {
                 Some(release) => (
                     releases::fullname(&release.name, Chart::PrometheusPushgateway.name(), &values.value),
@@ -621,6 +636,30 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
             ),
         ));
     }
+    Some(gateway_scraped(
+        kube,
+        found,
+        workload,
+        service,
+        service_name,
+        namespace,
+        port,
+    ))
+}
+
+/// The gateway found as its Service `service_name` (the object `service`, when the stack holds
+/// it) and its workload, with how Prometheus scrapes it: a ServiceMonitor selecting the Service,
+/// a PodMonitor selecting its pods, the chart's own ServiceMonitor, a job of a chart's values or
+/// of a ConfigMap's `prometheus.yml` naming it; else [`ScrapePath::Unknown`].
+fn gateway_scraped(
+    kube: &KubeStack,
+    found: &mut Vec<Evidence>,
+    workload: Option<usize>,
+    service: Option<usize>,
+    service_name: String,
+    namespace: String,
+    port: u16,
+) -> KubeGateway {
     let service_object = service.map(|s| &kube.objects[s]);
     // A ServiceMonitor selecting the Service.
     let monitor = service_object.and_then(|svc| {
@@ -687,7 +726,7 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
                 object.name, gateway.honor_labels
             ),
         ));
-        return Some(gateway);
+        return gateway;
     }
     // A PodMonitor selecting the gateway's pods: its targets' `job` is `<namespace>/<name>`, or
     // the value of the pod label `jobLabel` names.
@@ -724,7 +763,7 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
                 gateway.honor_labels
             ),
         ));
-        return Some(gateway);
+        return gateway;
     }
     // The chart's own ServiceMonitor, where the gateway is the chart's: its `job` is the Service's
     // name (it sets no `jobLabel`).
@@ -747,7 +786,7 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
                 gateway.honor_labels
             ),
         ));
-        return Some(gateway);
+        return gateway;
     }
     // A scrape job naming the gateway: additionalScrapeConfigs, or a ConfigMap's prometheus.yml.
     let names_gateway = |job: &Value| {
@@ -783,7 +822,7 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
                 list,
                 job: name.to_string(),
             };
-            return Some(gateway);
+            return gateway;
         }
     }
     for (index, object) in kube.objects.iter().enumerate().filter(|(_, o)| o.kind == "ConfigMap") {
@@ -820,10 +859,10 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
                     object.name, gateway.honor_labels
                 ),
             ));
-            return Some(gateway);
+            return gateway;
         }
     }
-    Some(gateway)
+    gateway
 }
 
 /// Where a chart's values hold scrape jobs: kube-prometheus-stack's `additionalScrapeConfigs`;
