@@ -728,41 +728,11 @@ fn gateway_scraped(
         ));
         return gateway;
     }
-    // A PodMonitor selecting the gateway's pods: its targets' `job` is `<namespace>/<name>`, or
-    // the value of the pod label `jobLabel` names.
+    // A PodMonitor selecting the gateway's pods.
     if let Some(w) = workload
         && let Some(m) = pod_monitor_of(kube, &kube.objects[w])
     {
-        let object = &kube.objects[m];
-        let spec = object.value.get("spec");
-        let endpoint = spec
-            .and_then(|s| s.get("podMetricsEndpoints"))
-            .and_then(Value::as_sequence)
-            .and_then(|e| e.first());
-        gateway.honor_labels = endpoint
-            .and_then(|e| e.get("honorLabels"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        gateway.interval = endpoint
-            .and_then(|e| e.get("interval"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        gateway.job_label = spec
-            .and_then(|s| s.get("jobLabel"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        gateway.job = pod_monitor_job(object, &kube.objects[w], gateway.job_label.as_deref());
-        gateway.scrape = ScrapePath::PodMonitor(m);
-        found.push(evidence(
-            "gateway.job",
-            gateway.job.clone(),
-            format!(
-                "PodMonitor {} selects the pods of {} (honorLabels: {})",
-                object.name,
-                kube.objects[w].display(),
-                gateway.honor_labels
-            ),
-        ));
+        scraped_by_pod_monitor(kube, found, &mut gateway, w, m);
         return gateway;
     }
     // The chart's own ServiceMonitor, where the gateway is the chart's: its `job` is the Service's
@@ -788,6 +758,49 @@ fn gateway_scraped(
         ));
         return gateway;
     }
+    scraped_by_config_job(kube, found, gateway)
+}
+
+/// The gateway's pods (of workload `w`) scraped by PodMonitor `m`: its targets' `job` is
+/// `<namespace>/<name>`, or the value of the pod label `jobLabel` names.
+fn scraped_by_pod_monitor(kube: &KubeStack, found: &mut Vec<Evidence>, gateway: &mut KubeGateway, w: usize, m: usize) {
+    let object = &kube.objects[m];
+    let spec = object.value.get("spec");
+    let endpoint = spec
+        .and_then(|s| s.get("podMetricsEndpoints"))
+        .and_then(Value::as_sequence)
+        .and_then(|e| e.first());
+    gateway.honor_labels = endpoint
+        .and_then(|e| e.get("honorLabels"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    gateway.interval = endpoint
+        .and_then(|e| e.get("interval"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    gateway.job_label = spec
+        .and_then(|s| s.get("jobLabel"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    gateway.job = pod_monitor_job(object, &kube.objects[w], gateway.job_label.as_deref());
+    gateway.scrape = ScrapePath::PodMonitor(m);
+    found.push(evidence(
+        "gateway.job",
+        gateway.job.clone(),
+        format!(
+            "PodMonitor {} selects the pods of {} (honorLabels: {})",
+            object.name,
+            kube.objects[w].display(),
+            gateway.honor_labels
+        ),
+    ));
+}
+
+/// The gateway's scrape path when no monitor scrapes it: a job naming it in a chart's values
+/// (`additionalScrapeConfigs`, the prometheus chart's lists) or in a ConfigMap's
+/// `prometheus.yml`; else it stays [`ScrapePath::Unknown`].
+fn scraped_by_config_job(kube: &KubeStack, found: &mut Vec<Evidence>, mut gateway: KubeGateway) -> KubeGateway {
+    let service_name = gateway.service_name.clone();
     // A scrape job naming the gateway: additionalScrapeConfigs, or a ConfigMap's prometheus.yml.
     let names_gateway = |job: &Value| {
         let text = yaml_serde::to_string(job).unwrap_or_default();
