@@ -214,62 +214,8 @@ pub fn load(dir: &StackDir, overrides: &Overrides, use_settings_file: bool) -> R
         job: Some(g.job.clone()),
         honor_labels: g.honor_labels,
     });
-    let mut apps = Vec::new();
-    for pusher in &kube.pushers {
-        let object = &kube.objects[pusher.object];
-        if !object.is_long_running() {
-            kube.findings.push(batch_pusher_finding(&kube, pusher));
-            continue;
-        }
-        let Some((port, _)) = pusher.port else {
-            kube.findings.push(
-                Finding::new(
-                    "kube-pusher-without-port",
-                    Severity::Todo,
-                    format!(
-                        "{} pushes to the gateway but its container `{}` declares no port to scrape",
-                        object.display(),
-                        pusher.container
-                    ),
-                )
-                .waiting()
-                .tip(
-                    "add the port it serves /metrics on to the container's `ports:` (named `metrics`), then plan again",
-                ),
-            );
-            continue;
-        };
-        let pin = pinned.apps.iter().find(|a| a.service == object.name);
-        let known = identity::Known {
-            pinned_job: pin.and_then(|p| p.pushed_job.clone()),
-            pinned_instances: pin.map(|p| p.pushed_instances.clone()).unwrap_or_default(),
-            pinned_metrics: pin.map(|p| p.metrics.clone()).unwrap_or_default(),
-            code_job: pusher.url_job.clone(),
-            code_instances: None,
-        };
-        let job = new_job(&kube, pusher);
-        found.push(evidence(
-            &format!("apps.{}", object.name),
-            format!("{} {} port {port}", object.kind, object.name),
-            format!(
-                "its container `{}` names the gateway ({})",
-                pusher.container,
-                pusher.mentions.first().map_or("", |(_, text)| text.as_str())
-            ),
-        ));
-        apps.push(App {
-            service: object.name.clone(),
-            port,
-            job,
-            pushed_job: object.name.clone(),
-            pushed_instances: Vec::new(),
-            metrics: pin.map(|p| p.metrics.clone()).unwrap_or_default(),
-            identity: PushedIdentity::assumed(&object.name),
-            known,
-            in_compose: false,
-            code: Vec::new(),
-        });
-    }
+    let (apps, findings) = apps_of(&kube, &pinned, &mut found);
+    kube.findings.extend(findings);
     if let Some(only) = overrides.gateway.as_deref()
         && gateway.as_ref().is_some_and(|g| g.service.as_deref() != Some(only))
     {
@@ -337,6 +283,69 @@ pub fn load(dir: &StackDir, overrides: &Overrides, use_settings_file: bool) -> R
         kube: Some(Rc::new(kube)),
     };
     Ok(stack.with_identities())
+}
+
+/// The long-running pushers as the apps to move, each with what is known of who it pushes as;
+/// a batch pusher, or one declaring no port, is a finding instead (returned beside them).
+fn apps_of(kube: &KubeStack, pinned: &SettingsFile, found: &mut Vec<Evidence>) -> (Vec<App>, Vec<Finding>) {
+    let mut apps = Vec::new();
+    let mut findings = Vec::new();
+    for pusher in &kube.pushers {
+        let object = &kube.objects[pusher.object];
+        if !object.is_long_running() {
+            findings.push(batch_pusher_finding(kube, pusher));
+            continue;
+        }
+        let Some((port, _)) = pusher.port else {
+            findings.push(
+                Finding::new(
+                    "kube-pusher-without-port",
+                    Severity::Todo,
+                    format!(
+                        "{} pushes to the gateway but its container `{}` declares no port to scrape",
+                        object.display(),
+                        pusher.container
+                    ),
+                )
+                .waiting()
+                .tip(
+                    "add the port it serves /metrics on to the container's `ports:` (named `metrics`), then plan again",
+                ),
+            );
+            continue;
+        };
+        let pin = pinned.apps.iter().find(|a| a.service == object.name);
+        let known = identity::Known {
+            pinned_job: pin.and_then(|p| p.pushed_job.clone()),
+            pinned_instances: pin.map(|p| p.pushed_instances.clone()).unwrap_or_default(),
+            pinned_metrics: pin.map(|p| p.metrics.clone()).unwrap_or_default(),
+            code_job: pusher.url_job.clone(),
+            code_instances: None,
+        };
+        let job = new_job(kube, pusher);
+        found.push(evidence(
+            &format!("apps.{}", object.name),
+            format!("{} {} port {port}", object.kind, object.name),
+            format!(
+                "its container `{}` names the gateway ({})",
+                pusher.container,
+                pusher.mentions.first().map_or("", |(_, text)| text.as_str())
+            ),
+        ));
+        apps.push(App {
+            service: object.name.clone(),
+            port,
+            job,
+            pushed_job: object.name.clone(),
+            pushed_instances: Vec::new(),
+            metrics: pin.map(|p| p.metrics.clone()).unwrap_or_default(),
+            identity: PushedIdentity::assumed(&object.name),
+            known,
+            in_compose: false,
+            code: Vec::new(),
+        });
+    }
+    (apps, findings)
 }
 
 fn read_all(dir: &StackDir) -> Result<KubeStack, Diagnostic> {
