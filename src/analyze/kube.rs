@@ -61,6 +61,22 @@ pub(super) fn references(kube: &KubeStack, references: &mut Vec<Reference>, find
             );
             references.push(object_reference(*monitor, "gateway-podmonitor", Action::Review, what));
         }
+        ScrapePath::ChartServiceMonitor { values } => {
+            let values = &kube.values[*values];
+            let at = values.file.text().find("serviceMonitor:").unwrap_or(0);
+            let what = format!(
+                "the prometheus-pushgateway chart's ServiceMonitor scrapes the gateway as job `{}` (honorLabels: {}); its `additionalLabels` are copied onto the new ServiceMonitors",
+                gateway.job, gateway.honor_labels
+            );
+            references.push(reference(
+                &values.file,
+                at,
+                Area::Kubernetes,
+                "gateway-servicemonitor",
+                Action::Review,
+                what,
+            ));
+        }
         ScrapePath::ValuesJob { values, job, .. } => {
             references.push(job_at(&kube.values[*values].file, job));
         }
@@ -80,7 +96,9 @@ pub(super) fn references(kube: &KubeStack, references: &mut Vec<Reference>, find
                     match gateway.scrape {
                         ScrapePath::PodMonitor(_) => "a PodMonitor",
                         ScrapePath::ValuesJob { .. } | ScrapePath::ConfigMapJob { .. } => "a scrape job",
-                        ScrapePath::ServiceMonitor(_) | ScrapePath::Unknown => "a ServiceMonitor",
+                        ScrapePath::ServiceMonitor(_)
+                        | ScrapePath::ChartServiceMonitor { .. }
+                        | ScrapePath::Unknown => "a ServiceMonitor",
                     }
                 ),
             )

@@ -17,7 +17,9 @@ use crate::live::{
 use crate::phase::PhaseId;
 use crate::promql::{Dialect, PrometheusVersion, VersionSource, enabled_features};
 use crate::stack::Stack;
+use crate::stack::kube::embedded::views_of;
 use crate::stack::prometheus_version::SETTING;
+use crate::stack::source::RelPath;
 use crate::state::StateDir;
 use crate::state::journal::AppliedPhase;
 use crate::verify::check::{LiveTargets, Progress, ProgressEvent, Stage, VerifyError, VerifySettings, no_progress};
@@ -208,7 +210,8 @@ pub(super) fn history(state: &StateDir, applied: &[AppliedPhase]) -> Result<Hist
             match (text(&before.sha256)?, text(&after.sha256)?) {
                 (Some(before), Some(after)) => match pair_file(&path, &before, &after) {
                     Ok(Some(source)) => history.query_sources.push(source),
-                    Ok(None) => {}
+                    // A Kubernetes manifest: the dashboards and rule groups inside it.
+                    Ok(None) => pair_manifest(&file.path, &before, &after, &mut history),
                     Err(reason) => history.unpaired.push((path, reason)),
                 },
                 _ => history.unpaired.push((path, "not UTF-8 text".into())),
@@ -229,6 +232,23 @@ pub(super) fn history(state: &StateDir, applied: &[AppliedPhase]) -> Result<Hist
         }
     }
     Ok(history)
+}
+
+/// The query pairs of the dashboards and rule groups a manifest holds (each view before and
+/// after), for the `dashboards` phase of a Kubernetes stack (docs/kubernetes.md).
+fn pair_manifest(path: &RelPath, before: &str, after: &str, history: &mut History) {
+    let old_views = views_of(path, before);
+    for new in views_of(path, after) {
+        let Some(old) = old_views.iter().find(|v| v.path == new.path) else {
+            continue;
+        };
+        let view = new.path.to_string();
+        match pair_file(&view, old.text(), new.text()) {
+            Ok(Some(source)) => history.query_sources.push(source),
+            Ok(None) => {}
+            Err(reason) => history.unpaired.push((view, reason)),
+        }
+    }
 }
 
 /// Fills what the stack's settings lack (the apps, the gateway's job) from what the applied

@@ -302,6 +302,12 @@ pub async fn dual_run_checks(
         source: &source,
         settings,
         progress,
+        ignore_labels: match &stack.kube {
+            Some(_) => crate::stack::kube::target_labels::TARGET_LABELS
+                .map(String::from)
+                .to_vec(),
+            None => Vec::new(),
+        },
     };
     let mut checks = Vec::new();
     let mut tables = Vec::new();
@@ -421,6 +427,10 @@ struct GroupRun<'a> {
     gateway_interval: Option<Duration>,
     settings: &'a VerifySettings,
     progress: &'a Progress,
+    /// Labels both sides carry with different values, left out of the comparison: on
+    /// Kubernetes the operator's target labels (the gateway's on the pushed side, the app's
+    /// on the scraped one).
+    ignore_labels: Vec<String>,
 }
 
 impl GroupRun<'_> {
@@ -440,7 +450,7 @@ impl GroupRun<'_> {
                 job: app.job.clone(),
                 instance: target.instance().unwrap_or_default().to_string(),
             },
-            ignore_labels: Vec::new(),
+            ignore_labels: self.ignore_labels.clone(),
         };
         let subject = pair_label(app, &spec.pushed, &spec.scraped.instance);
         if let Err(error) = spec.validate() {

@@ -322,7 +322,7 @@ pub fn scrape_interval_of(targets: &Targets, jobs: &[&str]) -> Duration {
     targets
         .active
         .iter()
-        .filter(|t| jobs.contains(&t.scrape_pool.as_str()))
+        .filter(|t| jobs.contains(&t.scrape_pool.as_str()) || t.job().is_some_and(|job| jobs.contains(&job)))
         .filter_map(|t| t.scrape_interval_duration())
         .max()
         .unwrap_or(Duration::from_secs(15))

@@ -107,7 +107,8 @@ pub async fn verify(
     {
         if stage.before_scrape() {
             if let Some(job) = gateway_job {
-                let runs = running_jobs.as_ref().is_none_or(|jobs| jobs.iter().any(|j| j == job));
+                let live_name = scrape::defined_job(stack, job).map_or_else(|| job.to_string(), |(name, _)| name);
+                let runs = running_jobs.as_ref().is_none_or(|jobs| jobs.contains(&live_name));
                 report
                     .checks
                     .push(scrape::gateway_target_check(stack, job, targets, runs));

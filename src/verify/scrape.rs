@@ -345,15 +345,17 @@ pub fn running_config_checks(
     };
     let mut checks = Vec::new();
     for app in &stack.settings.apps {
-        let runs = live.jobs.iter().any(|job| job == &app.job);
-        let file_has_it = stack.prometheus.job(&app.job).is_some();
+        let defined = defined_job(stack, &app.job);
+        let runs = live.jobs.iter().any(|job| job == live_name(&defined, &app.job));
+        let file_has_it = defined.is_some();
         let check = match (runs, file_has_it) {
             (true, true) => Check::new(
                 CheckKind::RunningConfig,
                 &app.service,
                 Status::Pass,
-                format!("Prometheus runs job `{}`", app.job),
+                format!("Prometheus runs job {}", named(&defined, &app.job)),
             ),
+            (false, true) if stack.kube.is_some() => mismatch_kube(&app.service, &defined, &app.job),
             (false, true) => mismatch(
                 &app.service,
                 format!(
@@ -391,15 +393,17 @@ pub fn running_config_checks(
     }
     if let Some(job) = gateway_job {
         let subject = gateway_subject(stack, job);
-        let runs = live.jobs.iter().any(|j| j == job);
-        let file_has_it = stack.prometheus.job(job).is_some();
+        let defined = defined_job(stack, job);
+        let runs = live.jobs.iter().any(|j| j == live_name(&defined, job));
+        let file_has_it = defined.is_some();
         match (runs, file_has_it) {
             (true, true) => checks.push(Check::new(
                 CheckKind::RunningConfig,
                 &subject,
                 Status::Pass,
-                format!("Prometheus runs the Pushgateway's job `{job}`"),
+                format!("Prometheus runs the Pushgateway's job {}", named(&defined, job)),
             )),
+            (false, true) if stack.kube.is_some() => checks.push(mismatch_kube(&subject, &defined, job)),
             (false, true) => checks.push(mismatch(
                 &subject,
                 format!(
@@ -414,6 +418,55 @@ pub fn running_config_checks(
         }
     }
     checks
+}
+
+/// The name Prometheus runs the scrape job under whose targets get `job="<job>"`, and the file
+/// (or object) defining it; `None` when the stack defines none. On Kubernetes that is the
+/// Prometheus Operator's name for the endpoint of a ServiceMonitor or PodMonitor
+/// (`stack::kube::target_labels`); elsewhere the job itself.
+pub fn defined_job(stack: &Stack, job: &str) -> Option<(String, String)> {
+    let from_monitor = stack.kube.as_ref().and_then(|kube| {
+        crate::stack::kube::target_labels::monitor_jobs(kube, job)
+            .into_iter()
+            .next()
+    });
+    from_monitor.or_else(|| {
+        stack
+            .prometheus
+            .job(job)
+            .map(|_| (job.to_string(), stack.prometheus.file.path.to_string()))
+    })
+}
+
+fn live_name<'a>(defined: &'a Option<(String, String)>, job: &'a str) -> &'a str {
+    defined.as_ref().map_or(job, |(name, _)| name.as_str())
+}
+
+/// `` `job` ``, or `` `serviceMonitor/…` (its targets' job="…") `` where the two differ.
+fn named(defined: &Option<(String, String)>, job: &str) -> String {
+    match live_name(defined, job) {
+        name if name == job => format!("`{job}`"),
+        name => format!("`{name}` (its targets' job=\"{job}\")"),
+    }
+}
+
+/// On Kubernetes nothing reloads from the files: the operator generates the job once the
+/// monitor is deployed and its Prometheus selects it.
+fn mismatch_kube(subject: &str, defined: &Option<(String, String)>, job: &str) -> Check {
+    let defined_in = defined.as_ref().map_or("", |(_, file)| file.as_str());
+    Check::new(
+        CheckKind::RunningConfig,
+        subject,
+        Status::Fail,
+        format!(
+            "{defined_in} gives job {} but Prometheus runs no such job",
+            named(defined, job)
+        ),
+    )
+    .note(
+        "deploy it (kubectl apply, or let Argo CD / Flux sync), and check that the Prometheus resource \
+         selects it (its serviceMonitorSelector / podMonitorSelector and namespace selectors)",
+    )
 }
 
 /// How the gateway is named in a check line: its service, else its job.
@@ -490,7 +543,12 @@ pub fn gateway_target_check(stack: &Stack, job: &str, targets: &Targets, runs: b
 /// The active target of `app`'s scrape job at its `service:port` (or the job's only target).
 pub fn find_app_target<'a>(targets: &'a Targets, app: &App) -> Option<&'a Target> {
     let address = app.target();
-    let in_job: Vec<&Target> = targets.active.iter().filter(|t| t.scrape_pool == app.job).collect();
+    let job = app.job.as_str();
+    let in_job: Vec<&Target> = targets
+        .active
+        .iter()
+        .filter(|t| t.scrape_pool == job || t.job() == Some(job))
+        .collect();
     in_job
         .iter()
         .find(|t| t.discovered_labels.get("__address__") == Some(&address) || t.instance() == Some(address.as_str()))

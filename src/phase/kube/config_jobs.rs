@@ -57,7 +57,10 @@ impl JobList {
                 outer: Route::root().key("data").key(PROMETHEUS_YML),
                 inner: Some(Route::root().key("scrape_configs")),
             }),
-            ScrapePath::ServiceMonitor(_) | ScrapePath::PodMonitor(_) | ScrapePath::Unknown => None,
+            ScrapePath::ServiceMonitor(_)
+            | ScrapePath::PodMonitor(_)
+            | ScrapePath::ChartServiceMonitor { .. }
+            | ScrapePath::Unknown => None,
         }
     }
 

@@ -154,7 +154,9 @@ fn in_kubernetes_terms(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Fi
             finding.message = finding.message.replace(
                 "differ only by instance",
                 match kube.gateway.as_ref().map(|g| &g.scrape) {
-                    Some(ScrapePath::ServiceMonitor(_)) | None => "differ by `service` (and `namespace`, `pod`)",
+                    Some(ScrapePath::ServiceMonitor(_) | ScrapePath::ChartServiceMonitor { .. }) | None => {
+                        "differ by `service` (and `namespace`, `pod`)"
+                    }
                     Some(ScrapePath::PodMonitor(_)) => "differ by `pod` (and `namespace`)",
                     Some(_) => "differ by `pod`, which only the scraped series carry",
                 },

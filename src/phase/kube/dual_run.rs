@@ -18,6 +18,7 @@ use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
 use crate::phase::PhaseId;
 use crate::stack::kube::embedded::SIDECAR_LABEL;
 use crate::stack::kube::objects::Chart;
+use crate::stack::kube::releases::chart_service_monitor;
 use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
@@ -76,7 +77,7 @@ fn selectors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, app: &App) 
         _ if !gateway.honor_labels => {
             format!("job={}, exported_job={}", quote(&gateway.job), quote(&app.pushed_job))
         }
-        ScrapePath::ServiceMonitor(_) => format!(
+        ScrapePath::ServiceMonitor(_) | ScrapePath::ChartServiceMonitor { .. } => format!(
             "job={}, service={}",
             quote(&app.pushed_job),
             quote(&gateway.service_name)
@@ -183,10 +184,40 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         }
         apps.push(s);
     }
-    let (ScrapePath::ServiceMonitor(monitor_index) | ScrapePath::PodMonitor(monitor_index)) = gateway.scrape else {
-        return in_config(stack, kube, gateway, &apps, builder);
+    // Next to the gateway's monitor: its file, its namespace (when written) and its labels. The
+    // chart's ServiceMonitor is only values (a values folder is not applied as manifests): next
+    // to the sidecar dashboards, else to the first pusher, in the gateway's namespace, with the
+    // chart's `additionalLabels`.
+    let (beside, namespace, monitor_labels) = match gateway.scrape {
+        ScrapePath::ServiceMonitor(index) | ScrapePath::PodMonitor(index) => {
+            let monitor = &kube.objects[index];
+            (
+                &kube.manifests[monitor.manifest].file,
+                monitor.namespace.clone().filter(|_| monitor.namespace_written),
+                monitor.labels(),
+            )
+        }
+        ScrapePath::ChartServiceMonitor { values } => {
+            let monitor = chart_service_monitor(&kube.values[values]);
+            let sidecar_or_pusher = kube
+                .objects
+                .iter()
+                .find(|o| o.kind == "ConfigMap" && o.labels().iter().any(|(k, _)| k == SIDECAR_LABEL))
+                .or_else(|| kube.pushers.first().map(|p| &kube.objects[p.object]));
+            let Some(beside) = sidecar_or_pusher else {
+                return Err(super::not_yet(
+                    PhaseId::DualRun,
+                    "the gateway is scraped by its chart's ServiceMonitor and no manifest of the stack (a sidecar dashboard, a pusher) says where the dual-run rule goes",
+                ));
+            };
+            (
+                &kube.manifests[beside.manifest].file,
+                Some(gateway.namespace.clone()),
+                monitor.map(|m| m.labels).unwrap_or_default(),
+            )
+        }
+        _ => return in_config(stack, kube, gateway, &apps, builder),
     };
-    let monitor = &kube.objects[monitor_index];
     let naming = |k: &str| k == "app" || k == "k8s-app" || k == "name" || k.starts_with("app.kubernetes.io/");
     // Labels the Prometheus selects rules by: those of a PrometheusRule of the stack, else the
     // gateway's ServiceMonitor's.
@@ -194,8 +225,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         .objects
         .iter()
         .find(|o| o.kind == "PrometheusRule")
-        .unwrap_or(monitor)
-        .labels()
+        .map_or(monitor_labels, |rule| rule.labels())
         .into_iter()
         .filter(|(k, _)| !naming(k))
         .collect();
@@ -206,7 +236,6 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     let sidecar_value = sidecar
         .and_then(|o| o.labels().into_iter().find(|(k, _)| k == SIDECAR_LABEL).map(|(_, v)| v))
         .unwrap_or_else(|| "1".to_string());
-    let namespace = monitor.namespace.clone().filter(|_| monitor.namespace_written);
     let interval = gateway
         .interval
         .clone()
@@ -249,8 +278,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         .or(namespace.clone());
     push_dashboard(&mut text, &apps, sidecar_value, dashboard_namespace.as_deref())?;
 
-    let manifest = &kube.manifests[monitor.manifest];
-    let folder = manifest.file.path.parent();
+    let folder = beside.path.parent();
     let path = RelPath::join_relative(folder, FILE_NAME).map_err(Diagnostic::error)?;
     crate::edit::yaml::YamlStream::parse(&text).map_err(|e| {
         Diagnostic::error(format!(
@@ -260,10 +288,10 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     builder = builder.create(
         path.clone(),
         text,
-        manifest.file.mode,
+        beside.mode,
         "compare pushed and scraped series (dual-run)",
     );
-    builder = list_with(kube, &manifest.file.path, &path, builder)?;
+    builder = list_with(kube, &beside.path, &path, builder)?;
     builder.build().map_err(|e| Diagnostic::error(e.to_string()))
 }
 
@@ -583,7 +611,10 @@ fn in_config(
             };
             edits.edit_inside(kube, holder, &config_route, &[add], because)?;
         }
-        ScrapePath::ServiceMonitor(_) | ScrapePath::PodMonitor(_) | ScrapePath::Unknown => {}
+        ScrapePath::ServiceMonitor(_)
+        | ScrapePath::PodMonitor(_)
+        | ScrapePath::ChartServiceMonitor { .. }
+        | ScrapePath::Unknown => {}
     }
     builder = edits.values_into(kube, builder);
     builder = edits.manifests_into(kube, builder)?;

@@ -111,7 +111,7 @@ pub fn scraped_matcher(kube: &KubeStack, app: &App, quote: &str) -> String {
         .iter()
         .find(|o| o.name == app.service && o.is_long_running());
     match kube.gateway.as_ref().map(|g| &g.scrape) {
-        Some(ScrapePath::ServiceMonitor(_)) | None => {
+        Some(ScrapePath::ServiceMonitor(_) | ScrapePath::ChartServiceMonitor { .. }) | None => {
             let service = workload.map_or_else(|| app.job.clone(), |w| app_service_name(kube, w));
             format!("service={quote}{service}{quote}")
         }

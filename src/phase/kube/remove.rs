@@ -425,7 +425,11 @@ fn remove_dual_run_rules(kube: &KubeStack, scrape: &ScrapePath, config: &mut Edi
                 because,
             )?;
         }
-        ScrapePath::ServiceMonitor(_) | ScrapePath::PodMonitor(_) | ScrapePath::Unknown => {}
+        // The chart's ServiceMonitor goes with the chart's release.
+        ScrapePath::ServiceMonitor(_)
+        | ScrapePath::PodMonitor(_)
+        | ScrapePath::ChartServiceMonitor { .. }
+        | ScrapePath::Unknown => {}
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
 use crate::phase::PhaseId;
 use crate::stack::kube::objects::{Object, string_map};
+use crate::stack::kube::releases::chart_service_monitor;
 use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, service_of};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
@@ -31,8 +32,15 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     let Some(gateway) = &kube.gateway else {
         return Err(super::no_gateway(PhaseId::Scrape));
     };
-    let monitor = match &gateway.scrape {
-        ScrapePath::ServiceMonitor(index) => &kube.objects[*index],
+    // The gateway's ServiceMonitor: its name, and its labels (the chart's: `additionalLabels`).
+    let (monitor_name, monitor_labels) = match &gateway.scrape {
+        ScrapePath::ServiceMonitor(index) => (kube.objects[*index].name.clone(), kube.objects[*index].labels()),
+        ScrapePath::ChartServiceMonitor { values } => (
+            gateway.service_name.clone(),
+            chart_service_monitor(&kube.values[*values])
+                .map(|m| m.labels)
+                .unwrap_or_default(),
+        ),
         ScrapePath::PodMonitor(index) => return plan_pod_monitors(stack, kube, gateway, &kube.objects[*index]),
         ScrapePath::ValuesJob { .. } | ScrapePath::ConfigMapJob { .. } => {
             return plan_jobs(stack, kube, gateway);
@@ -44,8 +52,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             ));
         }
     };
-    let copied: Vec<(String, String)> = monitor
-        .labels()
+    let copied: Vec<(String, String)> = monitor_labels
         .into_iter()
         .filter(|(k, _)| !names_the_object(k))
         .collect();
@@ -55,8 +62,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             "kube-no-selector-labels",
             Severity::Info,
             format!(
-                "ServiceMonitor {} carries no label but its own names: the new ServiceMonitors carry none either",
-                monitor.name
+                "ServiceMonitor {monitor_name} carries no label but its own names: the new ServiceMonitors carry none either"
             ),
         ));
     }
