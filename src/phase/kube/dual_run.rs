@@ -140,10 +140,7 @@ fn divergence(name: &str, counter: bool, s: &Selectors) -> String {
     format!("max(abs(({old}) - ({new})) / clamp_min(abs({new}), 0.001))")
 }
 
-pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
-    let Some(gateway) = &kube.gateway else {
-        return Err(super::no_gateway(PhaseId::DualRun));
-    };
+pub fn plan(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway) -> Result<ChangeSet, Diagnostic> {
     if gateway.scrape == ScrapePath::Unknown {
         return Err(super::not_yet(
             PhaseId::DualRun,
@@ -264,7 +261,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         "compare pushed and scraped series (dual-run)",
     );
     builder = list_with(kube, &manifest.file.path, &path, builder)?;
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.build()?)
 }
 
 /// `new` goes into the `resources` of the kustomization that lists `beside` (the manifest it is
@@ -621,7 +618,7 @@ fn in_config(
             ));
         }
     }
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.build()?)
 }
 
 fn metadata(out: &mut String, name: &str, namespace: Option<&str>, labels: &[(String, String)]) {

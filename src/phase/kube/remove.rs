@@ -21,19 +21,15 @@ use super::in_place::Edits;
 use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlEdit};
-use crate::phase::PhaseId;
 use crate::phase::remove::{is_push_setting, push_setting_kept};
 use crate::stack::kube::objects::Chart;
-use crate::stack::kube::{KubeStack, ScrapePath, selects};
+use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, selects};
 
 /// The prometheus chart's key for its Pushgateway subchart.
 const PUSHGATEWAY_CHART: &str = "prometheus-pushgateway";
 use crate::stack::source::RelPath;
 
-pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
-    let Some(gateway) = &kube.gateway else {
-        return Err(super::no_gateway(PhaseId::Remove));
-    };
+pub fn plan(kube: &KubeStack, gateway: &KubeGateway) -> Result<ChangeSet, Diagnostic> {
     let mut builder = ChangeSet::builder();
     // Objects to remove: (manifest, doc).
     let mut removed: BTreeSet<(usize, usize)> = BTreeSet::new();
@@ -317,7 +313,7 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             builder = builder.delete(&manifest.file, "a patch of a removed object");
         }
     }
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.build()?)
 }
 
 /// The dual-run rules where a shape configured by its own config keeps them: the entry of
