@@ -530,20 +530,7 @@ fn rules_in_server_files(
         RuleFilesAt::NewConfig
     };
     if !matches!(at, RuleFilesAt::NewServerFiles) {
-        edits.edit_values(
-            kube,
-            values,
-            &server_files(),
-            |route| {
-                vec![YamlEdit::InsertKey {
-                    route,
-                    key: RULE_FILE.into(),
-                    value: Value::Mapping(groups.clone()),
-                    comment: Some(SIDE_BY_SIDE.into()),
-                }]
-            },
-            BECAUSE,
-        )?;
+        insert_rules(kube, values, &server_files(), RULE_FILE, groups, edits)?;
     }
     let ours = "the chart's rule files, and pullover's dual-run rules";
     let (at, edit) = match at {
@@ -589,6 +576,31 @@ fn rules_in_server_files(
     edits.edit_values(kube, values, &at, |route| vec![at_route(&edit, route)], BECAUSE)
 }
 
+/// `groups` as the entry `key` of the mapping at `at` of the values.
+fn insert_rules(
+    kube: &KubeStack,
+    values: usize,
+    at: &Route,
+    key: &str,
+    groups: &yaml_serde::Mapping,
+    edits: &mut Edits,
+) -> Result<(), Diagnostic> {
+    edits.edit_values(
+        kube,
+        values,
+        at,
+        |route| {
+            vec![YamlEdit::InsertKey {
+                route,
+                key: key.into(),
+                value: Value::Mapping(groups.clone()),
+                comment: Some(SIDE_BY_SIDE.into()),
+            }]
+        },
+        BECAUSE,
+    )
+}
+
 /// kube-prometheus-stack: the group as an entry of `additionalPrometheusRulesMap`.
 fn rules_in_rules_map(
     kube: &KubeStack,
@@ -601,20 +613,7 @@ fn rules_in_rules_map(
         .find_value(&kube.values[values].value)
         .is_some_and(Value::is_mapping)
     {
-        return edits.edit_values(
-            kube,
-            values,
-            &rules_map,
-            |route| {
-                vec![YamlEdit::InsertKey {
-                    route,
-                    key: GROUP.into(),
-                    value: Value::Mapping(groups.clone()),
-                    comment: Some(SIDE_BY_SIDE.into()),
-                }]
-            },
-            BECAUSE,
-        );
+        return insert_rules(kube, values, &rules_map, GROUP, groups, edits);
     }
     let mut map = yaml_serde::Mapping::new();
     map.insert(GROUP.into(), Value::Mapping(groups.clone()));

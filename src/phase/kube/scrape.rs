@@ -50,31 +50,26 @@ fn selecting_labels(monitor: &Object) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Where an app's new monitor file goes.
-enum NewFile {
-    Free(RelPath),
-    /// A file of that name is there already: left as it is, with this finding.
-    Taken(Finding),
-}
-
-/// `file_name` next to the manifest of `beside`; `taken` is the id of the finding when the
-/// stack has a file there already.
+/// `file_name` next to the manifest of `beside`, or `None` when the stack has a file there
+/// already: it is left as it is, and a finding (`taken`, its id) says so.
 fn new_file_beside(
     kube: &KubeStack,
     beside: &Object,
     file_name: &str,
     taken: &'static str,
-) -> Result<NewFile, Diagnostic> {
+    builder: &mut ChangeSetBuilder,
+) -> Result<Option<RelPath>, Diagnostic> {
     let folder = kube.manifests[beside.manifest].file.path.parent();
     let path = RelPath::join_relative(folder, file_name).map_err(Diagnostic::error)?;
     if kube.manifests.iter().any(|m| m.file.path == path) {
-        return Ok(NewFile::Taken(Finding::new(
+        *builder = std::mem::take(builder).finding(Finding::new(
             taken,
             Severity::Info,
             format!("{path} exists already: left as it is"),
-        )));
+        ));
+        return Ok(None);
     }
-    Ok(NewFile::Free(path))
+    Ok(Some(path))
 }
 
 /// The pods' selector, which a new Service or PodMonitor selects them by: an error without one.
@@ -191,12 +186,9 @@ fn plan_service_monitors(
     } in app_workloads(stack, kube)
     {
         let file_name = format!("{}-servicemonitor.yaml", app.service);
-        let path = match new_file_beside(kube, workload, &file_name, "kube-servicemonitor-exists")? {
-            NewFile::Free(path) => path,
-            NewFile::Taken(finding) => {
-                builder = builder.finding(finding);
-                continue;
-            }
+        let Some(path) = new_file_beside(kube, workload, &file_name, "kube-servicemonitor-exists", &mut builder)?
+        else {
+            continue;
         };
         let mut text = String::new();
         let (service_name, service_labels, port_name) = match monitored_service(kube, workload, &port)? {
@@ -330,12 +322,8 @@ fn plan_pod_monitors(
         let elsewhere = monitor.namespace_or_default() != gateway.namespace;
         let beside = if elsewhere { monitor } else { workload };
         let file_name = format!("{}-podmonitor.yaml", app.service);
-        let path = match new_file_beside(kube, beside, &file_name, "kube-podmonitor-exists")? {
-            NewFile::Free(path) => path,
-            NewFile::Taken(finding) => {
-                builder = builder.finding(finding);
-                continue;
-            }
+        let Some(path) = new_file_beside(kube, beside, &file_name, "kube-podmonitor-exists", &mut builder)? else {
+            continue;
         };
         let (number, port_name) = port.clone();
         if port_name.is_none() {
