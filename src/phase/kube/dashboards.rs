@@ -82,10 +82,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         builder = builder.modify(file, text, "rewrite the queries to select the scraped series");
     }
     let findings = findings.iter().map(|f| in_kubernetes(f, stack, kube));
-    builder
-        .findings(findings)
-        .build()
-        .map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.findings(findings).build()?)
 }
 
 /// `text` with every `instance="app:port"` the rewrite wrote (Compose's name of the new target)
