@@ -22,7 +22,6 @@ const KNOWN: &[&[&str]] = &[
         "promql/mod.rs",
         "promql/rewrite.rs",
     ],
-    &["stack/kube/embedded.rs", "stack/kube/mod.rs"],
 ];
 
 #[test]

@@ -55,10 +55,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway) -> Result<Ch
 /// The labels of the gateway's monitor a new monitor carries: those the Prometheus selects
 /// monitors by, not those naming the gateway.
 fn selecting_labels(labels: Vec<(String, String)>) -> Vec<(String, String)> {
-    labels
-        .into_iter()
-        .filter(|(k, _)| !names_the_object(k))
-        .collect()
+    labels.into_iter().filter(|(k, _)| !names_the_object(k)).collect()
 }
 
 /// `file_name` next to the manifest of `beside`, or `None` when the stack has a file there

@@ -12,7 +12,8 @@ use std::ops::Range;
 
 use yaml_serde::Value;
 
-use super::KubeStack;
+use super::model::KubeStack;
+pub use super::model::{Carrier, Embedded, What};
 use super::objects::{Object, Read};
 use crate::changeset::{Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
@@ -21,33 +22,6 @@ use crate::stack::source::{RelPath, SourceFile, line_col};
 
 /// Label the Grafana chart's sidecar loads dashboards by (any value).
 pub const SIDECAR_LABEL: &str = "grafana_dashboard";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum What {
-    Dashboard,
-    RuleGroups,
-}
-
-/// Where a view's text lives in its document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Carrier {
-    /// The decoded text of the string scalar at `route` (a literal or folded block, or quoted).
-    Scalar { route: Route },
-    /// A byte range of the document's text, read as a YAML document of its own.
-    Slice { range: Range<usize> },
-}
-
-#[derive(Debug, Clone)]
-pub struct Embedded {
-    pub what: What,
-    /// Index into `KubeStack::objects`.
-    pub object: usize,
-    pub carrier: Carrier,
-    pub view: SourceFile,
-    /// The manifest line of the view's first line, and the columns its lines are indented by.
-    first_line: usize,
-    indent: usize,
-}
 
 /// Every dashboard and rule group set inside the stack's manifests. What cannot be edited in
 /// the repository (a Secret's base64 `data`, a `GrafanaDashboard` by `url`, `grafanaCom`,

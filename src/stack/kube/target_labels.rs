@@ -9,9 +9,9 @@
 
 use yaml_serde::Value;
 
+use super::model::{KubeStack, ScrapePath, pod_monitor_job, selects};
 use super::objects::{Object, string_map, strings};
 use super::releases::chart_service_monitor;
-use super::{KubeStack, ScrapePath, pod_monitor_job, selects};
 
 /// The labels the operator adds to every target besides `job` and `instance`. Under
 /// `honorLabels: true` pushed series carry the gateway's values of them, scraped ones the app's:
