@@ -12,9 +12,9 @@ use promql_parser::parser::token::{
     T_RIGHT_BRACE, T_RIGHT_PAREN, T_WITHOUT,
 };
 
+use super::model::{QueryFinding, QueryFindingKind};
 use super::structure::{self, Token};
 use super::template;
-use super::{QueryFinding, QueryFindingKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromqlErrorKind {
@@ -121,11 +121,7 @@ fn unterminated_string(bytes: &[u8]) -> Option<usize> {
     let mut index = 0;
     while let Some(&b) = bytes.get(index) {
         match b {
-            b'#' => {
-                while bytes.get(index).is_some_and(|&b| b != b'\n' && b != b'\r') {
-                    index += 1;
-                }
-            }
+            b'#' => index = template::skip_comment(bytes, index),
             b'"' | b'\'' | b'`' => {
                 let end = template::skip_string(bytes, index);
                 let closed =
@@ -164,9 +160,7 @@ fn unclosed(bytes: &[u8], opener: u8) -> Option<usize> {
     while let Some(&b) = bytes.get(index) {
         match b {
             b'#' => {
-                while bytes.get(index).is_some_and(|&b| b != b'\n' && b != b'\r') {
-                    index += 1;
-                }
+                index = template::skip_comment(bytes, index);
                 continue;
             }
             b'"' | b'\'' | b'`' => {
@@ -185,7 +179,7 @@ fn unclosed(bytes: &[u8], opener: u8) -> Option<usize> {
 }
 
 fn parses(text: &str) -> bool {
-    super::parses(text).is_ok()
+    super::parser::parses(text).is_ok()
 }
 
 fn locate_parse_error(masked: &str, tokens: &[Token], message: &str) -> Option<Range<usize>> {

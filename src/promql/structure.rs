@@ -156,8 +156,6 @@ pub(crate) struct Structure {
     pub(crate) selectors: Vec<Selector>,
     pub(crate) label_lists: Vec<LabelList>,
     pub(crate) calls: Vec<Call>,
-    /// What of the query not every Prometheus release reads (see `dialect.rs`).
-    pub(crate) uses: Vec<super::dialect::Use>,
 }
 
 /// Tokens that the grammar accepts as a metric name before `{`.
