@@ -186,15 +186,12 @@ impl<'m> Rewriter<'m, '_> {
             if !positive {
                 return Ok(());
             }
-            match self.on_gateway_job(selector, kind) {
-                OnGatewayJob::Gateway => reading.gateway = true,
-                OnGatewayJob::App(app) => {
+            match self.app_on_gateway_job(selector, kind)? {
+                None => reading.gateway = true,
+                Some(app) => {
                     reading.app = Some(app);
                     self.set_value(pending, job, &app.scrape_job);
                     reading.rewritten.push(app);
-                }
-                OnGatewayJob::Undecidable(kind, message) => {
-                    return Err(finding(kind, selector.span.clone(), message, None));
                 }
             }
         } else if let Some(app) = self.app_by_pushed_job(value) {
@@ -228,13 +225,7 @@ impl<'m> Rewriter<'m, '_> {
         let gateway_job = self.mapping.gateway_job.as_str();
         let names_gateway_job = alternation.literals().any(|l| l == gateway_job);
         let on_gateway = if positive && names_gateway_job {
-            match self.on_gateway_job(selector, kind) {
-                OnGatewayJob::Undecidable(kind, message) => {
-                    return Err(finding(kind, selector.span.clone(), message, None));
-                }
-                OnGatewayJob::App(app) => Some(app),
-                OnGatewayJob::Gateway => None,
-            }
+            self.app_on_gateway_job(selector, kind)?
         } else {
             None
         };
@@ -445,6 +436,20 @@ impl<'m> Rewriter<'m, '_> {
                 Some(format!("job=\"{}\", instance=\"{}\"", app.scrape_job, app.scrape_instance)),
             )
         })
+    }
+
+    /// The app whose pushed series `job="<gateway job>"` picks in `selector`, `None` for the
+    /// gateway's own; `Err` (the selector stays as written) when that cannot be told.
+    fn app_on_gateway_job(
+        &self,
+        selector: &Selector,
+        kind: MetricKind<'m>,
+    ) -> Result<Option<&'m AppMapping>, QueryFinding> {
+        match self.on_gateway_job(selector, kind) {
+            OnGatewayJob::Gateway => Ok(None),
+            OnGatewayJob::App(app) => Ok(Some(app)),
+            OnGatewayJob::Undecidable(kind, message) => Err(finding(kind, selector.span.clone(), message, None)),
+        }
     }
 
     /// See [`OnGatewayJob`]. Decided per metric family: the app's families are its; the
