@@ -21,10 +21,12 @@ use super::matcher::{
 };
 use super::metric::{MetricKind, lists_metric};
 
-/// What the `job` and `instance` matchers of one selector say, filled matcher by matcher; the
-/// selector's outcome is decided from it once all are read.
-#[derive(Default)]
-struct Reading<'m> {
+/// One selector being read: what its `job` and `instance` matchers say, filled matcher by
+/// matcher, and the edits and findings so far; the outcome is decided once all are read.
+struct Reading<'m, 's> {
+    selector: &'s Selector,
+    kind: MetricKind<'m>,
+    pending: Pending,
     /// The one app a positive `job` matcher names.
     app: Option<&'m AppMapping>,
     /// An app named by a positive `job` matcher whose pushed and scrape jobs are the same: only
@@ -44,6 +46,25 @@ struct Reading<'m> {
     excluded: Vec<String>,
     /// Apps whose pushed series the edits move to their scrape job or target.
     rewritten: Vec<&'m AppMapping>,
+}
+
+impl<'m, 's> Reading<'m, 's> {
+    fn new(selector: &'s Selector, kind: MetricKind<'m>) -> Self {
+        Reading {
+            selector,
+            kind,
+            pending: Pending::default(),
+            app: None,
+            same_name: None,
+            foreign_job: false,
+            job_constrained: false,
+            instance_constrained: false,
+            gateway: false,
+            gateway_alternative: false,
+            excluded: Vec::new(),
+            rewritten: Vec::new(),
+        }
+    }
 }
 
 /// Whose series `job="<gateway job>"` picks in one selector under `honor_labels: true`, when an
@@ -68,31 +89,30 @@ impl<'m> Rewriter<'m, '_> {
             return self.analysis.findings.push(finding);
         }
         match self.read_honoring_labels(selector, kind) {
-            Ok((pending, rewritten)) => {
-                for app in rewritten {
+            Ok(reading) => {
+                for app in reading.rewritten {
                     self.note_pushed(app, selector);
                 }
-                self.push(pending);
+                self.push(reading.pending);
             }
             // The selector stays as written; what was noted about scraped twins stands.
             Err(finding) => self.analysis.findings.push(finding),
         }
     }
 
-    /// The selector's edits and findings, and the apps they move; `Err` when it stays as
-    /// written, with the reason.
-    fn read_honoring_labels(
+    /// The selector read: its edits and findings, and the apps they move; `Err` when it stays
+    /// as written, with the reason.
+    fn read_honoring_labels<'s>(
         &mut self,
-        selector: &Selector,
+        selector: &'s Selector,
         kind: MetricKind<'m>,
-    ) -> Result<(Pending, Vec<&'m AppMapping>), QueryFinding> {
+    ) -> Result<Reading<'m, 's>, QueryFinding> {
         if let Some(finding) = self.exported_label_finding(selector) {
             return Err(finding);
         }
-        let mut reading = Reading::default();
-        let mut pending = Pending::default();
+        let mut reading = Reading::new(selector, kind);
         for job in matchers(selector, JOB) {
-            self.read_job(job, selector, kind, &mut reading, &mut pending)?;
+            self.read_job(job, &mut reading)?;
         }
         let instances: Vec<&Matcher> = matchers(selector, INSTANCE).collect();
         for instance in &instances {
@@ -102,10 +122,12 @@ impl<'m> Rewriter<'m, '_> {
             return Err(self.on_gateway_target(selector, kind, reading.app));
         }
         for instance in &instances {
-            self.read_instance(instance, selector, &mut reading, &mut pending);
+            self.read_instance(instance, &mut reading);
         }
-        pending.findings.extend(self.double_count(selector, kind, &reading));
-        Ok((pending, reading.rewritten))
+        if let Some(finding) = self.double_count(&reading) {
+            reading.pending.findings.push(finding);
+        }
+        Ok(reading)
     }
 
     /// `exported_job`/`exported_instance` only exist with honor_labels: false, so a selector
@@ -138,14 +160,7 @@ impl<'m> Rewriter<'m, '_> {
 
     /// One `job` matcher. `Err` when the gateway's job cannot be told to be the gateway's or an
     /// app's.
-    fn read_job(
-        &mut self,
-        job: &Matcher,
-        selector: &Selector,
-        kind: MetricKind<'m>,
-        reading: &mut Reading<'m>,
-        pending: &mut Pending,
-    ) -> Result<(), QueryFinding> {
+    fn read_job(&mut self, job: &Matcher, reading: &mut Reading<'m, '_>) -> Result<(), QueryFinding> {
         let shape = value_shape(job);
         let positive = job.op.is_positive();
         reading.job_constrained |= narrows(job, &shape);
@@ -153,13 +168,11 @@ impl<'m> Rewriter<'m, '_> {
             reading.excluded.extend(named_values(&shape));
         }
         match shape {
-            ValueShape::Literal(value) => self.read_job_literal(job, &value, selector, kind, reading, pending),
-            ValueShape::Alternation(alternation) => {
-                self.read_job_alternation(job, &alternation, selector, kind, reading, pending)
-            }
+            ValueShape::Literal(value) => self.read_job_literal(job, &value, reading),
+            ValueShape::Alternation(alternation) => self.read_job_alternation(job, &alternation, reading),
             ValueShape::Opaque => {
                 let text = self.quoted(&job.span);
-                pending.findings.push(finding(
+                reading.pending.findings.push(finding(
                     QueryFindingKind::RegexNeedsReview,
                     job.span.clone(),
                     format!("`{text}` is a regex pullover cannot read; check whether it selects a pushed job. Left unchanged"),
@@ -176,21 +189,18 @@ impl<'m> Rewriter<'m, '_> {
         &mut self,
         job: &Matcher,
         value: &str,
-        selector: &Selector,
-        kind: MetricKind<'m>,
-        reading: &mut Reading<'m>,
-        pending: &mut Pending,
+        reading: &mut Reading<'m, '_>,
     ) -> Result<(), QueryFinding> {
         let positive = job.op.is_positive();
         if value == self.mapping.gateway_job {
             if !positive {
                 return Ok(());
             }
-            match self.app_on_gateway_job(selector, kind)? {
+            match self.app_on_gateway_job(reading.selector, reading.kind)? {
                 None => reading.gateway = true,
                 Some(app) => {
                     reading.app = Some(app);
-                    self.set_value(pending, job, &app.scrape_job);
+                    self.set_value(&mut reading.pending, job, &app.scrape_job);
                     reading.rewritten.push(app);
                 }
             }
@@ -199,14 +209,14 @@ impl<'m> Rewriter<'m, '_> {
                 reading.app = Some(app);
             }
             if app.is_renamed() {
-                self.set_value(pending, job, &app.scrape_job);
+                self.set_value(&mut reading.pending, job, &app.scrape_job);
                 reading.rewritten.push(app);
             } else if positive {
                 reading.same_name = Some(app);
             }
         } else if positive {
             reading.foreign_job = true;
-            self.note_scraped_job(value, selector);
+            self.note_scraped_job(value, reading.selector);
         }
         Ok(())
     }
@@ -216,16 +226,13 @@ impl<'m> Rewriter<'m, '_> {
         &mut self,
         job: &Matcher,
         alternation: &Alternation,
-        selector: &Selector,
-        kind: MetricKind<'m>,
-        reading: &mut Reading<'m>,
-        pending: &mut Pending,
+        reading: &mut Reading<'m, '_>,
     ) -> Result<(), QueryFinding> {
         let positive = job.op.is_positive();
         let gateway_job = self.mapping.gateway_job.as_str();
         let names_gateway_job = alternation.literals().any(|l| l == gateway_job);
         let on_gateway = if positive && names_gateway_job {
-            self.app_on_gateway_job(selector, kind)?
+            self.app_on_gateway_job(reading.selector, reading.kind)?
         } else {
             None
         };
@@ -251,20 +258,20 @@ impl<'m> Rewriter<'m, '_> {
             reading.gateway_alternative |= names_gateway;
             reading.foreign_job |= pushed.is_empty() && !alternation.has_template();
         }
-        let before = pending.edits.len();
-        self.set_alternation(pending, job, alternation, |literal| {
+        let before = reading.pending.edits.len();
+        self.set_alternation(&mut reading.pending, job, alternation, |literal| {
             pushed_as(literal)
                 .filter(|a| a.is_renamed())
                 .map(|a| a.scrape_job.clone())
         });
-        if pending.edits.len() > before {
+        if reading.pending.edits.len() > before {
             reading.rewritten.extend(pushed.iter().filter(|a| a.is_renamed()));
         }
         Ok(())
     }
 
     /// A positive `instance` matcher naming the gateway's own target.
-    fn read_gateway_instance(&self, instance: &Matcher, reading: &mut Reading<'m>) {
+    fn read_gateway_instance(&self, instance: &Matcher, reading: &mut Reading<'m, '_>) {
         if !instance.op.is_positive() {
             return;
         }
@@ -311,13 +318,7 @@ impl<'m> Rewriter<'m, '_> {
 
     /// One `instance` matcher: a pushed instance of one app (of the app the job names, if any)
     /// becomes that app's target. Under a job no migrated app pushes as, instances stay.
-    fn read_instance(
-        &mut self,
-        instance: &Matcher,
-        selector: &Selector,
-        reading: &mut Reading<'m>,
-        pending: &mut Pending,
-    ) {
+    fn read_instance(&mut self, instance: &Matcher, reading: &mut Reading<'m, '_>) {
         let shape = value_shape(instance);
         let positive = instance.op.is_positive();
         reading.instance_constrained |= narrows(instance, &shape);
@@ -326,36 +327,30 @@ impl<'m> Rewriter<'m, '_> {
             ValueShape::Literal(value) if !positive && value.is_empty() => {}
             ValueShape::Literal(value) => {
                 if positive {
-                    self.note_scraped_instance(&value, selector);
+                    self.note_scraped_instance(&value, reading.selector);
                 }
                 if !reading.foreign_job {
-                    self.rewrite_instance_literal(instance, &value, reading, pending);
+                    self.rewrite_instance_literal(instance, &value, reading);
                 }
             }
             ValueShape::Alternation(alternation) if !reading.foreign_job => {
-                self.rewrite_instance_alternation(instance, &alternation, reading, pending);
+                self.rewrite_instance_alternation(instance, &alternation, reading);
             }
             _ => {}
         }
     }
 
-    fn rewrite_instance_literal(
-        &self,
-        instance: &Matcher,
-        value: &str,
-        reading: &mut Reading<'m>,
-        pending: &mut Pending,
-    ) {
+    fn rewrite_instance_literal(&self, instance: &Matcher, value: &str, reading: &mut Reading<'m, '_>) {
         match self.apps_pushing_instance(value, reading.app).as_slice() {
             [] => {}
             [owner] => {
-                self.set_value(pending, instance, &owner.scrape_instance);
+                self.set_value(&mut reading.pending, instance, &owner.scrape_instance);
                 reading.rewritten.push(owner);
             }
             owners => {
                 let text = self.quoted(&instance.span);
                 let names: Vec<&str> = owners.iter().map(|a| a.pushed_job.as_str()).collect();
-                pending.findings.push(finding(
+                reading.pending.findings.push(finding(
                     QueryFindingKind::AmbiguousApp,
                     instance.span.clone(),
                     format!("`{text}` is pushed by several apps ({}); add a job matcher so pullover can tell which target replaces it. Left unchanged", names.join(", ")),
@@ -369,14 +364,14 @@ impl<'m> Rewriter<'m, '_> {
         &self,
         instance: &Matcher,
         alternation: &Alternation,
-        reading: &mut Reading<'m>,
-        pending: &mut Pending,
+        reading: &mut Reading<'m, '_>,
     ) {
         let positive = instance.op.is_positive();
         let mut ambiguous = false;
         let mut owners: Vec<&'m AppMapping> = Vec::new();
-        self.set_alternation(pending, instance, alternation, |literal| {
-            match self.apps_pushing_instance(literal, reading.app).as_slice() {
+        let app = reading.app;
+        self.set_alternation(&mut reading.pending, instance, alternation, |literal| {
+            match self.apps_pushing_instance(literal, app).as_slice() {
                 // `instance!~""`: "has an instance", not a pushed group.
                 _ if literal.is_empty() && !positive => None,
                 [owner] => {
@@ -393,7 +388,7 @@ impl<'m> Rewriter<'m, '_> {
         reading.rewritten.extend(owners);
         if ambiguous {
             let text = self.quoted(&instance.span);
-            pending.findings.push(finding(
+            reading.pending.findings.push(finding(
                 QueryFindingKind::AmbiguousApp,
                 instance.span.clone(),
                 format!("`{text}` names an instance pushed by several apps; add a job matcher. Left unchanged"),
@@ -404,7 +399,8 @@ impl<'m> Rewriter<'m, '_> {
 
     /// An app's series that nothing in the selector keeps to one source: during dual-run it
     /// counts the pushed and the scraped series both.
-    fn double_count(&self, selector: &Selector, kind: MetricKind<'m>, reading: &Reading<'m>) -> Option<QueryFinding> {
+    fn double_count(&self, reading: &Reading<'m, '_>) -> Option<QueryFinding> {
+        let (selector, kind) = (reading.selector, reading.kind);
         if kind == MetricKind::PerTarget || reading.instance_constrained {
             return None;
         }
