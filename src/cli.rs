@@ -120,6 +120,33 @@ pub enum ColorChoice {
     Never,
 }
 
+/// Where coloured text goes: colour is decided per stream, so `pullover plan | less` still
+/// shows coloured errors on the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl ColorChoice {
+    /// The one colour rule. `--color always|never` wins; otherwise the stream must be a
+    /// terminal, `NO_COLOR` unset and `CLICOLOR` not `0` (`CLICOLOR_FORCE` forces it, as the
+    /// `console` crate reads those two).
+    pub fn enabled_for(self, stream: Stream) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none()
+                    && match stream {
+                        Stream::Stdout => console::colors_enabled(),
+                        Stream::Stderr => console::colors_enabled_stderr(),
+                    }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Discover the stack, show what was found and why, and write pullover.yaml for review.

@@ -1,6 +1,5 @@
 //! The `pullover` binary: parse arguments, run, map the result to an exit code.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
@@ -29,8 +28,10 @@ fn main() -> ExitCode {
                     .help("run `pullover --help` for the flags and commands");
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({"version": 1, "error": error.to_json()}))
-                        .unwrap_or_default()
+                    serde_json::to_string_pretty(&commands::json::Envelope::commandless(
+                        serde_json::json!({"error": error.to_json()})
+                    ))
+                    .unwrap_or_default()
                 );
             }
             let _ = err.print();
@@ -41,11 +42,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    let color = match cli.global.color {
-        pullover::cli::ColorChoice::Always => true,
-        pullover::cli::ColorChoice::Never => false,
-        pullover::cli::ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let color = cli.global.color.enabled_for(pullover::cli::Stream::Stderr);
     let json = cli.global.format == pullover::cli::Format::Json;
     match commands::run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::diagnostic::Diagnostic;
 use crate::stack::source::{RelPath, SourceFile};
 
 /// Content and permission bits of a file at one moment.
@@ -240,6 +241,13 @@ pub struct ChangeSetBuilder {
 pub enum ChangeSetError {
     #[error("{0} is changed twice in one plan; a planner must merge its edits to one file")]
     DuplicatePath(RelPath),
+}
+
+/// A plan that cannot be built is the planner's error, reported like any other.
+impl From<ChangeSetError> for Diagnostic {
+    fn from(error: ChangeSetError) -> Diagnostic {
+        Diagnostic::error(error.to_string())
+    }
 }
 
 impl ChangeSetBuilder {

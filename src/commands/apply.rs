@@ -162,15 +162,12 @@ fn write_phase(
             phase.gate()
         ))?;
     }
-    if let Some((client, before)) = reload {
-        let after = ConfigView::of(&Stack::load(&ctx.global.stack, &ctx.global.overrides())?);
-        live::reload(
+    if let Some(reload) = reload {
+        reload_after(
             ctx,
-            &client,
-            &ExpectedConfig::between(&before, &after),
+            reload,
             &format!("phase `{phase}` is applied (history #{entry})"),
             "`pullover rollback --reload` undoes it and reloads",
-            &live::runtime()?,
         )?;
     }
     Ok(Some(entry))
@@ -283,11 +280,34 @@ const MAX_SAVED_PLAN_BYTES: u64 = 512 * 1024 * 1024;
 fn reload_target(ctx: &Context, args: &ApplyArgs) -> Result<(PrometheusClient, ConfigView)> {
     let stack = Stack::load(&ctx.global.stack, &ctx.global.overrides())?;
     let Some(url) = stack.settings.live.prometheus_url.as_deref() else {
-        return Err(Diagnostic::error(
-            "--reload needs Prometheus, and no Prometheus URL is configured; nothing was written",
-        )
-        .help("pass --prometheus-url URL, or set `live: {prometheus_url: …}` in pullover.yaml")
-        .into());
+        return Err(no_prometheus_to_reload());
     };
     Ok((live::prometheus(url, args.live.timeout)?, ConfigView::of(&stack)))
+}
+
+/// `--reload` (of apply or rollback) with no Prometheus URL configured.
+pub(super) fn no_prometheus_to_reload() -> anyhow::Error {
+    Diagnostic::error("--reload needs Prometheus, and no Prometheus URL is configured; nothing was written")
+        .help("pass --prometheus-url URL, or set `live: {prometheus_url: …}` in pullover.yaml")
+        .into()
+}
+
+/// Once the files are written (by apply or rollback): reloads Prometheus and checks that it
+/// runs what they now say, against what they said `before`.
+pub(super) fn reload_after(
+    ctx: &Context,
+    (client, before): (PrometheusClient, ConfigView),
+    done: &str,
+    then: &str,
+) -> Result<()> {
+    let after = ConfigView::of(&Stack::load(&ctx.global.stack, &ctx.global.overrides())?);
+    live::reload(
+        ctx,
+        &client,
+        &ExpectedConfig::between(&before, &after),
+        done,
+        then,
+        &live::runtime()?,
+    )?;
+    Ok(())
 }

@@ -9,6 +9,7 @@ use std::io::{self, IsTerminal};
 use anyhow::Result;
 use serde::Serialize;
 
+use super::json::Envelope;
 use super::{Context, Outcome};
 use crate::changeset::redact::mask_text;
 use crate::cli::InitArgs;
@@ -22,8 +23,6 @@ use crate::state::atomic::write_atomic;
 
 #[derive(Serialize)]
 struct InitJson<'a> {
-    version: u32,
-    command: &'static str,
     path: &'static str,
     written: bool,
     settings: &'a SettingsFile,
@@ -107,14 +106,15 @@ pub fn run(ctx: &Context, args: &InitArgs) -> Result<Outcome> {
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     if ctx.json() {
-        ctx.print_json(&InitJson {
-            version: 1,
-            command: "init",
-            path: SETTINGS_FILE,
-            written,
-            settings: &settings,
-            evidence: &stack.evidence,
-        })?;
+        ctx.print_json(&Envelope::new(
+            "init",
+            InitJson {
+                path: SETTINGS_FILE,
+                written,
+                settings: &settings,
+                evidence: &stack.evidence,
+            },
+        ))?;
     } else if written {
         ctx.print(&format!(
             "Wrote {SETTINGS_FILE}: each key says why it was chosen. Review it, then run `pullover plan`.\n"

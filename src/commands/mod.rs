@@ -8,6 +8,7 @@ mod completions;
 mod drift;
 mod history;
 mod init;
+pub mod json;
 mod live;
 mod plan;
 mod rollback;
@@ -21,7 +22,8 @@ use serde::Serialize;
 
 use crate::changeset::ChangeSet;
 use crate::changeset::render::{self, Display};
-use crate::cli::{Cli, ColorChoice, Command, Format, GlobalArgs};
+use crate::cli::{Cli, Command, Format, GlobalArgs, Stream};
+use crate::commands::json::Envelope;
 use crate::diagnostic::Diagnostic;
 use crate::phase::PhaseId;
 use crate::state::engine::{self, Recovery};
@@ -43,7 +45,10 @@ pub enum Outcome {
 
 pub struct Context {
     pub global: GlobalArgs,
+    /// Colour on stdout (diffs, reports) and on stderr (notes, errors): one rule,
+    /// [`crate::cli::ColorChoice::enabled_for`], per stream.
     pub color: bool,
+    pub color_stderr: bool,
 }
 
 impl Context {
@@ -74,7 +79,7 @@ impl Context {
 
     /// Notes for a person go to stderr, so stdout stays a clean diff or JSON.
     pub fn note(&self, text: &str) {
-        let label = if self.color {
+        let label = if self.color_stderr {
             console::style("note").cyan().bold().force_styling(true).to_string()
         } else {
             "note".into()
@@ -126,14 +131,10 @@ impl Context {
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
-    let color = match cli.global.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => console::colors_enabled() && std::env::var_os("NO_COLOR").is_none(),
-    };
     let mut ctx = Context {
+        color: cli.global.color.enabled_for(Stream::Stdout),
+        color_stderr: cli.global.color.enabled_for(Stream::Stderr),
         global: cli.global,
-        color,
     };
     if ctx.global.format == Format::Markdown && !matches!(cli.command, Command::Plan(_)) {
         return Err(
@@ -199,7 +200,7 @@ impl std::error::Error for ErrorWithJson {
 pub fn error_json(err: &anyhow::Error) -> String {
     let (err, mut document) = match err.downcast_ref::<ErrorWithJson>() {
         Some(with) => (&with.error, with.document.clone()),
-        None => (err, serde_json::json!({"version": 1})),
+        None => (err, Envelope::commandless(serde_json::json!({})).to_value()),
     };
     let diag = if let Some(diag) = err.downcast_ref::<Diagnostic>() {
         diag.clone()
@@ -216,7 +217,7 @@ pub fn error_json(err: &anyhow::Error) -> String {
         Some(object) => {
             object.insert("error".into(), diag.to_json());
         }
-        None => document = serde_json::json!({"version": 1, "error": diag.to_json()}),
+        None => document = Envelope::commandless(serde_json::json!({"error": diag.to_json()})).to_value(),
     }
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
@@ -351,8 +352,6 @@ fn print_plan(ctx: &Context, phase: PhaseId, changeset: &ChangeSet) -> Result<()
 
 #[derive(Serialize)]
 struct PlanJson<'a> {
-    version: u32,
-    command: &'a str,
     phase: PhaseId,
     changes: Vec<render::ChangeJson>,
     findings: &'a [crate::changeset::Finding],
@@ -366,15 +365,16 @@ fn plan_json<'a>(
     phase: PhaseId,
     changeset: &'a ChangeSet,
     drift: Vec<drift::DriftJson>,
-) -> PlanJson<'a> {
-    PlanJson {
-        version: 1,
+) -> Envelope<'a, PlanJson<'a>> {
+    Envelope::new(
         command,
-        phase,
-        changes: render::changes_json(changeset),
-        findings: &changeset.findings,
-        drift,
-    }
+        PlanJson {
+            phase,
+            changes: render::changes_json(changeset),
+            findings: &changeset.findings,
+            drift,
+        },
+    )
 }
 
 /// Drift of the managed files, when the stack has a journal.

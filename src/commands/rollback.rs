@@ -14,11 +14,12 @@ use crate::changeset::ChangeSet;
 use crate::changeset::render::{self, file_diff};
 use crate::cli::RollbackArgs;
 use crate::diagnostic::Diagnostic;
-use crate::live::checks::reload::{ConfigView, ExpectedConfig};
+use crate::live::PrometheusClient;
+use crate::live::checks::reload::ConfigView;
 use crate::phase::PhaseId;
 use crate::stack::Stack;
 use crate::state::Locked;
-use crate::state::engine::{self, Drift};
+use crate::state::engine::{self, Drift, RevertPlan};
 use crate::state::journal::{Action, AppliedPhase, Event, Journal};
 use crate::state::revert;
 
@@ -77,41 +78,10 @@ fn keep_through_entry(journal: &Journal, applied: &[AppliedPhase], number: &str)
 fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> Result<Outcome> {
     let state = locked.state;
     let applied = state.journal()?.applied();
-    let keep = match args.to.as_deref() {
-        None => applied.len().saturating_sub(1),
-        Some("baseline") => 0,
-        Some(number) if number.parse::<usize>().is_ok() => keep_through_entry(&state.journal()?, &applied, number)?,
-        Some(name) => {
-            if PhaseId::from_name(name).is_none() {
-                let names: Vec<&str> = PhaseId::ALL.iter().map(|p| p.name()).collect();
-                return Err(Diagnostic::error(format!("`{name}` is not a phase"))
-                    .help(format!("use one of: baseline, {}", names.join(", ")))
-                    .into());
-            }
-            match applied.iter().position(|p| p.phase == name) {
-                Some(i) => i + 1,
-                None => {
-                    return Err(Diagnostic::error(format!(
-                        "phase `{name}` is not applied, so there is nothing after it to undo"
-                    ))
-                    .help("`pullover status` shows the applied phases; `--to baseline` undoes them all")
-                    .into());
-                }
-            }
-        }
-    };
+    let keep = phases_to_keep(&state.journal()?, &applied, args.to.as_deref())?;
     let undo: Vec<&AppliedPhase> = applied.iter().skip(keep).rev().collect();
     if undo.is_empty() {
-        let message = match applied.last() {
-            Some(last) => format!("Nothing to roll back: `{}` is the last applied phase.\n", last.phase),
-            None => "Nothing to roll back: no phase is applied.\n".to_string(),
-        };
-        if ctx.json() {
-            ctx.print_json(&serde_json::json!({"version": 1, "command": "rollback", "rolled_back": []}))?;
-        } else {
-            ctx.print(&message)?;
-        }
-        return Ok(Outcome::Success);
+        return nothing_to_roll_back(ctx, &applied);
     }
     let journal = state.journal()?;
     let drifted: Vec<Drift> = engine::drift(state, &journal)?;
@@ -128,69 +98,16 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
             )?
         );
     }
-    if !plan.conflicts.is_empty() {
-        let mut text = String::new();
-        for conflict in &plan.conflicts {
-            text.push_str(&revert::render_conflicts(
-                conflict.path.as_str(),
-                &format!("`{}`", conflict.phase),
-                &conflict.conflicts,
-            ));
-        }
-        eprint!("{}", crate::changeset::redact::mask_text(&text));
-        let paths: Vec<String> = plan.conflicts.iter().map(|c| c.path.to_string()).collect();
-        if !args.force {
-            return Err(Diagnostic::error(format!(
-                "refusing to roll back: {} changed outside pullover where phase `{}` changed {}; nothing was written",
-                paths.join(", "),
-                plan.conflicts[0].phase,
-                if paths.len() == 1 { "it" } else { "them" },
-            ))
-            .id("rollback-conflict")
-            .help("settle the lines shown above by hand and roll back again, or pass --force: the rollback then restores pullover's side of those lines (your version is recorded in the journal and kept in .pullover/objects); edits elsewhere stay either way")
-            .into());
-        }
-        ctx.note("--force: restoring pullover's side of the conflicting lines shown above; your version is recorded in the journal and kept in .pullover/objects");
-    }
-    let preview = ChangeSet {
-        changes: plan.overall.clone(),
-        findings: Vec::new(),
-    };
+    refuse_conflicts_unless_forced(ctx, args, &plan)?;
     let names: Vec<&str> = undo.iter().map(|p| p.phase.as_str()).collect();
     // Before anything is written: --reload needs a Prometheus to reload.
     let reload = if args.reload {
-        let stack = Stack::load(&ctx.global.stack, &ctx.global.overrides());
-        let url = match &stack {
-            Ok(stack) => stack.settings.live.prometheus_url.clone(),
-            Err(_) => ctx.global.prometheus_url.clone(),
-        };
-        let Some(url) = url else {
-            return Err(Diagnostic::error(
-                "--reload needs Prometheus, and no Prometheus URL is configured; nothing was written",
-            )
-            .help("pass --prometheus-url URL, or set `live: {prometheus_url: …}` in pullover.yaml")
-            .into());
-        };
-        // A stack that does not load now (a broken file) gives no "before": the reload then
-        // only checks that everything the restored files name runs.
-        let before = stack.map(|s| ConfigView::of(&s)).unwrap_or_default();
-        Some((live::prometheus(&url, args.timeout)?, before))
+        Some(reload_target(ctx, args)?)
     } else {
         None
     };
     if !ctx.json() {
-        let what = if plan.kept.is_empty() {
-            "restore these files as they were before"
-        } else {
-            "undo pullover's own changes to these files (the edits made outside pullover stay)"
-        };
-        let mut text = ctx.bold(&format!("Roll back {}: {what}\n\n", names.join(", then ")));
-        for change in &preview.changes {
-            text.push_str(&render::display_diff(&file_diff(change), ctx.display()));
-            text.push('\n');
-        }
-        text.push_str(&format!("Rollback: {}.\n", render::summary(&preview)));
-        ctx.print(&text)?;
+        ctx.print(&preview(ctx, &plan, &names))?;
     }
     if !ctx.confirm(&format!("Roll back {}?", names.join(", ")), args.yes, "roll back")? {
         ctx.print("Nothing was written.\n")?;
@@ -198,19 +115,7 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
     }
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     engine::record_edits(locked, &drifted, &format!("rollback of {}", quoted.join(", then ")))?;
-    let mut done = Vec::new();
-    for step in &plan.steps {
-        let seq = engine::execute(locked, Action::Rollback, &step.phase, &step.changes, &step.owned_dirs)?;
-        if !ctx.json() {
-            let entry = super::history::entry_number(&state.journal()?, seq);
-            ctx.print(&format!("Rolled back phase `{}` (history #{entry}).\n", step.phase))?;
-        }
-        done.push(RolledBack {
-            phase: step.phase.clone(),
-            seq,
-            files: step.changes.iter().map(|c| c.path.to_string()).collect(),
-        });
-    }
+    let done = roll_back_each_phase(ctx, locked, &plan)?;
     let kept: Vec<String> = plan
         .kept
         .iter()
@@ -232,16 +137,139 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
             "forced_conflicts": plan.conflicts.iter().map(|c| c.path.to_string()).collect::<Vec<_>>(),
         }))?;
     }
-    if let Some((client, before)) = reload {
-        let after = ConfigView::of(&Stack::load(&ctx.global.stack, &ctx.global.overrides())?);
-        live::reload(
+    if let Some(reload) = reload {
+        super::apply::reload_after(
             ctx,
-            &client,
-            &ExpectedConfig::between(&before, &after),
+            reload,
             &format!("the rollback of {} is done", names.join(", ")),
             "fix the restored files (`pullover status` shows them)",
-            &live::runtime()?,
         )?;
     }
     Ok(Outcome::Success)
+}
+
+/// How many of the applied phases stay: `--to` names a phase, a history entry or `baseline`;
+/// without it, all but the last.
+fn phases_to_keep(journal: &Journal, applied: &[AppliedPhase], to: Option<&str>) -> Result<usize> {
+    Ok(match to {
+        None => applied.len().saturating_sub(1),
+        Some("baseline") => 0,
+        Some(number) if number.parse::<usize>().is_ok() => keep_through_entry(journal, applied, number)?,
+        Some(name) => {
+            if PhaseId::from_name(name).is_none() {
+                let names: Vec<&str> = PhaseId::ALL.iter().map(|p| p.name()).collect();
+                return Err(Diagnostic::error(format!("`{name}` is not a phase"))
+                    .help(format!("use one of: baseline, {}", names.join(", ")))
+                    .into());
+            }
+            match applied.iter().position(|p| p.phase == name) {
+                Some(i) => i + 1,
+                None => {
+                    return Err(Diagnostic::error(format!(
+                        "phase `{name}` is not applied, so there is nothing after it to undo"
+                    ))
+                    .help("`pullover status` shows the applied phases; `--to baseline` undoes them all")
+                    .into());
+                }
+            }
+        }
+    })
+}
+
+fn nothing_to_roll_back(ctx: &Context, applied: &[AppliedPhase]) -> Result<Outcome> {
+    let message = match applied.last() {
+        Some(last) => format!("Nothing to roll back: `{}` is the last applied phase.\n", last.phase),
+        None => "Nothing to roll back: no phase is applied.\n".to_string(),
+    };
+    if ctx.json() {
+        ctx.print_json(&serde_json::json!({"version": 1, "command": "rollback", "rolled_back": []}))?;
+    } else {
+        ctx.print(&message)?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// Shows where edits made outside pullover meet the phases' own changes; refuses unless
+/// `--force`, which restores pullover's side of those lines.
+fn refuse_conflicts_unless_forced(ctx: &Context, args: &RollbackArgs, plan: &RevertPlan) -> Result<()> {
+    if plan.conflicts.is_empty() {
+        return Ok(());
+    }
+    let mut text = String::new();
+    for conflict in &plan.conflicts {
+        text.push_str(&revert::render_conflicts(
+            conflict.path.as_str(),
+            &format!("`{}`", conflict.phase),
+            &conflict.conflicts,
+        ));
+    }
+    eprint!("{}", crate::changeset::redact::mask_text(&text));
+    let paths: Vec<String> = plan.conflicts.iter().map(|c| c.path.to_string()).collect();
+    if !args.force {
+        return Err(Diagnostic::error(format!(
+            "refusing to roll back: {} changed outside pullover where phase `{}` changed {}; nothing was written",
+            paths.join(", "),
+            plan.conflicts[0].phase,
+            if paths.len() == 1 { "it" } else { "them" },
+        ))
+        .id("rollback-conflict")
+        .help("settle the lines shown above by hand and roll back again, or pass --force: the rollback then restores pullover's side of those lines (your version is recorded in the journal and kept in .pullover/objects); edits elsewhere stay either way")
+        .into());
+    }
+    ctx.note("--force: restoring pullover's side of the conflicting lines shown above; your version is recorded in the journal and kept in .pullover/objects");
+    Ok(())
+}
+
+/// The Prometheus `--reload` talks to, and what its files say before the rollback. A stack
+/// that does not load now (a broken file) gives no "before": the reload then only checks that
+/// everything the restored files name runs.
+fn reload_target(ctx: &Context, args: &RollbackArgs) -> Result<(PrometheusClient, ConfigView)> {
+    let stack = Stack::load(&ctx.global.stack, &ctx.global.overrides());
+    let url = match &stack {
+        Ok(stack) => stack.settings.live.prometheus_url.clone(),
+        Err(_) => ctx.global.prometheus_url.clone(),
+    };
+    let Some(url) = url else {
+        return Err(super::apply::no_prometheus_to_reload());
+    };
+    let before = stack.map(|s| ConfigView::of(&s)).unwrap_or_default();
+    Ok((live::prometheus(&url, args.timeout)?, before))
+}
+
+/// What the rollback will do, file by file, as the user confirms it.
+fn preview(ctx: &Context, plan: &RevertPlan, names: &[&str]) -> String {
+    let preview = ChangeSet {
+        changes: plan.overall.clone(),
+        findings: Vec::new(),
+    };
+    let what = if plan.kept.is_empty() {
+        "restore these files as they were before"
+    } else {
+        "undo pullover's own changes to these files (the edits made outside pullover stay)"
+    };
+    let mut text = ctx.bold(&format!("Roll back {}: {what}\n\n", names.join(", then ")));
+    for change in &preview.changes {
+        text.push_str(&render::display_diff(&file_diff(change), ctx.display()));
+        text.push('\n');
+    }
+    text.push_str(&format!("Rollback: {}.\n", render::summary(&preview)));
+    text
+}
+
+/// Each phase rolled back as its own journaled transaction, newest first.
+fn roll_back_each_phase(ctx: &Context, locked: &Locked<'_>, plan: &RevertPlan) -> Result<Vec<RolledBack>> {
+    let mut done = Vec::new();
+    for step in &plan.steps {
+        let seq = engine::execute(locked, Action::Rollback, &step.phase, &step.changes, &step.owned_dirs)?;
+        if !ctx.json() {
+            let entry = super::history::entry_number(&locked.state.journal()?, seq);
+            ctx.print(&format!("Rolled back phase `{}` (history #{entry}).\n", step.phase))?;
+        }
+        done.push(RolledBack {
+            phase: step.phase.clone(),
+            seq,
+            files: step.changes.iter().map(|c| c.path.to_string()).collect(),
+        });
+    }
+    Ok(done)
 }

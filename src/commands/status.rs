@@ -54,25 +54,9 @@ fn recorded_edits(journal: &Journal, applied: &[AppliedPhase]) -> Vec<(String, u
     out
 }
 
-pub fn run(ctx: &Context) -> Result<Outcome> {
-    let state = ctx.state()?;
-    let journal = state.journal()?;
-    let applied = journal.applied();
-    let next = next_phase(&applied);
-    let lock = state.lock_state()?;
-    // An open transaction of a pullover running now is not interrupted.
-    let running = match &lock {
-        LockState::Held { holder } => Some(holder.clone()),
-        _ => None,
-    };
-    let interrupted = engine::pending_recovery(&journal);
-    // While a transaction is open the files are mid-way; drift would mislead.
-    let drift: Vec<Drift> = if interrupted.is_some() || running.is_some() {
-        Vec::new()
-    } else {
-        engine::drift(&state, &journal)?
-    };
-    let phases: Vec<PhaseStatus> = PhaseId::ALL
+/// Each phase: applied (when and by whom), next, or pending.
+fn phase_statuses(applied: &[AppliedPhase], next: Option<PhaseId>) -> Vec<PhaseStatus> {
+    PhaseId::ALL
         .into_iter()
         .map(|phase| {
             let record = applied.iter().find(|p| p.phase == phase.name());
@@ -92,13 +76,57 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
                 journal_seq: record.map(|r| r.seq),
             }
         })
-        .collect();
-    let managed: usize = {
-        let mut paths: Vec<_> = applied.iter().flat_map(|p| p.files.iter().map(|f| &f.path)).collect();
-        paths.sort();
-        paths.dedup();
-        paths.len()
+        .collect()
+}
+
+/// How many files the applied phases wrote, each counted once.
+fn managed_files(applied: &[AppliedPhase]) -> usize {
+    let mut paths: Vec<_> = applied.iter().flat_map(|p| p.files.iter().map(|f| &f.path)).collect();
+    paths.sort();
+    paths.dedup();
+    paths.len()
+}
+
+/// `  [x] 1 scrape      applied … by … (history #N)`
+fn phase_line(journal: &Journal, p: &PhaseStatus) -> String {
+    let mark = match p.state {
+        "applied" => "[x]",
+        "next" => "[>]",
+        _ => "[ ]",
     };
+    let detail = match p.state {
+        "applied" => format!(
+            "applied {} by {} (history #{})",
+            p.applied_at.as_deref().unwrap_or("?"),
+            p.applied_by.as_deref().unwrap_or("?"),
+            super::history::entry_number(journal, p.journal_seq.unwrap_or(0))
+        ),
+        "next" => "next: `pullover plan` shows it".to_string(),
+        _ => String::new(),
+    };
+    format!("  {mark} {} {:<11} {detail}\n", p.number, p.phase.name())
+}
+
+pub fn run(ctx: &Context) -> Result<Outcome> {
+    let state = ctx.state()?;
+    let journal = state.journal()?;
+    let applied = journal.applied();
+    let next = next_phase(&applied);
+    let lock = state.lock_state()?;
+    // An open transaction of a pullover running now is not interrupted.
+    let running = match &lock {
+        LockState::Held { holder } => Some(holder.clone()),
+        _ => None,
+    };
+    let interrupted = engine::pending_recovery(&journal);
+    // While a transaction is open the files are mid-way; drift would mislead.
+    let drift: Vec<Drift> = if interrupted.is_some() || running.is_some() {
+        Vec::new()
+    } else {
+        engine::drift(&state, &journal)?
+    };
+    let phases = phase_statuses(&applied, next);
+    let managed = managed_files(&applied);
     let edits = recorded_edits(&journal, &applied);
     if ctx.json() {
         ctx.print_json(&serde_json::json!({
@@ -123,22 +151,7 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
     }
     let mut out = format!("{}\n", ctx.bold(&format!("Stack {}", state.root().display())));
     for p in &phases {
-        let mark = match p.state {
-            "applied" => "[x]",
-            "next" => "[>]",
-            _ => "[ ]",
-        };
-        let detail = match p.state {
-            "applied" => format!(
-                "applied {} by {} (history #{})",
-                p.applied_at.as_deref().unwrap_or("?"),
-                p.applied_by.as_deref().unwrap_or("?"),
-                super::history::entry_number(&journal, p.journal_seq.unwrap_or(0))
-            ),
-            "next" => "next: `pullover plan` shows it".to_string(),
-            _ => String::new(),
-        };
-        out.push_str(&format!("  {mark} {} {:<11} {detail}\n", p.number, p.phase.name()));
+        out.push_str(&phase_line(&journal, p));
     }
     if let LockState::Stale { explanation } = &lock
         && running.is_none()

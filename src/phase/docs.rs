@@ -42,9 +42,7 @@ const SHOWN_LINE_CHARS: usize = 120;
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let mut builder = ChangeSet::builder();
-    let Some(gateway) = &stack.settings.gateway else {
-        return Err(super::no_gateway(super::PhaseId::Docs));
-    };
+    let gateway = super::gateway_of(stack, super::PhaseId::Docs)?;
     let scanner = MentionScanner::new(Some(gateway));
     let flow = FlowModel::new(stack);
     let mut after_docs: Vec<SourceFile> = Vec::new();
@@ -89,7 +87,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     }
     // What `analyze` would still find in rules and dashboards: queries on the gateway's series.
     builder = builder.findings(super::remove::still_on_gateway_series(stack, gateway));
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.build()?)
 }
 
 /// The checklist: one `todo` per line that still mentions the gateway, docs

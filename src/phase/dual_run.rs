@@ -12,7 +12,7 @@ use serde::Serialize;
 use yaml_serde::Value;
 
 use super::mounts;
-use crate::changeset::{ChangeSet, Finding, Location, Severity};
+use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlDoc, YamlEdit};
 use crate::promql;
@@ -35,10 +35,51 @@ const WINDOW: &str = "5m";
 const SOURCE_LABELS: &str = "job, instance, exported_job, exported_instance";
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
-    let mut builder = ChangeSet::builder();
-    let Some(gateway) = &stack.settings.gateway else {
-        return Err(super::no_gateway(super::PhaseId::DualRun));
-    };
+    let gateway = super::gateway_of(stack, super::PhaseId::DualRun)?;
+    let mut builder = ChangeSet::builder().findings(decided_identities(stack)?);
+    let (learned, unread) = learn_metrics(stack, gateway);
+    let apps = app_models(stack, gateway, &learned);
+    builder = builder
+        .findings(unread)
+        .findings(apps.iter().filter(|a| a.metrics.is_empty()).map(no_known_metrics));
+    read_by_the_stacks_prometheus(&apps, &stack.prometheus_dialect)?;
+    let rules_text = render_rules(&apps)?;
+    let (rule_path, wire, pattern) = rule_file_location(stack);
+    builder = upsert(
+        builder,
+        stack,
+        &rule_path,
+        rules_text,
+        "compare pushed and scraped series (dual-run)",
+    );
+    if let Some(entry) = wire {
+        let after = stack
+            .prometheus
+            .doc
+            .edit(&[load_rule_file(stack, entry)?])
+            .map_err(|e| e.to_diagnostic(&stack.prometheus.file))?;
+        builder = builder.modify(&stack.prometheus.file, after, "load the dual-run rules");
+    }
+    let (mut compose_edits, findings) = mount_rule_file(stack, &rule_path, pattern.as_deref());
+    builder = with_dashboard(builder.findings(findings), stack, &apps, &mut compose_edits)?;
+    if let Some(compose) = stack.compose.as_ref().filter(|_| !compose_edits.is_empty()) {
+        let after = compose
+            .doc
+            .edit(&compose_edits)
+            .map_err(|e| e.to_diagnostic(&compose.file))?;
+        builder = builder.modify(
+            &compose.file,
+            after,
+            "mount the dual-run files where the containers read them",
+        );
+    }
+    Ok(builder.build()?)
+}
+
+/// The identity findings of every app; an app whose pushed job is undecided stops the phase:
+/// the comparison would watch the wrong series.
+fn decided_identities(stack: &Stack) -> Result<Vec<Finding>, Diagnostic> {
+    let mut findings = Vec::new();
     for app in &stack.settings.apps {
         if !app.identity.is_decided() {
             let mut error = Diagnostic::error(format!(
@@ -54,15 +95,15 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                 app.service
             )));
         }
-        for finding in crate::identity::findings(&app.service, &app.identity) {
-            builder = builder.finding(finding);
-        }
+        findings.extend(crate::identity::findings(&app.service, &app.identity));
     }
-    let (learned, unread) = learn_metrics(stack, gateway);
-    for finding in unread {
-        builder = builder.finding(finding);
-    }
-    let apps: Vec<AppModel> = stack
+    Ok(findings)
+}
+
+/// Every app with the metrics it is known to write: those pullover.yaml lists and those
+/// learned from the stack (`learned`: service and metric).
+fn app_models(stack: &Stack, gateway: &Gateway, learned: &[(String, String)]) -> Vec<AppModel> {
+    stack
         .settings
         .apps
         .iter()
@@ -76,123 +117,90 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             );
             AppModel::new(app, gateway, names)
         })
-        .collect();
-    for app in apps.iter().filter(|a| a.metrics.is_empty()) {
-        builder = builder.finding(
-            Finding::new(
-                "no-known-metrics",
-                Severity::Todo,
-                format!(
-                    "no metric of {} is known: the rule file only checks that its scrape is not missing",
-                    app.service
-                ),
-            )
-            .tip(format!(
-                "list them as `metrics:` for {} under `apps:` in pullover.yaml",
-                app.service
-            )),
-        );
-    }
-    read_by_the_stacks_prometheus(&apps, &stack.prometheus_dialect)?;
-    let rules_text = render_rules(&apps)?;
-    let (rule_path, wire, pattern) = rule_file_location(stack);
-    builder = upsert(
-        builder,
-        stack,
-        &rule_path,
-        rules_text,
-        "compare pushed and scraped series (dual-run)",
-    );
-    if let Some(entry) = wire {
-        let edit = match stack.prometheus.doc.find(&Route::root().key("rule_files")) {
-            Some(node) if !node.items().is_empty() || node.is_flow() => YamlEdit::Append {
-                route: Route::root().key("rule_files"),
-                value: Value::String(entry),
-                comment: None,
-            },
-            // `rule_files:` with only comments under it (Prometheus's sample config): a list
-            // of one item, after the comments.
-            _ if stack
-                .prometheus
-                .doc
-                .value()
-                .get("rule_files")
-                .is_some_and(Value::is_null) =>
-            {
-                YamlEdit::Append {
-                    route: Route::root().key("rule_files"),
-                    value: Value::String(entry),
-                    comment: None,
-                }
-            }
-            Some(_) => {
-                return Err(Diagnostic::error(format!(
-                    "{}: `rule_files` is not a list pullover can add to",
-                    stack.prometheus.file.path
-                ))
-                .help(format!(
-                    "add `{RULE_FILE_NAME}` to rule_files by hand, or write rule_files as a list"
-                )));
-            }
-            None => YamlEdit::InsertKey {
-                route: Route::root(),
-                key: "rule_files".into(),
-                value: Value::Sequence(vec![Value::String(entry)]),
-                comment: Some("pullover dual-run rules (removed by the `remove` phase)".into()),
-            },
-        };
-        let after = stack
+        .collect()
+}
+
+fn no_known_metrics(app: &AppModel) -> Finding {
+    Finding::new(
+        "no-known-metrics",
+        Severity::Todo,
+        format!(
+            "no metric of {} is known: the rule file only checks that its scrape is not missing",
+            app.service
+        ),
+    )
+    .tip(format!(
+        "list them as `metrics:` for {} under `apps:` in pullover.yaml",
+        app.service
+    ))
+}
+
+/// The edit of prometheus.yml that adds `entry` to `rule_files`.
+fn load_rule_file(stack: &Stack, entry: String) -> Result<YamlEdit, Diagnostic> {
+    let append = |entry: String| YamlEdit::Append {
+        route: Route::root().key("rule_files"),
+        value: Value::String(entry),
+        comment: None,
+    };
+    Ok(match stack.prometheus.doc.find(&Route::root().key("rule_files")) {
+        Some(node) if !node.items().is_empty() || node.is_flow() => append(entry),
+        // `rule_files:` with only comments under it (Prometheus's sample config): a list
+        // of one item, after the comments.
+        _ if stack
             .prometheus
             .doc
-            .edit(&[edit])
-            .map_err(|e| e.to_diagnostic(&stack.prometheus.file))?;
-        builder = builder.modify(&stack.prometheus.file, after, "load the dual-run rules");
-    }
-    let mut compose_edits = Vec::new();
-    let (edits, findings) = mount_rule_file(stack, &rule_path, pattern.as_deref());
+            .value()
+            .get("rule_files")
+            .is_some_and(Value::is_null) =>
+        {
+            append(entry)
+        }
+        Some(_) => {
+            return Err(Diagnostic::error(format!(
+                "{}: `rule_files` is not a list pullover can add to",
+                stack.prometheus.file.path
+            ))
+            .help(format!(
+                "add `{RULE_FILE_NAME}` to rule_files by hand, or write rule_files as a list"
+            )));
+        }
+        None => YamlEdit::InsertKey {
+            route: Route::root(),
+            key: "rule_files".into(),
+            value: Value::Sequence(vec![Value::String(entry)]),
+            comment: Some("pullover dual-run rules (removed by the `remove` phase)".into()),
+        },
+    })
+}
+
+/// The comparison dashboard in the provisioned dashboards folder, with the Compose edits that
+/// let Grafana see it (added to `compose_edits`); without such a folder, a finding saying so.
+fn with_dashboard(
+    builder: ChangeSetBuilder,
+    stack: &Stack,
+    apps: &[AppModel],
+    compose_edits: &mut Vec<YamlEdit>,
+) -> Result<ChangeSetBuilder, Diagnostic> {
+    let Some(dir) = stack.dashboards_dir() else {
+        return Ok(builder.finding(
+            Finding::new(
+                "no-dashboards-folder",
+                Severity::Info,
+                "no provisioned dashboards folder found: no comparison dashboard written",
+            )
+            .tip("name the folder Grafana provisions with --dashboards DIR"),
+        ));
+    };
+    let path = RelPath::join_relative(dir.as_str(), DASHBOARD_FILE_NAME).map_err(Diagnostic::error)?;
+    let (edits, findings) = mount_dashboard(stack, &dir, &path);
     compose_edits.extend(edits);
-    for finding in findings {
-        builder = builder.finding(finding);
-    }
-    match stack.dashboards_dir() {
-        Some(dir) => {
-            let path = RelPath::join_relative(dir.as_str(), DASHBOARD_FILE_NAME).map_err(Diagnostic::error)?;
-            let (edits, findings) = mount_dashboard(stack, &dir, &path);
-            compose_edits.extend(edits);
-            for finding in findings {
-                builder = builder.finding(finding);
-            }
-            builder = upsert(
-                builder,
-                stack,
-                &path,
-                render_dashboard(&apps)?,
-                "a dashboard comparing pushed and scraped series",
-            );
-        }
-        None => {
-            builder = builder.finding(
-                Finding::new(
-                    "no-dashboards-folder",
-                    Severity::Info,
-                    "no provisioned dashboards folder found: no comparison dashboard written",
-                )
-                .tip("name the folder Grafana provisions with --dashboards DIR"),
-            );
-        }
-    }
-    if let Some(compose) = stack.compose.as_ref().filter(|_| !compose_edits.is_empty()) {
-        let after = compose
-            .doc
-            .edit(&compose_edits)
-            .map_err(|e| e.to_diagnostic(&compose.file))?;
-        builder = builder.modify(
-            &compose.file,
-            after,
-            "mount the dual-run files where the containers read them",
-        );
-    }
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(upsert(
+        builder.findings(findings),
+        stack,
+        &path,
+        render_dashboard(apps)?,
+        "a dashboard comparing pushed and scraped series",
+    ))
 }
 
 /// The Compose edits (and what they mean) that let Prometheus see the rule file at `path`:
@@ -242,21 +250,21 @@ fn mount_dashboard(
             let expected = format!("{}/{DASHBOARD_FILE_NAME}", mounts::container_dir(&sibling));
             mount_file(compose, service, path, &expected, "Grafana")
         }
-        None => (
-            Vec::new(),
-            vec![
-                Finding::new(
-                    "not-in-container",
-                    Severity::Hazard,
-                    format!(
-                        "service {} mounts nothing of {dir}: Grafana will not load the comparison dashboard {path}",
-                        service.name
-                    ),
-                )
-                .tip("mount the folder Grafana's dashboard provider reads, or pin the dashboards folder with --dashboards DIR"),
-            ],
+        None => not_in_container(
+            format!(
+                "service {} mounts nothing of {dir}: Grafana will not load the comparison dashboard {path}",
+                service.name
+            ),
+            "mount the folder Grafana's dashboard provider reads, or pin the dashboards folder with --dashboards DIR"
+                .into(),
         ),
     }
+}
+
+/// No edit, and the hazard that a container will not see a file pullover writes.
+fn not_in_container(message: String, tip: String) -> (Vec<YamlEdit>, Vec<Finding>) {
+    let finding = Finding::new("not-in-container", Severity::Hazard, message).tip(tip);
+    (Vec::new(), vec![finding])
 }
 
 /// A mount of `path` at `expected` in `service`, unless one already puts it there.
@@ -293,19 +301,9 @@ fn mount_file(
                 )),
             ],
         ),
-        None => (
-            Vec::new(),
-            vec![
-                Finding::new(
-                    "not-in-container",
-                    Severity::Hazard,
-                    format!("{why}, and pullover cannot add a mount for it: {what} will not read it at {expected}"),
-                )
-                .tip(format!(
-                    "mount {path} at {expected} in service {} by hand",
-                    service.name
-                )),
-            ],
+        None => not_in_container(
+            format!("{why}, and pullover cannot add a mount for it: {what} will not read it at {expected}"),
+            format!("mount {path} at {expected} in service {} by hand", service.name),
         ),
     }
 }

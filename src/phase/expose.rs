@@ -151,9 +151,7 @@ fn pushing_file<'s>(files: &[&'s SourceFile]) -> Option<(&'s SourceFile, usize)>
 }
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
-    if stack.settings.gateway.is_none() {
-        return Err(super::no_gateway(super::PhaseId::Expose));
-    }
+    super::gateway_of(stack, super::PhaseId::Expose)?;
     let mut builder = ChangeSet::builder();
     let mut exposed: Vec<&App> = Vec::new();
     for app in &stack.settings.apps {
@@ -240,7 +238,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         }
     }
     builder = expose_ports(stack, &exposed, builder)?;
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.build()?)
 }
 
 /// A Spring Boot app whose Micrometer registry pushes: its config exposes the actuator's

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::changeset::ChangeSet;
 use crate::diagnostic::Diagnostic;
-use crate::stack::Stack;
+use crate::stack::{Gateway, Stack};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -132,6 +132,13 @@ impl std::fmt::Display for PhaseId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// The stack's Pushgateway, which every phase acts on; without one, the error of a phase that
+/// has nothing to act on: the phase is not journalled as applied, and the message says what
+/// would settle it.
+pub fn gateway_of(stack: &Stack, phase: PhaseId) -> Result<&Gateway, Diagnostic> {
+    stack.settings.gateway.as_ref().ok_or_else(|| no_gateway(phase))
 }
 
 /// The error of a phase that has nothing to act on because no Pushgateway was found: the phase

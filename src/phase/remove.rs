@@ -34,9 +34,7 @@ pub const DUAL_RUN_DASHBOARD: &str = "pullover-dual-run.json";
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let mut builder = ChangeSet::builder();
-    let Some(gateway) = &stack.settings.gateway else {
-        return Err(super::no_gateway(super::PhaseId::Remove));
-    };
+    let gateway = super::gateway_of(stack, super::PhaseId::Remove)?;
 
     let mut findings = not_scraped_yet(stack, gateway);
     let push_code = if stack.settings.remove_push_code {
@@ -117,10 +115,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     findings.extend(leftovers::rules_on_gateway_series(stack, gateway));
     findings.extend(leftovers::dashboards_on_gateway_series(stack, gateway));
 
-    builder
-        .findings(findings)
-        .build()
-        .map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.findings(findings).build()?)
 }
 
 /// Rules and dashboard panels that still read the gateway's series, for the `docs` checklist.

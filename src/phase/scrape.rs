@@ -12,103 +12,19 @@ use crate::stack::{App, Gateway, Stack, StackQuery};
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     let prom = &stack.prometheus;
-    let mut builder = ChangeSet::builder();
-    let Some(gateway) = &stack.settings.gateway else {
-        return Err(super::no_gateway(super::PhaseId::Scrape));
-    };
-    if gateway.service.is_none() {
-        builder = builder.finding(Finding::new(
-            "external-gateway",
-            Severity::Info,
-            format!(
-                "the Pushgateway at {} is not a service of this stack: it is scraped by job `{}`, and `remove` will remove that job and touch no service",
-                gateway.address(),
-                gateway.job.as_deref().unwrap_or("?")
-            ),
-        ).tip("if that is not the gateway, name it with `gateway: {service: …}` or `gateway: {job: …}` in pullover.yaml"));
-    }
+    let gateway = super::gateway_of(stack, super::PhaseId::Scrape)?;
+    let mut builder = ChangeSet::builder().findings(external_gateway(gateway));
     let mut new_jobs = Vec::new();
     let copyable = copyable_labels(stack, gateway);
     let on_apps = queries_on_apps(stack, gateway, &copyable);
     for (app, on_app) in stack.settings.apps.iter().zip(on_apps) {
-        if gateway.job.as_deref() == Some(app.job.as_str()) {
-            return Err(Diagnostic::error(format!(
-                "the new scrape job for {} would be named `{}`, the name of the Pushgateway's job",
-                app.service, app.job
-            ))
-            .help(format!(
-                "name it differently with `job:` for {} under `apps:` in pullover.yaml",
-                app.service
-            )));
-        }
+        refuse_the_gateways_job_name(gateway, app)?;
         if let Some(existing) = prom.job(&app.job) {
             let location = Location::at(&prom.file, existing.offset);
-            if existing.targets.contains(&app.target()) {
-                builder = builder.finding(
-                    Finding::new(
-                        "already-scraped",
-                        Severity::Info,
-                        format!("{} is already scraped by job `{}`", app.target(), app.job),
-                    )
-                    .at(location),
-                );
-            } else {
-                builder = builder.finding(
-                    Finding::new(
-                        "job-name-taken",
-                        Severity::Hazard,
-                        format!(
-                            "a job named `{}` exists but does not scrape {}; left as it is",
-                            app.job,
-                            app.target()
-                        ),
-                    )
-                    .tip(format!(
-                        "check that job, or pick another name with `job:` for {} in pullover.yaml",
-                        app.service
-                    ))
-                    .at(location),
-                );
-            }
+            builder = builder.finding(job_exists(app, existing.targets.contains(&app.target())).at(location));
             continue;
         }
-        if let super::expose::Exposure::PushesOnly { file, line } = super::expose::exposure(stack, app) {
-            builder = builder.finding(
-                Finding::new(
-                    "app-serves-no-metrics",
-                    Severity::Hazard,
-                    format!(
-                        "{} pushes ({file}:{line}) and its code serves no /metrics: the new target will be down",
-                        app.service
-                    ),
-                )
-                .tip("apply `expose` first (pullover plan expose shows the change to its code)"),
-            );
-        }
-        if !app.in_compose {
-            builder = builder.finding(Finding::new(
-                "app-not-in-compose",
-                Severity::Info,
-                format!(
-                    "{} is not a service of the Compose file; Prometheus must reach it at {}",
-                    app.service,
-                    app.target()
-                ),
-            ));
-        }
-        if gateway.honor_labels && app.pushed_job == app.job {
-            builder = builder.finding(
-                Finding::new(
-                    "double-count-during-dual-run",
-                    Severity::Hazard,
-                    format!(
-                        "pushed and scraped series of {} will both carry job=\"{}\" and differ only by instance",
-                        app.service, app.job
-                    ),
-                )
-                .tip("sums over job alone double-count until the `remove` phase; the `dashboards` phase lists those queries"),
-            );
-        }
+        builder = builder.findings(hazards_of_a_new_target(stack, gateway, app));
         let labels: Vec<(String, String)> = copyable
             .iter()
             .zip(&on_app.selects_label)
@@ -116,43 +32,159 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             .map(|(label, _)| label.clone())
             .collect();
         if !labels.is_empty() {
-            let shown: Vec<String> = labels.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-            builder = builder.finding(Finding::new(
-                "target-labels-copied",
-                Severity::Info,
-                format!(
-                    "the gateway's target in job `{}` adds {}, and queries select {}'s series on it: the new target gets it too",
-                    gateway.job.as_deref().unwrap_or("?"),
-                    shown.join(", "),
-                    app.service
-                ),
-            ));
+            builder = builder.finding(labels_copied(gateway, app, &labels));
         }
-        for finding in on_app.short_ranges {
-            builder = builder.finding(finding);
-        }
+        builder = builder.findings(on_app.short_ranges);
         new_jobs.push(scrape_job(app, stack, &labels));
     }
     if new_jobs.is_empty() {
-        return builder.build().map_err(|e| Diagnostic::error(e.to_string()));
+        return Ok(builder.build()?);
     }
+    let after = prom
+        .doc
+        .edit(&add_jobs(stack, new_jobs)?)
+        .map_err(|e| e.to_diagnostic(&prom.file))?;
+    let services: Vec<&str> = stack.settings.apps.iter().map(|a| a.service.as_str()).collect();
+    Ok(builder
+        .modify(&prom.file, after, format!("scrape {} directly", services.join(", ")))
+        .build()?)
+}
+
+/// A gateway outside the stack (found only as a scrape job) is scraped, never run, by it.
+fn external_gateway(gateway: &Gateway) -> Option<Finding> {
+    gateway.service.is_none().then(|| Finding::new(
+        "external-gateway",
+        Severity::Info,
+        format!(
+            "the Pushgateway at {} is not a service of this stack: it is scraped by job `{}`, and `remove` will remove that job and touch no service",
+            gateway.address(),
+            gateway.job.as_deref().unwrap_or("?")
+        ),
+    ).tip("if that is not the gateway, name it with `gateway: {service: …}` or `gateway: {job: …}` in pullover.yaml"))
+}
+
+/// The app's new job may not take the gateway job's name: `remove` removes that job.
+fn refuse_the_gateways_job_name(gateway: &Gateway, app: &App) -> Result<(), Diagnostic> {
+    if gateway.job.as_deref() != Some(app.job.as_str()) {
+        return Ok(());
+    }
+    Err(Diagnostic::error(format!(
+        "the new scrape job for {} would be named `{}`, the name of the Pushgateway's job",
+        app.service, app.job
+    ))
+    .help(format!(
+        "name it differently with `job:` for {} under `apps:` in pullover.yaml",
+        app.service
+    )))
+}
+
+/// A job of the app's job name exists: it scrapes the app already, or it is someone else's.
+fn job_exists(app: &App, scrapes_the_app: bool) -> Finding {
+    if scrapes_the_app {
+        return Finding::new(
+            "already-scraped",
+            Severity::Info,
+            format!("{} is already scraped by job `{}`", app.target(), app.job),
+        );
+    }
+    Finding::new(
+        "job-name-taken",
+        Severity::Hazard,
+        format!(
+            "a job named `{}` exists but does not scrape {}; left as it is",
+            app.job,
+            app.target()
+        ),
+    )
+    .tip(format!(
+        "check that job, or pick another name with `job:` for {} in pullover.yaml",
+        app.service
+    ))
+}
+
+/// What may go wrong with the app's new target: nothing serves its metrics yet, Prometheus must
+/// reach it outside Compose, or pushed and scraped series are told apart by instance only.
+fn hazards_of_a_new_target(stack: &Stack, gateway: &Gateway, app: &App) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if let super::expose::Exposure::PushesOnly { file, line } = super::expose::exposure(stack, app) {
+        findings.push(
+            Finding::new(
+                "app-serves-no-metrics",
+                Severity::Hazard,
+                format!(
+                    "{} pushes ({file}:{line}) and its code serves no /metrics: the new target will be down",
+                    app.service
+                ),
+            )
+            .tip("apply `expose` first (pullover plan expose shows the change to its code)"),
+        );
+    }
+    if !app.in_compose {
+        findings.push(Finding::new(
+            "app-not-in-compose",
+            Severity::Info,
+            format!(
+                "{} is not a service of the Compose file; Prometheus must reach it at {}",
+                app.service,
+                app.target()
+            ),
+        ));
+    }
+    if gateway.honor_labels && app.pushed_job == app.job {
+        findings.push(
+            Finding::new(
+                "double-count-during-dual-run",
+                Severity::Hazard,
+                format!(
+                    "pushed and scraped series of {} will both carry job=\"{}\" and differ only by instance",
+                    app.service, app.job
+                ),
+            )
+            .tip(
+                "sums over job alone double-count until the `remove` phase; the `dashboards` phase lists those queries",
+            ),
+        );
+    }
+    findings
+}
+
+fn labels_copied(gateway: &Gateway, app: &App, labels: &[(String, String)]) -> Finding {
+    let shown: Vec<String> = labels.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    Finding::new(
+        "target-labels-copied",
+        Severity::Info,
+        format!(
+            "the gateway's target in job `{}` adds {}, and queries select {}'s series on it: the new target gets it too",
+            gateway.job.as_deref().unwrap_or("?"),
+            shown.join(", "),
+            app.service
+        ),
+    )
+}
+
+/// The edits that add the new jobs (each with its comment) to prometheus.yml's `scrape_configs`,
+/// or add that list when the file has none.
+fn add_jobs(stack: &Stack, new_jobs: Vec<(Value, String)>) -> Result<Vec<YamlEdit>, Diagnostic> {
+    let prom = &stack.prometheus;
     let scrape_configs = Route::root().key("scrape_configs");
     let has_jobs = prom.doc.find(&scrape_configs).is_some_and(|n| !n.items().is_empty());
-    let edits: Vec<YamlEdit> = if has_jobs {
-        new_jobs
+    if has_jobs {
+        return Ok(new_jobs
             .into_iter()
             .map(|(value, comment)| YamlEdit::Append {
                 route: scrape_configs.clone(),
                 value,
                 comment: Some(comment),
             })
-            .collect()
-    } else if prom.doc.value().get("scrape_configs").is_some() {
+            .collect());
+    }
+    if prom.doc.value().get("scrape_configs").is_some() {
         return Err(
             Diagnostic::error(format!("{}: `scrape_configs` is empty or not a list", prom.file.path))
                 .help("add the scrape job by hand, or write scrape_configs as a block list with at least one job"),
         );
-    } else if !prom
+    }
+    if !prom
         .doc
         .root()
         .is_some_and(|root| root.kind() == NodeKind::Mapping && !root.is_flow())
@@ -162,21 +194,14 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             prom.file.path
         ))
         .help("write the scrape job by hand, or give the file a block `scrape_configs:` list; nothing was written"));
-    } else {
-        let jobs = new_jobs.into_iter().map(|(v, _)| v).collect();
-        vec![YamlEdit::InsertKey {
-            route: Route::root(),
-            key: "scrape_configs".into(),
-            value: Value::Sequence(jobs),
-            comment: Some("scraped directly (pullover: scrape)".into()),
-        }]
-    };
-    let after = prom.doc.edit(&edits).map_err(|e| e.to_diagnostic(&prom.file))?;
-    let services: Vec<&str> = stack.settings.apps.iter().map(|a| a.service.as_str()).collect();
-    builder
-        .modify(&prom.file, after, format!("scrape {} directly", services.join(", ")))
-        .build()
-        .map_err(|e| Diagnostic::error(e.to_string()))
+    }
+    let jobs = new_jobs.into_iter().map(|(v, _)| v).collect();
+    Ok(vec![YamlEdit::InsertKey {
+        route: Route::root(),
+        key: "scrape_configs".into(),
+        value: Value::Sequence(jobs),
+        comment: Some("scraped directly (pullover: scrape)".into()),
+    }])
 }
 
 fn scrape_job(app: &App, stack: &Stack, labels: &[(String, String)]) -> (Value, String) {

@@ -116,3 +116,40 @@ fn status_works_on_a_fresh_stack_and_in_json() {
     Managed files: 0, none changed outside pullover since it last wrote or recorded them.
     ");
 }
+
+/// Colour follows one rule on both streams: `CLICOLOR_FORCE` colours the plan on stdout and an
+/// error on stderr alike, and `NO_COLOR` turns both off (the error used to look only at
+/// whether stderr was a terminal).
+#[test]
+fn colour_follows_one_rule_on_stdout_and_stderr() {
+    let p = pullover().stack("seed");
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = p.command(args);
+        cmd.env_remove("NO_COLOR");
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        let output = cmd.output().expect("run pullover");
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    const ESC: &str = "\u{1b}[";
+    let (plan, _) = run(&[("CLICOLOR_FORCE", "1")], &["plan"]);
+    let (_, error) = run(&[("CLICOLOR_FORCE", "1")], &["rollback", "--to", "nonsense"]);
+    assert!(plan.contains(ESC), "plan on stdout not coloured:\n{plan}");
+    assert!(error.contains(ESC), "error on stderr not coloured:\n{error}");
+
+    let off = [("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")];
+    let (plan, _) = run(&off, &["plan"]);
+    let (_, error) = run(&off, &["rollback", "--to", "nonsense"]);
+    assert!(!plan.contains(ESC) && !error.contains(ESC), "{plan}{error}");
+
+    let (plan, _) = run(&[], &["plan"]);
+    let (_, error) = run(&[], &["rollback", "--to", "nonsense"]);
+    assert!(
+        !plan.contains(ESC) && !error.contains(ESC),
+        "not a terminal: {plan}{error}"
+    );
+}

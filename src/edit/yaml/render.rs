@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use yaml_serde::Value;
 
+use super::quoted::double_quoted;
 use super::tree::{Node, NodeKind};
 use crate::stack::source::line_col;
 
@@ -233,23 +234,6 @@ pub fn render_plain_or_quoted(s: &str, quote: Option<char>) -> String {
         None if needs_quotes(s) => double_quoted(s),
         None => s.to_string(),
     }
-}
-
-fn double_quoted(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Whether a string written plain would read back as something else (a

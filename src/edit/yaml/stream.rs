@@ -9,7 +9,8 @@
 
 use std::ops::Range;
 
-use super::{YamlDoc, YamlError};
+use super::doc::YamlDoc;
+use super::error::YamlError;
 
 /// One document of a stream: its bytes in the file (its own `---` line included) and the
 /// document read from them.

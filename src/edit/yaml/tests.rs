@@ -1,5 +1,7 @@
 //! Given a file, running an edit, produces exactly this text.
 
+use yaml_serde::Value;
+
 use super::*;
 
 fn given(text: &str) -> YamlDoc {

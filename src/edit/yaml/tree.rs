@@ -6,6 +6,8 @@ use std::ops::Range;
 use rowan::NodeOrToken;
 use yaml_edit::SyntaxKind;
 
+use super::quoted::decode_double_quoted;
+
 pub(crate) type SyntaxNode = rowan::SyntaxNode<yaml_edit::Lang>;
 
 pub(crate) fn range_of(node: &SyntaxNode) -> Range<usize> {
@@ -187,30 +189,7 @@ pub fn decode_scalar(raw: &str) -> String {
         return inner.replace("''", "'");
     }
     if let Some(inner) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
-        let mut out = String::with_capacity(inner.len());
-        let mut chars = inner.chars();
-        while let Some(c) = chars.next() {
-            if c != '\\' {
-                out.push(c);
-                continue;
-            }
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('r') => out.push('\r'),
-                Some('0') => out.push('\0'),
-                Some('u') => {
-                    let hex: String = chars.by_ref().take(4).collect();
-                    match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-                        Some(ch) => out.push(ch),
-                        None => out.push_str(&hex),
-                    }
-                }
-                Some(other) => out.push(other),
-                None => out.push('\\'),
-            }
-        }
-        return out;
+        return decode_double_quoted(inner);
     }
     raw.to_string()
 }

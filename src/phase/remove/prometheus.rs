@@ -6,6 +6,7 @@ use yaml_serde::Value;
 use super::{DUAL_RUN_RULE_FILE, points_at};
 use crate::changeset::{Finding, Location, Severity};
 use crate::edit::yaml::{ItemMatch, Route, YamlEdit, scalar_string};
+use crate::stack::prometheus::{PromConfig, ScrapeJob};
 use crate::stack::{Gateway, Stack};
 
 pub(super) struct Outcome {
@@ -29,6 +30,12 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
         .and_then(Value::as_sequence)
         .cloned()
         .unwrap_or_default();
+    // The gateway as a Prometheus outside Compose reaches it: its published host port.
+    let aliases = match (&stack.compose, gateway.service.as_deref()) {
+        (Some(compose), Some(service)) => crate::stack::discover::published_aliases(compose, service, gateway.port),
+        _ => Vec::new(),
+    };
+    let is_gateway = |t: &str| is_gateway_target(t, gateway) || aliases.iter().any(|a| a == t);
     let mut removed_jobs = Vec::new();
     let mut trimmed_jobs = 0;
     let mut by_labels = false;
@@ -43,130 +50,56 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
             key: "job_name".into(),
             value: job.name.clone(),
         });
-        // The gateway as a Prometheus outside Compose reaches it: its published host port.
-        let aliases = match (&stack.compose, gateway.service.as_deref()) {
-            (Some(compose), Some(service)) => crate::stack::discover::published_aliases(compose, service, gateway.port),
-            _ => Vec::new(),
-        };
-        let is_gateway = |t: &str| is_gateway_target(t, gateway) || aliases.iter().any(|a| a == t);
-        let to_gateway: Vec<&String> = job.targets.iter().filter(|t| is_gateway(t)).collect();
-        let others = job.targets.len() - to_gateway.len();
-        let pinned = gateway.job.as_deref() == Some(job.name.as_str());
-        // A job pullover.yaml names has its one static target the gateway as Prometheus reaches
-        // it, which need not be its Compose address (`127.0.0.1:9091` from a Prometheus outside
-        // Compose). A job only discovered by name is not trusted that far.
-        let named_in_settings = stack
-            .settings_file
-            .as_ref()
-            .and_then(|file| file.gateway.as_ref())
-            .and_then(|gateway| gateway.job.as_deref())
-            == Some(job.name.as_str());
-        let pinned_sole_target = named_in_settings && job.targets.len() == 1 && !job.has_service_discovery;
         let location = Location::at(&prom.file, job.offset);
-        // A Docker service-discovery job finds every labelled container: it stays, and the
-        // gateway's labels go with its service.
-        if pinned && to_gateway.is_empty() && raw.get("docker_sd_configs").is_some() {
-            out.findings.push(
-                Finding::new(
-                    "gateway-by-docker-labels",
-                    Severity::Info,
-                    format!(
-                        "job `{}` found the gateway by its Docker labels; it stays for the other containers it finds, and the labels go with the gateway's service",
-                        job.name
-                    ),
-                )
-                .at(location),
-            );
-            by_labels = true;
-            continue;
-        }
-        if (pinned && (others == 0 || pinned_sole_target))
-            || (!to_gateway.is_empty() && others == 0 && !job.has_service_discovery)
-        {
-            if pinned && to_gateway.is_empty() {
-                let scrapes = match job.targets.as_slice() {
-                    [only] => format!("scrapes {only}, not {}", gateway.address()),
-                    _ => format!("has no static target at {}", gateway.address()),
-                };
+        match job_fate(stack, gateway, job, raw, &is_gateway) {
+            JobFate::StaysFindingOthersByLabels => {
+                out.findings.push(found_by_docker_labels(job).at(location));
+                by_labels = true;
+            }
+            JobFate::Removed { only_by_setting } => {
+                if only_by_setting {
+                    out.findings.push(removed_by_setting(job, gateway).at(location));
+                }
+                out.edits.push(YamlEdit::Remove { route: job_route });
+                removed_jobs.push(job.name.clone());
+            }
+            JobFate::GatewayTargetsRemoved => {
+                out.edits.extend(gateway_targets_removed(raw, &job_route, &is_gateway));
                 out.findings.push(
                     Finding::new(
-                        "gateway-job-by-setting",
-                        Severity::Info,
+                        "gateway-target-removed",
+                        Severity::Hazard,
                         format!(
-                            "job `{}` {scrapes}; removed because pullover.yaml names it the gateway's job",
-                            job.name
+                            "job `{}` scraped {} next to other targets: only that target was removed",
+                            job.name,
+                            gateway.address()
                         ),
                     )
-                    .tip("if that job scrapes more than the gateway, keep it: `gateway: {job: …}` in pullover.yaml names it")
+                    .tip("check the job's `honor_labels` and relabelling still suit the targets left")
+                    .at(location),
+                );
+                out.because
+                    .push(format!("stop scraping {} in job `{}`", gateway.address(), job.name));
+                trimmed_jobs += 1;
+            }
+            JobFate::LeftNamingGateway => {
+                out.findings.push(
+                    Finding::new(
+                        "gateway-by-service-discovery",
+                        Severity::Hazard,
+                        format!(
+                            "job `{}` finds targets by service discovery and names {}; left as it is",
+                            job.name, gateway.host
+                        ),
+                    )
+                    .tip(format!(
+                        "if it scrapes only the gateway, pin it with `gateway: {{job: {}}}` in pullover.yaml and plan again",
+                        job.name
+                    ))
                     .at(location),
                 );
             }
-            out.edits.push(YamlEdit::Remove { route: job_route });
-            removed_jobs.push(job.name.clone());
-            continue;
-        }
-        if !to_gateway.is_empty() {
-            // Mixed: drop the gateway's targets (a static config only for it goes whole).
-            let configs = raw
-                .get("static_configs")
-                .and_then(Value::as_sequence)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            // Last first, so the indices of the ones before stay right.
-            for (index, config) in configs.iter().enumerate().rev() {
-                let targets: Vec<String> = config
-                    .get("targets")
-                    .and_then(Value::as_sequence)
-                    .map(|t| t.iter().filter_map(scalar_string).collect())
-                    .unwrap_or_default();
-                let config_route = job_route.clone().key("static_configs").item(ItemMatch::Index(index));
-                if !targets.is_empty() && targets.iter().all(|t| is_gateway(t)) {
-                    out.edits.push(YamlEdit::Remove { route: config_route });
-                } else {
-                    for target in targets.iter().filter(|t| is_gateway(t)) {
-                        out.edits.push(YamlEdit::Remove {
-                            route: config_route
-                                .clone()
-                                .key("targets")
-                                .item(ItemMatch::Scalar(target.clone())),
-                        });
-                    }
-                }
-            }
-            out.findings.push(
-                Finding::new(
-                    "gateway-target-removed",
-                    Severity::Hazard,
-                    format!(
-                        "job `{}` scraped {} next to other targets: only that target was removed",
-                        job.name,
-                        gateway.address()
-                    ),
-                )
-                .tip("check the job's `honor_labels` and relabelling still suit the targets left")
-                .at(location),
-            );
-            out.because
-                .push(format!("stop scraping {} in job `{}`", gateway.address(), job.name));
-            trimmed_jobs += 1;
-            continue;
-        }
-        if job.has_service_discovery && mentions_gateway(raw, &gateway.host) {
-            out.findings.push(
-                Finding::new(
-                    "gateway-by-service-discovery",
-                    Severity::Hazard,
-                    format!(
-                        "job `{}` finds targets by service discovery and names {}; left as it is",
-                        job.name, gateway.host
-                    ),
-                )
-                .tip(format!(
-                    "if it scrapes only the gateway, pin it with `gateway: {{job: {}}}` in pullover.yaml and plan again",
-                    job.name
-                ))
-                .at(location),
-            );
+            JobFate::Untouched => {}
         }
     }
     if !removed_jobs.is_empty() {
@@ -190,6 +123,125 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
             .tip("if Prometheus finds the gateway another way, name its job with `gateway: {job: …}` in pullover.yaml"),
         );
     }
+    unload_dual_run_rules(prom, &mut out);
+    out
+}
+
+/// What `remove` does to one scrape job of prometheus.yml.
+enum JobFate {
+    /// A Docker service-discovery job pinned as the gateway's finds every labelled container:
+    /// it stays, and the gateway's labels go with its service.
+    StaysFindingOthersByLabels,
+    /// It scrapes the gateway and nothing else, or pullover.yaml names it the gateway's job
+    /// (`only_by_setting`: none of its targets looks like the gateway).
+    Removed {
+        only_by_setting: bool,
+    },
+    /// It scrapes the gateway beside other targets: only the gateway's targets go.
+    GatewayTargetsRemoved,
+    /// Service discovery that names the gateway's host: left for a person.
+    LeftNamingGateway,
+    Untouched,
+}
+
+fn job_fate(
+    stack: &Stack,
+    gateway: &Gateway,
+    job: &ScrapeJob,
+    raw: &Value,
+    is_gateway: &dyn Fn(&str) -> bool,
+) -> JobFate {
+    let to_gateway = job.targets.iter().filter(|t| is_gateway(t)).count();
+    let others = job.targets.len() - to_gateway;
+    let pinned = gateway.job.as_deref() == Some(job.name.as_str());
+    // A job pullover.yaml names has its one static target the gateway as Prometheus reaches
+    // it, which need not be its Compose address (`127.0.0.1:9091` from a Prometheus outside
+    // Compose). A job only discovered by name is not trusted that far.
+    let named_in_settings = stack
+        .settings_file
+        .as_ref()
+        .and_then(|file| file.gateway.as_ref())
+        .and_then(|gateway| gateway.job.as_deref())
+        == Some(job.name.as_str());
+    let pinned_sole_target = named_in_settings && job.targets.len() == 1 && !job.has_service_discovery;
+    if pinned && to_gateway == 0 && raw.get("docker_sd_configs").is_some() {
+        JobFate::StaysFindingOthersByLabels
+    } else if (pinned && (others == 0 || pinned_sole_target))
+        || (to_gateway > 0 && others == 0 && !job.has_service_discovery)
+    {
+        JobFate::Removed {
+            only_by_setting: pinned && to_gateway == 0,
+        }
+    } else if to_gateway > 0 {
+        JobFate::GatewayTargetsRemoved
+    } else if job.has_service_discovery && mentions_gateway(raw, &gateway.host) {
+        JobFate::LeftNamingGateway
+    } else {
+        JobFate::Untouched
+    }
+}
+
+fn found_by_docker_labels(job: &ScrapeJob) -> Finding {
+    Finding::new(
+        "gateway-by-docker-labels",
+        Severity::Info,
+        format!(
+            "job `{}` found the gateway by its Docker labels; it stays for the other containers it finds, and the labels go with the gateway's service",
+            job.name
+        ),
+    )
+}
+
+fn removed_by_setting(job: &ScrapeJob, gateway: &Gateway) -> Finding {
+    let scrapes = match job.targets.as_slice() {
+        [only] => format!("scrapes {only}, not {}", gateway.address()),
+        _ => format!("has no static target at {}", gateway.address()),
+    };
+    Finding::new(
+        "gateway-job-by-setting",
+        Severity::Info,
+        format!(
+            "job `{}` {scrapes}; removed because pullover.yaml names it the gateway's job",
+            job.name
+        ),
+    )
+    .tip("if that job scrapes more than the gateway, keep it: `gateway: {job: …}` in pullover.yaml names it")
+}
+
+/// The removals of a job's gateway targets: a static config only for the gateway goes whole.
+fn gateway_targets_removed(raw: &Value, job_route: &Route, is_gateway: &dyn Fn(&str) -> bool) -> Vec<YamlEdit> {
+    let configs = raw
+        .get("static_configs")
+        .and_then(Value::as_sequence)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut edits = Vec::new();
+    // Last first, so the indices of the ones before stay right.
+    for (index, config) in configs.iter().enumerate().rev() {
+        let targets: Vec<String> = config
+            .get("targets")
+            .and_then(Value::as_sequence)
+            .map(|t| t.iter().filter_map(scalar_string).collect())
+            .unwrap_or_default();
+        let config_route = job_route.clone().key("static_configs").item(ItemMatch::Index(index));
+        if !targets.is_empty() && targets.iter().all(|t| is_gateway(t)) {
+            edits.push(YamlEdit::Remove { route: config_route });
+        } else {
+            for target in targets.iter().filter(|t| is_gateway(t)) {
+                edits.push(YamlEdit::Remove {
+                    route: config_route
+                        .clone()
+                        .key("targets")
+                        .item(ItemMatch::Scalar(target.clone())),
+                });
+            }
+        }
+    }
+    edits
+}
+
+/// The dual-run rule file's entry out of `rule_files`.
+fn unload_dual_run_rules(prom: &PromConfig, out: &mut Outcome) {
     for pattern in &prom.rule_files {
         let file_name = pattern.rsplit('/').next().unwrap_or(pattern);
         if file_name == DUAL_RUN_RULE_FILE {
@@ -205,11 +257,10 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
             out.because.push("unload the dual-run rules".to_string());
         }
     }
-    out
 }
 
 /// Whether comment lines sit between `rule_files:` and its first item.
-fn comments_under_rule_files(prom: &crate::stack::prometheus::PromConfig) -> bool {
+fn comments_under_rule_files(prom: &PromConfig) -> bool {
     let text = prom.file.text();
     let Some(entry) = prom.doc.root().and_then(|root| root.get("rule_files")) else {
         return false;

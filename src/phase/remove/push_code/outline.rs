@@ -205,9 +205,7 @@ fn mask_js(text: &str) -> (String, Vec<usize>) {
                     state = S::Block;
                     blank(&mut out, i, c);
                 }
-                '/' if prev_code.is_none_or(|p| "(,=:[!&|?{};+-*%<>~^".contains(p))
-                    || matches!(prev_word.as_str(), "return" | "typeof" | "case" | "in" | "of") =>
-                {
+                '/' if starts_a_regex(prev_code, &prev_word) => {
                     state = S::Regex { class: false };
                     prev_code = Some(c);
                 }
@@ -232,20 +230,7 @@ fn mask_js(text: &str) -> (String, Vec<usize>) {
                     }
                     prev_code = Some(c);
                 }
-                _ => {
-                    if c.is_alphanumeric() || c == '_' || c == '$' {
-                        if !prev_code.is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '$') {
-                            prev_word.clear();
-                        }
-                        prev_word.push(c);
-                    }
-                    if !c.is_whitespace() {
-                        if !(c.is_alphanumeric() || c == '_' || c == '$') {
-                            prev_word.clear();
-                        }
-                        prev_code = Some(c);
-                    }
-                }
+                _ => follow_code(c, &mut prev_code, &mut prev_word),
             },
             S::Line => {
                 if c == '\n' {
@@ -305,6 +290,31 @@ fn mask_js(text: &str) -> (String, Vec<usize>) {
         }
     }
     (String::from_utf8(out).unwrap_or_default(), continued)
+}
+
+/// Whether a `/` after `prev_code` (the last character of code) and `prev_word` (the last
+/// word) opens a regular expression rather than dividing.
+fn starts_a_regex(prev_code: Option<char>, prev_word: &str) -> bool {
+    prev_code.is_none_or(|p| "(,=:[!&|?{};+-*%<>~^".contains(p))
+        || matches!(prev_word, "return" | "typeof" | "case" | "in" | "of")
+}
+
+/// Keeps the last character of code and the last word up to date past `c`, for
+/// [`starts_a_regex`].
+fn follow_code(c: char, prev_code: &mut Option<char>, prev_word: &mut String) {
+    let in_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    if in_word(c) {
+        if !prev_code.is_some_and(in_word) {
+            prev_word.clear();
+        }
+        prev_word.push(c);
+    }
+    if !c.is_whitespace() {
+        if !in_word(c) {
+            prev_word.clear();
+        }
+        *prev_code = Some(c);
+    }
 }
 
 /// Go with the contents of strings (interpreted and raw), runes and comments blanked; and
