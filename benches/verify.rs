@@ -13,9 +13,11 @@ mod live;
 use std::time::{Duration, Instant};
 
 use live::stack::{LiveStack, StackOptions};
-use pullover::live::checks::queries::{FillContext, compare_query_sources, pair_file};
-use pullover::live::checks::{Status, VerifySettings, no_progress};
-use pullover::live::compare::Tolerance;
+use pullover::verify::check::{Status, VerifySettings, no_progress};
+use pullover::verify::compare::Tolerance;
+use pullover::verify::pairs::pair_file;
+use pullover::verify::queries::compare_query_sources;
+use pullover::verify::variables::FillContext;
 
 const QUERIES: [&str; 5] = [
     "sum by (page) (rate(page_views_total{job=\"metrics-api\", instance=\"INSTANCE\", page=~\"$page\"}[$__rate_interval]))",

@@ -5,18 +5,18 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::live::{self, Gate};
+use super::live_servers::{self, Gate};
 use super::{Context, Outcome, applied_ids, current_drift, next_phase, plan_json, print_plan, recover};
 use crate::changeset::{ChangeSet, FileChange, saved};
 use crate::cli::ApplyArgs;
 use crate::diagnostic::Diagnostic;
 use crate::live::PrometheusClient;
-use crate::live::checks::found::Found;
-use crate::live::checks::reload::{ConfigView, ExpectedConfig};
 use crate::phase::PhaseId;
 use crate::stack::Stack;
 use crate::state::engine;
 use crate::state::journal::Action;
+use crate::verify::found::Found;
+use crate::verify::reload::{ConfigView, ExpectedConfig};
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<Outcome> {
     let state = ctx.state()?;
@@ -62,7 +62,7 @@ fn apply_locked(ctx: &Context, args: &ApplyArgs, locked: &crate::state::Locked<'
     } else {
         None
     };
-    if let Gate::Closed = live::gate(ctx, phase, &args.live, args.force, locked.state)? {
+    if let Gate::Closed = live_servers::gate(ctx, phase, &args.live, args.force, locked.state)? {
         return Ok(Outcome::CheckFailed);
     }
     let (journal, drift) = current_drift(locked.state)?;
@@ -143,7 +143,7 @@ fn write_phase(
     let found = Stack::load(&ctx.global.stack, &ctx.global.overrides())
         .ok()
         .and_then(|mut stack| {
-            live::fill_from_journal(&mut stack, applied);
+            live_servers::fill_from_journal(&mut stack, applied);
             Found::of(&stack).to_json()
         });
     engine::record_edits(locked, drift, &format!("apply of `{phase}`"))?;
@@ -282,7 +282,10 @@ fn reload_target(ctx: &Context, args: &ApplyArgs) -> Result<(PrometheusClient, C
     let Some(url) = stack.settings.live.prometheus_url.as_deref() else {
         return Err(no_prometheus_to_reload());
     };
-    Ok((live::prometheus(url, args.live.timeout)?, ConfigView::of(&stack)))
+    Ok((
+        live_servers::prometheus(url, args.live.timeout)?,
+        ConfigView::of(&stack),
+    ))
 }
 
 /// `--reload` (of apply or rollback) with no Prometheus URL configured.
@@ -301,13 +304,13 @@ pub(super) fn reload_after(
     then: &str,
 ) -> Result<()> {
     let after = ConfigView::of(&Stack::load(&ctx.global.stack, &ctx.global.overrides())?);
-    live::reload(
+    live_servers::reload(
         ctx,
         &client,
         &ExpectedConfig::between(&before, &after),
         done,
         then,
-        &live::runtime()?,
+        &live_servers::runtime()?,
     )?;
     Ok(())
 }

@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, args: &InitArgs) -> Result<Outcome> {
     let mut ask = TerminalAsk { interactive };
     let mut stack = Stack::discover(&ctx.global.stack, &ctx.global.overrides(), &mut ask)?;
     // The live servers' word on who pushes as what, when URLs are given (crate::identity).
-    super::live::observe_pushes(ctx, &mut stack)?;
+    super::live_servers::observe_pushes(ctx, &mut stack)?;
     let mut settings = settings_yaml::settings_of(&stack);
     if stack.kube.is_some() {
         // A Kubernetes stack's prometheus.yml is pullover's own model of the scrape path, not a file.

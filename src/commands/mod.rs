@@ -9,7 +9,7 @@ mod drift;
 mod history;
 mod init;
 pub mod json;
-mod live;
+mod live_servers;
 mod plan;
 mod rollback;
 mod status;

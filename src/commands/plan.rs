@@ -153,8 +153,8 @@ pub(super) fn plan_phase(ctx: &Context, phase: PhaseId) -> Result<ChangeSet> {
         remembered.fill_in(&mut stack);
     }
     if phase.learns_from_live() {
-        super::live::observe_pushes(ctx, &mut stack)?;
-        super::live::observe_prometheus_version(ctx, &mut stack)?;
+        super::live_servers::observe_pushes(ctx, &mut stack)?;
+        super::live_servers::observe_prometheus_version(ctx, &mut stack)?;
     }
     let mut changeset = match stack.kube.clone() {
         Some(kube) => crate::phase::kube::plan(phase, &stack, &kube)?,
@@ -198,7 +198,7 @@ fn remembered_gateway(ctx: &Context) -> Result<Option<RememberedGateway>> {
     };
     // `apply remove` recorded what it found; a record from before it recorded all of that is
     // read again from the stack as it was, rebuilt below.
-    let recorded = crate::live::checks::found::Found::from_json(remove.found.as_ref()).filter(|f| f.complete);
+    let recorded = crate::verify::found::Found::from_json(remove.found.as_ref()).filter(|f| f.complete);
     if let Some(found) = recorded
         && let Some(gateway) = &found.gateway
     {

@@ -8,20 +8,20 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::live;
+use super::live_servers;
 use super::{Context, Outcome, recover};
 use crate::changeset::ChangeSet;
 use crate::changeset::render::{self, file_diff};
 use crate::cli::RollbackArgs;
 use crate::diagnostic::Diagnostic;
 use crate::live::PrometheusClient;
-use crate::live::checks::reload::ConfigView;
 use crate::phase::PhaseId;
 use crate::stack::Stack;
 use crate::state::Locked;
 use crate::state::engine::{self, Drift, RevertPlan};
 use crate::state::journal::{Action, AppliedPhase, Event, Journal};
 use crate::state::revert;
+use crate::verify::reload::ConfigView;
 
 pub fn run(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
     let state = ctx.state()?;
@@ -233,7 +233,7 @@ fn reload_target(ctx: &Context, args: &RollbackArgs) -> Result<(PrometheusClient
         return Err(super::apply::no_prometheus_to_reload());
     };
     let before = stack.map(|s| ConfigView::of(&s)).unwrap_or_default();
-    Ok((live::prometheus(&url, args.timeout)?, before))
+    Ok((live_servers::prometheus(&url, args.timeout)?, before))
 }
 
 /// What the rollback will do, file by file, as the user confirms it.

@@ -8,19 +8,21 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result};
 
-use super::live::{self, expected_from_live};
+use super::live_servers::{self, expected_from_live};
 use super::{Context, Outcome, applied_ids, recover_if_needed};
 use crate::cli::VerifyArgs;
 use crate::diagnostic::Diagnostic;
 use crate::duration::parse_prometheus_duration;
-use crate::live::checks::html::{ReportContext, render_report, report_path};
-use crate::live::checks::load::{self, LoadReport, LoadSettings};
-use crate::live::checks::reload::ConfigView;
-use crate::live::checks::scrape::{AppUrl, app_urls};
-use crate::live::checks::{Stage, VerifyReport, render};
 use crate::phase::PhaseId;
 use crate::stack::Stack;
 use crate::state::atomic::{create_dirs, write_atomic};
+use crate::verify::check::Stage;
+use crate::verify::html::{ReportContext, render_report, report_path};
+use crate::verify::load::{self, LoadReport, LoadSettings};
+use crate::verify::reload::ConfigView;
+use crate::verify::render;
+use crate::verify::run::VerifyReport;
+use crate::verify::scrape::{AppUrl, app_urls};
 
 pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     let state = ctx.state()?;
@@ -37,10 +39,10 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     if let Some(dir) = &args.report {
         check_report_request(stage, dir)?;
     }
-    let mut stack = live::stack_for_checks(ctx, &applied)?;
+    let mut stack = live_servers::stack_for_checks(ctx, &applied)?;
     // Who pushes as what, with the live servers' word (crate::identity).
-    live::observe_pushes_within(ctx, &mut stack, args.live.timeout)?;
-    let runtime = live::runtime()?;
+    live_servers::observe_pushes_within(ctx, &mut stack, args.live.timeout)?;
+    let runtime = live_servers::runtime()?;
     if args.reload {
         let Some(url) = stack.settings.live.prometheus_url.as_deref() else {
             return Err(
@@ -49,10 +51,10 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
                     .into(),
             );
         };
-        let client = live::prometheus(url, args.live.timeout)?;
-        let before = live::live_view(&client, &runtime)?;
+        let client = live_servers::prometheus(url, args.live.timeout)?;
+        let before = live_servers::live_view(&client, &runtime)?;
         let expected = expected_from_live(&before, &ConfigView::of(&stack));
-        live::reload(
+        live_servers::reload(
             ctx,
             &client,
             &expected,
@@ -61,14 +63,14 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
             &runtime,
         )?;
     }
-    let history = live::history(&state, &applied)?;
+    let history = live_servers::history(&state, &applied)?;
     // Refused before anything is sent when the burst would leave this machine.
     let load_target = if args.load {
         Some(load_target(&stack, args)?)
     } else {
         None
     };
-    let mut report = live::run_checks(&stack, stage, &args.live, &history, args.report.is_some(), &runtime)?;
+    let mut report = live_servers::run_checks(&stack, stage, &args.live, &history, args.report.is_some(), &runtime)?;
     if let Some(app_url) = &load_target {
         run_load(&stack, args, app_url, &mut report, &runtime)?;
     }
@@ -155,7 +157,7 @@ fn run_load(
     };
     let (metrics, user_alone, user_with_metrics) = runtime
         .block_on(load::measure(&metrics_url, args.load_url.as_deref(), &settings))
-        .map_err(|e| live::live_error(e, &[]))?;
+        .map_err(|e| live_servers::live_error(e, &[]))?;
     let measured = LoadReport {
         concurrency: settings.concurrency,
         metrics,

@@ -295,7 +295,8 @@ enum Narrowed {
     None,
 }
 
-fn quoted_instances(instances: &[String]) -> String {
+/// `instance` values as a person reads them: `"app-1", (none)`.
+pub fn quoted_instances(instances: &[String]) -> String {
     let shown: Vec<String> = instances
         .iter()
         .map(|i| {

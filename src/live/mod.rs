@@ -1,11 +1,10 @@
-//! Live checks against running servers: the Prometheus HTTP API, Pushgateway's API and an
-//! app's `/metrics` page, plus the dual-run comparison and the "gone" check built on them.
+//! Clients for running servers: the Prometheus HTTP API, Pushgateway's API and an app's
+//! `/metrics` page, and the text exposition format that page serves. The checks built on
+//! them (dual-run comparison, "gone", the gate) live in [`crate::verify`].
 //!
 //! Clients are async (reqwest + tokio, rustls). Every failure is a [`LiveError`] naming the
 //! URL; nothing here panics on what a server sends, and every call is bounded in time.
 
-pub mod checks;
-pub mod compare;
 pub mod endpoint;
 pub mod error;
 pub mod exposition;
@@ -15,10 +14,6 @@ pub mod observe;
 pub mod prometheus;
 pub mod pushgateway;
 
-pub use compare::{
-    CompareSettings, ComparedBy, DualRunReport, DualRunSpec, GoneReport, GoneSpec, MetricComparison, PushSource,
-    PushedGroupRef, ScrapeTargetRef, Tolerance, Verdict, check_gone, compare_dual_run,
-};
 pub use endpoint::{Auth, AuthEnv, Endpoint, RetryPolicy, Secret, TlsOptions, connection_from_sources};
 pub use error::LiveError;
 pub use exposition::{ExpositionReport, analyze_exposition, check_exposition, parse_exposition};

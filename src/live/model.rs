@@ -235,8 +235,13 @@ pub struct Targets {
 
 impl Targets {
     /// Active targets of a scrape job (its `scrapePool`, which is the `job_name`).
+    /// The active targets of `job`: its scrape pool, or targets labelled `job="<job>"` (the
+    /// Prometheus Operator names its pools `serviceMonitor/<namespace>/<name>/<index>` and sets
+    /// `job` by relabelling; docs/kubernetes.md).
     pub fn of_job<'a>(&'a self, job: &'a str) -> impl Iterator<Item = &'a Target> + 'a {
-        self.active.iter().filter(move |target| target.scrape_pool == job)
+        self.active
+            .iter()
+            .filter(move |target| target.scrape_pool == job || target.job() == Some(job))
     }
 }
 

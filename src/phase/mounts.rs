@@ -171,16 +171,8 @@ pub fn remove_mounts(compose: &Compose, names: &[&str]) -> Vec<YamlEdit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stack::source::SourceFile;
 
-    fn compose(text: &str) -> Compose {
-        Compose::parse(SourceFile::from_text(
-            RelPath::new("compose.yaml").unwrap(),
-            text,
-            0o644,
-        ))
-        .unwrap()
-    }
+    use crate::stack::compose::compose_yaml as compose;
 
     #[test]
     fn container_paths_through_folder_and_file_mounts() {

@@ -175,73 +175,24 @@ pub fn push_calls(text: &str) -> Vec<PushCall> {
     let mut calls = Vec::new();
     for caps in CALL.captures_iter(text) {
         let Some(whole) = caps.get(0) else { continue };
-        let args_start = whole.end();
-        let args = balanced_args(text, args_start);
-        if let Some(name) = caps.name("js") {
-            // `.push(` is every array's push: only a call with a jobName (prom-client) is one,
-            // or a registry then a job (Java simpleclient's `push(registry, "job")`).
-            let java_job = first_positional(args)
-                .filter(|first| first.to_ascii_lowercase().contains("registry"))
-                .and_then(|_| second_positional(args))
-                .map(|job| expr_of(job, text));
-            let Some(job) = value_after(&JS_JOB, args, text).or(java_job) else {
-                continue;
-            };
-            let instance = grouping_instance(args, &JS_GROUPINGS, text);
-            calls.push(PushCall {
-                function: name.as_str().to_string(),
-                span: name.range(),
-                job: Some(job),
-                instance,
-            });
+        let args = balanced_args(text, whole.end());
+        let (name, read) = if let Some(name) = caps.name("js") {
+            (name, js_push(args, text))
         } else if let Some(name) = caps.name("py") {
-            let job = value_after(&PY_JOB, args, text).or_else(|| second_positional(args).map(|a| expr_of(a, text)));
-            let instance = grouping_instance(args, &PY_GROUPING, text);
-            calls.push(PushCall {
-                function: name.as_str().to_string(),
-                span: name.range(),
-                job,
-                instance,
-            });
+            (name, Some(py_push(args, text)))
         } else if let Some(name) = caps.name("go") {
-            let job = GO_JOB
-                .captures(args)
-                .and_then(|c| c.get(1))
-                .map(|m| Expr::Literal(m.as_str().to_string()));
-            let chain = text.get(args_start..(args_start + 400).min(text.len())).unwrap_or("");
-            let instance = match value_after(&GO_GROUPING, chain, text) {
-                Some(e) => Instance::Value(e),
-                None => Instance::None,
-            };
+            (name, Some(go_push(args, whole.end(), text)))
+        } else if let Some(name) = caps.name("url") {
+            (name, url_push(text.get(name.end()..).unwrap_or("")))
+        } else {
+            continue;
+        };
+        if let Some((job, instance)) = read {
             calls.push(PushCall {
                 function: name.as_str().to_string(),
                 span: name.range(),
                 job,
                 instance,
-            });
-        } else if let Some(name) = caps.name("url") {
-            let rest = text.get(name.end()..).unwrap_or("");
-            let Some(path) = URL_PATH.captures(rest) else { continue };
-            let part = |m: Option<regex::Match<'_>>| {
-                m.map(|m| {
-                    let raw = m.as_str();
-                    match raw.strip_prefix('$') {
-                        Some(var) => Expr::Env {
-                            var: var.trim_matches(['{', '}']).to_string(),
-                            default: None,
-                        },
-                        None => Expr::Literal(raw.to_string()),
-                    }
-                })
-            };
-            calls.push(PushCall {
-                function: "/metrics/job/".into(),
-                span: name.range(),
-                job: part(path.name("job")),
-                instance: match part(path.name("inst")) {
-                    Some(e) => Instance::Value(e),
-                    None => Instance::None,
-                },
             });
         }
     }
@@ -261,6 +212,63 @@ pub fn push_calls(text: &str) -> Vec<PushCall> {
     calls
 }
 
+/// What a call's job and grouping key say.
+type JobAndInstance = (Option<Expr>, Instance);
+
+/// prom-client's `.pushAdd(`/`.push(`, or Java simpleclient's `push(registry, "job")`. `.push(`
+/// is every array's push: only a call with a jobName, or a registry then a job, is one.
+fn js_push(args: &str, text: &str) -> Option<JobAndInstance> {
+    let java_job = first_positional(args)
+        .filter(|first| first.to_ascii_lowercase().contains("registry"))
+        .and_then(|_| second_positional(args))
+        .map(|job| expr_of(job, text));
+    let job = value_after(&JS_JOB, args, text).or(java_job)?;
+    Some((Some(job), grouping_instance(args, &JS_GROUPINGS, text)))
+}
+
+/// prometheus_client's `push_to_gateway(gateway, job=…, grouping_key=…)`.
+fn py_push(args: &str, text: &str) -> JobAndInstance {
+    let job = value_after(&PY_JOB, args, text).or_else(|| second_positional(args).map(|a| expr_of(a, text)));
+    (job, grouping_instance(args, &PY_GROUPING, text))
+}
+
+/// client_golang's `push.New(url, "job")`, its `.Grouping("instance", …)` read from the chain
+/// that follows (`args_start` is where its arguments begin).
+fn go_push(args: &str, args_start: usize, text: &str) -> JobAndInstance {
+    let job = GO_JOB
+        .captures(args)
+        .and_then(|c| c.get(1))
+        .map(|m| Expr::Literal(m.as_str().to_string()));
+    let chain = text.get(args_start..(args_start + 400).min(text.len())).unwrap_or("");
+    (job, instance_of(value_after(&GO_GROUPING, chain, text)))
+}
+
+/// A push URL (`curl …/metrics/job/backup/instance/$HOST`): `rest` follows `/metrics/job/`.
+fn url_push(rest: &str) -> Option<JobAndInstance> {
+    let path = URL_PATH.captures(rest)?;
+    let part = |m: Option<regex::Match<'_>>| {
+        m.map(|m| {
+            let raw = m.as_str();
+            match raw.strip_prefix('$') {
+                Some(var) => Expr::Env {
+                    var: var.trim_matches(['{', '}']).to_string(),
+                    default: None,
+                },
+                None => Expr::Literal(raw.to_string()),
+            }
+        })
+    };
+    Some((part(path.name("job")), instance_of(part(path.name("inst")))))
+}
+
+/// A grouping key's `instance` read as a value, or none at all.
+fn instance_of(value: Option<Expr>) -> Instance {
+    match value {
+        Some(e) => Instance::Value(e),
+        None => Instance::None,
+    }
+}
+
 static MICROMETER_JOB: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?m)(?P<key>[\w.-]*pushgateway\.job)\s*[=:]\s*(?P<value>"[^"
@@ -275,26 +283,45 @@ pub fn call_arguments(text: &str, start: usize) -> &str {
     balanced_args(text, start)
 }
 
+/// Quotes of the languages whose calls are read (JS template literals included).
+const QUOTES: &[char] = &['\'', '"', '`'];
+
+/// Each character of `text` with its byte index and, outside a quoted string (`quotes`) and
+/// not a quote itself, the bracket depth it stands at: how calls are read without a parser.
+fn structure<'t>(text: &'t str, quotes: &'static [char]) -> impl Iterator<Item = (usize, char, Option<usize>)> + 't {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    text.char_indices().map(move |(i, c)| {
+        let at = match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+                None
+            }
+            None if quotes.contains(&c) => {
+                quote = Some(c);
+                None
+            }
+            None => Some(depth),
+        };
+        match (at, c) {
+            (Some(_), '(' | '{' | '[') => depth += 1,
+            (Some(_), ')' | '}' | ']') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        (i, c, at)
+    })
+}
+
 /// Call arguments split at their top-level commas (brackets and quotes kept whole).
 pub fn split_arguments(args: &str) -> Vec<&str> {
     let mut parts = Vec::new();
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
     let mut start = 0;
-    for (i, c) in args.char_indices() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '\'' | '"' | '`' => quote = Some(c),
-                '(' | '{' | '[' => depth += 1,
-                ')' | '}' | ']' => depth = depth.saturating_sub(1),
-                ',' if depth == 0 => {
-                    parts.push(args.get(start..i).unwrap_or("").trim());
-                    start = i + 1;
-                }
-                _ => {}
-            },
+    for (i, c, depth) in structure(args, QUOTES) {
+        if c == ',' && depth == Some(0) {
+            parts.push(args.get(start..i).unwrap_or("").trim());
+            start = i + 1;
         }
     }
     let last = args.get(start..).unwrap_or("").trim();
@@ -314,22 +341,9 @@ fn first_positional(args: &str) -> Option<&str> {
 /// few lines; quotes are skipped so a `)` in a string does not end it.
 fn balanced_args(text: &str, start: usize) -> &str {
     let rest = text.get(start..).unwrap_or("");
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    for (i, c) in rest.char_indices() {
-        if i > 2000 {
+    for (i, c, depth) in structure(rest, QUOTES) {
+        if i > 2000 || (matches!(c, ')' | '}' | ']') && depth == Some(0)) {
             return rest.get(..i).unwrap_or("");
-        }
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '\'' | '"' | '`' => quote = Some(c),
-                '(' | '{' | '[' => depth += 1,
-                ')' | '}' | ']' if depth == 0 => return rest.get(..i).unwrap_or(""),
-                ')' | '}' | ']' => depth -= 1,
-                _ => {}
-            },
         }
     }
     rest
@@ -346,50 +360,26 @@ fn grouping_instance(args: &str, key: &Regex, text: &str) -> Instance {
         return Instance::Unknown;
     };
     let map = balanced_args(args, whole.end());
-    match value_after(&INSTANCE_KEY, map, text) {
-        Some(e) => Instance::Value(e),
-        None => Instance::None,
-    }
+    instance_of(value_after(&INSTANCE_KEY, map, text))
 }
 
 /// The text up to the end of one argument: a `,` or closing bracket outside
 /// quotes and brackets, or the end of the line.
 fn one_argument(rest: &str) -> &str {
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    for (i, c) in rest.char_indices() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '\'' | '"' | '`' => quote = Some(c),
-                '(' | '{' | '[' => depth += 1,
-                ',' | ')' | '}' | ']' | '\n' if depth == 0 => return rest.get(..i).unwrap_or(rest),
-                ')' | '}' | ']' => depth -= 1,
-                _ => {}
-            },
-        }
-    }
-    rest
+    structure(rest, QUOTES)
+        .find(|&(_, c, depth)| matches!(c, ',' | ')' | '}' | ']' | '\n') && depth == Some(0))
+        .map_or(rest, |(i, _, _)| rest.get(..i).unwrap_or(rest))
 }
 
+/// The second argument of a call, trimmed, unless it is a keyword argument (`job=…`).
 fn second_positional(args: &str) -> Option<&str> {
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
+    // Only `'` and `"` quote here: a backtick in these arguments is read as text.
     let mut starts = vec![0];
-    for (i, c) in args.char_indices() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '\'' | '"' => quote = Some(c),
-                '(' | '{' | '[' => depth += 1,
-                ')' | '}' | ']' => depth = depth.saturating_sub(1),
-                ',' if depth == 0 => starts.push(i + 1),
-                _ => {}
-            },
-        }
-    }
+    starts.extend(
+        structure(args, &['\'', '"'])
+            .filter(|&(_, c, depth)| c == ',' && depth == Some(0))
+            .map(|(i, _, _)| i + 1),
+    );
     let start = *starts.get(1)?;
     let end = starts.get(2).map_or(args.len(), |e| e - 1);
     let arg = args.get(start..end)?.trim();
@@ -477,28 +467,70 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn prom_client_push_add_with_literals() {
-        let js = "await gateway.pushAdd({ jobName: 'metrics-api', groupings: { instance: 'app-1' } });\n";
-        assert_eq!(summary(js), ["pushAdd job \"metrics-api\", instance \"app-1\""]);
-        let no_instance = "gateway.pushAdd({ jobName: 'api' }).catch((err) => {\n  console.error(err);\n});\n";
-        assert_eq!(summary(no_instance), ["pushAdd job \"api\", no instance"]);
-    }
+    /// What each case shows, the code, and the calls read from it.
+    const CASES: &[(&str, &str, &[&str])] = &[
+        (
+            "prom-client's pushAdd with literals",
+            "await gateway.pushAdd({ jobName: 'metrics-api', groupings: { instance: 'app-1' } });\n",
+            &["pushAdd job \"metrics-api\", instance \"app-1\""],
+        ),
+        (
+            "no groupings: no instance",
+            "gateway.pushAdd({ jobName: 'api' }).catch((err) => {\n  console.error(err);\n});\n",
+            &["pushAdd job \"api\", no instance"],
+        ),
+        (
+            "Java simpleclient names its job after the registry",
+            "PushGateway pg = new PushGateway(\"pushgateway:9091\");\npg.pushAdd(registry, \"pushgateway\");\n",
+            &["pushAdd job \"pushgateway\", no instance"],
+        ),
+        (
+            "Micrometer names its job in a property",
+            "management.prometheus.metrics.export.pushgateway.job=billing\n",
+            &["management.prometheus.metrics.export.pushgateway.job job \"billing\", instance unknown"],
+        ),
+        (
+            "an array's push is not a push call",
+            "chunks.push(chunk);\nitems.push({ a: 1 });\n",
+            &[],
+        ),
+        (
+            "a positional job, and a grouping key built elsewhere",
+            "pushadd_to_gateway(GW, 'nightly', registry=r, grouping_key=keys)\n",
+            &["pushadd_to_gateway job \"nightly\", instance unknown"],
+        ),
+        (
+            "a name followed to its env read and fallback",
+            "const JOB = process.env.JOB_NAME || 'api';\ngw.push({ jobName: JOB });\n",
+            &["push job $JOB_NAME (default \"api\"), no instance"],
+        ),
+        (
+            "client_golang's chain",
+            "pusher := push.New(url, \"db_backup\").\n\tCollector(c).\n\tGrouping(\"instance\", \"db1\")\n",
+            &["push.New job \"db_backup\", instance \"db1\""],
+        ),
+        (
+            "a curl push URL",
+            "cat m | curl --data-binary @- \"$GW/metrics/job/backup/instance/${HOSTNAME}\"\n",
+            &["/metrics/job/ job \"backup\", instance $HOSTNAME"],
+        ),
+        (
+            "a template literal is unknown, not guessed",
+            "gateway.pushAdd({ jobName: `${prefix}-api`, groupings: labels() });\n",
+            &["pushAdd job ``${prefix}-api``, instance unknown"],
+        ),
+        (
+            "an expression is unknown, not its first name",
+            "gateway.pushAdd({ jobName: prefix + '-api' });\n",
+            &["pushAdd job `prefix + '-api'`, no instance"],
+        ),
+    ];
 
     #[test]
-    fn java_simpleclient_and_micrometer_name_their_job() {
-        let java = "PushGateway pg = new PushGateway(\"pushgateway:9091\");\npg.pushAdd(registry, \"pushgateway\");\n";
-        assert_eq!(summary(java), ["pushAdd job \"pushgateway\", no instance"]);
-        let properties = "management.prometheus.metrics.export.pushgateway.job=billing\n";
-        assert_eq!(
-            summary(properties),
-            ["management.prometheus.metrics.export.pushgateway.job job \"billing\", instance unknown"]
-        );
-    }
-
-    #[test]
-    fn array_push_is_not_a_push_call() {
-        assert!(summary("chunks.push(chunk);\nitems.push({ a: 1 });\n").is_empty());
+    fn each_client_library_call_reads_as_the_job_and_instance_it_pushes() {
+        for (what, code, calls) in CASES {
+            assert_eq!(summary(code), *calls, "{what}");
+        }
     }
 
     #[test]
@@ -521,25 +553,5 @@ def push():
             panic!("{call:?}")
         };
         assert_eq!(instance.resolve(&env).as_deref(), Some("etl-7"));
-    }
-
-    #[test]
-    fn positional_job_js_env_fallbacks_go_and_curl() {
-        let py = "pushadd_to_gateway(GW, 'nightly', registry=r, grouping_key=keys)\n";
-        assert_eq!(summary(py), ["pushadd_to_gateway job \"nightly\", instance unknown"]);
-        let js = "const JOB = process.env.JOB_NAME || 'api';\ngw.push({ jobName: JOB });\n";
-        assert_eq!(summary(js), ["push job $JOB_NAME (default \"api\"), no instance"]);
-        let go = "pusher := push.New(url, \"db_backup\").\n\tCollector(c).\n\tGrouping(\"instance\", \"db1\")\n";
-        assert_eq!(summary(go), ["push.New job \"db_backup\", instance \"db1\""]);
-        let sh = "cat m | curl --data-binary @- \"$GW/metrics/job/backup/instance/${HOSTNAME}\"\n";
-        assert_eq!(summary(sh), ["/metrics/job/ job \"backup\", instance $HOSTNAME"]);
-    }
-
-    #[test]
-    fn unreadable_arguments_are_unknown_not_guessed() {
-        let js = "gateway.pushAdd({ jobName: `${prefix}-api`, groupings: labels() });\n";
-        assert_eq!(summary(js), ["pushAdd job ``${prefix}-api``, instance unknown"]);
-        let js = "gateway.pushAdd({ jobName: prefix + '-api' });\n";
-        assert_eq!(summary(js), ["pushAdd job `prefix + '-api'`, no instance"]);
     }
 }

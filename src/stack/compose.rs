@@ -313,6 +313,17 @@ fn container_port(spec: &str) -> Option<u16> {
     parse_port(last)
 }
 
+/// `text` as the stack's `compose.yaml`, for tests.
+#[cfg(test)]
+pub(crate) fn compose_yaml(text: &str) -> Compose {
+    Compose::parse(SourceFile::from_text(
+        crate::stack::source::RelPath::new("compose.yaml").expect("a relative path"),
+        text,
+        0o644,
+    ))
+    .expect("the test's Compose file parses")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,12 +351,7 @@ services:
     depends_on: [api]
     links: ['api:backend']
 ";
-        let compose = Compose::parse(SourceFile::from_text(
-            RelPath::new("compose.yaml").unwrap(),
-            text,
-            0o644,
-        ))
-        .unwrap();
+        let compose = compose_yaml(text);
         let api = compose.service("api").unwrap();
         assert_eq!(api.container_ports, vec![8080, 9000]);
         assert_eq!(api.listen_port(), Some(8080));
@@ -388,12 +394,7 @@ services:
     #[test]
     fn build_contexts_in_short_and_long_form() {
         let text = "services:\n  a: {build: ./a}\n  b:\n    build: {context: ./b, dockerfile: D}\n  c: {image: x}\n";
-        let compose = Compose::parse(SourceFile::from_text(
-            RelPath::new("compose.yaml").unwrap(),
-            text,
-            0o644,
-        ))
-        .unwrap();
+        let compose = compose_yaml(text);
         let builds: Vec<Option<&str>> = compose.services.iter().map(|s| s.build.as_deref()).collect();
         assert_eq!(builds, [Some("./a"), Some("./b"), None]);
     }

@@ -493,17 +493,10 @@ pub fn pushed_as(files: &[&SourceFile], env: &dyn Fn(&str) -> Option<String>) ->
             format!("the grouping key of the push call at {at} cannot be read"),
         ),
         None => {
-            let shown: Vec<String> = instances
-                .iter()
-                .map(|i| {
-                    if i.is_empty() {
-                        "(none)".into()
-                    } else {
-                        format!("\"{i}\"")
-                    }
-                })
-                .collect();
-            let because = format!("{where_} pushes with instance {}", shown.join(", "));
+            let because = format!(
+                "{where_} pushes with instance {}",
+                crate::identity::quoted_instances(&instances)
+            );
             (Some(instances), because)
         }
     };
@@ -672,14 +665,7 @@ mod tests {
         assert!(!is_pushgateway_image("prom/prometheus:v2.42.0"));
     }
 
-    fn compose(text: &str) -> Compose {
-        Compose::parse(SourceFile::from_text(
-            RelPath::new("compose.yaml").unwrap(),
-            text,
-            0o644,
-        ))
-        .unwrap()
-    }
+    use crate::stack::compose::compose_yaml as compose;
 
     #[test]
     fn services_that_only_look_like_apps_are_plausible_and_infrastructure_is_not() {

@@ -1,8 +1,18 @@
-//! Every line of a text that still mentions the Pushgateway: its name in any
-//! spelling, its address, and client-library push calls. Pure: callers pass the
-//! texts (docs, app code, configs) and turn the mentions into findings or
-//! checks. Grep-level on purpose: it must find mentions in any language and in
-//! prose, and a person reviews each one.
+//! Every place a text still mentions the Pushgateway: its name in any spelling,
+//! its address, and client-library push calls. Pure: callers pass the texts
+//! (docs, app code, configs) and turn the mentions into findings, checks or
+//! references. Grep-level on purpose: it must find mentions in any language and
+//! in prose, and a person reviews each one. [`MentionScanner`] is the one place
+//! that decides what a mention is; it answers three questions, one per caller:
+//!
+//! - [`MentionScanner::scan`]: each line of a text that mentions the gateway, with the
+//!   strongest kind of mention on it (the `docs` phase's checklist);
+//! - [`MentionScanner::first_in_line`]: where a line first mentions it (`analyze`, searching
+//!   the stack's other files);
+//! - [`MentionScanner::names_gateway`]: whether a configuration value names it (`analyze`,
+//!   reading Compose and prometheus.yml scalar by scalar).
+//!
+//! What a push call *says* (its job and grouping key) is read by `stack/app_code.rs`.
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -80,6 +90,8 @@ static DEFAULT_ADDRESS: LazyLock<Regex> =
 pub struct MentionScanner {
     /// `host:port` of the gateway when its host is not already a name match.
     address: Option<String>,
+    /// The gateway's host and Compose service, as names a configuration value may hold.
+    names: Vec<String>,
 }
 
 impl MentionScanner {
@@ -88,6 +100,11 @@ impl MentionScanner {
     pub fn new(gateway: Option<&Gateway>) -> MentionScanner {
         MentionScanner {
             address: gateway.map(Gateway::address),
+            names: gateway
+                .into_iter()
+                .flat_map(|g| g.service.iter().chain([&g.host]))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -124,6 +141,40 @@ impl MentionScanner {
     pub fn mentions(&self, text: &str) -> bool {
         !self.scan(text).is_empty()
     }
+
+    /// The byte offset in `line` of its first mention of the gateway or of pushing to one:
+    /// `pushgateway`, `pushadd`, `push_to_gateway` or `delete_from_gateway` in any case, or
+    /// the gateway's exact address.
+    pub fn first_in_line(&self, line: &str) -> Option<usize> {
+        let lower = line.to_ascii_lowercase();
+        let mut hits: Vec<usize> = LINE_NEEDLES.iter().filter_map(|needle| lower.find(needle)).collect();
+        hits.extend(self.address.as_deref().and_then(|address| line.find(address)));
+        hits.into_iter().min()
+    }
+
+    /// Whether a configuration value names the gateway: Pushgateway in any case, its address,
+    /// or its service or host as a whole name (`pushgateway`, `http://pgw:9091`).
+    pub fn names_gateway(&self, text: &str) -> bool {
+        text.to_ascii_lowercase().contains("pushgateway")
+            || self.address.as_deref().is_some_and(|address| text.contains(address))
+            || self.names.iter().any(|name| names_host(text, name))
+    }
+}
+
+/// What [`MentionScanner::first_in_line`] looks for, lowercase.
+const LINE_NEEDLES: [&str; 4] = ["pushgateway", "pushadd", "push_to_gateway", "delete_from_gateway"];
+
+/// `host` as a whole word of `text` (`pushgateway`, `http://pgw:9091`), not inside another name.
+fn names_host(text: &str, host: &str) -> bool {
+    if host.is_empty() {
+        return false;
+    }
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+    text.match_indices(host).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + host.len()..].chars().next();
+        !before.is_some_and(is_name) && !after.is_some_and(is_name)
+    })
 }
 
 /// `xpgw:9091` is not `pgw:9091`.
@@ -190,6 +241,20 @@ GATEWAY = os.environ.get('PUSH_GATEWAY')
         let scanner = MentionScanner::new(Some(&gateway("pgw")));
         insta::assert_snapshot!(checklist(&scanner, text), @"1:13 Address | PUSH=http://pgw:9091");
         assert!(!MentionScanner::new(None).mentions(text));
+    }
+
+    #[test]
+    fn a_line_is_searched_loosely_and_a_config_value_by_whole_names() {
+        let scanner = MentionScanner::new(Some(&gateway("pgw")));
+        assert_eq!(scanner.first_in_line("await gw.PushAdd(x) // pgw:9091\n"), Some(9));
+        assert_eq!(scanner.first_in_line("URL=http://pgw:9091\n"), Some(11));
+        assert_eq!(scanner.first_in_line("a Push Gateway, spelt apart\n"), None);
+        assert!(scanner.names_gateway("http://pgw/metrics"));
+        assert!(scanner.names_gateway("PUSHGATEWAY_URL"));
+        assert!(
+            !scanner.names_gateway("pgw-exporter"),
+            "a longer name is another service"
+        );
     }
 
     #[test]

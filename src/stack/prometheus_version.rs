@@ -1,6 +1,6 @@
 //! Which Prometheus reads the stack's queries: `prometheus_version:` in pullover.yaml, else the
 //! image tag of the Compose service running Prometheus, else an assumption that says so (the
-//! command edge may then ask a live server, see `commands/live.rs`). The `--enable-feature=`
+//! command edge may then ask a live server, see `commands/live_servers.rs`). The `--enable-feature=`
 //! flags come from that service's command.
 
 use crate::diagnostic::Diagnostic;

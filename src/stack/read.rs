@@ -183,35 +183,7 @@ impl StackDir {
     /// [`StackDir::files_under`], not descending into folders named in `skip`
     /// (`node_modules`, `vendor`).
     pub fn files_under_skipping(&self, dir: &RelPath, extensions: &[&str], skip: &[&str]) -> Vec<RelPath> {
-        let mut out = Vec::new();
-        let Ok(start) = self.checked_path(dir) else { return out };
-        let mut visited = std::collections::HashSet::new();
-        let mut pending = vec![start];
-        while let Some(folder) = pending.pop() {
-            // Each real folder once: a symlink loop (`a/loop -> ..`) or two
-            // links to one folder must not list its files again and again.
-            if !fs::canonicalize(&folder).is_ok_and(|real| visited.insert(real)) {
-                continue;
-            }
-            let Ok(entries) = fs::read_dir(&folder) else { continue };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') || (skip.contains(&name.as_str()) && path.is_dir()) {
-                    continue;
-                }
-                let Some(rel) = self.relative(&path) else { continue };
-                if path.is_dir() {
-                    if fs::canonicalize(&path).is_ok_and(|real| real.starts_with(&self.canonical_root)) {
-                        pending.push(path);
-                    }
-                } else if extensions.iter().any(|ext| name.ends_with(ext)) {
-                    out.push(rel);
-                }
-            }
-        }
-        out.sort();
-        out
+        self.walk(dir, extensions, skip, &[], usize::MAX)
     }
 
     /// Every file of the stack whose name ends in one of `extensions`, sorted, skipping hidden
@@ -247,13 +219,29 @@ impl StackDir {
 
     /// Like [`StackDir::files_under`] for a source tree: names ending in one of
     /// `suffixes`, folders named in `skip` (dependencies, build output) left
-    /// out, at most `limit` files.
+    /// out, `.env` files kept, at most `limit` files.
     pub fn source_files_under(&self, dir: &RelPath, suffixes: &[&str], skip: &[&str], limit: usize) -> Vec<RelPath> {
+        self.walk(dir, suffixes, skip, &[".env"], limit)
+    }
+
+    /// The files under `dir` whose names end in one of `suffixes`, sorted, at most `limit` (the
+    /// first ones in name order): hidden names other than those in `hidden_kept` and folders
+    /// named in `skip` left out, and nothing whose real location is outside the root.
+    fn walk(
+        &self,
+        dir: &RelPath,
+        suffixes: &[&str],
+        skip: &[&str],
+        hidden_kept: &[&str],
+        limit: usize,
+    ) -> Vec<RelPath> {
         let mut out = Vec::new();
         let Ok(start) = self.checked_path(dir) else { return out };
         let mut visited = std::collections::HashSet::new();
         let mut pending = vec![start];
         while let Some(folder) = pending.pop() {
+            // Each real folder once: a symlink loop (`a/loop -> ..`) or two
+            // links to one folder must not list its files again and again.
             if !fs::canonicalize(&folder).is_ok_and(|real| visited.insert(real)) {
                 continue;
             }
@@ -263,7 +251,7 @@ impl StackDir {
             for entry in entries {
                 let path = entry.path();
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') && name != ".env" {
+                if name.starts_with('.') && !hidden_kept.contains(&name.as_str()) {
                     continue;
                 }
                 let Some(rel) = self.relative(&path) else { continue };
@@ -276,14 +264,54 @@ impl StackDir {
                 } else if suffixes.iter().any(|s| name.ends_with(s)) {
                     out.push(rel);
                     if out.len() >= limit {
-                        out.sort();
-                        return out;
+                        break;
                     }
                 }
+            }
+            if out.len() >= limit {
+                break;
             }
         }
         out.sort();
         out
+    }
+
+    /// Every regular file of the stack (hidden ones too) of at most `max_bytes` that is UTF-8
+    /// text and that `wanted` keeps, in path order. Hidden folders and folders named in `skip`
+    /// are not entered, and no symlink is followed: a link may lead out of the stack.
+    pub fn text_files(&self, skip: &[&str], max_bytes: u64, wanted: impl Fn(&RelPath) -> bool) -> Vec<SourceFile> {
+        let mut paths = Vec::new();
+        self.regular_files(&self.canonical_root, skip, max_bytes, &mut paths);
+        paths.sort();
+        paths
+            .into_iter()
+            .filter_map(|path| {
+                let rel = RelPath::new(path.clone()).ok().filter(|rel| wanted(rel))?;
+                let text = fs::read_to_string(self.canonical_root.join(&path)).ok()?;
+                Some(SourceFile::from_text(rel, text, 0o644))
+            })
+            .collect()
+    }
+
+    /// The paths, relative to the root, of the regular files under `folder` for [`Self::text_files`].
+    fn regular_files(&self, folder: &Path, skip: &[&str], max_bytes: u64, out: &mut Vec<String>) {
+        let Ok(entries) = fs::read_dir(folder) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else { continue };
+            let path = entry.path();
+            if kind.is_dir() {
+                if !name.starts_with('.') && !skip.contains(&name.as_str()) {
+                    self.regular_files(&path, skip, max_bytes, out);
+                }
+            } else if kind.is_file()
+                && entry.metadata().is_ok_and(|m| m.len() <= max_bytes)
+                && let Ok(rel) = path.strip_prefix(&self.canonical_root)
+                && let Some(rel) = rel.to_str()
+            {
+                out.push(rel.to_string());
+            }
+        }
     }
 
     /// Expands a glob relative to the stack root (`prometheus/rules/*.yml`).
@@ -332,3 +360,6 @@ fn decode(path: RelPath, bytes: Vec<u8>, mode: u32) -> Result<SourceFile, Diagno
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

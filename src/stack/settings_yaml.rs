@@ -63,7 +63,8 @@ const HEADER: &str = "\
 # --prometheus-config, --dashboards) override this file.
 ";
 
-/// `settings` as commented YAML; `evidence` supplies the "found:" comments.
+/// `settings` as commented YAML; `evidence` supplies the "found:" comments. One section a
+/// top-level key, in the order a person reads them.
 pub fn render(settings: &SettingsFile, evidence: &[Evidence]) -> String {
     let mut out = Writer::default();
     out.raw(HEADER);
@@ -74,52 +75,11 @@ pub fn render(settings: &SettingsFile, evidence: &[Evidence]) -> String {
         out.scalar(0, "compose_file", compose_file);
     }
     if let Some(config) = &settings.prometheus_config {
-        out.blank();
-        out.comment(0, "prometheus.yml, relative to this folder.");
-        out.found(0, evidence, "prometheus_config", None);
-        for rule_file in evidence.iter().filter(|e| e.setting == "rule_files") {
-            out.comment(
-                0,
-                &format!("It loads the rule file {} ({}).", rule_file.value, rule_file.because),
-            );
-        }
-        out.scalar(0, "prometheus_config", config);
+        prometheus_config(&mut out, config, evidence);
     }
-    let found_version = evidence.iter().find(|e| e.setting == "prometheus_version");
-    if settings.prometheus_version.is_some() || found_version.is_some() {
-        out.blank();
-        out.comment(0, "The Prometheus release that reads the queries (2.x and 3.x differ).");
-        out.found(0, evidence, "prometheus_version", None);
-        match (&settings.prometheus_version, found_version) {
-            (Some(version), _) => out.scalar(0, "prometheus_version", version),
-            // Left to the image tag, so an upgraded image is not contradicted; pin it only
-            // when discovery is wrong.
-            (None, Some(found)) => out.comment(0, &format!("prometheus_version: \"{}\"", found.value)),
-            (None, None) => {}
-        }
-    }
+    prometheus_version(&mut out, settings.prometheus_version.as_ref(), evidence);
     if let Some(gateway) = &settings.gateway {
-        out.blank();
-        out.comment(0, "The Pushgateway to migrate off.");
-        out.line(0, "gateway:");
-        if let Some(service) = &gateway.service {
-            out.comment(2, "The Compose service that runs it.");
-            out.found(2, evidence, "gateway.service", None);
-            out.scalar(2, "service", service);
-        }
-        if let Some(job) = &gateway.job {
-            out.comment(2, "The Prometheus scrape job that scrapes it.");
-            out.found(2, evidence, "gateway.job", None);
-            out.scalar(2, "job", job);
-        }
-        if let Some(honor) = gateway.honor_labels {
-            out.comment(
-                2,
-                "Whether that job keeps the pushed job and instance labels (honor_labels).",
-            );
-            out.found(2, evidence, "gateway.honor_labels", None);
-            out.line(2, &format!("honor_labels: {honor}"));
-        }
+        gateway_section(&mut out, gateway, evidence);
     }
     if !settings.apps.is_empty() {
         out.blank();
@@ -129,67 +89,13 @@ pub fn render(settings: &SettingsFile, evidence: &[Evidence]) -> String {
         );
         out.line(0, "apps:");
         for app in &settings.apps {
-            let key = |field: &str| format!("apps.{}.{field}", app.service);
-            out.found(2, evidence, "apps", Some(&app.service));
-            out.line(2, &format!("- service: {}", render_plain_or_quoted(&app.service, None)));
-            if let Some(port) = app.port {
-                out.comment(4, "The port it serves /metrics on.");
-                out.found(4, evidence, &key("port"), None);
-                out.line(4, &format!("port: {port}"));
-            }
-            if let Some(job) = &app.job {
-                out.comment(4, "The name of its new scrape job.");
-                out.scalar(4, "job", job);
-            }
-            if let Some(pushed_job) = &app.pushed_job {
-                out.comment(4, "The `job` it pushes as: what dashboards and rules select today.");
-                out.found(4, evidence, &key("pushed_job"), None);
-                out.scalar(4, "pushed_job", pushed_job);
-            } else if let Some(unsettled) = evidence.iter().find(|e| e.setting == key("pushed_job")) {
-                out.comment(
-                    4,
-                    "The `job` it pushes as is not settled; set it to the job its series carry today:",
-                );
-                out.comment(4, &format!("{} ({})", unsettled.value, unsettled.because));
-                out.comment(
-                    4,
-                    &format!("pushed_job: {}", render_plain_or_quoted(&unsettled.value, None)),
-                );
-            }
-            if !app.pushed_instances.is_empty() {
-                out.comment(4, "The `instance` values it pushes with (\"\" = no instance label).");
-                out.found(4, evidence, &key("pushed_instances"), None);
-                out.list(4, "pushed_instances", &app.pushed_instances);
-            }
-            if !app.metrics.is_empty() {
-                out.comment(4, "Metric names it pushes.");
-                out.list(4, "metrics", &app.metrics);
-            }
-            if !app.code.is_empty() {
-                out.comment(4, "Its code: read for its push calls, listed by the `docs` phase.");
-                out.found(4, evidence, &key("code"), None);
-                out.list(4, "code", &app.code);
-            }
+            app_entry(&mut out, app, evidence);
         }
     }
-    if !settings.dashboards.is_empty() {
-        out.blank();
-        out.comment(0, "Folders of Grafana dashboards the `dashboards` phase rewrites.");
-        out.line(0, "dashboards:");
-        for dir in &settings.dashboards {
-            out.found(2, evidence, "dashboards", Some(dir));
-            out.line(2, &format!("- {}", render_plain_or_quoted(dir, None)));
-        }
-    }
-    if !settings.docs.is_empty() {
-        out.blank();
-        out.comment(0, "Docs the `docs` phase updates (architecture line, metrics flow).");
-        out.line(0, "docs:");
-        for doc in &settings.docs {
-            out.found(2, evidence, "docs", Some(doc));
-            out.line(2, &format!("- {}", render_plain_or_quoted(doc, None)));
-        }
-    }
+    let dashboards = "Folders of Grafana dashboards the `dashboards` phase rewrites.";
+    path_list(&mut out, "dashboards", dashboards, &settings.dashboards, evidence);
+    let docs = "Docs the `docs` phase updates (architecture line, metrics flow).";
+    path_list(&mut out, "docs", docs, &settings.docs, evidence);
     if let Some(scrape) = &settings.scrape {
         out.blank();
         out.comment(0, "How the new scrape jobs scrape the apps.");
@@ -212,6 +118,119 @@ pub fn render(settings: &SettingsFile, evidence: &[Evidence]) -> String {
         }
     }
     out.text
+}
+
+fn prometheus_config(out: &mut Writer, config: &str, evidence: &[Evidence]) {
+    out.blank();
+    out.comment(0, "prometheus.yml, relative to this folder.");
+    out.found(0, evidence, "prometheus_config", None);
+    for rule_file in evidence.iter().filter(|e| e.setting == "rule_files") {
+        out.comment(
+            0,
+            &format!("It loads the rule file {} ({}).", rule_file.value, rule_file.because),
+        );
+    }
+    out.scalar(0, "prometheus_config", config);
+}
+
+fn prometheus_version(out: &mut Writer, pinned: Option<&String>, evidence: &[Evidence]) {
+    let found_version = evidence.iter().find(|e| e.setting == "prometheus_version");
+    if pinned.is_none() && found_version.is_none() {
+        return;
+    }
+    out.blank();
+    out.comment(0, "The Prometheus release that reads the queries (2.x and 3.x differ).");
+    out.found(0, evidence, "prometheus_version", None);
+    match (pinned, found_version) {
+        (Some(version), _) => out.scalar(0, "prometheus_version", version),
+        // Left to the image tag, so an upgraded image is not contradicted; pin it only
+        // when discovery is wrong.
+        (None, Some(found)) => out.comment(0, &format!("prometheus_version: \"{}\"", found.value)),
+        (None, None) => {}
+    }
+}
+
+fn gateway_section(out: &mut Writer, gateway: &GatewaySettings, evidence: &[Evidence]) {
+    out.blank();
+    out.comment(0, "The Pushgateway to migrate off.");
+    out.line(0, "gateway:");
+    if let Some(service) = &gateway.service {
+        out.comment(2, "The Compose service that runs it.");
+        out.found(2, evidence, "gateway.service", None);
+        out.scalar(2, "service", service);
+    }
+    if let Some(job) = &gateway.job {
+        out.comment(2, "The Prometheus scrape job that scrapes it.");
+        out.found(2, evidence, "gateway.job", None);
+        out.scalar(2, "job", job);
+    }
+    if let Some(honor) = gateway.honor_labels {
+        out.comment(
+            2,
+            "Whether that job keeps the pushed job and instance labels (honor_labels).",
+        );
+        out.found(2, evidence, "gateway.honor_labels", None);
+        out.line(2, &format!("honor_labels: {honor}"));
+    }
+}
+
+/// One entry of `apps:`.
+fn app_entry(out: &mut Writer, app: &AppSettings, evidence: &[Evidence]) {
+    let key = |field: &str| format!("apps.{}.{field}", app.service);
+    out.found(2, evidence, "apps", Some(&app.service));
+    out.line(2, &format!("- service: {}", render_plain_or_quoted(&app.service, None)));
+    if let Some(port) = app.port {
+        out.comment(4, "The port it serves /metrics on.");
+        out.found(4, evidence, &key("port"), None);
+        out.line(4, &format!("port: {port}"));
+    }
+    if let Some(job) = &app.job {
+        out.comment(4, "The name of its new scrape job.");
+        out.scalar(4, "job", job);
+    }
+    if let Some(pushed_job) = &app.pushed_job {
+        out.comment(4, "The `job` it pushes as: what dashboards and rules select today.");
+        out.found(4, evidence, &key("pushed_job"), None);
+        out.scalar(4, "pushed_job", pushed_job);
+    } else if let Some(unsettled) = evidence.iter().find(|e| e.setting == key("pushed_job")) {
+        out.comment(
+            4,
+            "The `job` it pushes as is not settled; set it to the job its series carry today:",
+        );
+        out.comment(4, &format!("{} ({})", unsettled.value, unsettled.because));
+        out.comment(
+            4,
+            &format!("pushed_job: {}", render_plain_or_quoted(&unsettled.value, None)),
+        );
+    }
+    if !app.pushed_instances.is_empty() {
+        out.comment(4, "The `instance` values it pushes with (\"\" = no instance label).");
+        out.found(4, evidence, &key("pushed_instances"), None);
+        out.list(4, "pushed_instances", &app.pushed_instances);
+    }
+    if !app.metrics.is_empty() {
+        out.comment(4, "Metric names it pushes.");
+        out.list(4, "metrics", &app.metrics);
+    }
+    if !app.code.is_empty() {
+        out.comment(4, "Its code: read for its push calls, listed by the `docs` phase.");
+        out.found(4, evidence, &key("code"), None);
+        out.list(4, "code", &app.code);
+    }
+}
+
+/// A top-level list of paths (`dashboards:`, `docs:`), each with what found it.
+fn path_list(out: &mut Writer, key: &str, comment: &str, paths: &[String], evidence: &[Evidence]) {
+    if paths.is_empty() {
+        return;
+    }
+    out.blank();
+    out.comment(0, comment);
+    out.line(0, &format!("{key}:"));
+    for path in paths {
+        out.found(2, evidence, key, Some(path));
+        out.line(2, &format!("- {}", render_plain_or_quoted(path, None)));
+    }
 }
 
 #[derive(Default)]

@@ -10,6 +10,7 @@ use std::process::Command;
 use pullover::edit::yaml::YamlStream;
 use yaml_serde::Value;
 
+use crate::support::kube::{objects, objects_of_kind};
 use crate::support::tree::{differing, tree};
 use crate::support::{Pullover, kube_stacks, pullover, require_tool};
 
@@ -26,31 +27,6 @@ fn served_as(kind: &str) -> Option<&'static str> {
         "HelmRelease" => "helm.toolkit.fluxcd.io/v2",
         _ => return None,
     })
-}
-
-/// Every YAML document of the stack with a `kind`, as `(file, value)`.
-fn objects(root: &Path) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    for (path, _) in tree(root) {
-        if !(path.ends_with(".yaml") || path.ends_with(".yml")) || path.starts_with(".pullover") {
-            continue;
-        }
-        let text = std::fs::read_to_string(root.join(&path)).unwrap();
-        let stream = YamlStream::parse(&text).unwrap_or_else(|e| panic!("{path} does not parse: {e}"));
-        for doc in stream.docs() {
-            if doc.doc.value().get("kind").is_some() {
-                out.push((path.clone(), doc.doc.value().clone()));
-            }
-        }
-    }
-    out
-}
-
-fn objects_of_kind(root: &Path, kind: &str) -> Vec<(String, Value)> {
-    objects(root)
-        .into_iter()
-        .filter(|(_, o)| o["kind"].as_str() == Some(kind))
-        .collect()
 }
 
 /// Which checking tools are installed (in CI each must be: `scripts/test` installs them).
@@ -493,6 +469,14 @@ fn every_kubernetes_stack_is_read_as_the_user_keeps_it() {
             true,
             &[("invoices", "invoices", "invoices")],
         ),
+        // The gateway chart's own ServiceMonitor (`serviceMonitor.enabled`), honorLabels at the
+        // chart's default (true).
+        (
+            "k8s-chart-servicemonitor",
+            "prometheus-pushgateway",
+            true,
+            &[("payments", "payments", "payments")],
+        ),
         (
             "k8s-cronjob",
             "pushgateway",
@@ -611,7 +595,7 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
     let kubectl = tools.kubectl;
     assert_eq!(
         kube_stacks().len(),
-        9,
+        10,
         "a new Kubernetes stack goes through the phases here too"
     );
     for name in kube_stacks() {
@@ -746,11 +730,20 @@ fn all_five_phases_apply_on_each_shape_and_roll_back_to_baseline() {
             assert!(network.contains("name: metrics-api-egress"), "{network}");
             assert!(network.contains("k8s-app: kube-dns"), "{network}");
         }
-        if name == "k8s-helm" {
+        if name == "k8s-helm" || name == "k8s-chart-servicemonitor" {
             assert!(
                 !p.file("values/prometheus-pushgateway.yaml").exists(),
                 "the pushgateway chart's values stay"
             );
+        }
+        if name == "k8s-chart-servicemonitor" {
+            // The app's Service gained the named port its new ServiceMonitor scrapes.
+            let app = p.read("apps/payments.yaml");
+            assert!(
+                app.contains("    - name: metrics\n      port: 9400\n      targetPort: metrics\n"),
+                "{app}"
+            );
+            assert!(p.file("apps/payments-servicemonitor.yaml").is_file());
         }
         // No scrape job of the gateway is left, and the apps' own are there.
         let configs: String = ["values/kube-prometheus-stack.yaml", "prometheus/server-configmap.yaml"]
@@ -915,6 +908,117 @@ fn helm_values_and_a_server_configmap_get_each_apps_job_next_to_the_gateways() {
         dual_run.success();
         insta::assert_snapshot!(format!("{name}_dual_run"), p.clean(&dual_run.stdout));
     }
+}
+
+#[test]
+fn the_gateway_charts_own_servicemonitor_is_its_scrape_path_and_lends_its_labels() {
+    let p = pullover().stack("k8s-chart-servicemonitor");
+    let scrape = p.run(["plan", "scrape"]);
+    scrape.success();
+    // The new ServiceMonitor carries the chart's `additionalLabels`, not the chart's own labels.
+    insta::assert_snapshot!("k8s_chart_servicemonitor_scrape", p.clean(&scrape.stdout));
+    p.run(["apply", "scrape", "--yes"]).success();
+    let dual_run = p.run(["plan", "dual-run"]);
+    dual_run.success();
+    // Next to the sidecar dashboards (a values folder is not applied), in the gateway's namespace.
+    insta::assert_snapshot!("k8s_chart_servicemonitor_dual_run", p.clean(&dual_run.stdout));
+
+    // `honorLabels: false` written in the values: pushed series carry exported_job.
+    let q = pullover().stack("k8s-chart-servicemonitor");
+    let values = q.read("values/prometheus-pushgateway.yaml");
+    q.write(
+        "values/prometheus-pushgateway.yaml",
+        &values.replace("  interval: 30s\n", "  interval: 30s\n  honorLabels: false\n"),
+    );
+    let run = q.run(["--format", "json", "analyze"]);
+    run.success();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["gateway"]["honor_labels"], false);
+    q.run(["apply", "scrape", "--yes"]).success();
+    let dual_run = q.run(["plan", "dual-run"]);
+    dual_run.success();
+    assert!(
+        dual_run
+            .stdout
+            .contains(r#"count({job=\"prometheus-pushgateway\", exported_job=\"payments\"})"#),
+        "{}",
+        dual_run.stdout
+    );
+
+    // Disabled (the chart's default): nothing in the stack scrapes the gateway.
+    let r = pullover().stack("k8s-chart-servicemonitor");
+    r.write(
+        "values/prometheus-pushgateway.yaml",
+        &values.replace(
+            "  enabled: true\n  additionalLabels",
+            "  enabled: false\n  additionalLabels",
+        ),
+    );
+    let refused = r.run(["plan", "scrape"]);
+    refused.code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("nothing in the stack is seen scraping the gateway"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn the_prometheus_charts_pushgateway_subchart_names_the_gateway_after_its_release() {
+    let p = pullover().stack("k8s-helm");
+    // The gateway comes with the prometheus chart (release `prometheus`, installed by Argo CD),
+    // not from a chart of its own: the subchart's Service is `prometheus-prometheus-pushgateway`.
+    std::fs::remove_file(p.file("values/prometheus-pushgateway.yaml")).unwrap();
+    p.write(
+        "values/prometheus-app.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: prometheus\n  namespace: argocd\nspec:\n  project: monitoring\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: monitoring\n  source:\n    repoURL: https://prometheus-community.github.io/helm-charts\n    chart: prometheus\n    targetRevision: 25.8.0\n    helm:\n      valuesObject:\n        alertmanager:\n          enabled: false\n        # prometheus-pushgateway: enabled by the chart's default\n",
+    );
+    for file in ["apps/checkout.yaml", "values/kube-prometheus-stack.yaml"] {
+        let text = p.read(file);
+        assert!(text.contains("prometheus-pushgateway.monitoring.svc"), "{file}");
+        p.write(
+            file,
+            &text.replace(
+                "prometheus-pushgateway.monitoring.svc",
+                "prometheus-prometheus-pushgateway.monitoring.svc",
+            ),
+        );
+    }
+    let run = p.run(["--format", "json", "analyze"]);
+    run.success();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["gateway"]["service"], "prometheus-prometheus-pushgateway",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(report["apps"][0]["service"], "checkout", "{}", run.stdout);
+    p.run(["apply", "scrape", "--yes"]).success();
+
+    // `fullnameOverride` in the subchart's values names it; a disabled subchart is no gateway.
+    let values = p.read("values/prometheus-app.yaml");
+    p.write(
+        "values/prometheus-app.yaml",
+        &values.replace(
+            "        # prometheus-pushgateway: enabled by the chart's default\n",
+            "        prometheus-pushgateway:\n          fullnameOverride: gateway\n",
+        ),
+    );
+    let run = p.run(["--format", "json", "analyze"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["gateway"]["service"], "gateway", "{}", run.stdout);
+    p.write(
+        "values/prometheus-app.yaml",
+        &values.replace(
+            "        # prometheus-pushgateway: enabled by the chart's default\n",
+            "        prometheus-pushgateway:\n          enabled: false\n",
+        ),
+    );
+    let run = p.run(["--format", "json", "analyze"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(report["gateway"].is_null(), "{}", run.stdout);
 }
 
 #[test]

@@ -7,15 +7,16 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::support::live::eventually;
 use crate::support::live::fake_http::{Canned, FakeHttp, SeenRequest};
 use crate::support::live::stack::{APP_JOB, GATEWAY_JOB, LiveStack, PUSHED_INSTANCE, StackOptions};
-use pullover::live::compare::{
-    CompareSettings, DualRunSpec, GoneSpec, PushSource, PushedGroupRef, ScrapeTargetRef, Tolerance, Verdict,
-    check_gone, compare_dual_run,
-};
 use pullover::live::exposition::{CounterNamingProblem, check_exposition};
 use pullover::live::{
     Auth, Endpoint, LiveError, MetricKind, PrometheusClient, PushedValue, QueryData, QueryOptions, RetryPolicy, Secret,
     TargetHealth,
 };
+use pullover::verify::compare::{
+    CompareSettings, DualRunSpec, PushSource, PushedGroupRef, ScrapeTargetRef, Tolerance, Verdict,
+};
+use pullover::verify::dual_query::compare_dual_run;
+use pullover::verify::gone::{GoneSpec, check_gone};
 
 /// Both targets up, returned once Prometheus says so.
 async fn wait_for_targets_up(client: &PrometheusClient) -> pullover::live::Targets {
@@ -373,8 +374,8 @@ async fn dual_run_passes_when_pushed_and_served_values_agree() {
     let client = stack.prometheus_client();
     let spec = dual_run_spec(&stack, true);
     let settings = dual_run_settings();
-    let pushed = pullover::live::compare::selector(None, &spec.pushed_matchers());
-    let scraped = pullover::live::compare::selector(None, &spec.scraped_matchers());
+    let pushed = pullover::verify::selector::selector(None, &spec.pushed_matchers());
+    let scraped = pullover::verify::selector::selector(None, &spec.scraped_matchers());
     let waited = Instant::now();
     // Samples from before the window start on both sides: a series that starts inside the
     // window is extrapolated differently and skews rate() by about one interval (seen: 14%).
@@ -424,9 +425,9 @@ async fn dual_run_names_the_metric_that_disagrees_and_spots_a_dead_pusher() {
     let client = stack.prometheus_client();
     let spec = dual_run_spec(&stack, false);
     let settings = dual_run_settings();
-    let pushed = pullover::live::compare::selector(None, &spec.pushed_matchers());
+    let pushed = pullover::verify::selector::selector(None, &spec.pushed_matchers());
     assert!(pushed.contains("exported_job=\"metrics-api\""), "{pushed}");
-    let scraped = pullover::live::compare::selector(None, &spec.scraped_matchers());
+    let scraped = pullover::verify::selector::selector(None, &spec.scraped_matchers());
     // Samples from before the window start on both sides: a series that starts inside the
     // window is extrapolated differently and skews rate() by about one interval (seen: 14%).
     wait_for_samples(

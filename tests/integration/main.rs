@@ -26,6 +26,7 @@ mod hand_edits;
 mod import_cycles;
 mod init;
 mod kubernetes;
+mod kubernetes_live;
 mod live_client;
 mod pushed_identity;
 mod pushed_identity_live;

@@ -12,7 +12,7 @@ use crate::support::live::fake_http::{Canned, FakeHttp, SeenRequest};
 use crate::support::live::stack::{LiveStack, StackOptions};
 use crate::support::{Pullover, Run, pullover};
 use pullover::live::PrometheusClient;
-use pullover::live::checks::reload::LiveConfig;
+use pullover::verify::reload::LiveConfig;
 
 /// A dashboard over the test app's series, as a stack would have it before the migration:
 /// pushed series picked by `instance="app-1"`, a `$page` variable, `$__rate_interval`.

@@ -11,7 +11,7 @@ use plotters::style::RGBColor;
 use crate::support::browser::{self, CHROMIUM, Screenshot};
 use crate::support::require_tool;
 use crate::verify_e2e::E2e;
-use pullover::live::checks::html::{NEW_COLOUR, OLD_COLOUR, REPORT_FILE_NAME};
+use pullover::verify::html::{NEW_COLOUR, OLD_COLOUR, REPORT_FILE_NAME};
 
 const WINDOW_SIZE: (u32, u32) = (1200, 2000);
 /// Per channel: antialiasing blends a line's edges into the white around it; its core keeps

@@ -9,7 +9,7 @@ use yaml_serde::{Mapping, Value};
 use super::in_place::{Edits, Holder, ValuesAt, under};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit};
-use crate::stack::kube::objects::{Object, string_map};
+use crate::stack::kube::objects::Object;
 use crate::stack::kube::{KubeStack, ScrapePath};
 
 /// The prometheus chart's `serverFiles`: each key a file of the server's ConfigMap.
@@ -57,7 +57,10 @@ impl JobList {
                 outer: Route::root().key("data").key(PROMETHEUS_YML),
                 inner: Some(Route::root().key("scrape_configs")),
             }),
-            ScrapePath::ServiceMonitor(_) | ScrapePath::PodMonitor(_) | ScrapePath::Unknown => None,
+            ScrapePath::ServiceMonitor(_)
+            | ScrapePath::PodMonitor(_)
+            | ScrapePath::ChartServiceMonitor { .. }
+            | ScrapePath::Unknown => None,
         }
     }
 
@@ -136,13 +139,7 @@ pub fn app_job(
     metrics_path: &str,
     interval: Option<&str>,
 ) -> Result<Value, Diagnostic> {
-    let selector = string_map(
-        workload
-            .value
-            .get("spec")
-            .and_then(|s| s.get("selector"))
-            .and_then(|s| s.get("matchLabels")),
-    );
+    let selector = super::pod_selector(workload);
     if selector.is_empty() {
         return Err(Diagnostic::error(format!(
             "{} has no `spec.selector.matchLabels` to find its pods by; nothing was written",

@@ -82,10 +82,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         builder = builder.modify(file, text, "rewrite the queries to select the scraped series");
     }
     let findings = findings.iter().map(|f| in_kubernetes(f, stack, kube));
-    builder
-        .findings(findings)
-        .build()
-        .map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.findings(findings).build()?)
 }
 
 /// `text` with every `instance="app:port"` the rewrite wrote (Compose's name of the new target)
@@ -154,7 +151,9 @@ fn in_kubernetes_terms(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Fi
             finding.message = finding.message.replace(
                 "differ only by instance",
                 match kube.gateway.as_ref().map(|g| &g.scrape) {
-                    Some(ScrapePath::ServiceMonitor(_)) | None => "differ by `service` (and `namespace`, `pod`)",
+                    Some(ScrapePath::ServiceMonitor(_) | ScrapePath::ChartServiceMonitor { .. }) | None => {
+                        "differ by `service` (and `namespace`, `pod`)"
+                    }
                     Some(ScrapePath::PodMonitor(_)) => "differ by `pod` (and `namespace`)",
                     Some(_) => "differ by `pod`, which only the scraped series carry",
                 },

@@ -12,12 +12,13 @@ use yaml_serde::Value;
 
 use super::config_jobs::{PROMETHEUS_YML, object_holder, server_files};
 use super::in_place::Edits;
-use crate::changeset::{ChangeSet, Finding, Severity};
+use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
 use crate::phase::PhaseId;
 use crate::stack::kube::embedded::SIDECAR_LABEL;
-use crate::stack::kube::objects::Chart;
+use crate::stack::kube::objects::{Chart, Object};
+use crate::stack::kube::releases::chart_service_monitor;
 use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
@@ -76,7 +77,7 @@ fn selectors(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway, app: &App) 
         _ if !gateway.honor_labels => {
             format!("job={}, exported_job={}", quote(&gateway.job), quote(&app.pushed_job))
         }
-        ScrapePath::ServiceMonitor(_) => format!(
+        ScrapePath::ServiceMonitor(_) | ScrapePath::ChartServiceMonitor { .. } => format!(
             "job={}, service={}",
             quote(&app.pushed_job),
             quote(&gateway.service_name)
@@ -140,10 +141,10 @@ fn divergence(name: &str, counter: bool, s: &Selectors) -> String {
     format!("max(abs(({old}) - ({new})) / clamp_min(abs({new}), 0.001))")
 }
 
-pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
-    let Some(gateway) = &kube.gateway else {
-        return Err(super::no_gateway(PhaseId::DualRun));
-    };
+/// What the dual-run manifests begin with.
+const HEADER: &str = "# pullover dual-run: the pushed (old) and scraped (new) series side by side.\n# Written by `pullover apply dual-run`; `pullover rollback` removes it again.\n";
+
+pub fn plan(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway) -> Result<ChangeSet, Diagnostic> {
     if gateway.scrape == ScrapePath::Unknown {
         return Err(super::not_yet(
             PhaseId::DualRun,
@@ -153,40 +154,120 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     let mut builder = ChangeSet::builder();
     let mut apps = Vec::new();
     for app in &stack.settings.apps {
-        if !app.identity.is_decided() {
-            return Err(Diagnostic::error(format!(
-                "cannot write the dual-run comparison for {}: which job it pushes as is undecided ({}); nothing was written",
-                app.service,
-                app.identity.candidate_jobs().join(" or ")
-            ))
-            .help(format!(
-                "set it: `apps: [{{service: {}, pushed_job: JOB}}]` in pullover.yaml",
-                app.service
-            )));
-        }
-        let s = selectors(stack, kube, gateway, app);
+        let s = decided_selectors(stack, kube, gateway, app)?;
         if s.metrics.is_empty() {
-            builder = builder.finding(
-                Finding::new(
-                    "no-known-metrics",
-                    Severity::Todo,
-                    format!(
-                        "no metric of {} is known: the rule only checks that its scrape is not missing",
-                        app.service
-                    ),
-                )
-                .tip(format!(
-                    "list them as `metrics:` for {} under `apps:` in pullover.yaml",
-                    app.service
-                )),
-            );
+            builder = builder.finding(no_known_metrics(app));
         }
         apps.push(s);
     }
-    let (ScrapePath::ServiceMonitor(monitor_index) | ScrapePath::PodMonitor(monitor_index)) = gateway.scrape else {
-        return in_config(stack, kube, gateway, &apps, builder);
-    };
-    let monitor = &kube.objects[monitor_index];
+    match monitor_place(kube, gateway)? {
+        Some(place) => beside_monitor(stack, kube, gateway, place, &apps, builder),
+        None => in_config(stack, kube, gateway, &apps, builder),
+    }
+}
+
+/// Where the dual-run manifest goes when the cluster finds the gateway by a monitor: next to
+/// that monitor, in its namespace (when written), labelled as it is. The chart's ServiceMonitor
+/// is only values (a values folder is not applied as manifests): next to the sidecar
+/// dashboards, else to the first pusher, in the gateway's namespace, with the chart's
+/// `additionalLabels`.
+struct MonitorPlace<'k> {
+    beside: &'k Object,
+    namespace: Option<String>,
+    labels: Vec<(String, String)>,
+}
+
+/// `None` when the gateway is scraped by a job in a configuration instead.
+fn monitor_place<'k>(kube: &'k KubeStack, gateway: &KubeGateway) -> Result<Option<MonitorPlace<'k>>, Diagnostic> {
+    match gateway.scrape {
+        ScrapePath::ServiceMonitor(index) | ScrapePath::PodMonitor(index) => {
+            let monitor = &kube.objects[index];
+            Ok(Some(MonitorPlace {
+                beside: monitor,
+                namespace: monitor.namespace.clone().filter(|_| monitor.namespace_written),
+                labels: monitor.labels(),
+            }))
+        }
+        ScrapePath::ChartServiceMonitor { values } => {
+            let sidecar_or_pusher = sidecar(kube).or_else(|| kube.pushers.first().map(|p| &kube.objects[p.object]));
+            let Some(beside) = sidecar_or_pusher else {
+                return Err(super::not_yet(
+                    PhaseId::DualRun,
+                    "the gateway is scraped by its chart's ServiceMonitor and no manifest of the stack (a sidecar dashboard, a pusher) says where the dual-run rule goes",
+                ));
+            };
+            Ok(Some(MonitorPlace {
+                beside,
+                namespace: Some(gateway.namespace.clone()),
+                labels: chart_service_monitor(&kube.values[values])
+                    .map(|m| m.labels)
+                    .unwrap_or_default(),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The app's selectors, once which job it pushes as is decided.
+fn decided_selectors(
+    stack: &Stack,
+    kube: &KubeStack,
+    gateway: &KubeGateway,
+    app: &App,
+) -> Result<Selectors, Diagnostic> {
+    if !app.identity.is_decided() {
+        return Err(Diagnostic::error(format!(
+            "cannot write the dual-run comparison for {}: which job it pushes as is undecided ({}); nothing was written",
+            app.service,
+            app.identity.candidate_jobs().join(" or ")
+        ))
+        .help(format!(
+            "set it: `apps: [{{service: {}, pushed_job: JOB}}]` in pullover.yaml",
+            app.service
+        )));
+    }
+    Ok(selectors(stack, kube, gateway, app))
+}
+
+fn no_known_metrics(app: &App) -> Finding {
+    Finding::new(
+        "no-known-metrics",
+        Severity::Todo,
+        format!(
+            "no metric of {} is known: the rule only checks that its scrape is not missing",
+            app.service
+        ),
+    )
+    .tip(format!(
+        "list them as `metrics:` for {} under `apps:` in pullover.yaml",
+        app.service
+    ))
+}
+
+/// The stack's dashboard ConfigMap the Grafana sidecar loads, if any.
+fn sidecar(kube: &KubeStack) -> Option<&Object> {
+    kube.objects
+        .iter()
+        .find(|o| o.kind == "ConfigMap" && o.labels().iter().any(|(k, _)| k == SIDECAR_LABEL))
+}
+
+/// The sidecar label's value the stack's dashboards carry (`1` without one).
+fn sidecar_value(sidecar: Option<&Object>) -> String {
+    sidecar
+        .and_then(|o| o.labels().into_iter().find(|(k, _)| k == SIDECAR_LABEL).map(|(_, v)| v))
+        .unwrap_or_else(|| "1".to_string())
+}
+
+/// Where the cluster scrapes by monitor: a PrometheusRule and the dashboard ConfigMap in one
+/// new manifest next to the gateway's monitor.
+fn beside_monitor(
+    stack: &Stack,
+    kube: &KubeStack,
+    gateway: &KubeGateway,
+    place: MonitorPlace,
+    apps: &[Selectors],
+    builder: ChangeSetBuilder,
+) -> Result<ChangeSet, Diagnostic> {
     let naming = |k: &str| k == "app" || k == "k8s-app" || k == "name" || k.starts_with("app.kubernetes.io/");
     // Labels the Prometheus selects rules by: those of a PrometheusRule of the stack, else the
     // gateway's ServiceMonitor's.
@@ -194,34 +275,49 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         .objects
         .iter()
         .find(|o| o.kind == "PrometheusRule")
-        .unwrap_or(monitor)
-        .labels()
+        .map_or(place.labels, |rule| rule.labels())
         .into_iter()
         .filter(|(k, _)| !naming(k))
         .collect();
-    let sidecar = kube
-        .objects
-        .iter()
-        .find(|o| o.kind == "ConfigMap" && o.labels().iter().any(|(k, _)| k == SIDECAR_LABEL));
-    let sidecar_value = sidecar
-        .and_then(|o| o.labels().into_iter().find(|(k, _)| k == SIDECAR_LABEL).map(|(_, v)| v))
-        .unwrap_or_else(|| "1".to_string());
-    let namespace = monitor.namespace.clone().filter(|_| monitor.namespace_written);
+    let sidecar = sidecar(kube);
+    let namespace = place.namespace;
     let interval = gateway
         .interval
         .clone()
         .unwrap_or_else(|| stack.settings.scrape.interval.clone());
 
-    let mut text = String::from(
-        "# pullover dual-run: the pushed (old) and scraped (new) series side by side.\n# Written by `pullover apply dual-run`; `pullover rollback` removes it again.\n",
-    );
+    let mut text = String::from(HEADER);
     text.push_str("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\n");
     metadata(&mut text, "pullover-dual-run", namespace.as_deref(), &rule_labels);
+    push_rule_spec(&mut text, apps, &interval);
+    text.push_str("---\n");
+    let dashboard_namespace = sidecar
+        .filter(|o| o.namespace_written)
+        .and_then(|o| o.namespace.clone())
+        .or(namespace.clone());
+    push_dashboard(&mut text, apps, sidecar_value(sidecar), dashboard_namespace.as_deref())?;
+    crate::edit::yaml::YamlStream::parse(&text).map_err(|e| {
+        Diagnostic::error(format!(
+            "the dual-run manifest pullover wrote does not parse (a bug): {e}"
+        ))
+    })?;
+    let builder = write_beside(
+        kube,
+        place.beside,
+        text,
+        "compare pushed and scraped series (dual-run)",
+        builder,
+    )?;
+    Ok(builder.build()?)
+}
+
+/// The PrometheusRule's `spec`: the rule group as `group_value` holds it, written as text.
+fn push_rule_spec(text: &mut String, apps: &[Selectors], interval: &str) {
     text.push_str(&format!(
         "spec:\n  groups:\n    - name: pullover-dual-run\n      interval: {}\n      rules:\n",
-        render_plain_or_quoted(&interval, None)
+        render_plain_or_quoted(interval, None)
     ));
-    for s in &apps {
+    for s in apps {
         for (name, counter) in &s.metrics {
             text.push_str(&format!(
                 "        - record: pullover_dual_run_divergence\n          expr: {}\n          labels:\n            app: {}\n            metric: {}\n",
@@ -242,29 +338,20 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             "        - alert: PulloverDualRunDivergence\n          expr: pullover_dual_run_divergence > {TOLERANCE}\n          for: {ALERT_FOR}\n          labels:\n            severity: warning\n"
         ));
     }
-    text.push_str("---\n");
-    let dashboard_namespace = sidecar
-        .filter(|o| o.namespace_written)
-        .and_then(|o| o.namespace.clone())
-        .or(namespace.clone());
-    push_dashboard(&mut text, &apps, sidecar_value, dashboard_namespace.as_deref())?;
+}
 
-    let manifest = &kube.manifests[monitor.manifest];
-    let folder = manifest.file.path.parent();
-    let path = RelPath::join_relative(folder, FILE_NAME).map_err(Diagnostic::error)?;
-    crate::edit::yaml::YamlStream::parse(&text).map_err(|e| {
-        Diagnostic::error(format!(
-            "the dual-run manifest pullover wrote does not parse (a bug): {e}"
-        ))
-    })?;
-    builder = builder.create(
-        path.clone(),
-        text,
-        manifest.file.mode,
-        "compare pushed and scraped series (dual-run)",
-    );
-    builder = list_with(kube, &manifest.file.path, &path, builder)?;
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+/// `text` as the dual-run manifest next to the manifest of `beside`, listed in its kustomization.
+fn write_beside(
+    kube: &KubeStack,
+    beside: &Object,
+    text: String,
+    because: &str,
+    builder: ChangeSetBuilder,
+) -> Result<ChangeSetBuilder, Diagnostic> {
+    let manifest = &kube.manifests[beside.manifest];
+    let path = RelPath::join_relative(manifest.file.path.parent(), FILE_NAME).map_err(Diagnostic::error)?;
+    let builder = builder.create(path.clone(), text, manifest.file.mode, because);
+    list_with(kube, &manifest.file.path, &path, builder)
 }
 
 /// `new` goes into the `resources` of the kustomization that lists `beside` (the manifest it is
@@ -273,8 +360,8 @@ fn list_with(
     kube: &KubeStack,
     beside: &RelPath,
     new: &RelPath,
-    builder: crate::changeset::ChangeSetBuilder,
-) -> Result<crate::changeset::ChangeSetBuilder, Diagnostic> {
+    builder: ChangeSetBuilder,
+) -> Result<ChangeSetBuilder, Diagnostic> {
     let Some(k) = kube.kustomizations.iter().find(|k| {
         k.resources()
             .iter()
@@ -393,7 +480,7 @@ fn in_config(
     kube: &KubeStack,
     gateway: &KubeGateway,
     apps: &[Selectors],
-    mut builder: crate::changeset::ChangeSetBuilder,
+    mut builder: ChangeSetBuilder,
 ) -> Result<ChangeSet, Diagnostic> {
     let interval = gateway
         .interval
@@ -403,215 +490,25 @@ fn in_config(
     let mut groups = yaml_serde::Mapping::new();
     groups.insert("groups".into(), Value::Sequence(vec![group]));
     let mut edits = Edits::default();
-    let because = "compare pushed and scraped series (dual-run)";
     match &gateway.scrape {
         ScrapePath::ValuesJob { values, .. } if kube.values[*values].chart == Chart::Prometheus => {
-            // The prometheus chart writes every `serverFiles` key into its server's ConfigMap,
-            // mounted at /etc/config: a rule file of its own there, named in `rule_files`.
-            let config = server_files().key(PROMETHEUS_YML);
-            let held = &kube.values[*values].value;
-            let listed = crate::stack::kube::objects::strings(config.clone().key("rule_files").find_value(held));
-            let folder = listed
-                .iter()
-                .find_map(|f| f.rsplit_once('/').map(|(dir, _)| dir.to_string()))
-                .unwrap_or_else(|| DEFAULT_CONFIG_FOLDER.to_string());
-            let path = Value::String(format!("{folder}/{RULE_FILE}"));
-            // Helm replaces a list of the chart's defaults with the one given: a `rule_files`
-            // written here names the chart's own rule files too.
-            let mut rule_files: Vec<Value> = CHART_RULE_FILES.iter().map(|f| Value::String((*f).into())).collect();
-            rule_files.push(path.clone());
-            let mut server_config = yaml_serde::Mapping::new();
-            server_config.insert("rule_files".into(), Value::Sequence(rule_files.clone()));
-            let comment = "pullover dual-run: pushed (old) and scraped (new) series side by side";
-            let (at, edit) = if server_files().find_value(held).is_none() {
-                let mut files = yaml_serde::Mapping::new();
-                files.insert(RULE_FILE.into(), Value::Mapping(groups.clone()));
-                files.insert(PROMETHEUS_YML.into(), Value::Mapping(server_config));
-                let edit = YamlEdit::InsertKey {
-                    route: Route::root(),
-                    key: "serverFiles".into(),
-                    value: Value::Mapping(files),
-                    comment: Some(format!("{comment}; the chart's own rule files stay listed")),
-                };
-                (Route::root(), edit)
-            } else {
-                edits.edit_values(
-                    kube,
-                    *values,
-                    &server_files(),
-                    |route| {
-                        vec![YamlEdit::InsertKey {
-                            route,
-                            key: RULE_FILE.into(),
-                            value: Value::Mapping(groups.clone()),
-                            comment: Some(comment.into()),
-                        }]
-                    },
-                    because,
-                )?;
-                if config
-                    .clone()
-                    .key("rule_files")
-                    .find_value(held)
-                    .is_some_and(Value::is_sequence)
-                {
-                    let edit = YamlEdit::Append {
-                        route: Route::root(),
-                        value: path.clone(),
-                        comment: None,
-                    };
-                    (config.clone().key("rule_files"), edit)
-                } else if config.find_value(held).is_some() {
-                    let edit = YamlEdit::InsertKey {
-                        route: Route::root(),
-                        key: "rule_files".into(),
-                        value: Value::Sequence(rule_files),
-                        comment: Some("the chart's rule files, and pullover's dual-run rules".into()),
-                    };
-                    (config.clone(), edit)
-                } else {
-                    let edit = YamlEdit::InsertKey {
-                        route: Route::root(),
-                        key: PROMETHEUS_YML.into(),
-                        value: Value::Mapping(server_config),
-                        comment: Some("the chart's rule files, and pullover's dual-run rules".into()),
-                    };
-                    (server_files(), edit)
-                }
-            };
-            edits.edit_values(kube, *values, &at, |route| vec![at_route(&edit, route)], because)?;
+            rules_in_server_files(kube, *values, &groups, &mut edits)?;
         }
-        ScrapePath::ValuesJob { values, .. } => {
-            let rules_map = Route::root().key(RULES_MAP);
-            if rules_map
-                .find_value(&kube.values[*values].value)
-                .is_some_and(Value::is_mapping)
-            {
-                edits.edit_values(
-                    kube,
-                    *values,
-                    &rules_map,
-                    |route| {
-                        vec![YamlEdit::InsertKey {
-                            route,
-                            key: GROUP.into(),
-                            value: Value::Mapping(groups.clone()),
-                            comment: Some(
-                                "pullover dual-run: pushed (old) and scraped (new) series side by side".into(),
-                            ),
-                        }]
-                    },
-                    because,
-                )?;
-            } else {
-                let mut map = yaml_serde::Mapping::new();
-                map.insert(GROUP.into(), Value::Mapping(groups.clone()));
-                edits.edit_values(
-                    kube,
-                    *values,
-                    &Route::root(),
-                    |route| {
-                        vec![YamlEdit::InsertKey {
-                            route,
-                            key: RULES_MAP.into(),
-                            value: Value::Mapping(map.clone()),
-                            comment: Some("pullover dual-run: pushed (old) and scraped (new) series side by side; `pullover remove` takes it out".into()),
-                        }]
-                    },
-                    because,
-                )?;
-            }
-        }
-        ScrapePath::ConfigMapJob { object, .. } => {
-            let holder = object_holder(kube, *object);
-            let configmap = &kube.objects[*object];
-            let config_route = Route::root().key("data").key(PROMETHEUS_YML);
-            let config: Value = configmap
-                .value
-                .get("data")
-                .and_then(|d| d.get(PROMETHEUS_YML))
-                .and_then(Value::as_str)
-                .and_then(|t| yaml_serde::from_str(t).ok())
-                .unwrap_or(Value::Null);
-            let rule_files = crate::stack::kube::objects::strings(config.get("rule_files"));
-            // The folder the ConfigMap is mounted at: where the rule files it holds are read from.
-            let folder = rule_files
-                .iter()
-                .find(|f| {
-                    let name = f.rsplit('/').next().unwrap_or(f);
-                    configmap.value.get("data").and_then(|d| d.get(name)).is_some()
-                })
-                .and_then(|f| f.rsplit_once('/').map(|(dir, _)| dir.to_string()))
-                .unwrap_or_else(|| DEFAULT_CONFIG_FOLDER.to_string());
-            let path = format!("{folder}/{RULE_FILE}");
-            let rule_text = crate::edit::yaml::Style::plain("\n").render_entry(
-                "groups",
-                &Value::Sequence(
-                    groups
-                        .get("groups")
-                        .and_then(Value::as_sequence)
-                        .cloned()
-                        .unwrap_or_default(),
-                ),
-                0,
-                None,
-            );
-            edits.edit(
-                kube,
-                holder,
-                &[YamlEdit::InsertKey {
-                    route: Route::root().key("data"),
-                    key: RULE_FILE.into(),
-                    value: Value::String(rule_text),
-                    comment: Some("pullover dual-run: pushed (old) and scraped (new) series side by side".into()),
-                }],
-                because,
-            )?;
-            let add = if config.get("rule_files").is_some_and(Value::is_sequence) {
-                YamlEdit::Append {
-                    route: Route::root().key("rule_files"),
-                    value: Value::String(path),
-                    comment: None,
-                }
-            } else {
-                YamlEdit::InsertKey {
-                    route: Route::root(),
-                    key: "rule_files".into(),
-                    value: Value::Sequence(vec![Value::String(path)]),
-                    comment: None,
-                }
-            };
-            edits.edit_inside(kube, holder, &config_route, &[add], because)?;
-        }
-        ScrapePath::ServiceMonitor(_) | ScrapePath::PodMonitor(_) | ScrapePath::Unknown => {}
+        ScrapePath::ValuesJob { values, .. } => rules_in_rules_map(kube, *values, &groups, &mut edits)?,
+        ScrapePath::ConfigMapJob { object, .. } => rules_in_configmap(kube, *object, &groups, &mut edits)?,
+        ScrapePath::ServiceMonitor(_)
+        | ScrapePath::PodMonitor(_)
+        | ScrapePath::ChartServiceMonitor { .. }
+        | ScrapePath::Unknown => {}
     }
     builder = edits.values_into(kube, builder);
     builder = edits.manifests_into(kube, builder)?;
-    let sidecar = kube
-        .objects
-        .iter()
-        .find(|o| o.kind == "ConfigMap" && o.labels().iter().any(|(k, _)| k == SIDECAR_LABEL));
-    match sidecar {
+    match sidecar(kube) {
         Some(sidecar) => {
-            let value = sidecar
-                .labels()
-                .into_iter()
-                .find(|(k, _)| k == SIDECAR_LABEL)
-                .map_or_else(|| "1".to_string(), |(_, v)| v);
             let namespace = sidecar.namespace.clone().filter(|_| sidecar.namespace_written);
-            let mut text = String::from(
-                "# pullover dual-run: the pushed (old) and scraped (new) series side by side.\n# Written by `pullover apply dual-run`; `pullover rollback` removes it again.\n",
-            );
-            push_dashboard(&mut text, apps, value, namespace.as_deref())?;
-            let manifest = &kube.manifests[sidecar.manifest];
-            let path = RelPath::join_relative(manifest.file.path.parent(), FILE_NAME).map_err(Diagnostic::error)?;
-            builder = builder.create(
-                path.clone(),
-                text,
-                manifest.file.mode,
-                "the comparison dashboard (dual-run)",
-            );
-            builder = list_with(kube, &manifest.file.path, &path, builder)?;
+            let mut text = String::from(HEADER);
+            push_dashboard(&mut text, apps, sidecar_value(Some(sidecar)), namespace.as_deref())?;
+            builder = write_beside(kube, sidecar, text, "the comparison dashboard (dual-run)", builder)?;
         }
         None => {
             builder = builder.finding(Finding::new(
@@ -621,7 +518,231 @@ fn in_config(
             ));
         }
     }
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.build()?)
+}
+
+const BECAUSE: &str = "compare pushed and scraped series (dual-run)";
+const SIDE_BY_SIDE: &str = "pullover dual-run: pushed (old) and scraped (new) series side by side";
+
+/// Where the prometheus chart's `rule_files` gets the dual-run rule file.
+enum RuleFilesAt {
+    /// The values have no `serverFiles`: it is written whole, with the rule file.
+    NewServerFiles,
+    /// `serverFiles."prometheus.yml".rule_files` is a list: the file is appended.
+    Listed,
+    /// `serverFiles."prometheus.yml"` lacks `rule_files`: one naming the chart's and ours.
+    NewRuleFiles,
+    /// `serverFiles` lacks `prometheus.yml`: one holding such a `rule_files`.
+    NewConfig,
+}
+
+/// The prometheus chart writes every `serverFiles` key into its server's ConfigMap, mounted at
+/// /etc/config: a rule file of its own there, named in `rule_files`.
+fn rules_in_server_files(
+    kube: &KubeStack,
+    values: usize,
+    groups: &yaml_serde::Mapping,
+    edits: &mut Edits,
+) -> Result<(), Diagnostic> {
+    let config = server_files().key(PROMETHEUS_YML);
+    let held = &kube.values[values].value;
+    let listed = crate::stack::kube::objects::strings(config.clone().key("rule_files").find_value(held));
+    let folder = listed
+        .iter()
+        .find_map(|f| f.rsplit_once('/').map(|(dir, _)| dir.to_string()))
+        .unwrap_or_else(|| DEFAULT_CONFIG_FOLDER.to_string());
+    let path = Value::String(format!("{folder}/{RULE_FILE}"));
+    // Helm replaces a list of the chart's defaults with the one given: a `rule_files`
+    // written here names the chart's own rule files too.
+    let mut rule_files: Vec<Value> = CHART_RULE_FILES.iter().map(|f| Value::String((*f).into())).collect();
+    rule_files.push(path.clone());
+    let mut server_config = yaml_serde::Mapping::new();
+    server_config.insert("rule_files".into(), Value::Sequence(rule_files.clone()));
+    let at = if server_files().find_value(held).is_none() {
+        RuleFilesAt::NewServerFiles
+    } else if config
+        .clone()
+        .key("rule_files")
+        .find_value(held)
+        .is_some_and(Value::is_sequence)
+    {
+        RuleFilesAt::Listed
+    } else if config.find_value(held).is_some() {
+        RuleFilesAt::NewRuleFiles
+    } else {
+        RuleFilesAt::NewConfig
+    };
+    if !matches!(at, RuleFilesAt::NewServerFiles) {
+        insert_rules(kube, values, &server_files(), RULE_FILE, groups, edits)?;
+    }
+    let ours = "the chart's rule files, and pullover's dual-run rules";
+    let (at, edit) = match at {
+        RuleFilesAt::NewServerFiles => {
+            let mut files = yaml_serde::Mapping::new();
+            files.insert(RULE_FILE.into(), Value::Mapping(groups.clone()));
+            files.insert(PROMETHEUS_YML.into(), Value::Mapping(server_config));
+            let edit = YamlEdit::InsertKey {
+                route: Route::root(),
+                key: "serverFiles".into(),
+                value: Value::Mapping(files),
+                comment: Some(format!("{SIDE_BY_SIDE}; the chart's own rule files stay listed")),
+            };
+            (Route::root(), edit)
+        }
+        RuleFilesAt::Listed => {
+            let edit = YamlEdit::Append {
+                route: Route::root(),
+                value: path,
+                comment: None,
+            };
+            (config.key("rule_files"), edit)
+        }
+        RuleFilesAt::NewRuleFiles => {
+            let edit = YamlEdit::InsertKey {
+                route: Route::root(),
+                key: "rule_files".into(),
+                value: Value::Sequence(rule_files),
+                comment: Some(ours.into()),
+            };
+            (config, edit)
+        }
+        RuleFilesAt::NewConfig => {
+            let edit = YamlEdit::InsertKey {
+                route: Route::root(),
+                key: PROMETHEUS_YML.into(),
+                value: Value::Mapping(server_config),
+                comment: Some(ours.into()),
+            };
+            (server_files(), edit)
+        }
+    };
+    edits.edit_values(kube, values, &at, |route| vec![at_route(&edit, route)], BECAUSE)
+}
+
+/// `groups` as the entry `key` of the mapping at `at` of the values.
+fn insert_rules(
+    kube: &KubeStack,
+    values: usize,
+    at: &Route,
+    key: &str,
+    groups: &yaml_serde::Mapping,
+    edits: &mut Edits,
+) -> Result<(), Diagnostic> {
+    edits.edit_values(
+        kube,
+        values,
+        at,
+        |route| {
+            vec![YamlEdit::InsertKey {
+                route,
+                key: key.into(),
+                value: Value::Mapping(groups.clone()),
+                comment: Some(SIDE_BY_SIDE.into()),
+            }]
+        },
+        BECAUSE,
+    )
+}
+
+/// kube-prometheus-stack: the group as an entry of `additionalPrometheusRulesMap`.
+fn rules_in_rules_map(
+    kube: &KubeStack,
+    values: usize,
+    groups: &yaml_serde::Mapping,
+    edits: &mut Edits,
+) -> Result<(), Diagnostic> {
+    let rules_map = Route::root().key(RULES_MAP);
+    if rules_map
+        .find_value(&kube.values[values].value)
+        .is_some_and(Value::is_mapping)
+    {
+        return insert_rules(kube, values, &rules_map, GROUP, groups, edits);
+    }
+    let mut map = yaml_serde::Mapping::new();
+    map.insert(GROUP.into(), Value::Mapping(groups.clone()));
+    edits.edit_values(
+        kube,
+        values,
+        &Route::root(),
+        |route| {
+            vec![YamlEdit::InsertKey {
+                route,
+                key: RULES_MAP.into(),
+                value: Value::Mapping(map.clone()),
+                comment: Some(format!("{SIDE_BY_SIDE}; `pullover remove` takes it out")),
+            }]
+        },
+        BECAUSE,
+    )
+}
+
+/// A server's ConfigMap: a rule file of its own in `data`, named in its `prometheus.yml`'s
+/// `rule_files` under the folder the ConfigMap is mounted at.
+fn rules_in_configmap(
+    kube: &KubeStack,
+    object: usize,
+    groups: &yaml_serde::Mapping,
+    edits: &mut Edits,
+) -> Result<(), Diagnostic> {
+    let holder = object_holder(kube, object);
+    let configmap = &kube.objects[object];
+    let config_route = Route::root().key("data").key(PROMETHEUS_YML);
+    let config: Value = configmap
+        .value
+        .get("data")
+        .and_then(|d| d.get(PROMETHEUS_YML))
+        .and_then(Value::as_str)
+        .and_then(|t| yaml_serde::from_str(t).ok())
+        .unwrap_or(Value::Null);
+    let rule_files = crate::stack::kube::objects::strings(config.get("rule_files"));
+    // The folder the ConfigMap is mounted at: where the rule files it holds are read from.
+    let folder = rule_files
+        .iter()
+        .find(|f| {
+            let name = f.rsplit('/').next().unwrap_or(f);
+            configmap.value.get("data").and_then(|d| d.get(name)).is_some()
+        })
+        .and_then(|f| f.rsplit_once('/').map(|(dir, _)| dir.to_string()))
+        .unwrap_or_else(|| DEFAULT_CONFIG_FOLDER.to_string());
+    let path = format!("{folder}/{RULE_FILE}");
+    let rule_text = crate::edit::yaml::Style::plain("\n").render_entry(
+        "groups",
+        &Value::Sequence(
+            groups
+                .get("groups")
+                .and_then(Value::as_sequence)
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        0,
+        None,
+    );
+    edits.edit(
+        kube,
+        holder,
+        &[YamlEdit::InsertKey {
+            route: Route::root().key("data"),
+            key: RULE_FILE.into(),
+            value: Value::String(rule_text),
+            comment: Some(SIDE_BY_SIDE.into()),
+        }],
+        BECAUSE,
+    )?;
+    let add = if config.get("rule_files").is_some_and(Value::is_sequence) {
+        YamlEdit::Append {
+            route: Route::root().key("rule_files"),
+            value: Value::String(path),
+            comment: None,
+        }
+    } else {
+        YamlEdit::InsertKey {
+            route: Route::root(),
+            key: "rule_files".into(),
+            value: Value::Sequence(vec![Value::String(path)]),
+            comment: None,
+        }
+    };
+    edits.edit_inside(kube, holder, &config_route, &[add], BECAUSE)
 }
 
 fn metadata(out: &mut String, name: &str, namespace: Option<&str>, labels: &[(String, String)]) {

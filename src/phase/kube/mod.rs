@@ -16,7 +16,8 @@ mod scrape;
 use super::PhaseId;
 use crate::changeset::ChangeSet;
 use crate::diagnostic::Diagnostic;
-use crate::stack::kube::{KubeStack, ScrapePath, app_service_name};
+use crate::stack::kube::objects::{Object, string_map};
+use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, app_service_name};
 use crate::stack::{App, Stack};
 
 /// Plans `phase` on a Kubernetes stack.
@@ -25,15 +26,13 @@ pub fn plan(phase: PhaseId, stack: &Stack, kube: &KubeStack) -> Result<ChangeSet
     if phase == PhaseId::Docs {
         return docs(stack, kube);
     }
-    if kube.gateway.is_none() {
-        return Err(no_gateway(phase));
-    }
+    let gateway = gateway_of(kube, phase)?;
     let mut changeset = match phase {
         PhaseId::Expose => expose(stack, kube)?,
-        PhaseId::Scrape => scrape::plan(stack, kube)?,
-        PhaseId::DualRun => dual_run::plan(stack, kube)?,
+        PhaseId::Scrape => scrape::plan(stack, kube, gateway)?,
+        PhaseId::DualRun => dual_run::plan(stack, kube, gateway)?,
         PhaseId::Dashboards => dashboards::plan(stack, kube)?,
-        PhaseId::Remove => remove::plan(kube)?,
+        PhaseId::Remove => remove::plan(kube, gateway)?,
         PhaseId::Docs => docs(stack, kube)?,
     };
     if phase == PhaseId::Remove && stack.settings.remove_push_code {
@@ -65,10 +64,7 @@ fn expose(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         .tip("`pullover verify --app-url URL` checks its /metrics; then plan `scrape`");
         in_kubernetes(&finding, stack, kube)
     });
-    ChangeSet::builder()
-        .findings(findings)
-        .build()
-        .map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(ChangeSet::builder().findings(findings).build()?)
 }
 
 /// The shared planner: the docs are README.md and METRICS.md as on Compose; after `remove` the
@@ -94,6 +90,14 @@ pub fn not_yet(phase: PhaseId, shape: &str) -> Diagnostic {
     ))
 }
 
+/// The stack's Pushgateway as Kubernetes reading found it, which every phase but `docs` acts on;
+/// without one, the error that says so. [`crate::phase::gateway_of`] does this on Compose; here
+/// the planners need the [`KubeGateway`] (its workload, Service and scrape path), and the help
+/// names what reading manifests looks for, not Compose services.
+fn gateway_of(kube: &KubeStack, phase: PhaseId) -> Result<&KubeGateway, Diagnostic> {
+    kube.gateway.as_ref().ok_or_else(|| no_gateway(phase))
+}
+
 fn no_gateway(phase: PhaseId) -> Diagnostic {
     Diagnostic::error(format!(
         "no Pushgateway found in this Kubernetes stack: phase `{phase}` has nothing to act on"
@@ -106,16 +110,60 @@ fn no_gateway(phase: PhaseId) -> Diagnostic {
 /// its pods (`<workload>-…`) under PodMonitors, else a `pod` at all, which a job of Prometheus'
 /// own config gives the scraped series and the pushed ones lack (`config_jobs::app_job`).
 pub fn scraped_matcher(kube: &KubeStack, app: &App, quote: &str) -> String {
-    let workload = kube
-        .objects
-        .iter()
-        .find(|o| o.name == app.service && o.is_long_running());
+    let workload = app_workload(kube, app).map(|index| &kube.objects[index]);
     match kube.gateway.as_ref().map(|g| &g.scrape) {
-        Some(ScrapePath::ServiceMonitor(_)) | None => {
+        Some(ScrapePath::ServiceMonitor(_) | ScrapePath::ChartServiceMonitor { .. }) | None => {
             let service = workload.map_or_else(|| app.job.clone(), |w| app_service_name(kube, w));
             format!("service={quote}{service}{quote}")
         }
         Some(ScrapePath::PodMonitor(_)) => format!("pod=~{quote}{}-.*{quote}", app.service),
         Some(_) => format!("pod!={quote}{quote}"),
     }
+}
+
+/// The long-running workload running `app` (its index in `kube.objects`): a batch job that
+/// pushes keeps pushing, so no phase scrapes it.
+pub fn app_workload(kube: &KubeStack, app: &App) -> Option<usize> {
+    kube.objects
+        .iter()
+        .position(|o| o.name == app.service && o.is_long_running())
+}
+
+/// An app with the long-running workload that runs it and the container port serving its
+/// /metrics (the pusher's, else the app's port unnamed).
+pub struct AppWorkload<'k> {
+    pub app: &'k App,
+    pub index: usize,
+    pub workload: &'k Object,
+    pub port: (u16, Option<String>),
+}
+
+/// The apps of the stack that run as a long-running workload, in the order the settings list them.
+pub fn app_workloads<'k>(stack: &'k Stack, kube: &'k KubeStack) -> impl Iterator<Item = AppWorkload<'k>> {
+    stack.settings.apps.iter().filter_map(|app| {
+        let index = app_workload(kube, app)?;
+        let port = kube
+            .pushers
+            .iter()
+            .find(|p| p.object == index)
+            .and_then(|p| p.port.clone())
+            .unwrap_or((app.port, None));
+        Some(AppWorkload {
+            app,
+            index,
+            workload: &kube.objects[index],
+            port,
+        })
+    })
+}
+
+/// The labels a workload selects its pods by (`spec.selector.matchLabels`).
+pub fn pod_selector(workload: &Object) -> Vec<(String, String)> {
+    string_map(
+        workload
+            .value
+            .get("spec")
+            .and_then(|s| s.get("selector"))
+            .and_then(|s| s.get("matchLabels")),
+    )
 }

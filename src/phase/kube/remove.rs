@@ -21,32 +21,33 @@ use super::in_place::Edits;
 use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlEdit};
-use crate::phase::PhaseId;
 use crate::phase::remove::{is_push_setting, push_setting_kept};
-use crate::stack::kube::objects::Chart;
-use crate::stack::kube::{KubeStack, ScrapePath, selects};
+use crate::stack::kube::objects::{Chart, Kustomization};
+use crate::stack::kube::{KubeGateway, KubeStack, Pusher, ScrapePath, selects};
 
 /// The prometheus chart's key for its Pushgateway subchart.
 const PUSHGATEWAY_CHART: &str = "prometheus-pushgateway";
 use crate::stack::source::RelPath;
 
-pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
-    let Some(gateway) = &kube.gateway else {
-        return Err(super::no_gateway(PhaseId::Remove));
-    };
-    let mut builder = ChangeSet::builder();
-    // Objects to remove: (manifest, doc).
-    let mut removed: BTreeSet<(usize, usize)> = BTreeSet::new();
-    // Edits inside documents that stay: manifest → doc → edits.
-    let mut edits: BTreeMap<usize, BTreeMap<usize, Vec<YamlEdit>>> = BTreeMap::new();
+/// What `remove` takes out of the manifests, gathered before any file is written.
+#[derive(Default)]
+struct Removal {
+    /// Whole objects: (manifest, doc).
+    objects: BTreeSet<(usize, usize)>,
+    /// Edits inside documents that stay: manifest → doc → edits.
+    edits: BTreeMap<usize, BTreeMap<usize, Vec<YamlEdit>>>,
+    /// Where Prometheus is configured by its own config: the dual-run rules and the gateway's job.
+    config: Edits,
+}
 
-    for object in &kube.objects {
-        if object.name.starts_with("pullover-dual-run")
-            && kube.manifests[object.manifest].file.path.file_name() == DUAL_RUN_FILE
-        {
-            removed.insert((object.manifest, object.doc));
-        }
-    }
+/// Whether the gateway goes: only when no batch job (CronJob, Job) still pushes to it.
+enum GatewayFate {
+    Goes,
+    /// Stays for these batch pushers.
+    Stays(Vec<String>),
+}
+
+fn gateway_fate(kube: &KubeStack) -> GatewayFate {
     let batch: Vec<String> = kube
         .pushers
         .iter()
@@ -54,214 +55,298 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         .filter(|o| !o.is_long_running())
         .map(|o| o.display())
         .collect();
+    if batch.is_empty() {
+        GatewayFate::Goes
+    } else {
+        GatewayFate::Stays(batch)
+    }
+}
+
+pub fn plan(kube: &KubeStack, gateway: &KubeGateway) -> Result<ChangeSet, Diagnostic> {
+    let mut builder = ChangeSet::builder();
+    let mut removal = Removal::default();
+    for object in &kube.objects {
+        if object.name.starts_with("pullover-dual-run")
+            && kube.manifests[object.manifest].file.path.file_name() == DUAL_RUN_FILE
+        {
+            removal.objects.insert((object.manifest, object.doc));
+        }
+    }
     // The apps' push settings stay: their code is not in this folder (the rule Compose
     // follows where it cannot see an app's code, `phase::remove::push_setting_kept`).
     for pusher in &kube.pushers {
-        let object = &kube.objects[pusher.object];
-        if !object.is_long_running() {
-            continue;
+        if kube.objects[pusher.object].is_long_running() {
+            builder = builder.findings(push_settings_kept(kube, pusher));
         }
-        let Some(container) = object
-            .containers()
-            .into_iter()
-            .find(|c| c.get("name").and_then(Value::as_str) == Some(pusher.container.as_str()))
-        else {
+    }
+    remove_dual_run_rules(kube, &gateway.scrape, &mut removal.config)?;
+    match gateway_fate(kube) {
+        GatewayFate::Goes => builder = remove_gateway(kube, gateway, &mut removal, builder)?,
+        GatewayFate::Stays(batch) => {
+            builder = builder.finding(Finding::new(
+                "kube-gateway-stays",
+                Severity::Info,
+                format!(
+                    "the gateway stays: {} still push{} to it, as batch jobs should",
+                    batch.join(", "),
+                    if batch.len() == 1 { "es" } else { "" }
+                ),
+            ));
+        }
+    }
+    let (mut builder, deleted) = write_manifests(kube, &removal, builder)?;
+    builder = removal.config.values_into(kube, builder);
+    builder = update_kustomizations(kube, &removal.objects, &deleted, builder)?;
+    Ok(builder.build()?)
+}
+
+/// What a long-running pusher keeps and a person must take out with its push code: the env
+/// vars and the `args`/`command` naming the gateway, and the push itself.
+fn push_settings_kept(kube: &KubeStack, pusher: &Pusher) -> Vec<Finding> {
+    let object = &kube.objects[pusher.object];
+    let Some(container) = object
+        .containers()
+        .into_iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(pusher.container.as_str()))
+    else {
+        return Vec::new();
+    };
+    let manifest = &kube.manifests[object.manifest];
+    let part = &manifest.stream.docs()[object.doc];
+    let mentioned: Vec<&str> = pusher.mentions.iter().map(|(_, text)| text.as_str()).collect();
+    let why = "its code is not in this folder of manifests to check";
+    let mut findings = Vec::new();
+    for item in container.get("env").and_then(Value::as_sequence).into_iter().flatten() {
+        let Some(name) = item.get("name").and_then(Value::as_str) else {
             continue;
         };
-        let manifest = &kube.manifests[object.manifest];
-        let part = &manifest.stream.docs()[object.doc];
-        let mentioned: Vec<&str> = pusher.mentions.iter().map(|(_, text)| text.as_str()).collect();
-        let why = "its code is not in this folder of manifests to check";
-        for item in container.get("env").and_then(Value::as_sequence).into_iter().flatten() {
-            let Some(name) = item.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let value = item.get("value").and_then(crate::edit::yaml::scalar_string);
-            if value.is_some_and(|v| mentioned.contains(&v.as_str())) || is_push_setting(name) {
-                let offset = manifest.file.text()[part.range.clone()]
-                    .find(&format!("name: {name}"))
-                    .map_or(part.range.start, |at| part.range.start + at);
-                builder = builder.finding(
-                    push_setting_kept(&object.display(), &format!("`{name}`"), why)
-                        .tip("remove it in the same deploy as the app's push code")
-                        .at(Location::at(&manifest.file, offset)),
-                );
-            }
+        let value = item.get("value").and_then(crate::edit::yaml::scalar_string);
+        if value.is_some_and(|v| mentioned.contains(&v.as_str())) || is_push_setting(name) {
+            let offset = manifest.file.text()[part.range.clone()]
+                .find(&format!("name: {name}"))
+                .map_or(part.range.start, |at| part.range.start + at);
+            findings.push(
+                push_setting_kept(&object.display(), &format!("`{name}`"), why)
+                    .tip("remove it in the same deploy as the app's push code")
+                    .at(Location::at(&manifest.file, offset)),
+            );
         }
-        for key in ["args", "command"] {
-            let named: Vec<String> = crate::stack::kube::objects::strings(container.get(key))
-                .into_iter()
-                .filter(|a| mentioned.contains(&a.as_str()))
-                .collect();
-            if let Some(arg) = named.first() {
-                let at = pusher
-                    .mentions
-                    .iter()
-                    .find(|(_, text)| text == arg)
-                    .map(|(location, _)| location.clone());
-                let finding = Finding::new(
-                    "command-points-at-gateway",
-                    Severity::Todo,
-                    format!(
-                        "kept the `{key}` of {} naming the gateway (`{arg}`): {why}; an app that no longer knows the flag, or needs it, stops starting",
-                        object.display()
-                    ),
-                )
-                .tip("remove the flag (and its value) in the same deploy as the app's push code");
-                builder = builder.finding(match at {
-                    Some(at) => finding.at(at),
-                    None => finding,
-                });
-            }
-        }
-        builder = builder.finding(Finding::new(
-            "kube-push-code-left",
-            Severity::Todo,
-            format!(
-                "{}: its code still pushes (now to no gateway): remove the push, as the `docs` checklist says on Compose",
-                object.display()
-            ),
-        ));
     }
-
-    // Where Prometheus is configured by its own config: the dual-run rules, and (below) the
-    // gateway's job.
-    let mut config = Edits::default();
-    remove_dual_run_rules(kube, &gateway.scrape, &mut config)?;
-    if batch.is_empty() {
-        if let Some(list) = JobList::of(kube, &gateway.scrape) {
-            list.edit(
-                kube,
-                &mut config,
-                |route| {
-                    vec![YamlEdit::Remove {
-                        route: job_route(&route, &gateway.job),
-                    }]
-                },
-                "stop scraping the Pushgateway",
-            )?;
-        }
-        builder = turn_off_chart(kube, gateway.workload.is_some(), builder, &mut config, &mut removed)?;
-        let mut gateway_objects: Vec<usize> = gateway.workload.into_iter().chain(gateway.service).collect();
-        if let ScrapePath::ServiceMonitor(monitor) | ScrapePath::PodMonitor(monitor) = gateway.scrape {
-            gateway_objects.push(monitor);
-        }
-        if let Some(workload) = gateway.workload {
-            let claims: Vec<String> = kube.objects[workload]
-                .pod_template()
-                .and_then(|t| t.get("spec")?.get("volumes")?.as_sequence().cloned())
-                .unwrap_or_default()
+    for key in ["args", "command"] {
+        let named: Vec<String> = crate::stack::kube::objects::strings(container.get(key))
+            .into_iter()
+            .filter(|a| mentioned.contains(&a.as_str()))
+            .collect();
+        if let Some(arg) = named.first() {
+            let at = pusher
+                .mentions
                 .iter()
-                .filter_map(|v| {
-                    v.get("persistentVolumeClaim")?
-                        .get("claimName")?
-                        .as_str()
-                        .map(str::to_string)
-                })
-                .collect();
-            for (index, object) in kube.objects.iter().enumerate() {
-                if object.kind == "PersistentVolumeClaim" && claims.contains(&object.name) {
-                    gateway_objects.push(index);
-                }
-            }
+                .find(|(_, text)| text == arg)
+                .map(|(location, _)| location.clone());
+            let finding = Finding::new(
+                "command-points-at-gateway",
+                Severity::Todo,
+                format!(
+                    "kept the `{key}` of {} naming the gateway (`{arg}`): {why}; an app that no longer knows the flag, or needs it, stops starting",
+                    object.display()
+                ),
+            )
+            .tip("remove the flag (and its value) in the same deploy as the app's push code");
+            findings.push(match at {
+                Some(at) => finding.at(at),
+                None => finding,
+            });
         }
-        for index in gateway_objects {
-            removed.insert((kube.objects[index].manifest, kube.objects[index].doc));
-        }
-        // What only lets traffic reach the gateway: NetworkPolicies and Ingress routes.
-        for object in &kube.objects {
-            let route_edits = match object.kind.as_str() {
-                "NetworkPolicy" => network_policy(kube, gateway, object, &mut builder),
-                "Ingress" => ingress_routes(gateway, object),
-                _ => continue,
-            };
-            match route_edits {
-                Some(Gone::Whole) => {
-                    removed.insert((object.manifest, object.doc));
-                }
-                Some(Gone::Parts(parts)) if !parts.is_empty() => edits
-                    .entry(object.manifest)
-                    .or_default()
-                    .entry(object.doc)
-                    .or_default()
-                    .extend(parts),
-                _ => {}
-            }
-        }
-    } else {
-        builder = builder.finding(Finding::new(
-            "kube-gateway-stays",
-            Severity::Info,
-            format!(
-                "the gateway stays: {} still push{} to it, as batch jobs should",
-                batch.join(", "),
-                if batch.len() == 1 { "es" } else { "" }
-            ),
-        ));
     }
+    findings.push(Finding::new(
+        "kube-push-code-left",
+        Severity::Todo,
+        format!(
+            "{}: its code still pushes (now to no gateway): remove the push, as the `docs` checklist says on Compose",
+            object.display()
+        ),
+    ));
+    findings
+}
 
-    // Manifests: documents removed, edits inside the others; a file left empty is deleted.
-    let mut deleted: Vec<RelPath> = Vec::new();
-    let config_manifests: Vec<usize> = (0..kube.manifests.len())
-        .filter(|m| config.touches_manifest(*m))
+/// The gateway goes: its job in Prometheus' own config, its chart, its objects (workload,
+/// Service, monitor, the claims only it mounts) and what only routes traffic to it.
+fn remove_gateway(
+    kube: &KubeStack,
+    gateway: &KubeGateway,
+    removal: &mut Removal,
+    mut builder: ChangeSetBuilder,
+) -> Result<ChangeSetBuilder, Diagnostic> {
+    if let Some(list) = JobList::of(kube, &gateway.scrape) {
+        list.edit(
+            kube,
+            &mut removal.config,
+            |route| {
+                vec![YamlEdit::Remove {
+                    route: job_route(&route, &gateway.job),
+                }]
+            },
+            "stop scraping the Pushgateway",
+        )?;
+    }
+    builder = turn_off_chart(
+        kube,
+        gateway.workload.is_some(),
+        builder,
+        &mut removal.config,
+        &mut removal.objects,
+    )?;
+    for index in gateway_objects(kube, gateway) {
+        removal
+            .objects
+            .insert((kube.objects[index].manifest, kube.objects[index].doc));
+    }
+    // What only lets traffic reach the gateway: NetworkPolicies and Ingress routes.
+    for object in &kube.objects {
+        let route_edits = match object.kind.as_str() {
+            "NetworkPolicy" => network_policy(kube, gateway, object, &mut builder),
+            "Ingress" => ingress_routes(gateway, object),
+            _ => continue,
+        };
+        match route_edits {
+            Some(Gone::Whole) => {
+                removal.objects.insert((object.manifest, object.doc));
+            }
+            Some(Gone::Parts(parts)) if !parts.is_empty() => removal
+                .edits
+                .entry(object.manifest)
+                .or_default()
+                .entry(object.doc)
+                .or_default()
+                .extend(parts),
+            _ => {}
+        }
+    }
+    Ok(builder)
+}
+
+/// The gateway's own objects: its workload, Service and monitor, and the PersistentVolumeClaims
+/// its pods mount.
+fn gateway_objects(kube: &KubeStack, gateway: &KubeGateway) -> Vec<usize> {
+    let mut objects: Vec<usize> = gateway.workload.into_iter().chain(gateway.service).collect();
+    if let ScrapePath::ServiceMonitor(monitor) | ScrapePath::PodMonitor(monitor) = gateway.scrape {
+        objects.push(monitor);
+    }
+    if let Some(workload) = gateway.workload {
+        let claims: Vec<String> = kube.objects[workload]
+            .pod_template()
+            .and_then(|t| t.get("spec")?.get("volumes")?.as_sequence().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| {
+                v.get("persistentVolumeClaim")?
+                    .get("claimName")?
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .collect();
+        for (index, object) in kube.objects.iter().enumerate() {
+            if object.kind == "PersistentVolumeClaim" && claims.contains(&object.name) {
+                objects.push(index);
+            }
+        }
+    }
+    objects
+}
+
+/// What becomes of a manifest the removal touches.
+enum ManifestFate {
+    /// Every object in it goes: the file goes.
+    Deleted,
+    /// Its documents with new text (empty for one removed).
+    Rewritten(Vec<(usize, String)>),
+}
+
+fn manifest_fate(kube: &KubeStack, manifest_index: usize, removal: &Removal) -> Result<ManifestFate, Diagnostic> {
+    let manifest = &kube.manifests[manifest_index];
+    let objects_in_file: BTreeSet<usize> = kube
+        .objects
+        .iter()
+        .filter(|o| o.manifest == manifest_index)
+        .map(|o| o.doc)
         .collect();
-    let touched: BTreeSet<usize> = removed
+    let removed_here: BTreeSet<usize> = removal
+        .objects
+        .iter()
+        .filter(|(m, _)| *m == manifest_index)
+        .map(|(_, d)| *d)
+        .collect();
+    if !objects_in_file.is_empty() && objects_in_file.is_subset(&removed_here) {
+        return Ok(ManifestFate::Deleted);
+    }
+    let edits = removal.edits.get(&manifest_index);
+    let mut replaced: Vec<(usize, String)> = removed_here.iter().map(|d| (*d, String::new())).collect();
+    for (doc, text) in removal.config.manifest_docs(manifest_index) {
+        if removed_here.contains(&doc) {
+            continue;
+        }
+        if edits.is_some_and(|docs| docs.contains_key(&doc)) {
+            return Err(Diagnostic::error(format!(
+                "{}: one document edited two ways (a bug in pullover); nothing was written",
+                manifest.file.path
+            )));
+        }
+        replaced.push((doc, text));
+    }
+    for (doc, doc_edits) in edits.into_iter().flatten() {
+        if removed_here.contains(doc) {
+            continue;
+        }
+        let text = manifest.stream.docs()[*doc]
+            .doc
+            .edit(doc_edits)
+            .map_err(|e| e.to_diagnostic(&manifest.file))?;
+        replaced.push((*doc, text));
+    }
+    Ok(ManifestFate::Rewritten(replaced))
+}
+
+/// Every manifest the removal touches, deleted or rewritten; returns the deleted files' paths.
+fn write_manifests(
+    kube: &KubeStack,
+    removal: &Removal,
+    mut builder: ChangeSetBuilder,
+) -> Result<(ChangeSetBuilder, Vec<RelPath>), Diagnostic> {
+    let mut deleted: Vec<RelPath> = Vec::new();
+    let touched: BTreeSet<usize> = removal
+        .objects
         .iter()
         .map(|(m, _)| *m)
-        .chain(edits.keys().copied())
-        .chain(config_manifests)
+        .chain(removal.edits.keys().copied())
+        .chain((0..kube.manifests.len()).filter(|m| removal.config.touches_manifest(*m)))
         .collect();
     for manifest_index in touched {
         let manifest = &kube.manifests[manifest_index];
-        let objects_in_file: BTreeSet<usize> = kube
-            .objects
-            .iter()
-            .filter(|o| o.manifest == manifest_index)
-            .map(|o| o.doc)
-            .collect();
-        let removed_here: BTreeSet<usize> = removed
-            .iter()
-            .filter(|(m, _)| *m == manifest_index)
-            .map(|(_, d)| *d)
-            .collect();
-        if !objects_in_file.is_empty() && objects_in_file.is_subset(&removed_here) {
-            builder = builder.delete(&manifest.file, "nothing in it is needed any more");
-            deleted.push(manifest.file.path.clone());
-            continue;
-        }
-        let mut replaced: Vec<(usize, String)> = removed_here.iter().map(|d| (*d, String::new())).collect();
-        for (doc, text) in config.manifest_docs(manifest_index) {
-            if removed_here.contains(&doc) {
-                continue;
+        match manifest_fate(kube, manifest_index, removal)? {
+            ManifestFate::Deleted => {
+                builder = builder.delete(&manifest.file, "nothing in it is needed any more");
+                deleted.push(manifest.file.path.clone());
             }
-            if edits.get(&manifest_index).is_some_and(|docs| docs.contains_key(&doc)) {
-                return Err(Diagnostic::error(format!(
-                    "{}: one document edited two ways (a bug in pullover); nothing was written",
-                    manifest.file.path
-                )));
+            ManifestFate::Rewritten(replaced) => {
+                let after = manifest
+                    .stream
+                    .replace_docs(&replaced)
+                    .map_err(|e| e.to_diagnostic(&manifest.file))?;
+                builder = builder.modify(&manifest.file, after, "remove what only the Pushgateway needed");
             }
-            replaced.push((doc, text));
         }
-        for (doc, doc_edits) in edits.get(&manifest_index).into_iter().flatten() {
-            if removed_here.contains(doc) {
-                continue;
-            }
-            let text = manifest.stream.docs()[*doc]
-                .doc
-                .edit(doc_edits)
-                .map_err(|e| e.to_diagnostic(&manifest.file))?;
-            replaced.push((*doc, text));
-        }
-        let after = manifest
-            .stream
-            .replace_docs(&replaced)
-            .map_err(|e| e.to_diagnostic(&manifest.file))?;
-        builder = builder.modify(&manifest.file, after, "remove what only the Pushgateway needed");
     }
+    Ok((builder, deleted))
+}
 
-    builder = config.values_into(kube, builder);
-
-    // Kustomizations: resources naming a deleted file, patches targeting a removed object.
+/// Kustomizations: resources naming a deleted file, patches targeting a removed object (and
+/// the patch's file, when nothing else deleted it).
+fn update_kustomizations(
+    kube: &KubeStack,
+    removed: &BTreeSet<(usize, usize)>,
+    deleted: &[RelPath],
+    mut builder: ChangeSetBuilder,
+) -> Result<ChangeSetBuilder, Diagnostic> {
     let removed_objects: Vec<(String, String)> = kube
         .objects
         .iter()
@@ -278,30 +363,14 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
                 });
             }
         }
-        let patches = k
-            .doc
-            .value()
-            .get("patches")
-            .and_then(Value::as_sequence)
-            .cloned()
-            .unwrap_or_default();
-        for patch in &patches {
-            let target = patch.get("target");
-            let kind = target.and_then(|t| t.get("kind")).and_then(Value::as_str);
-            let name = target.and_then(|t| t.get("name")).and_then(Value::as_str);
-            let hits = removed_objects
-                .iter()
-                .any(|(k2, n)| Some(n.as_str()) == name && kind.is_none_or(|kind| kind == k2));
-            let Some(path) = patch.get("path").and_then(Value::as_str).filter(|_| hits) else {
-                continue;
-            };
+        for path in patches_of_removed(k, &removed_objects) {
             k_edits.push(YamlEdit::Remove {
                 route: Route::root().key("patches").item(ItemMatch::Field {
                     key: "path".into(),
-                    value: path.to_string(),
+                    value: path.clone(),
                 }),
             });
-            if let Ok(rel) = RelPath::join_relative(k.folder(), path) {
+            if let Ok(rel) = RelPath::join_relative(k.folder(), &path) {
                 patch_files.push(rel);
             }
         }
@@ -317,7 +386,35 @@ pub fn plan(kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             builder = builder.delete(&manifest.file, "a patch of a removed object");
         }
     }
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder)
+}
+
+/// The `path` of each patch of the kustomization targeting one of `removed` (kind, name); a
+/// target naming no kind matches any.
+fn patches_of_removed(k: &Kustomization, removed: &[(String, String)]) -> Vec<String> {
+    let patches = k
+        .doc
+        .value()
+        .get("patches")
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    patches
+        .iter()
+        .filter_map(|patch| {
+            let target = patch.get("target");
+            let kind = target.and_then(|t| t.get("kind")).and_then(Value::as_str);
+            let name = target.and_then(|t| t.get("name")).and_then(Value::as_str);
+            let hits = removed
+                .iter()
+                .any(|(k2, n)| Some(n.as_str()) == name && kind.is_none_or(|kind| kind == k2));
+            patch
+                .get("path")
+                .and_then(Value::as_str)
+                .filter(|_| hits)
+                .map(str::to_string)
+        })
+        .collect()
 }
 
 /// The dual-run rules where a shape configured by its own config keeps them: the entry of
@@ -425,7 +522,11 @@ fn remove_dual_run_rules(kube: &KubeStack, scrape: &ScrapePath, config: &mut Edi
                 because,
             )?;
         }
-        ScrapePath::ServiceMonitor(_) | ScrapePath::PodMonitor(_) | ScrapePath::Unknown => {}
+        // The chart's ServiceMonitor goes with the chart's release.
+        ScrapePath::ServiceMonitor(_)
+        | ScrapePath::PodMonitor(_)
+        | ScrapePath::ChartServiceMonitor { .. }
+        | ScrapePath::Unknown => {}
     }
     Ok(())
 }

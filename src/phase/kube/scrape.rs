@@ -13,11 +13,13 @@ use yaml_serde::Value;
 
 use super::config_jobs::{JobList, app_job, append_job};
 use super::in_place::Edits;
-use crate::changeset::{ChangeSet, Finding, Severity};
+use super::{AppWorkload, app_workloads, pod_selector};
+use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
 use crate::phase::PhaseId;
-use crate::stack::kube::objects::{Object, string_map};
+use crate::stack::kube::objects::Object;
+use crate::stack::kube::releases::chart_service_monitor;
 use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, service_of};
 use crate::stack::source::RelPath;
 use crate::stack::{App, Stack};
@@ -27,140 +29,196 @@ fn names_the_object(key: &str) -> bool {
     key == "app" || key == "k8s-app" || key == "name" || key.starts_with("app.kubernetes.io/")
 }
 
-pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
-    let Some(gateway) = &kube.gateway else {
-        return Err(super::no_gateway(PhaseId::Scrape));
-    };
-    let monitor = match &gateway.scrape {
-        ScrapePath::ServiceMonitor(index) => &kube.objects[*index],
-        ScrapePath::PodMonitor(index) => return plan_pod_monitors(stack, kube, gateway, &kube.objects[*index]),
-        ScrapePath::ValuesJob { .. } | ScrapePath::ConfigMapJob { .. } => {
-            return plan_jobs(stack, kube, gateway);
+pub fn plan(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway) -> Result<ChangeSet, Diagnostic> {
+    match &gateway.scrape {
+        ScrapePath::ServiceMonitor(index) => {
+            let monitor = &kube.objects[*index];
+            plan_service_monitors(stack, kube, gateway, &monitor.name, monitor.labels())
         }
-        ScrapePath::Unknown => {
-            return Err(super::not_yet(
-                PhaseId::Scrape,
-                "nothing in the stack is seen scraping the gateway, so pullover does not know how this Prometheus finds its targets",
-            ));
+        // The chart's ServiceMonitor: named after the gateway's Service, labelled with the
+        // chart's `additionalLabels`.
+        ScrapePath::ChartServiceMonitor { values } => {
+            let labels = chart_service_monitor(&kube.values[*values])
+                .map(|m| m.labels)
+                .unwrap_or_default();
+            plan_service_monitors(stack, kube, gateway, &gateway.service_name, labels)
         }
-    };
-    let copied: Vec<(String, String)> = monitor
-        .labels()
+        ScrapePath::PodMonitor(index) => plan_pod_monitors(stack, kube, gateway, &kube.objects[*index]),
+        ScrapePath::ValuesJob { .. } | ScrapePath::ConfigMapJob { .. } => plan_jobs(stack, kube, gateway),
+        ScrapePath::Unknown => Err(super::not_yet(
+            PhaseId::Scrape,
+            "nothing in the stack is seen scraping the gateway, so pullover does not know how this Prometheus finds its targets",
+        )),
+    }
+}
+
+/// The labels of the gateway's monitor a new monitor carries: those the Prometheus selects
+/// monitors by, not those naming the gateway.
+fn selecting_labels(labels: Vec<(String, String)>) -> Vec<(String, String)> {
+    labels
         .into_iter()
         .filter(|(k, _)| !names_the_object(k))
-        .collect();
+        .collect()
+}
+
+/// `file_name` next to the manifest of `beside`, or `None` when the stack has a file there
+/// already: it is left as it is, and a finding (`taken`, its id) says so.
+fn new_file_beside(
+    kube: &KubeStack,
+    beside: &Object,
+    file_name: &str,
+    taken: &'static str,
+    builder: &mut ChangeSetBuilder,
+) -> Result<Option<RelPath>, Diagnostic> {
+    let folder = kube.manifests[beside.manifest].file.path.parent();
+    let path = RelPath::join_relative(folder, file_name).map_err(Diagnostic::error)?;
+    if kube.manifests.iter().any(|m| m.file.path == path) {
+        *builder = std::mem::take(builder).finding(Finding::new(
+            taken,
+            Severity::Info,
+            format!("{path} exists already: left as it is"),
+        ));
+        return Ok(None);
+    }
+    Ok(Some(path))
+}
+
+/// The pods' selector, which a new Service or PodMonitor selects them by: an error without one.
+fn required_pod_selector(workload: &Object) -> Result<Vec<(String, String)>, Diagnostic> {
+    let selector = pod_selector(workload);
+    if selector.is_empty() {
+        return Err(Diagnostic::error(format!(
+            "{} has no `spec.selector.matchLabels` to select its pods by; nothing was written",
+            workload.display()
+        )));
+    }
+    Ok(selector)
+}
+
+/// The Service a new ServiceMonitor selects, and the name of its port serving /metrics.
+enum MonitoredService<'k> {
+    /// A Service of the stack selects the pods, and a port of it named so reaches /metrics.
+    Named { service: &'k Object, port_name: String },
+    /// A Service of the stack selects the pods but no port of it reaches /metrics: `edit` adds one.
+    PortAdded {
+        service: &'k Object,
+        port_name: String,
+        edit: YamlEdit,
+    },
+    /// No Service selects the pods: one named after the workload is written beside the monitor.
+    Created {
+        selector: Vec<(String, String)>,
+        port_name: String,
+    },
+}
+
+fn monitored_service<'k>(
+    kube: &'k KubeStack,
+    workload: &Object,
+    port: &(u16, Option<String>),
+) -> Result<MonitoredService<'k>, Diagnostic> {
+    let Some(index) = service_of(kube, workload) else {
+        let selector = required_pod_selector(workload)?;
+        let port_name = port.1.clone().unwrap_or_else(|| "metrics".to_string());
+        return Ok(MonitoredService::Created { selector, port_name });
+    };
+    let service = &kube.objects[index];
+    if service.labels().is_empty() {
+        return Err(Diagnostic::error(format!(
+            "Service {} has no labels, so no ServiceMonitor can select it; nothing was written",
+            service.name
+        ))
+        .help(format!("label it (e.g. `app: {}`), then plan again", service.name)));
+    }
+    match existing_port(service, port) {
+        Some(Some(port_name)) => Ok(MonitoredService::Named { service, port_name }),
+        Some(None) => Err(Diagnostic::error(format!(
+            "Service {}: the port to port {} has no name, and a ServiceMonitor names the port it scrapes; nothing was written",
+            service.name, port.0
+        ))
+        .help("name the port (`name: metrics`), then plan again")),
+        None => {
+            let port_name = port.1.clone().unwrap_or_else(|| "metrics".to_string());
+            let edit = YamlEdit::Append {
+                route: Route::root().key("spec").key("ports"),
+                value: service_port(&port_name, port),
+                comment: Some("scraped by Prometheus (pullover scrape)".into()),
+            };
+            Ok(MonitoredService::PortAdded {
+                service,
+                port_name,
+                edit,
+            })
+        }
+    }
+}
+
+/// A Service port named `name` reaching the container's `port`.
+fn service_port(name: &str, port: &(u16, Option<String>)) -> Value {
+    let mut mapping = yaml_serde::Mapping::new();
+    mapping.insert("name".into(), Value::String(name.to_string()));
+    mapping.insert("port".into(), Value::Number(port.0.into()));
+    mapping.insert(
+        "targetPort".into(),
+        match &port.1 {
+            Some(named) => Value::String(named.clone()),
+            None => Value::Number(port.0.into()),
+        },
+    );
+    Value::Mapping(mapping)
+}
+
+/// Where the cluster scrapes by ServiceMonitor: each long-running pusher gets one, next to its
+/// manifest, selecting the Service of its pods (the port named or added, or the Service written
+/// beside it).
+fn plan_service_monitors(
+    stack: &Stack,
+    kube: &KubeStack,
+    gateway: &KubeGateway,
+    monitor_name: &str,
+    monitor_labels: Vec<(String, String)>,
+) -> Result<ChangeSet, Diagnostic> {
+    let copied = selecting_labels(monitor_labels);
     let mut builder = ChangeSet::builder();
     if copied.is_empty() {
         builder = builder.finding(Finding::new(
             "kube-no-selector-labels",
             Severity::Info,
             format!(
-                "ServiceMonitor {} carries no label but its own names: the new ServiceMonitors carry none either",
-                monitor.name
+                "ServiceMonitor {monitor_name} carries no label but its own names: the new ServiceMonitors carry none either"
             ),
         ));
     }
     // Files a kustomization must list, by kustomization.
     let mut listed: Vec<(usize, Vec<String>)> = Vec::new();
     let mut service_edits: Vec<(usize, Vec<(usize, YamlEdit)>)> = Vec::new();
-    for app in &stack.settings.apps {
-        let Some(workload_index) = kube
-            .objects
-            .iter()
-            .position(|o| o.name == app.service && o.is_long_running())
+    for AppWorkload {
+        app, workload, port, ..
+    } in app_workloads(stack, kube)
+    {
+        let file_name = format!("{}-servicemonitor.yaml", app.service);
+        let Some(path) = new_file_beside(kube, workload, &file_name, "kube-servicemonitor-exists", &mut builder)?
         else {
             continue;
         };
-        let workload = &kube.objects[workload_index];
-        let manifest = &kube.manifests[workload.manifest];
-        let folder = manifest.file.path.parent();
-        let file_name = format!("{}-servicemonitor.yaml", app.service);
-        let path = RelPath::join_relative(folder, &file_name).map_err(Diagnostic::error)?;
-        if kube.manifests.iter().any(|m| m.file.path == path) {
-            builder = builder.finding(Finding::new(
-                "kube-servicemonitor-exists",
-                Severity::Info,
-                format!("{path} exists already: left as it is"),
-            ));
-            continue;
-        }
-        let container_port = kube
-            .pushers
-            .iter()
-            .find(|p| p.object == workload_index)
-            .and_then(|p| p.port.clone())
-            .unwrap_or((app.port, None));
         let mut text = String::new();
-        let (service_name, service_labels, port_name) = match service_of(kube, workload) {
-            Some(index) => {
-                let service = &kube.objects[index];
-                let labels = service.labels();
-                if labels.is_empty() {
-                    return Err(Diagnostic::error(format!(
-                        "Service {} has no labels, so no ServiceMonitor can select it; nothing was written",
-                        service.name
-                    ))
-                    .help(format!("label it (e.g. `app: {}`), then plan again", service.name)));
+        let (service_name, service_labels, port_name) = match monitored_service(kube, workload, &port)? {
+            MonitoredService::Named { service, port_name } => (service.name.clone(), service.labels(), port_name),
+            MonitoredService::PortAdded {
+                service,
+                port_name,
+                edit,
+            } => {
+                match service_edits.iter_mut().find(|(m, _)| *m == service.manifest) {
+                    Some((_, edits)) => edits.push((service.doc, edit)),
+                    None => service_edits.push((service.manifest, vec![(service.doc, edit)])),
                 }
-                let port_name = match existing_port(service, &container_port) {
-                    Some(Some(name)) => name,
-                    Some(None) => {
-                        return Err(Diagnostic::error(format!(
-                            "Service {}: the port to port {} has no name, and a ServiceMonitor names the port it scrapes; nothing was written",
-                            service.name, container_port.0
-                        ))
-                        .help("name the port (`name: metrics`), then plan again"));
-                    }
-                    None => {
-                        let name = container_port.1.clone().unwrap_or_else(|| "metrics".to_string());
-                        let mut port = yaml_serde::Mapping::new();
-                        port.insert("name".into(), Value::String(name.clone()));
-                        port.insert("port".into(), Value::Number(container_port.0.into()));
-                        port.insert(
-                            "targetPort".into(),
-                            match &container_port.1 {
-                                Some(named) => Value::String(named.clone()),
-                                None => Value::Number(container_port.0.into()),
-                            },
-                        );
-                        let edit = YamlEdit::Append {
-                            route: Route::root().key("spec").key("ports"),
-                            value: Value::Mapping(port),
-                            comment: Some("scraped by Prometheus (pullover scrape)".into()),
-                        };
-                        match service_edits.iter_mut().find(|(m, _)| *m == service.manifest) {
-                            Some((_, edits)) => edits.push((service.doc, edit)),
-                            None => service_edits.push((service.manifest, vec![(service.doc, edit)])),
-                        }
-                        name
-                    }
-                };
-                (service.name.clone(), labels, port_name)
+                (service.name.clone(), service.labels(), port_name)
             }
-            None => {
-                let selector = string_map(
-                    workload
-                        .value
-                        .get("spec")
-                        .and_then(|s| s.get("selector"))
-                        .and_then(|s| s.get("matchLabels")),
-                );
-                if selector.is_empty() {
-                    return Err(Diagnostic::error(format!(
-                        "{} has no `spec.selector.matchLabels` to select its pods by; nothing was written",
-                        workload.display()
-                    )));
-                }
-                let name = container_port.1.clone().unwrap_or_else(|| "metrics".to_string());
-                text.push_str(&render_service(
-                    workload,
-                    &workload.name,
-                    &selector,
-                    &name,
-                    &container_port,
-                ));
+            MonitoredService::Created { selector, port_name } => {
+                text.push_str(&render_service(workload, &workload.name, &selector, &port_name, &port));
                 text.push_str("---\n");
-                (workload.name.clone(), selector, name)
+                (workload.name.clone(), selector, port_name)
             }
         };
         text.push_str(&render_monitor(
@@ -177,9 +235,21 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             workload.display(),
             app.job
         );
-        builder = builder.create(path.clone(), text, manifest.file.mode, because);
+        let mode = kube.manifests[workload.manifest].file.mode;
+        builder = builder.create(path, text, mode, because);
         list_beside(kube, workload, file_name, &mut listed);
     }
+    builder = name_service_ports(kube, service_edits, builder)?;
+    builder = add_to_kustomizations(kube, listed, builder)?;
+    Ok(builder.build()?)
+}
+
+/// The Services that get a port serving /metrics, each manifest written once.
+fn name_service_ports(
+    kube: &KubeStack,
+    service_edits: Vec<(usize, Vec<(usize, YamlEdit)>)>,
+    mut builder: ChangeSetBuilder,
+) -> Result<ChangeSetBuilder, Diagnostic> {
     for (manifest_index, edits) in service_edits {
         let manifest = &kube.manifests[manifest_index];
         let mut replaced = Vec::new();
@@ -194,8 +264,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
             .map_err(|e| e.to_diagnostic(&manifest.file))?;
         builder = builder.modify(&manifest.file, after, "name the port serving /metrics");
     }
-    builder = add_to_kustomizations(kube, listed, builder)?;
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder)
 }
 
 /// Notes that `file_name`, next to the workload's manifest, goes into the `resources` of the
@@ -219,8 +288,8 @@ fn list_beside(kube: &KubeStack, workload: &Object, file_name: String, listed: &
 fn add_to_kustomizations(
     kube: &KubeStack,
     listed: Vec<(usize, Vec<String>)>,
-    mut builder: crate::changeset::ChangeSetBuilder,
-) -> Result<crate::changeset::ChangeSetBuilder, Diagnostic> {
+    mut builder: ChangeSetBuilder,
+) -> Result<ChangeSetBuilder, Diagnostic> {
     for (k, files) in listed {
         let kustomization = &kube.kustomizations[k];
         let edits: Vec<YamlEdit> = files
@@ -251,97 +320,39 @@ fn plan_pod_monitors(
     gateway: &KubeGateway,
     monitor: &Object,
 ) -> Result<ChangeSet, Diagnostic> {
-    let copied: Vec<(String, String)> = monitor
-        .labels()
-        .into_iter()
-        .filter(|(k, _)| !names_the_object(k))
-        .collect();
+    let copied = selecting_labels(monitor.labels());
     let mut builder = ChangeSet::builder();
     let mut listed: Vec<(usize, Vec<String>)> = Vec::new();
-    for app in &stack.settings.apps {
-        let Some(workload_index) = kube
-            .objects
-            .iter()
-            .position(|o| o.name == app.service && o.is_long_running())
-        else {
-            continue;
-        };
-        let workload = &kube.objects[workload_index];
+    for AppWorkload {
+        app, workload, port, ..
+    } in app_workloads(stack, kube)
+    {
         // Where the cluster keeps the gateway's PodMonitor apart from the gateway's pods (a
         // namespace the Prometheus watches for monitors), the app's goes there too, selecting
         // the app's namespace; else next to the app.
         let elsewhere = monitor.namespace_or_default() != gateway.namespace;
         let beside = if elsewhere { monitor } else { workload };
-        let manifest = &kube.manifests[beside.manifest];
         let file_name = format!("{}-podmonitor.yaml", app.service);
-        let path = RelPath::join_relative(manifest.file.path.parent(), &file_name).map_err(Diagnostic::error)?;
-        if kube.manifests.iter().any(|m| m.file.path == path) {
-            builder = builder.finding(Finding::new(
-                "kube-podmonitor-exists",
-                Severity::Info,
-                format!("{path} exists already: left as it is"),
-            ));
+        let Some(path) = new_file_beside(kube, beside, &file_name, "kube-podmonitor-exists", &mut builder)? else {
             continue;
-        }
-        let port = kube
-            .pushers
-            .iter()
-            .find(|p| p.object == workload_index)
-            .and_then(|p| p.port.clone())
-            .unwrap_or((app.port, None));
+        };
         let (number, port_name) = port.clone();
         if port_name.is_none() {
             builder = builder.finding(unnamed_port(workload, number));
         }
-        let selector = string_map(
-            workload
-                .value
-                .get("spec")
-                .and_then(|s| s.get("selector"))
-                .and_then(|s| s.get("matchLabels")),
-        );
-        if selector.is_empty() {
-            return Err(Diagnostic::error(format!(
-                "{} has no `spec.selector.matchLabels` to select its pods by; nothing was written",
-                workload.display()
-            )));
-        }
+        let selector = required_pod_selector(workload)?;
         let mut text = format!(
             "# Prometheus scrapes {} directly (pullover scrape), pod by pod; its targets get job=\"{}\".\n# Labels as on the gateway's PodMonitor, which the Prometheus already selects.\napiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\n",
             workload.display(),
             app.job
         );
         metadata(&mut text, beside, &app.service, &copied);
-        text.push_str("spec:\n");
-        if let Some(label) = &gateway.job_label {
-            text.push_str(&format!("  jobLabel: {}\n", yaml_string(label)));
-        }
-        if elsewhere {
-            text.push_str(&format!(
-                "  namespaceSelector:\n    matchNames:\n      - {}\n",
-                yaml_string(workload.namespace_or_default())
-            ));
-        }
-        text.push_str("  selector:\n    matchLabels:\n");
-        for (k, v) in &selector {
-            text.push_str(&format!("      {}: {}\n", yaml_string(k), yaml_string(v)));
-        }
-        let endpoint = match &port_name {
-            Some(name) => format!("port: {}", yaml_string(name)),
-            None => format!("portNumber: {number}"),
-        };
-        text.push_str(&format!(
-            "  podMetricsEndpoints:\n    - {endpoint}\n      path: {}\n",
-            yaml_string(&stack.settings.scrape.metrics_path)
-        ));
-        if let Some(interval) = gateway.interval.as_deref() {
-            text.push_str(&format!("      interval: {}\n", yaml_string(interval)));
-        }
+        text.push_str(&pod_monitor_spec(stack, gateway, workload, elsewhere, &selector, &port));
         let port_name = port_name.unwrap_or_else(|| number.to_string());
         builder = builder.create(
             path,
             text,
-            manifest.file.mode,
+            kube.manifests[beside.manifest].file.mode,
             format!(
                 "scrape {} directly: job `{}`, container port `{port_name}` ({number})",
                 workload.display(),
@@ -351,7 +362,45 @@ fn plan_pod_monitors(
         list_beside(kube, beside, file_name, &mut listed);
     }
     builder = add_to_kustomizations(kube, listed, builder)?;
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.build()?)
+}
+
+/// The `spec` of an app's PodMonitor: `jobLabel` as on the gateway's, the app's namespace when
+/// the monitor is kept `elsewhere`, its pods by `selector`, the port serving /metrics.
+fn pod_monitor_spec(
+    stack: &Stack,
+    gateway: &KubeGateway,
+    workload: &Object,
+    elsewhere: bool,
+    selector: &[(String, String)],
+    port: &(u16, Option<String>),
+) -> String {
+    let mut text = String::from("spec:\n");
+    if let Some(label) = &gateway.job_label {
+        text.push_str(&format!("  jobLabel: {}\n", yaml_string(label)));
+    }
+    if elsewhere {
+        text.push_str(&format!(
+            "  namespaceSelector:\n    matchNames:\n      - {}\n",
+            yaml_string(workload.namespace_or_default())
+        ));
+    }
+    text.push_str("  selector:\n    matchLabels:\n");
+    for (k, v) in selector {
+        text.push_str(&format!("      {}: {}\n", yaml_string(k), yaml_string(v)));
+    }
+    let endpoint = match &port.1 {
+        Some(name) => format!("port: {}", yaml_string(name)),
+        None => format!("portNumber: {}", port.0),
+    };
+    text.push_str(&format!(
+        "  podMetricsEndpoints:\n    - {endpoint}\n      path: {}\n",
+        yaml_string(&stack.settings.scrape.metrics_path)
+    ));
+    if let Some(interval) = gateway.interval.as_deref() {
+        text.push_str(&format!("      interval: {}\n", yaml_string(interval)));
+    }
+    text
 }
 
 /// A PodMonitor selects a container port by name (`port`); an unnamed one only by `portNumber`,
@@ -385,15 +434,10 @@ fn plan_jobs(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway) -> Result<C
         .collect();
     let mut edits = Edits::default();
     let mut builder = ChangeSet::builder();
-    for app in &stack.settings.apps {
-        let Some(workload_index) = kube
-            .objects
-            .iter()
-            .position(|o| o.name == app.service && o.is_long_running())
-        else {
-            continue;
-        };
-        let workload = &kube.objects[workload_index];
+    for AppWorkload {
+        app, workload, port, ..
+    } in app_workloads(stack, kube)
+    {
         if existing.contains(&app.job) {
             builder = builder.finding(Finding::new(
                 "kube-scrape-job-exists",
@@ -406,29 +450,9 @@ fn plan_jobs(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway) -> Result<C
             ));
             continue;
         }
-        if workload
-            .pod_template()
-            .and_then(|t| t.get("metadata"))
-            .and_then(|m| m.get("annotations"))
-            .and_then(|a| a.get("prometheus.io/scrape"))
-            .and_then(crate::edit::yaml::scalar_string)
-            .is_some_and(|v| v == "true")
-        {
-            builder = builder.finding(Finding::new(
-                "kube-pods-scraped-by-annotation",
-                Severity::Hazard,
-                format!(
-                    "{}'s pods are annotated `prometheus.io/scrape: \"true\"`: a job scraping by annotation reads them too, under its own job name, so its series would be there twice",
-                    workload.display()
-                ),
-            ).tip("drop the annotation, or drop the new job and select the app's series under the annotation job by hand"));
+        if let Some(finding) = scraped_by_annotation(workload) {
+            builder = builder.finding(finding);
         }
-        let port = kube
-            .pushers
-            .iter()
-            .find(|p| p.object == workload_index)
-            .and_then(|p| p.port.clone())
-            .unwrap_or((app.port, None));
         let job = app_job(
             &app.job,
             workload,
@@ -450,7 +474,27 @@ fn plan_jobs(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway) -> Result<C
     }
     builder = edits.values_into(kube, builder);
     builder = edits.manifests_into(kube, builder)?;
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.build()?)
+}
+
+/// Pods annotated `prometheus.io/scrape: "true"`: a job scraping by annotation would read the
+/// app a second time under its own job name.
+fn scraped_by_annotation(workload: &Object) -> Option<Finding> {
+    let annotated = workload
+        .pod_template()
+        .and_then(|t| t.get("metadata"))
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get("prometheus.io/scrape"))
+        .and_then(crate::edit::yaml::scalar_string)
+        .is_some_and(|v| v == "true");
+    annotated.then(|| Finding::new(
+        "kube-pods-scraped-by-annotation",
+        Severity::Hazard,
+        format!(
+            "{}'s pods are annotated `prometheus.io/scrape: \"true\"`: a job scraping by annotation reads them too, under its own job name, so its series would be there twice",
+            workload.display()
+        ),
+    ).tip("drop the annotation, or drop the new job and select the app's series under the annotation job by hand"))
 }
 
 /// The name of the Service port that reaches `port`: `Some(None)` when it has none, `None`

@@ -13,7 +13,7 @@ use std::ops::Range;
 use yaml_serde::Value;
 
 use super::KubeStack;
-use super::objects::Object;
+use super::objects::{Object, Read};
 use crate::changeset::{Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, ScalarStyle, ScalarTextEdit, YamlDoc, YamlError};
@@ -148,6 +148,34 @@ pub fn find(kube: &KubeStack, notes: &mut Vec<Finding>) -> Result<Vec<Embedded>,
         }
     }
     Ok(out)
+}
+
+/// The dashboards and rule groups inside one manifest's text, as views (empty for a file that
+/// is not a manifest, or does not read): the live checks pair the queries of a manifest as it
+/// was before and after the `dashboards` phase, view by view.
+pub fn views_of(path: &RelPath, text: &str) -> Vec<SourceFile> {
+    let file = SourceFile::from_text(path.clone(), text.to_string(), 0o644);
+    let Ok(Read::Manifest(manifest, heads)) = super::objects::read(file) else {
+        return Vec::new();
+    };
+    let mut kube = KubeStack::default();
+    kube.manifests.push(manifest);
+    kube.objects = heads
+        .into_iter()
+        .map(|head| Object {
+            manifest: 0,
+            doc: head.doc,
+            api_version: head.api_version,
+            kind: head.kind,
+            name: head.name,
+            namespace_written: head.namespace.is_some(),
+            namespace: head.namespace,
+            value: head.value,
+        })
+        .collect();
+    find(&kube, &mut Vec::new())
+        .map(|views| views.into_iter().map(|e| e.view).collect())
+        .unwrap_or_default()
 }
 
 fn cannot_edit(object: &Object, why: &str) -> Finding {

@@ -17,6 +17,7 @@ pub mod embedded;
 pub mod objects;
 pub mod releases;
 pub mod schema;
+pub mod target_labels;
 
 use std::rc::Rc;
 
@@ -84,6 +85,9 @@ pub enum ScrapePath {
     ServiceMonitor(usize),
     /// A PodMonitor (index into `objects`) selecting its pods: the cluster scrapes by pod.
     PodMonitor(usize),
+    /// The prometheus-pushgateway chart's own ServiceMonitor (`serviceMonitor.enabled: true` in
+    /// the values at this index of `values`): a ServiceMonitor the stack holds only as values.
+    ChartServiceMonitor { values: usize },
     /// A job of a scrape job list in a chart's values (index into `values`: a values file, or an
     /// Application's or HelmRelease's inline values) at `list`: kube-prometheus-stack's
     /// `additionalScrapeConfigs`, the prometheus chart's `serverFiles."prometheus.yml".scrape_configs`
@@ -100,6 +104,10 @@ impl ScrapePath {
         match self {
             ScrapePath::ServiceMonitor(i) => format!("ServiceMonitor {}", kube.objects[*i].name),
             ScrapePath::PodMonitor(i) => format!("PodMonitor {}", kube.objects[*i].name),
+            ScrapePath::ChartServiceMonitor { values } => format!(
+                "the prometheus-pushgateway chart's ServiceMonitor (`serviceMonitor.enabled` in {})",
+                kube.values[*values].describe(&kube.objects)
+            ),
             ScrapePath::ValuesJob { values, list, job } => {
                 format!(
                     "job `{job}` of `{list}` in {}",
@@ -206,62 +214,8 @@ pub fn load(dir: &StackDir, overrides: &Overrides, use_settings_file: bool) -> R
         job: Some(g.job.clone()),
         honor_labels: g.honor_labels,
     });
-    let mut apps = Vec::new();
-    for pusher in &kube.pushers {
-        let object = &kube.objects[pusher.object];
-        if !object.is_long_running() {
-            kube.findings.push(batch_pusher_finding(&kube, pusher));
-            continue;
-        }
-        let Some((port, _)) = pusher.port else {
-            kube.findings.push(
-                Finding::new(
-                    "kube-pusher-without-port",
-                    Severity::Todo,
-                    format!(
-                        "{} pushes to the gateway but its container `{}` declares no port to scrape",
-                        object.display(),
-                        pusher.container
-                    ),
-                )
-                .waiting()
-                .tip(
-                    "add the port it serves /metrics on to the container's `ports:` (named `metrics`), then plan again",
-                ),
-            );
-            continue;
-        };
-        let pin = pinned.apps.iter().find(|a| a.service == object.name);
-        let known = identity::Known {
-            pinned_job: pin.and_then(|p| p.pushed_job.clone()),
-            pinned_instances: pin.map(|p| p.pushed_instances.clone()).unwrap_or_default(),
-            pinned_metrics: pin.map(|p| p.metrics.clone()).unwrap_or_default(),
-            code_job: pusher.url_job.clone(),
-            code_instances: None,
-        };
-        let job = new_job(&kube, pusher);
-        found.push(evidence(
-            &format!("apps.{}", object.name),
-            format!("{} {} port {port}", object.kind, object.name),
-            format!(
-                "its container `{}` names the gateway ({})",
-                pusher.container,
-                pusher.mentions.first().map_or("", |(_, text)| text.as_str())
-            ),
-        ));
-        apps.push(App {
-            service: object.name.clone(),
-            port,
-            job,
-            pushed_job: object.name.clone(),
-            pushed_instances: Vec::new(),
-            metrics: pin.map(|p| p.metrics.clone()).unwrap_or_default(),
-            identity: PushedIdentity::assumed(&object.name),
-            known,
-            in_compose: false,
-            code: Vec::new(),
-        });
-    }
+    let (apps, findings) = apps_of(&kube, &pinned, &mut found);
+    kube.findings.extend(findings);
     if let Some(only) = overrides.gateway.as_deref()
         && gateway.as_ref().is_some_and(|g| g.service.as_deref() != Some(only))
     {
@@ -304,31 +258,79 @@ pub fn load(dir: &StackDir, overrides: &Overrides, use_settings_file: bool) -> R
     let known = crate::dashboard::KnownDatasources::default();
     let dashboards = crate::parallel::map_in_parallel(dashboards, |file| super::DashboardFile::read(file, &known));
     let live = super::merge_live(pinned.live.clone().unwrap_or_default(), overrides);
+    let settings = Settings::new(gateway, apps, scrape, live, overrides);
+    let dialect = crate::promql::Dialect::assumed("a Kubernetes stack: the image tag is not read");
     let stack = Stack {
-        settings: Settings {
-            gateway,
-            apps,
-            scrape,
-            live,
-            remove_push_code: overrides.remove_push_code,
-        },
-        settings_file,
-        compose: None,
-        prometheus,
         rule_files,
-        rule_patterns: Vec::new(),
         dashboards,
         docs,
-        code: Vec::new(),
-        evidence: found,
-        service_files: Vec::new(),
-        datasources: Vec::new(),
-        observed_pushes: Vec::new(),
-        query_clues: Vec::new(),
-        prometheus_dialect: crate::promql::Dialect::assumed("a Kubernetes stack: the image tag is not read"),
         kube: Some(Rc::new(kube)),
+        ..Stack::new(settings, settings_file, prometheus, dialect, found)
     };
     Ok(stack.with_identities())
+}
+
+/// The long-running pushers as the apps to move, each with what is known of who it pushes as;
+/// a batch pusher, or one declaring no port, is a finding instead (returned beside them).
+fn apps_of(kube: &KubeStack, pinned: &SettingsFile, found: &mut Vec<Evidence>) -> (Vec<App>, Vec<Finding>) {
+    let mut apps = Vec::new();
+    let mut findings = Vec::new();
+    for pusher in &kube.pushers {
+        let object = &kube.objects[pusher.object];
+        if !object.is_long_running() {
+            findings.push(batch_pusher_finding(kube, pusher));
+            continue;
+        }
+        let Some((port, _)) = pusher.port else {
+            findings.push(
+                Finding::new(
+                    "kube-pusher-without-port",
+                    Severity::Todo,
+                    format!(
+                        "{} pushes to the gateway but its container `{}` declares no port to scrape",
+                        object.display(),
+                        pusher.container
+                    ),
+                )
+                .waiting()
+                .tip(
+                    "add the port it serves /metrics on to the container's `ports:` (named `metrics`), then plan again",
+                ),
+            );
+            continue;
+        };
+        let pin = pinned.apps.iter().find(|a| a.service == object.name);
+        let known = identity::Known {
+            pinned_job: pin.and_then(|p| p.pushed_job.clone()),
+            pinned_instances: pin.map(|p| p.pushed_instances.clone()).unwrap_or_default(),
+            pinned_metrics: pin.map(|p| p.metrics.clone()).unwrap_or_default(),
+            code_job: pusher.url_job.clone(),
+            code_instances: None,
+        };
+        let job = new_job(kube, pusher);
+        found.push(evidence(
+            &format!("apps.{}", object.name),
+            format!("{} {} port {port}", object.kind, object.name),
+            format!(
+                "its container `{}` names the gateway ({})",
+                pusher.container,
+                pusher.mentions.first().map_or("", |(_, text)| text.as_str())
+            ),
+        ));
+        apps.push(App {
+            service: object.name.clone(),
+            port,
+            job,
+            pushed_job: object.name.clone(),
+            pushed_instances: Vec::new(),
+            metrics: pin.map(|p| p.metrics.clone()).unwrap_or_default(),
+            identity: PushedIdentity::assumed(&object.name),
+            known,
+            in_compose: false,
+            code: Vec::new(),
+        });
+    }
+    (apps, findings)
 }
 
 fn read_all(dir: &StackDir) -> Result<KubeStack, Diagnostic> {
@@ -584,7 +586,22 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
         None => {
             // The prometheus-pushgateway chart: its Service is named after the release
             // (`prometheus-pushgateway` for the release of that name), in the release's namespace.
-            let values = kube.values.iter().find(|v| v.chart == Chart::PrometheusPushgateway)?;
+            let Some(values) = kube.values.iter().find(|v| v.chart == Chart::PrometheusPushgateway) else {
+                // The prometheus chart's `prometheus-pushgateway` subchart, where its release is known.
+                let (values, (name, namespace)) = kube
+                    .values
+                    .iter()
+                    .find_map(|v| releases::pushgateway_subchart(v).map(|found| (v, found)))?;
+                found.push(evidence(
+                    "gateway.service",
+                    name.clone(),
+                    format!(
+                        "{} installs the prometheus chart, whose prometheus-pushgateway subchart is enabled",
+                        values.describe(&kube.objects)
+                    ),
+                ));
+                return Some(gateway_scraped(kube, found, None, None, name, namespace, GATEWAY_PORT));
+            };
             let (name, namespace) = match &values.release {
                 Some(release) => (
                     releases::fullname(&release.name, Chart::PrometheusPushgateway.name(), &values.value),
@@ -613,6 +630,30 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
             ),
         ));
     }
+    Some(gateway_scraped(
+        kube,
+        found,
+        workload,
+        service,
+        service_name,
+        namespace,
+        port,
+    ))
+}
+
+/// The gateway found as its Service `service_name` (the object `service`, when the stack holds
+/// it) and its workload, with how Prometheus scrapes it: a ServiceMonitor selecting the Service,
+/// a PodMonitor selecting its pods, the chart's own ServiceMonitor, a job of a chart's values or
+/// of a ConfigMap's `prometheus.yml` naming it; else [`ScrapePath::Unknown`].
+fn gateway_scraped(
+    kube: &KubeStack,
+    found: &mut Vec<Evidence>,
+    workload: Option<usize>,
+    service: Option<usize>,
+    service_name: String,
+    namespace: String,
+    port: u16,
+) -> KubeGateway {
     let service_object = service.map(|s| &kube.objects[s]);
     // A ServiceMonitor selecting the Service.
     let monitor = service_object.and_then(|svc| {
@@ -679,45 +720,81 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
                 object.name, gateway.honor_labels
             ),
         ));
-        return Some(gateway);
+        return gateway;
     }
-    // A PodMonitor selecting the gateway's pods: its targets' `job` is `<namespace>/<name>`, or
-    // the value of the pod label `jobLabel` names.
+    // A PodMonitor selecting the gateway's pods.
     if let Some(w) = workload
         && let Some(m) = pod_monitor_of(kube, &kube.objects[w])
     {
-        let object = &kube.objects[m];
-        let spec = object.value.get("spec");
-        let endpoint = spec
-            .and_then(|s| s.get("podMetricsEndpoints"))
-            .and_then(Value::as_sequence)
-            .and_then(|e| e.first());
-        gateway.honor_labels = endpoint
-            .and_then(|e| e.get("honorLabels"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        gateway.interval = endpoint
-            .and_then(|e| e.get("interval"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        gateway.job_label = spec
-            .and_then(|s| s.get("jobLabel"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        gateway.job = pod_monitor_job(object, &kube.objects[w], gateway.job_label.as_deref());
-        gateway.scrape = ScrapePath::PodMonitor(m);
+        scraped_by_pod_monitor(kube, found, &mut gateway, w, m);
+        return gateway;
+    }
+    // The chart's own ServiceMonitor, where the gateway is the chart's: its `job` is the Service's
+    // name (it sets no `jobLabel`).
+    if workload.is_none()
+        && let Some((index, monitor)) = kube
+            .values
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| releases::chart_service_monitor(v).map(|m| (i, m)))
+    {
+        gateway.honor_labels = monitor.honor_labels;
+        gateway.interval = monitor.interval;
+        gateway.scrape = ScrapePath::ChartServiceMonitor { values: index };
         found.push(evidence(
             "gateway.job",
             gateway.job.clone(),
             format!(
-                "PodMonitor {} selects the pods of {} (honorLabels: {})",
-                object.name,
-                kube.objects[w].display(),
+                "the prometheus-pushgateway chart's ServiceMonitor (`serviceMonitor.enabled: true` in {}) selects Service {service_name} (honorLabels: {})",
+                kube.values[index].describe(&kube.objects),
                 gateway.honor_labels
             ),
         ));
-        return Some(gateway);
+        return gateway;
     }
+    scraped_by_config_job(kube, found, gateway)
+}
+
+/// The gateway's pods (of workload `w`) scraped by PodMonitor `m`: its targets' `job` is
+/// `<namespace>/<name>`, or the value of the pod label `jobLabel` names.
+fn scraped_by_pod_monitor(kube: &KubeStack, found: &mut Vec<Evidence>, gateway: &mut KubeGateway, w: usize, m: usize) {
+    let object = &kube.objects[m];
+    let spec = object.value.get("spec");
+    let endpoint = spec
+        .and_then(|s| s.get("podMetricsEndpoints"))
+        .and_then(Value::as_sequence)
+        .and_then(|e| e.first());
+    gateway.honor_labels = endpoint
+        .and_then(|e| e.get("honorLabels"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    gateway.interval = endpoint
+        .and_then(|e| e.get("interval"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    gateway.job_label = spec
+        .and_then(|s| s.get("jobLabel"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    gateway.job = pod_monitor_job(object, &kube.objects[w], gateway.job_label.as_deref());
+    gateway.scrape = ScrapePath::PodMonitor(m);
+    found.push(evidence(
+        "gateway.job",
+        gateway.job.clone(),
+        format!(
+            "PodMonitor {} selects the pods of {} (honorLabels: {})",
+            object.name,
+            kube.objects[w].display(),
+            gateway.honor_labels
+        ),
+    ));
+}
+
+/// The gateway's scrape path when no monitor scrapes it: a job naming it in a chart's values
+/// (`additionalScrapeConfigs`, the prometheus chart's lists) or in a ConfigMap's
+/// `prometheus.yml`; else it stays [`ScrapePath::Unknown`].
+fn scraped_by_config_job(kube: &KubeStack, found: &mut Vec<Evidence>, mut gateway: KubeGateway) -> KubeGateway {
+    let service_name = gateway.service_name.clone();
     // A scrape job naming the gateway: additionalScrapeConfigs, or a ConfigMap's prometheus.yml.
     let names_gateway = |job: &Value| {
         let text = yaml_serde::to_string(job).unwrap_or_default();
@@ -752,7 +829,7 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
                 list,
                 job: name.to_string(),
             };
-            return Some(gateway);
+            return gateway;
         }
     }
     for (index, object) in kube.objects.iter().enumerate().filter(|(_, o)| o.kind == "ConfigMap") {
@@ -789,10 +866,10 @@ fn find_gateway(kube: &KubeStack, found: &mut Vec<Evidence>) -> Option<KubeGatew
                     object.name, gateway.honor_labels
                 ),
             ));
-            return Some(gateway);
+            return gateway;
         }
     }
-    Some(gateway)
+    gateway
 }
 
 /// Where a chart's values hold scrape jobs: kube-prometheus-stack's `additionalScrapeConfigs`;

@@ -206,3 +206,68 @@ mod tests {
         assert_eq!(fullname("ops-pgw", "prometheus-pushgateway", &named), "ops-pgw");
     }
 }
+
+/// The gateway the prometheus chart's `prometheus-pushgateway` subchart runs (enabled unless its
+/// values say `enabled: false`), where the prometheus chart's release is known (an Application
+/// or HelmRelease installs it): the subchart names its Service by its own rule with the parent's
+/// release name (`fullname` over the subchart's values), in the release's namespace (or the
+/// subchart's `namespaceOverride`). `None` for a values file alone: its release name is not in
+/// the stack.
+pub fn pushgateway_subchart(values: &ValuesFile) -> Option<(String, String)> {
+    if values.chart != Chart::Prometheus {
+        return None;
+    }
+    let release = values.release.as_ref()?;
+    let empty = Value::Mapping(Default::default());
+    let sub = values.value.get(Chart::PrometheusPushgateway.name()).unwrap_or(&empty);
+    if sub.get("enabled").and_then(Value::as_bool) == Some(false) {
+        return None;
+    }
+    let namespace = sub
+        .get("namespaceOverride")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&release.namespace);
+    Some((
+        fullname(&release.name, Chart::PrometheusPushgateway.name(), sub),
+        namespace.to_string(),
+    ))
+}
+
+/// The prometheus-pushgateway chart's own ServiceMonitor, as its values render it
+/// (`templates/servicemonitor.yaml` of the chart): rendered when `serviceMonitor.enabled` is
+/// true; `honorLabels` defaults to true there, `additionalLabels` go on top of the chart's own
+/// labels, and it lives in `serviceMonitor.namespace`, else the release's namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartMonitor {
+    pub honor_labels: bool,
+    pub interval: Option<String>,
+    /// `serviceMonitor.additionalLabels`: what a Prometheus selects it by (the chart's own
+    /// labels only name the gateway).
+    pub labels: Vec<(String, String)>,
+    pub namespace: Option<String>,
+}
+
+/// The chart's ServiceMonitor of a prometheus-pushgateway values file, when it is enabled.
+pub fn chart_service_monitor(values: &ValuesFile) -> Option<ChartMonitor> {
+    if values.chart != Chart::PrometheusPushgateway {
+        return None;
+    }
+    let monitor = values.value.get("serviceMonitor")?;
+    if monitor.get("enabled").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    let text = |key: &str| {
+        monitor
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    Some(ChartMonitor {
+        honor_labels: monitor.get("honorLabels").and_then(Value::as_bool).unwrap_or(true),
+        interval: text("interval"),
+        labels: super::objects::string_map(monitor.get("additionalLabels")),
+        namespace: text("namespace"),
+    })
+}

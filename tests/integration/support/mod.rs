@@ -358,5 +358,7 @@ pub fn promtool_check_for(
 }
 
 pub mod browser;
+pub mod kube;
 pub mod live;
+pub mod operator;
 pub mod tree;
