@@ -3,7 +3,7 @@
 //!
 //! promql-parser follows Prometheus 3.x. pullover parses the union of what 2.x and 3.x accept
 //! (the 2.x-only `holt_winters` is registered with the parser under its own name, so no byte of
-//! the query changes for the parser, see [`register_parser_extensions`]) and then checks each
+//! the query changes for the parser, see `parser.rs`) and then checks each
 //! query against the stack's own server: a function, modifier or syntax that server rejects is
 //! a finding naming the version ([`findings`]), and the query is left as written.
 //!
@@ -14,19 +14,16 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::Once;
 
-use promql_parser::parser::function::{Function, register_extra_functions};
 use promql_parser::parser::token::{
     T_ANCHORED, T_AT, T_BY, T_COLON, T_COMMA, T_DURATION, T_EQL, T_EQL_REGEX, T_FILL, T_FILL_LEFT, T_FILL_RIGHT,
     T_GROUP_LEFT, T_GROUP_RIGHT, T_IDENTIFIER, T_IGNORING, T_LEFT_BRACE, T_LEFT_BRACKET, T_LEFT_PAREN, T_LIMIT_RATIO,
     T_LIMITK, T_NEQ, T_NEQ_REGEX, T_NUMBER, T_OFFSET, T_ON, T_RIGHT_BRACE, T_RIGHT_BRACKET, T_RIGHT_PAREN, T_SMOOTHED,
     T_STEP, T_STRING, T_SUB, T_WITHOUT,
 };
-use promql_parser::parser::value::ValueType;
 
+use super::model::{QueryFinding, QueryFindingKind};
 use super::structure::Token;
-use super::{QueryFinding, QueryFindingKind};
 
 /// A Prometheus release line: `2.45`, `3.1`. Patch releases change no query syntax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -158,25 +155,6 @@ pub fn enabled_features<S: AsRef<str>>(command: &[S]) -> Vec<String> {
         }
     }
     features
-}
-
-/// Registers with promql-parser what 2.x accepts and 3.x does not, under the 2.x names, so
-/// such queries parse with every byte as written. Which server accepts them is [`findings`]'
-/// business. Idempotent.
-pub(crate) fn register_parser_extensions() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // `holt_winters(range, sf, tf)`: renamed `double_exponential_smoothing` in 3.0.
-        let holt_winters = Function::new(
-            "holt_winters",
-            vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
-            0,
-            ValueType::Vector,
-            false,
-        );
-        // It only fails when the name is built in, which would make this registration moot.
-        let _ = register_extra_functions(vec![holt_winters]);
-    });
 }
 
 const EXPERIMENTAL_FUNCTIONS: &str = "promql-experimental-functions";
@@ -405,16 +383,6 @@ pub(crate) fn findings(uses: &[Use], dialect: &Dialect) -> Vec<QueryFinding> {
             })
         })
         .collect()
-}
-
-/// Whether `dialect` reads `query` (Grafana variables allowed), or why not: what pullover writes
-/// itself is checked with this.
-pub fn accepted_by(query: &str, dialect: &Dialect) -> Result<(), String> {
-    let uses = super::dialect_uses(query).map_err(|e| e.message)?;
-    match findings(&uses, dialect).into_iter().next() {
-        Some(finding) => Err(finding.message),
-        None => Ok(()),
-    }
 }
 
 /// Everything in a query (its tokens, of the text with Grafana variables masked) that not every

@@ -8,13 +8,12 @@
 use std::ops::Range;
 
 use promql_parser::parser::token::{
-    T_BY, T_COMMA, T_GROUP_LEFT, T_GROUP_RIGHT, T_IDENTIFIER, T_IGNORING, T_LEFT_BRACE, T_LEFT_PAREN, T_ON,
-    T_RIGHT_BRACE, T_RIGHT_PAREN, T_WITHOUT,
+    T_BY, T_GROUP_LEFT, T_GROUP_RIGHT, T_IDENTIFIER, T_IGNORING, T_LEFT_PAREN, T_ON, T_RIGHT_PAREN, T_WITHOUT,
 };
 
+use super::model::{QueryFinding, QueryFindingKind};
 use super::structure::{self, Token};
 use super::template;
-use super::{QueryFinding, QueryFindingKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromqlErrorKind {
@@ -121,11 +120,7 @@ fn unterminated_string(bytes: &[u8]) -> Option<usize> {
     let mut index = 0;
     while let Some(&b) = bytes.get(index) {
         match b {
-            b'#' => {
-                while bytes.get(index).is_some_and(|&b| b != b'\n' && b != b'\r') {
-                    index += 1;
-                }
-            }
+            b'#' => index = template::skip_comment(bytes, index),
             b'"' | b'\'' | b'`' => {
                 let end = template::skip_string(bytes, index);
                 let closed =
@@ -164,9 +159,7 @@ fn unclosed(bytes: &[u8], opener: u8) -> Option<usize> {
     while let Some(&b) = bytes.get(index) {
         match b {
             b'#' => {
-                while bytes.get(index).is_some_and(|&b| b != b'\n' && b != b'\r') {
-                    index += 1;
-                }
+                index = template::skip_comment(bytes, index);
                 continue;
             }
             b'"' | b'\'' | b'`' => {
@@ -185,7 +178,7 @@ fn unclosed(bytes: &[u8], opener: u8) -> Option<usize> {
 }
 
 fn parses(text: &str) -> bool {
-    super::parses(text).is_ok()
+    super::parser::parses(text).is_ok()
 }
 
 fn locate_parse_error(masked: &str, tokens: &[Token], message: &str) -> Option<Range<usize>> {
@@ -258,7 +251,7 @@ fn failing_argument(masked: &str, tokens: &[Token]) -> Option<Range<usize>> {
         let Some(close) = closing_paren(tokens, open) else {
             continue;
         };
-        for argument in arguments(tokens, open, close) {
+        for argument in structure::arguments(tokens, open, close) {
             attempts += 1;
             if attempts > MAX_ATTEMPTS {
                 return best;
@@ -276,30 +269,6 @@ fn failing_argument(masked: &str, tokens: &[Token]) -> Option<Range<usize>> {
         }
     }
     best
-}
-
-fn arguments(tokens: &[Token], open: usize, close: usize) -> Vec<Range<usize>> {
-    let mut arguments = Vec::new();
-    let mut depth = 0usize;
-    let mut in_braces = false;
-    let mut start = open + 1;
-    for index in open + 1..close {
-        match tokens.get(index).map(|t| t.id) {
-            Some(T_LEFT_PAREN) => depth += 1,
-            Some(T_RIGHT_PAREN) => depth = depth.saturating_sub(1),
-            Some(T_LEFT_BRACE) => in_braces = true,
-            Some(T_RIGHT_BRACE) => in_braces = false,
-            Some(T_COMMA) if depth == 0 && !in_braces => {
-                arguments.push(start..index);
-                start = index + 1;
-            }
-            _ => {}
-        }
-    }
-    if start < close {
-        arguments.push(start..close);
-    }
-    arguments
 }
 
 /// The token after the longest prefix of `scope` that parses: where a syntax error starts.

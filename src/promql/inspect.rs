@@ -4,10 +4,10 @@
 
 use std::ops::Range;
 
-use super::grafana::{self, GrafanaQuery};
+use super::error::PromqlError;
+use super::parse::{expression_range, masked_for_parser, parse_expression};
 use super::strings::{self, ValueShape};
 use super::structure::{self, MatchOp, MetricName};
-use super::{PromqlError, masked_for_parser, parse_expression};
 
 /// One selector as written: its literal metric name and matchers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,24 +61,18 @@ impl SelectorView {
 /// Every selector of `query` (a PromQL expression or a Grafana `label_values(...)`/
 /// `query_result(...)` variable query). A query that does not parse is an `Err`.
 pub fn selectors(query: &str) -> Result<Vec<SelectorView>, PromqlError> {
-    let range = match grafana::detect(query) {
-        None => 0..query.len(),
-        Some(Err((span, message))) => return Err(PromqlError::syntax(span, message)),
-        Some(Ok(GrafanaQuery::Other)) => return Ok(Vec::new()),
-        Some(Ok(GrafanaQuery::QueryResult { expression })) => expression,
-        Some(Ok(GrafanaQuery::LabelValues { selector, .. })) => match selector {
-            Some(selector) => selector,
-            None => return Ok(Vec::new()),
-        },
+    let Some(range) = expression_range(query)? else {
+        return Ok(Vec::new());
     };
     let offset = range.start;
     let text = query
         .get(range.clone())
         .ok_or_else(|| PromqlError::syntax(range, "not a valid range of the query"))?;
-    let Some(structure) = parse_expression(text).map_err(|e| e.shifted(offset))? else {
+    let Some(expression) = parse_expression(text).map_err(|e| e.shifted(offset))? else {
         return Ok(Vec::new());
     };
-    Ok(structure
+    Ok(expression
+        .structure
         .selectors
         .iter()
         .map(|selector| SelectorView {

@@ -156,8 +156,6 @@ pub(crate) struct Structure {
     pub(crate) selectors: Vec<Selector>,
     pub(crate) label_lists: Vec<LabelList>,
     pub(crate) calls: Vec<Call>,
-    /// What of the query not every Prometheus release reads (see `dialect.rs`).
-    pub(crate) uses: Vec<super::dialect::Use>,
 }
 
 /// Tokens that the grammar accepts as a metric name before `{`.
@@ -308,26 +306,7 @@ impl Walker<'_> {
     fn call(&self, name_index: usize) -> Option<Call> {
         let open = name_index + 1;
         let close = self.closing(open, T_LEFT_PAREN, T_RIGHT_PAREN)?;
-        let mut args: Vec<Range<usize>> = Vec::new();
-        let mut depth = 0usize;
-        let mut in_braces = false;
-        let mut start = open + 1;
-        for index in open + 1..close {
-            match self.id(index) {
-                Some(T_LEFT_PAREN) => depth += 1,
-                Some(T_RIGHT_PAREN) => depth = depth.saturating_sub(1),
-                Some(T_LEFT_BRACE) => in_braces = true,
-                Some(T_RIGHT_BRACE) => in_braces = false,
-                Some(T_COMMA) if depth == 0 && !in_braces => {
-                    args.push(start..index);
-                    start = index + 1;
-                }
-                _ => {}
-            }
-        }
-        if start < close {
-            args.push(start..close);
-        }
+        let args = arguments(self.tokens, open, close);
         let string_args = args
             .iter()
             .map(|arg| {
@@ -448,4 +427,30 @@ pub(crate) fn structure(original: &str, masked: &str, tokens: &[Token], variable
         variables,
     }
     .walk()
+}
+
+/// The arguments of the call or parenthesis whose `(` is token `open` and `)` token `close`, as
+/// token index ranges: split at the commas outside nested parentheses and braces.
+pub(crate) fn arguments(tokens: &[Token], open: usize, close: usize) -> Vec<Range<usize>> {
+    let mut arguments = Vec::new();
+    let mut depth = 0usize;
+    let mut in_braces = false;
+    let mut start = open + 1;
+    for index in open + 1..close {
+        match tokens.get(index).map(|t| t.id) {
+            Some(T_LEFT_PAREN) => depth += 1,
+            Some(T_RIGHT_PAREN) => depth = depth.saturating_sub(1),
+            Some(T_LEFT_BRACE) => in_braces = true,
+            Some(T_RIGHT_BRACE) => in_braces = false,
+            Some(T_COMMA) if depth == 0 && !in_braces => {
+                arguments.push(start..index);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < close {
+        arguments.push(start..close);
+    }
+    arguments
 }

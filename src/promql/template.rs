@@ -149,7 +149,8 @@ fn slot_for(bytes: &[u8], start: usize, end: usize, in_brackets: bool) -> Slot {
     Slot::Free
 }
 
-fn skip_comment(bytes: &[u8], start: usize) -> usize {
+/// Index of the line end that closes the `#` comment starting at `start` (or the end of input).
+pub(crate) fn skip_comment(bytes: &[u8], start: usize) -> usize {
     let mut index = start;
     while let Some(&b) = bytes.get(index) {
         if b == b'\n' || b == b'\r' {

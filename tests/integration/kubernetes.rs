@@ -811,9 +811,12 @@ fn kustomize_scrape_adds_its_file_to_the_kustomization() {
     insta::assert_snapshot!("k8s_kustomize_scrape", p.clean(&run.stdout));
 }
 
-/// The queries of the promql rewrite table (`src/promql/tests/cases.rs`).
+/// The queries of the promql rewrite table (`src/promql/tests/cases/`, one file per topic).
 fn table_queries() -> Vec<String> {
-    let source = std::fs::read_to_string(crate::support::repo_root().join("src/promql/tests/cases.rs")).unwrap();
+    let folder = crate::support::repo_root().join("src/promql/tests/cases");
+    let mut files: Vec<_> = std::fs::read_dir(folder).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let source: String = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
     let pattern = regex::Regex::new(r##"table\(r#"(.*?)"#\)"##).unwrap();
     pattern.captures_iter(&source).map(|c| c[1].to_string()).collect()
 }
