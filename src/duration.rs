@@ -48,6 +48,27 @@ pub fn parse_prometheus_duration(text: &str) -> Option<Duration> {
     (!text.is_empty() && total <= i64::MAX as u64).then(|| Duration::from_nanos(total))
 }
 
+/// `4s`, `1m30s`, `250ms`: a duration as a person reads it and Prometheus parses it (whole
+/// milliseconds; [`parse_prometheus_duration`] reads it back).
+pub fn format_prometheus_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis == 0 {
+        return "0s".into();
+    }
+    if !millis.is_multiple_of(1000) {
+        return format!("{millis}ms");
+    }
+    let mut seconds = millis / 1000;
+    let mut out = String::new();
+    for (unit, size) in [("h", 3600), ("m", 60), ("s", 1)] {
+        if seconds >= size {
+            out.push_str(&format!("{}{unit}", seconds / size));
+            seconds %= size;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +101,18 @@ mod tests {
         ] {
             assert_eq!(parse_prometheus_duration(text), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn what_is_formatted_reads_back_the_same() {
+        for millis in [
+            0u64, 1, 250, 999, 1000, 1500, 59_000, 60_000, 90_000, 3_600_000, 3_661_000, 86_400_000, 93_784_005,
+        ] {
+            let duration = Duration::from_millis(millis);
+            let text = format_prometheus_duration(duration);
+            assert_eq!(parse_prometheus_duration(&text), Some(duration), "{text}");
+        }
+        assert_eq!(format_prometheus_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(format_prometheus_duration(Duration::from_millis(250)), "250ms");
     }
 }

@@ -20,6 +20,7 @@ pub mod dashboard;
 pub mod diagnostic;
 pub mod duration;
 pub mod edit;
+pub mod envelope;
 pub mod identity;
 pub mod live;
 pub mod parallel;

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
                     .help("run `pullover --help` for the flags and commands");
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&commands::json::Envelope::commandless(
+                    serde_json::to_string_pretty(&pullover::envelope::Envelope::commandless(
                         serde_json::json!({"error": error.to_json()})
                     ))
                     .unwrap_or_default()

@@ -2,6 +2,7 @@
 //! scalar by scalar with the key path to each.
 
 use super::{Action, Area, Reference, reference};
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Severity};
 use crate::edit::yaml::{ItemMatch, Node, NodeKind, Route, YamlDoc};
 use crate::stack::compose::Compose;
@@ -41,7 +42,7 @@ pub(super) fn compose_references(
         if !users.is_empty() {
             findings.push(
                 Finding::new(
-                    "shared-volume",
+                    FindingId::SharedVolume,
                     Severity::Hazard,
                     format!(
                         "the Pushgateway's volume `{volume}` is also mounted by {}; removing the gateway must keep it",

@@ -16,6 +16,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::redact::mask_text;
 use crate::changeset::{Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
@@ -142,8 +143,6 @@ pub struct Summary {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    pub version: u32,
-    pub command: &'static str,
     pub gateway: Option<GatewayJson>,
     pub prometheus: PrometheusJson,
     pub apps: Vec<AppJson>,
@@ -169,7 +168,7 @@ pub fn inventory(stack: &Stack, searched: &[SourceFile]) -> Report {
     let mut findings = crate::stack::outside::findings(stack);
     let Some(gateway) = &stack.settings.gateway else {
         findings.push(Finding::new(
-            "no-pushgateway",
+            FindingId::NoPushgateway,
             Severity::Info,
             "no Pushgateway found in this stack: nothing to migrate",
         ));
@@ -211,7 +210,7 @@ fn survey(stack: &Stack, findings: &mut Vec<Finding>) -> Survey {
         Ok(survey) => survey,
         Err(diagnostic) => {
             let mut finding = Finding::new(
-                "unreadable-query-file",
+                FindingId::UnreadableQueryFile,
                 Severity::Hazard,
                 format!("a dashboard or rule file cannot be read, so its queries are not listed: {diagnostic}"),
             );
@@ -246,7 +245,7 @@ fn apps(stack: &Stack, survey: &Survey) -> Vec<AppJson> {
 
 fn double_count(app: &AppJson) -> Finding {
     Finding::new(
-        "double-count-during-dual-run",
+        FindingId::DoubleCountDuringDualRun,
         Severity::Hazard,
         format!(
             "pushed and scraped series of {} both carry job=\"{}\" (honor_labels: true) and differ only by instance",
@@ -284,8 +283,6 @@ fn finish(
         todos: all_findings().filter(|f| f.severity == Severity::Todo).count(),
     };
     Report {
-        version: 1,
-        command: "analyze",
         gateway,
         prometheus,
         apps,

@@ -2,6 +2,7 @@
 
 use super::{Action, Area, Reference};
 use crate::changeset::Finding;
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::redact::mask_text;
 use crate::phase::dashboards::{self, QueryAction, Survey};
 
@@ -46,23 +47,24 @@ pub(super) fn references(survey: &Survey, out: &mut Vec<Reference>, findings: &m
     let query_findings: Vec<&Finding> = survey.queries.iter().flat_map(|q| &q.findings).collect();
     for finding in survey.findings.iter().filter(|f| !query_findings.contains(f)) {
         match (finding.id, &finding.location) {
-            ("library-panel" | "query-skipped" | "file-not-rewritten", Some(location)) => out.push(Reference {
-                path: location.path.clone(),
-                line: location.line,
-                column: location.column,
-                area: Area::Dashboards,
-                kind: finding.id,
-                action: Action::Review,
-                what: match finding.id {
-                    "library-panel" => "library panel".to_string(),
-                    "query-skipped" => "query not read as PromQL".to_string(),
-                    _ => "file left unchanged".to_string(),
-                },
-                context: location.context.clone(),
-                text: finding.message.clone(),
-                rewritten: None,
-                findings: vec![finding.clone()],
-            }),
+            (FindingId::LibraryPanel | FindingId::QuerySkipped | FindingId::FileNotRewritten, Some(location)) => out
+                .push(Reference {
+                    path: location.path.clone(),
+                    line: location.line,
+                    column: location.column,
+                    area: Area::Dashboards,
+                    kind: finding.id.as_str(),
+                    action: Action::Review,
+                    what: match finding.id {
+                        FindingId::LibraryPanel => "library panel".to_string(),
+                        FindingId::QuerySkipped => "query not read as PromQL".to_string(),
+                        _ => "file left unchanged".to_string(),
+                    },
+                    context: location.context.clone(),
+                    text: finding.message.clone(),
+                    rewritten: None,
+                    findings: vec![finding.clone()],
+                }),
             _ => findings.push(finding.clone()),
         }
     }

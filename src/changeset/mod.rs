@@ -4,11 +4,13 @@
 //! Rendering ([`render`]), applying and rolling back (`state/`) work on this
 //! model only, so adding a phase never touches them.
 
+pub mod finding_id;
 pub mod markdown;
 pub mod redact;
 pub mod render;
 pub mod saved;
 
+pub use finding_id::FindingId;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -158,7 +160,7 @@ impl Location {
 /// Something a person should know about a plan, with a stable kebab-case id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub id: &'static str,
+    pub id: FindingId,
     pub severity: Severity,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -172,11 +174,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(id: &'static str, severity: Severity, message: impl Into<String>) -> Finding {
-        debug_assert!(
-            id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
-            "finding ids are kebab-case"
-        );
+    pub fn new(id: FindingId, severity: Severity, message: impl Into<String>) -> Finding {
         Finding {
             id,
             severity,

@@ -7,6 +7,7 @@ use anyhow::Result;
 use super::{Context, Outcome};
 use crate::analyze::{self, Report};
 use crate::changeset::redact::mask_text;
+use crate::envelope::Envelope;
 use crate::identity::quoted_instances;
 use crate::stack::Stack;
 use crate::stack::source::RelPath;
@@ -17,7 +18,7 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
     super::live_servers::observe_prometheus_version(ctx, &mut stack)?;
     let report = analyze::analyze(&stack, &ctx.global.stack)?;
     if ctx.json() {
-        ctx.print_json(&report)?;
+        ctx.print_json(&Envelope::new("analyze", &report))?;
     } else {
         ctx.print(&render(ctx, &report))?;
     }

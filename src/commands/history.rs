@@ -5,12 +5,16 @@
 use anyhow::Result;
 
 use super::{Context, Outcome};
+use crate::envelope::Envelope;
 use crate::state::journal::{Event, Journal, Record};
 
 pub fn run(ctx: &Context) -> Result<Outcome> {
     let journal = ctx.state()?.journal()?;
     if ctx.json() {
-        ctx.print_json(&serde_json::json!({"version": 1, "command": "history", "records": journal.records}))?;
+        ctx.print_json(&Envelope::new(
+            "history",
+            serde_json::json!({"records": journal.records}),
+        ))?;
         return Ok(Outcome::Success);
     }
     ctx.print(&render(&journal))?;

@@ -9,11 +9,11 @@ use std::io::{self, IsTerminal};
 use anyhow::Result;
 use serde::Serialize;
 
-use super::json::Envelope;
 use super::{Context, Outcome};
 use crate::changeset::redact::mask_text;
 use crate::cli::InitArgs;
 use crate::diagnostic::Diagnostic;
+use crate::envelope::Envelope;
 use crate::stack::Stack;
 use crate::stack::discover::{AppQuestion, Ask, Evidence, PathQuestion};
 use crate::stack::settings::{SETTINGS_FILE, SettingsFile};

@@ -11,6 +11,7 @@ use crate::changeset::{ChangeSet, markdown, render, saved};
 use crate::cli::Format;
 use crate::cli::PlanArgs;
 use crate::diagnostic::Diagnostic;
+use crate::envelope::Envelope;
 use crate::phase::PhaseId;
 use crate::stack::Stack;
 
@@ -20,9 +21,10 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     let applied = state.journal()?.applied();
     let Some(phase) = args.phase.or_else(|| next_phase(&applied)) else {
         if ctx.json() {
-            ctx.print_json(
-                &serde_json::json!({"version": 1, "command": "plan", "phase": null, "changes": [], "findings": []}),
-            )?;
+            ctx.print_json(&Envelope::new(
+                "plan",
+                serde_json::json!({"phase": null, "changes": [], "findings": []}),
+            ))?;
         } else {
             ctx.print(
                 "Every phase is applied; nothing to plan. `pullover status` shows drift, `pullover rollback` undoes.\n",

@@ -14,6 +14,7 @@ use crate::changeset::ChangeSet;
 use crate::changeset::render::{self, file_diff};
 use crate::cli::RollbackArgs;
 use crate::diagnostic::Diagnostic;
+use crate::envelope::Envelope;
 use crate::live::PrometheusClient;
 use crate::phase::PhaseId;
 use crate::stack::Stack;
@@ -129,13 +130,14 @@ fn rollback_locked(ctx: &Context, args: &RollbackArgs, locked: &Locked<'_>) -> R
         ))?;
     }
     if ctx.json() {
-        ctx.print_json(&serde_json::json!({
-            "version": 1,
-            "command": "rollback",
-            "rolled_back": done,
-            "drift": super::drift::to_json(state, &journal, &drifted)?,
-            "forced_conflicts": plan.conflicts.iter().map(|c| c.path.to_string()).collect::<Vec<_>>(),
-        }))?;
+        ctx.print_json(&Envelope::new(
+            "rollback",
+            serde_json::json!({
+                "rolled_back": done,
+                "drift": super::drift::to_json(state, &journal, &drifted)?,
+                "forced_conflicts": plan.conflicts.iter().map(|c| c.path.to_string()).collect::<Vec<_>>(),
+            }),
+        ))?;
     }
     if let Some(reload) = reload {
         super::apply::reload_after(
@@ -182,7 +184,7 @@ fn nothing_to_roll_back(ctx: &Context, applied: &[AppliedPhase]) -> Result<Outco
         None => "Nothing to roll back: no phase is applied.\n".to_string(),
     };
     if ctx.json() {
-        ctx.print_json(&serde_json::json!({"version": 1, "command": "rollback", "rolled_back": []}))?;
+        ctx.print_json(&Envelope::new("rollback", serde_json::json!({"rolled_back": []})))?;
     } else {
         ctx.print(&message)?;
     }

@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{Context, Outcome, next_phase};
+use crate::envelope::Envelope;
 use crate::phase::PhaseId;
 use crate::stack::source::RelPath;
 use crate::state::LockState;
@@ -129,9 +130,9 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
     let managed = managed_files(&applied);
     let edits = recorded_edits(&journal, &applied);
     if ctx.json() {
-        ctx.print_json(&serde_json::json!({
-            "version": 1,
-            "command": "status",
+        ctx.print_json(&Envelope::new(
+            "status",
+            serde_json::json!({
             "stack": state.root().display().to_string(),
             "phases": phases,
             "next": next,
@@ -146,7 +147,8 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
                 expected_sha256: d.expected.as_ref().map(|b| b.sha256.clone()),
                 actual_sha256: d.actual.as_ref().map(|b| b.sha256.clone()),
             }).collect::<Vec<_>>(),
-        }))?;
+        }),
+        ))?;
         return Ok(Outcome::Success);
     }
     let mut out = format!("{}\n", ctx.bold(&format!("Stack {}", state.root().display())));

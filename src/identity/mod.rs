@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Location, Severity};
 use clues::{Family, QueryClue, family, family_name};
 
@@ -508,7 +509,7 @@ pub fn findings(service: &str, identity: &PushedIdentity) -> Vec<Finding> {
         let jobs: Vec<String> = identity.candidate_jobs().iter().map(|j| format!("\"{j}\"")).collect();
         return vec![with_location(
             Finding::new(
-                "pushed-identity-undecided",
+                FindingId::PushedIdentityUndecided,
                 Severity::Hazard,
                 format!(
                     "which job {service} pushes as is undecided ({}): {}. Nothing that depends on it is rewritten",
@@ -530,7 +531,7 @@ pub fn findings(service: &str, identity: &PushedIdentity) -> Vec<Finding> {
     match identity.source {
         Source::Assumed => out.push(
             Finding::new(
-                "pushed-identity-assumed",
+                FindingId::PushedIdentityAssumed,
                 Severity::Info,
                 format!(
                     "nothing says which job {service} pushes as (no pin, no push call found in its code, no query on its metrics): assuming it pushes under its own name \"{}\"",
@@ -544,7 +545,7 @@ pub fn findings(service: &str, identity: &PushedIdentity) -> Vec<Finding> {
             let because: Vec<&str> = identity.evidence.iter().map(|e| e.says.as_str()).collect();
             out.push(with_location(
                 Finding::new(
-                    "pushed-identity",
+                    FindingId::PushedIdentity,
                     Severity::Info,
                     format!(
                         "{service} pushes as job \"{}\"{instances}: {}",
@@ -559,7 +560,7 @@ pub fn findings(service: &str, identity: &PushedIdentity) -> Vec<Finding> {
     if identity.source == Source::Pinned && !identity.disputed_by.is_empty() {
         let others: Vec<&str> = identity.disputed_by.iter().map(|e| e.says.as_str()).collect();
         out.push(with_location(Finding::new(
-            "pushed-identity-pinned-over-evidence",
+            FindingId::PushedIdentityPinnedOverEvidence,
             Severity::Hazard,
             format!(
                 "pullover.yaml pins {service} to job \"{}\", but {}: the pin wins; check it",

@@ -23,7 +23,7 @@ pub enum LiveError {
     #[error("{url}: could not connect: {detail}")]
     Connect { url: String, detail: String },
 
-    #[error("{url}: timed out after {}", format_duration(*after))]
+    #[error("{url}: timed out after {}", seconds_text(*after))]
     Timeout { url: String, after: Duration },
 
     #[error("{url}: HTTP {status}{}", body_suffix(body))]
@@ -125,8 +125,9 @@ impl LiveError {
     }
 }
 
-/// `0.5s`, `10s`, `1.25s`: short and exact enough for a message.
-pub fn format_duration(duration: Duration) -> String {
+/// `0.5s`, `10s`, `1.25s`: seconds for a message (a timeout), short and exact; not a
+/// Prometheus duration (that is [`crate::duration::format_prometheus_duration`]).
+pub fn seconds_text(duration: Duration) -> String {
     let millis = duration.as_millis();
     if millis.is_multiple_of(1000) {
         format!("{}s", millis / 1000)
@@ -165,9 +166,9 @@ mod tests {
 
     #[test]
     fn durations_print_short() {
-        assert_eq!(format_duration(Duration::from_millis(500)), "0.5s");
-        assert_eq!(format_duration(Duration::from_secs(10)), "10s");
-        assert_eq!(format_duration(Duration::from_millis(1250)), "1.25s");
+        assert_eq!(seconds_text(Duration::from_millis(500)), "0.5s");
+        assert_eq!(seconds_text(Duration::from_secs(10)), "10s");
+        assert_eq!(seconds_text(Duration::from_millis(1250)), "1.25s");
     }
 
     #[test]

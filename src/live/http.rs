@@ -217,7 +217,7 @@ fn classify(url: &str, err: &reqwest::Error, timeout: Duration) -> Attempt {
         if err.is_timeout() || has_io_kind(err, std::io::ErrorKind::TimedOut) {
             return Attempt::Connect(LiveError::Connect {
                 url,
-                detail: format!("connect timed out after {}", super::error::format_duration(timeout)),
+                detail: format!("connect timed out after {}", super::error::seconds_text(timeout)),
             });
         }
         return Attempt::Connect(LiveError::Connect {

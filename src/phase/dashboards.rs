@@ -21,6 +21,7 @@ mod survey;
 #[cfg(test)]
 mod tests;
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{ChangeSet, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::stack::Stack;
@@ -39,9 +40,7 @@ use findings::label_values_parts;
 use super::dual_run::{DASHBOARD_FILE_NAME as DUAL_RUN_DASHBOARD, RULE_FILE_NAME as DUAL_RUN_RULES};
 
 pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
-    if stack.settings.gateway.is_none() {
-        return Err(super::no_gateway(super::PhaseId::Dashboards));
-    }
+    super::gateway_of(stack, super::PhaseId::Dashboards)?;
     // The per-query record is for `analyze`; the plan needs the files and findings, moved.
     let Survey { findings, files, .. } = survey_with(stack, Keep::FilesAndFindings)?;
     let mut builder = ChangeSet::builder().findings(findings);
@@ -54,7 +53,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         };
         builder = builder.modify(source, file.text, file.because);
     }
-    builder.build().map_err(|e| Diagnostic::error(e.to_string()))
+    Ok(builder.build()?)
 }
 
 /// Reads every dashboard and rule file of the stack and works out what the phase does with each
@@ -67,7 +66,7 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
     let Some(gateway) = &stack.settings.gateway else {
         return Ok(Survey {
             findings: vec![Finding::new(
-                "no-pushgateway",
+                FindingId::NoPushgateway,
                 Severity::Info,
                 "no Pushgateway found in this stack: no query to rewrite",
             )],
@@ -141,7 +140,7 @@ fn survey_with(stack: &Stack, keep: Keep) -> Result<Survey, Diagnostic> {
 
 fn dual_run_skipped(file: &SourceFile) -> Finding {
     Finding::new(
-        "dual-run-artefact-skipped",
+        FindingId::DualRunArtefactSkipped,
         Severity::Info,
         format!(
             "{} compares pushed and scraped series on purpose; its queries stay as they are (the `remove` phase deletes it)",

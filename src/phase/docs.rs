@@ -24,6 +24,7 @@ use minijinja::{Environment, context};
 use regex::Regex;
 use serde::Serialize;
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::{Splice, apply_splices, line_ending};
@@ -63,7 +64,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         };
         builder = builder.finding(
             Finding::new(
-                "no-docs-spot",
+                FindingId::NoDocsSpot,
                 Severity::Todo,
                 format!("{searched} no architecture line (`→ Pushgateway (9091) →`) and no metrics-flow section to update"),
             )
@@ -78,7 +79,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
     if count > 0 {
         builder = builder.finding(
             Finding::new(
-                "pushgateway-mentions-left",
+                FindingId::PushgatewayMentionsLeft,
                 Severity::Info,
                 format!("{count} line(s) in docs and app code still mention the Pushgateway (listed above)"),
             )
@@ -102,7 +103,7 @@ pub fn checklist(scanner: &MentionScanner, docs: &[SourceFile], code: &[SourceFi
             };
             let line: String = mention.line_text(file.text()).chars().take(SHOWN_LINE_CHARS).collect();
             findings.push(
-                Finding::new("pushgateway-mention", Severity::Todo, format!("{what}: {line}"))
+                Finding::new(FindingId::PushgatewayMention, Severity::Todo, format!("{what}: {line}"))
                     .at(Location::at(file, mention.span.start)),
             );
         }

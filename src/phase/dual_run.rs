@@ -12,6 +12,7 @@ use serde::Serialize;
 use yaml_serde::Value;
 
 use super::mounts;
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlDoc, YamlEdit};
@@ -122,7 +123,7 @@ fn app_models(stack: &Stack, gateway: &Gateway, learned: &[(String, String)]) ->
 
 fn no_known_metrics(app: &AppModel) -> Finding {
     Finding::new(
-        "no-known-metrics",
+        FindingId::NoKnownMetrics,
         Severity::Todo,
         format!(
             "no metric of {} is known: the rule file only checks that its scrape is not missing",
@@ -184,7 +185,7 @@ fn with_dashboard(
     let Some(dir) = stack.dashboards_dir() else {
         return Ok(builder.finding(
             Finding::new(
-                "no-dashboards-folder",
+                FindingId::NoDashboardsFolder,
                 Severity::Info,
                 "no provisioned dashboards folder found: no comparison dashboard written",
             )
@@ -263,7 +264,7 @@ fn mount_dashboard(
 
 /// No edit, and the hazard that a container will not see a file pullover writes.
 fn not_in_container(message: String, tip: String) -> (Vec<YamlEdit>, Vec<Finding>) {
-    let finding = Finding::new("not-in-container", Severity::Hazard, message).tip(tip);
+    let finding = Finding::new(FindingId::NotInContainer, Severity::Hazard, message).tip(tip);
     (Vec::new(), vec![finding])
 }
 
@@ -288,7 +289,7 @@ fn mount_file(
             vec![added.edit],
             vec![
                 Finding::new(
-                    "mount-added",
+                    FindingId::MountAdded,
                     Severity::Info,
                     format!(
                         "{why}: added the mount `{}` so {what} reads it at {expected}; `remove` takes it out again",
@@ -361,7 +362,7 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
             Ok(_) => queries.extend(dashboard.queries()),
             Err(error) => unread.push(
                 Finding::new(
-                    "unreadable-dashboard",
+                    FindingId::UnreadableDashboard,
                     Severity::Info,
                     format!(
                         "{} is not a dashboard pullover can read ({error}); no metric was learnt from it",
@@ -381,7 +382,7 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
             Ok(exprs) => queries.extend(exprs.into_iter().map(|(text, at)| StackQuery::located(text, at))),
             Err(error) => unread.push(
                 Finding::new(
-                    "unreadable-rule-file",
+                    FindingId::UnreadableRuleFile,
                     Severity::Info,
                     format!(
                         "{} is not a rule file pullover can read ({error}); no metric was learnt from it",
@@ -400,7 +401,7 @@ fn learn_metrics(stack: &Stack, gateway: &Gateway) -> (Vec<(String, String)>, Ve
             Err(error) => {
                 unread.push(
                     Finding::new(
-                        "unparseable-query",
+                        FindingId::UnparseableQuery,
                         Severity::Info,
                         format!("a query does not parse as PromQL ({error}); no metric was learnt from it"),
                     )

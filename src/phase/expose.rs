@@ -21,6 +21,7 @@ mod style;
 
 use yaml_serde::Value;
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit};
@@ -162,7 +163,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
         match exposure(stack, app) {
             Exposure::Serves { file, line, how } => {
                 builder = builder.finding(Finding::new(
-                    "already-serves-metrics",
+                    FindingId::AlreadyServesMetrics,
                     Severity::Info,
                     format!(
                         "{} serves its metrics already ({how}, {file}:{line}): nothing to add",
@@ -173,7 +174,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
             Exposure::Unknown => {
                 builder = builder.finding(
                     Finding::new(
-                        "no-push-code-read",
+                        FindingId::NoPushCodeRead,
                         Severity::Todo,
                         format!(
                             "no push call found in the code read for {}: pullover cannot tell whether it serves /metrics",
@@ -217,7 +218,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                     }
                     Err(unplanned) => {
                         let mut finding = Finding::new(
-                            "serve-metrics-by-hand",
+                            FindingId::ServeMetricsByHand,
                             Severity::Todo,
                             format!(
                                 "{} pushes and serves no /metrics, and pullover does not edit this code: {}",
@@ -258,7 +259,7 @@ fn plan_spring(stack: &Stack, app: &App, files: &[&SourceFile], builder: ChangeS
     let offset = config.push_enabled().or(config.get(include)).map_or(0, |s| s.offset);
     let by_hand = |reason: String, snippet: String| {
         Finding::new(
-            "serve-metrics-by-hand",
+            FindingId::ServeMetricsByHand,
             Severity::Todo,
             format!(
                 "{} pushes with Micrometer and serves no /actuator/prometheus, and pullover does not edit its config: {reason}",
@@ -283,7 +284,7 @@ fn plan_spring(stack: &Stack, app: &App, files: &[&SourceFile], builder: ChangeS
     {
         builder = builder.finding(
             Finding::new(
-                "actuator-on-another-port",
+                FindingId::ActuatorOnAnotherPort,
                 Severity::Todo,
                 format!(
                     "{}'s actuator listens on management.server.port {}, the scrape job targets port {}",
@@ -363,7 +364,7 @@ fn java_dependency(app: &App, files: &[&SourceFile], at: Location, builder: Chan
     }
     builder.finding(
         Finding::new(
-            "add-dependency-by-hand",
+            FindingId::AddDependencyByHand,
             Severity::Todo,
             format!(
                 "{}'s HTTPServer needs io.prometheus:simpleclient_httpserver, and no pom.xml or build.gradle read lists simpleclient_pushgateway to add it beside",
@@ -410,7 +411,7 @@ fn hazards(files: &[&SourceFile]) -> Vec<Finding> {
             if call.instance == Instance::None {
                 findings.push(
                     Finding::new(
-                        "push-replaces-group",
+                        FindingId::PushReplacesGroup,
                         Severity::Hazard,
                         format!(
                             "`{}` replaces the whole group and its grouping key has no instance: every replica pushing it overwrites the others, while a scrape reads each one",

@@ -143,7 +143,7 @@ pub fn gateway_of(stack: &Stack, phase: PhaseId) -> Result<&Gateway, Diagnostic>
 
 /// The error of a phase that has nothing to act on because no Pushgateway was found: the phase
 /// is not journalled as applied, and the message says what would settle it.
-pub fn no_gateway(phase: PhaseId) -> crate::diagnostic::Diagnostic {
+fn no_gateway(phase: PhaseId) -> crate::diagnostic::Diagnostic {
     crate::diagnostic::Diagnostic::error(format!(
         "no Pushgateway found in this stack: phase `{phase}` has nothing to act on"
     ))

@@ -23,6 +23,7 @@ mod push_code;
 #[cfg(test)]
 mod tests;
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::stack::{Gateway, Stack};
@@ -56,7 +57,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
                 }
             }
             None => findings.push(Finding::new(
-                "gateway-not-in-compose",
+                FindingId::GatewayNotInCompose,
                 Severity::Info,
                 format!(
                     "the Pushgateway at {} is not a service of {}: nothing to remove there",
@@ -136,7 +137,7 @@ fn not_scraped_yet(stack: &Stack, gateway: &Gateway) -> Vec<Finding> {
         .filter(|app| stack.prometheus.job(&app.job).is_none())
         .map(|app| {
             Finding::new(
-                "app-not-scraped",
+                FindingId::AppNotScraped,
                 Severity::Hazard,
                 format!(
                     "{} has no scrape job `{}` yet: without the Pushgateway its metrics would stop",
@@ -186,7 +187,7 @@ pub(crate) fn is_push_setting(name: &str) -> bool {
 /// it (Compose, `--remove-push-code`), in the same deploy as the push code otherwise.
 pub(crate) fn push_setting_kept(app: &str, what: &str, why: &str) -> Finding {
     Finding::new(
-        "env-var-kept",
+        FindingId::EnvVarKept,
         Severity::Todo,
         format!("kept {what} on {app}: {why}, and the app may need it"),
     )

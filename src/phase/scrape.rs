@@ -3,6 +3,7 @@
 
 use yaml_serde::{Mapping, Value};
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{ChangeSet, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::duration::parse_prometheus_duration;
@@ -53,7 +54,7 @@ pub fn plan(stack: &Stack) -> Result<ChangeSet, Diagnostic> {
 /// A gateway outside the stack (found only as a scrape job) is scraped, never run, by it.
 fn external_gateway(gateway: &Gateway) -> Option<Finding> {
     gateway.service.is_none().then(|| Finding::new(
-        "external-gateway",
+        FindingId::ExternalGateway,
         Severity::Info,
         format!(
             "the Pushgateway at {} is not a service of this stack: it is scraped by job `{}`, and `remove` will remove that job and touch no service",
@@ -82,13 +83,13 @@ fn refuse_the_gateways_job_name(gateway: &Gateway, app: &App) -> Result<(), Diag
 fn job_exists(app: &App, scrapes_the_app: bool) -> Finding {
     if scrapes_the_app {
         return Finding::new(
-            "already-scraped",
+            FindingId::AlreadyScraped,
             Severity::Info,
             format!("{} is already scraped by job `{}`", app.target(), app.job),
         );
     }
     Finding::new(
-        "job-name-taken",
+        FindingId::JobNameTaken,
         Severity::Hazard,
         format!(
             "a job named `{}` exists but does not scrape {}; left as it is",
@@ -109,7 +110,7 @@ fn hazards_of_a_new_target(stack: &Stack, gateway: &Gateway, app: &App) -> Vec<F
     if let super::expose::Exposure::PushesOnly { file, line } = super::expose::exposure(stack, app) {
         findings.push(
             Finding::new(
-                "app-serves-no-metrics",
+                FindingId::AppServesNoMetrics,
                 Severity::Hazard,
                 format!(
                     "{} pushes ({file}:{line}) and its code serves no /metrics: the new target will be down",
@@ -121,7 +122,7 @@ fn hazards_of_a_new_target(stack: &Stack, gateway: &Gateway, app: &App) -> Vec<F
     }
     if !app.in_compose {
         findings.push(Finding::new(
-            "app-not-in-compose",
+            FindingId::AppNotInCompose,
             Severity::Info,
             format!(
                 "{} is not a service of the Compose file; Prometheus must reach it at {}",
@@ -133,7 +134,7 @@ fn hazards_of_a_new_target(stack: &Stack, gateway: &Gateway, app: &App) -> Vec<F
     if gateway.honor_labels && app.pushed_job == app.job {
         findings.push(
             Finding::new(
-                "double-count-during-dual-run",
+                FindingId::DoubleCountDuringDualRun,
                 Severity::Hazard,
                 format!(
                     "pushed and scraped series of {} will both carry job=\"{}\" and differ only by instance",
@@ -151,7 +152,7 @@ fn hazards_of_a_new_target(stack: &Stack, gateway: &Gateway, app: &App) -> Vec<F
 fn labels_copied(gateway: &Gateway, app: &App, labels: &[(String, String)]) -> Finding {
     let shown: Vec<String> = labels.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     Finding::new(
-        "target-labels-copied",
+        FindingId::TargetLabelsCopied,
         Severity::Info,
         format!(
             "the gateway's target in job `{}` adds {}, and queries select {}'s series on it: the new target gets it too",
@@ -392,7 +393,7 @@ fn short_range(stack: &Stack, app: &App, query: &StackQuery<'_>, selector: &Sele
     let samples = (range_seconds / seconds).floor();
     Some(
         Finding::new(
-            "range-under-four-intervals",
+            FindingId::RangeUnderFourIntervals,
             Severity::Hazard,
             format!(
                 "`[{range}]` over {} is shorter than 4× the interval {} will be scraped at ({interval}): at most {samples} sample(s) per window",

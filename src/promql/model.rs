@@ -2,6 +2,7 @@
 //! what a rewrite produces ([`QueryRewrite`], its edits and findings). They import nothing of
 //! the rest of the folder, so every file of it can use them.
 
+use crate::changeset::finding_id::FindingId;
 use std::fmt;
 use std::ops::Range;
 
@@ -112,21 +113,21 @@ pub enum QueryFindingKind {
 }
 
 impl QueryFindingKind {
-    pub fn id(self) -> &'static str {
+    pub fn id(self) -> FindingId {
         match self {
-            QueryFindingKind::NoScrapedEquivalent => "no-scraped-equivalent",
-            QueryFindingKind::DoubleCountDuringDualRun => "double-count-during-dual-run",
-            QueryFindingKind::MatchesNothingUnderHonorLabels => "matches-nothing-under-honor-labels",
-            QueryFindingKind::AmbiguousApp => "ambiguous-app",
-            QueryFindingKind::PushedJobNotMigrated => "pushed-job-not-migrated",
-            QueryFindingKind::ComparesPushedAndScraped => "compares-pushed-and-scraped",
-            QueryFindingKind::RegexNeedsReview => "regex-needs-review",
-            QueryFindingKind::VariableNeedsReview => "variable-needs-review",
-            QueryFindingKind::DuplicateGroupingLabel => "duplicate-grouping-label",
-            QueryFindingKind::LabelNeedsReview => "label-needs-review",
-            QueryFindingKind::UnsupportedSyntax => "unsupported-syntax",
-            QueryFindingKind::UnparseableQuery => "unparseable-query",
-            QueryFindingKind::RejectedByPrometheusVersion => "rejected-by-prometheus-version",
+            QueryFindingKind::NoScrapedEquivalent => FindingId::NoScrapedEquivalent,
+            QueryFindingKind::DoubleCountDuringDualRun => FindingId::DoubleCountDuringDualRun,
+            QueryFindingKind::MatchesNothingUnderHonorLabels => FindingId::MatchesNothingUnderHonorLabels,
+            QueryFindingKind::AmbiguousApp => FindingId::AmbiguousApp,
+            QueryFindingKind::PushedJobNotMigrated => FindingId::PushedJobNotMigrated,
+            QueryFindingKind::ComparesPushedAndScraped => FindingId::ComparesPushedAndScraped,
+            QueryFindingKind::RegexNeedsReview => FindingId::RegexNeedsReview,
+            QueryFindingKind::VariableNeedsReview => FindingId::VariableNeedsReview,
+            QueryFindingKind::DuplicateGroupingLabel => FindingId::DuplicateGroupingLabel,
+            QueryFindingKind::LabelNeedsReview => FindingId::LabelNeedsReview,
+            QueryFindingKind::UnsupportedSyntax => FindingId::UnsupportedSyntax,
+            QueryFindingKind::UnparseableQuery => FindingId::UnparseableQuery,
+            QueryFindingKind::RejectedByPrometheusVersion => FindingId::RejectedByPrometheusVersion,
         }
     }
 
@@ -147,6 +148,6 @@ impl QueryFindingKind {
 
 impl fmt::Display for QueryFindingKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
+        f.write_str(self.id().as_str())
     }
 }

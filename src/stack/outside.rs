@@ -7,6 +7,7 @@ use super::Stack;
 use super::compose::{Compose, Mount};
 use super::discover::{is_grafana_service, is_prometheus_service};
 use super::source::RelPath;
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Location, Severity};
 
 /// Where a bind mount's host path is, when it is outside the stack: an
@@ -59,7 +60,7 @@ pub fn findings(stack: &Stack) -> Vec<Finding> {
                     format!(" (`rule_files: {}`)", rules.join("`, `"))
                 };
                 let finding = Finding::new(
-                    "mount-outside-stack",
+                    FindingId::MountOutsideStack,
                     Severity::Hazard,
                     format!(
                         "service {} mounts `{source}` at {}{what}, outside the stack folder: {role} from there, and pullover neither reads nor rewrites those files",
@@ -77,7 +78,7 @@ pub fn findings(stack: &Stack) -> Vec<Finding> {
                 && build.starts_with(['/', '~'])
             {
                 let finding = Finding::new(
-                    "code-outside-stack",
+                    FindingId::CodeOutsideStack,
                     Severity::Todo,
                     format!(
                         "service {} is built from `{build}`, outside the stack folder: its push calls are not read, and the docs phase does not list them",
@@ -94,7 +95,7 @@ pub fn findings(stack: &Stack) -> Vec<Finding> {
     for (pattern, host) in &stack.rule_patterns {
         if host.is_none() && !pattern.starts_with('/') {
             out.push(Finding::new(
-                "rule-files-outside-stack",
+                FindingId::RuleFilesOutsideStack,
                 Severity::Hazard,
                 format!("`rule_files: {pattern}` in {} points outside the stack folder: those rules are neither read nor rewritten", stack.prometheus.file.path),
             ));
@@ -106,7 +107,7 @@ pub fn findings(stack: &Stack) -> Vec<Finding> {
                 if RelPath::new(code.clone()).is_err() {
                     out.push(
                         Finding::new(
-                            "code-outside-stack",
+                            FindingId::CodeOutsideStack,
                             Severity::Todo,
                             format!(
                                 "`code: {code}` of app {} in pullover.yaml is outside the stack folder: its push calls are not read",

@@ -293,30 +293,12 @@ pub(crate) fn unix_seconds(time: SystemTime) -> f64 {
         .map_or(0.0, |since| since.as_secs_f64())
 }
 
+pub use crate::duration::format_prometheus_duration;
+
 /// Unix seconds as `2026-11-25T07:31:34Z`.
 pub(crate) fn rfc3339(unix: f64) -> String {
     let time = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(unix.max(0.0));
     humantime::format_rfc3339_seconds(time).to_string()
-}
-
-/// `4s`, `1m30s`, `250ms`: how a person reads a duration (and Prometheus parses it).
-pub fn format_duration(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if millis == 0 {
-        return "0s".into();
-    }
-    if !millis.is_multiple_of(1000) {
-        return format!("{millis}ms");
-    }
-    let mut seconds = millis / 1000;
-    let mut out = String::new();
-    for (unit, size) in [("h", 3600), ("m", 60), ("s", 1)] {
-        if seconds >= size {
-            out.push_str(&format!("{}{unit}", seconds / size));
-            seconds %= size;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -394,10 +376,10 @@ mod tests {
 
     #[test]
     fn durations_read_like_prometheus_durations() {
-        assert_eq!(format_duration(Duration::from_secs(4)), "4s");
-        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
-        assert_eq!(format_duration(Duration::from_secs(3600)), "1h");
-        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(format_duration(Duration::ZERO), "0s");
+        assert_eq!(format_prometheus_duration(Duration::from_secs(4)), "4s");
+        assert_eq!(format_prometheus_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(format_prometheus_duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(format_prometheus_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(format_prometheus_duration(Duration::ZERO), "0s");
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::check::{Check, CheckKind, Progress, ProgressEvent, Status, VerifySettings, format_duration, rfc3339};
+use super::check::{
+    Check, CheckKind, Progress, ProgressEvent, Status, VerifySettings, format_prometheus_duration, rfc3339,
+};
 use super::compare::{
     CompareSettings, DualRunReport, DualRunSpec, MetricComparison, PushSource, PushedGroupRef, ScrapeTargetRef, Verdict,
 };
@@ -97,7 +99,7 @@ pub fn history_wait(samples: f64, interval: Duration, window: Duration) -> Optio
 /// The check line for one compared pair.
 pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
     let tolerance = format!("{:.0}%", table.relative_tolerance * 100.0);
-    let window = format_duration(Duration::from_secs_f64(table.window_seconds.max(0.0)));
+    let window = format_prometheus_duration(Duration::from_secs_f64(table.window_seconds.max(0.0)));
     let push_age = match table.push_age_seconds {
         Some(age) => format!("last push {age:.1}s ago"),
         None => "no push_time_seconds for this group".to_string(),
@@ -141,7 +143,7 @@ pub fn dual_run_check(subject: &str, table: &DualRunTable) -> Check {
     if stale {
         problems.push(format!(
             "{push_age} (more than {}): the pusher looks dead, though its series still look fresh in Prometheus",
-            format_duration(Duration::from_secs_f64(table.max_push_age_seconds.max(0.0)))
+            format_prometheus_duration(Duration::from_secs_f64(table.max_push_age_seconds.max(0.0)))
         ));
     }
     let compared = table.metrics.iter().filter(|m| m.series_old > 0).count();
@@ -413,8 +415,8 @@ fn too_little_history_check(subject: String, wait: &Wait, window: Duration) -> C
         format!(
             "inconclusive: {} has less history than the {} window, and rate() over a series younger than its window reads 14–22% off; wait {} and run again",
             wait.side,
-            format_duration(window),
-            format_duration(round_up_seconds(wait.wait))
+            format_prometheus_duration(window),
+            format_prometheus_duration(round_up_seconds(wait.wait))
         ),
     )
     .note("or compare over a shorter window with --window (at least 4 scrape intervals)")

@@ -14,7 +14,7 @@ use minijinja::{AutoEscape, Environment};
 use plotters::prelude::*;
 use serde::Serialize;
 
-use super::check::{Check, Status, format_duration, rfc3339};
+use super::check::{Check, Status, format_prometheus_duration, rfc3339};
 use super::compare::{ComparedBy, Verdict, relative_difference};
 use super::dual::DualRunTable;
 use super::render::{MetricRow, summary, table_heading};
@@ -200,7 +200,7 @@ fn table_model(table: &DualRunTable) -> TableModel {
             } else {
                 String::new()
             };
-            (charts, format_duration(window.rate_interval), note)
+            (charts, format_prometheus_duration(window.rate_interval), note)
         }
         None => (
             Vec::new(),
@@ -213,7 +213,7 @@ fn table_model(table: &DualRunTable) -> TableModel {
         old_selector: table.pushed_selector.clone(),
         new_selector: table.scraped_selector.clone(),
         evaluated_at: rfc3339(table.evaluated_at),
-        window: format_duration(seconds(table.window_seconds)),
+        window: format_prometheus_duration(seconds(table.window_seconds)),
         tolerance: format!("{:.0}%", table.relative_tolerance * 100.0),
         push_age: match table.push_age_seconds {
             Some(age) => format!("last push {age:.1}s before"),
@@ -374,7 +374,7 @@ fn format_offset(offset: f64) -> String {
     if millis <= 0.0 {
         return "0".into();
     }
-    format!("-{}", format_duration(Duration::from_millis(millis as u64)))
+    format!("-{}", format_prometheus_duration(Duration::from_millis(millis as u64)))
 }
 
 fn draw_error<E: std::fmt::Debug>(error: E) -> String {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::check::{Check, CheckKind, Status, format_duration};
+use super::check::{Check, CheckKind, Status, format_prometheus_duration};
 use crate::live::error::LiveError;
 
 /// How big the burst is.
@@ -195,8 +195,8 @@ pub fn load_checks(app: &str, report: &LoadReport) -> Vec<Check> {
         m.size_bytes
     );
     let timeout = report.scrape_timeout_seconds;
-    let interval = format_duration(Duration::from_secs_f64(report.scrape_interval_seconds.max(0.0)));
-    let timeout_text = format_duration(Duration::from_secs_f64(timeout.max(0.0)));
+    let interval = format_prometheus_duration(Duration::from_secs_f64(report.scrape_interval_seconds.max(0.0)));
+    let timeout_text = format_prometheus_duration(Duration::from_secs_f64(timeout.max(0.0)));
     let (status, detail) = if m.errors == m.requests {
         (Status::Fail, format!("{}: every request failed", m.url))
     } else if m.errors > 0 {
@@ -274,7 +274,7 @@ pub fn load_checks(app: &str, report: &LoadReport) -> Vec<Check> {
     }
     if let Some(range) = report.shortest_rate_range_seconds {
         let samples = range / report.scrape_interval_seconds.max(1e-9);
-        let range_text = format_duration(Duration::from_secs_f64(range.max(0.0)));
+        let range_text = format_prometheus_duration(Duration::from_secs_f64(range.max(0.0)));
         let place = report.shortest_rate_range_in.as_deref().unwrap_or("a query");
         let detail = format!(
             "the shortest rate()/increase() range is [{range_text}] ({place}): {samples:.1} samples at a {interval} interval"
@@ -288,7 +288,7 @@ pub fn load_checks(app: &str, report: &LoadReport) -> Vec<Check> {
         if status == Status::Warn {
             check = check.note(format!(
                 "rate() needs at least 4 samples per range to be steady: use a range of {} or more (or $__rate_interval), or scrape more often",
-                format_duration(Duration::from_secs_f64(report.scrape_interval_seconds * SAMPLES_PER_RANGE))
+                format_prometheus_duration(Duration::from_secs_f64(report.scrape_interval_seconds * SAMPLES_PER_RANGE))
             ));
         }
         checks.push(check);

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::check::{Check, CheckKind, Progress, Status, VerifySettings, format_duration, unix_seconds};
+use super::check::{Check, CheckKind, Progress, Status, VerifySettings, format_prometheus_duration, unix_seconds};
 use super::compare::{Tolerance, reads_only_runtime_gauges};
 use super::history::History;
 use super::outcome::{Outcome, PairVerdict, compare_outcomes};
@@ -408,8 +408,8 @@ pub async fn query_checks(
         if check.status != Status::Pass {
             check.notes.push(format!(
                 "$__rate_interval = {}, $__interval = {}, variables at their first values",
-                format_duration(context.scrape_interval * 4),
-                format_duration(context.scrape_interval)
+                format_prometheus_duration(context.scrape_interval * 4),
+                format_prometheus_duration(context.scrape_interval)
             ));
         }
         checks.push(check);

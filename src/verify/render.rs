@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::check::{Check, CheckKind, Stage, Status, format_duration};
+use super::check::{Check, CheckKind, Stage, Status, format_prometheus_duration};
 use super::compare::{ComparedBy, MetricComparison, metric_column_width};
 use super::dual::DualRunTable;
 use super::queries::PairResult;
 use super::run::VerifyReport;
+use crate::envelope::Envelope;
 
 fn paint(text: &str, status: Status, color: bool) -> String {
     if !color {
@@ -90,7 +91,7 @@ pub fn dual_run_table(table: &DualRunTable) -> String {
     let mut out = format!(
         "{} (rate over {}, tolerance {:.0}%)\n",
         table_heading(table),
-        format_duration(Duration::from_secs_f64(table.window_seconds.max(0.0))),
+        format_prometheus_duration(Duration::from_secs_f64(table.window_seconds.max(0.0))),
         table.relative_tolerance * 100.0
     );
     out.push_str(&format!(
@@ -212,21 +213,20 @@ pub fn seconds(value: f64) -> String {
 
 #[derive(Serialize)]
 struct VerifyJson<'a> {
-    version: u32,
-    command: &'static str,
     passed: bool,
     #[serde(flatten)]
     report: &'a VerifyReport,
 }
 
 pub fn render_json(report: &VerifyReport) -> serde_json::Value {
-    serde_json::to_value(VerifyJson {
-        version: 1,
-        command: "verify",
+    let body = VerifyJson {
         passed: report.passed(),
         report,
-    })
-    .unwrap_or_else(|e| serde_json::json!({"version": 1, "command": "verify", "error": e.to_string()}))
+    };
+    match serde_json::to_value(&body) {
+        Ok(_) => Envelope::new("verify", body).to_value(),
+        Err(e) => Envelope::new("verify", serde_json::json!({"error": e.to_string()})).to_value(),
+    }
 }
 
 #[cfg(test)]

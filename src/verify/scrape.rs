@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::check::{
-    Check, CheckKind, LiveTargets, Stage, Status, VerifyError, VerifySettings, format_duration, unix_seconds,
+    Check, CheckKind, LiveTargets, Stage, Status, VerifyError, VerifySettings, format_prometheus_duration, unix_seconds,
 };
 use super::reload::LiveConfig;
 use super::selector::{Matcher, selector};
@@ -235,7 +235,7 @@ const LISTED: usize = 5;
 
 pub fn exposition_check(summary: &ExpositionSummary) -> Check {
     let size = format_size(summary.size_bytes);
-    let took = format_duration(Duration::from_millis((summary.response_seconds * 1000.0).round() as u64));
+    let took = format_prometheus_duration(Duration::from_millis((summary.response_seconds * 1000.0).round() as u64));
     let from = match summary.url_source {
         UrlSource::Given => "",
         UrlSource::Target => " (URL from its scrape target)",
@@ -620,7 +620,10 @@ pub fn scrape_duration_check(app: &App, target: &Target, max: Option<f64>, windo
         .or_else(|| target.scrape_interval_duration())
         .map(|d| d.as_secs_f64());
     let (longest, over) = match max {
-        Some(max) => (max, format!("longest in the last {}", format_duration(window))),
+        Some(max) => (
+            max,
+            format!("longest in the last {}", format_prometheus_duration(window)),
+        ),
         None => (target.last_scrape_duration, "last scrape".to_string()),
     };
     let took = format!("{:.0} ms", longest * 1000.0);

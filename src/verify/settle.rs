@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use super::check::{Status, format_duration, rfc3339, unix_seconds};
+use super::check::{Status, format_prometheus_duration, rfc3339, unix_seconds};
 use super::compare::Tolerance;
 use super::outcome::{PairVerdict, ShortenedRange, keyed};
 use crate::duration::parse_prometheus_duration;
@@ -144,7 +144,7 @@ pub fn counter_selectors(query: &str) -> Vec<String> {
 /// push_time_seconds`), plus one scrape interval of the app. Twice the scrape interval when
 /// Prometheus cannot say.
 pub async fn push_lag(client: &PrometheusClient, scrape_interval: Duration, at: SystemTime) -> Duration {
-    let step = format_duration(scrape_interval.max(Duration::from_secs(1)));
+    let step = format_prometheus_duration(scrape_interval.max(Duration::from_secs(1)));
     let query = format!("max(max_over_time((timestamp(push_time_seconds) - push_time_seconds)[5m:{step}]))");
     let measured = client
         .query(&query, Some(at))
@@ -189,7 +189,7 @@ impl Settled {
                 Status::Pass,
                 format!(
                     "{series} series agree allowing for the push lag ({}); at one instant: {}",
-                    format_duration(round_ms(*lag)),
+                    format_prometheus_duration(round_ms(*lag)),
                     failed.detail
                 ),
             ),
@@ -206,8 +206,8 @@ impl Settled {
                 Status::Inconclusive,
                 format!(
                     "cannot tell yet: the rewrite's series are {} old, younger than the query's {} range; compare again after {} (at one instant: {})",
-                    format_duration(Duration::from_secs((now - since).max(0.0) as u64)),
-                    format_duration(*range),
+                    format_prometheus_duration(Duration::from_secs((now - since).max(0.0) as u64)),
+                    format_prometheus_duration(*range),
                     rfc3339(since + range.as_secs_f64()),
                     failed.detail
                 ),
@@ -222,8 +222,8 @@ impl Settled {
                     status: Status::Pass,
                     detail: format!(
                         "{series} series agree over the last {}, as long as the rewrite's series have existed: its {} range shortened to that; over the full range from {} (at one instant: {})",
-                        format_duration(*compared),
-                        format_duration(*range),
+                        format_prometheus_duration(*compared),
+                        format_prometheus_duration(*range),
                         rfc3339(since + range.as_secs_f64()),
                         failed.detail
                     ),
@@ -268,7 +268,7 @@ pub fn with_ranges_capped(query: &str, cap: Duration) -> Option<String> {
     if edits.is_empty() {
         return None;
     }
-    let written = format_duration(cap);
+    let written = format_prometheus_duration(cap);
     let mut out = String::with_capacity(query.len());
     let mut copied = 0;
     for span in edits {

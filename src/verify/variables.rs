@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::check::{Progress, format_duration, unix_seconds};
+use super::check::{Progress, format_prometheus_duration, unix_seconds};
 use super::runner::{Job, JobOutput, RunOptions, RunStats, is_query_error, run_jobs};
 use super::selector::promql_string;
 use crate::live::error::LiveError;
@@ -211,11 +211,11 @@ impl FillContext {
             _ => ms.to_string(),
         };
         Some(match reference.name.as_str() {
-            "__interval" => format_duration(self.scrape_interval),
+            "__interval" => format_prometheus_duration(self.scrape_interval),
             "__interval_ms" => millis(self.scrape_interval),
-            "__rate_interval" => format_duration(rate),
+            "__rate_interval" => format_prometheus_duration(rate),
             "__rate_interval_ms" => millis(rate),
-            "__range" => format_duration(self.range),
+            "__range" => format_prometheus_duration(self.range),
             "__range_s" => self.range.as_secs().to_string(),
             "__range_ms" => millis(self.range),
             "__from" => time(from_ms),

@@ -1,6 +1,7 @@
 //! Findings the phase adds to a query's own: its severity in the plan, a legend or a variable
 //! that changes once the series are scraped.
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Location, Severity};
 use crate::promql::{QueryFinding, QueryFindingKind, SeriesMapping, selectors};
 use crate::stack::Gateway;
@@ -50,7 +51,7 @@ pub(super) fn legend_finding(site: &Site, gateway: &Gateway) -> Option<Finding> 
     let replacement = if *first == "exported_job" { "job" } else { "instance" };
     Some(
         Finding::new(
-            "legend-uses-exported-label",
+            FindingId::LegendUsesExportedLabel,
             Severity::Todo,
             format!(
                 "the legend `{legend}` shows {}, which scraped series do not have: it goes blank after the migration",
@@ -139,7 +140,7 @@ pub(super) fn variable_finding(site: &Site, mapping: &SeriesMapping) -> Option<F
     let name = site.variable.clone().unwrap_or_default();
     Some(
         Finding::new(
-            "variable-options-change",
+            FindingId::VariableOptionsChange,
             Severity::Todo,
             format!(
                 "variable {name:?} lists `{label}` values of pushed series ({old}); once they are scraped it lists {new}"

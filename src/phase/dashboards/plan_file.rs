@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Location, Severity};
 use crate::dashboard::{StringEdit, rewrite_scanned_strings};
 use crate::edit::yaml::{ScalarTextEdit, YamlDoc, YamlError};
@@ -75,7 +76,7 @@ fn plan_site<'s>(
         planned.action = QueryAction::Report;
         planned.findings.push(
             Finding::new(
-                "panel-link-query",
+                FindingId::PanelLinkQuery,
                 Severity::Todo,
                 "this panel link carries a query in its URL; pullover does not rewrite URLs",
             )
@@ -93,7 +94,7 @@ fn plan_site<'s>(
         planned.action = QueryAction::Report;
         planned.findings.push(
             Finding::new(
-                "waits-for-pushed-identity",
+                FindingId::WaitsForPushedIdentity,
                 Severity::Hazard,
                 format!("not rewritten yet: it selects a job {service} may push as, and which one it is is undecided (see `pushed-identity-undecided`)"),
             )
@@ -137,7 +138,7 @@ fn take_rewrite(
             planned.action = QueryAction::Report;
             planned.findings.push(
                 Finding::new(
-                    "unparseable-query",
+                    FindingId::UnparseableQuery,
                     Severity::Todo,
                     format!(
                         "the query does not parse (at {line}:{column} of the query: {}); left unchanged",
@@ -193,7 +194,7 @@ fn record_file(
         }
         Err((reason, offset)) => {
             let failure = Finding::new(
-                "file-not-rewritten",
+                FindingId::FileNotRewritten,
                 Severity::Hazard,
                 format!(
                     "{} was left unchanged: pullover could not rewrite its {rewritten} {queries} exactly ({reason})",
@@ -223,7 +224,7 @@ fn record_queries(
             query.action = QueryAction::Report;
             query.findings.push(
                 Finding::new(
-                    "query-not-rewritten",
+                    FindingId::QueryNotRewritten,
                     Severity::Hazard,
                     format!(
                         "would become `{}`, but its file is left unchanged",

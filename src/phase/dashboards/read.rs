@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use yaml_serde::Value;
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Location, Severity};
 use crate::dashboard::{DashboardError, Model, Owner, SiteKind, SkipReason};
 use crate::diagnostic::Diagnostic;
@@ -63,7 +64,7 @@ pub(super) fn read_dashboard(dashboard: &DashboardFile) -> Result<Option<Source<
         };
         findings.push(
             Finding::new(
-                "query-not-read",
+                FindingId::QueryNotRead,
                 Severity::Hazard,
                 format!(
                     "the query at {} is in {shape}: it is not rewritten and may select pushed series",
@@ -86,7 +87,7 @@ pub(super) fn read_dashboard(dashboard: &DashboardFile) -> Result<Option<Source<
         };
         findings.push(
             Finding::new(
-                "library-panel",
+                FindingId::LibraryPanel,
                 Severity::Todo,
                 format!(
                     "this panel is library panel {name}: its queries live in Grafana's library, not in this file, and are not rewritten"
@@ -100,7 +101,7 @@ pub(super) fn read_dashboard(dashboard: &DashboardFile) -> Result<Option<Source<
         if let SkipReason::UnknownDatasource { .. } = skipped.reason {
             findings.push(
                 Finding::new(
-                    "query-skipped",
+                    FindingId::QuerySkipped,
                     Severity::Info,
                     format!("not read as PromQL: {}; left as it is", skipped.reason),
                 )

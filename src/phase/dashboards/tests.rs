@@ -75,7 +75,7 @@ fn after<'c>(changes: &'c ChangeSet, path: &str) -> Option<&'c str> {
 }
 
 fn ids(changes: &ChangeSet) -> Vec<&'static str> {
-    changes.findings.iter().map(|f| f.id).collect()
+    changes.findings.iter().map(|f| f.id.as_str()).collect()
 }
 
 #[test]

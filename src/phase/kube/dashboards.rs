@@ -11,6 +11,7 @@
 //!   `pod`, `endpoint` and `container`; a query filtering on those values selects the app's
 //!   series only while they go through the gateway: reported, for a person to decide.
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{ChangeSet, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::phase::dashboards::{PlannedQuery, QueryAction, survey};
@@ -40,7 +41,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         if moved > 0 {
             findings.push(
                 Finding::new(
-                    "kube-instance-as-service",
+                    FindingId::KubeInstanceAsService,
                     Severity::Todo,
                     format!(
                         "{}: {moved} quer{} pinned to a pushed instance now select the app's Service (every pod of it): on Kubernetes the new target's instance is a pod's IP",
@@ -55,7 +56,7 @@ pub fn plan(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
         if let Some(app) = pins_new_instance(&stack.settings.apps, source.text(), &file.text) {
             findings.push(
                 Finding::new(
-                    "kube-instance-pinned",
+                    FindingId::KubeInstancePinned,
                     Severity::Hazard,
                     format!(
                         "{}: a rewrite would select {} by `instance`, which on Kubernetes is a pod's IP and port: the file is left as it is",
@@ -147,7 +148,7 @@ fn in_kubernetes_terms(finding: &Finding, stack: &Stack, kube: &KubeStack) -> Fi
         let kubernetes = super::scraped_matcher(kube, app, "\"");
         finding.message = finding.message.replace(&compose_style, &kubernetes);
         finding.tip = finding.tip.map(|tip| tip.replace(&compose_style, &kubernetes));
-        if finding.id == "double-count-during-dual-run" {
+        if finding.id == FindingId::DoubleCountDuringDualRun {
             finding.message = finding.message.replace(
                 "differ only by instance",
                 match kube.gateway.as_ref().map(|g| &g.scrape) {
@@ -176,7 +177,7 @@ fn batch_job_stays(finding: Finding, batch_jobs: &[String]) -> Finding {
         return finding;
     }
     let mut kept = Finding::new(
-        "kube-batch-query-stays",
+        FindingId::KubeBatchQueryStays,
         Severity::Info,
         format!(
             "a query on job \"{job}\", which a batch job pushes as, stays as it is: the job keeps pushing to the gateway"
@@ -224,7 +225,7 @@ fn gateway_target_labels(query: &PlannedQuery, gateway: &KubeGateway, kube: &Kub
             if gateways {
                 out.push(
                     Finding::new(
-                        "kube-gateway-target-label",
+                        FindingId::KubeGatewayTargetLabel,
                         Severity::Hazard,
                         format!(
                             "`{}` filters on the gateway's own `{}`: pushed series carry it only while they go through the gateway, scraped ones carry the app's",

@@ -12,6 +12,7 @@ use yaml_serde::Value;
 
 use super::config_jobs::{PROMETHEUS_YML, object_holder, server_files};
 use super::in_place::Edits;
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
@@ -231,7 +232,7 @@ fn decided_selectors(
 
 fn no_known_metrics(app: &App) -> Finding {
     Finding::new(
-        "no-known-metrics",
+        FindingId::NoKnownMetrics,
         Severity::Todo,
         format!(
             "no metric of {} is known: the rule only checks that its scrape is not missing",
@@ -512,7 +513,7 @@ fn in_config(
         }
         None => {
             builder = builder.finding(Finding::new(
-                "kube-no-sidecar-dashboards",
+                FindingId::KubeNoSidecarDashboards,
                 Severity::Info,
                 "no dashboard ConfigMap with the Grafana sidecar label in the stack: the comparison dashboard is not written; the rules compare the two sources",
             ));

@@ -15,6 +15,7 @@ mod scrape;
 
 use super::PhaseId;
 use crate::changeset::ChangeSet;
+use crate::changeset::finding_id::FindingId;
 use crate::diagnostic::Diagnostic;
 use crate::stack::kube::objects::{Object, string_map};
 use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, app_service_name};
@@ -38,7 +39,7 @@ pub fn plan(phase: PhaseId, stack: &Stack, kube: &KubeStack) -> Result<ChangeSet
     if phase == PhaseId::Remove && stack.settings.remove_push_code {
         // Never a silent no-op: the flag asked for work this folder cannot hold.
         changeset.findings.push(crate::changeset::Finding::new(
-            "push-code-kept",
+            FindingId::PushCodeKept,
             crate::changeset::Severity::Todo,
             "--remove-push-code: the apps' code is not in this folder of manifests, so their push logic stays; remove it in each app's own repository (docs/expose.md says what goes)",
         ));
@@ -54,7 +55,7 @@ fn expose(stack: &Stack, kube: &KubeStack) -> Result<ChangeSet, Diagnostic> {
     use crate::changeset::{Finding, Severity};
     let findings = stack.settings.apps.iter().map(|app| {
         let finding = Finding::new(
-            "serve-metrics-by-hand",
+            FindingId::ServeMetricsByHand,
             Severity::Todo,
             format!(
                 "{}'s code is not in this folder of manifests: if it only pushes, make it serve /metrics on port {} (docs/expose.md has the code for each client) and build its image again",

@@ -18,6 +18,7 @@ use yaml_serde::Value;
 use super::config_jobs::{JobList, PROMETHEUS_YML, job_route, object_holder, server_files};
 use super::dual_run::{CHART_RULE_FILES, FILE_NAME as DUAL_RUN_FILE, GROUP, RULE_FILE, RULES_MAP};
 use super::in_place::Edits;
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{ItemMatch, Route, YamlEdit};
@@ -84,7 +85,7 @@ pub fn plan(kube: &KubeStack, gateway: &KubeGateway) -> Result<ChangeSet, Diagno
         GatewayFate::Goes => builder = remove_gateway(kube, gateway, &mut removal, builder)?,
         GatewayFate::Stays(batch) => {
             builder = builder.finding(Finding::new(
-                "kube-gateway-stays",
+                FindingId::KubeGatewayStays,
                 Severity::Info,
                 format!(
                     "the gateway stays: {} still push{} to it, as batch jobs should",
@@ -144,7 +145,7 @@ fn push_settings_kept(kube: &KubeStack, pusher: &Pusher) -> Vec<Finding> {
                 .find(|(_, text)| text == arg)
                 .map(|(location, _)| location.clone());
             let finding = Finding::new(
-                "command-points-at-gateway",
+                FindingId::CommandPointsAtGateway,
                 Severity::Todo,
                 format!(
                     "kept the `{key}` of {} naming the gateway (`{arg}`): {why}; an app that no longer knows the flag, or needs it, stops starting",
@@ -159,7 +160,7 @@ fn push_settings_kept(kube: &KubeStack, pusher: &Pusher) -> Vec<Finding> {
         }
     }
     findings.push(Finding::new(
-        "kube-push-code-left",
+        FindingId::KubePushCodeLeft,
         Severity::Todo,
         format!(
             "{}: its code still pushes (now to no gateway): remove the push, as the `docs` checklist says on Compose",
@@ -572,7 +573,7 @@ fn turn_off_chart(
                         .delete(&values.file, "the Pushgateway chart's values: nothing pushes to it any more")
                         .finding(
                             Finding::new(
-                                "kube-uninstall-gateway-release",
+                                FindingId::KubeUninstallGatewayRelease,
                                 Severity::Todo,
                                 format!(
                                     "{} held the values of the prometheus-pushgateway release: deleting the file does not uninstall it",
@@ -599,7 +600,7 @@ fn release_removed(object: &crate::stack::kube::objects::Object, release: &str) 
             .any(|f| f.starts_with("resources-finalizer.argocd.argoproj.io"));
     if cascades {
         Finding::new(
-            "kube-gateway-release-removed",
+            FindingId::KubeGatewayReleaseRemoved,
             Severity::Info,
             format!(
                 "{} installing the Pushgateway (release `{release}`) is removed: once the sync prunes it, {} uninstalls the release",
@@ -610,7 +611,7 @@ fn release_removed(object: &crate::stack::kube::objects::Object, release: &str) 
         .tip("pruning must be on where this file is synced (Flux Kustomization `prune: true`, Argo CD `syncPolicy.automated.prune`), or delete the object by hand")
     } else {
         Finding::new(
-            "kube-gateway-release-orphaned",
+            FindingId::KubeGatewayReleaseOrphaned,
             Severity::Todo,
             format!(
                 "{} installing the Pushgateway (release `{release}`) is removed, but it has no `resources-finalizer.argocd.argoproj.io`: Argo CD deletes the Application and leaves the gateway running",
@@ -669,7 +670,7 @@ fn network_policy(
     }
     if gone.len() == rules.len() {
         *builder = std::mem::take(builder).finding(Finding::new(
-            "kube-network-policy-left",
+            FindingId::KubeNetworkPolicyLeft,
             Severity::Todo,
             format!(
                 "{}: its only egress rules lead to the gateway; removing them all would change what the policy allows, so it is left for you",

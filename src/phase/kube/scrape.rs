@@ -14,6 +14,7 @@ use yaml_serde::Value;
 use super::config_jobs::{JobList, app_job, append_job};
 use super::in_place::Edits;
 use super::{AppWorkload, app_workloads, pod_selector};
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{ChangeSet, ChangeSetBuilder, Finding, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, YamlEdit, render_plain_or_quoted};
@@ -64,7 +65,7 @@ fn new_file_beside(
     kube: &KubeStack,
     beside: &Object,
     file_name: &str,
-    taken: &'static str,
+    taken: FindingId,
     builder: &mut ChangeSetBuilder,
 ) -> Result<Option<RelPath>, Diagnostic> {
     let folder = kube.manifests[beside.manifest].file.path.parent();
@@ -179,7 +180,7 @@ fn plan_service_monitors(
     let mut builder = ChangeSet::builder();
     if copied.is_empty() {
         builder = builder.finding(Finding::new(
-            "kube-no-selector-labels",
+            FindingId::KubeNoSelectorLabels,
             Severity::Info,
             format!(
                 "ServiceMonitor {monitor_name} carries no label but its own names: the new ServiceMonitors carry none either"
@@ -194,7 +195,13 @@ fn plan_service_monitors(
     } in app_workloads(stack, kube)
     {
         let file_name = format!("{}-servicemonitor.yaml", app.service);
-        let Some(path) = new_file_beside(kube, workload, &file_name, "kube-servicemonitor-exists", &mut builder)?
+        let Some(path) = new_file_beside(
+            kube,
+            workload,
+            &file_name,
+            FindingId::KubeServicemonitorExists,
+            &mut builder,
+        )?
         else {
             continue;
         };
@@ -330,7 +337,8 @@ fn plan_pod_monitors(
         let elsewhere = monitor.namespace_or_default() != gateway.namespace;
         let beside = if elsewhere { monitor } else { workload };
         let file_name = format!("{}-podmonitor.yaml", app.service);
-        let Some(path) = new_file_beside(kube, beside, &file_name, "kube-podmonitor-exists", &mut builder)? else {
+        let Some(path) = new_file_beside(kube, beside, &file_name, FindingId::KubePodmonitorExists, &mut builder)?
+        else {
             continue;
         };
         let (number, port_name) = port.clone();
@@ -405,7 +413,7 @@ fn pod_monitor_spec(
 /// CRD schema is structural) and the PodMonitor then scrapes every port the pods declare.
 fn unnamed_port(workload: &Object, number: u16) -> Finding {
     Finding::new(
-        "kube-podmonitor-port-number",
+        FindingId::KubePodmonitorPortNumber,
         Severity::Hazard,
         format!(
             "{}: the container port {number} serving /metrics has no name, so its PodMonitor selects it by `portNumber`, which Prometheus Operator v0.79 and later know; an older operator drops the field and scrapes every port the pods declare",
@@ -437,7 +445,7 @@ fn plan_jobs(stack: &Stack, kube: &KubeStack, gateway: &KubeGateway) -> Result<C
     {
         if existing.contains(&app.job) {
             builder = builder.finding(Finding::new(
-                "kube-scrape-job-exists",
+                FindingId::KubeScrapeJobExists,
                 Severity::Info,
                 format!(
                     "{} has a job `{}` already: left as it is",
@@ -485,7 +493,7 @@ fn scraped_by_annotation(workload: &Object) -> Option<Finding> {
         .and_then(crate::edit::yaml::scalar_string)
         .is_some_and(|v| v == "true");
     annotated.then(|| Finding::new(
-        "kube-pods-scraped-by-annotation",
+        FindingId::KubePodsScrapedByAnnotation,
         Severity::Hazard,
         format!(
             "{}'s pods are annotated `prometheus.io/scrape: \"true\"`: a job scraping by annotation reads them too, under its own job name, so its series would be there twice",

@@ -12,6 +12,7 @@ use yaml_serde::{Mapping, Value};
 use super::leftovers::{ReadKind, env_reads};
 use super::push_code::Outcome as PushCode;
 use super::{is_gateway_env, points_at};
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Location, Severity};
 use crate::edit::yaml::{AnchorMark, ItemMatch, Route, YamlEdit, scalar_string};
 use crate::stack::compose::Compose;
@@ -76,7 +77,7 @@ impl Planner<'_> {
             .unwrap_or_default();
         if !raw_services.contains_key(self.service) {
             self.findings.push(Finding::new(
-                "gateway-not-in-compose",
+                FindingId::GatewayNotInCompose,
                 Severity::Hazard,
                 format!(
                     "the gateway service `{}` is not in {}: nothing removed there",
@@ -118,7 +119,7 @@ impl Planner<'_> {
             None => {
                 self.findings.push(
                     Finding::new(
-                        "reference-through-anchor",
+                        FindingId::ReferenceThroughAnchor,
                         Severity::Hazard,
                         format!("`{route}` comes from an anchor (`*…`); left as it is"),
                     )
@@ -133,7 +134,7 @@ impl Planner<'_> {
         let location = self.location(&services_route().key(self.service));
         self.findings.push(
             Finding::new(
-                "orphan-container",
+                FindingId::OrphanContainer,
                 Severity::Info,
                 format!(
                     "`docker compose up -d` alone leaves the running {} container behind",
@@ -185,7 +186,7 @@ impl Planner<'_> {
             let location = self.location(&route.clone().key("network_mode"));
             self.findings.push(
                 Finding::new(
-                    "network-mode-on-gateway",
+                    FindingId::NetworkModeOnGateway,
                     Severity::Hazard,
                     format!("{name} shares the network of {} (`network_mode`)", self.service),
                 )
@@ -207,7 +208,7 @@ impl Planner<'_> {
                 let location = self.location(&route);
                 self.findings.push(
                     Finding::new(
-                        "reference-through-anchor",
+                        FindingId::ReferenceThroughAnchor,
                         Severity::Hazard,
                         format!(
                             "{name} depends on {} through a merged anchor (`<<: *…`); left as it is",
@@ -222,7 +223,7 @@ impl Planner<'_> {
                 let location = self.location(&route.clone().key("command"));
                 self.findings.push(
                     Finding::new(
-                        "command-points-at-gateway",
+                        FindingId::CommandPointsAtGateway,
                         Severity::Todo,
                         format!("the command of {name} names {}", self.gateway.host),
                     )
@@ -274,7 +275,7 @@ impl Planner<'_> {
                     && self.remove(entry_route)
                 {
                     self.findings.push(Finding::new(
-                        "env-var-removed",
+                        FindingId::EnvVarRemoved,
                         Severity::Info,
                         format!("removed `{key}` from {name}: only its push logic read it"),
                     ));
@@ -305,7 +306,7 @@ impl Planner<'_> {
                 let (line, _) = read.file.line_col(read.offset);
                 self.findings.push(
                     Finding::new(
-                        "env-var-kept",
+                        FindingId::EnvVarKept,
                         Severity::Hazard,
                         format!(
                             "kept {what} on {name}: {}:{line} reads it without a fallback",
@@ -323,7 +324,7 @@ impl Planner<'_> {
             if let Some(read) = reads.first() {
                 self.findings.push(
                     Finding::new(
-                        "env-var-removed",
+                        FindingId::EnvVarRemoved,
                         Severity::Info,
                         format!("removed {what} from {name}: its code reads it as optional, so the app still starts"),
                     )
@@ -376,7 +377,7 @@ impl Planner<'_> {
                 if self.remove(route) {
                     self.findings.push(
                         Finding::new(
-                            "volume-data-left",
+                            FindingId::VolumeDataLeft,
                             Severity::Info,
                             format!("volume `{volume}` is no longer declared; Docker keeps its data"),
                         )
@@ -390,7 +391,7 @@ impl Planner<'_> {
                 let location = self.location(&route);
                 self.findings.push(
                     Finding::new(
-                        "shared-volume-kept",
+                        FindingId::SharedVolumeKept,
                         Severity::Info,
                         format!(
                             "volume `{volume}` is kept: {} also mount{} it",
@@ -419,7 +420,7 @@ impl Planner<'_> {
                 let location = self.location(&services_route().key(self.service).key("profiles"));
                 self.findings.push(
                     Finding::new(
-                        "profile-unused",
+                        FindingId::ProfileUnused,
                         Severity::Info,
                         format!(
                             "profile `{profile}` enabled only {}; no service uses it now",

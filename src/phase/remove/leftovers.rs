@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use super::{DUAL_RUN_DASHBOARD, DUAL_RUN_RULE_FILE, is_gateway_env};
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Location, Severity};
 use crate::dashboard::SiteKind;
 use crate::edit::yaml::{YamlDoc, scalar_string};
@@ -131,7 +132,7 @@ pub(super) fn push_logic(stack: &Stack, gateway: &Gateway, removed: &[RelPath]) 
                 let call = call.trim_end_matches(['(', '"']);
                 findings.push(
                     Finding::new(
-                        "push-logic",
+                        FindingId::PushLogic,
                         Severity::Todo,
                         format!("{} still pushes to the Pushgateway (`{call}`)", service.service),
                     )
@@ -162,7 +163,7 @@ fn spring_push_logic(stack: &Stack, removed: &[RelPath]) -> Vec<Finding> {
             let Some(enabled) = config.push_enabled() else { continue };
             findings.push(
                 Finding::new(
-                    "push-logic",
+                    FindingId::PushLogic,
                     Severity::Todo,
                     format!(
                         "{} still pushes to the Pushgateway (`{}: true`)",
@@ -200,7 +201,7 @@ pub(super) fn env_file_entries(stack: &Stack, gateway: &Gateway) -> Vec<Finding>
                 let indent = line.len() - trimmed.len();
                 findings.push(
                     Finding::new(
-                        "env-file-entry",
+                        FindingId::EnvFileEntry,
                         Severity::Todo,
                         format!("`{key}` in {} still points at the Pushgateway", file.path),
                     )
@@ -316,7 +317,7 @@ pub(super) fn rules_on_gateway_series(stack: &Stack, gateway: &Gateway) -> Vec<F
                     };
                     findings.push(
                         Finding::new(
-                            "rule-on-gateway-series",
+                            FindingId::RuleOnGatewaySeries,
                             Severity::Todo,
                             format!("{name} reads what goes away with the Pushgateway: {message}"),
                         )
@@ -326,7 +327,7 @@ pub(super) fn rules_on_gateway_series(stack: &Stack, gateway: &Gateway) -> Vec<F
                 }
                 Some(Fate::StillPushed) => findings.push(
                     Finding::new(
-                        "rule-on-pushed-series",
+                        FindingId::RuleOnPushedSeries,
                         Severity::Hazard,
                         format!("{name} still selects the pushed series, which stop with the Pushgateway"),
                     )
@@ -390,14 +391,14 @@ fn dashboard_on_gateway_series<'d>(
     for (sites, id, severity, what, tip) in [
         (
             empty,
-            "panel-on-gateway-series",
+            FindingId::PanelOnGatewaySeries,
             Severity::Todo,
             "read what goes away with the Pushgateway (its own metrics, push times)",
             "rewrite or delete them; the `dashboards` phase suggested replacements",
         ),
         (
             pushed,
-            "panel-on-pushed-series",
+            FindingId::PanelOnPushedSeries,
             Severity::Hazard,
             "still select the pushed series, which stop with the Pushgateway",
             "apply the `dashboards` phase first: it rewrites them to the scraped series",

@@ -4,6 +4,7 @@
 use yaml_serde::Value;
 
 use super::{DUAL_RUN_RULE_FILE, points_at};
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Location, Severity};
 use crate::edit::yaml::{ItemMatch, Route, YamlEdit, scalar_string};
 use crate::stack::prometheus::{PromConfig, ScrapeJob};
@@ -67,7 +68,7 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
                 out.edits.extend(gateway_targets_removed(raw, &job_route, &is_gateway));
                 out.findings.push(
                     Finding::new(
-                        "gateway-target-removed",
+                        FindingId::GatewayTargetRemoved,
                         Severity::Hazard,
                         format!(
                             "job `{}` scraped {} next to other targets: only that target was removed",
@@ -85,7 +86,7 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
             JobFate::LeftNamingGateway => {
                 out.findings.push(
                     Finding::new(
-                        "gateway-by-service-discovery",
+                        FindingId::GatewayByServiceDiscovery,
                         Severity::Hazard,
                         format!(
                             "job `{}` finds targets by service discovery and names {}; left as it is",
@@ -116,7 +117,7 @@ pub(super) fn plan(stack: &Stack, gateway: &Gateway) -> Outcome {
     if removed_jobs.is_empty() && trimmed_jobs == 0 && !by_labels {
         out.findings.push(
             Finding::new(
-                "no-gateway-job",
+                FindingId::NoGatewayJob,
                 Severity::Info,
                 format!("no scrape job in {} targets {}", prom.file.path, gateway.address()),
             )
@@ -183,7 +184,7 @@ fn job_fate(
 
 fn found_by_docker_labels(job: &ScrapeJob) -> Finding {
     Finding::new(
-        "gateway-by-docker-labels",
+        FindingId::GatewayByDockerLabels,
         Severity::Info,
         format!(
             "job `{}` found the gateway by its Docker labels; it stays for the other containers it finds, and the labels go with the gateway's service",
@@ -198,7 +199,7 @@ fn removed_by_setting(job: &ScrapeJob, gateway: &Gateway) -> Finding {
         _ => format!("has no static target at {}", gateway.address()),
     };
     Finding::new(
-        "gateway-job-by-setting",
+        FindingId::GatewayJobBySetting,
         Severity::Info,
         format!(
             "job `{}` {scrapes}; removed because pullover.yaml names it the gateway's job",

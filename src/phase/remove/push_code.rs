@@ -11,6 +11,7 @@ mod outline;
 
 use std::collections::BTreeSet;
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Location, Severity};
 use crate::edit::yaml::YamlEdit;
 use crate::stack::app_code;
@@ -62,7 +63,7 @@ pub(super) fn plan(stack: &Stack) -> Outcome {
             let Some(lang) = Lang::of(file.path.as_str()) else {
                 outcome.findings.push(
                     Finding::new(
-                        "push-code-kept",
+                        FindingId::PushCodeKept,
                         Severity::Todo,
                         format!(
                             "{} pushes from {}: --remove-push-code edits JavaScript (prom-client), Python (prometheus_client), Go (client_golang) and Java (simpleclient) only",
@@ -80,7 +81,7 @@ pub(super) fn plan(stack: &Stack) -> Outcome {
                         let lines: Vec<String> = removal.mentions.iter().map(usize::to_string).collect();
                         outcome.findings.push(
                             Finding::new(
-                                "push-mentions-left",
+                                FindingId::PushMentionsLeft,
                                 Severity::Todo,
                                 format!(
                                     "after the edit, {} still speaks of pushing in comments or messages (line{} {})",
@@ -103,7 +104,7 @@ pub(super) fn plan(stack: &Stack) -> Outcome {
                 Err(refusal) => {
                     outcome.findings.push(
                         Finding::new(
-                            "push-code-kept",
+                            FindingId::PushCodeKept,
                             Severity::Todo,
                             format!(
                                 "{}: pullover leaves the push logic of {} as it is: {}",
@@ -135,7 +136,7 @@ fn switch_spring_push_off(app: &App, file: &SourceFile, config: &SpringConfig, o
     };
     let kept = |reason: String| {
         Finding::new(
-            "push-code-kept",
+            FindingId::PushCodeKept,
             Severity::Todo,
             format!(
                 "{}: pullover leaves the push switched on in {}: {reason}",
@@ -176,7 +177,7 @@ fn switch_spring_push_off(app: &App, file: &SourceFile, config: &SpringConfig, o
             if !left.is_empty() {
                 outcome.findings.push(
                     Finding::new(
-                        "push-settings-left",
+                        FindingId::PushSettingsLeft,
                         Severity::Info,
                         format!(
                             "{}'s Micrometer push is switched off; its other Pushgateway settings stay in {} (line{} {}), and so does the exporter dependency in its build",

@@ -2,6 +2,7 @@
 //! client library it pushes with, and the counter-state hazards its calls
 //! show. Grep-level and pure, like the push-call reader beside it.
 
+use crate::changeset::finding_id::FindingId;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -103,7 +104,7 @@ pub fn serves_metrics(text: &str) -> Option<Serving> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterHazard {
     /// Stable kebab-case id for the finding.
-    pub id: &'static str,
+    pub id: FindingId,
     pub offset: usize,
     pub message: &'static str,
 }
@@ -125,21 +126,21 @@ pub fn counter_hazards(text: &str) -> Vec<CounterHazard> {
     for caps in HAZARDS.captures_iter(text) {
         if let Some(m) = caps.name("reset") {
             hazards.push(CounterHazard {
-                id: "counters-reset-around-push",
+                id: FindingId::CountersResetAroundPush,
                 offset: m.start(),
                 message: "the code resets its metrics: pushed counters restart from zero while a scrape reads them as resets, and rate() over the scraped series will not match what was pushed",
             });
         } else if let Some(m) = caps.name("registry") {
             if inside_function(text, m.start()) && !made_once(text, m.start()) {
                 hazards.push(CounterHazard {
-                    id: "registry-per-push",
+                    id: FindingId::RegistryPerPush,
                     offset: m.start(),
                     message: "a registry is created inside a function: if it runs for every push, each push starts its counters from zero, which a scrape of one long-lived registry does not",
                 });
             }
         } else if let Some(m) = caps.name("delta") {
             hazards.push(CounterHazard {
-                id: "gauge-set-to-delta",
+                id: FindingId::GaugeSetToDelta,
                 offset: m.start(),
                 message: "a gauge is set to what looks like a per-interval delta: a scrape at another moment reads another interval's value",
             });
@@ -207,7 +208,7 @@ mod tests {
     #[test]
     fn counter_hazards_are_read_from_the_calls() {
         let js = "async function push() {\n  const registry = new client.Registry();\n  await gw.push({ jobName: 'a' });\n  registry.resetMetrics();\n}\n";
-        let ids: Vec<&str> = counter_hazards(js).iter().map(|h| h.id).collect();
+        let ids: Vec<&str> = counter_hazards(js).iter().map(|h| h.id.as_str()).collect();
         assert_eq!(ids, ["registry-per-push", "counters-reset-around-push"]);
         // A registry made once at module level is the normal shape.
         assert!(counter_hazards("registry = CollectorRegistry()\n").is_empty());

@@ -15,6 +15,7 @@ use yaml_serde::Value;
 use super::model::KubeStack;
 pub use super::model::{Carrier, Embedded, What};
 use super::objects::{Object, Read};
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::yaml::{Route, ScalarStyle, ScalarTextEdit, YamlDoc, YamlError};
@@ -154,7 +155,7 @@ pub fn views_of(path: &RelPath, text: &str) -> Vec<SourceFile> {
 
 fn cannot_edit(object: &Object, why: &str) -> Finding {
     Finding::new(
-        "kube-dashboard-not-editable",
+        FindingId::KubeDashboardNotEditable,
         Severity::Todo,
         format!(
             "{}: {why}, which pullover cannot edit in the repository; its queries are not rewritten",

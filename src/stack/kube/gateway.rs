@@ -9,6 +9,7 @@ use super::model::{
 };
 use super::objects::{self, Chart};
 use super::releases;
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Severity};
 use crate::edit::yaml::Route;
 use crate::stack::discover::{Evidence, evidence};
@@ -34,7 +35,7 @@ pub(super) fn aggregation_gateways(kube: &KubeStack) -> Vec<Finding> {
         })
         .map(|o| {
             Finding::new(
-                "kube-aggregation-gateway",
+                FindingId::KubeAggregationGateway,
                 Severity::Todo,
                 format!(
                     "{} runs an aggregation gateway: its series add up several pushers and are no one app's; pullover never rewrites them",

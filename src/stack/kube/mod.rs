@@ -25,6 +25,7 @@ use std::rc::Rc;
 
 use yaml_serde::Value;
 
+use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Location, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::identity::{self, PushedIdentity};
@@ -189,7 +190,7 @@ fn apps_of(kube: &KubeStack, pinned: &SettingsFile, found: &mut Vec<Evidence>) -
         let Some((port, _)) = pusher.port else {
             findings.push(
                 Finding::new(
-                    "kube-pusher-without-port",
+                    FindingId::KubePusherWithoutPort,
                     Severity::Todo,
                     format!(
                         "{} pushes to the gateway but its container `{}` declares no port to scrape",
@@ -436,7 +437,7 @@ fn find_pushers(kube: &KubeStack) -> Vec<Pusher> {
 fn batch_pusher_finding(kube: &KubeStack, pusher: &Pusher) -> Finding {
     let object = &kube.objects[pusher.object];
     let finding = Finding::new(
-        "kube-batch-pusher-keeps-gateway",
+        FindingId::KubeBatchPusherKeepsGateway,
         Severity::Info,
         format!(
             "{} is a batch job that pushes to the gateway: it stays on the gateway, and so does the gateway",

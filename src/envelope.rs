@@ -1,4 +1,4 @@
-//! The one envelope of every `--format json` document: `{"version": 1, "command": "plan", …}`,
+//! The one envelope of every command's `--format json` document: `{"version": 1, "command": "plan", …}`,
 //! then the command's own fields. A script checks `version` before it reads the rest; a
 //! change that would break such a reader bumps [`JSON_VERSION`]. An error is the same envelope
 //! with an `error` field (and no `command` when the command line did not parse).
