@@ -288,21 +288,45 @@ fn k8s_raw_passes_every_gate_against_the_operators_configuration_and_fails_when_
     let dashboards = k.run(&["apply", "dashboards", "--yes", "--window", "5s", "--tolerance", "20%"]);
     dashboards.success();
     let queries = k.run(&["verify", "--window", "5s", "--tolerance", "20%"]);
-    queries.success();
+    // The PrometheusRule's queries read `[5m]` and the app's scraped series are seconds old:
+    // where the two rates differ (extrapolated over unequal histories), verify's documented
+    // answer is "cannot tell yet" (inconclusive, exit 3), never a failure. Either answer may come;
+    // nothing else may be amiss.
+    let cannot_tell_yet = queries.code == Some(3);
+    if cannot_tell_yet {
+        assert!(
+            !queries.stdout.lines().any(|l| l.trim_start().starts_with('✗')),
+            "{}",
+            queries.stdout
+        );
+        has(&queries, "Not enough data yet to tell");
+        has(
+            &queries,
+            "? queries          manifests/rules.yaml#PrometheusRule/metrics-api/metrics-api.yml: cannot tell yet for 1 of 2 rewritten queries (see below); none differs",
+        );
+        has(&queries, "younger than the query's 5m range");
+    } else {
+        queries.success();
+        has(
+            &queries,
+            "queries          manifests/rules.yaml#PrometheusRule/metrics-api/metrics-api.yml: 1 rewritten query",
+        );
+    }
     // The queries inside the ConfigMap and the PrometheusRule, paired view by view.
     has(
         &queries,
         "queries          manifests/dashboards.yaml#ConfigMap/metrics-api-dashboard/metrics-api.json: 3 rewritten queries return what the originals did; 1 could not be compared",
     );
-    has(
-        &queries,
-        "queries          manifests/rules.yaml#PrometheusRule/metrics-api/metrics-api.yml: 1 rewritten query",
-    );
     // The panel on 5xx returns nothing on either side: the test app answers 200 only.
     has(&queries, "no data on either side");
 
-    k.run(&["apply", "remove", "--yes", "--window", "5s", "--tolerance", "20%"])
-        .success();
+    // Past "cannot tell yet" an operator who has read it forces the gate (waiting out the 5m
+    // range is no test's business); the gate itself is tested just above.
+    let mut remove = vec!["apply", "remove", "--yes", "--window", "5s", "--tolerance", "20%"];
+    if cannot_tell_yet {
+        remove.push("--force");
+    }
+    k.run(&remove).success();
     assert!(!k.stack.file("manifests/pushgateway.yaml").exists());
     let config = k.operator_reconciles();
     assert!(!config.contains("serviceMonitor/monitoring/pushgateway/0"), "{config}");

@@ -7,7 +7,7 @@ use yaml_serde::Value;
 use super::model::{
     GATEWAY_PORT, KubeGateway, KubeStack, ScrapePath, pod_monitor_job, pod_monitor_of, selects, service_of,
 };
-use super::objects::{self, Chart};
+use super::objects::{self, Chart, Object};
 use super::releases;
 use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Severity};
@@ -188,27 +188,8 @@ pub(super) fn gateway_scraped(
     };
     if let Some(m) = monitor {
         let object = &kube.objects[m];
-        let endpoint = object
-            .value
-            .get("spec")
-            .and_then(|s| s.get("endpoints"))
-            .and_then(Value::as_sequence)
-            .and_then(|e| e.first());
-        gateway.honor_labels = endpoint
-            .and_then(|e| e.get("honorLabels"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        gateway.interval = endpoint
-            .and_then(|e| e.get("interval"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        read_monitor(&mut gateway, object, "endpoints");
         // `job` is the Service's name, or the value of the Service label `jobLabel` names.
-        gateway.job_label = object
-            .value
-            .get("spec")
-            .and_then(|s| s.get("jobLabel"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
         if let Some(label) = &gateway.job_label
             && let Some((_, value)) =
                 service_object.and_then(|svc| svc.labels().into_iter().find(|(k, v)| k == label && !v.is_empty()))
@@ -269,23 +250,7 @@ pub(super) fn scraped_by_pod_monitor(
     m: usize,
 ) {
     let object = &kube.objects[m];
-    let spec = object.value.get("spec");
-    let endpoint = spec
-        .and_then(|s| s.get("podMetricsEndpoints"))
-        .and_then(Value::as_sequence)
-        .and_then(|e| e.first());
-    gateway.honor_labels = endpoint
-        .and_then(|e| e.get("honorLabels"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    gateway.interval = endpoint
-        .and_then(|e| e.get("interval"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    gateway.job_label = spec
-        .and_then(|s| s.get("jobLabel"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    read_monitor(gateway, object, "podMetricsEndpoints");
     gateway.job = pod_monitor_job(object, &kube.objects[w], gateway.job_label.as_deref());
     gateway.scrape = ScrapePath::PodMonitor(m);
     found.push(evidence(
@@ -407,4 +372,27 @@ pub fn job_lists(chart: Chart) -> Vec<Route> {
         ],
         Chart::PrometheusPushgateway => Vec::new(),
     }
+}
+
+/// What a ServiceMonitor or PodMonitor says of the gateway's scrape, from its first endpoint
+/// (`endpoints` or `podMetricsEndpoints`): `honorLabels` (false when unset, as the operator
+/// reads it), the interval, and the monitor's `jobLabel`.
+fn read_monitor(gateway: &mut KubeGateway, monitor: &Object, endpoints: &str) {
+    let spec = monitor.value.get("spec");
+    let endpoint = spec
+        .and_then(|s| s.get(endpoints))
+        .and_then(Value::as_sequence)
+        .and_then(|e| e.first());
+    gateway.honor_labels = endpoint
+        .and_then(|e| e.get("honorLabels"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    gateway.interval = endpoint
+        .and_then(|e| e.get("interval"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    gateway.job_label = spec
+        .and_then(|s| s.get("jobLabel"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
 }
