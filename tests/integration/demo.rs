@@ -95,7 +95,15 @@ fn the_demo_migrates_the_seed_live_and_every_gate_passes_without_force() {
         );
     }
     assert!(!text.contains("--force: NOT checking"), "a gate was skipped:\n{text}");
-    assert!(!text.contains("✗ "), "a check failed on the way:\n{text}");
+    // The demo re-runs `verify` until a gate passes (the data needs a few scrapes) and quotes
+    // the check it waits for on a "not passed yet" line; every verify it shows as passed must
+    // hold no failed check.
+    let shown = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("not passed yet"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!shown.contains("✗ "), "a check failed on the way:\n{text}");
     assert!(
         text.contains("After rollback every file of the copy is byte-identical to the loopback copy of stacks/seed"),
         "{text}"

@@ -17,7 +17,7 @@ use super::PhaseId;
 use crate::changeset::ChangeSet;
 use crate::changeset::finding_id::FindingId;
 use crate::diagnostic::Diagnostic;
-use crate::stack::kube::objects::{Object, string_map};
+use crate::stack::kube::objects::Object;
 use crate::stack::kube::{KubeGateway, KubeStack, ScrapePath, app_service_name};
 use crate::stack::{App, Stack};
 
@@ -160,11 +160,5 @@ pub fn app_workloads<'k>(stack: &'k Stack, kube: &'k KubeStack) -> impl Iterator
 
 /// The labels a workload selects its pods by (`spec.selector.matchLabels`).
 pub fn pod_selector(workload: &Object) -> Vec<(String, String)> {
-    string_map(
-        workload
-            .value
-            .get("spec")
-            .and_then(|s| s.get("selector"))
-            .and_then(|s| s.get("matchLabels")),
-    )
+    workload.match_labels()
 }

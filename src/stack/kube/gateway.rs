@@ -7,7 +7,7 @@ use yaml_serde::Value;
 use super::model::{
     GATEWAY_PORT, KubeGateway, KubeStack, ScrapePath, pod_monitor_job, pod_monitor_of, selects, service_of,
 };
-use super::objects::{self, Chart, Object};
+use super::objects::{Chart, Object};
 use super::releases;
 use crate::changeset::finding_id::FindingId;
 use crate::changeset::{Finding, Severity};
@@ -161,18 +161,9 @@ pub(super) fn gateway_scraped(
     let service_object = service.map(|s| &kube.objects[s]);
     // A ServiceMonitor selecting the Service.
     let monitor = service_object.and_then(|svc| {
-        kube.objects.iter().position(|o| {
-            o.kind == "ServiceMonitor"
-                && selects(
-                    &objects::string_map(
-                        o.value
-                            .get("spec")
-                            .and_then(|s| s.get("selector"))
-                            .and_then(|s| s.get("matchLabels")),
-                    ),
-                    &svc.labels(),
-                )
-        })
+        kube.objects
+            .iter()
+            .position(|o| o.kind == "ServiceMonitor" && selects(&o.match_labels(), &svc.labels()))
     });
     let mut gateway = KubeGateway {
         workload,

@@ -337,13 +337,7 @@ fn new_job(kube: &KubeStack, pusher: &Pusher) -> String {
     }
     let service_labels = match service_of(kube, workload) {
         Some(i) => kube.objects[i].labels(),
-        None => objects::string_map(
-            workload
-                .value
-                .get("spec")
-                .and_then(|s| s.get("selector"))
-                .and_then(|s| s.get("matchLabels")),
-        ),
+        None => workload.match_labels(),
     };
     kube.gateway
         .as_ref()

@@ -137,7 +137,7 @@ pub fn pod_monitor_of(kube: &KubeStack, workload: &Object) -> Option<usize> {
     let namespace = workload.namespace_or_default();
     kube.objects.iter().position(|o| {
         let spec = o.value.get("spec");
-        let selector = objects::string_map(spec.and_then(|s| s.get("selector")).and_then(|s| s.get("matchLabels")));
+        let selector = o.match_labels();
         let namespaces = spec.and_then(|s| s.get("namespaceSelector"));
         let in_namespace = match namespaces {
             Some(n) if n.get("any").and_then(Value::as_bool) == Some(true) => true,

@@ -69,6 +69,16 @@ impl Object {
         )
     }
 
+    /// `spec.selector.matchLabels`: the pods a workload owns, or what a monitor selects.
+    pub fn match_labels(&self) -> Vec<(String, String)> {
+        string_map(
+            self.value
+                .get("spec")
+                .and_then(|s| s.get("selector"))
+                .and_then(|s| s.get("matchLabels")),
+        )
+    }
+
     pub fn containers(&self) -> Vec<&Value> {
         self.pod_template()
             .and_then(|t| t.get("spec"))

@@ -10,7 +10,7 @@
 use yaml_serde::Value;
 
 use super::model::{KubeStack, ScrapePath, pod_monitor_job, selects};
-use super::objects::{Object, string_map, strings};
+use super::objects::{Object, strings};
 use super::releases::chart_service_monitor;
 
 /// The labels the operator adds to every target besides `job` and `instance`. Under
@@ -72,16 +72,6 @@ fn watches(monitor: &Object, namespace: &str) -> bool {
     }
 }
 
-fn match_labels(monitor: &Object) -> Vec<(String, String)> {
-    string_map(
-        monitor
-            .value
-            .get("spec")
-            .and_then(|s| s.get("selector"))
-            .and_then(|s| s.get("matchLabels")),
-    )
-}
-
 fn job_label(monitor: &Object) -> Option<&str> {
     monitor
         .value
@@ -93,7 +83,7 @@ fn job_label(monitor: &Object) -> Option<&str> {
 /// The `job` of each Service a ServiceMonitor selects: the value of its label `jobLabel`
 /// names, else its name.
 fn service_jobs(kube: &KubeStack, monitor: &Object) -> Vec<String> {
-    let selector = match_labels(monitor);
+    let selector = monitor.match_labels();
     kube.objects
         .iter()
         .filter(|o| o.kind == "Service" && watches(monitor, o.namespace_or_default()))
@@ -108,7 +98,7 @@ fn service_jobs(kube: &KubeStack, monitor: &Object) -> Vec<String> {
 
 /// The `job` of each workload whose pods a PodMonitor selects.
 fn pod_jobs(kube: &KubeStack, monitor: &Object) -> Vec<String> {
-    let selector = match_labels(monitor);
+    let selector = monitor.match_labels();
     kube.objects
         .iter()
         .filter(|o| o.is_long_running() && watches(monitor, o.namespace_or_default()))
