@@ -408,7 +408,7 @@ pub(super) fn gate(ctx: &Context, phase: PhaseId, args: &LiveArgs, force: bool, 
     }
     eprintln!(
         "{}: refusing to apply `{phase}`: the checks after `{stage}` did not pass (see above); fix that and run `pullover verify`, or pass --force to apply anyway",
-        if ctx.color {
+        if ctx.color_stderr {
             console::style("error").red().bold().force_styling(true).to_string()
         } else {
             "error".to_string()

@@ -223,10 +223,8 @@ pub fn render_json(report: &VerifyReport) -> serde_json::Value {
         passed: report.passed(),
         report,
     };
-    match serde_json::to_value(&body) {
-        Ok(_) => Envelope::new("verify", body).to_value(),
-        Err(e) => Envelope::new("verify", serde_json::json!({"error": e.to_string()})).to_value(),
-    }
+    serde_json::to_value(Envelope::new("verify", body))
+        .unwrap_or_else(|e| Envelope::new("verify", serde_json::json!({"error": e.to_string()})).to_value())
 }
 
 #[cfg(test)]
